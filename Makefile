@@ -1,0 +1,101 @@
+# Pilotis — two commands for newcomers:
+#   make run    install the app's dependencies in .venv and serve it on http://127.0.0.1:8050
+#   make test   install everything the tests need (incl. Chromium and axe-core), run the suite
+# Others: make install | browser | lint | bench | check | help
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check
+# Stamps: newer than the requirements files they cover => nothing to reinstall.
+RUN_STAMP := $(VENV)/.installed-run
+DEV_STAMP := $(VENV)/.installed
+CHROMIUM := /usr/bin/chromium
+AXE := node_modules/axe-core/axe.min.js
+# Extra pytest arguments, e.g. make test PYTEST_ARGS="-m 'not browser' -x"
+PYTEST_ARGS ?=
+
+.PHONY: help venv install install-run browser test lint run bench check
+
+help:
+	@echo "make run      install app dependencies in $(VENV), serve on http://127.0.0.1:8050"
+	@echo "make test     install app + test dependencies, Chromium, axe-core; run all tests"
+	@echo "make install  create $(VENV) and install requirements.txt + requirements-dev.txt"
+	@echo "make browser  install Chromium (apt, as root) and axe-core (npm) for browser tests"
+	@echo "make lint     ruff check, ruff format --check, mypy"
+	@echo "make bench    run the benchmarks (bench/run_all.py)"
+	@echo "make check    validate the configuration (python -m pilotis check)"
+
+# ---------------------------------------------------------------- Python environment
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+venv: $(PY)
+
+$(RUN_STAMP): requirements.txt | $(PY)
+	$(PIP) install -r requirements.txt
+	touch $@
+
+$(DEV_STAMP): requirements.txt requirements-dev.txt | $(PY)
+	$(PIP) install -r requirements.txt -r requirements-dev.txt
+	touch $@ $(RUN_STAMP)
+
+install-run: $(RUN_STAMP)
+
+install: $(DEV_STAMP)
+
+# ---------------------------------------------------------------- browser test tooling
+# Chromium comes from Debian (Playwright cannot download its own browser here).
+browser: $(AXE)
+	@if [ -x $(CHROMIUM) ]; then \
+	  echo "browser: $$($(CHROMIUM) --version 2>/dev/null || echo $(CHROMIUM))"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "browser: installing Debian's chromium and chromium-driver"; \
+	  apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	  $(CHROMIUM) --version; \
+	else \
+	  echo "browser: $(CHROMIUM) is missing and you are not root. Run:" >&2; \
+	  echo "    sudo apt-get update && sudo apt-get install -y chromium chromium-driver" >&2; \
+	  echo "Browser tests will be skipped (and fail when PILOTIS_REQUIRE_BROWSER=1, as in CI)." >&2; \
+	  if [ -n "$${PILOTIS_REQUIRE_BROWSER:-}" ]; then exit 1; fi; \
+	fi
+
+# axe-core (accessibility audits), pinned in package.json / package-lock.json. npm writes
+# fresh mtimes, so the file is reinstalled when it is missing or older than package*.json.
+$(AXE): package.json $(wildcard package-lock.json)
+	@if ! command -v npm >/dev/null; then \
+	  echo "browser: npm is missing: install Node.js and npm to run the accessibility tests" >&2; \
+	  if [ -n "$${PILOTIS_REQUIRE_BROWSER:-}" ]; then exit 1; fi; \
+	else \
+	  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; \
+	  else npm install --no-audit --no-fund; fi; \
+	  test -f $@; \
+	  touch $@; \
+	fi
+
+# ---------------------------------------------------------------- everyday targets
+# The whole suite, browser tests included. The postgres tests also run when PILOTIS_TEST_PG is set.
+# pytest's exit status is passed through: 5 ("no tests collected") fails like any other.
+test: install browser
+	@rc=0; $(PY) -m pytest $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests: failing" >&2; fi; \
+	exit $$rc
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy pilotis
+
+run: install-run
+	$(PY) app.py
+
+bench: install
+	$(PY) bench/run_all.py
+
+check: install-run
+	$(PY) -m pilotis check

@@ -1,0 +1,84 @@
+"""Pilotis: the app factory. ``python app.py`` runs the development server; gunicorn uses ``server``."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import flask
+from dash import Dash
+
+from pilotis.cache import TTLCache
+from pilotis.data import DataService
+from pilotis.errors import ConfigError
+from pilotis.loader import load_registry
+from pilotis.portal import Portal
+from pilotis.settings import Settings
+from pilotis.web import install, page_status
+
+
+def create_app(settings: Settings | None = None) -> Dash:
+    """Build the Flask server, the Dash app and the dashboard registry for ``settings``.
+
+    Raises :class:`ConfigError` (with every problem of every file) when the YAML is invalid.
+    """
+    settings = settings or Settings.from_env()
+    registry = load_registry(settings.root, settings.config_dir, settings.dashboards_dir)
+    portal = Portal(settings=settings, registry=registry,
+                    data=DataService(registry.datasets, TTLCache()))
+    server = flask.Flask(__name__)
+    server.extensions["pilotis"] = portal
+    app = Dash(
+        __name__,
+        server=server,
+        title=registry.portal.title,
+        assets_folder=str(settings.root / "assets"),
+        suppress_callback_exceptions=True,
+        serve_locally=True,
+        compress=True,
+        update_title=None,
+    )
+
+    @server.before_request
+    def unknown_pages() -> flask.Response | None:
+        path = flask.request.path
+        if path.startswith(("/_", "/assets/", "/lang/")) or path == "/favicon.ico":
+            return None
+        if page_status(portal, path) == 404:
+            flask.abort(404)
+        return None
+
+    install(app, portal)
+    return app
+
+
+def _server() -> flask.Flask:
+    try:
+        return create_app().server
+    except ConfigError as exc:
+        print(exc.report(), file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    current = Settings.from_env()
+    try:
+        application = create_app(current)
+    except ConfigError as error:
+        print(error.report(), file=sys.stderr)
+        raise SystemExit(1) from None
+    watched = [str(p) for p in (current.config_dir.rglob("*.yaml"))] + [
+        str(p) for p in current.dashboards_dir.glob("*.yaml")
+    ]
+    application.run(host=current.host, port=current.port, debug=current.debug,
+                    extra_files=watched if current.debug else None)
+
+
+def __getattr__(name: str) -> flask.Flask:
+    """``app:server`` for gunicorn, built on first access (importing this module stays cheap)."""
+    if name == "server":
+        value = _server()
+        globals()["server"] = value
+        return value
+    raise AttributeError(name)

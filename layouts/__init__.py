@@ -1,0 +1,7 @@
+"""Widget types. Importing this package registers the built-in ones.
+
+To add a widget type, write a module with a :class:`pilotis.widgets.WidgetType` subclass
+decorated with :func:`pilotis.widgets.register_widget` and import it here.
+"""
+
+from layouts import charts, custom, kpi, maps, table, text  # noqa: F401  (registration)

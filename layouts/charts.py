@@ -1,0 +1,130 @@
+"""Line, bar, stacked bar, area and pie charts of one measure."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Literal
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from layouts.common import accessible_graph, data_details, figure_layout, notice, period_labels
+from pilotis.i18n import t
+from pilotis.query import PERIOD
+from pilotis.schema import DataWidgetBase
+from pilotis.widgets import RenderContext, WidgetType, register_widget
+
+
+class ChartConfig(DataWidgetBase):
+    """A chart of one measure along an axis, optionally split into series."""
+
+    type: Literal["line", "bar", "stacked_bar", "area", "pie"]
+    measure: str
+    """Mesure : nom déclaré sur le jeu de données ou expression (`sum(montant)`)."""
+    x: str = PERIOD
+    """Axe des abscisses (ou secteurs d'un camembert) : `periode` (la période) ou une colonne."""
+    color: str | None = None
+    """Colonne qui découpe la mesure en séries (une couleur par valeur)."""
+    grain: Literal["month", "quarter", "year"] | None = None
+    """Regrouper les périodes par mois, trimestre ou année (par défaut : la granularité des données)."""
+    horizontal: bool = False
+    """Barres horizontales (pratique pour des libellés longs)."""
+    limit: int | None = None
+    """Garder les N plus grandes valeurs (barres et camemberts)."""
+    format: Literal["number", "percent", "euro"] = "number"
+    """Format des valeurs dans le tableau de données."""
+    decimals: int = 0
+    """Décimales dans le tableau de données."""
+    y_title: str = ""
+    """Titre de l'axe des valeurs."""
+
+
+@register_widget
+class Chart(WidgetType):
+    """Chart widget (``line``, ``bar``, ``stacked_bar``, ``area``, ``pie``)."""
+
+    type_names = ("line", "bar", "stacked_bar", "area", "pie")
+    Config = ChartConfig
+
+    @classmethod
+    def columns_used(cls, widget: ChartConfig) -> Iterator[tuple[tuple[str | int, ...], str]]:  # type: ignore[override]
+        if widget.x != PERIOD:
+            yield ("x",), widget.x
+        if widget.color:
+            yield ("color",), widget.color
+
+    @classmethod
+    def measures_used(cls, widget: ChartConfig) -> Iterator[tuple[tuple[str | int, ...], str]]:  # type: ignore[override]
+        yield ("measure",), widget.measure
+
+    @classmethod
+    def check(cls, widget: ChartConfig, ctx) -> None:  # type: ignore[no-untyped-def, override]
+        dataset = ctx.datasets.get(widget.dataset)
+        if dataset is not None and widget.x == PERIOD and dataset.period is None:
+            ctx.problem(("x",), f"le jeu de données `{widget.dataset}` n'a pas de période",
+                        "choisissez une colonne pour `x` ou déclarez `period` sur le jeu de données")
+
+    @classmethod
+    def render(cls, widget: ChartConfig, ctx: RenderContext):  # type: ignore[no-untyped-def, override]
+        lang = ctx.lang
+        dataset = ctx.dataset(widget.dataset)
+        group = (widget.x,) + ((widget.color,) if widget.color else ())
+        options: dict = {}
+        if widget.grain:
+            options["grain"] = widget.grain
+        if widget.x != PERIOD:
+            options["order_by"] = (("valeur", True),)
+            if widget.limit and not widget.color:
+                options["limit"] = widget.limit
+        frame, exact = ctx.query(widget, {"valeur": widget.measure}, group, **options)
+        if frame.empty:
+            return notice(t("no_data", lang))
+        grain = widget.grain or (dataset.period.grain if dataset.period else "year")
+        if widget.x == PERIOD:
+            frame = frame.sort_values([PERIOD, *([widget.color] if widget.color else [])])
+        figure = cls.figure(widget, frame, grain, lang, ctx)
+        labels = {PERIOD: "Période" if lang == "fr" else "Period", "valeur": widget.title or "Valeur"}
+        labels.update({c: dataset.label(c) for c in frame.columns if c not in labels})
+        details = data_details(frame, labels, {"valeur": (widget.format, widget.decimals)}, lang,
+                               caption=widget.title, grain=grain)
+        label = t("chart_of", lang, title=widget.title or widget.id)
+        if widget.description:
+            label += f" — {widget.description}"
+        graph = accessible_graph(figure, label, details, lang)
+        return graph if exact else [notice(t("not_at_level", lang)), graph]
+
+    @classmethod
+    def figure(cls, widget: ChartConfig, frame: pd.DataFrame, grain: str, lang: str,
+               ctx: RenderContext) -> go.Figure:
+        """The plotly figure (aggregated data only: a few kB)."""
+        fig = go.Figure()
+        is_period = widget.x == PERIOD
+        xs = (lambda part: pd.to_datetime(part[PERIOD])) if is_period else (lambda part: part[widget.x])
+        if widget.type == "pie":
+            fig.add_trace(go.Pie(labels=frame[widget.x], values=frame["valeur"], hole=0.45, sort=False,
+                                 textinfo="percent", direction="clockwise"))
+            return figure_layout(fig, lang)
+        series = [(None, frame)] if not widget.color else list(frame.groupby(widget.color, sort=True))
+        for name, part in series:
+            x, y = xs(part), part["valeur"]
+            if widget.horizontal and widget.type in ("bar", "stacked_bar"):
+                x, y = y, x
+            hover_x = period_labels(part[PERIOD], grain, lang) if is_period else None
+            common = {"name": str(name) if name is not None else widget.title, "customdata": hover_x}
+            template = "%{customdata}<br>%{y}<extra>%{fullData.name}</extra>" if is_period else None
+            if widget.type in ("bar", "stacked_bar"):
+                fig.add_trace(go.Bar(x=x, y=y, orientation="h" if widget.horizontal else "v",
+                                     hovertemplate=template, **common))
+            else:
+                fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers" if len(part) < 40 else "lines",
+                                         stackgroup="one" if widget.type == "area" else None,
+                                         hovertemplate=template, **common))
+        fig.update_layout(barmode="stack" if widget.type == "stacked_bar" else "group")
+        if is_period:
+            tick = {"year": "%Y", "quarter": "%b %Y", "month": "%b %Y"}.get(grain, "%d/%m/%Y")
+            fig.update_xaxes(tickformat=tick)
+        axis = fig.update_xaxes if widget.horizontal else fig.update_yaxes
+        axis(title_text=widget.y_title, rangemode="tozero")
+        if widget.horizontal:
+            fig.update_yaxes(autorange="reversed")
+        return figure_layout(fig, lang, legend=bool(widget.color))

@@ -1,0 +1,130 @@
+"""Shared building blocks of widgets: plot styling, accessible graphs, data tables, notices."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import pandas as pd
+import plotly.graph_objects as go
+from dash import dash_table, dcc, html
+from dash.dash_table.Format import Format, Group, Scheme
+
+from pilotis.formatting import NNBSP, format_period, format_value
+from pilotis.i18n import t
+from pilotis.query import PERIOD
+
+Fmt = Literal["number", "percent", "euro"]
+PALETTE = ["#1d4e89", "#e07a1f", "#2a9d8f", "#8d5ba8", "#c4423b", "#6b8e23", "#5c677d", "#b07aa1"]
+"""Colour-blind-friendly qualitative palette (contrast ≥ 3:1 on white for marks)."""
+
+
+def figure_layout(fig: go.Figure, lang: str, *, legend: bool = True, height: int = 320) -> go.Figure:
+    """Apply the portal's sober style, French separators and a small payload."""
+    fig.update_layout(
+        template="plotly_white",
+        separators=f",{NNBSP}" if lang == "fr" else ".,",
+        font={"family": "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif",
+              "size": 13, "color": "#1f2933"},
+        colorway=PALETTE,
+        margin={"l": 8, "r": 8, "t": 8, "b": 8},
+        height=height,
+        showlegend=legend,
+        legend={"orientation": "h", "y": -0.18},
+        hoverlabel={"font": {"size": 13}},
+    )
+    return fig
+
+
+def graph_config(lang: str) -> dict[str, Any]:
+    """dcc.Graph config: French locale, no plotly logo, no external links."""
+    return {
+        "locale": lang,
+        "displaylogo": False,
+        "responsive": True,
+        "modeBarButtonsToRemove": ["lasso2d", "select2d", "sendDataToCloud", "editInChartStudio"],
+        "toImageButtonOptions": {"format": "png", "scale": 2},
+    }
+
+
+def accessible_graph(figure: go.Figure, label: str, table: html.Details | None, lang: str,
+                     graph_id: str | None = None) -> html.Div:
+    """A graph with an accessible name (``role=img``) and its data offered as a table."""
+    props: dict[str, Any] = {"figure": figure, "config": graph_config(lang)}
+    if graph_id:
+        props["id"] = graph_id
+    children: list[Any] = [html.Div(dcc.Graph(**props), role="img", **{"aria-label": label})]
+    if table is not None:
+        children.append(table)
+    return html.Div(children, className="pilotis-graph")
+
+
+def period_labels(values: pd.Series, grain: str, lang: str) -> list[str]:
+    """Readable labels of a period column."""
+    return [format_period(pd.Timestamp(v).date(), grain, lang) for v in values]
+
+
+def data_details(frame: pd.DataFrame, labels: dict[str, str], formats: dict[str, tuple[Fmt, int]],
+                 lang: str, caption: str, grain: str | None = None) -> html.Details:
+    """A collapsed ``<details>`` with the figure's data as a plain, accessible HTML table."""
+    head = html.Tr([html.Th(labels.get(c, c), scope="col") for c in frame.columns])
+    rows = []
+    for record in frame.itertuples(index=False):
+        cells = []
+        for column, value in zip(frame.columns, record, strict=True):
+            if column == PERIOD and grain:
+                cells.append(html.Td(format_period(pd.Timestamp(value).date(), grain, lang)))
+            elif column in formats:
+                fmt, decimals = formats[column]
+                cells.append(html.Td(format_value(value, fmt, decimals, lang=lang), className="text-end"))
+            else:
+                cells.append(html.Td("–" if pd.isna(value) else str(value)))
+        rows.append(html.Tr(cells))
+    table = html.Table(
+        [html.Caption(caption), html.Thead(head), html.Tbody(rows)],
+        className="table table-sm table-striped pilotis-data-table",
+    )
+    return html.Details([html.Summary(t("see_data", lang)), html.Div(table, className="table-responsive")],
+                        className="pilotis-details")
+
+
+def notice(text: str, kind: Literal["info", "warning", "danger"] = "info") -> html.Div:
+    """A short message inside a widget (never a traceback)."""
+    icon = {"info": "bi-info-circle", "warning": "bi-exclamation-triangle", "danger": "bi-x-octagon"}[kind]
+    return html.Div([html.I(className=f"bi {icon} me-1", **{"aria-hidden": "true"}), text],
+                    className=f"pilotis-notice alert alert-{kind} py-1 px-2 mb-2 small", role="status")
+
+
+def datatable(table_id: str, frame: pd.DataFrame, labels: dict[str, str],
+              formats: dict[str, tuple[Fmt, int]], lang: str, page_size: int = 10) -> dash_table.DataTable:
+    """A sortable, paginated table with French number formats."""
+    columns = []
+    for name in frame.columns:
+        spec: dict[str, Any] = {"name": labels.get(name, name), "id": name}
+        if name in formats:
+            fmt, decimals = formats[name]
+            scheme = Scheme.percentage if fmt == "percent" else Scheme.fixed
+            spec["type"] = "numeric"
+            spec["format"] = Format(precision=decimals, scheme=scheme, group=Group.yes,
+                                    symbol_suffix=f"{NNBSP}€" if fmt == "euro" else "")
+            if fmt == "euro":
+                spec["format"] = spec["format"].symbol(True)
+        columns.append(spec)
+    return dash_table.DataTable(
+        id=table_id,
+        data=frame.to_dict("records"),
+        columns=columns,
+        sort_action="native",
+        page_action="native",
+        page_size=page_size,
+        locale_format={"decimal": ",", "group": NNBSP} if lang == "fr" else {},
+        style_as_list_view=True,
+        style_table={"overflowX": "auto"},
+        style_cell={"fontFamily": "inherit", "fontSize": "0.9rem", "padding": "6px"},
+        style_header={"fontWeight": "600", "backgroundColor": "#f1f3f5", "color": "#1f2933"},
+    )
+
+
+def column_formats(names: Sequence[str], fmt: Fmt, decimals: int) -> dict[str, tuple[Fmt, int]]:
+    """The same format for several columns."""
+    return {name: (fmt, decimals) for name in names}

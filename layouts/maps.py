@@ -1,0 +1,192 @@
+"""Maps drawn without any tile server (offline): choropleth by commune/EPCI and point maps."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal
+
+import plotly.graph_objects as go
+
+from layouts.common import accessible_graph, data_details, figure_layout, notice
+from pilotis.i18n import t
+from pilotis.schema import DataWidgetBase
+from pilotis.widgets import RenderContext, WidgetType, register_widget
+
+_GEO_CACHE: dict[tuple[str, int], dict] = {}
+
+
+def load_geojson(path: Path) -> dict:
+    """A GeoJSON file, parsed once per process and per file version (read-only use)."""
+    key = (str(path), path.stat().st_mtime_ns)
+    if key not in _GEO_CACHE:
+        _GEO_CACHE[key] = json.loads(path.read_text(encoding="utf-8"))
+    return _GEO_CACHE[key]
+
+
+def _geo_layout(fig: go.Figure) -> None:
+    fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator",
+                    bgcolor="rgba(0,0,0,0)")
+
+
+class ChoroplethConfig(DataWidgetBase):
+    """A map of communes or EPCI coloured by a measure."""
+
+    type: Literal["choropleth"] = "choropleth"
+    measure: str
+    """Mesure colorée (ex. `sum(foyers_allocataires)`)."""
+    level: Literal["commune", "epci"] = "commune"
+    """Maille de la carte : `commune` ou `epci` (le jeu de données déclare ces colonnes dans `territory`)."""
+    per_1000_inhabitants: bool = False
+    """Rapporter la mesure à 1 000 habitants (populations légales)."""
+    colorscale: str = "Blues"
+    """Échelle de couleurs plotly (`Blues`, `Oranges`, `Viridis`…)."""
+    format: Literal["number", "percent", "euro"] = "number"
+    """Format des valeurs."""
+    decimals: int = 0
+    """Décimales affichées."""
+    height: int = 420
+    """Hauteur de la carte en pixels."""
+
+
+@register_widget
+class Choropleth(WidgetType):
+    """Choropleth map widget."""
+
+    type_names = ("choropleth",)
+    Config = ChoroplethConfig
+
+    @classmethod
+    def measures_used(cls, widget: ChoroplethConfig) -> Iterator[tuple[tuple[str | int, ...], str]]:  # type: ignore[override]
+        yield ("measure",), widget.measure
+
+    @classmethod
+    def check(cls, widget: ChoroplethConfig, ctx) -> None:  # type: ignore[no-untyped-def, override]
+        dataset = ctx.datasets.get(widget.dataset)
+        column = getattr(dataset.territory, widget.level, None) if dataset and dataset.territory else None
+        if dataset is not None and column is None:
+            ctx.problem(("level",), f"le jeu de données `{widget.dataset}` ne déclare pas de colonne `{widget.level}`",
+                        f"ajoutez `territory: {{{widget.level}: nom_de_colonne}}` au jeu de données")
+
+    @classmethod
+    def render(cls, widget: ChoroplethConfig, ctx: RenderContext):  # type: ignore[no-untyped-def, override]
+        lang = ctx.lang
+        dataset = ctx.dataset(widget.dataset)
+        assert dataset.territory is not None
+        code_column = getattr(dataset.territory, widget.level)
+        frame, _ = ctx.query(widget, {"valeur": widget.measure}, (code_column,))
+        frame = frame.dropna(subset=["valeur"])
+        if frame.empty:
+            return notice(t("no_data", lang))
+        frame[code_column] = frame[code_column].astype(str)
+        index = ctx.territories
+        names = index.communes if widget.level == "commune" else index.epcis
+        if widget.per_1000_inhabitants:
+            population = index.population if widget.level == "commune" else {
+                e: sum(index.population[c] for c in index.communes_of(e)) for e in index.epcis
+            }
+            frame["valeur"] = [
+                v * 1000 / population[c] if population.get(c) else None
+                for c, v in zip(frame[code_column], frame["valeur"], strict=True)
+            ]
+        frame.insert(1, "nom", [names.get(c, c) for c in frame[code_column]])
+        geo_path = ctx.registry.root / (ctx.registry.portal.geo_communes if widget.level == "commune"
+                                        else ctx.registry.portal.geo_epci)
+        geo = load_geojson(geo_path)
+        shown = set(frame[code_column])
+        subset = {"type": "FeatureCollection",
+                  "features": [f for f in geo["features"] if f["properties"]["code"] in shown]}
+        unit = t("per_1000", lang) if widget.per_1000_inhabitants else ""
+        fig = go.Figure(go.Choropleth(
+            geojson=subset, locations=frame[code_column], z=frame["valeur"].round(4),
+            featureidkey="properties.code", text=frame["nom"], colorscale=widget.colorscale,
+            marker_line_color="white", marker_line_width=0.5,
+            hovertemplate="%{text}<br>%{z}" + (f" {unit}" if unit else "") + "<extra></extra>",
+            colorbar={"title": {"text": unit, "side": "right"}, "thickness": 12},
+        ))
+        _geo_layout(fig)
+        figure_layout(fig, lang, legend=False, height=widget.height)
+        level = t(f"level_{widget.level}", lang)
+        label = t("map_of", lang, title=widget.title or widget.id, level=level)
+        labels = {code_column: "Code", "nom": "Nom" if lang == "fr" else "Name",
+                  "valeur": f"{widget.title} {unit}".strip()}
+        table = frame.sort_values("valeur", ascending=False)
+        details = data_details(table, labels, {"valeur": (widget.format, widget.decimals if not unit else 1)},
+                               lang, caption=label)
+        return accessible_graph(fig, label, details, lang)
+
+
+class PointsConfig(DataWidgetBase):
+    """A map of points (sites, projects, sensors) placed by latitude and longitude."""
+
+    type: Literal["points"] = "points"
+    lat: str
+    """Colonne de latitude (WGS84)."""
+    lon: str
+    """Colonne de longitude (WGS84)."""
+    label: str
+    """Colonne du libellé de chaque point."""
+    size: str | None = None
+    """Mesure qui fixe la taille des points (ex. `sum(montant)`)."""
+    color: str | None = None
+    """Colonne qui colore les points par catégorie."""
+    format: Literal["number", "percent", "euro"] = "number"
+    """Format de la mesure de taille."""
+    height: int = 420
+    """Hauteur de la carte en pixels."""
+
+
+@register_widget
+class Points(WidgetType):
+    """Point map widget."""
+
+    type_names = ("points",)
+    Config = PointsConfig
+
+    @classmethod
+    def columns_used(cls, widget: PointsConfig) -> Iterator[tuple[tuple[str | int, ...], str]]:  # type: ignore[override]
+        yield ("lat",), widget.lat
+        yield ("lon",), widget.lon
+        yield ("label",), widget.label
+        if widget.color:
+            yield ("color",), widget.color
+
+    @classmethod
+    def measures_used(cls, widget: PointsConfig) -> Iterator[tuple[tuple[str | int, ...], str]]:  # type: ignore[override]
+        yield ("size",), widget.size or "count(*)"
+
+    @classmethod
+    def render(cls, widget: PointsConfig, ctx: RenderContext):  # type: ignore[no-untyped-def, override]
+        lang = ctx.lang
+        dataset = ctx.dataset(widget.dataset)
+        group = (widget.label, widget.lat, widget.lon) + ((widget.color,) if widget.color else ())
+        frame, _ = ctx.query(widget, {"valeur": widget.size or "count(*)"}, group,
+                             order_by=(("valeur", True),))
+        frame = frame.dropna(subset=[widget.lat, widget.lon])
+        if frame.empty:
+            return notice(t("no_data", lang))
+        fig = go.Figure()
+        biggest = float(frame["valeur"].max() or 1)
+        outline = load_geojson(ctx.registry.root / "data/geo/departement.geojson")
+        fig.add_trace(go.Choropleth(geojson=outline, locations=[f["properties"].get("code", "53") for f in outline["features"]],
+                                    z=[0] * len(outline["features"]), featureidkey="properties.code",
+                                    colorscale=[[0, "#eef2f6"], [1, "#eef2f6"]], showscale=False,
+                                    hoverinfo="skip", marker_line_color="#9aa5b1"))
+        groups = [(None, frame)] if not widget.color else list(frame.groupby(widget.color, sort=True))
+        for name, part in groups:
+            fig.add_trace(go.Scattergeo(
+                lat=part[widget.lat], lon=part[widget.lon], text=part[widget.label],
+                name=str(name) if name is not None else widget.title,
+                marker={"size": (6 + 24 * (part["valeur"] / biggest) ** 0.5).round(1),
+                        "line": {"width": 0.5, "color": "white"}, "opacity": 0.85},
+                hovertemplate="%{text}<extra></extra>",
+            ))
+        _geo_layout(fig)
+        figure_layout(fig, lang, legend=bool(widget.color), height=widget.height)
+        label = t("chart_of", lang, title=widget.title or widget.id)
+        labels = {c: dataset.label(c) for c in frame.columns}
+        labels["valeur"] = "Valeur" if lang == "fr" else "Value"
+        details = data_details(frame.drop(columns=[widget.lat, widget.lon]), labels,
+                               {"valeur": (widget.format, 0)}, lang, caption=label)
+        return accessible_graph(fig, label, details, lang)

@@ -1,0 +1,114 @@
+"""Wiring of the Dash app: index page, routing, widget callbacks, language switch."""
+
+from __future__ import annotations
+
+import flask
+from dash import Dash, Input, Output, clientside_callback, html
+
+from pilotis import pages
+from pilotis.i18n import LANGUAGES, t
+from pilotis.portal import Portal
+from pilotis.registry import Dashboard
+from pilotis.widgets import WIDGET_TYPES
+
+INDEX = """<!DOCTYPE html>
+<html lang="{lang}">
+<head>
+{%metas%}
+<title>{%title%}</title>
+{%favicon%}
+{%css%}
+</head>
+<body>
+<noscript>Pilotis a besoin de JavaScript pour afficher les tableaux de bord.</noscript>
+{%app_entry%}
+<footer>
+{%config%}
+{%scripts%}
+{%renderer%}
+</footer>
+</body>
+</html>"""
+
+
+def current_lang(default: str = "fr") -> str:
+    """The interface language of this request (cookie ``pilotis_lang``)."""
+    try:
+        value = flask.request.cookies.get("pilotis_lang", default)
+    except RuntimeError:
+        return default
+    return value if value in LANGUAGES else default
+
+
+def visible_dashboards(portal: Portal) -> list[Dashboard]:
+    """Dashboards the current user may open, in navigation order."""
+    return portal.registry.ordered()
+
+
+def install(app: Dash, portal: Portal) -> None:
+    """Register the layout, the router and every widget callback on ``app``."""
+    default = portal.settings.lang
+
+    def interpolate_index(**kwargs: str) -> str:
+        return Dash.interpolate_index(app, **kwargs).replace("{lang}", current_lang(default), 1)
+
+    app.index_string = INDEX
+    app.interpolate_index = interpolate_index  # type: ignore[method-assign]
+    app.layout = lambda: pages.shell(portal, visible_dashboards(portal), current_lang(default))
+
+    @app.callback(Output("page", "children"), Output("page-title", "children"), Input("url", "pathname"))
+    def route(pathname: str | None):  # type: ignore[no-untyped-def]
+        lang = current_lang(default)
+        title = portal.registry.portal.title
+        if not pathname or pathname == "/":
+            return pages.home(portal, visible_dashboards(portal), lang), title
+        dashboard = portal.registry.by_path(pathname)
+        if dashboard is None:
+            return pages.not_found(lang), f"{t('not_found', lang)} — {title}"
+        return pages.dashboard_page(portal, dashboard, lang), f"{dashboard.spec.title} — {title}"
+
+    clientside_callback(
+        "function(title) { if (title) { document.title = title; } return window.dash_clientside.no_update; }",
+        Output("page-title", "title"),
+        Input("page-title", "children"),
+    )
+
+    for dashboard in portal.registry.ordered():
+        for widget in dashboard.widgets:
+            if not WIDGET_TYPES[widget.type].is_static(widget):
+                _widget_callback(app, portal, dashboard, widget.id)
+
+    server = app.server
+
+    @server.route("/lang/<lang>")
+    def switch_language(lang: str) -> flask.Response:
+        target = flask.request.referrer or "/"
+        if not target.startswith(flask.request.host_url):
+            target = "/"
+        response = flask.redirect(target)
+        if lang in LANGUAGES:
+            response.set_cookie("pilotis_lang", lang, max_age=365 * 86400, samesite="Lax", httponly=True)
+        return response
+
+
+def _widget_callback(app: Dash, portal: Portal, dashboard: Dashboard, widget_id: str) -> None:
+    inputs = [Input(dashboard.dom_id("territory"), "value"), Input(dashboard.dom_id("period"), "value")]
+    if dashboard.spec.refresh:
+        inputs.append(Input(dashboard.dom_id("refresh"), "n_intervals"))
+
+    @app.callback(Output(dashboard.dom_id(widget_id), "children"), *inputs)
+    def update(territory: str | None, period: str | None, *_: object) -> object:
+        widget = dashboard.widget(widget_id)
+        return portal.render_widget(dashboard, widget, territory, period, current_lang(portal.settings.lang))
+
+    update.__name__ = f"update_{dashboard.id}_{widget_id}"
+
+
+def page_status(portal: Portal, path: str) -> int:
+    """HTTP status of a page path: 200 for home and dashboards, 404 otherwise."""
+    if path in ("", "/") or portal.registry.by_path(path) is not None:
+        return 200
+    return 404
+
+
+__all__ = ["install", "current_lang", "page_status", "html"]

@@ -1,0 +1,1 @@
+"""Helpers for scripts/prepare_demo_data.py (geometry simplification, simulations, writers)."""
