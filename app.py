@@ -8,9 +8,12 @@ import sys
 import flask
 from dash import Dash
 
-from pilotis.cache import TTLCache
+from pilotis import enforce
+from pilotis.cache import make_cache
 from pilotis.data import DataService
-from pilotis.errors import ConfigError
+from pilotis.auth import install_auth
+from pilotis.admin_sources import bp as sources_bp
+from pilotis.errors import ConfigError, StartupError
 from pilotis.loader import load_registry
 from pilotis.portal import Portal
 from pilotis.settings import Settings
@@ -23,9 +26,10 @@ def create_app(settings: Settings | None = None) -> Dash:
     Raises :class:`ConfigError` (with every problem of every file) when the YAML is invalid.
     """
     settings = settings or Settings.from_env()
-    registry = load_registry(settings.root, settings.config_dir, settings.dashboards_dir)
-    portal = Portal(settings=settings, registry=registry,
-                    data=DataService(registry.datasets, TTLCache()))
+    registry = load_registry(settings.root, settings.config_dir, settings.dashboards_dir,
+                             instance_dir=settings.instance_dir)
+    cache = make_cache(settings.cache_url, settings.cache_prefix)
+    portal = Portal(settings=settings, registry=registry, data=DataService(registry.datasets, cache))
     server = flask.Flask(__name__)
     server.extensions["pilotis"] = portal
     app = Dash(
@@ -38,11 +42,14 @@ def create_app(settings: Settings | None = None) -> Dash:
         compress=True,
         update_title=None,
     )
+    enforce.install(app, portal)  # before any other hook: every Dash endpoint asks access.can_view
+    install_auth(server, portal)  # database, sessions, CSRF, /login, /logout, /admin (pilotis/auth.py)
+    server.register_blueprint(sources_bp)  # /admin/sources: état des sources, manual refresh
 
     @server.before_request
     def unknown_pages() -> flask.Response | None:
         path = flask.request.path
-        if path.startswith(("/_", "/assets/", "/lang/")) or path == "/favicon.ico":
+        if path.startswith(("/_", "/assets/", "/lang/", "/admin/")) or path in ("/favicon.ico", "/login", "/logout"):
             return None
         if page_status(portal, path) == 404:
             flask.abort(404)
@@ -55,7 +62,7 @@ def create_app(settings: Settings | None = None) -> Dash:
 def _server() -> flask.Flask:
     try:
         return create_app().server
-    except ConfigError as exc:
+    except (ConfigError, StartupError) as exc:
         print(exc.report(), file=sys.stderr)
         raise SystemExit(1) from None
 
@@ -65,7 +72,7 @@ if __name__ == "__main__":
     current = Settings.from_env()
     try:
         application = create_app(current)
-    except ConfigError as error:
+    except (ConfigError, StartupError) as error:
         print(error.report(), file=sys.stderr)
         raise SystemExit(1) from None
     watched = [str(p) for p in (current.config_dir.rglob("*.yaml"))] + [

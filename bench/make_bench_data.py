@@ -4,9 +4,12 @@ Usage: ``python bench/make_bench_data.py [--rows N] [--out DIR] [--csv]``
 
 Writes ``DIR/rsa_bench.parquet`` (default ``bench/data/``, git-ignored) with columns
 ``code_insee`` (string, one of the 240 real communes of ``data/communes.csv``),
-``epci_siren`` (string), ``date`` (date32, days spread evenly over 2015-01-01..2024-12-31),
-``foyers`` (int32) and ``montant`` (float64).  Rows are sorted by date and written
+``epci_siren`` (string), ``date`` (date32, the first day of the month, rows spread evenly
+over the 120 months 2015-01..2024-12: the ``grain: month`` contract of a Pilotis period
+column), ``foyers`` (int32) and ``montant`` (float64).  Rows are sorted by date and written
 in row groups of ~1M rows (zstd), so min/max statistics let readers prune by date.
+The file carries ``FORMAT`` in its key-value metadata (``pilotis_bench_format``): the
+benchmarks regenerate a file written by an older version of this script.
 Generation is chunked (one row group at a time) with fixed seeds: memory stays
 low and the output is deterministic for a given ``--rows``.  The data is
 synthetic (not real RSA figures).
@@ -28,6 +31,8 @@ import pyarrow.parquet as pq
 
 ROOT = Path(__file__).resolve().parent.parent
 START, END = dt.date(2015, 1, 1), dt.date(2024, 12, 31)
+FORMAT = "2"
+"""Version of the file layout (1: daily dates; 2: first day of the month)."""
 SCHEMA = pa.schema(
     [
         ("code_insee", pa.string()),
@@ -75,12 +80,14 @@ def make_chunk(
     epcis: pa.Array,
     probs: np.ndarray,
 ) -> pa.Table:
-    """Rows ``first_row .. first_row+size-1``; dates grow monotonically with the row number."""
+    """Rows ``first_row .. first_row+size-1``; months grow monotonically with the row number."""
     rng = np.random.default_rng([53, index])
-    n_days = (END - START).days + 1
+    n_months = (END.year - START.year) * 12 + END.month - START.month + 1
     rows = np.arange(first_row, first_row + size, dtype=np.int64)
-    day = (rows * n_days // total).astype(np.int32)
-    days_since_epoch = day + np.int32((START - dt.date(1970, 1, 1)).days)
+    month = rows * n_months // total + (START.year - 1970) * 12 + START.month - 1
+    days_since_epoch = (
+        month.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64).astype(np.int32)
+    )
     commune = pa.array(rng.choice(len(probs), size=size, p=probs).astype(np.int32))
     foyers = rng.poisson(12.0, size).astype(np.int32) + 1
     montant = np.round(foyers * rng.normal(560.0, 60.0, size), 2)
@@ -96,6 +103,16 @@ def make_chunk(
     )
 
 
+def file_format(path: Path) -> str | None:
+    """The ``FORMAT`` stamped in a generated file (``None``: missing or older than version 2)."""
+    try:
+        meta = pq.read_schema(path).metadata or {}
+    except (OSError, pa.ArrowInvalid):
+        return None
+    value = meta.get(b"pilotis_bench_format")
+    return value.decode() if value else None
+
+
 def main() -> None:
     args = parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -104,12 +121,14 @@ def main() -> None:
     csv_path = args.out / "rsa_bench.csv"
     t0 = time.perf_counter()
     csv_writer = pacsv.CSVWriter(csv_path, SCHEMA) if args.csv else None
+    schema = SCHEMA.with_metadata({"pilotis_bench_format": FORMAT})
     with pq.ParquetWriter(
-        parquet_path, SCHEMA, compression="zstd", write_statistics=True
+        parquet_path, schema, compression="zstd", write_statistics=True
     ) as writer:
         for index, first in enumerate(range(0, args.rows, args.row_group)):
             size = min(args.row_group, args.rows - first)
             chunk = make_chunk(index, first, size, args.rows, codes, epcis, probs)
+            chunk = chunk.replace_schema_metadata(schema.metadata)
             writer.write_table(chunk, row_group_size=args.row_group)
             if csv_writer is not None:
                 csv_writer.write_table(chunk)

@@ -4,4 +4,4 @@ To add a type, write a module with a :class:`pilotis.sources.DataSource` subclas
 with :func:`pilotis.sources.register_source` and import it here.
 """
 
-from data_sources import files, sql  # noqa: F401  (registration side effect)
+from data_sources import files, opendatasoft, rest, sql  # noqa: F401  (registration side effect)

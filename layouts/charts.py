@@ -19,6 +19,7 @@ class ChartConfig(DataWidgetBase):
     """A chart of one measure along an axis, optionally split into series."""
 
     type: Literal["line", "bar", "stacked_bar", "area", "pie"]
+    """Type de widget : `line`, `bar`, `stacked_bar`, `area` ou `pie`."""
     measure: str
     """Mesure : nom déclaré sur le jeu de données ou expression (`sum(montant)`)."""
     x: str = PERIOD
@@ -37,6 +38,19 @@ class ChartConfig(DataWidgetBase):
     """Décimales dans le tableau de données."""
     y_title: str = ""
     """Titre de l'axe des valeurs."""
+
+
+def territory_names(frame: pd.DataFrame, dataset, ctx: RenderContext,  # type: ignore[no-untyped-def]
+                    columns: tuple[str | None, ...]) -> pd.DataFrame:
+    """Commune / EPCI names instead of their codes on an axis or in a legend."""
+    if dataset.territory is None:
+        return frame
+    index = ctx.territories
+    for level, names in (("commune", index.communes), ("epci", index.epcis)):
+        column = getattr(dataset.territory, level)
+        if column and column in columns and column in frame.columns:
+            frame[column] = [names.get(str(code), str(code)) for code in frame[column]]
+    return frame
 
 
 @register_widget
@@ -82,6 +96,7 @@ class Chart(WidgetType):
         grain = widget.grain or (dataset.period.grain if dataset.period else "year")
         if widget.x == PERIOD:
             frame = frame.sort_values([PERIOD, *([widget.color] if widget.color else [])])
+        frame = territory_names(frame, dataset, ctx, (widget.x, widget.color))
         figure = cls.figure(widget, frame, grain, lang, ctx)
         labels = {PERIOD: "Période" if lang == "fr" else "Period", "valeur": widget.title or "Valeur"}
         labels.update({c: dataset.label(c) for c in frame.columns if c not in labels})

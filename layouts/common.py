@@ -8,7 +8,7 @@ from typing import Any, Literal
 import pandas as pd
 import plotly.graph_objects as go
 from dash import dash_table, dcc, html
-from dash.dash_table.Format import Format, Group, Scheme
+from dash.dash_table.Format import Format, Group, Scheme, Symbol
 
 from pilotis.formatting import NNBSP, format_period, format_value
 from pilotis.i18n import t
@@ -32,6 +32,9 @@ def figure_layout(fig: go.Figure, lang: str, *, legend: bool = True, height: int
         showlegend=legend,
         legend={"orientation": "h", "y": -0.18},
         hoverlabel={"font": {"size": 13}},
+        # "10 000", not plotly's "10k" (SI suffixes read as English and puzzle non-specialists).
+        xaxis={"exponentformat": "none"},
+        yaxis={"exponentformat": "none"},
     )
     return fig
 
@@ -42,18 +45,27 @@ def graph_config(lang: str) -> dict[str, Any]:
         "locale": lang,
         "displaylogo": False,
         "responsive": True,
-        "modeBarButtonsToRemove": ["lasso2d", "select2d", "sendDataToCloud", "editInChartStudio"],
+        # plotly.js 4 adds "Share chart..." (sendChartToCloud): it uploads the figure's data to
+        # Plotly Cloud. Never on an internal portal of confidential data.
+        "modeBarButtonsToRemove": ["lasso2d", "select2d", "sendDataToCloud", "sendChartToCloud",
+                                   "editInChartStudio"],
+        "showSendToCloud": False,
+        # Geo plots load a base map (topojson) even when it is hidden; by default from a CDN,
+        # which an air-gapped intranet cannot reach (the map then stays blank).
+        "topojsonURL": "/assets/vendor/plotly-topojson/",
         "toImageButtonOptions": {"format": "png", "scale": 2},
     }
 
 
 def accessible_graph(figure: go.Figure, label: str, table: html.Details | None, lang: str,
                      graph_id: str | None = None) -> html.Div:
-    """A graph with an accessible name (``role=img``) and its data offered as a table."""
+    """A graph with an accessible name (``role=figure``) and its data offered as a table."""
     props: dict[str, Any] = {"figure": figure, "config": graph_config(lang)}
     if graph_id:
         props["id"] = graph_id
-    children: list[Any] = [html.Div(dcc.Graph(**props), role="img", **{"aria-label": label})]
+    # role="figure", not "img": the plotly toolbar inside holds real buttons
+    # (an img's children are presentational: axe nested-interactive, serious).
+    children: list[Any] = [html.Div(dcc.Graph(**props), role="figure", **{"aria-label": label})]
     if table is not None:
         children.append(table)
     return html.Div(children, className="pilotis-graph")
@@ -108,7 +120,9 @@ def datatable(table_id: str, frame: pd.DataFrame, labels: dict[str, str],
             spec["format"] = Format(precision=decimals, scheme=scheme, group=Group.yes,
                                     symbol_suffix=f"{NNBSP}€" if fmt == "euro" else "")
             if fmt == "euro":
-                spec["format"] = spec["format"].symbol(True)
+                spec["format"] = spec["format"].symbol(Symbol.yes)  # shows the " €" suffix
+        else:
+            spec["type"] = "text"  # codes and names: left-aligned (numbers stay right-aligned)
         columns.append(spec)
     return dash_table.DataTable(
         id=table_id,
@@ -122,6 +136,8 @@ def datatable(table_id: str, frame: pd.DataFrame, labels: dict[str, str],
         style_table={"overflowX": "auto"},
         style_cell={"fontFamily": "inherit", "fontSize": "0.9rem", "padding": "6px"},
         style_header={"fontWeight": "600", "backgroundColor": "#f1f3f5", "color": "#1f2933"},
+        style_cell_conditional=[{"if": {"column_type": "text"}, "textAlign": "left"}],
+        style_header_conditional=[{"if": {"column_type": "text"}, "textAlign": "left"}],
     )
 
 

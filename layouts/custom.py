@@ -1,17 +1,20 @@
 """Custom widget: a function of the dashboard's callbacks module draws it.
 
 The function receives the :class:`~pilotis.widgets.RenderContext` (filters, access rules and
-cache already applied) and returns a plotly figure or Dash components.
+cache already applied) and returns Dash components, a plotly figure, or — better for
+accessibility — a ``(figure, dataframe)`` pair: the dataframe (columns already named for a
+reader) is offered under the graph as a data table.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
+import pandas as pd
 import plotly.graph_objects as go
 from pydantic import Field
 
-from layouts.common import accessible_graph, figure_layout
+from layouts.common import accessible_graph, data_details, figure_layout
 from pilotis.i18n import t
 from pilotis.schema import DataWidgetBase
 from pilotis.widgets import RenderContext, WidgetType, register_widget
@@ -21,8 +24,9 @@ class CustomConfig(DataWidgetBase):
     """A widget drawn by a Python function of the dashboard's module (`dashboards/<id>.py`)."""
 
     type: Literal["custom"] = "custom"
+    """Type de widget : `custom`."""
     function: str = Field(pattern=r"^[a-z_][a-z0-9_]*$")
-    """Nom de la fonction `f(widget, ctx)` du module ; elle renvoie une figure plotly ou des composants."""
+    """Nom de la fonction `f(widget, ctx)` du module ; elle renvoie des composants Dash, une figure plotly ou un couple `(figure, tableau pandas)` (le tableau est proposé sous le graphique)."""
 
 
 @register_widget
@@ -34,19 +38,38 @@ class Custom(WidgetType):
 
     @classmethod
     def check(cls, widget: CustomConfig, ctx) -> None:  # type: ignore[no-untyped-def, override]
+        if ctx.module_failed:
+            return  # the module's own error is reported; its functions cannot be checked
         function = getattr(ctx.module, widget.function, None) if ctx.module else None
         if not callable(function):
-            names = [n for n in dir(ctx.module) if not n.startswith("_")] if ctx.module else []
             from pilotis.errors import did_you_mean
 
-            hint = did_you_mean(widget.function, names) if names else "créez le module Python du même nom que le YAML"
+            # Functions defined in the module itself (not what it imports).
+            names = [n for n, v in vars(ctx.module).items() if not n.startswith("_") and callable(v)
+                     and getattr(v, "__module__", None) == ctx.module.__name__] if ctx.module else []
+            hint = (did_you_mean(widget.function, names, "fonctions du module") if names
+                    else f"définissez `def {widget.function}(widget, ctx): …` dans le module Python "
+                         "du tableau de bord (`dashboards/<id>.py`, à côté du YAML)")
             ctx.problem(("function",), f"fonction `{widget.function}` introuvable dans le module du tableau de bord", hint)
 
     @classmethod
     def render(cls, widget: CustomConfig, ctx: RenderContext):  # type: ignore[no-untyped-def, override]
         function = getattr(ctx.dashboard.module, widget.function)
         result = function(widget, ctx)
+        frame = None
+        if isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], go.Figure):
+            result, frame = result
         if isinstance(result, go.Figure):
             label = t("chart_of", ctx.lang, title=widget.title or widget.id)
-            return accessible_graph(figure_layout(result, ctx.lang), label, None, ctx.lang)
+            if widget.description:
+                label += f" — {widget.description}"
+            details = None
+            if isinstance(frame, pd.DataFrame) and not frame.empty:
+                formats = {c: ("number", 0 if pd.api.types.is_integer_dtype(frame[c]) else 2)
+                           for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])}
+                details = data_details(frame, {}, formats, ctx.lang,  # type: ignore[arg-type]
+                                       caption=widget.title or widget.id)
+            styled = figure_layout(result, ctx.lang, height=result.layout.height or 320,
+                                   legend=result.layout.showlegend is not False)
+            return accessible_graph(styled, label, details, ctx.lang)
         return result

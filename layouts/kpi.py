@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 from dash import html
 
 from pilotis.formatting import format_period, format_value
 from pilotis.i18n import t
-from pilotis.query import PERIOD
+from pilotis.query import Filter
 from pilotis.schema import DataWidgetBase
 from pilotis.widgets import RenderContext, WidgetType, register_widget
 
@@ -20,6 +20,7 @@ class KpiConfig(DataWidgetBase):
     """A key figure."""
 
     type: Literal["kpi"] = "kpi"
+    """Type de widget : `kpi`."""
     measure: str
     """Mesure : nom déclaré sur le jeu de données ou expression (`sum(foyers)`)."""
     unit: str = ""
@@ -32,6 +33,13 @@ class KpiConfig(DataWidgetBase):
     """Sens favorable d'une hausse : `up`, `down` ou `neutral` (une hausse n'est pas toujours une bonne nouvelle)."""
     compare: Literal["previous_year", "none"] = "previous_year"
     """Comparaison affichée : même période de l'année précédente (`previous_year`) ou aucune."""
+
+
+def _first(frame: pd.DataFrame, column: str) -> float | None:
+    """The single value of an aggregate result (None when empty or NULL)."""
+    if frame.empty or pd.isna(frame.iloc[0][column]):
+        return None
+    return float(frame.iloc[0][column])
 
 
 def _shift_year(day: dt.date, years: int) -> dt.date:
@@ -53,44 +61,50 @@ class Kpi(WidgetType):
         yield ("measure",), widget.measure
 
     @classmethod
-    def values(cls, widget: KpiConfig, ctx: RenderContext) -> dict[str, object]:
-        """Current value, comparison value and their dates (computed from one grouped query)."""
+    def values(cls, widget: KpiConfig, ctx: RenderContext) -> dict[str, Any]:
+        """Current value, comparison value and their dates.
+
+        Each value is the measure computed by the database over the right rows (a ratio of sums
+        stays a ratio of sums): a stock at the last period of the selection and one year before;
+        a flow over the selected year up to its last period, and over the same months a year before.
+        """
         dataset = ctx.dataset(widget.dataset)
+        measures = {"valeur": widget.measure}
+        result: dict[str, Any] = {"value": None, "previous": None, "date": None, "start": None,
+                                  "previous_date": None, "exact": True}
         if dataset.period is None:
-            frame, exact = ctx.query(widget, {"valeur": widget.measure})
-            value = None if frame.empty else frame.iloc[0]["valeur"]
-            return {"value": value, "previous": None, "date": None, "previous_date": None, "exact": exact}
-        # Current year and the one before, by native period, in one pushed-down query.
-        filters_year = ctx.year
-        frame, exact = ctx.query(widget, {"valeur": widget.measure}, (PERIOD,), period=False)
-        frame = frame.dropna(subset=["valeur"])
-        if frame.empty:
-            return {"value": None, "previous": None, "date": None, "previous_date": None, "exact": exact}
-        frame[PERIOD] = pd.to_datetime(frame[PERIOD]).dt.date
-        if widget.period == "filter" and filters_year:
-            current = frame[[d.year == filters_year for d in frame[PERIOD]]]
-        else:
-            current = frame
-        if current.empty:
-            return {"value": None, "previous": None, "date": None, "previous_date": None, "exact": exact}
-        last = max(current[PERIOD])
-        if dataset.period.kind == "stock" or not (widget.period == "filter" and filters_year):
-            value = current.loc[current[PERIOD] == last, "valeur"].sum()
+            frame, result["exact"] = ctx.query(widget, measures)
+            result["value"] = _first(frame, "valeur")
+            return result
+        column = dataset.period.column
+        filters, result["exact"] = ctx.filters(widget)
+        latest = ctx.latest_period(widget.dataset, filters)
+        if not latest:
+            return result
+        last = latest[0].value
+        assert isinstance(last, dt.date)
+        result["date"] = result["previous_date"] = last
+        if dataset.period.kind == "stock":
+            frame, _ = ctx.query(widget, measures, extra=(Filter(column, "=", last),))
+            result["value"] = _first(frame, "valeur")
             previous_date = _shift_year(last, -1)
-            prev_rows = frame.loc[frame[PERIOD] == previous_date, "valeur"]
-            previous = prev_rows.sum() if not prev_rows.empty else None
-            if dataset.period.kind == "flow" and not filters_year:
-                value = current["valeur"].sum()
-                previous = None
-        else:
-            dates = set(current[PERIOD])
-            value = current["valeur"].sum()
-            shifted = {_shift_year(d, -1) for d in dates}
-            prev_rows = frame[[d in shifted for d in frame[PERIOD]]]
-            previous = prev_rows["valeur"].sum() if len(prev_rows) == len(dates) else None
-            previous_date = _shift_year(last, -1)
-        return {"value": value, "previous": previous, "date": last, "previous_date": previous_date,
-                "exact": exact}
+            frame, _ = ctx.query(widget, measures, period=False, extra=(Filter(column, "=", previous_date),))
+            result["previous"], result["previous_date"] = _first(frame, "valeur"), previous_date
+            return result
+        if not (widget.period == "filter" and ctx.year):
+            frame, _ = ctx.query(widget, measures, period=False)
+            first = ctx.data.period_bounds(widget.dataset)
+            result["value"], result["start"] = _first(frame, "valeur"), first[0] if first else None
+            return result
+        start = dt.date(ctx.year, 1, 1)
+        counted = {**measures, "periodes": f"count_distinct({column})"}
+        frame, _ = ctx.query(widget, counted, extra=(Filter(column, "<=", last),))
+        result["value"], result["start"] = _first(frame, "valeur"), start
+        before, _ = ctx.query(widget, counted, period=False, extra=(
+            Filter(column, ">=", _shift_year(start, -1)), Filter(column, "<=", _shift_year(last, -1))))
+        if _first(before, "periodes") == _first(frame, "periodes"):  # compare like with like
+            result["previous"], result["previous_date"] = _first(before, "valeur"), _shift_year(last, -1)
+        return result
 
     @classmethod
     def render(cls, widget: KpiConfig, ctx: RenderContext) -> list:  # type: ignore[override]
@@ -106,8 +120,10 @@ class Kpi(WidgetType):
         children.append(html.P(format_value(value, widget.format, widget.decimals, widget.unit, lang),  # type: ignore[arg-type]
                                className="pilotis-kpi-value mb-1"))
         if result["date"] is not None:
-            children.append(html.P(t("as_of", lang, period=format_period(result["date"], grain, lang)),  # type: ignore[arg-type]
-                                   className="pilotis-kpi-date small text-muted mb-1"))
+            end = format_period(result["date"], grain, lang)
+            label = (t("cumul", lang, start=format_period(result["start"], grain, lang), end=end)
+                     if result["start"] and result["start"] != result["date"] else t("as_of", lang, period=end))
+            children.append(html.P(label, className="pilotis-kpi-date small text-muted mb-1"))
         if widget.compare != "none" and previous not in (None, 0) and value is not None:
             children.append(cls.change(widget, float(value), float(previous), result["previous_date"], grain, lang))  # type: ignore[arg-type]
         return children

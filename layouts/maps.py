@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 import plotly.graph_objects as go
+from pydantic import field_validator
 
 from layouts.common import accessible_graph, data_details, figure_layout, notice
 from pilotis.i18n import t
@@ -34,12 +35,19 @@ class ChoroplethConfig(DataWidgetBase):
     """A map of communes or EPCI coloured by a measure."""
 
     type: Literal["choropleth"] = "choropleth"
+    """Type de widget : `choropleth`."""
     measure: str
     """Mesure colorée (ex. `sum(foyers_allocataires)`)."""
     level: Literal["commune", "epci"] = "commune"
     """Maille de la carte : `commune` ou `epci` (le jeu de données déclare ces colonnes dans `territory`)."""
     per_1000_inhabitants: bool = False
     """Rapporter la mesure à 1 000 habitants (populations légales)."""
+    per_inhabitant: bool = False
+    """Rapporter la mesure au nombre d'habitants (populations légales), ex. `€ par habitant`."""
+    range: tuple[float, float] | None = None
+    """Bornes `[min, max]` de l'échelle de couleurs, ex. `[0, 1]` pour un taux : une valeur
+    au-delà prend la couleur de la borne (un taux de 110 % n'écrase pas les autres nuances),
+    mais reste exacte au survol et dans le tableau de données."""
     colorscale: str = "Blues"
     """Échelle de couleurs plotly (`Blues`, `Oranges`, `Viridis`…)."""
     format: Literal["number", "percent", "euro"] = "number"
@@ -48,6 +56,19 @@ class ChoroplethConfig(DataWidgetBase):
     """Décimales affichées."""
     height: int = 420
     """Hauteur de la carte en pixels."""
+
+    @field_validator("range")
+    @classmethod
+    def _ordered(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and value[0] >= value[1]:
+            raise ValueError("la borne minimale de `range` doit être inférieure à la maximale, "
+                             "ex. `[0, 1]`")
+        return value
+
+
+def hover_format(fmt: str, decimals: int) -> str:
+    """The plotly (d3) format of a value in a hover label or a colour bar."""
+    return f".{decimals}%" if fmt == "percent" else f",.{decimals}f"
 
 
 @register_widget
@@ -68,6 +89,9 @@ class Choropleth(WidgetType):
         if dataset is not None and column is None:
             ctx.problem(("level",), f"le jeu de données `{widget.dataset}` ne déclare pas de colonne `{widget.level}`",
                         f"ajoutez `territory: {{{widget.level}: nom_de_colonne}}` au jeu de données")
+        if widget.per_1000_inhabitants and widget.per_inhabitant:
+            ctx.problem(("per_inhabitant",), "`per_inhabitant` et `per_1000_inhabitants` s'excluent",
+                        "gardez l'un des deux")
 
     @classmethod
     def render(cls, widget: ChoroplethConfig, ctx: RenderContext):  # type: ignore[no-untyped-def, override]
@@ -82,12 +106,13 @@ class Choropleth(WidgetType):
         frame[code_column] = frame[code_column].astype(str)
         index = ctx.territories
         names = index.communes if widget.level == "commune" else index.epcis
-        if widget.per_1000_inhabitants:
+        per = 1000 if widget.per_1000_inhabitants else 1 if widget.per_inhabitant else 0
+        if per:
             population = index.population if widget.level == "commune" else {
                 e: sum(index.population[c] for c in index.communes_of(e)) for e in index.epcis
             }
             frame["valeur"] = [
-                v * 1000 / population[c] if population.get(c) else None
+                v * per / population[c] if population.get(c) else None
                 for c, v in zip(frame[code_column], frame["valeur"], strict=True)
             ]
         frame.insert(1, "nom", [names.get(c, c) for c in frame[code_column]])
@@ -97,13 +122,20 @@ class Choropleth(WidgetType):
         shown = set(frame[code_column])
         subset = {"type": "FeatureCollection",
                   "features": [f for f in geo["features"] if f["properties"]["code"] in shown]}
-        unit = t("per_1000", lang) if widget.per_1000_inhabitants else ""
+        unit = t("per_1000", lang) if widget.per_1000_inhabitants else \
+            t("per_inhabitant", lang) if widget.per_inhabitant else ""
+        decimals = 1 if widget.per_1000_inhabitants else widget.decimals
+        suffix = " ".join(part for part in ("€" if widget.format == "euro" else "", unit) if part)
+        scale = {"zmin": widget.range[0], "zmax": widget.range[1]} if widget.range else {}
         fig = go.Figure(go.Choropleth(
             geojson=subset, locations=frame[code_column], z=frame["valeur"].round(4),
             featureidkey="properties.code", text=frame["nom"], colorscale=widget.colorscale,
             marker_line_color="white", marker_line_width=0.5,
-            hovertemplate="%{text}<br>%{z}" + (f" {unit}" if unit else "") + "<extra></extra>",
-            colorbar={"title": {"text": unit, "side": "right"}, "thickness": 12},
+            hovertemplate=f"%{{text}}<br>%{{z:{hover_format(widget.format, decimals)}}}"
+                          + (f" {suffix}" if suffix else "") + "<extra></extra>",
+            colorbar={"title": {"text": suffix, "side": "right"}, "thickness": 12,
+                      **({"tickformat": ".0%"} if widget.format == "percent" else {})},
+            **scale,
         ))
         _geo_layout(fig)
         figure_layout(fig, lang, legend=False, height=widget.height)
@@ -112,7 +144,7 @@ class Choropleth(WidgetType):
         labels = {code_column: "Code", "nom": "Nom" if lang == "fr" else "Name",
                   "valeur": f"{widget.title} {unit}".strip()}
         table = frame.sort_values("valeur", ascending=False)
-        details = data_details(table, labels, {"valeur": (widget.format, widget.decimals if not unit else 1)},
+        details = data_details(table, labels, {"valeur": (widget.format, decimals)},
                                lang, caption=label)
         return accessible_graph(fig, label, details, lang)
 
@@ -121,6 +153,7 @@ class PointsConfig(DataWidgetBase):
     """A map of points (sites, projects, sensors) placed by latitude and longitude."""
 
     type: Literal["points"] = "points"
+    """Type de widget : `points`."""
     lat: str
     """Colonne de latitude (WGS84)."""
     lon: str

@@ -30,6 +30,7 @@ class TableConfig(DataWidgetBase):
     """A table: one row per combination of `group_by` values, one column per measure."""
 
     type: Literal["table"] = "table"
+    """Type de widget : `table`."""
     group_by: list[str] = Field(min_length=1)
     """Colonnes qui définissent les lignes."""
     measures: list[TableMeasure] = Field(min_length=1)

@@ -14,6 +14,7 @@ class MarkdownConfig(WidgetBase):
     """A block of text written in Markdown (no HTML)."""
 
     type: Literal["markdown"] = "markdown"
+    """Type de widget : `markdown`."""
     text: str
     """Texte en Markdown : titres, listes, liens, gras."""
 

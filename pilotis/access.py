@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pilotis.schema import AccessRule, DashboardSpec
+from pilotis.query import Filter
+from pilotis.schema import AccessRule, DashboardSpec, DatasetBase
+from pilotis.territory import Territory, TerritoryIndex, territory_filters
 
 ROLES = ("agent", "manager", "president", "admin", "display")
 """Known roles. `president` reads everything; `admin` manages users and reads the audit log."""
@@ -29,21 +31,98 @@ class Principal:
 def can_view(principal: Principal | None, dashboard: DashboardSpec) -> bool:
     """True when ``principal`` may open ``dashboard``. Anonymous users may open nothing.
 
-    - no ``access`` block: administrators only (default deny);
+    - no ``access`` block: administrators only (default deny: a dashboard nobody has opened
+      to anyone yet — the president included — is a draft);
     - ``access: public-internal``: every signed-in user;
     - ``access: {departments, roles}``: members of a listed department or holders of a listed
-      role; ``president`` and ``admin`` read every dashboard.
+      role; ``president`` and ``admin`` read every dashboard that has an ``access`` block.
     """
     if principal is None:
         return False
-    if principal.roles & READ_ALL_ROLES:
-        return True
     rule = dashboard.access
     if rule is None:
-        return False
+        return "admin" in principal.roles
+    if principal.roles & READ_ALL_ROLES:
+        return True
     if rule == "public-internal":
         return True
-    assert isinstance(rule, AccessRule)
+    if not isinstance(rule, AccessRule):
+        return False
     if principal.department and principal.department in rule.departments:
         return True
     return bool(principal.roles & set(rule.roles))
+
+
+# --------------------------------------------------------------------------- rows
+
+
+class RowsDenied(Exception):
+    """Raised when a dataset's rows cannot be restricted to the user's territory (``row_level``)."""
+
+    def __init__(self, dataset: str) -> None:
+        super().__init__(dataset)
+        self.dataset = dataset
+
+
+def territory_scope(principal: Principal | None, index: TerritoryIndex) -> Territory | None:
+    """The territory ``principal`` is restricted to, or None when they may see every row.
+
+    Fails closed: a restriction that cannot be read, or that names no known EPCI or commune of
+    the portal's département, becomes an impossible territory (no row passes).
+    """
+    if principal is None:
+        return _NOWHERE
+    if principal.territory is None or principal.roles & READ_ALL_ROLES:
+        return None
+    level, sep, code = principal.territory.partition(":")
+    if not sep or level not in ("departement", "epci", "commune") or not code:
+        return _NOWHERE
+    scope = Territory(level, code)
+    if level == "departement" and code == index.departement_code:
+        return None
+    return scope if index.is_known(scope) else _NOWHERE
+
+
+_NOWHERE = Territory("commune", "\x00aucune")
+"""A territory no row belongs to (used when a restriction cannot be honoured)."""
+
+
+def territory_allowed(scope: Territory | None, territory: Territory, index: TerritoryIndex) -> bool:
+    """True when ``territory`` lies inside ``scope`` (None: everything is allowed)."""
+    if scope is None:
+        return True
+    if territory == scope:
+        return True
+    return (scope.level == "epci" and territory.level == "commune"
+            and index.commune_epci.get(territory.code) == scope.code)
+
+
+def clamp_territory(scope: Territory | None, territory: Territory,
+                    index: TerritoryIndex) -> Territory:
+    """``territory`` if it lies inside ``scope``, else the scope itself (never wider)."""
+    if scope is None or territory_allowed(scope, territory, index):
+        return territory
+    return scope
+
+
+def row_filters(principal: Principal | None, dataset: DatasetBase, index: TerritoryIndex,
+                dataset_id: str = "") -> tuple[Filter, ...]:
+    """Conditions every query on ``dataset`` must carry for ``principal`` (before aggregation).
+
+    - no territorial restriction (or ``president`` / ``admin``): no condition;
+    - restricted to an EPCI or a commune: the rows of that territory only, through the dataset's
+      ``territory`` columns (EPCI column, or the list of the EPCI's communes);
+    - the dataset cannot be cut at that level: :class:`RowsDenied`, unless the dataset says
+      ``row_level: {territory: allow}`` (public département-level statistics).
+    """
+    scope = territory_scope(principal, index)
+    if scope is None:
+        return ()
+    if scope is _NOWHERE:
+        raise RowsDenied(dataset_id)
+    filters, exact = territory_filters(dataset, scope, index)
+    if exact and filters:
+        return filters
+    if dataset.row_level.territory == "allow":
+        return ()
+    raise RowsDenied(dataset_id)

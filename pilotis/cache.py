@@ -1,16 +1,57 @@
-"""A bounded, thread-safe in-process cache with per-entry expiry.
+"""Result caches: in-process (:class:`TTLCache`), on disk shared by the workers of one machine
+(:class:`FileCache`, the default) and in Redis shared by several machines (:class:`RedisCache`).
 
 Results are keyed by everything that changes them (query, filters, row rules, the source's
 fingerprint), so an entry can never be served to a query that would give another answer.
+
+Keys are strings ``"<namespace>|<rest>"``; a namespace (``q:<dataset>``…) can be dropped at
+once (manual refresh of a dataset). Shared backends store values in a safe format (Arrow IPC
+for DataFrames with their ``attrs`` as JSON, JSON for the rest), never pickle: a shared cache
+must not be a way to run code in the app. Cache failures (Redis down, disk full) are logged and
+behave as misses: the portal then queries the sources directly.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
+import logging
+import math
+import os
+import re
+import struct
 import threading
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+
+
+class Cache(Protocol):
+    """What the data service needs from a cache backend."""
+
+    hits: int
+    misses: int
+
+    def get(self, key: str) -> tuple[bool, Any]:
+        """``(True, value)`` for a live entry, ``(False, None)`` otherwise."""
+
+    def set(self, key: str, value: Any, ttl: float) -> None:
+        """Store ``value`` for ``ttl`` seconds (0 = not stored)."""
+
+    def delete(self, key: str) -> None:
+        """Forget one entry."""
+
+    def clear_namespace(self, namespace: str) -> None:
+        """Forget every entry whose key starts with ``namespace|``."""
+
+    def clear(self) -> None:
+        """Forget everything."""
 
 
 class TTLCache:
@@ -47,7 +88,269 @@ class TTLCache:
             while len(self._data) > self._max:
                 self._data.popitem(last=False)
 
+    def delete(self, key: Hashable) -> None:
+        """Forget one entry."""
+        with self._lock:
+            self._data.pop(key, None)
+
+    def clear_namespace(self, namespace: str) -> None:
+        """Forget every entry whose (string) key starts with ``namespace|``."""
+        prefix = f"{namespace}|"
+        with self._lock:
+            for key in [k for k in self._data if isinstance(k, str) and k.startswith(prefix)]:
+                del self._data[key]
+
     def clear(self) -> None:
         """Forget everything."""
         with self._lock:
             self._data.clear()
+
+
+# --------------------------------------------------------------------------- serialisation
+_FRAME, _JSON = b"F", b"J"
+
+
+def encode(value: Any) -> bytes:
+    """Bytes of a DataFrame (Arrow IPC + attrs) or of a JSON value; ValueError otherwise."""
+    import pandas as pd
+
+    if isinstance(value, pd.DataFrame):
+        import pyarrow as pa
+
+        try:
+            table = pa.Table.from_pandas(value, preserve_index=False)
+        except (pa.ArrowException, TypeError, ValueError) as exc:
+            raise ValueError(f"résultat non sérialisable : {exc}") from exc
+        sink = io.BytesIO()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        attrs = json.dumps({k: v for k, v in value.attrs.items() if _jsonable(v)}).encode()
+        return _FRAME + struct.pack(">I", len(attrs)) + attrs + sink.getvalue()
+    try:
+        return _JSON + json.dumps(value).encode()
+    except TypeError as exc:
+        raise ValueError(f"valeur non sérialisable : {exc}") from exc
+
+
+def decode(data: bytes) -> Any:
+    """The value :func:`encode` wrote."""
+    kind, body = data[:1], data[1:]
+    if kind == _JSON:
+        return json.loads(body)
+    if kind == _FRAME:
+        import pyarrow as pa
+
+        (size,) = struct.unpack(">I", body[:4])
+        attrs = json.loads(body[4:4 + size])
+        with pa.ipc.open_stream(body[4 + size:]) as reader:
+            frame = reader.read_all().to_pandas()
+        frame.attrs.update(attrs)
+        return frame
+    raise ValueError("entrée de cache illisible")
+
+
+def _jsonable(value: Any) -> bool:
+    return isinstance(value, str | int | float | bool) or value is None
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:40]
+
+
+def _namespace(key: str) -> str:
+    return key.partition("|")[0]
+
+
+# --------------------------------------------------------------------------- file cache
+class FileCache:
+    """Entries as files in a folder, shared by every worker process of the machine.
+
+    One file per entry (``<namespace>/<sha256 of key>``) holding its expiry time and the encoded
+    value; writes go to a temporary file renamed over the entry (atomic on POSIX), so a reader
+    sees the old or the new value, never half of one. The folder is kept under ``max_bytes``:
+    expired entries then the least recently written are removed (checked every 100 writes).
+    """
+
+    def __init__(self, directory: Path, max_bytes: int = 512 * 1024 * 1024,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._max = max_bytes
+        self._clock = clock
+        self._writes = 0
+        self.hits = 0
+        self.misses = 0
+
+    def _path(self, key: str) -> Path:
+        folder = re.sub(r"[^A-Za-z0-9_.-]", "_", _namespace(key))[:80] or "_"
+        return self.directory / folder / _digest(key)
+
+    def get(self, key: str) -> tuple[bool, Any]:
+        path = self._path(key)
+        try:
+            data = path.read_bytes()
+            (expires,) = struct.unpack(">d", data[:8])
+            if expires < self._clock():
+                self.misses += 1
+                return False, None
+            value = decode(data[8:])
+        except FileNotFoundError:
+            self.misses += 1
+            return False, None
+        except (OSError, ValueError, struct.error) as exc:
+            log.warning("cache fichier : entrée %s illisible (%s)", path.name, exc)
+            self.misses += 1
+            return False, None
+        self.hits += 1
+        return True, value
+
+    def set(self, key: str, value: Any, ttl: float) -> None:
+        if ttl <= 0:
+            return
+        try:
+            data = struct.pack(">d", self._clock() + ttl) + encode(value)
+        except ValueError as exc:
+            log.warning("cache fichier : %s", exc)
+            return
+        path = self._path(key)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+        except OSError as exc:
+            log.warning("cache fichier : écriture impossible (%s)", exc)
+            tmp.unlink(missing_ok=True)
+            return
+        self._writes += 1
+        if self._writes % 100 == 0:
+            self.prune()
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def clear_namespace(self, namespace: str) -> None:
+        folder = self._path(f"{namespace}|").parent
+        for path in folder.glob("*"):
+            path.unlink(missing_ok=True)
+
+    def clear(self) -> None:
+        for path in self.directory.glob("*/*"):
+            path.unlink(missing_ok=True)
+
+    def prune(self) -> None:
+        """Remove expired entries, then the oldest ones while the folder exceeds ``max_bytes``."""
+        now = self._clock()
+        entries: list[tuple[float, int, Path]] = []
+        for path in self.directory.glob("*/*"):
+            try:
+                stat = path.stat()
+                if path.name.startswith("."):
+                    if stat.st_mtime < now - 3600:  # a temporary file left by a killed worker
+                        path.unlink(missing_ok=True)
+                    continue
+                with path.open("rb") as handle:
+                    (expires,) = struct.unpack(">d", handle.read(8))
+            except (OSError, struct.error):
+                continue
+            if expires < now:
+                path.unlink(missing_ok=True)
+            else:
+                entries.append((stat.st_mtime, stat.st_size, path))
+        total = sum(size for _, size, _ in entries)
+        for _, size, path in sorted(entries):
+            if total <= self._max * 0.8:
+                break
+            path.unlink(missing_ok=True)
+            total -= size
+
+
+# --------------------------------------------------------------------------- Redis cache
+class RedisCache:
+    """Entries in Redis (``SET key value PX ttl``), shared by every machine using that Redis.
+
+    Keys are ``<prefix><key>``; clearing a namespace scans ``<prefix><namespace>|*``.
+    """
+
+    def __init__(self, url: str, prefix: str = "pilotis:", timeout: float = 2.0) -> None:
+        import redis
+
+        self.prefix = prefix
+        self._client = redis.Redis.from_url(url, socket_timeout=timeout,
+                                            socket_connect_timeout=timeout)
+        self._errors = redis.RedisError
+        self._warned = 0.0
+        self.hits = 0
+        self.misses = 0
+
+    def _failed(self, exc: Exception) -> None:
+        if time.monotonic() - self._warned > 60:  # one warning a minute, not one per query
+            log.warning("cache Redis indisponible (%s) : requêtes envoyées aux sources", exc)
+            self._warned = time.monotonic()
+
+    def get(self, key: str) -> tuple[bool, Any]:
+        try:
+            data = self._client.get(self.prefix + key)
+        except self._errors as exc:
+            self._failed(exc)
+            data = None
+        if data is None:
+            self.misses += 1
+            return False, None
+        try:
+            value = decode(data)
+        except ValueError:
+            self.misses += 1
+            return False, None
+        self.hits += 1
+        return True, value
+
+    def set(self, key: str, value: Any, ttl: float) -> None:
+        if ttl <= 0:
+            return
+        try:
+            self._client.set(self.prefix + key, encode(value), px=max(1, math.ceil(ttl * 1000)))
+        except ValueError as exc:
+            log.warning("cache Redis : %s", exc)
+        except self._errors as exc:
+            self._failed(exc)
+
+    def delete(self, key: str) -> None:
+        try:
+            self._client.delete(self.prefix + key)
+        except self._errors as exc:
+            self._failed(exc)
+
+    def _drop(self, pattern: str) -> None:
+        try:
+            batch: list[bytes] = []
+            for name in self._client.scan_iter(match=pattern, count=500):
+                batch.append(name)
+                if len(batch) >= 500:
+                    self._client.unlink(*batch)
+                    batch = []
+            if batch:
+                self._client.unlink(*batch)
+        except self._errors as exc:
+            self._failed(exc)
+
+    def clear_namespace(self, namespace: str) -> None:
+        self._drop(_glob_escape(f"{self.prefix}{namespace}|") + "*")
+
+    def clear(self) -> None:
+        self._drop(_glob_escape(self.prefix) + "*")
+
+
+def _glob_escape(text: str) -> str:
+    return re.sub(r"([*?\[\]\\])", r"\\\1", text)
+
+
+def make_cache(url: str, prefix: str = "pilotis:") -> Cache:
+    """The backend named by ``url``: ``file:///chemin``, ``redis://hôte:6379/0`` or ``memory://``."""
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisCache(url, prefix)
+    if url.startswith("file://"):
+        return FileCache(Path(url.removeprefix("file://")))
+    if url.startswith("memory://"):
+        return TTLCache()  # type: ignore[return-value]
+    raise ValueError(f"PILOTIS_CACHE_URL `{url}` : utilisez file://, redis:// ou memory://")

@@ -41,6 +41,14 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_docs(args: argparse.Namespace) -> int:
+    """Print the Markdown YAML reference (`python -m pilotis docs > docs/yaml-reference.md`)."""
+    from pilotis.docs import yaml_reference_markdown
+
+    sys.stdout.write(yaml_reference_markdown())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (sub-commands are added by each concern)."""
     parser = argparse.ArgumentParser(prog="python -m pilotis", description="Pilotis, portail de données")
@@ -51,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     schema = sub.add_parser("schema", help="écrire le JSON Schema du format YAML")
     schema.add_argument("-o", "--output", default="schemas", help="dossier de sortie (défaut : schemas/)")
     schema.set_defaults(func=cmd_schema)
+    docs = sub.add_parser("docs", help="afficher la référence YAML (Markdown) tirée du code")
+    docs.set_defaults(func=cmd_docs)
+    from pilotis import audit_cli, db_cli, users_cli
+
+    for module in (users_cli, audit_cli, db_cli):
+        module.register(sub)
     return parser
 
 

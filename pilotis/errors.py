@@ -42,14 +42,48 @@ class ConfigError(Exception):
         return "\n".join(lines)
 
 
-def did_you_mean(word: str, candidates: Iterable[str]) -> str:
-    """A French hint naming the closest candidate, or the list of allowed values."""
-    options = sorted(set(candidates))
-    close = difflib.get_close_matches(str(word), options, n=1, cutoff=0.6)
+class HintedValueError(ValueError):
+    """A ``ValueError`` raised by a model validator, with a hint saying what to write instead."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+def closest(word: str, candidates: Iterable[str]) -> str | None:
+    """The candidate ``word`` was most likely meant to be (typo, case, prefix), if any."""
+    options = sorted({str(c) for c in candidates})
+    word = str(word)
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     if close:
-        return f"vouliez-vous dire `{close[0]}` ?"
+        return close[0]
+    lower = {o.lower(): o for o in options}
+    close = difflib.get_close_matches(word.lower(), list(lower), n=1, cutoff=0.6)
+    if close:
+        return lower[close[0]]
+    if len(word) >= 3:
+        starting = [o for o in options if o.lower().startswith(word.lower())]
+        if len(starting) == 1:
+            return starting[0]
+    return None
+
+
+def did_you_mean(word: str, candidates: Iterable[str], what: str = "valeurs possibles") -> str:
+    """A French hint naming the closest candidate, or the list of allowed values."""
+    options = sorted({str(c) for c in candidates})
+    match = closest(word, options)
+    if match is not None:
+        return f"vouliez-vous dire `{match}` ?"
     if not options:
         return ""
     shown = ", ".join(f"`{o}`" for o in options[:12])
     more = " …" if len(options) > 12 else ""
-    return f"valeurs possibles : {shown}{more}"
+    return f"{what} : {shown}{more}"
+
+
+class StartupError(Exception):
+    """The app refuses to start (unsafe production settings…): a French message, exit status 1."""
+
+    def report(self) -> str:
+        """The message to print on standard error."""
+        return f"Pilotis refuse de démarrer : {self}"

@@ -11,15 +11,23 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from pilotis.errors import did_you_mean
+
 AGGREGATES = ("sum", "avg", "min", "max", "count", "count_distinct")
 _TOKEN = re.compile(
-    r"\s*(?:(?P<agg>[a-z_]+)\s*\(\s*(?P<col>\*|[A-Za-z_][A-Za-z0-9_]*)\s*\)"
-    r"|(?P<num>\d+(?:\.\d+)?)|(?P<op>[-+*/])|(?P<paren>[()]))"
+    r"\s*(?:(?P<ident>[A-Za-z_][A-Za-z0-9_]*)|(?P<num>\d+(?:\.\d+)?)|(?P<op>[-+*/])|(?P<paren>[()]))"
 )
+MAX_DEPTH = 40
+"""Deepest nesting of parentheses accepted in a measure."""
+EXAMPLES = "exemples : `sum(montant)`, `count(*)`, `sum(a) / sum(b)`"
 
 
 class MeasureError(ValueError):
     """A measure expression that cannot be understood; the message says what to write."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 @dataclass(frozen=True)
@@ -49,74 +57,123 @@ class BinOp:
 Node = Agg | Num | BinOp
 
 
-def parse_measure(text: str) -> Node:
-    """Parse ``text``; raise :class:`MeasureError` with a French explanation when invalid."""
-    tokens: list[tuple[str, str]] = []
+Token = tuple[str, str, int]
+"""(kind, text, position) with kind ``ident``, ``num``, ``op`` or ``paren``."""
+
+
+def _tokens(text: str) -> list[Token]:
+    tokens: list[Token] = []
     pos = 0
-    text = str(text).strip()
     while pos < len(text):
         match = _TOKEN.match(text, pos)
-        if not match or match.end() == pos:
-            raise MeasureError(
-                f"mesure `{text}` illisible à partir de « {text[pos:pos + 12]} »"
-            )
-        if match.group("agg"):
-            func = match.group("agg")
-            if func not in AGGREGATES:
-                raise MeasureError(f"agrégat `{func}` inconnu dans `{text}`")
-            if match.group("col") == "*" and func != "count":
-                raise MeasureError(f"`{func}(*)` n'a pas de sens : nommez une colonne")
-            tokens.append(("agg", f"{func}:{match.group('col')}"))
-        elif match.group("num"):
-            tokens.append(("num", match.group("num")))
-        elif match.group("op"):
-            tokens.append(("op", match.group("op")))
-        else:
-            tokens.append(("paren", match.group("paren")))
+        if not match:
+            if not text[pos:].strip():
+                break
+            bad = text[pos:].lstrip()[0]
+            raise MeasureError(f"mesure `{text}` : caractère `{bad}` inattendu",
+                               "opérateurs permis : `+`, `-`, `*`, `/` et parenthèses ; " + EXAMPLES)
+        kind = match.lastgroup or "paren"
+        tokens.append((kind, match.group(kind), match.start(kind)))
         pos = match.end()
+    return tokens
+
+
+def parse_measure(text: str) -> Node:
+    """Parse ``text``; raise :class:`MeasureError` with a French explanation and a hint."""
+    text = str(text).strip()
+    tokens = _tokens(text)
     if not tokens:
-        raise MeasureError("mesure vide")
-    node, rest = _parse_sum(tokens)
-    if rest:
-        raise MeasureError(f"mesure `{text}` : « {rest[0][1]} » inattendu")
+        raise MeasureError("mesure vide", EXAMPLES)
+    parser = _Parser(text, tokens)
+    node = parser.sum(0)
+    if parser.pos < len(tokens):
+        kind, value, _ = tokens[parser.pos]
+        if value == ")":
+            raise MeasureError(f"mesure `{text}` : parenthèse fermante `)` en trop",
+                               "retirez-la ou ajoutez la parenthèse ouvrante correspondante")
+        raise MeasureError(f"mesure `{text}` : « {value} » inattendu après une mesure complète",
+                           "reliez les termes par un opérateur `+`, `-`, `*` ou `/`")
     return node
 
 
-def _parse_sum(tokens: list[tuple[str, str]]) -> tuple[Node, list[tuple[str, str]]]:
-    node, tokens = _parse_product(tokens)
-    while tokens and tokens[0] in (("op", "+"), ("op", "-")):
-        op = tokens[0][1]
-        right, tokens = _parse_product(tokens[1:])
-        node = BinOp(op, node, right)
-    return node, tokens
+class _Parser:
+    """Recursive descent: sum := product (('+'|'-') product)* ; product := atom (('*'|'/') atom)*."""
 
+    def __init__(self, text: str, tokens: list[Token]) -> None:
+        self.text = text
+        self.tokens = tokens
+        self.pos = 0
 
-def _parse_product(tokens: list[tuple[str, str]]) -> tuple[Node, list[tuple[str, str]]]:
-    node, tokens = _parse_atom(tokens)
-    while tokens and tokens[0] in (("op", "*"), ("op", "/")):
-        op = tokens[0][1]
-        right, tokens = _parse_atom(tokens[1:])
-        node = BinOp(op, node, right)
-    return node, tokens
+    def peek(self, offset: int = 0) -> Token | None:
+        index = self.pos + offset
+        return self.tokens[index] if index < len(self.tokens) else None
 
+    def sum(self, depth: int) -> Node:
+        node = self.product(depth)
+        while (token := self.peek()) is not None and token[1] in ("+", "-") and token[0] == "op":
+            self.pos += 1
+            node = BinOp(token[1], node, self.product(depth))
+        return node
 
-def _parse_atom(tokens: list[tuple[str, str]]) -> tuple[Node, list[tuple[str, str]]]:
-    if not tokens:
-        raise MeasureError("mesure incomplète : un terme manque après l'opérateur")
-    kind, value = tokens[0]
-    if kind == "agg":
-        func, column = value.split(":", 1)
-        return Agg(func, column), tokens[1:]
-    if kind == "num":
-        return Num(float(value)), tokens[1:]
-    if (kind, value) == ("paren", "("):
-        node, rest = _parse_sum(tokens[1:])
-        if not rest or rest[0] != ("paren", ")"):
-            raise MeasureError("parenthèse fermante manquante")
-        return node, rest[1:]
-    raise MeasureError(
-        f"« {value} » inattendu : écrivez un agrégat comme `sum(colonne)` ou un nombre"
-    )
+    def product(self, depth: int) -> Node:
+        node = self.atom(depth)
+        while (token := self.peek()) is not None and token[1] in ("*", "/") and token[0] == "op":
+            self.pos += 1
+            node = BinOp(token[1], node, self.atom(depth))
+        return node
+
+    def atom(self, depth: int) -> Node:
+        token = self.peek()
+        if token is None:
+            raise MeasureError(f"mesure `{self.text}` incomplète : un terme manque à la fin",
+                               "terminez par un agrégat comme `sum(colonne)` ou un nombre")
+        kind, value, _ = token
+        if kind == "num":
+            self.pos += 1
+            return Num(float(value))
+        if value == "(":
+            if depth >= MAX_DEPTH:
+                raise MeasureError(f"mesure trop imbriquée (plus de {MAX_DEPTH} parenthèses)",
+                                   "simplifiez l'expression")
+            self.pos += 1
+            node = self.sum(depth + 1)
+            closing = self.peek()
+            if closing is None or closing[1] != ")":
+                raise MeasureError(f"mesure `{self.text}` : parenthèse fermante `)` manquante",
+                                   "fermez chaque parenthèse ouverte")
+            self.pos += 1
+            return node
+        if kind == "ident":
+            return self.aggregate(value)
+        raise MeasureError(f"mesure `{self.text}` : « {value} » inattendu",
+                           "écrivez un agrégat comme `sum(colonne)` ou un nombre à cet endroit")
+
+    def aggregate(self, name: str) -> Node:
+        following = self.peek(1)
+        if following is None or following[1] != "(":
+            if name in AGGREGATES and following is not None and following[0] == "ident":
+                raise MeasureError(f"mesure `{self.text}` : parenthèses manquantes après `{name}`",
+                                   f"écrivez `{name}({following[1]})`")
+            raise MeasureError(f"mesure `{self.text}` : `{name}` seul n'est pas une mesure",
+                               f"écrivez un agrégat de la colonne, par exemple `sum({name})` ou "
+                               f"`count_distinct({name})`")
+        if name not in AGGREGATES:
+            hint = (f"écrivez l'agrégat en minuscules : `{name.lower()}`" if name.lower() in AGGREGATES
+                    else did_you_mean(name, AGGREGATES, "agrégats possibles"))
+            raise MeasureError(f"agrégat `{name}` inconnu dans `{self.text}`", hint)
+        column = self.peek(2)
+        if column is None or not (column[0] == "ident" or column[1] == "*"):
+            raise MeasureError(f"mesure `{self.text}` : nom de colonne attendu après `{name}(`",
+                               f"écrivez `{name}(colonne)`")
+        closing = self.peek(3)
+        if closing is None or closing[1] != ")":
+            raise MeasureError(f"mesure `{self.text}` : parenthèse fermante manquante après "
+                               f"`{name}({column[1]}`", f"écrivez `{name}({column[1]})`")
+        if column[1] == "*" and name != "count":
+            raise MeasureError(f"`{name}(*)` n'a pas de sens : nommez une colonne",
+                               f"écrivez `{name}(colonne)` ; pour compter les lignes : `count(*)`")
+        self.pos += 4
+        return Agg(name, column[1])
 
 
 def columns_of(node: Node) -> set[str]:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from pilotis.account import account_menu
 from pilotis.i18n import t
 from pilotis.portal import Portal
 from pilotis.registry import Dashboard
 from pilotis.schema import DataWidgetBase
+from pilotis.territory import Territory
 from pilotis.widgets import WIDGET_TYPES
 
 
@@ -34,6 +36,7 @@ def shell(portal: Portal, dashboards: list[Dashboard], lang: str) -> html.Div:
                 dbc.Nav(links, className="me-auto flex-wrap", navbar=True),
                 html.A(t("language", lang), href=f"/lang/{other}", lang=other, hrefLang=other,
                        className="btn btn-sm btn-outline-light"),
+                *account_menu(lang),
             ], fluid=True, className="d-flex flex-wrap align-items-center gap-2"),
             className="navbar navbar-dark pilotis-navbar", **{"aria-label": t("main_nav", lang)},
         ),
@@ -82,6 +85,26 @@ def not_found(lang: str) -> html.Div:
     ])
 
 
+def denied(lang: str) -> html.Div:
+    """The "access denied" page content (names nothing of the refused dashboard)."""
+    return html.Div([
+        html.H1(t("denied", lang), className="h3"),
+        html.P(t("denied_text", lang)),
+        html.A(t("back_home", lang), href="/", className="btn btn-primary"),
+    ])
+
+
+def _scoped_options(portal: Portal, scope: Territory, lang: str) -> list[dict]:
+    """Territory choices of a user restricted to ``scope``: it, and its communes for an EPCI."""
+    index = portal.territories
+    options = [{"label": index.name(scope) if index.is_known(scope) else "—", "value": scope.value}]
+    if scope.level == "epci":
+        communes = sorted(index.communes_of(scope.code), key=lambda c: index.communes.get(c, c))
+        options.append({"label": f"── {t('communes', lang)} ──", "value": "sep:communes", "disabled": True})
+        options += [{"label": index.communes[c], "value": f"commune:{c}"} for c in communes]
+    return options
+
+
 def _territory_options(portal: Portal, levels: list[str], lang: str) -> list[dict]:
     index = portal.territories
     options: list[dict] = []
@@ -97,11 +120,18 @@ def _territory_options(portal: Portal, levels: list[str], lang: str) -> list[dic
     return options
 
 
-def filters(portal: Portal, dashboard: Dashboard, lang: str) -> html.Section:
-    """The filter bar. Absent filters still exist, hidden, so callbacks keep the same inputs."""
+def filters(portal: Portal, dashboard: Dashboard, lang: str, scope: Territory | None = None) -> html.Section:
+    """The filter bar. Absent filters still exist, hidden, so callbacks keep the same inputs.
+
+    ``scope`` (``access.territory_scope``): the only territory a restricted user may choose;
+    the server clamps any other value anyway (``Portal.parse_filters``).
+    """
     spec = dashboard.spec.filters
     dep = f"departement:{portal.registry.portal.collectivite.code_departement}"
     territory_options = _territory_options(portal, spec.territory.levels, lang) if spec.territory else []
+    if scope is not None:
+        dep = scope.value
+        territory_options = _scoped_options(portal, scope, lang)
     years = portal.data.years(spec.period.dataset) if spec.period else []
     period_options = [{"label": str(y), "value": str(y)} for y in years]
     period_options.append({"label": t("all_period", lang), "value": "all"})
@@ -150,8 +180,12 @@ def widget_card(portal: Portal, dashboard: Dashboard, widget, lang: str) -> dbc.
     return dbc.Col(card, xs=12, lg=widget.width, className="mb-3")
 
 
-def dashboard_page(portal: Portal, dashboard: Dashboard, lang: str) -> html.Div:
-    """A dashboard page: title, filters, widget grid, optional refresh timer."""
+def dashboard_page(portal: Portal, dashboard: Dashboard, lang: str,
+                   scope: Territory | None = None) -> html.Div:
+    """A dashboard page: title, filters, widget grid, optional refresh timer.
+
+    ``scope``: the territory the user is restricted to (None: the whole département).
+    """
     spec = dashboard.spec
     children: list = [
         html.Div([
@@ -159,7 +193,7 @@ def dashboard_page(portal: Portal, dashboard: Dashboard, lang: str) -> html.Div:
                     className="h3 mb-1"),
             html.P(spec.description, className="text-muted"),
         ]),
-        filters(portal, dashboard, lang),
+        filters(portal, dashboard, lang, scope),
         dbc.Row([widget_card(portal, dashboard, w, lang) for w in dashboard.widgets]),
     ]
     if spec.refresh:

@@ -8,8 +8,12 @@ from dataclasses import dataclass, field
 
 from dash.development.base_component import Component
 
+from pilotis.access import Principal, RowsDenied, clamp_territory, row_filters, territory_scope
 from pilotis.data import DataService
+from pilotis.freshness import observing
+from pilotis.notices import with_freshness
 from pilotis.i18n import t
+from pilotis.query import Filter
 from pilotis.registry import Dashboard, Registry
 from pilotis.schema import DataWidgetBase, WidgetBase
 from pilotis.settings import Settings
@@ -42,16 +46,25 @@ class Portal:
                 )
             return self._territories
 
-    def parse_filters(self, dashboard: Dashboard, territory: str | None, period: str | None) -> tuple[Territory, int | None]:
-        """Validated filter values: unknown territories or years fall back to the defaults."""
+    def parse_filters(self, dashboard: Dashboard, territory: str | None, period: str | None,
+                      scope: Territory | None = None) -> tuple[Territory, int | None]:
+        """Validated filter values: unknown territories or years fall back to the defaults.
+
+        ``scope`` (``access.territory_scope``): a territory outside it becomes the scope itself,
+        so a crafted request never widens a restricted user's view.
+        """
         dep = self.registry.portal.collectivite.code_departement
         chosen = Territory.parse(territory, dep)
         if not self.territories.is_known(chosen):
             chosen = Territory("departement", dep)
+        chosen = clamp_territory(scope, chosen, self.territories)
         year: int | None = None
         spec = dashboard.spec.filters.period
         if spec is not None:
-            years = self.data.years(spec.dataset)
+            try:
+                years = self.data.years(spec.dataset)
+            except SourceError:  # the period source is down: widgets still render, all years
+                years = []
             if period == "all":
                 year = None
             elif period and period.isdigit() and int(period) in years:
@@ -60,16 +73,41 @@ class Portal:
                 year = years[0]
         return chosen, year
 
+    def render_context(self, dashboard: Dashboard, territory: str | None, period: str | None,
+                       lang: str = "fr", *, principal: Principal | None) -> RenderContext:
+        """What a widget (or an export, or the API) of ``dashboard`` reads through, for
+        ``principal``: the territory clamped to their scope, and the row-level rules of
+        :func:`pilotis.access.row_filters` added to every query before aggregation (so they are
+        part of every cache key). Rendering raises :class:`~pilotis.access.RowsDenied` when a
+        dataset cannot be restricted to their territory. The caller checks ``can_view`` first.
+        """
+        index = self.territories
+        chosen, year = self.parse_filters(dashboard, territory, period,
+                                          territory_scope(principal, index))
+
+        def rules(dataset_id: str) -> tuple[Filter, ...]:
+            config = self.registry.datasets[dataset_id].config
+            return row_filters(principal, config, index, dataset_id)
+
+        return RenderContext(registry=self.registry, dashboard=dashboard, data=self.data,
+                             territories=index, territory=chosen, year=year, lang=lang,
+                             row_filters=rules)
+
     def render_widget(self, dashboard: Dashboard, widget: WidgetBase, territory: str | None,
-                      period: str | None, lang: str = "fr") -> Component | list[Component]:
-        """A widget's content for these filters; failures become French messages, never tracebacks."""
+                      period: str | None, lang: str = "fr", *,
+                      principal: Principal | None) -> Component | list[Component]:
+        """A widget's content for these filters, as ``principal`` may see it (row-level rules of
+        ``access.row_filters`` go into every query, hence into the cache key); failures become
+        French messages, never tracebacks."""
         from layouts.common import notice
 
         try:
-            chosen, year = self.parse_filters(dashboard, territory, period)
-            ctx = RenderContext(registry=self.registry, dashboard=dashboard, data=self.data,
-                                territories=self.territories, territory=chosen, year=year, lang=lang)
-            return WIDGET_TYPES[widget.type].render(widget, ctx)
+            ctx = self.render_context(dashboard, territory, period, lang, principal=principal)
+            with observing() as seen:
+                content = WIDGET_TYPES[widget.type].render(widget, ctx)
+            return with_freshness(content, seen, self.registry, lang)
+        except RowsDenied:
+            return notice(t("out_of_scope", lang), "info")
         except SourceError as exc:
             name = widget.dataset if isinstance(widget, DataWidgetBase) else widget.id
             title = self.registry.datasets[name].config.title if name in self.registry.datasets else name

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from pilotis.measures import Node, to_sql
 
-FilterValue = str | int | float | bool | dt.date | tuple[str | int | float, ...]
+FilterValue = str | int | float | bool | dt.date | tuple[str | int | float | dt.date, ...]
 OPERATORS = ("=", "in", ">=", "<", "<=", ">")
 
 

@@ -42,6 +42,8 @@ class Registry:
     datasets: dict[str, DataSource]
     dashboards: dict[str, Dashboard] = field(default_factory=dict)
     duck: DuckRuntime = field(default_factory=DuckRuntime)
+    departments: dict[str, str] = field(default_factory=dict)
+    """The org chart (`config/departments.yaml`): direction id -> label."""
 
     def ordered(self) -> list[Dashboard]:
         """Dashboards in navigation order."""

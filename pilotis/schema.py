@@ -10,7 +10,10 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (BaseModel, ConfigDict, Field, RootModel, StringConstraints, field_validator,
+                      model_validator)
+
+from pilotis.errors import HintedValueError
 
 SLUG = r"^[a-z][a-z0-9_-]*$"
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|sec|min|m|h|j|d)\s*$")
@@ -21,11 +24,12 @@ def parse_duration(value: str | int) -> int:
     """Seconds in ``"30s"``, ``"15min"``, ``"2h"`` or ``"1j"`` (an int is already seconds)."""
     if isinstance(value, int) and not isinstance(value, bool):
         if value < 0:
-            raise ValueError("une durée est positive")
+            raise HintedValueError("une durée est positive", "écrivez par exemple `30s` ou `15min`")
         return value
     match = _DURATION.match(str(value))
     if not match:
-        raise ValueError(f"durée `{value}` illisible : écrivez par exemple `30s`, `15min`, `2h`, `1j`")
+        raise HintedValueError(f"durée `{value}` illisible",
+                               "écrivez un nombre suivi de `s`, `min`, `h` ou `j` : `30s`, `15min`, `2h`, `1j`")
     return int(match.group(1)) * _UNITS[match.group(2)]
 
 
@@ -74,6 +78,40 @@ class PeriodSpec(Strict):
     """`stock` (effectif à une date : on retient la dernière période) ou `flow` (montant : on additionne)."""
 
 
+class RowLevel(Strict):
+    """What a user whose access is restricted to a territory (an EPCI, a commune) sees of a dataset."""
+
+    territory: Literal["deny", "allow"] = "deny"
+    """Quand les lignes ne peuvent pas être restreintes au territoire de l'agent (pas de colonne commune ni EPCI) : `deny` (par défaut : « données non disponibles pour votre périmètre ») ou `allow` (statistique départementale publique montrée telle quelle)."""
+
+
+class RefreshPolicy(Strict):
+    """When a dataset's data is read again from its source (instead of a `ttl` per result)."""
+
+    every: Duration | None = None
+    """Période alignée sur l'horloge (`15min`, `1h`, `1j`) : avec `15min`, les données sont relues au premier affichage après :00, :15, :30 et :45, par tous les serveurs en même temps."""
+    at: list[Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]] = Field(
+        default_factory=list)
+    """Heures fixes de relecture, heure de Paris (`["06:30", "13:00"]`) : après le dépôt quotidien d'un fichier par une application métier."""
+
+    @field_validator("every", mode="before")
+    @classmethod
+    def _every(cls, value: str | int | None) -> int | None:
+        if value is None:
+            return None
+        seconds = parse_duration(value)
+        if seconds < 10:
+            raise HintedValueError("période de rafraîchissement trop courte", "au moins `10s`")
+        return seconds
+
+    @model_validator(mode="after")
+    def _one(self) -> RefreshPolicy:
+        if (self.every is None) == (not self.at):
+            raise HintedValueError("indiquez `every` ou `at` (un seul des deux)",
+                                   "exemple : `refresh: {every: 15min}` ou `refresh: {at: [\"06:30\"]}`")
+        return self
+
+
 class DatasetBase(Strict):
     """Options common to every dataset, whatever its source type."""
 
@@ -96,12 +134,25 @@ class DatasetBase(Strict):
     measures: dict[str, str] = Field(default_factory=dict)
     """Mesures nommées réutilisables, ex. `taux: sum(raccordables) / sum(locaux)`."""
     ttl: Duration = 600
-    """Durée de vie en cache des résultats (`30s`, `15min`, `1h`)."""
+    """Durée de vie en cache des résultats (`30s`, `15min`, `1h`) ; ignorée si `refresh` est donné."""
+    refresh: RefreshPolicy | None = None
+    """Relecture planifiée de la source : `{every: 15min}` (période alignée sur l'horloge) ou `{at: ["06:30"]}` (heures fixes). Absent : chaque résultat vit `ttl`."""
+    retry: Duration = 60
+    """Après un échec de la source, délai avant de l'interroger à nouveau (`1min`) ; entre-temps les widgets montrent les dernières données obtenues."""
+    row_level: RowLevel = Field(default_factory=RowLevel)
+    """Règles d'accès aux lignes pour les agents rattachés à un territoire (EPCI, commune) : ils ne voient que les lignes de leur territoire, filtrées avant agrégation."""
 
-    @field_validator("ttl", mode="before")
+    @field_validator("ttl", "retry", mode="before")
     @classmethod
     def _duration(cls, value: str | int) -> int:
         return parse_duration(value)
+
+    @model_validator(mode="after")
+    def _ttl_or_refresh(self) -> DatasetBase:
+        if self.refresh is not None and "ttl" in self.model_fields_set:
+            raise HintedValueError("`ttl` et `refresh` s'excluent",
+                                   "gardez `refresh` (relecture planifiée) ou `ttl` (durée en cache)")
+        return self
 
     def label(self, column: str) -> str:
         """The French label of ``column``."""
@@ -216,6 +267,20 @@ class DashboardSpec(Strict):
     def url(self) -> str:
         """The page path of this dashboard."""
         return self.path or f"/{self.id}"
+
+
+DepartmentId = Annotated[str, StringConstraints(pattern=SLUG)]
+DepartmentLabel = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
+
+
+class Departments(RootModel[dict[DepartmentId, DepartmentLabel]]):
+    """`config/departments.yaml`: the org chart, one `identifiant: Libellé de la direction` per line.
+
+    Users belong to one direction; dashboards name their owner (`department`) and the directions
+    allowed to open them (`access.departments`) by these identifiers.
+    """
+
+    model_config = ConfigDict(frozen=True)
 
 
 class Collectivite(Strict):

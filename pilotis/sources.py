@@ -7,9 +7,11 @@ DataFrame, running the aggregation where the data lives.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
 
@@ -18,6 +20,8 @@ import pandas as pd
 
 from pilotis.query import Query
 from pilotis.schema import DatasetBase
+
+log = logging.getLogger(__name__)
 
 SOURCE_TYPES: dict[str, type[DataSource]] = {}
 """Registered source types, keyed by the YAML ``type:`` value (filled at import time only)."""
@@ -29,8 +33,33 @@ def register_source(cls: type[DataSource]) -> type[DataSource]:
     return cls
 
 
+ERROR_KINDS: dict[str, str] = {
+    "unreachable": "injoignable",
+    "timeout": "délai dépassé",
+    "auth": "identifiants refusés",
+    "malformed": "réponse illisible",
+    "columns": "colonnes modifiées",
+    "missing": "fichier introuvable",
+    "refused": "requête refusée",
+    "error": "erreur",
+}
+"""Kinds of source failure and their French label (shown to users and on the sources page)."""
+
+
 class SourceError(Exception):
-    """A source could not answer (file missing, database down, bad columns). Shown in French."""
+    """A source could not answer (file missing, database down, bad columns). Shown in French.
+
+    ``kind`` is one of :data:`ERROR_KINDS`; the message never contains a traceback or a secret.
+    """
+
+    def __init__(self, message: str, kind: str = "error") -> None:
+        super().__init__(message)
+        self.kind = kind if kind in ERROR_KINDS else "error"
+
+    @property
+    def label(self) -> str:
+        """The French name of the kind of failure (« délai dépassé »)."""
+        return ERROR_KINDS[self.kind]
 
 
 class DuckRuntime:
@@ -40,7 +69,10 @@ class DuckRuntime:
     a 10-million-row file costs nothing until a query runs. Re-created after a fork.
     """
 
-    def __init__(self, threads: int = 2, memory_limit: str = "512MB") -> None:
+    def __init__(self, threads: int = 2, memory_limit: str = "512MB",
+                 work_dir: Path | None = None) -> None:
+        self.work_dir = work_dir
+        """Folder for files derived from sources (converted CSV), shared by the workers."""
         self._threads = threads
         self._memory_limit = memory_limit
         self._pid: int | None = None
@@ -101,7 +133,54 @@ class DataSource(ABC):
         """A string that changes when the underlying data changes (part of cache keys)."""
         return ""
 
+    def invalidate(self) -> None:
+        """Forget what this process keeps of the source (schema, fetched rows): manual refresh."""
+
+    def work_dir(self) -> Path:
+        """Where derived files of this source go (the instance folder, shared by workers)."""
+        folder = self.duck.work_dir or self.root / "instance" / "sources"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def declared_schema(self, exc: SourceError) -> dict[str, str]:
+        """The columns declared in the YAML, used when a remote source is down at start-up.
+
+        Without declared columns the failure is raised again (the configuration cannot be
+        checked without them).
+        """
+        if not self.config.columns:
+            raise exc
+        log.warning("source %s injoignable au démarrage (%s) : colonnes déclarées utilisées",
+                    self.id, exc)
+        types = {"string": "VARCHAR", "integer": "BIGINT", "number": "DOUBLE", "date": "DATE",
+                 "boolean": "BOOLEAN"}
+        return {name: types.get(spec.type or "string", "VARCHAR")
+                for name, spec in self.config.columns.items()}
+
+    def check_columns(self, query: Query, columns: Iterable[str]) -> None:
+        """Raise a « colonnes modifiées » SourceError when the query names a missing column."""
+        missing = sorted(query_columns(query) - set(columns))
+        if missing:
+            names = ", ".join(f"`{name}`" for name in missing)
+            raise SourceError(f"colonne(s) {names} absente(s) de la source {self.id}", "columns")
+
+
     def resolve(self, path: str) -> Path:
         """A path from the YAML, relative to the project root unless absolute."""
         candidate = Path(os.path.expandvars(path))
         return candidate if candidate.is_absolute() else self.root / candidate
+
+
+def query_columns(query: Query) -> set[str]:
+    """Every source column a query reads (groups, raw columns, filters, measures, period)."""
+    from pilotis.measures import columns_of
+    from pilotis.query import PERIOD
+
+    names = {name for name in query.group_by if name != PERIOD}
+    if PERIOD in query.group_by and query.period_column:
+        names.add(query.period_column)
+    names.update(query.raw_columns)
+    names.update(flt.column for flt in query.filters)
+    for _, node in query.measures:
+        names |= columns_of(node)
+    return names

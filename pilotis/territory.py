@@ -74,6 +74,14 @@ class TerritoryIndex:
         """INSEE codes of the communes of an EPCI (sorted)."""
         return tuple(sorted(c for c, e in self.commune_epci.items() if e == epci))
 
+    def population_of(self, territory: Territory) -> int:
+        """Legal population of a territory (for an EPCI: its communes in the département)."""
+        if territory.level == "commune":
+            return self.population.get(territory.code, 0)
+        if territory.level == "epci":
+            return sum(self.population.get(c, 0) for c in self.communes_of(territory.code))
+        return sum(self.population.values())
+
     def is_known(self, territory: Territory) -> bool:
         """True for the département, a known EPCI or a known commune."""
         if territory.level == "commune":

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import flask
-from dash import Dash, Input, Output, clientside_callback, html
+from dash import Dash, Input, Output, html
 
 from pilotis import pages
+from pilotis.access import can_view, territory_scope
+from pilotis.enforce import audit, current_principal
 from pilotis.i18n import LANGUAGES, t
 from pilotis.portal import Portal
 from pilotis.registry import Dashboard
@@ -41,8 +43,9 @@ def current_lang(default: str = "fr") -> str:
 
 
 def visible_dashboards(portal: Portal) -> list[Dashboard]:
-    """Dashboards the current user may open, in navigation order."""
-    return portal.registry.ordered()
+    """Dashboards the current user may open, in navigation order (``access.can_view``)."""
+    principal = current_principal()
+    return [d for d in portal.registry.ordered() if can_view(principal, d.spec)]
 
 
 def install(app: Dash, portal: Portal) -> None:
@@ -65,9 +68,16 @@ def install(app: Dash, portal: Portal) -> None:
         dashboard = portal.registry.by_path(pathname)
         if dashboard is None:
             return pages.not_found(lang), f"{t('not_found', lang)} — {title}"
-        return pages.dashboard_page(portal, dashboard, lang), f"{dashboard.spec.title} — {title}"
+        principal = current_principal()
+        if not can_view(principal, dashboard.spec):
+            audit("access_denied", principal, f"page {pathname}", f"tableau de bord {dashboard.id}")
+            return pages.denied(lang), f"{t('denied', lang)} — {title}"
+        audit("page_view", principal, f"page {pathname}", f"tableau de bord {dashboard.id}")
+        scope = territory_scope(principal, portal.territories)
+        return (pages.dashboard_page(portal, dashboard, lang, scope=scope),
+                f"{dashboard.spec.title} — {title}")
 
-    clientside_callback(
+    app.clientside_callback(  # on this app: dash.clientside_callback would go to a global list
         "function(title) { if (title) { document.title = title; } return window.dash_clientside.no_update; }",
         Output("page-title", "title"),
         Input("page-title", "children"),
@@ -98,8 +108,12 @@ def _widget_callback(app: Dash, portal: Portal, dashboard: Dashboard, widget_id:
 
     @app.callback(Output(dashboard.dom_id(widget_id), "children"), *inputs)
     def update(territory: str | None, period: str | None, *_: object) -> object:
+        principal = current_principal()
+        if not can_view(principal, dashboard.spec):  # also refused earlier by enforce.guard_dash
+            flask.abort(403)
         widget = dashboard.widget(widget_id)
-        return portal.render_widget(dashboard, widget, territory, period, current_lang(portal.settings.lang))
+        return portal.render_widget(dashboard, widget, territory, period,
+                                    current_lang(portal.settings.lang), principal=principal)
 
     update.__name__ = f"update_{dashboard.id}_{widget_id}"
 

@@ -43,6 +43,8 @@ class CheckContext:
     columns: dict[str, set[str]]
     module: Any
     problems: list[tuple[tuple[str | int, ...], str, str]] = field(default_factory=list)
+    module_failed: bool = False
+    """True when the dashboard's callbacks module exists but could not be imported (already reported)."""
 
     def problem(self, loc: tuple[str | int, ...], message: str, hint: str = "") -> None:
         """Record a problem at ``loc`` (relative to the widget)."""
@@ -92,13 +94,17 @@ class RenderContext:
         return tuple(result), exact
 
     def query(self, widget: DataWidgetBase, measures: dict[str, str], group_by: tuple[str, ...] = (),
-              *, period: bool = True, **options: Any) -> tuple[pd.DataFrame, bool]:
-        """Run an aggregate on the widget's dataset with all its filters applied."""
+              *, period: bool = True, extra: tuple[Filter, ...] = (),
+              **options: Any) -> tuple[pd.DataFrame, bool]:
+        """Run an aggregate on the widget's dataset with all its filters (and ``extra``) applied."""
         dataset = self.dataset(widget.dataset)
         filters, exact = self.filters(widget, period=period)
-        if dataset.period and dataset.period.kind == "stock" and PERIOD not in group_by \
-                and dataset.period.column not in group_by:
-            filters += self.latest_period(widget.dataset, filters)
+        filters += extra
+        if dataset.period and dataset.period.kind == "stock":
+            if PERIOD not in group_by and dataset.period.column not in group_by:
+                filters += self.latest_period(widget.dataset, filters)
+            elif PERIOD in group_by and _coarser(options.get("grain"), dataset.period.grain):
+                filters += self.last_periods(widget.dataset, filters, options["grain"])
         query = Query(
             dataset=widget.dataset,
             measures=tuple((alias, self.measure(widget.dataset, text)) for alias, text in measures.items()),
@@ -120,9 +126,31 @@ class RenderContext:
             return ()
         return (Filter(column, "=", pd.Timestamp(frame.iloc[0]["fin"]).date()),)
 
+    def last_periods(self, dataset_id: str, filters: tuple[Filter, ...],
+                     grain: str) -> tuple[Filter, ...]:
+        """A stock grouped by a coarser grain (months shown by year) is read at the last native
+        period of each group (December, or the last month available), never summed."""
+        period = self.dataset(dataset_id).period
+        assert period is not None
+        frame = self.data.query(Query(
+            dataset=dataset_id, measures=(("fin", Agg("max", period.column)),), group_by=(PERIOD,),
+            filters=filters, period_column=period.column, period_grain=grain,
+            native_grain=period.grain,
+        ))
+        ends = tuple(pd.Timestamp(v).date() for v in frame["fin"].dropna())
+        return (Filter(period.column, "in", ends),) if ends else ()
+
     def territory_name(self) -> str:
         """The name of the chosen territory."""
         return self.territories.name(self.territory)
+
+
+_GRAINS = ("day", "month", "quarter", "year")
+
+
+def _coarser(grain: str | None, native: str) -> bool:
+    """True when ``grain`` groups several periods of the ``native`` grain."""
+    return grain in _GRAINS and native in _GRAINS and _GRAINS.index(grain) > _GRAINS.index(native)
 
 
 class WidgetType:

@@ -244,8 +244,11 @@ def build_dotations(communes: pd.DataFrame) -> pd.DataFrame:
             "categorie": categorie,
             "nom_terr": raw["nom_terr"],
             "code_insee": raw["code_insee_2026"],
+            # Commune projects: the commune's EPCI; EPCI projects: the EPCI itself (id_terr is
+            # its SIREN), so that choosing an EPCI also shows its own projects.
             "epci_siren": raw["code_insee_2026"]
             .map(communes.set_index("code_insee")["epci_siren"])
+            .where(raw["echelon"] != "epci", raw["id_terr"])
             .fillna(""),
             "description": raw["description"],
             "cout_total": num(raw["cout_total"]),

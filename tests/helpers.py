@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from flask.testing import FlaskClient
 
 from pilotis.registry import Dashboard
+from pilotis.users import DEMO_PASSWORD
 
 
 def widget_inputs(dashboard: Dashboard, territory: str, period: str | None) -> list[dict[str, Any]]:
@@ -24,6 +26,8 @@ def widget_inputs(dashboard: Dashboard, territory: str, period: str | None) -> l
 def post_callback(client: FlaskClient, output_id: str, prop: str, inputs: list[dict[str, Any]],
                   headers: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
     """POST to ``/_dash-update-component`` exactly as dash-renderer does; returns the response."""
+    if getattr(client, "send_csrf", True):  # like dash-renderer (tests of the refusal turn it off)
+        headers = {**csrf_headers(client), **(headers or {})}
     body = {
         "output": f"{output_id}.{prop}",
         "outputs": {"id": output_id, "property": prop},
@@ -32,7 +36,36 @@ def post_callback(client: FlaskClient, output_id: str, prop: str, inputs: list[d
         "state": [],
     }
     return client.post("/_dash-update-component", data=json.dumps(body),
-                       content_type="application/json", headers=headers or {})
+                       content_type="application/json", headers=headers)
+
+
+def csrf_headers(client: FlaskClient) -> dict[str, str]:
+    """The ``X-CSRFToken`` header dash-renderer sends: the value of the ``_csrf_token`` cookie.
+
+    Like a browser, a client without that cookie first loads a page (which sets it).
+    """
+    cookie = client.get_cookie("_csrf_token")
+    if cookie is None:
+        client.get("/login")
+        cookie = client.get_cookie("_csrf_token")
+    return {"X-CSRFToken": cookie.value} if cookie is not None else {}
+
+
+def form_token(html: str) -> str:
+    """The hidden ``csrf_token`` field of an HTML form."""
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no csrf_token field in the page"
+    return match.group(1)
+
+
+def login_as(client: FlaskClient, username: str, password: str = DEMO_PASSWORD, *,
+             expect: int = 302):  # type: ignore[no-untyped-def]
+    """Sign ``client`` in through the real login form (GET the form, POST it with its CSRF token)."""
+    page = client.get("/login")
+    response = client.post("/login", data={"username": username, "password": password,
+                                           "csrf_token": form_token(page.get_data(as_text=True))})
+    assert response.status_code == expect, (username, response.status_code, response.data[:300])
+    return response
 
 
 def widget_content(client: FlaskClient, dashboard: Dashboard, widget_id: str, territory: str,
@@ -70,4 +103,5 @@ def texts(tree: Any) -> list[str]:
     return []
 
 
-__all__ = ["post_callback", "widget_content", "widget_inputs", "find_figures", "texts", "json"]
+__all__ = ["post_callback", "widget_content", "widget_inputs", "find_figures", "texts", "json",
+           "login_as", "csrf_headers", "form_token"]

@@ -1,0 +1,130 @@
+"""The application database (users, login attempts, audit log): engine, sessions, migrations.
+
+One :class:`Database` per app, stored in ``server.extensions["pilotis_db"]`` — never a module
+global. Any SQLAlchemy URL works (SQLite file in the instance folder by default, PostgreSQL in
+production). The schema is managed by Alembic (``pilotis/migrations``); :meth:`Database.upgrade`
+brings it to the latest revision at start-up, under a lock so that several gunicorn workers
+starting together do not race.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import flask
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+EXTENSION = "pilotis_db"
+
+
+def utcnow() -> datetime:
+    """Now, in UTC, without tzinfo: how every timestamp is stored (portable SQLite/PostgreSQL)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """Foreign keys on; write-ahead log (readers never wait for the writer, cheap commits)."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+class Database:
+    """An engine and its session factory, plus the schema migrations."""
+
+    def __init__(self, url: str) -> None:
+        self.url = make_url(url)
+        kwargs: dict[str, Any] = {"future": True}
+        if self.url.get_backend_name() == "sqlite":
+            database = self.url.database or ""
+            if database in ("", ":memory:"):
+                kwargs.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
+            else:
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+                kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+        else:
+            kwargs["pool_pre_ping"] = True
+        self.engine: Engine = create_engine(self.url, **kwargs)
+        if self.url.get_backend_name() == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        """`sqlite`, `postgresql`…"""
+        return self.url.get_backend_name()
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in a transaction: committed on success, rolled back on error, then closed."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Apply the Alembic migrations up to ``revision`` (idempotent, safe with several workers)."""
+        from alembic import command
+
+        config = self.alembic_config()
+        with self._migration_lock(), self.engine.begin() as connection:
+            if self.dialect == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(7470696)"))
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+
+    def current_revision(self) -> str | None:
+        """The schema revision of the database (None before the first migration)."""
+        from alembic.runtime.migration import MigrationContext
+
+        with self.engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+
+    def alembic_config(self) -> Any:
+        """An Alembic ``Config`` pointing at ``pilotis/migrations`` and this database."""
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.set_main_option("sqlalchemy.url",
+                               self.url.render_as_string(hide_password=False).replace("%", "%%"))
+        return config
+
+    @contextlib.contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        """A file lock next to a SQLite database (PostgreSQL uses an advisory lock instead)."""
+        database = self.url.database or ""
+        if self.dialect != "sqlite" or database in ("", ":memory:"):
+            yield
+            return
+        with open(f"{database}.lock", "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.dispose()
+
+
+def get_db(app: flask.Flask | None = None) -> Database:
+    """The database of ``app`` (default: the current Flask app)."""
+    server = app or flask.current_app
+    return server.extensions[EXTENSION]  # type: ignore[no-any-return]

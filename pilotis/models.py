@@ -1,0 +1,134 @@
+"""Tables of the application database: users (with roles), departments, login attempts, audit log.
+
+The schema is created and changed by Alembic migrations (``pilotis/migrations/versions``), never
+by ``create_all``: a change here needs a new revision (``python -m pilotis db revision "…"``).
+Timestamps are naive UTC (see :func:`pilotis.db.utcnow`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from pilotis.db import utcnow
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention (stable constraint names for migrations)."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class User(Base):
+    """A person who signs in. Reduced to a :class:`pilotis.access.Principal` for access decisions."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(150), unique=True)
+    """Identifier typed at login, stored lower-case."""
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    department: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """Direction id from `config/departments.yaml` (None: no direction)."""
+    territory: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """Row-level restriction such as `epci:200083392` (None: every row)."""
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Created by demo mode with a published password: production refuses to start with one."""
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    """Bumped on password change or deactivation: every open session of the user ends."""
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    role_rows: Mapped[list[UserRole]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="UserRole.role",
+    )
+
+    @property
+    def roles(self) -> list[str]:
+        """The user's roles, sorted."""
+        return [r.role for r in self.role_rows]
+
+    @roles.setter
+    def roles(self, values: list[str]) -> None:
+        wanted = sorted(set(values))
+        self.role_rows = [r for r in self.role_rows if r.role in wanted]
+        have = {r.role for r in self.role_rows}
+        self.role_rows += [UserRole(role=role) for role in wanted if role not in have]
+
+
+class UserRole(Base):
+    """One role of one user (a user may hold several)."""
+
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class Department(Base):
+    """A direction of the org chart, copied from `config/departments.yaml` at start-up."""
+
+    __tablename__ = "departments"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    label: Mapped[str] = mapped_column(String(200))
+
+
+class LoginAttempt(Base):
+    """One login attempt; failures within a window lock the account name and the address."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_username_created_at", "username", "created_at"),
+        Index("ix_login_attempts_ip_created_at", "ip", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    username: Mapped[str] = mapped_column(String(150))
+    """The name typed (normalised), whether or not such a user exists."""
+    ip: Mapped[str] = mapped_column(String(64))
+    success: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AuditEvent(Base):
+    """One line of the audit log."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_created_at", "created_at"),
+        Index("ix_audit_events_event_created_at", "event", "created_at"),
+        Index("ix_audit_events_username_created_at", "username", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    event: Mapped[str] = mapped_column(String(40))
+    """Event type, see :data:`pilotis.audit.EVENTS`."""
+    username: Mapped[str | None] = mapped_column(String(150), nullable=True)
+    """Who acted (for a failed login: the name typed), `cli:<account>` for the command line."""
+    ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    target: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    """What the event is about: a page path, a dashboard id, the user administered…"""
+    detail: Mapped[str] = mapped_column(Text, default="")

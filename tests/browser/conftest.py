@@ -1,0 +1,298 @@
+"""Browser fixtures: the app served by gunicorn as in production, driven in a real Chromium.
+
+- ``live_server``: ``gunicorn app:server -w 2`` on a free loopback port, with its own instance
+  folder (database, cache), started once per session and always stopped.
+- ``browser``: Debian's Chromium (``/usr/bin/chromium``; Playwright cannot download one here).
+- ``tab``: a fresh browser context signed in through the real login form (when the app has one),
+  recording every request and every JavaScript error.
+
+Missing Chromium, Playwright or axe-core skips these tests on a developer's machine, and fails
+them when ``PILOTIS_REQUIRE_BROWSER`` is set (CI sets it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pilotis.settings import ROOT
+
+CHROMIUM = Path(os.environ.get("PILOTIS_CHROMIUM", "/usr/bin/chromium"))
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-dev-shm-usage",
+]
+DESKTOP = {"width": 1366, "height": 768}
+MOBILE = {"width": 390, "height": 844}
+USER = "president"
+"""Demo account used by the browser tests: the `president` role reads every dashboard."""
+PASSWORD = "demo-pilotis"
+SERVER_START_TIMEOUT = 60.0
+
+
+def require(condition: bool, what: str) -> None:
+    """Skip (developer machine) or fail (CI sets PILOTIS_REQUIRE_BROWSER) if ``what`` is absent."""
+    if condition:
+        return
+    message = f"{what} — `make browser` installs it"
+    if os.environ.get("PILOTIS_REQUIRE_BROWSER"):
+        pytest.fail(f"PILOTIS_REQUIRE_BROWSER is set but {message}", pytrace=False)
+    pytest.skip(message)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _gunicorn() -> str:
+    beside = Path(sys.executable).with_name("gunicorn")
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("gunicorn")
+    require(found is not None, "gunicorn is not installed")
+    return str(found)
+
+
+def _answers(url: str) -> bool:
+    """True once the server answers anything but a 5xx (a redirect to /login is fine)."""
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(url, timeout=2) as response:
+            return int(response.status) < 500
+    except urllib.error.HTTPError as error:
+        return error.code < 500
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        return None
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)  # gunicorn: graceful stop of the master and workers
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of the app run by gunicorn (2 workers) on its own database; stopped afterwards."""
+    instance = tmp_path_factory.mktemp("browser-instance")
+    port = _free_port()
+    env = dict(os.environ)
+    env["PILOTIS_INSTANCE_DIR"] = str(instance)
+    env.pop("PILOTIS_DEBUG", None)
+    log_path = instance / "gunicorn.log"
+    command = [
+        _gunicorn(),
+        "app:server",
+        "-b",
+        f"127.0.0.1:{port}",
+        "-w",
+        "2",
+        "--no-control-socket",
+        "--pid",
+        str(instance / "gunicorn.pid"),
+        "--timeout",
+        "60",
+        "--graceful-timeout",
+        "5",
+    ]
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while not _answers(base + "/"):
+            if process.poll() is not None or time.monotonic() > deadline:
+                output = log_path.read_text(errors="replace")[-4000:]
+                pytest.fail(
+                    f"gunicorn did not answer on {base} within {SERVER_START_TIMEOUT:.0f} s "
+                    f"(exit status {process.poll()}):\n{output}",
+                    pytrace=False,
+                )
+            time.sleep(0.2)
+        yield base
+    finally:
+        _stop(process)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's headless Chromium, shared by the session."""
+    require(CHROMIUM.exists(), f"Chromium is missing ({CHROMIUM})")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require(False, "Playwright for Python is not installed")
+        raise
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="session")
+def axe_script() -> Path:
+    """axe-core's browser bundle (npm, pinned in package.json)."""
+    require(AXE.exists(), f"axe-core is missing ({AXE.relative_to(ROOT)})")
+    return AXE
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Folder of screenshots and axe reports (git-ignored)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+def login_page_exists(base: str) -> bool:
+    """True once the app has a /login page (authentication installed)."""
+    try:
+        with urllib.request.urlopen(base + "/login", timeout=5) as response:
+            return int(response.status) == 200
+    except urllib.error.HTTPError:
+        return False
+
+
+def sign_in(page: Any, base: str, username: str, password: str = PASSWORD) -> None:
+    """Sign in through the real login form, as a person would."""
+    page.goto(base + "/login")
+    page.get_by_label("Identifiant").fill(username)
+    page.get_by_label("Mot de passe").fill(password)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Se connecter").click()
+    assert "/login" not in page.url, f"sign-in of {username} failed: {page.url}"
+
+
+@pytest.fixture(scope="session")
+def session_state(browser: Any, live_server: str) -> dict[str, Any] | None:
+    """Cookies of a signed-in `president` (None while the app has no login page)."""
+    if not login_page_exists(live_server):
+        return None
+    context = browser.new_context(viewport=DESKTOP, locale="fr-FR")
+    try:
+        page = context.new_page()
+        sign_in(page, live_server, USER)
+        return context.storage_state()  # type: ignore[no-any-return]
+    finally:
+        context.close()
+
+
+@dataclass
+class Tab:
+    """One browser page with what it requested and the JavaScript errors it raised."""
+
+    page: Any
+    base: str
+    requests: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def open(self, path: str) -> Any:
+        """Load ``path`` and wait for Dash to have rendered the page's content."""
+        response = self.page.goto(self.base + path)
+        self.page.wait_for_selector("#page > *", timeout=20_000)
+        return response
+
+    def screenshot(self, name: str) -> Path:
+        """A full-page PNG in test-artifacts/."""
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def external_requests(self) -> list[str]:
+        """Requests that left the machine (anything but the loopback server)."""
+        local = (self.base + "/", "data:", "blob:")
+        return sorted({url for url in self.requests if not url.startswith(local)})
+
+
+def new_tab(
+    browser: Any, base: str, state: dict[str, Any] | None, viewport: dict[str, int] = DESKTOP
+) -> tuple[Any, Tab]:
+    """A fresh context (own session storage) with a recording page."""
+    context = browser.new_context(
+        viewport=viewport, locale="fr-FR", storage_state=state, timezone_id="Europe/Paris"
+    )
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    tab = Tab(page=page, base=base)
+    page.on("request", lambda request: tab.requests.append(request.url))
+    page.on("pageerror", lambda error: tab.errors.append(str(error)))
+    return context, tab
+
+
+@pytest.fixture
+def tab(browser: Any, live_server: str, session_state: dict[str, Any] | None) -> Iterator[Tab]:
+    """A signed-in desktop page (1366×768)."""
+    context, opened = new_tab(browser, live_server, session_state)
+    try:
+        yield opened
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def mobile_tab(
+    browser: Any, live_server: str, session_state: dict[str, Any] | None
+) -> Iterator[Tab]:
+    """A signed-in phone-sized page (390×844)."""
+    context, opened = new_tab(browser, live_server, session_state, MOBILE)
+    try:
+        yield opened
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def anonymous_tab(browser: Any, live_server: str) -> Iterator[Tab]:
+    """A page of a visitor who has not signed in."""
+    context, opened = new_tab(browser, live_server, None)
+    try:
+        yield opened
+    finally:
+        context.close()
+
+
+def write_json(name: str, value: Any) -> None:
+    """A JSON report in test-artifacts/."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    with contextlib.suppress(OSError):
+        (ARTIFACTS / name).write_text(
+            json.dumps(value, ensure_ascii=False, indent=1), encoding="utf-8"
+        )

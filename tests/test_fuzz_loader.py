@@ -1,0 +1,183 @@
+"""Fuzzing: whatever the YAML, the loader reports a ConfigError, never another exception.
+
+Random text, and mutations of the shipped RSA dashboard (lines deleted, duplicated, swapped,
+re-indented, values replaced by odd scalars), go through the real :func:`load_registry`.
+Measures get the same treatment with :func:`parse_measure`. Example counts are bounded so that
+the file runs in well under 30 seconds; the Hypothesis database is disabled (no files written).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pilotis.errors import ConfigError
+from pilotis.loader import load_registry
+from pilotis.measures import MeasureError, columns_of, parse_measure, to_sql
+from pilotis.settings import ROOT
+from pilotis.yamlmarks import parse_yaml
+
+RSA_TEXT = (ROOT / "dashboards" / "rsa.yaml").read_text(encoding="utf-8")
+SETTINGS = settings(deadline=None, database=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+@pytest.fixture(scope="module")
+def fuzz_root() -> Iterator[Path]:
+    """A config with only the RSA datasets, and a dashboards folder rewritten by each example."""
+    with tempfile.TemporaryDirectory(prefix="pilotis-fuzz-") as name:
+        root = Path(name)
+        (root / "config" / "datasets").mkdir(parents=True)
+        (root / "dashboards").mkdir()
+        for path in (ROOT / "config").glob("*.yaml"):
+            shutil.copy(path, root / "config" / path.name)
+        for name_ in ("solidarites.yaml", "territoire.yaml"):
+            shutil.copy(ROOT / "config" / "datasets" / name_, root / "config" / "datasets" / name_)
+        shutil.copy(ROOT / "dashboards" / "rsa.py", root / "dashboards" / "rsa.py")
+        yield root
+
+
+def load_only_config_errors(root: Path, text: str, name: str = "rsa.yaml") -> None:
+    """Write ``text`` as a dashboard and load: success or ConfigError, nothing else."""
+    (root / "dashboards" / name).write_text(text, encoding="utf-8")
+    try:
+        load_registry(ROOT, root / "config", root / "dashboards")
+    except ConfigError as exc:
+        assert exc.issues, "a ConfigError always says what is wrong"
+        for issue in exc.issues:
+            assert issue.line >= 1 and issue.col >= 1
+            assert issue.message
+        exc.report()
+
+
+# --------------------------------------------------------------------------- mutations of rsa.yaml
+
+ODD_SCALARS = [
+    "", "~", "null", "0", "-1", "13", "1e400", ".nan", "true", "no", "[]", "{}", "[a, [b]]",
+    "{a: {b: c}}", "'quoted'", '"unterminated', "*alias", "&anchor x", "!!python/object:os.system x",
+    "!custom 1", "2020-13-45", "2020-01-01", "sum(", "sum(foyers_allocataires) / 0", "count(*)",
+    "avg foyers", "((((((sum(a))))))", "- item", "a: b: c", "|\n  bloc", ">-", "@", "`x`", "%x",
+    "<<: *x", "\t", "é", "\u202f", "x" * 300, "RSA Obs", "/login", "5 minutes", "public",
+    "kpi", "custom", "table", "choropleth", "rsa_communes", "aide_sociale", "communes",
+    "taux_pour_1000", "departement", "code_insee", "periode", "[kpi]", "[rsa_communes]",
+]
+KEYS = ["id", "type", "title", "dataset", "measure", "measures", "x", "color", "group_by", "where",
+        "level", "function", "text", "width", "period", "territory", "filters", "access", "path",
+        "refresh", "widgets", "<<", "? [a]", "1", "true"]
+
+lines_of = RSA_TEXT.splitlines()
+
+
+@st.composite
+def mutated_dashboard(draw: st.DrawFn) -> str:
+    lines = list(lines_of)
+    for _ in range(draw(st.integers(1, 4))):
+        if not lines:
+            break
+        i = draw(st.integers(0, len(lines) - 1))
+        op = draw(st.sampled_from(["delete", "duplicate", "swap", "indent", "dedent", "value",
+                                   "key", "insert", "truncate", "tab"]))
+        if op == "delete":
+            del lines[i]
+        elif op == "duplicate":
+            lines.insert(i, lines[i])
+        elif op == "swap":
+            j = draw(st.integers(0, len(lines) - 1))
+            lines[i], lines[j] = lines[j], lines[i]
+        elif op == "indent":
+            lines[i] = " " * draw(st.integers(1, 4)) + lines[i]
+        elif op == "dedent":
+            lines[i] = lines[i][draw(st.integers(1, 4)):]
+        elif op == "value" and ":" in lines[i]:
+            head = lines[i].split(":", 1)[0]
+            lines[i] = f"{head}: {draw(st.sampled_from(ODD_SCALARS) | st.text(max_size=20))}"
+        elif op == "key" and ":" in lines[i]:
+            indent = len(lines[i]) - len(lines[i].lstrip(" -"))
+            lines[i] = lines[i][:indent] + draw(st.sampled_from(KEYS)) + ":" + lines[i].split(":", 1)[1]
+        elif op == "insert":
+            lines.insert(i, draw(st.sampled_from(ODD_SCALARS) | st.text(max_size=30)))
+        elif op == "truncate":
+            lines = lines[:i]
+        elif op == "tab":
+            lines[i] = lines[i].replace("  ", "\t", 1)
+    return "\n".join(lines) + "\n"
+
+
+@settings(SETTINGS, max_examples=40)
+@given(text=mutated_dashboard())
+def test_mutated_dashboard_gives_config_error_only(fuzz_root: Path, text: str) -> None:
+    load_only_config_errors(fuzz_root, text)
+
+
+@settings(SETTINGS, max_examples=15)
+@given(text=st.text(max_size=300))
+def test_random_text_dashboard_gives_config_error_only(fuzz_root: Path, text: str) -> None:
+    load_only_config_errors(fuzz_root, text)
+
+
+YAMLISH = st.text(alphabet=st.sampled_from(list("ab:-[]{},'\"&*!|>#%@`\t\n ?<=~0123456789")), max_size=80)
+
+
+@settings(SETTINGS, max_examples=400)
+@given(text=st.one_of(st.text(max_size=200), YAMLISH))
+def test_parse_yaml_never_raises(text: str) -> None:
+    doc, issues = parse_yaml(text, "x.yaml")
+    assert doc is not None or issues
+    for issue in issues:
+        assert issue.line >= 1 and issue.col >= 1 and issue.message
+
+
+@pytest.mark.parametrize("text", [
+    "a: &x [*x]\n",  # recursive alias
+    "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+    "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+    "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n",
+    "a:\n  <<: 1\n",  # merge of a scalar
+    "a: &m {<<: *m}\n",
+    "[" * 2000 + "]" * 2000,  # deep nesting
+    "a: !!binary x\n",
+    "? [a, b]\n: c\n",
+    "a: 1\n---\nb: 2\n",
+    "a: \x00\n",
+])
+def test_pathological_yaml_is_reported(text: str) -> None:
+    doc, issues = parse_yaml(text, "x.yaml")
+    assert issues, doc
+
+
+def test_pathological_yaml_in_a_dashboard(fuzz_root: Path) -> None:
+    for text in ("a: &x [*x]\n", "widgets: &w [{<<: *w}]\n", "id: rsa\ntitle: x\nwidgets: [[[]]]\n",
+                 "id: rsa\ntitle: x\nwidgets:\n  - type: [kpi]\n    id: a\n",
+                 "id: rsa\ntitle: x\nwidgets:\n  - {id: a, type: kpi, dataset: [x], measure: 1}\n"):
+        load_only_config_errors(fuzz_root, text)
+
+
+# --------------------------------------------------------------------------- measures
+
+TOKENS = ["sum", "avg", "min", "max", "count", "count_distinct", "SUM", "total", "(", ")", "*",
+          "/", "+", "-", " ", "foyers", "a", "b_1", "1", "2.5", "0", ".", ",", "%", "é", "\n"]
+
+
+@settings(SETTINGS, max_examples=600)
+@given(text=st.one_of(st.text(max_size=60), st.lists(st.sampled_from(TOKENS), max_size=25).map("".join)))
+def test_parse_measure_raises_only_measure_error(text: str) -> None:
+    try:
+        node = parse_measure(text)
+    except MeasureError as exc:
+        assert str(exc)
+        assert isinstance(exc.hint, str)
+        return
+    table = sa.table("t", *(sa.column(c) for c in columns_of(node)))
+    sa.select(to_sql(node, table)).compile()  # a parsed measure always compiles
+
+
+def test_deeply_nested_measure_is_a_measure_error() -> None:
+    with pytest.raises(MeasureError):
+        parse_measure("(" * 5000 + "sum(a)" + ")" * 5000)

@@ -1,0 +1,224 @@
+"""REST and Opendatasoft sources against a real HTTP server on 127.0.0.1 (tests/fake_api.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from data_sources.opendatasoft import OpendatasoftSource, odsql_condition
+from data_sources.rest import RestSource
+from pilotis.measures import Agg, parse_measure
+from pilotis.query import PERIOD, Filter, Query
+from pilotis.sources import DuckRuntime, SourceError
+from tests.fake_api import ODS_PREFIX, FakeApi
+
+FIELDS = {"code_insee": "text", "epci": "text", "date": "date", "valeur": "double", "n": "int"}
+
+
+def rows(communes: int = 300) -> list[dict[str, object]]:
+    return [{"code_insee": f"53{i:03d}", "epci": f"E{i % 5}", "date": dt.date(2023 + m // 12, m % 12 + 1, 1),
+             "valeur": float(i + m), "n": i % 7}
+            for i in range(communes) for m in range(24)]
+
+
+@pytest.fixture
+def api() -> Iterator[FakeApi]:
+    server = FakeApi(rows(), FIELDS).start()
+    yield server
+    server.stop()
+
+
+def ods(api: FakeApi, tmp_path: Path, **options: object) -> OpendatasoftSource:
+    config = OpendatasoftSource.Config(type="opendatasoft", title="Indicateurs", url=api.url,
+                                       dataset_id="indicateurs", timeout="1s",
+                                       period={"column": "date", "grain": "month"}, **options)  # type: ignore[arg-type]
+    return OpendatasoftSource("ind", config, tmp_path, DuckRuntime(work_dir=tmp_path))
+
+
+def reference(query_rows: list[dict[str, object]]) -> pd.DataFrame:
+    return pd.DataFrame(query_rows)
+
+
+def calls(api: FakeApi, endpoint: str) -> list[dict[str, str]]:
+    return [p for path, p in api.requests if path == f"{ODS_PREFIX}indicateurs{endpoint}"]
+
+
+def test_odsql_translation() -> None:
+    assert odsql_condition(Filter("nom", "=", 'Saint-Jean "le" \\ Bas')) == '`nom` = "Saint-Jean \\"le\\" \\\\ Bas"'
+    assert odsql_condition(Filter("date", ">=", dt.date(2024, 1, 1))) == "`date` >= date'2024-01-01'"
+    assert odsql_condition(Filter("code", "in", ("a", 2))) == '(`code` = "a" OR `code` = 2)'
+    assert odsql_condition(Filter("actif", "=", True)) == "`actif` = true"
+
+
+def test_aggregation_is_pushed_down(api: FakeApi, tmp_path: Path) -> None:
+    src = ods(api, tmp_path)
+    assert src.schema()["date"] == "DATE"
+    query = Query("ind", (("v", parse_measure("sum(valeur)")), ("moy", parse_measure("sum(valeur) / count(*)"))),
+                  group_by=("epci",), filters=(Filter("date", ">=", dt.date(2024, 1, 1)),
+                                               Filter("code_insee", "in", ("53001", "53002", "53006"))))
+    result = src.run(query)
+    frame = reference(rows())
+    frame = frame[(frame["date"] >= dt.date(2024, 1, 1)) & frame["code_insee"].isin(["53001", "53002", "53006"])]
+    expected = frame.groupby("epci")["valeur"].agg(["sum", "mean"])
+    assert list(result["epci"]) == list(expected.index)
+    assert list(result["v"]) == pytest.approx(list(expected["sum"]))
+    assert list(result["moy"]) == pytest.approx(list(expected["mean"]))
+    params = calls(api, "/records")[-1]
+    assert params["select"] == "sum(`valeur`) as m0, count(*) as m1"
+    assert params["group_by"] == "`epci` as epci"
+    assert "`date` >= date'2024-01-01'" in params["where"]
+    assert not calls(api, "/exports/json")  # 2 groups: one page of /records
+
+
+def test_period_grains(api: FakeApi, tmp_path: Path) -> None:
+    src = ods(api, tmp_path)
+    yearly = src.run(Query("ind", (("v", parse_measure("sum(valeur)")),), group_by=(PERIOD,),
+                           period_column="date", period_grain="year", native_grain="month"))
+    assert [d.date() for d in yearly[PERIOD]] == [dt.date(2023, 1, 1), dt.date(2024, 1, 1)]
+    assert calls(api, "/records")[-1]["group_by"] == 'date_format(`date`, "yyyy") as periode'
+    quarterly = src.run(Query("ind", (("v", parse_measure("sum(valeur)")),), group_by=(PERIOD,),
+                              period_column="date", period_grain="quarter", native_grain="month"))
+    assert len(quarterly) == 8 and quarterly["v"].sum() == pytest.approx(yearly["v"].sum())
+    export = calls(api, "/exports/json")[-1]  # no ODSQL quarter: needed columns exported
+    assert export["select"] == "`date`, `valeur`" and export["limit"] == "-1"
+    bounds = src.run(Query("ind", (("debut", Agg("min", "date")), ("fin", Agg("max", "date")))))
+    assert bounds.iloc[0]["fin"] == pd.Timestamp("2024-12-01")
+
+
+def test_paging_limits_are_respected(api: FakeApi, tmp_path: Path) -> None:
+    # 300 communes × 24 months = 7 200 groups: one /records call (≤ 20 000 with group_by)
+    src = ods(api, tmp_path)
+    grouped = src.run(Query("ind", (("v", parse_measure("sum(valeur)")),), group_by=("code_insee", PERIOD),
+                            period_column="date", period_grain="month", native_grain="month"))
+    assert len(grouped) == 7200
+    # pages of 1 000 groups: 8 calls, every one within the documented window
+    small = ods(api, tmp_path, group_page_size=1000)
+    api.requests.clear()
+    assert len(small.run(Query("ind", (("v", parse_measure("sum(valeur)")),),
+                               group_by=("code_insee", PERIOD), period_column="date",
+                               period_grain="month", native_grain="month"))) == 7200
+    pages = calls(api, "/records")
+    assert len(pages) == 8 and all(int(p["limit"]) + int(p["offset"]) <= 20000 for p in pages)
+    # raw rows (no group_by): 7 200 rows, /records would need offset > 10 000: export instead
+    api.requests.clear()
+    distinct = src.run(Query("ind", (("n", parse_measure("count_distinct(code_insee)")),)))
+    assert int(distinct.iloc[0]["n"]) == 300
+    assert calls(api, "/exports/json") and all(int(p.get("limit", 0)) <= 100 for p in calls(api, "/records"))
+
+
+def test_more_than_ten_thousand_raw_rows_use_exports(tmp_path: Path) -> None:
+    server = FakeApi(rows(500), FIELDS).start()  # 12 000 rows
+    try:
+        src = ods(server, tmp_path)
+        result = src.run(Query("ind", (("n", parse_measure("count_distinct(code_insee)")),)))
+        assert int(result.iloc[0]["n"]) == 500
+        assert calls(server, "/exports/json")
+    finally:
+        server.stop()
+
+
+def test_records_paging_without_group_by(api: FakeApi, tmp_path: Path) -> None:
+    src = ods(api, tmp_path)
+    records = src.fetch({"select": "`code_insee`", "where": '`epci` = "E1"'})
+    assert len(records) == 60 * 24  # 1 440 rows: 15 pages of 100
+    pages = calls(api, "/records")
+    assert len(pages) == 15 and {p["limit"] for p in pages} == {"100"}
+    assert max(int(p["offset"]) for p in pages) == 1400
+
+
+def test_api_key_header(api: FakeApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    api.api_key = "s3cret"
+    monkeypatch.setenv("PILOTIS_TEST_ODS_KEY", "s3cret")
+    assert ods(api, tmp_path, api_key="${PILOTIS_TEST_ODS_KEY}").fields()
+    with pytest.raises(SourceError) as refused:
+        ods(api, tmp_path, api_key="mauvaise").fields()
+    assert refused.value.kind == "auth" and "mauvaise" not in str(refused.value)
+
+
+@pytest.mark.parametrize(("mode", "kind"), [("error", "unreachable"), ("timeout", "timeout"),
+                                            ("malformed", "malformed"), ("auth", "auth"),
+                                            ("reset", "unreachable"), ("columns", "columns")])
+def test_failures_become_source_errors(api: FakeApi, tmp_path: Path, mode: str, kind: str) -> None:
+    src = ods(api, tmp_path)
+    query = Query("ind", (("v", parse_measure("sum(valeur)")),))
+    assert src.run(query).iloc[0]["v"] > 0
+    api.mode, api.delay = mode, 2.5
+    src.invalidate()  # as a manual refresh would: read the fields again
+    with pytest.raises(SourceError) as failed:
+        src.run(query)
+    assert failed.value.kind == kind
+    assert "indicateurs" in str(failed.value) or "ind" in str(failed.value)
+    api.mode = "ok"
+    assert src.run(query).iloc[0]["v"] > 0
+
+
+def test_unreachable_port(tmp_path: Path) -> None:
+    server = FakeApi([], FIELDS)
+    server.server.server_close()  # bound then closed: nothing listens there
+    src = ods(server, tmp_path, columns={"valeur": {"type": "number"}})
+    assert src.schema() == {"valeur": "DOUBLE"}  # declared columns while unreachable
+    with pytest.raises(SourceError) as down:
+        src.run(Query("ind", (("v", parse_measure("sum(valeur)")),)))
+    assert down.value.kind == "unreachable" and "connexion refusée" in str(down.value)
+
+
+def rest(api: FakeApi, tmp_path: Path, **options: object) -> RestSource:
+    config = RestSource.Config(type="rest", title="API métier", timeout="1s",
+                               period={"column": "date", "grain": "month"}, **options)  # type: ignore[arg-type]
+    return RestSource("api", config, tmp_path, DuckRuntime(work_dir=tmp_path))
+
+
+def test_rest_page_pagination_and_sql(api: FakeApi, tmp_path: Path) -> None:
+    src = rest(api, tmp_path, url=f"{api.url}/rest/items", records="data.items",
+               pagination={"type": "page", "size": 1000})
+    assert src.schema()["date"] == "DATE"
+    result = src.run(Query("api", (("v", parse_measure("sum(valeur)")),), group_by=(PERIOD,),
+                           period_column="date", period_grain="year", native_grain="month",
+                           filters=(Filter("epci", "=", "E2"),)))
+    frame = reference(rows())
+    frame = frame[frame["epci"] == "E2"]
+    assert list(result["v"]) == pytest.approx(list(frame.groupby(frame["date"].map(lambda d: d.year))["valeur"].sum()))
+    assert len([p for p, _ in api.requests if p == "/rest/items"]) == 8  # 7 200 rows: 7 full pages + 1 empty
+    assert result.attrs["refreshed_at"] and result.attrs["valid_until"] > result.attrs["refreshed_at"]
+    api.requests.clear()
+    src.run(Query("api", (("n", parse_measure("count(*)")),)))
+    assert not api.requests  # fetched once per refresh period
+
+
+def test_rest_next_link_and_bearer_token(api: FakeApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    api.token = "jeton"
+    monkeypatch.setenv("PILOTIS_TEST_TOKEN", "jeton")
+    src = rest(api, tmp_path, url=f"{api.url}/rest/cursor", records="items",
+               headers={"Authorization": "Bearer ${PILOTIS_TEST_TOKEN}"},
+               pagination={"type": "next", "next": "links.next"})
+    assert int(src.run(Query("api", (("n", parse_measure("count(*)")),))).iloc[0]["n"]) == 7200
+    monkeypatch.setenv("PILOTIS_TEST_TOKEN", "faux")
+    src.invalidate()
+    with pytest.raises(SourceError) as refused:
+        src.run(Query("api", (("n", parse_measure("count(*)")),)))
+    assert refused.value.kind == "auth"
+
+
+@pytest.mark.parametrize(("mode", "kind"), [("error", "unreachable"), ("timeout", "timeout"),
+                                            ("malformed", "malformed"), ("columns", "columns")])
+def test_rest_failures(api: FakeApi, tmp_path: Path, mode: str, kind: str) -> None:
+    src = rest(api, tmp_path, url=f"{api.url}/rest/items", records="data.items",
+               pagination={"type": "page", "size": 5000})
+    query = Query("api", (("v", parse_measure("sum(valeur)")),))
+    assert src.run(query).iloc[0]["v"] > 0
+    api.mode, api.delay = mode, 2.5
+    src.invalidate()
+    with pytest.raises(SourceError) as failed:
+        src.run(query)
+    assert failed.value.kind == kind
+
+
+def test_rest_wrong_records_path(api: FakeApi, tmp_path: Path) -> None:
+    src = rest(api, tmp_path, url=f"{api.url}/rest/items", records="data.absent")
+    with pytest.raises(SourceError) as wrong:
+        src.run(Query("api", (("n", parse_measure("count(*)")),)))
+    assert wrong.value.kind == "malformed" and "data.absent" in str(wrong.value)
