@@ -9,15 +9,18 @@ import flask
 from dash import Dash
 
 from pilotis import enforce
+from pilotis.admin_sources import bp as sources_bp
+from pilotis.auth import install_auth
 from pilotis.cache import make_cache
 from pilotis.data import DataService
-from pilotis.auth import install_auth
-from pilotis.admin_sources import bp as sources_bp
 from pilotis.errors import ConfigError, StartupError
 from pilotis.loader import load_registry
 from pilotis.portal import Portal
 from pilotis.settings import Settings
 from pilotis.web import install, page_status
+
+AUTH_PAGES = ("/favicon.ico", "/login", "/logout")
+"""Server pages outside the Dash router (pilotis/auth.py); `/admin/…` too."""
 
 
 def create_app(settings: Settings | None = None) -> Dash:
@@ -43,13 +46,13 @@ def create_app(settings: Settings | None = None) -> Dash:
         update_title=None,
     )
     enforce.install(app, portal)  # before any other hook: every Dash endpoint asks access.can_view
-    install_auth(server, portal)  # database, sessions, CSRF, /login, /logout, /admin (pilotis/auth.py)
+    install_auth(server, portal)  # database, sessions, CSRF, /login, /logout, /admin/audit
     server.register_blueprint(sources_bp)  # /admin/sources: état des sources, manual refresh
 
     @server.before_request
     def unknown_pages() -> flask.Response | None:
         path = flask.request.path
-        if path.startswith(("/_", "/assets/", "/lang/", "/admin/")) or path in ("/favicon.ico", "/login", "/logout"):
+        if path.startswith(("/_", "/assets/", "/lang/", "/admin/")) or path in AUTH_PAGES:
             return None
         if page_status(portal, path) == 404:
             flask.abort(404)

@@ -26,6 +26,7 @@ import csv
 import datetime as dt
 import inspect
 import json
+import resource
 import subprocess
 import sys
 import tempfile
@@ -94,6 +95,30 @@ def _timed(func: Callable[[], Any]) -> tuple[float, Any]:
     start = time.perf_counter()
     value = func()
     return time.perf_counter() - start, value
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime  # every thread of the process (DuckDB's included)
+
+
+class Timings:
+    """Wall-clock and CPU time of each call (CPU time does not grow when the machine is busy)."""
+
+    def __init__(self) -> None:
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+
+    def __call__(self, func: Callable[[], Any]) -> Any:
+        cpu, start = _cpu_seconds(), time.perf_counter()
+        value = func()
+        self.wall.append(time.perf_counter() - start)
+        self.cpu.append(_cpu_seconds() - cpu)
+        return value
+
+    def export(self, out: dict[str, Any], name: str) -> None:
+        """Store the timings as ``out[name]`` (wall seconds) and ``out[name + "_cpu"]``."""
+        out[name], out[f"{name}_cpu"] = self.wall, self.cpu
 
 
 def _plain_dash_imports() -> None:
@@ -236,51 +261,45 @@ def child_pilotis(n: int, n_widget: int, explain: bool) -> dict[str, Any]:
             return _frame_answer(frame, PERIOD)
 
         requests = plan(n)
-        out["cold_s"], cold = _timed(lambda: request(*cold_request()))
-        answers, uncached, cached = [], [], []
+        cold_timing = Timings()
+        cold = cold_timing(lambda: request(*cold_request()))
+        cold_timing.export(out, "first")
+        answers: list[Answer] = []
+        uncached, cached, memory, widget_timings = Timings(), Timings(), Timings(), Timings()
         hits = data.cache.hits
         for code, year in requests:
-            seconds, answer = _timed(lambda c=code, y=year: request(c, y))
-            uncached.append(seconds)
-            answers.append(answer)
+            answers.append(uncached(lambda c=code, y=year: request(c, y)))
         # No lookup found anything: no timed "uncached" request was served by the cache.
         assert data.cache.hits == hits, "a timed 'uncached' request hit the result cache"
         hits = data.cache.hits
         for (code, year), first in zip(requests, answers, strict=True):
-            seconds, answer = _timed(lambda c=code, y=year: request(c, y))
-            cached.append(seconds)
-            assert answer == first
+            assert cached(lambda c=code, y=year: request(c, y)) == first
         assert data.cache.hits - hits >= len(requests), "a replayed request missed the cache"
 
-        memory: list[float] = []
         if out["cache"] != "in-process":  # the same misses with an in-process cache
             in_process = DataService(registry.datasets, TTLCache())
             for (code, year), first in zip(requests, answers, strict=True):
-                seconds, answer = _timed(lambda c=code, y=year: request(c, y, in_process))
-                memory.append(seconds)
-                assert answer == first
+                assert memory(lambda c=code, y=year: request(c, y, in_process)) == first
             assert in_process.cache.hits == 0
 
-        widget_times, widget_values = [], []
-        for code, year in requests[:n_widget]:
-            data.cache.clear()
-            seconds, values = _timed(lambda c=code, y=year: Kpi.values(widget, context(c, y)))
-            widget_times.append(seconds)
-            widget_values.append(int(values["value"]))
+        widget_values = []
+        try:  # an extra row: a bug of the widget must not hide the query path's figures
+            for code, year in requests[:n_widget]:
+                data.cache.clear()
+                values = widget_timings(lambda c=code, y=year: Kpi.values(widget, context(c, y)))
+                widget_values.append(int(values["value"]))
+        except Exception as exc:  # noqa: BLE001 - reported in the table
+            out["widget_error"] = f"{exc.__class__.__name__}: {exc}"
+            widget_timings, widget_values = Timings(), []
 
         if explain:
             out.update(_explain(registry, lambda: request(cold_request()[0], 2023)))
 
-    out.update(
-        cold=cold,
-        answers=answers,
-        uncached=uncached,
-        cached=cached,
-        memory=memory,
-        widget=widget_times,
-        widget_values=widget_values,
-        peak_rss=peak_rss_mb(),
-    )
+    uncached.export(out, "uncached")
+    cached.export(out, "cached")
+    memory.export(out, "memory")
+    widget_timings.export(out, "widget")
+    out.update(cold=cold, answers=answers, widget_values=widget_values, peak_rss=peak_rss_mb())
     return out
 
 
@@ -308,6 +327,7 @@ def _explain(registry: Any, run_request: Callable[[], Any]) -> dict[str, Any]:
         del duck.cursor  # back to the class's method
     sql, params = next((s, p) for s, p in reversed(seen) if s.lstrip().upper().startswith("SELECT"))
     plan_text = real_cursor().execute("EXPLAIN ANALYZE " + sql, params or []).fetchall()[0][1]
+    sql = "\n".join(line.rstrip() for line in sql.splitlines())
     return {"sql": sql, "params": [str(p) for p in params or []], "explain": plan_text}
 
 
@@ -322,13 +342,13 @@ def child_pandas_read(n: int) -> dict[str, Any]:
         frame = pd.read_parquet(DATA)
         return pandas_answer(frame, code, year)
 
-    out["cold_s"], out["cold"] = _timed(lambda: request(*cold_request()))
-    times, answers = [], []
-    for code, year in plan(n):
-        seconds, answer = _timed(lambda c=code, y=year: request(c, y))
-        times.append(seconds)
-        answers.append(answer)
-    out.update(answers=answers, uncached=times, peak_rss=peak_rss_mb())
+    cold = Timings()
+    out["cold"] = cold(lambda: request(*cold_request()))
+    cold.export(out, "first")
+    timings = Timings()
+    out["answers"] = [timings(lambda c=code, y=year: request(c, y)) for code, year in plan(n)]
+    timings.export(out, "uncached")
+    out["peak_rss"] = peak_rss_mb()
     return out
 
 
@@ -345,13 +365,15 @@ def child_pandas_global(n: int) -> dict[str, Any]:
     out: dict[str, Any] = {"rss_imports": current_rss_mb()}
     out["load_s"], GLOBAL_FRAME = _timed(lambda: pd.read_parquet(DATA))
     out["rss_loaded"] = current_rss_mb()
-    out["cold_s"], out["cold"] = _timed(lambda: pandas_answer(GLOBAL_FRAME, *cold_request()))
-    times, answers = [], []
-    for code, year in plan(n):
-        seconds, answer = _timed(lambda c=code, y=year: pandas_answer(GLOBAL_FRAME, c, y))
-        times.append(seconds)
-        answers.append(answer)
-    out.update(answers=answers, uncached=times, peak_rss=peak_rss_mb())
+    cold = Timings()
+    out["cold"] = cold(lambda: pandas_answer(GLOBAL_FRAME, *cold_request()))
+    cold.export(out, "first")
+    timings = Timings()
+    out["answers"] = [
+        timings(lambda c=code, y=year: pandas_answer(GLOBAL_FRAME, c, y)) for code, year in plan(n)
+    ]
+    timings.export(out, "uncached")
+    out["peak_rss"] = peak_rss_mb()
     return out
 
 
@@ -399,45 +421,48 @@ def run(quick: bool = False, explain: bool = False) -> str:
     a_med = median_ms(read["uncached"])
     b_med = median_ms(frame["uncached"])
 
-    def row(label: str, seconds: list[float]) -> list[str]:
+    def cpu_ms(result: dict[str, Any], key: str) -> float:
+        values = result[f"{key}_cpu"]
+        return sum(values) / len(values) * 1000
+
+    def row(label: str, result: dict[str, Any], key: str) -> list[str]:
+        seconds = result[key]
         med = median_ms(seconds)
         return [
             label,
             str(len(seconds)),
             fmt(med),
-            fmt(p95_ms(seconds)),
+            fmt(p95_ms(seconds)) if len(seconds) > 1 else "—",
+            fmt(cpu_ms(result, key)),
             ratio(a_med / med),
             ratio(b_med / med),
         ]
 
+    failed = [f"Pilotis KPI widget `Kpi.values`: **failed** ({pilotis.get('widget_error')})"]
     timing = md_table(
         [
             "Approach (one KPI request)",
             "Requests",
             "Median (ms)",
             "p95 (ms)",
+            "CPU (ms/request)",
             "Speed-up vs (a)",
             "Speed-up vs (b)",
         ],
         [
-            [
-                "Pilotis, cold (1st query of a fresh process)",
-                "1",
-                fmt(pilotis["cold_s"] * 1000),
-                "—",
-                ratio(a_med / (pilotis["cold_s"] * 1000)),
-                ratio(b_med / (pilotis["cold_s"] * 1000)),
-            ],
-            row(f"**Pilotis, uncached-warm** (new query, {backend})", pilotis["uncached"]),
+            row("Pilotis, cold (1st query of a fresh process)", pilotis, "first"),
+            row(f"**Pilotis, uncached-warm** (new query, {backend})", pilotis, "uncached"),
             *(
-                [row("Pilotis, uncached-warm, in-process cache", pilotis["memory"])]
+                [row("Pilotis, uncached-warm, in-process cache", pilotis, "memory")]
                 if pilotis["memory"]
                 else []
             ),
-            row(f"Pilotis, cached (same query again, {backend})", pilotis["cached"]),
-            row("Pilotis KPI widget `Kpi.values` (year + year before)", pilotis["widget"]),
-            row("(a) pandas `read_parquet` + filter per request", read["uncached"]),
-            row("(b) pandas global DataFrame, filter per request", frame["uncached"]),
+            row(f"Pilotis, cached (same query again, {backend})", pilotis, "cached"),
+            row("Pilotis KPI widget `Kpi.values` (year + year before)", pilotis, "widget")
+            if pilotis["widget"]
+            else failed + ["—"] * 6,
+            row("(a) pandas `read_parquet` + filter per request", read, "uncached"),
+            row("(b) pandas global DataFrame, filter per request", frame, "uncached"),
         ],
     )
     b_peak = frame["peak_rss"]
@@ -474,18 +499,25 @@ def run(quick: bool = False, explain: bool = False) -> str:
         ],
     )
     p_med = median_ms(pilotis["uncached"])
+    p_cpu, a_cpu, b_cpu = (cpu_ms(r, "uncached") for r in (pilotis, read, frame))
     checks = [
-        ("≥ 20× faster than (a)", a_med / p_med >= 20, f"{a_med / p_med:.1f}×"),
-        ("faster than (b)", p_med < b_med, f"{b_med / p_med:.1f}×"),
+        (
+            "≥ 20× faster than (a)",
+            a_med / p_med >= 20,
+            f"{a_med / p_med:.1f}×",
+            f"{a_cpu / p_cpu:.1f}×",
+        ),
+        ("faster than (b)", p_med < b_med, f"{b_med / p_med:.1f}×", f"{b_cpu / p_cpu:.1f}×"),
         (
             "≤ 1/3 of (b)'s peak memory",
             pilotis["peak_rss"] <= b_peak / 3,
             f"{pilotis['peak_rss'] / b_peak:.2f} of (b)",
+            "",
         ),
     ]
     verdict = md_table(
-        ["Target (Pilotis uncached-warm)", "Measured", "Met"],
-        [[name, value, "yes" if ok else "**NO**"] for name, ok, value in checks],
+        ["Target (Pilotis uncached-warm)", "Measured (median time)", "Same in CPU time", "Met"],
+        [[name, value, cpu, "yes" if ok else "**NO**"] for name, ok, value, cpu in checks],
     )
     parts = [
         "## KPI query: one commune, one year, `sum(foyers)` by month, 10 M rows",

@@ -16,6 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_kpi  # noqa: E402
+import bench_overview  # noqa: E402
 import bench_startup  # noqa: E402
 from common import machine  # noqa: E402
 
@@ -36,6 +37,7 @@ def main() -> int:
     failed = False
     for name, bench in (
         ("KPI query", lambda: bench_kpi.run(quick=args.quick, explain=args.explain)),
+        ("overview page", lambda: bench_overview.run(quick=args.quick)),
         ("start-up", lambda: bench_startup.run(runs=args.runs)),
     ):
         print(f"running the {name} benchmark…", file=sys.stderr, flush=True)

@@ -55,7 +55,7 @@ def taux_contre_objectif(
     if found is None:
         return notice(t("no_data", lang))
     rows.append((ctx.territory_name(), *found))
-    if ctx.territory.level != "departement":
+    if ctx.territory.level != "departement" and ctx.scope is None:  # no département for a scope
         whole = _latest_rate(widget.model_copy(update={"territory": "all"}), ctx)
         if whole is not None:
             rows.append((ctx.territories.departement_name, *whole))

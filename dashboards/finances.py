@@ -49,7 +49,7 @@ def depenses_par_habitant(widget: CustomConfig, ctx: RenderContext) -> list[html
             className="pilotis-kpi-date small text-muted mb-1",
         ),
     ]
-    if ctx.territory.level != "departement":
+    if ctx.territory.level != "departement" and ctx.scope is None:  # no département for a scope
         whole = widget.model_copy(update={"territory": "all"})
         dep_amount = _by_year(ctx.query(whole, MEASURE, (PERIOD,))[0]).get(year)
         departement = Territory("departement", ctx.territories.departement_code)

@@ -21,45 +21,58 @@ MAX_BYTES = 200 * 1024 * 1024
 """Answers larger than this are refused (a misconfigured export must not fill the memory)."""
 
 
-def get_json(source_id: str, url: str, params: dict[str, Any] | None = None,
-             headers: dict[str, str] | None = None, timeout: float = 10.0) -> Any:
+def get_json(
+    source_id: str,
+    url: str,
+    params: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 10.0,
+) -> Any:
     """GET ``url`` with ``params`` and return the decoded JSON."""
     if params:
         query = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
         url = f"{url}{'&' if '?' in url else '?'}{query}"
-    request = urllib.request.Request(url, headers={"Accept": "application/json",
-                                                   "User-Agent": USER_AGENT, **(headers or {})})
+    request = urllib.request.Request(
+        url, headers={"Accept": "application/json", "User-Agent": USER_AGENT, **(headers or {})}
+    )
     where = _where(url)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) only, checked below
             body = response.read(MAX_BYTES + 1)
     except urllib.error.HTTPError as exc:
         raise _http_error(source_id, where, exc) from None
-    except (TimeoutError, socket.timeout) as exc:
-        raise SourceError(f"source {source_id} : délai dépassé ({timeout:g} s, {where})",
-                          "timeout") from exc
+    except TimeoutError as exc:
+        raise SourceError(
+            f"source {source_id} : délai dépassé ({timeout:g} s, {where})", "timeout"
+        ) from exc
     except urllib.error.URLError as exc:
         if isinstance(exc.reason, TimeoutError | socket.timeout):
-            raise SourceError(f"source {source_id} : délai dépassé ({timeout:g} s, {where})",
-                              "timeout") from exc
-        raise SourceError(f"source {source_id} injoignable ({where} : {_reason(exc.reason)})",
-                          "unreachable") from exc
+            raise SourceError(
+                f"source {source_id} : délai dépassé ({timeout:g} s, {where})", "timeout"
+            ) from exc
+        raise SourceError(
+            f"source {source_id} injoignable ({where} : {_reason(exc.reason)})", "unreachable"
+        ) from exc
     except (ConnectionError, OSError) as exc:
-        raise SourceError(f"source {source_id} injoignable ({where} : {_reason(exc)})",
-                          "unreachable") from exc
+        raise SourceError(
+            f"source {source_id} injoignable ({where} : {_reason(exc)})", "unreachable"
+        ) from exc
     if len(body) > MAX_BYTES:
         raise SourceError(f"source {source_id} : réponse trop volumineuse ({where})", "malformed")
     try:
         return json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SourceError(f"source {source_id} : réponse illisible, JSON attendu ({where})",
-                          "malformed") from exc
+        raise SourceError(
+            f"source {source_id} : réponse illisible, JSON attendu ({where})", "malformed"
+        ) from exc
 
 
 def _where(url: str) -> str:
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https"):
-        raise SourceError(f"adresse `{parts.scheme}://…` refusée : http ou https seulement", "refused")
+        raise SourceError(
+            f"adresse `{parts.scheme}://…` refusée : http ou https seulement", "refused"
+        )
     return f"{parts.netloc}{parts.path}"
 
 
@@ -81,18 +94,21 @@ def _http_error(source_id: str, where: str, exc: urllib.error.HTTPError) -> Sour
         pass
     suffix = f" : {detail}" if detail else ""
     if exc.code in (401, 403):
-        return SourceError(f"source {source_id} : identifiants refusés (HTTP {exc.code}){suffix}",
-                           "auth")
+        return SourceError(
+            f"source {source_id} : identifiants refusés (HTTP {exc.code}){suffix}", "auth"
+        )
     if exc.code == 404:
-        return SourceError(f"source {source_id} : adresse introuvable (HTTP 404, {where})",
-                           "unreachable")
+        return SourceError(
+            f"source {source_id} : adresse introuvable (HTTP 404, {where})", "unreachable"
+        )
     if exc.code == 429:
         return SourceError(f"source {source_id} : quota d'appels dépassé (HTTP 429)", "refused")
     if exc.code in (408, 504):
         return SourceError(f"source {source_id} : délai dépassé (HTTP {exc.code})", "timeout")
     if exc.code >= 500:
-        return SourceError(f"source {source_id} injoignable (HTTP {exc.code}, {where})",
-                           "unreachable")
+        return SourceError(
+            f"source {source_id} injoignable (HTTP {exc.code}, {where})", "unreachable"
+        )
     return SourceError(f"source {source_id} : requête refusée (HTTP {exc.code}){suffix}", "refused")
 
 

@@ -37,8 +37,14 @@ RECORDS_MAX_WINDOW = 10_000
 """``offset + limit`` must stay within this on ``/records``; beyond, ``/exports`` is used."""
 GROUPED_MAX = 20_000
 """With ``group_by`` the documented limits are larger: ``limit`` and ``offset + limit`` ≤ 20 000."""
-_TYPES = {"text": "VARCHAR", "int": "BIGINT", "double": "DOUBLE", "date": "DATE",
-          "datetime": "TIMESTAMP", "boolean": "BOOLEAN"}
+_TYPES = {
+    "text": "VARCHAR",
+    "int": "BIGINT",
+    "double": "DOUBLE",
+    "date": "DATE",
+    "datetime": "TIMESTAMP",
+    "boolean": "BOOLEAN",
+}
 _FORMATS = {"year": "yyyy", "month": "yyyy-MM", "day": "yyyy-MM-dd"}
 
 
@@ -90,8 +96,7 @@ class OpendatasoftSource(DataSource):
         headers = {}
         if self.config.api_key:  # type: ignore[attr-defined]
             headers["Authorization"] = f"Apikey {expand_env(self.config.api_key)}"  # type: ignore[attr-defined]
-        return get_json(self.id, self.base + path, params, headers,
-                        float(self.config.timeout))  # type: ignore[attr-defined]
+        return get_json(self.id, self.base + path, params, headers, float(self.config.timeout))  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------------ schema
     def fields(self) -> dict[str, str]:
@@ -100,9 +105,14 @@ class OpendatasoftSource(DataSource):
             document = self._get("")
             fields = document.get("fields") if isinstance(document, dict) else None
             if not isinstance(fields, list):
-                raise SourceError(f"source {self.id} : réponse illisible (pas de `fields`)", "malformed")
-            self._fields = {str(f.get("name")): str(f.get("type", "text"))
-                            for f in fields if isinstance(f, dict)}
+                raise SourceError(
+                    f"source {self.id} : réponse illisible (pas de `fields`)", "malformed"
+                )
+            self._fields = {
+                str(f.get("name")): str(f.get("type", "text"))
+                for f in fields
+                if isinstance(f, dict)
+            }
         return self._fields
 
     def schema(self) -> dict[str, str]:
@@ -123,8 +133,13 @@ class OpendatasoftSource(DataSource):
             self._fields = None
             raise exc
         if any(f.op == "in" and not _values(f) for f in query.filters):
-            return pd.DataFrame(columns=[*query.group_by, *query.raw_columns,
-                                         *(alias for alias, _ in query.measures)])
+            return pd.DataFrame(
+                columns=[
+                    *query.group_by,
+                    *query.raw_columns,
+                    *(alias for alias, _ in query.measures),
+                ]
+            )
         plan = self._plan(query)
         frame = self._local(query, fields) if plan is None else self._pushed(query, plan, fields)
         return frame
@@ -158,8 +173,12 @@ class OpendatasoftSource(DataSource):
             else:
                 groups.append(f"`{name}` as {name}")
         select = [f"{_agg(leaf)} as {label}" for leaf, label in leaves.items()]
-        return {"leaves": leaves, "select": ", ".join(select), "group_by": ", ".join(groups),
-                "labels": [g.rsplit(" as ", 1)[1] for g in groups]}
+        return {
+            "leaves": leaves,
+            "select": ", ".join(select),
+            "group_by": ", ".join(groups),
+            "labels": [g.rsplit(" as ", 1)[1] for g in groups],
+        }
 
     def _pushed(self, query: Query, plan: dict[str, Any], fields: dict[str, str]) -> pd.DataFrame:
         params: dict[str, Any] = {"select": plan["select"], "where": self._where(query.filters)}
@@ -188,8 +207,10 @@ class OpendatasoftSource(DataSource):
     def _local(self, query: Query, fields: dict[str, str]) -> pd.DataFrame:
         """Export the filtered rows (needed columns only) and aggregate them with DuckDB."""
         names = sorted(query_columns(query)) or list(fields)[:1]
-        rows = self.fetch({"select": ", ".join(f"`{n}`" for n in names),
-                           "where": self._where(query.filters)}, export=True)
+        rows = self.fetch(
+            {"select": ", ".join(f"`{n}`" for n in names), "where": self._where(query.filters)},
+            export=True,
+        )
         frame = pd.DataFrame(rows, columns=names)
         for name in names:
             if fields.get(name) in ("date", "datetime"):
@@ -201,8 +222,9 @@ class OpendatasoftSource(DataSource):
         finally:
             self.duck.execute_locked(f'DROP TABLE IF EXISTS "{table}"')
 
-    def fetch(self, params: dict[str, Any], export: bool = False,
-              grouped: bool = False) -> list[dict[str, Any]]:
+    def fetch(
+        self, params: dict[str, Any], export: bool = False, grouped: bool = False
+    ) -> list[dict[str, Any]]:
         """Every result row: pages of ``/records`` within the API limits, else ``/exports/json``.
 
         Documented limits of ``/records``: without ``group_by``, ``limit`` ≤ 100 and
@@ -219,8 +241,9 @@ class OpendatasoftSource(DataSource):
                 document = self._get("/records", {**params, "limit": limit, "offset": offset})
                 results = document.get("results") if isinstance(document, dict) else None
                 if not isinstance(results, list):
-                    raise SourceError(f"source {self.id} : réponse illisible (pas de `results`)",
-                                      "malformed")
+                    raise SourceError(
+                        f"source {self.id} : réponse illisible (pas de `results`)", "malformed"
+                    )
                 rows += results
                 total = document.get("total_count")
                 if len(results) < limit or (isinstance(total, int) and len(rows) >= total):
@@ -230,7 +253,9 @@ class OpendatasoftSource(DataSource):
                 offset += limit
         document = self._get("/exports/json", {**params, "limit": -1})
         if not isinstance(document, list):
-            raise SourceError(f"source {self.id} : réponse illisible (export JSON attendu)", "malformed")
+            raise SourceError(
+                f"source {self.id} : réponse illisible (export JSON attendu)", "malformed"
+            )
         return _dicts(self.id, document)
 
 
@@ -288,7 +313,9 @@ def _evaluate(node: Node, frame: pd.DataFrame, labels: dict[Agg, str]) -> pd.Ser
         elif right == 0:
             right = float("nan")
         return left / right
-    return {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b}[node.op](left, right)
+    return {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b}[node.op](
+        left, right
+    )
 
 
 def _to_dates(values: pd.Series, grain: str | None) -> pd.Series:
@@ -305,9 +332,12 @@ def _to_dates(values: pd.Series, grain: str | None) -> pd.Series:
 def _order(frame: pd.DataFrame, query: Query) -> pd.DataFrame:
     order = query.order_by or tuple((g, False) for g in query.group_by)
     if order and not frame.empty:
-        frame = frame.sort_values([name for name, _ in order],
-                                  ascending=[not desc for _, desc in order],
-                                  na_position="last", kind="stable")
+        frame = frame.sort_values(
+            [name for name, _ in order],
+            ascending=[not desc for _, desc in order],
+            na_position="last",
+            kind="stable",
+        )
     if query.limit:
         frame = frame.head(query.limit)
     return frame.reset_index(drop=True)
@@ -315,6 +345,7 @@ def _order(frame: pd.DataFrame, query: Query) -> pd.DataFrame:
 
 def _dicts(source_id: str, rows: list[Any]) -> list[dict[str, Any]]:
     if not all(isinstance(r, dict) for r in rows):
-        raise SourceError(f"source {source_id} : réponse illisible (enregistrements attendus)",
-                          "malformed")
+        raise SourceError(
+            f"source {source_id} : réponse illisible (enregistrements attendus)", "malformed"
+        )
     return rows

@@ -23,8 +23,13 @@ from pilotis.query import Query, build_select, compile_for_duckdb, table_for
 from pilotis.schema import DatasetBase, Duration, Strict, parse_duration
 from pilotis.sources import DataSource, DuckRuntime, SourceError, register_source
 
-_DUCK_TYPES = {"string": "VARCHAR", "integer": "BIGINT", "number": "DOUBLE", "date": "DATE",
-               "boolean": "BOOLEAN"}
+_DUCK_TYPES = {
+    "string": "VARCHAR",
+    "integer": "BIGINT",
+    "number": "DOUBLE",
+    "date": "DATE",
+    "boolean": "BOOLEAN",
+}
 
 
 class Pagination(Strict):
@@ -93,13 +98,14 @@ class RestSource(DataSource):
     # ------------------------------------------------------------------ fetching
     def fetch(self) -> list[dict[str, Any]]:
         """Every record of the API, following the pagination."""
-        cfg = self.config
-        url = expand_env(cfg.url)  # type: ignore[attr-defined]
-        headers = {k: expand_env(v) for k, v in cfg.headers.items()}  # type: ignore[attr-defined]
-        params: dict[str, Any] = {k: expand_env(v) if isinstance(v, str) else v
-                                  for k, v in cfg.params.items()}  # type: ignore[attr-defined]
-        timeout = float(cfg.timeout)  # type: ignore[attr-defined]
-        paging: Pagination | None = cfg.pagination  # type: ignore[attr-defined]
+        cfg: Any = self.config
+        url = expand_env(cfg.url)
+        headers = {k: expand_env(v) for k, v in cfg.headers.items()}
+        params: dict[str, Any] = {
+            k: expand_env(v) if isinstance(v, str) else v for k, v in cfg.params.items()
+        }
+        timeout = float(cfg.timeout)
+        paging: Pagination | None = cfg.pagination
         if paging is None:
             return self._records(get_json(self.id, url, params, headers, timeout))
         records: list[dict[str, Any]] = []
@@ -107,12 +113,20 @@ class RestSource(DataSource):
         for page in range(paging.max_pages):
             extra: dict[str, Any] = {}
             if paging.type == "page":
-                extra = {paging.page_param: paging.first_page + page, paging.size_param: paging.size}
+                extra = {
+                    paging.page_param: paging.first_page + page,
+                    paging.size_param: paging.size,
+                }
             elif paging.type == "offset":
                 extra = {paging.offset_param: page * paging.size, paging.size_param: paging.size}
             assert next_url is not None
-            document = get_json(self.id, next_url, {**params, **extra} if page == 0 or
-                                paging.type != "next" else None, headers, timeout)
+            document = get_json(
+                self.id,
+                next_url,
+                {**params, **extra} if page == 0 or paging.type != "next" else None,
+                headers,
+                timeout,
+            )
             batch = self._records(document)
             records += batch
             if paging.type == "next":
@@ -122,26 +136,37 @@ class RestSource(DataSource):
                 next_url = str(link)
             elif len(batch) < paging.size:
                 return records
-        raise SourceError(f"source {self.id} : plus de {paging.max_pages} pages, pagination "
-                          "interrompue (vérifiez `pagination`)", "malformed")
+        raise SourceError(
+            f"source {self.id} : plus de {paging.max_pages} pages, pagination "
+            "interrompue (vérifiez `pagination`)",
+            "malformed",
+        )
 
     def _records(self, document: Any) -> list[dict[str, Any]]:
         records = json_path(document, self.config.records)  # type: ignore[attr-defined]
         if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
             where = f"« {self.config.records} »" if self.config.records else "la racine"  # type: ignore[attr-defined]
-            raise SourceError(f"source {self.id} : réponse illisible (pas de liste "
-                              f"d'enregistrements à {where})", "malformed")
+            raise SourceError(
+                f"source {self.id} : réponse illisible (pas de liste d'enregistrements à {where})",
+                "malformed",
+            )
         return records
 
     def _ensure_loaded(self) -> None:
         now = time.time()
         connection = id(self.duck.connection())
-        if self._loaded_at is not None and now < self._valid_until \
-                and self._connection_id == connection:
+        if (
+            self._loaded_at is not None
+            and now < self._valid_until
+            and self._connection_id == connection
+        ):
             return
         with self._lock:
-            if self._loaded_at is not None and now < self._valid_until \
-                    and self._connection_id == connection:
+            if (
+                self._loaded_at is not None
+                and now < self._valid_until
+                and self._connection_id == connection
+            ):
                 return
             frame = pd.json_normalize(self.fetch(), sep="_")
             self._columns = load_frame(self.duck, self.table, frame, self.config)
@@ -170,20 +195,30 @@ class RestSource(DataSource):
         return frame
 
 
-def load_frame(duck: DuckRuntime, table: str, frame: pd.DataFrame, config: DatasetBase) -> dict[str, str]:
+def load_frame(
+    duck: DuckRuntime, table: str, frame: pd.DataFrame, config: DatasetBase
+) -> dict[str, str]:
     """Store ``frame`` as the DuckDB table ``table`` with the declared column types; its schema."""
     if frame.columns.empty:  # no record at all: the declared columns, empty
         if not config.columns:
-            raise SourceError(f"aucun enregistrement reçu pour {table.split('_', 1)[-1]}", "malformed")
+            raise SourceError(
+                f"aucun enregistrement reçu pour {table.split('_', 1)[-1]}", "malformed"
+            )
         frame = pd.DataFrame({name: pd.Series(dtype="object") for name in config.columns})
-    casts = {name: _DUCK_TYPES[spec.type] for name, spec in config.columns.items()
-             if spec.type and name in frame.columns}
+    casts = {
+        name: _DUCK_TYPES[spec.type]
+        for name, spec in config.columns.items()
+        if spec.type and name in frame.columns
+    }
     if config.period and config.period.column in frame.columns:
         casts.setdefault(config.period.column, "DATE")
-    select = ", ".join(
-        f'CAST("{name}" AS {casts[name]}) AS "{name}"' if name in casts else f'"{name}"'
-        for name in frame.columns
-    ) or "*"
+    select = (
+        ", ".join(
+            f'CAST("{name}" AS {casts[name]}) AS "{name}"' if name in casts else f'"{name}"'
+            for name in frame.columns
+        )
+        or "*"
+    )
     temp = f"frame_{uuid.uuid4().hex[:10]}"
     con = duck.connection()
     with duck._lock:
@@ -192,14 +227,19 @@ def load_frame(duck: DuckRuntime, table: str, frame: pd.DataFrame, config: Datas
             con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT {select} FROM "{temp}"')
             rows = con.execute(f'DESCRIBE "{table}"').fetchall()
         except duckdb.Error as exc:
-            raise SourceError(f"données illisibles pour {table.split('_', 1)[-1]} : "
-                              f"{str(exc).splitlines()[0][:200]}", "malformed") from exc
+            raise SourceError(
+                f"données illisibles pour {table.split('_', 1)[-1]} : "
+                f"{str(exc).splitlines()[0][:200]}",
+                "malformed",
+            ) from exc
         finally:
             con.unregister(temp)
     return {row[0]: row[1] for row in rows}
 
 
-def run_in_duck(source: DataSource, table: str, columns: dict[str, str], query: Query) -> pd.DataFrame:
+def run_in_duck(
+    source: DataSource, table: str, columns: dict[str, str], query: Query
+) -> pd.DataFrame:
     """Run ``query`` as SQL over a DuckDB table filled from a remote source."""
     source.check_columns(query, columns)
     stmt = build_select(query, table_for(table, list(columns)), "duckdb")
@@ -207,5 +247,6 @@ def run_in_duck(source: DataSource, table: str, columns: dict[str, str], query: 
     try:
         return source.duck.cursor().execute(sql, params).df()
     except duckdb.Error as exc:
-        raise SourceError(f"requête impossible sur {source.id} : "
-                          f"{str(exc).splitlines()[0][:200]}", "malformed") from exc
+        raise SourceError(
+            f"requête impossible sur {source.id} : {str(exc).splitlines()[0][:200]}", "malformed"
+        ) from exc

@@ -4,4 +4,4 @@ To add a widget type, write a module with a :class:`pilotis.widgets.WidgetType` 
 decorated with :func:`pilotis.widgets.register_widget` and import it here.
 """
 
-from layouts import charts, custom, kpi, maps, table, text  # noqa: F401  (registration)
+from layouts import charts, compare, custom, kpi, maps, section, table, text  # noqa: F401  (registration)

@@ -8,7 +8,14 @@ from typing import Literal
 import pandas as pd
 import plotly.graph_objects as go
 
-from layouts.common import accessible_graph, data_details, figure_layout, notice, period_labels
+from layouts.common import (
+    accessible_graph,
+    data_details,
+    figure_layout,
+    notice,
+    period_labels,
+    wrap_labels,
+)
 from pilotis.i18n import t
 from pilotis.query import PERIOD
 from pilotis.schema import DataWidgetBase
@@ -126,7 +133,9 @@ class Chart(WidgetType):
                 x, y = y, x
             hover_x = period_labels(part[PERIOD], grain, lang) if is_period else None
             common = {"name": str(name) if name is not None else widget.title, "customdata": hover_x}
-            template = "%{customdata}<br>%{y}<extra>%{fullData.name}</extra>" if is_period else None
+            value = f"%{{y:.{widget.decimals}%}}" if widget.format == "percent" else "%{y}"
+            template = f"%{{customdata}}<br>{value}<extra>%{{fullData.name}}</extra>"
+            template = template if is_period else None
             if widget.type in ("bar", "stacked_bar"):
                 fig.add_trace(go.Bar(x=x, y=y, orientation="h" if widget.horizontal else "v",
                                      hovertemplate=template, **common))
@@ -139,7 +148,19 @@ class Chart(WidgetType):
             tick = {"year": "%Y", "quarter": "%b %Y", "month": "%b %Y"}.get(grain, "%d/%m/%Y")
             fig.update_xaxes(tickformat=tick)
         axis = fig.update_xaxes if widget.horizontal else fig.update_yaxes
-        axis(title_text=widget.y_title, rangemode="tozero")
+        # A rate reads "25 %" on its axis, not "0,25" (plotly's d3 format; French separators apply).
+        axis(title_text=widget.y_title, rangemode="tozero",
+             tickformat=".0%" if widget.format == "percent" else None)
+        height = 320
         if widget.horizontal:
             fig.update_yaxes(autorange="reversed")
-        return figure_layout(fig, lang, legend=bool(widget.color))
+            if not is_period:
+                # Long names wrapped on the axis only (the data keeps them whole), each bar tall
+                # enough for its label: on a phone the bars keep some room.
+                names = list(dict.fromkeys(v for trace in fig.data for v in trace.y))
+                shown = wrap_labels(names)
+                if shown != names:
+                    fig.update_yaxes(tickmode="array", tickvals=names, ticktext=shown)
+                lines = max(str(label).count("<br>") + 1 for label in shown) if shown else 1
+                height = max(height, 40 + len(names) * (18 + 16 * lines))
+        return figure_layout(fig, lang, legend=bool(widget.color), height=height)

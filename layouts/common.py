@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import textwrap
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 import pandas as pd
@@ -37,6 +38,20 @@ def figure_layout(fig: go.Figure, lang: str, *, legend: bool = True, height: int
         yaxis={"exponentformat": "none"},
     )
     return fig
+
+
+def wrap_labels(values: Iterable[Any], width: int = 28) -> list[Any]:
+    """Long category names broken into lines (``<br>``) of about ``width`` characters.
+
+    On the axis of a horizontal bar chart, a 50-character name would otherwise take the whole
+    width of a phone and leave no room for the bars (plotly cuts what does not fit).
+    """
+    return [
+        "<br>".join(textwrap.wrap(v, width, break_on_hyphens=False))
+        if isinstance(v, str) and len(v) > width
+        else v
+        for v in values
+    ]
 
 
 def graph_config(lang: str) -> dict[str, Any]:
@@ -96,7 +111,11 @@ def data_details(frame: pd.DataFrame, labels: dict[str, str], formats: dict[str,
         [html.Caption(caption), html.Thead(head), html.Tbody(rows)],
         className="table table-sm table-striped pilotis-data-table",
     )
-    return html.Details([html.Summary(t("see_data", lang)), html.Div(table, className="table-responsive")],
+    # A wide table scrolls sideways: its box takes the focus so the keyboard can scroll it too
+    # (axe scrollable-region-focusable), named by the caption.
+    scroller = html.Div(table, className="table-responsive", tabIndex="0", role="region",
+                        **{"aria-label": caption})
+    return html.Details([html.Summary(t("see_data", lang)), scroller],
                         className="pilotis-details")
 
 

@@ -1,28 +1,68 @@
-"""KPI card: a value with its unit and its change against the same period a year earlier."""
+"""KPI card: a value with its unit and the comparisons declared for it.
+
+A KPI shows a declared indicator (``kpi: rsa.foyers_allocataires``: label, measure, unit,
+format, direction and source come from ``config/indicators/``) or a measure written on the
+widget (``dataset`` + ``measure``). ``compare`` lists what the value is compared with (previous
+period, same period a year earlier, département / EPCI / comparable communes, rank, target,
+another indicator); ``sparkline: 12`` adds the last 12 periods. The numbers come from
+:mod:`pilotis.comparisons` (grouped queries, shared by the KPIs of a dashboard); the card is
+drawn by :mod:`layouts.kpi_card`.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from typing import Any, Literal
 
-import pandas as pd
-from dash import html
+from pydantic import Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
-from pilotis.formatting import format_period, format_value
-from pilotis.i18n import t
-from pilotis.query import Filter
-from pilotis.schema import DataWidgetBase
-from pilotis.widgets import RenderContext, WidgetType, register_widget
+from layouts.kpi_card import card
+from pilotis.comparisons import POSITIONS, Evaluator
+from pilotis.errors import HintedValueError, did_you_mean
+from pilotis.indicators import Indicator, leaves, widget_indicator
+from pilotis.measures import parse_measure
+from pilotis.schema import DataWidgetBase, Strict
+from pilotis.widgets import CheckContext, RenderContext, WidgetType, register_widget
+
+BATCH = True
+"""Share the queries of the KPIs of a dashboard (turned off by the benchmark's baseline only)."""
+_REQUIRED = object()
+"""Marks `dataset` / `measure` missing on a KPI without `kpi:` (reported as a required key)."""
+
+
+class CompareWith(Strict):
+    """A comparison with another indicator, in the same unit (e.g. the official figure)."""
+
+    indicator: str = Field(pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
+    """Identifiant de l'indicateur de référence (même unité que celui de la carte)."""
+    label: str = ""
+    """Libellé affiché ; par défaut celui de l'indicateur de référence."""
+
+
+CompareItem = (
+    Literal[
+        "previous_period", "previous_year", "departement", "epci", "comparables", "rank", "target"
+    ]
+    | CompareWith
+)
 
 
 class KpiConfig(DataWidgetBase):
-    """A key figure."""
+    """A key figure: a declared indicator (`kpi:`) or a measure on a dataset."""
 
     type: Literal["kpi"] = "kpi"
     """Type de widget : `kpi`."""
-    measure: str
-    """Mesure : nom déclaré sur le jeu de données ou expression (`sum(foyers)`)."""
+    kpi: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
+    """Identifiant d'un indicateur de `config/indicators/` (`rsa.foyers_allocataires`) :
+    libellé, mesure, unité, format, sens et source en viennent (les clés écrites sur le widget
+    les remplacent). Sans `kpi`, écrivez `dataset` et `measure` ; un widget dont le jeu de
+    données, la mesure et les filtres sont ceux d'un indicateur déclaré est rattaché à lui."""
+    dataset: str | None = Field(default=None, validate_default=True)  # type: ignore[assignment]
+    """Identifiant du jeu de données (défini dans `config/datasets/`) ; obligatoire sans `kpi`."""
+    measure: str | None = Field(default=None, validate_default=True)
+    """Mesure : nom déclaré sur le jeu de données ou expression (`sum(foyers)`) ;
+    obligatoire sans `kpi`."""
     unit: str = ""
     """Unité affichée après la valeur (`foyers`, `agents`)."""
     format: Literal["number", "percent", "euro"] = "number"
@@ -30,23 +70,72 @@ class KpiConfig(DataWidgetBase):
     decimals: int = 0
     """Nombre de décimales affichées."""
     better: Literal["up", "down", "neutral"] = "neutral"
-    """Sens favorable d'une hausse : `up`, `down` ou `neutral` (une hausse n'est pas toujours une bonne nouvelle)."""
-    compare: Literal["previous_year", "none"] = "previous_year"
-    """Comparaison affichée : même période de l'année précédente (`previous_year`) ou aucune."""
+    """Sens favorable d'une hausse : `up`, `down` ou `neutral` (une hausse n'est pas
+    toujours une bonne nouvelle)."""
+    period: Literal["filter", "all", "latest"] = "filter"  # type: ignore[assignment]
+    """`filter` : suit le filtre de période (sans filtre de période sur le tableau de bord :
+    la dernière année disponible) ; `latest` : la dernière année disponible ; `all` : toute la
+    période (cumul pour un montant)."""
+    compare: (
+        Literal[
+            "none",
+            "previous_period",
+            "previous_year",
+            "departement",
+            "epci",
+            "comparables",
+            "rank",
+            "target",
+        ]
+        | list[CompareItem]
+    ) = "previous_year"
+    """Comparaisons affichées, dans l'ordre : `previous_period` (période précédente),
+    `previous_year` (même période un an plus tôt), `departement`, `epci` (l'EPCI de la commune
+    choisie), `comparables` (communes de la même tranche de population), `rank` (rang parmi les
+    territoires du même niveau), `target` (cible de l'indicateur), `{indicator: …}` (autre
+    indicateur de même unité) ; `none` : aucune. Un seul mot (`previous_year`) vaut une liste
+    d'un élément."""
+    sparkline: int | None = Field(default=None, ge=2, le=36)
+    """Nombre de périodes de la courbe d'évolution miniature (ex. `12`) ; absent : pas de courbe."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _measure_or_kpi(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("kpi") is None:
+            return {
+                **data,
+                "dataset": data.get("dataset", _REQUIRED),
+                "measure": data.get("measure", _REQUIRED),
+            }
+        return data
 
-def _first(frame: pd.DataFrame, column: str) -> float | None:
-    """The single value of an aggregate result (None when empty or NULL)."""
-    if frame.empty or pd.isna(frame.iloc[0][column]):
-        return None
-    return float(frame.iloc[0][column])
+    @field_validator("dataset", "measure", mode="before")
+    @classmethod
+    def _required(cls, value: Any) -> Any:
+        if value is _REQUIRED:
+            raise PydanticCustomError("missing", "Field required")
+        return value
 
+    @model_validator(mode="after")
+    def _kpi_alone(self) -> KpiConfig:
+        if self.kpi is not None:
+            written = [
+                k
+                for k in ("dataset", "measure", "where")
+                if k in self.model_fields_set and getattr(self, k)
+            ]
+            if written:
+                raise HintedValueError(
+                    f"avec `kpi`, la mesure vient de l'indicateur : retirez `{written[0]}`",
+                    "ou déclarez un autre indicateur dans config/indicators/",
+                )
+        return self
 
-def _shift_year(day: dt.date, years: int) -> dt.date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
+    def compare_items(self) -> list[Any]:
+        """`compare` as a list (`none` → [])."""
+        if isinstance(self.compare, str):
+            return [] if self.compare == "none" else [self.compare]
+        return list(self.compare)
 
 
 @register_widget
@@ -58,92 +147,189 @@ class Kpi(WidgetType):
 
     @classmethod
     def measures_used(cls, widget: KpiConfig) -> Iterator[tuple[tuple[str | int, ...], str]]:  # type: ignore[override]
-        yield ("measure",), widget.measure
+        if widget.kpi is None and widget.measure is not None:
+            yield ("measure",), widget.measure
+
+    @classmethod
+    def indicators_used(cls, widget: KpiConfig) -> tuple[str, ...]:  # type: ignore[override]
+        found = [widget.kpi] if widget.kpi else []
+        found += [c.indicator for c in widget.compare_items() if isinstance(c, CompareWith)]
+        return tuple(dict.fromkeys(found))
+
+    @classmethod
+    def bind(cls, widget: KpiConfig, ctx: CheckContext) -> KpiConfig | None:  # type: ignore[override]
+        """A `kpi:` widget takes its dataset, label, unit, format and direction from the indicator.
+
+        A widget written with `dataset` + `measure` (+ `where`) exactly as a declared indicator is
+        that indicator (its card, thresholds and target), its own keys kept."""
+        if widget.kpi is None:
+            match = cls.same_as(widget, ctx)
+            return widget if match is None else widget.model_copy(update={"kpi": match})
+        indicator = ctx.indicators.get(widget.kpi)
+        if indicator is None:
+            if widget.kpi not in ctx.failed_indicators:  # an invalid one is reported where it is
+                ctx.problem(
+                    ("kpi",),
+                    f"indicateur `{widget.kpi}` inconnu",
+                    did_you_mean(widget.kpi, ctx.indicators, "indicateurs")
+                    or "déclarez-le dans config/indicators/<thème>.yaml (identifiant `thème.nom`)",
+                )
+            return None
+        first = leaves(indicator, ctx.indicators.__getitem__)[0]
+        update: dict[str, Any] = {"dataset": first.spec.dataset}
+        for key in ("unit", "format", "decimals", "better"):
+            if key not in widget.model_fields_set:
+                update[key] = getattr(indicator.spec, key)
+        if "title" not in widget.model_fields_set:
+            update["title"] = indicator.label
+        return widget.model_copy(update=update)
+
+    @classmethod
+    def same_as(cls, widget: KpiConfig, ctx: CheckContext) -> str | None:
+        """The one declared indicator with the same dataset, measure and filters, if any."""
+        dataset = ctx.datasets.get(widget.dataset or "")
+        if dataset is None or widget.measure is None:
+            return None
+        try:
+            node = parse_measure(dataset.measures.get(widget.measure, widget.measure))
+        except ValueError:
+            return None  # reported by the measure check
+        found = [
+            i.id
+            for i in ctx.indicators.values()
+            if i.measure == node
+            and i.spec.dataset == widget.dataset
+            and i.spec.where == widget.where
+        ]
+        return found[0] if len(found) == 1 else None
+
+    @classmethod
+    def check(cls, widget: KpiConfig, ctx: CheckContext) -> None:  # type: ignore[override]
+        """Each comparison must be computable from the indicator's data (and units must match)."""
+        if widget.kpi is not None:
+            indicator = ctx.indicators[widget.kpi]
+            parts = leaves(indicator, ctx.indicators.__getitem__)
+        else:
+            indicator, parts = None, []
+        datasets = [
+            ctx.datasets[p.spec.dataset] for p in parts if p.spec.dataset in ctx.datasets
+        ] or ([ctx.datasets[widget.dataset]] if widget.dataset in ctx.datasets else [])
+        if not datasets:
+            return
+        periodic = any(d.period is not None for d in datasets)
+        unit = (
+            indicator.unit_key
+            if indicator
+            else {"euro": "€", "percent": "%"}.get(widget.format, widget.unit)
+        )
+        for i, item in enumerate(widget.compare_items()):
+            loc: tuple[str | int, ...] = (
+                ("compare", i) if isinstance(widget.compare, list) else ("compare",)
+            )
+            if (
+                item in ("previous_period", "previous_year")
+                and not periodic
+                and "compare" in widget.model_fields_set
+            ):
+                ctx.problem(
+                    loc,
+                    f"comparaison `{item}` impossible : les données n'ont pas de période",
+                    "déclarez `period` sur le jeu de données, ou retirez cette comparaison",
+                )
+            elif item in POSITIONS:
+                levels = [
+                    {k for k, v in (d.territory.model_dump() if d.territory else {}).items() if v}
+                    for d in datasets
+                ]
+                needed = (
+                    {"departement", "epci", "commune"} if item == "rank" else {"epci", "commune"}
+                )
+                if any(not (found & needed) for found in levels):
+                    ctx.problem(
+                        loc,
+                        f"comparaison `{item}` impossible : les données ne sont pas "
+                        "découpées par commune ou EPCI",
+                        "déclarez `territory: {commune: …}` sur le jeu de données, ou retirez "
+                        "cette comparaison",
+                    )
+            elif item == "target" and (indicator is None or indicator.spec.target is None):
+                ctx.problem(
+                    loc,
+                    "comparaison `target` sans cible",
+                    "déclarez `target` sur l'indicateur (config/indicators/)"
+                    if indicator
+                    else "utilisez `kpi:` avec un indicateur qui a une cible",
+                )
+            elif isinstance(item, CompareWith):
+                other = ctx.indicators.get(item.indicator)
+                if other is None:
+                    if item.indicator not in ctx.failed_indicators:
+                        ctx.problem(
+                            (*loc, "indicator"),
+                            f"indicateur `{item.indicator}` inconnu",
+                            did_you_mean(item.indicator, ctx.indicators, "indicateurs"),
+                        )
+                elif other.unit_key != unit:
+                    ctx.problem(
+                        (*loc, "indicator"),
+                        f"unités différentes : `{item.indicator}` est en "
+                        f"{other.unit_key or 'sans unité'}, "
+                        f"la carte en {unit or 'sans unité'}",
+                        "comparez des indicateurs de même unité et de même format",
+                    )
+        if widget.sparkline and not periodic:
+            ctx.problem(
+                ("sparkline",),
+                "courbe impossible : les données n'ont pas de période",
+                "retirez `sparkline`",
+            )
+
+    @classmethod
+    def indicator(cls, widget: KpiConfig, ctx: RenderContext) -> Indicator:
+        """The declared indicator, or an unnamed one made of the widget's measure."""
+        if widget.kpi is not None:
+            return ctx.registry.indicators[widget.kpi]
+        assert widget.dataset is not None and widget.measure is not None
+        named = ctx.dataset(widget.dataset).measures
+        return widget_indicator(
+            widget, widget.dataset, parse_measure(named.get(widget.measure, widget.measure))
+        )
+
+    @classmethod
+    def evaluator(
+        cls, widget: KpiConfig, ctx: RenderContext, batch: bool | None = None
+    ) -> Evaluator:
+        """The engine computing this KPI for ``ctx`` (filters, territory, access rules)."""
+        return Evaluator(
+            ctx,
+            cls.indicator(widget, ctx),
+            territory_all=widget.territory == "all",
+            period=widget.period,
+            extra_where=dict(widget.where),
+            batch=BATCH if batch is None else batch,
+        )
 
     @classmethod
     def values(cls, widget: KpiConfig, ctx: RenderContext) -> dict[str, Any]:
-        """Current value, comparison value and their dates.
+        """Current value and the value a year before, with their dates (benchmarks, exports).
 
         Each value is the measure computed by the database over the right rows (a ratio of sums
         stays a ratio of sums): a stock at the last period of the selection and one year before;
         a flow over the selected year up to its last period, and over the same months a year before.
         """
-        dataset = ctx.dataset(widget.dataset)
-        measures = {"valeur": widget.measure}
-        result: dict[str, Any] = {"value": None, "previous": None, "date": None, "start": None,
-                                  "previous_date": None, "exact": True}
-        if dataset.period is None:
-            frame, result["exact"] = ctx.query(widget, measures)
-            result["value"] = _first(frame, "valeur")
-            return result
-        column = dataset.period.column
-        filters, result["exact"] = ctx.filters(widget)
-        latest = ctx.latest_period(widget.dataset, filters)
-        if not latest:
-            return result
-        last = latest[0].value
-        assert isinstance(last, dt.date)
-        result["date"] = result["previous_date"] = last
-        if dataset.period.kind == "stock":
-            frame, _ = ctx.query(widget, measures, extra=(Filter(column, "=", last),))
-            result["value"] = _first(frame, "valeur")
-            previous_date = _shift_year(last, -1)
-            frame, _ = ctx.query(widget, measures, period=False, extra=(Filter(column, "=", previous_date),))
-            result["previous"], result["previous_date"] = _first(frame, "valeur"), previous_date
-            return result
-        if not (widget.period == "filter" and ctx.year):
-            frame, _ = ctx.query(widget, measures, period=False)
-            first = ctx.data.period_bounds(widget.dataset)
-            result["value"], result["start"] = _first(frame, "valeur"), first[0] if first else None
-            return result
-        start = dt.date(ctx.year, 1, 1)
-        counted = {**measures, "periodes": f"count_distinct({column})"}
-        frame, _ = ctx.query(widget, counted, extra=(Filter(column, "<=", last),))
-        result["value"], result["start"] = _first(frame, "valeur"), start
-        before, _ = ctx.query(widget, counted, period=False, extra=(
-            Filter(column, ">=", _shift_year(start, -1)), Filter(column, "<=", _shift_year(last, -1))))
-        if _first(before, "periodes") == _first(frame, "periodes"):  # compare like with like
-            result["previous"], result["previous_date"] = _first(before, "valeur"), _shift_year(last, -1)
-        return result
+        result = cls.evaluator(widget, ctx).result(["previous_year"])
+        previous = next((c for c in result.comparisons if c.kind == "previous_year"), None)
+        return {
+            "value": result.value,
+            "previous": previous.reference if previous else None,
+            "date": result.end,
+            "start": result.start,
+            "previous_date": previous.reference_period if previous else result.end,
+            "exact": result.exact,
+        }
 
     @classmethod
     def render(cls, widget: KpiConfig, ctx: RenderContext) -> list:  # type: ignore[override]
-        lang = ctx.lang
-        result = cls.values(widget, ctx)
-        value, previous = result["value"], result["previous"]
-        grain = ctx.dataset(widget.dataset).period.grain if ctx.dataset(widget.dataset).period else "year"
-        children: list = []
-        if not result["exact"]:
-            from layouts.common import notice
-
-            children.append(notice(t("not_at_level", lang), "info"))
-        children.append(html.P(format_value(value, widget.format, widget.decimals, widget.unit, lang),  # type: ignore[arg-type]
-                               className="pilotis-kpi-value mb-1"))
-        if result["date"] is not None:
-            end = format_period(result["date"], grain, lang)
-            label = (t("cumul", lang, start=format_period(result["start"], grain, lang), end=end)
-                     if result["start"] and result["start"] != result["date"] else t("as_of", lang, period=end))
-            children.append(html.P(label, className="pilotis-kpi-date small text-muted mb-1"))
-        if widget.compare != "none" and previous not in (None, 0) and value is not None:
-            children.append(cls.change(widget, float(value), float(previous), result["previous_date"], grain, lang))  # type: ignore[arg-type]
-        return children
-
-    @classmethod
-    def change(cls, widget: KpiConfig, value: float, previous: float, previous_date: dt.date,
-               grain: str, lang: str) -> html.P:
-        """The change line: arrow, signed % and the meaning in words (never colour alone)."""
-        delta = value - previous
-        pct = delta / abs(previous)
-        if abs(pct) < 0.0005:
-            arrow, tone, words = "→", "neutral", t("stable", lang)
-        else:
-            arrow = "▲" if delta > 0 else "▼"
-            good = (delta > 0) == (widget.better == "up")
-            tone = "neutral" if widget.better == "neutral" else ("good" if good else "bad")
-            words = {"good": t("favourable", lang), "bad": t("unfavourable", lang), "neutral": ""}[tone]
-        sign = "+" if pct > 0 else ""
-        pct_text = f"{sign}{format_value(pct, 'percent', 1, lang=lang)}"
-        text = f"{arrow} {pct_text} {t('vs', lang)} {format_period(previous_date, grain, lang)}"
-        if words:
-            text += f" ({words})"
-        return html.P(text, className=f"pilotis-kpi-change pilotis-{tone} small mb-0")
+        evaluator = cls.evaluator(widget, ctx)
+        result = evaluator.result(widget.compare_items(), widget.sparkline)
+        return card(widget, evaluator.indicator, result, ctx)

@@ -6,11 +6,16 @@ route, the routing callback, every widget callback, exports and the API. Deny un
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pilotis.query import Filter
 from pilotis.schema import AccessRule, DashboardSpec, DatasetBase
 from pilotis.territory import Territory, TerritoryIndex, territory_filters
+
+if TYPE_CHECKING:
+    from pilotis.registry import Dashboard, Registry
 
 ROLES = ("agent", "manager", "president", "admin", "display")
 """Known roles. `president` reads everything; `admin` manages users and reads the audit log."""
@@ -26,6 +31,9 @@ class Principal:
     roles: frozenset[str] = field(default_factory=frozenset)
     territory: str | None = None
     """Row-level restriction, e.g. `epci:200083392` (only that EPCI's rows) or None (all rows)."""
+    seance: str | None = None
+    """Set for a wall screen opened by a display link (role `display`): the one séance it may show
+    (``pilotis.display_links``). Such a principal opens no dashboard page and no other séance."""
 
 
 def can_view(principal: Principal | None, dashboard: DashboardSpec) -> bool:
@@ -37,7 +45,7 @@ def can_view(principal: Principal | None, dashboard: DashboardSpec) -> bool:
     - ``access: {departments, roles}``: members of a listed department or holders of a listed
       role; ``president`` and ``admin`` read every dashboard that has an ``access`` block.
     """
-    if principal is None:
+    if principal is None or principal.seance is not None:  # a display link opens its séance only
         return False
     rule = dashboard.access
     if rule is None:
@@ -51,6 +59,75 @@ def can_view(principal: Principal | None, dashboard: DashboardSpec) -> bool:
     if principal.department and principal.department in rule.departments:
         return True
     return bool(principal.roles & set(rule.roles))
+
+
+def can_view_seance(principal: Principal | None, seance: str,
+                    dashboards: Iterable[DashboardSpec | None]) -> bool:
+    """True when ``principal`` may watch the séance ``seance`` (its live page, its callbacks and
+    its snapshots), which shows ``dashboards`` (None stands for a dashboard that no longer exists).
+
+    - a display link (``principal.seance``): its own séance only, whatever it shows;
+    - anyone else: every dashboard shown must pass :func:`can_view` (no séance widens access).
+    """
+    if principal is None:
+        return False
+    if principal.seance is not None:
+        return principal.seance == seance
+    specs = list(dashboards)
+    return bool(specs) and all(spec is not None and can_view(principal, spec) for spec in specs)
+
+
+def can_view_indicator(principal: Principal | None, registry: Registry, indicator: str) -> bool:
+    """True when ``principal`` may see the indicator ``indicator`` (its card, its KPI anywhere).
+
+    An indicator is visible to whoever may open at least one *thematic* dashboard (not an
+    ``overview``) that shows it, directly or inside another indicator's formula. An indicator
+    that no thematic dashboard shows is visible to administrators only (default deny). A
+    synthesis dashboard never makes an indicator visible by itself.
+    """
+    if principal is None or principal.seance is not None:
+        return False
+    shown_on = [registry.dashboards[d] for d in registry.indicator_dashboards.get(indicator, ())
+                if d in registry.dashboards]
+    if not shown_on:
+        return "admin" in principal.roles and indicator in registry.indicators
+    return any(can_view(principal, d.spec) for d in shown_on)
+
+
+def can_view_widget(principal: Principal | None, registry: Registry, dashboard: Dashboard,
+                    widget_id: str) -> bool:
+    """True when ``principal`` may see the widget ``widget_id`` of ``dashboard``: the dashboard
+    (:func:`can_view`) and, on a synthesis dashboard (``overview: true``), every indicator the
+    widget shows (:func:`can_view_indicator`). Used by the page layout, the widget callback and
+    the callback guard (``pilotis.enforce``)."""
+    return can_view(principal, dashboard.spec) and widget_indicators_visible(
+        principal, registry, dashboard, widget_id)
+
+
+def widget_indicators_visible(principal: Principal | None, registry: Registry, dashboard: Dashboard,
+                              widget_id: str) -> bool:
+    """The widget-level part of :func:`can_view_widget` alone, for callers that decided on the
+    dashboard already (a séance: :func:`can_view_seance`). A wall screen's display link shows
+    what its séance shows."""
+    if not dashboard.spec.overview:
+        return True
+    if principal is not None and principal.seance is not None:
+        return True
+    shown = dashboard.widget_indicators.get(widget_id, ())
+    return all(can_view_indicator(principal, registry, i) for i in shown)
+
+
+def can_view_component(principal: Principal | None, registry: Registry, component_id: str) -> bool:
+    """The widget-level part of the decision for a component id
+    ``<dashboard>--<widget>[-<control>]`` of a synthesis dashboard (ids of other dashboards, of filters and of the shell: True, their
+    dashboard-level decision is :func:`can_view`)."""
+    dashboard = registry.owner_of(component_id) if isinstance(component_id, str) else None
+    if dashboard is None or not dashboard.spec.overview:
+        return True
+    name = component_id.partition("--")[2]
+    widget_id = next((w for w in sorted(dashboard.widget_indicators, key=len, reverse=True)
+                      if name == w or name.startswith(w + "-")), None)
+    return widget_id is None or can_view_widget(principal, registry, dashboard, widget_id)
 
 
 # --------------------------------------------------------------------------- rows

@@ -27,11 +27,22 @@ def _filters() -> tuple[audit.AuditFilter, dict[str, str], str | None]:
     except ValueError as exc:
         since = until = None
         error = str(exc)
-    filters = audit.AuditFilter(event=event if event in audit.EVENTS else None, username=user or None,
-                                since=since, until=until)
-    query = {k: v for k, v in (("event", filters.event), ("user", filters.username),
-                               ("since", since and since.isoformat()), ("until", until and until.isoformat()))
-             if v}
+    filters = audit.AuditFilter(
+        event=event if event in audit.EVENTS else None,
+        username=user or None,
+        since=since,
+        until=until,
+    )
+    query = {
+        k: v
+        for k, v in (
+            ("event", filters.event),
+            ("user", filters.username),
+            ("since", since and since.isoformat()),
+            ("until", until and until.isoformat()),
+        )
+        if v
+    }
     return filters, query, error
 
 
@@ -45,9 +56,16 @@ def audit_log() -> Any:
     except ValueError:
         page = 1
     result = audit.search(get_db(), filters, page, PER_PAGE)
-    return flask.render_template("pilotis/audit.html", result=result, filters=filters, query=query,
-                                 events=audit.EVENTS, error=error, local_time=audit.local_time,
-                                 **page_context())
+    return flask.render_template(
+        "pilotis/audit.html",
+        result=result,
+        filters=filters,
+        query=query,
+        events=audit.EVENTS,
+        error=error,
+        local_time=audit.local_time,
+        **page_context(),
+    )
 
 
 @bp.route("/audit.csv")
@@ -57,8 +75,11 @@ def audit_csv() -> flask.Response:
     filters, query, _ = _filters()
     buffer = io.StringIO()
     count = audit.write_csv(get_db(), buffer, filters)
-    audit.record("audit_export", target="/admin/audit.csv",
-                 detail=f"{count} lignes ; filtres : {query or 'aucun'}")
+    audit.record(
+        "audit_export",
+        target="/admin/audit.csv",
+        detail=f"{count} lignes ; filtres : {query or 'aucun'}",
+    )
     response = flask.Response(buffer.getvalue().encode("utf-8-sig"), mimetype="text/csv")
     response.headers["Content-Disposition"] = "attachment; filename=journal-audit.csv"
     return response

@@ -13,12 +13,14 @@ from pilotis.freshness import SourceStatus, format_moment
 from pilotis.portal import Portal
 from pilotis.sources import ERROR_KINDS
 
-bp = flask.Blueprint("pilotis_sources", __name__, url_prefix="/admin/sources",
-                     template_folder="templates")
+bp = flask.Blueprint(
+    "pilotis_sources", __name__, url_prefix="/admin/sources", template_folder="templates"
+)
 
 
 def _portal() -> Portal:
-    return flask.current_app.extensions["pilotis"]  # type: ignore[no-any-return]
+    portal: Portal = flask.current_app.extensions["pilotis"]
+    return portal
 
 
 def _moment(timestamp: float | None) -> str:
@@ -33,14 +35,24 @@ def rows(portal: Portal) -> list[dict[str, Any]]:
     result = []
     for dataset_id, source in sorted(portal.registry.datasets.items()):
         status: SourceStatus = portal.data.last_status(dataset_id)
-        state = "en échec" if status.failing else ("à jour" if status.last_success else "non interrogée")
-        result.append({
-            "id": dataset_id, "title": source.config.title, "type": source.type_name,
-            "state": state, "failing": status.failing,
-            "success": _moment(status.last_success), "failure": _moment(status.last_failure),
-            "kind": ERROR_KINDS.get(status.kind, "") if status.last_failure else "",
-            "message": status.message if status.last_failure else "",
-        })
+        state = (
+            "en échec"
+            if status.failing
+            else ("à jour" if status.last_success else "non interrogée")
+        )
+        result.append(
+            {
+                "id": dataset_id,
+                "title": source.config.title,
+                "type": source.type_name,
+                "state": state,
+                "failing": status.failing,
+                "success": _moment(status.last_success),
+                "failure": _moment(status.last_failure),
+                "kind": ERROR_KINDS.get(status.kind, "") if status.last_failure else "",
+                "message": status.message if status.last_failure else "",
+            }
+        )
     return result
 
 
@@ -52,8 +64,9 @@ def sources() -> Any:
     portal = _portal()
     if refreshed not in portal.registry.datasets:
         refreshed = ""
-    return flask.render_template("pilotis/sources.html", rows=rows(portal), refreshed=refreshed,
-                                 **page_context())
+    return flask.render_template(
+        "pilotis/sources.html", rows=rows(portal), refreshed=refreshed, **page_context()
+    )
 
 
 @bp.route("/<dataset_id>/refresh", methods=["POST"])

@@ -40,6 +40,10 @@ EVENTS: dict[str, str] = {
     "audit_export": "Export du journal d'audit",
     "export": "Export de données",
     "source_refresh": "Rafraîchissement d'une source",
+    "seance_snapshot": "Séance figée (instantané)",
+    "display_link_created": "Lien d'affichage créé",
+    "display_link_revoked": "Lien d'affichage révoqué",
+    "display_link_refused": "Lien d'affichage refusé",
 }
 """Event types and their French labels (add one here before recording it)."""
 
@@ -58,8 +62,15 @@ def _current_ip() -> str | None:
     return flask.request.remote_addr if flask.has_request_context() else None
 
 
-def record(event: str, username: str | None = _UNSET, detail: str = "", ip: str | None = _UNSET, *,
-           target: str | None = None, db: Database | None = None) -> bool:
+def record(
+    event: str,
+    username: str | None = _UNSET,
+    detail: str = "",
+    ip: str | None = _UNSET,
+    *,
+    target: str | None = None,
+    db: Database | None = None,
+) -> bool:
     """Write one audit line. Returns False (and logs) if the database refused it.
 
     ``username`` and ``ip`` default to the signed-in user and the client address of the current
@@ -73,10 +84,16 @@ def record(event: str, username: str | None = _UNSET, detail: str = "", ip: str 
     try:
         database = db or get_db()
         with database.session() as session:
-            session.add(AuditEvent(
-                event=event, username=(username or None) and username[:150], ip=(address or None),
-                target=(target or None) and target[:300], detail=(detail or "")[:2000], created_at=utcnow(),
-            ))
+            session.add(
+                AuditEvent(
+                    event=event,
+                    username=(username or None) and username[:150],
+                    ip=(address or None),
+                    target=(target or None) and target[:300],
+                    detail=(detail or "")[:2000],
+                    created_at=utcnow(),
+                )
+            )
         return True
     except SQLAlchemyError:
         log.exception("audit : impossible d'enregistrer %s", event)
@@ -100,7 +117,13 @@ class AuditFilter:
         if self.event:
             query = query.where(AuditEvent.event == self.event)
         if self.username:
-            pattern = self.username.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            pattern = (
+                self.username.strip()
+                .lower()
+                .replace("\\", "\\\\")
+                .replace("%", "\\%")
+                .replace("_", "\\_")
+            )
             query = query.where(func.lower(AuditEvent.username).like(f"{pattern}%", escape="\\"))
         if self.since:
             query = query.where(AuditEvent.created_at >= to_utc(self.since))
@@ -144,7 +167,8 @@ def search(db: Database, filters: AuditFilter, page: int = 1, per_page: int = 50
         rows = session.scalars(
             filters.apply(select(AuditEvent))
             .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
-            .offset((page - 1) * per_page).limit(per_page)
+            .offset((page - 1) * per_page)
+            .limit(per_page)
         ).all()
     return AuditPage(rows=list(rows), total=total, page=page, per_page=per_page)
 
@@ -167,17 +191,25 @@ def write_csv(db: Database, out: IO[str], filters: AuditFilter, batch: int = 100
     while True:
         with db.session() as session:
             rows = session.scalars(
-                filters.apply(select(AuditEvent)).where(AuditEvent.id > last_id)
-                .order_by(AuditEvent.id).limit(batch)
+                filters.apply(select(AuditEvent))
+                .where(AuditEvent.id > last_id)
+                .order_by(AuditEvent.id)
+                .limit(batch)
             ).all()
         if not rows:
             return count
         for row in rows:
-            writer.writerow([
-                local_time(row.created_at).isoformat(timespec="seconds"), row.event,
-                EVENTS.get(row.event, row.event), _cell(row.username), _cell(row.ip), _cell(row.target),
-                _cell(row.detail),
-            ])
+            writer.writerow(
+                [
+                    local_time(row.created_at).isoformat(timespec="seconds"),
+                    row.event,
+                    EVENTS.get(row.event, row.event),
+                    _cell(row.username),
+                    _cell(row.ip),
+                    _cell(row.target),
+                    _cell(row.detail),
+                ]
+            )
         count += len(rows)
         last_id = rows[-1].id
 

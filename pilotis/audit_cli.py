@@ -1,4 +1,4 @@
-"""``python -m pilotis audit export FILE.csv [--since DATE] [--until DATE] [--event TYPE] [--user NAME]``."""
+"""``python -m pilotis audit export FILE.csv [--since D] [--until D] [--event T] [--user NAME]``."""
 
 from __future__ import annotations
 
@@ -15,13 +15,20 @@ from pilotis.users_cli import actor
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the audit log (filtered) as CSV; ``-`` writes to standard output."""
     try:
-        filters = audit.AuditFilter(event=args.event, username=args.user,
-                                    since=audit.parse_day(args.since), until=audit.parse_day(args.until))
+        filters = audit.AuditFilter(
+            event=args.event,
+            username=args.user,
+            since=audit.parse_day(args.since),
+            until=audit.parse_day(args.until),
+        )
     except ValueError as exc:
         print(f"erreur : {exc}", file=sys.stderr)
         return 1
     if args.event and args.event not in audit.EVENTS:
-        print(f"erreur : événement `{args.event}` inconnu ({', '.join(audit.EVENTS)})", file=sys.stderr)
+        print(
+            f"erreur : événement `{args.event}` inconnu ({', '.join(audit.EVENTS)})",
+            file=sys.stderr,
+        )
         return 1
     with Database(Settings.from_env().database_url) as db:
         db.upgrade()
@@ -32,7 +39,9 @@ def cmd_export(args: argparse.Namespace) -> int:
             with path.open("w", encoding="utf-8-sig", newline="") as out:
                 count = audit.write_csv(db, out, filters)
             print(f"{count} événement(s) écrit(s) dans {path}.", file=sys.stderr)
-        audit.record("audit_export", actor(), f"{count} lignes vers {args.file}", None, target="cli", db=db)
+        audit.record(
+            "audit_export", actor(), f"{count} lignes vers {args.file}", None, target="cli", db=db
+        )
     return 0
 
 

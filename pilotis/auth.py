@@ -9,6 +9,7 @@ here: it asks :func:`current_principal` and :func:`pilotis.access.can_view`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
 from typing import TYPE_CHECKING, Any
@@ -24,7 +25,15 @@ from pilotis.csrf import clear_cookie, init_csrf
 from pilotis.db import EXTENSION, Database, get_db
 from pilotis.models import User
 from pilotis.throttle import Throttle, lockout_message
-from pilotis.users import ensure_demo_users, find, normalize_username, principal_of, sync_departments
+from pilotis.users import (
+    DEMO_PASSWORD,
+    DEMO_USERS,
+    ensure_demo_users,
+    find,
+    normalize_username,
+    principal_of,
+    sync_departments,
+)
 
 if TYPE_CHECKING:
     from pilotis.portal import Portal
@@ -57,8 +66,12 @@ class SessionUser(UserMixin):
     @property
     def principal(self) -> Principal:
         """What access decisions need to know."""
-        return Principal(username=self.username, department=self.department, roles=self.roles,
-                         territory=self.territory)
+        return Principal(
+            username=self.username,
+            department=self.department,
+            roles=self.roles,
+            territory=self.territory,
+        )
 
     @property
     def is_admin(self) -> bool:
@@ -69,9 +82,15 @@ class SessionUser(UserMixin):
     def of(cls, user: User) -> SessionUser:
         """The session copy of a ``users`` row."""
         principal = principal_of(user)
-        return cls(id=user.id, username=user.username, display_name=user.display_name,
-                   department=user.department, territory=user.territory, roles=principal.roles,
-                   session_version=user.session_version)
+        return cls(
+            id=user.id,
+            username=user.username,
+            display_name=user.display_name,
+            department=user.department,
+            territory=user.territory,
+            roles=principal.roles,
+            session_version=user.session_version,
+        )
 
 
 # --------------------------------------------------------------------------- public helpers
@@ -84,14 +103,16 @@ def current_principal() -> Principal | None:
     user = current_user
     if user is None or not user.is_authenticated:
         return None
-    return user.principal  # type: ignore[no-any-return]
+    principal: Principal = user.principal
+    return principal
 
 
 def current_session_user() -> SessionUser | None:
     """The signed-in :class:`SessionUser`, or None."""
     if not flask.has_request_context() or not current_user or not current_user.is_authenticated:
         return None
-    return current_user._get_current_object()  # type: ignore[no-any-return]
+    user: SessionUser = current_user._get_current_object()
+    return user
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
@@ -109,23 +130,29 @@ def login_url(next_path: str | None = None) -> str:
     if next_path is None and flask.has_request_context():
         next_path = flask.request.full_path.rstrip("?")
     target = safe_next(next_path, "")
-    return flask.url_for("pilotis_auth.login", next=target) if target and target != "/" else "/login"
+    return (
+        flask.url_for("pilotis_auth.login", next=target) if target and target != "/" else "/login"
+    )
 
 
-def roles_required(*roles: str):  # type: ignore[no-untyped-def]
-    """View decorator: anonymous → login page; signed in without one of ``roles`` → 403 (audited)."""
+def roles_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """View decorator: anonymous → login page; signed in lacking ``roles`` → 403 (audited)."""
 
-    def decorator(view):  # type: ignore[no-untyped-def]
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
-        def wrapped(*args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
             user = current_session_user()
             if user is None:
                 return flask.redirect(login_url())
             if not user.roles & set(roles):
-                audit.record("access_denied", target=flask.request.path,
-                             detail=f"rôle requis : {', '.join(roles)}")
-                return render_message("Accès refusé",
-                                      "Votre compte n'a pas accès à cette page.", status=403)
+                audit.record(
+                    "access_denied",
+                    target=flask.request.path,
+                    detail=f"rôle requis : {', '.join(roles)}",
+                )
+                return render_message(
+                    "Accès refusé", "Votre compte n'a pas accès à cette page.", status=403
+                )
             return view(*args, **kwargs)
 
         return wrapped
@@ -133,18 +160,41 @@ def roles_required(*roles: str):  # type: ignore[no-untyped-def]
     return decorator
 
 
-def render_login(error: str | None = None, status: int = 200, *, username: str = "",
-                 next_url: str = "", notice: str | None = None) -> tuple[str, int]:
+def render_login(
+    error: str | None = None,
+    status: int = 200,
+    *,
+    username: str = "",
+    next_url: str = "",
+    notice: str | None = None,
+) -> tuple[str, int]:
     """The login page (French, accessible: labels, autocomplete, errors announced by role=alert)."""
-    html = flask.render_template("pilotis/login.html", error=error, username=username,
-                                 next_url=safe_next(next_url, ""), notice=notice, **page_context())
+    html = flask.render_template(
+        "pilotis/login.html",
+        error=error,
+        username=username,
+        next_url=safe_next(next_url, ""),
+        notice=notice,
+        demo=_demo_hint(),
+        **page_context(),
+    )
     return html, status
+
+
+def _demo_hint() -> str | None:
+    """In demo mode only, how to sign in (the demo accounts are public, listed in the README)."""
+    portal = flask.current_app.extensions.get("pilotis")
+    if portal is None or portal.settings.mode != "demo":
+        return None
+    names = ", ".join(demo.username for demo in DEMO_USERS)
+    return f"Démonstration : comptes {names} ; mot de passe {DEMO_PASSWORD}."
 
 
 def render_message(heading: str, text: str, status: int = 200, **extra: Any) -> tuple[str, int]:
     """A small French page with a heading and a sentence (errors, sign-out confirmation)."""
-    html = flask.render_template("pilotis/message.html", heading=heading, text=text,
-                                 **extra, **page_context())
+    html = flask.render_template(
+        "pilotis/message.html", heading=heading, text=text, **extra, **page_context()
+    )
     return html, status
 
 
@@ -160,15 +210,19 @@ def page_context() -> dict[str, Any]:
 
 def _throttle() -> Throttle:
     settings = flask.current_app.extensions["pilotis"].settings
-    return Throttle(get_db(), settings.login_max_failures_account, settings.login_max_failures_ip,
-                    settings.login_lockout_minutes)
+    return Throttle(
+        get_db(),
+        settings.login_max_failures_account,
+        settings.login_max_failures_ip,
+        settings.login_lockout_minutes,
+    )
 
 
 # --------------------------------------------------------------------------- routes
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():  # type: ignore[no-untyped-def]
+def login() -> Any:
     """GET: the form. POST: check throttling, then the password (same cost for unknown users)."""
     request = flask.request
     next_url = safe_next(request.values.get("next"), "")
@@ -185,7 +239,9 @@ def login():  # type: ignore[no-untyped-def]
     throttle = _throttle()
     minutes = throttle.locked_minutes(username, ip)
     if minutes is not None:
-        audit.record("login_locked", username=username or None, detail="tentative pendant le blocage")
+        audit.record(
+            "login_locked", username=username or None, detail="tentative pendant le blocage"
+        )
         return render_login(lockout_message(minutes), 429, username=typed, next_url=next_url)
 
     db = get_db()
@@ -195,8 +251,13 @@ def login():  # type: ignore[no-untyped-def]
         ok = ok and user is not None and user.active
         if ok and user is not None and passwords.needs_rehash(user.password_hash):
             user.password_hash = passwords.hash_password(password)
-        reason = ("compte inconnu" if user is None else "compte désactivé" if not user.active
-                  else "mot de passe incorrect")
+        reason = (
+            "compte inconnu"
+            if user is None
+            else "compte désactivé"
+            if not user.active
+            else "mot de passe incorrect"
+        )
         signed_in = SessionUser.of(user) if ok and user is not None else None
     throttle.record(username, ip, success=signed_in is not None)
 
@@ -215,14 +276,18 @@ def login():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/logout", methods=["GET", "POST"])
-def logout():  # type: ignore[no-untyped-def]
+def logout() -> Any:
     """POST (with the CSRF token): sign out. GET: a confirmation button (no sign-out by a link)."""
     user = current_session_user()
     if flask.request.method == "GET":
         if user is None:
             return flask.redirect("/login")
-        return render_message("Déconnexion", "Voulez-vous vous déconnecter du portail ?",
-                              form_action=flask.url_for("pilotis_auth.logout"), form_label="Se déconnecter")
+        return render_message(
+            "Déconnexion",
+            "Voulez-vous vous déconnecter du portail ?",
+            form_action=flask.url_for("pilotis_auth.logout"),
+            form_label="Se déconnecter",
+        )
     if user is not None:
         audit.record("logout", username=user.username)
     logout_user()

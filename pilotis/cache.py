@@ -298,7 +298,7 @@ class RedisCache:
             self.misses += 1
             return False, None
         try:
-            value = decode(data)
+            value = decode(data if isinstance(data, bytes) else str(data).encode())
         except ValueError:
             self.misses += 1
             return False, None
@@ -352,5 +352,5 @@ def make_cache(url: str, prefix: str = "pilotis:") -> Cache:
     if url.startswith("file://"):
         return FileCache(Path(url.removeprefix("file://")))
     if url.startswith("memory://"):
-        return TTLCache()  # type: ignore[return-value]
+        return TTLCache()
     raise ValueError(f"PILOTIS_CACHE_URL `{url}` : utilisez file://, redis:// ou memory://")

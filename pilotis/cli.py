@@ -26,7 +26,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         return 1
     widgets = sum(len(d.widgets) for d in registry.dashboards.values())
     print(f"OK : {len(registry.dashboards)} tableaux de bord, {widgets} widgets, "
-          f"{len(registry.datasets)} jeux de données valides.")
+          f"{len(registry.datasets)} jeux de données, {len(registry.indicators)} indicateurs valides.")
     return 0
 
 
@@ -34,7 +34,10 @@ def cmd_schema(args: argparse.Namespace) -> int:
     """Write the JSON Schemas of dashboards and datasets (for editor completion)."""
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
-    for name, schema in (("dashboard", dashboard_schema()), ("datasets", datasets_schema())):
+    from pilotis.jsonschema import indicators_schema
+
+    for name, schema in (("dashboard", dashboard_schema()), ("datasets", datasets_schema()),
+                         ("indicators", indicators_schema())):
         path = out / f"{name}.schema.json"
         path.write_text(json.dumps(schema, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         print(f"écrit : {path}")
@@ -42,10 +45,18 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
-    """Print the Markdown YAML reference (`python -m pilotis docs > docs/yaml-reference.md`)."""
+    """Print the Markdown YAML reference, or write it (`-o docs/yaml-reference.md`)."""
     from pilotis.docs import yaml_reference_markdown
 
-    sys.stdout.write(yaml_reference_markdown())
+    text = yaml_reference_markdown()  # computed first: a failure never leaves an empty file
+    if args.output:
+        path = Path(args.output)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+        print(f"écrit : {path}")
+    else:
+        sys.stdout.write(text)
     return 0
 
 
@@ -60,10 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("-o", "--output", default="schemas", help="dossier de sortie (défaut : schemas/)")
     schema.set_defaults(func=cmd_schema)
     docs = sub.add_parser("docs", help="afficher la référence YAML (Markdown) tirée du code")
+    docs.add_argument("-o", "--output", help="fichier à écrire (ex. docs/yaml-reference.md)")
     docs.set_defaults(func=cmd_docs)
-    from pilotis import audit_cli, db_cli, users_cli
+    from pilotis import audit_cli, db_cli, display_links, users_cli
 
-    for module in (users_cli, audit_cli, db_cli):
+    for module in (users_cli, audit_cli, db_cli, display_links):
         module.register(sub)
     return parser
 

@@ -22,6 +22,7 @@ import logging
 import flask
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf, validate_csrf
+from werkzeug.wrappers import Response as BaseResponse
 from wtforms import ValidationError
 
 from pilotis.settings import Settings
@@ -70,16 +71,20 @@ def issue_cookie(response: flask.Response, *, secure: bool) -> flask.Response:
     if request.path.startswith(STATIC_PREFIXES) or getattr(flask.g, "csrf_cookie_cleared", False):
         return response
     signed_in = bool(current_user and current_user.is_authenticated)
-    page = request.method == "GET" and response.mimetype == "text/html" and response.status_code < 400
+    page = (
+        request.method == "GET" and response.mimetype == "text/html" and response.status_code < 400
+    )
     if not (signed_in or page):
         return response
     if token_is_valid(request.cookies.get(COOKIE)):
         return response
-    response.set_cookie(COOKIE, generate_csrf(), httponly=False, samesite="Lax", secure=secure, path="/")
+    response.set_cookie(
+        COOKIE, generate_csrf(), httponly=False, samesite="Lax", secure=secure, path="/"
+    )
     return response
 
 
-def clear_cookie(response: flask.Response, *, secure: bool) -> flask.Response:
+def clear_cookie(response: BaseResponse, *, secure: bool) -> BaseResponse:
     """Remove ``_csrf_token`` (sign-out)."""
     flask.g.csrf_cookie_cleared = True
     response.delete_cookie(COOKIE, path="/", samesite="Lax", secure=secure, httponly=False)

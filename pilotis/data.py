@@ -9,13 +9,16 @@ without any good result the :class:`SourceError` goes up to the widget (a French
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
+import math
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +34,23 @@ log = logging.getLogger(__name__)
 
 GENERATION_CHECK = 2.0
 """Seconds a process trusts its copy of a dataset's refresh generation (manual refresh delay)."""
+
+_BUCKET: ContextVar[int | None] = ContextVar("pilotis_time_bucket", default=None)
+
+
+@contextlib.contextmanager
+def time_bucket(seconds: int | None) -> Iterator[None]:
+    """Inside the block, results of datasets cached by ``ttl`` live until the end of the current
+    period of ``seconds`` aligned on the epoch (floor(now / seconds)), and that period is part of
+    the cache key: every screen and every worker showing a séance refreshed every ``seconds``
+    share one query per period and per distinct query (the live séance view uses it). Datasets
+    with a ``refresh`` policy keep their own schedule.
+    """
+    token = _BUCKET.set(seconds if seconds and seconds > 0 else None)
+    try:
+        yield
+    finally:
+        _BUCKET.reset(token)
 
 
 @dataclass
@@ -60,6 +80,10 @@ class DataService:
         dataset = query.dataset
         now = self.clock()
         lifetime, epoch = window(source.config, now)
+        bucket = _BUCKET.get()
+        if bucket and getattr(source.config, "refresh", None) is None:
+            start = math.floor(now / bucket) * bucket  # séance: one query per aligned period
+            lifetime, epoch = max(1.0, start + bucket - now), f"b{bucket}@{start:.0f}"
         digest = hashlib.sha256(repr(query).encode()).hexdigest()
         generation = self.generation(dataset)
         fresh_key = f"q:{dataset}|{digest}|{source.fingerprint()}|{epoch}|{generation}"

@@ -72,7 +72,7 @@ class Database:
             yield session
 
     def upgrade(self, revision: str = "head") -> None:
-        """Apply the Alembic migrations up to ``revision`` (idempotent, safe with several workers)."""
+        """Apply the Alembic migrations up to ``revision`` (idempotent, safe with many workers)."""
         from alembic import command
 
         config = self.alembic_config()
@@ -89,14 +89,21 @@ class Database:
         with self.engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
 
+    def head_revision(self) -> str | None:
+        """The latest revision of ``pilotis/migrations/versions`` (what :meth:`upgrade` reaches)."""
+        from alembic.script import ScriptDirectory
+
+        return ScriptDirectory.from_config(self.alembic_config()).get_current_head()
+
     def alembic_config(self) -> Any:
         """An Alembic ``Config`` pointing at ``pilotis/migrations`` and this database."""
         from alembic.config import Config
 
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
-        config.set_main_option("sqlalchemy.url",
-                               self.url.render_as_string(hide_password=False).replace("%", "%%"))
+        config.set_main_option(
+            "sqlalchemy.url", self.url.render_as_string(hide_password=False).replace("%", "%%")
+        )
         return config
 
     @contextlib.contextmanager
@@ -127,4 +134,5 @@ class Database:
 def get_db(app: flask.Flask | None = None) -> Database:
     """The database of ``app`` (default: the current Flask app)."""
     server = app or flask.current_app
-    return server.extensions[EXTENSION]  # type: ignore[no-any-return]
+    db: Database = server.extensions[EXTENSION]
+    return db

@@ -1,12 +1,14 @@
 """The YAML reference (Markdown), generated from the pydantic models and the registered types.
 
-``python -m pilotis docs > docs/yaml-reference.md`` rewrites it; a test fails when the committed
+``python -m pilotis docs -o docs/yaml-reference.md`` rewrites it; a test fails when the committed
 file differs from what the models say, so the reference never goes stale.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
 import types
 import typing
 from collections.abc import Iterator
@@ -16,9 +18,23 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from pilotis.jsonschema import source_models, widget_models
-from pilotis.schema import DashboardSpec, DatasetBase, DataWidgetBase, PortalConfig, WidgetBase
+from pilotis.schema import (
+    DashboardSpec,
+    DatasetBase,
+    DataWidgetBase,
+    PortalConfig,
+    Strict,
+    WidgetBase,
+)
 
-_SCALARS = {str: "texte", int: "entier", float: "nombre", bool: "booléen", dict: "bloc", list: "liste"}
+_SCALARS = {
+    str: "texte",
+    int: "entier",
+    float: "nombre",
+    bool: "booléen",
+    dict: "bloc",
+    list: "liste",
+}
 
 
 def anchor(model: type[BaseModel]) -> str:
@@ -116,7 +132,9 @@ def own_fields(model: type[BaseModel], base: type[BaseModel] | None) -> list[str
         if cls is base:
             break
         declared |= set(getattr(cls, "__annotations__", {}))
-    return [name for name in model.model_fields if name in declared or name not in base.model_fields]
+    return [
+        name for name in model.model_fields if name in declared or name not in base.model_fields
+    ]
 
 
 def model_table(model: type[BaseModel], fields: list[str]) -> str:
@@ -129,12 +147,15 @@ def model_table(model: type[BaseModel], fields: list[str]) -> str:
         examples = extra.get("examples") if isinstance(extra.get("examples"), list) else []
         if examples:  # a duration: `15min` (or a number of seconds)
             kind = "durée (" + ", ".join(f"`{e}`" for e in examples) + ")"
-        rows.append(f"| `{name}` | {kind} | {default_text(info)} | {_cell(info.description or '')} |")
+        rows.append(
+            f"| `{name}` | {kind} | {default_text(info)} | {_cell(info.description or '')} |"
+        )
     return "\n".join(rows)
 
 
 def nested_models(model: type[BaseModel], fields: list[str]) -> Iterator[type[BaseModel]]:
     """Models used by ``fields`` (recursively), in order of appearance."""
+
     def walk(annotation: Any) -> Iterator[type[BaseModel]]:
         for leaf in _leaves(annotation):
             if _is_model(leaf):
@@ -158,12 +179,22 @@ class _Writer:
         self.parts: list[str] = []
         self.done: set[type[BaseModel]] = set()
 
-    def section(self, level: int, title: str, model: type[BaseModel], base: type[BaseModel] | None = None,
-                intro: str = "") -> None:
+    def section(
+        self,
+        level: int,
+        title: str,
+        model: type[BaseModel],
+        base: type[BaseModel] | None = None,
+        intro: str = "",
+    ) -> None:
         fields = own_fields(model, base)
         self.done.add(model)
-        self.parts.append(f'{"#" * level} {title}\n\n<a id="{anchor(model)}"></a>\n\n{_doc(model)}'
-                          + (f"\n\n{intro}" if intro else "") + "\n\n" + model_table(model, fields))
+        self.parts.append(
+            f'{"#" * level} {title}\n\n<a id="{anchor(model)}"></a>\n\n{_doc(model)}'
+            + (f"\n\n{intro}" if intro else "")
+            + "\n\n"
+            + model_table(model, fields)
+        )
         for nested in nested_models(model, fields):
             if nested not in self.done:
                 self.section(level + 1 if level < 4 else level, f"`{nested.__name__}`", nested)
@@ -174,8 +205,10 @@ def yaml_reference_markdown() -> str:
     out = _Writer()
     out.parts.append(
         "# Référence YAML\n\n"
-        "<!-- Généré par `python -m pilotis docs > docs/yaml-reference.md` : ne pas modifier à la main. -->\n\n"
-        "Toutes les clés des fichiers de `config/` et `dashboards/`, tirées du code (modèles pydantic). "
+        "<!-- Généré par `python -m pilotis docs -o docs/yaml-reference.md` : "
+        "ne pas modifier à la main. -->\n\n"
+        "Toutes les clés des fichiers de `config/` et `dashboards/`, "
+        "tirées du code (modèles pydantic). "
         "Une clé inconnue est une erreur signalée par `python -m pilotis check` avec sa ligne. "
         "Le JSON Schema (`python -m pilotis schema`) donne la complétion dans les éditeurs."
     )
@@ -186,38 +219,108 @@ def yaml_reference_markdown() -> str:
 
     departments = getattr(schema, "Departments", None)
     if departments is not None:
-        out.parts.append("## Directions : `config/departments.yaml`\n\n" + _doc(departments)
-                         + "\n\n```yaml\nsolidarites: Direction des solidarités\nfinances: Direction des finances\n```")
+        out.parts.append(
+            "## Directions : `config/departments.yaml`\n\n"
+            + _doc(departments)
+            + "\n\n```yaml\nsolidarites: Direction des solidarités\n"
+            "finances: Direction des finances\n```"
+        )
 
-    out.parts.append("## Jeux de données : `config/datasets/*.yaml`\n\n"
-                     "Chaque fichier associe un identifiant (`rsa_communes:`) à un jeu de données. "
-                     "Les clés communes valent pour tous les types ; chaque type de source "
-                     "(`type:`) ajoute les siennes.")
+    out.parts.append(
+        "## Jeux de données : `config/datasets/*.yaml`\n\n"
+        "Chaque fichier associe un identifiant (`rsa_communes:`) à un jeu de données. "
+        "Les clés communes valent pour tous les types ; chaque type de source "
+        "(`type:`) ajoute les siennes."
+    )
     out.section(3, "Clés communes à tous les jeux de données", DatasetBase)
     for model in sorted(source_models(), key=lambda m: str(_literal_type(m))):
         out.section(3, f"Source `type: {_literal_type(model)}`", model, DatasetBase)
 
-    out.parts.append("## Tableaux de bord : `dashboards/*.yaml`\n\n"
-                     "Un fichier par tableau de bord, et un module Python optionnel du même nom "
-                     "(`dashboards/<id>.py`) pour les widgets `custom`.")
+    from pilotis.indicators import IndicatorSpec
+
+    out.parts.append(
+        "## Indicateurs : `config/indicators/*.yaml`\n\n"
+        "Le nom du fichier est le thème ; chaque clé déclare un indicateur, "
+        "utilisé partout par son "
+        "identifiant `<thème>.<nom>` (`kpi: rsa.foyers_allocataires`). "
+        "Un indicateur est une mesure "
+        "sur un jeu de données (`dataset` + `measure`) ou une formule sur d'autres indicateurs "
+        "(`formula`). Sa fiche est la page `/indicateurs/<identifiant>`."
+    )
+    out.section(3, "Clés d'un indicateur", IndicatorSpec)
+
+    out.parts.append(
+        "## Tableaux de bord : `dashboards/*.yaml`\n\n"
+        "Un fichier par tableau de bord, et un module Python optionnel du même nom "
+        "(`dashboards/<id>.py`) pour les widgets `custom`."
+    )
     out.section(3, "Clés du tableau de bord", DashboardSpec)
-    out.parts.append("## Widgets\n\n"
-                     "Chaque élément de `widgets:` a un `type:` qui fixe ses clés.")
+    out.parts.append("## Widgets\n\nChaque élément de `widgets:` a un `type:` qui fixe ses clés.")
     out.section(3, "Clés communes à tous les widgets", WidgetBase)
     out.section(3, "Clés communes aux widgets de données", DataWidgetBase, WidgetBase)
     for model in widget_models():
         base = DataWidgetBase if issubclass(model, DataWidgetBase) else WidgetBase
         names = ", ".join(f"`{t}`" for t in _literal_types(model))
         out.section(3, f"Widget {names}", model, base)
+
+    seances = importlib.import_module("pilotis.seances")
+    if hasattr(seances, "SeanceSpec"):
+        out.parts.append(
+            "## Séances : `config/seances/*.yaml`\n\n"
+            "Une séance enchaîne en plein écran des tableaux de bord "
+            "(ou certains de leurs widgets), "
+            "filtres préréglés, à l'adresse `/seance/<id>`."
+        )
+        out.section(3, "Clés d'une séance", seances.SeanceSpec)
+
+    # Any other YAML model (a new file format, a block of an extension) still gets its table;
+    # an intermediate base class is documented through its subclasses.
+    others = [
+        m
+        for m in yaml_models()
+        if m not in out.done and not any(issubclass(d, m) for d in out.done)
+    ]
+    if others:
+        out.parts.append("## Autres blocs")
+        for model in others:
+            out.section(3, f"`{model.__name__}`", model)
     return "\n\n".join(out.parts) + "\n"
+
+
+def yaml_models() -> list[type[BaseModel]]:
+    """Every YAML model of the engine and its extensions: the subclasses of ``Strict``.
+
+    Every module of ``pilotis``, ``layouts`` and ``data_sources`` is imported first, so that the
+    list (and the reference) is the same whoever calls it.
+    """
+    import data_sources
+    import layouts
+    import pilotis
+
+    for package in (pilotis, layouts, data_sources):
+        for info in pkgutil.iter_modules(package.__path__):
+            if not info.name.startswith("_"):
+                importlib.import_module(f"{package.__name__}.{info.name}")
+    found: list[type[BaseModel]] = []
+    todo = list(Strict.__subclasses__())
+    while todo:
+        model = todo.pop(0)
+        if model not in found:
+            found.append(model)
+            todo += model.__subclasses__()
+    return sorted(found, key=lambda m: (m.__module__, m.__qualname__))
 
 
 def _literal_types(model: type[BaseModel]) -> list[str]:
     info = model.model_fields.get("type")
     if info is None:
         return [model.__name__]
-    values = [str(a) for leaf in _leaves(info.annotation) if typing.get_origin(leaf) is typing.Literal
-              for a in typing.get_args(leaf)]
+    values = [
+        str(a)
+        for leaf in _leaves(info.annotation)
+        if typing.get_origin(leaf) is typing.Literal
+        for a in typing.get_args(leaf)
+    ]
     return values or [model.__name__]
 
 

@@ -33,10 +33,11 @@ from dash import Dash
 from dash._utils import split_callback_id
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from pilotis.access import Principal, can_view
+from pilotis.access import Principal, can_view, can_view_component, can_view_seance
 from pilotis.i18n import t
 from pilotis.portal import Portal
 from pilotis.registry import Dashboard, Registry
+from pilotis.seances import Seance
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,10 @@ def current_principal() -> Principal | None:
 
         value = signed_in()
         principal = value if isinstance(value, Principal) else None
+        if principal is None:  # a wall screen opened by a display link (one séance only)
+            from pilotis.display_links import display_principal
+
+            principal = display_principal()
     flask.g.pilotis_principal = principal
     return principal
 
@@ -128,8 +133,13 @@ def _output_ids(output: str) -> list[Any]:
     return ids
 
 
-def owners(registry: Registry, component_ids: Iterable[Any]) -> dict[str, Dashboard]:
-    """The dashboards (by id) that declared ``component_ids``; :class:`Refused` for an orphan id."""
+def owners(registry: Registry, component_ids: Iterable[Any],
+           seances: dict[str, Seance] | None = None) -> dict[str, Dashboard]:
+    """The dashboards (by id) that declared ``component_ids``; :class:`Refused` for an orphan id.
+
+    Ids of a séance page (``_seance-<key>--…``) go to ``seances`` (refused when it is None): the
+    caller decides on them with :func:`seance_allowed`.
+    """
     found: dict[str, Dashboard] = {}
     for component_id in component_ids:
         if isinstance(component_id, dict):
@@ -138,6 +148,10 @@ def owners(registry: Registry, component_ids: Iterable[Any]) -> dict[str, Dashbo
             owner = registry.dashboards.get(name) if isinstance(name, str) else None
         elif isinstance(component_id, str):
             if component_id in SHELL_IDS:
+                continue
+            seance = registry.seance_of(component_id)
+            if seance is not None and seances is not None:
+                seances[seance.key] = seance
                 continue
             owner = registry.owner_of(component_id)
         else:
@@ -169,11 +183,27 @@ def check_callback(
         *_ids(body.get("inputs")),
         *_ids(body.get("state")),
     ]
-    touched = owners(registry, ids)
+    seances: dict[str, Seance] = {}
+    touched = owners(registry, ids, seances)
     for dashboard in touched.values():
         if not can_view(principal, dashboard.spec):
             raise Refused(f"tableau de bord {dashboard.id} non autorisé", dashboard.id)
+    for seance in seances.values():
+        if not seance_allowed(principal, registry, seance):
+            raise Refused(f"séance {seance.key} non autorisée")
+    for component_id in ids:  # a synthesis dashboard's widget of another direction's indicator
+        if isinstance(component_id, str) and not can_view_component(
+            principal, registry, component_id
+        ):
+            raise Refused(f"widget {component_id} non autorisé")
     return touched
+
+
+def seance_allowed(principal: Principal | None, registry: Registry, seance: Seance) -> bool:
+    """:func:`~pilotis.access.can_view_seance` on the dashboards ``seance`` shows."""
+    specs = [registry.dashboards[d].spec if d in registry.dashboards else None
+             for d in seance.dashboards]
+    return can_view_seance(principal, seance.key, specs)
 
 
 def callback_allowed(
@@ -185,10 +215,14 @@ def callback_allowed(
         *_ids(callback.get("inputs")),
         *_ids(callback.get("state")),
     ]
+    seances: dict[str, Seance] = {}
     try:
-        return all(can_view(principal, d.spec) for d in owners(registry, ids).values())
+        dashboards = owners(registry, ids, seances).values()
     except Refused:
         return False
+    return (all(can_view(principal, d.spec) for d in dashboards)
+            and all(seance_allowed(principal, registry, s) for s in seances.values())
+            and all(can_view_component(principal, registry, i) for i in ids if isinstance(i, str)))
 
 
 # --------------------------------------------------------------------------- responses
@@ -289,6 +323,15 @@ def install(app: Dash, portal: Portal) -> None:
                 return _json(403, "accès refusé")
         return None
 
+    per_user = {update_endpoint, dependencies_endpoint, prefix + "_dash-layout"}
+
+    @server.after_request
+    def not_cached(response: flask.Response) -> flask.Response:
+        # Answers depend on who asks: no browser or proxy may keep one for the next user.
+        if flask.request.endpoint in per_user:
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
     original = server.view_functions[dependencies_endpoint]
 
     def dependencies() -> flask.Response:
@@ -329,6 +372,10 @@ def _guard_page(portal: Portal, principal: Principal | None) -> WerkzeugResponse
     dashboard = portal.registry.by_path(request.path)
     if dashboard is not None and not can_view(principal, dashboard.spec):
         audit("access_denied", principal, f"page {request.path}", f"tableau de bord {dashboard.id}")
+        return denied_page(portal)
+    found = portal.registry.seance_by_path(request.path)
+    if found is not None and not seance_allowed(principal, portal.registry, found[0]):
+        audit("access_denied", principal, f"page {request.path}", f"séance {found[0].key}")
         return denied_page(portal)
     return None
 

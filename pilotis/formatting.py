@@ -22,6 +22,8 @@ def format_number(value: float | int | None, decimals: int = 0, lang: str = "fr"
     """``1234.5`` → ``"1 234,5"`` in French, ``"1,234.5"`` in English; ``None`` → ``"–"``."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
+    if value < 0 and round(-value, decimals) == 0:
+        value = 0  # no « −0 » for a small negative value
     text = f"{value:,.{decimals}f}"
     if lang == "fr":
         text = text.replace(",", NNBSP).replace(".", ",")

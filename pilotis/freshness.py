@@ -48,7 +48,8 @@ def window(config: DatasetBase, now: float) -> tuple[float, str]:
         times = sorted(dt.time.fromisoformat(text) for text in policy.at)
         candidates = [
             dt.datetime.combine(local.date() + dt.timedelta(days=offset), moment, PARIS)
-            for offset in (-1, 0, 1) for moment in times
+            for offset in (-1, 0, 1)
+            for moment in times
         ]
         start = max(c for c in candidates if c <= local)
         end = min(c for c in candidates if c > local)
@@ -105,8 +106,13 @@ class StatusStore:
         _, fail = self.cache.get(f"status:{dataset}|fail")
         ok = ok if isinstance(ok, dict) else {}
         fail = fail if isinstance(fail, dict) else {}
-        return SourceStatus(dataset=dataset, last_success=ok.get("at"), last_failure=fail.get("at"),
-                            message=str(fail.get("message", "")), kind=str(fail.get("kind", "")))
+        return SourceStatus(
+            dataset=dataset,
+            last_success=ok.get("at"),
+            last_failure=fail.get("at"),
+            message=str(fail.get("message", "")),
+            kind=str(fail.get("kind", "")),
+        )
 
 
 # --------------------------------------------------------------------------- observations

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
 from pilotis.schema import DashboardSpec
 
@@ -14,15 +15,20 @@ def _register() -> None:
     import layouts  # noqa: F401
 
 
+def _schemas(models: list[type[BaseModel]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """A ``$ref`` per model and the shared ``$defs``, generated together.
+
+    One generation for all models lets pydantic give distinct names to same-named classes
+    (every source type's model is called ``Config``): merging separate schemas would let the
+    last one overwrite the others.
+    """
+    keys, top = models_json_schema([(m, "validation") for m in models],
+                                   ref_template="#/$defs/{model}")
+    return [dict(keys[(m, "validation")]) for m in models], dict(top.get("$defs", {}))
+
+
 def _one_of(models: list[type[BaseModel]], title: str) -> dict[str, Any]:
-    defs: dict[str, Any] = {}
-    refs = []
-    for model in models:
-        schema = model.model_json_schema(ref_template="#/$defs/{model}")
-        defs.update(schema.pop("$defs", {}))
-        name = f"{model.__module__.split('.')[-1]}_{model.__name__}"
-        defs[name] = schema
-        refs.append({"$ref": f"#/$defs/{name}"})
+    refs, defs = _schemas(models)
     return {"title": title, "oneOf": refs, "$defs": defs}
 
 
@@ -44,10 +50,10 @@ def source_models() -> list[type[BaseModel]]:
 
 def dashboard_schema() -> dict[str, Any]:
     """JSON Schema of a `dashboards/*.yaml` file, widgets included."""
-    schema = DashboardSpec.model_json_schema(ref_template="#/$defs/{model}")
-    widgets = _one_of(widget_models(), "Widget")
-    schema.setdefault("$defs", {}).update(widgets.pop("$defs"))
-    schema["properties"]["widgets"]["items"] = widgets
+    refs, defs = _schemas([DashboardSpec, *widget_models()])
+    schema = defs.pop(refs[0]["$ref"].rsplit("/", 1)[1])
+    schema["$defs"] = defs
+    schema["properties"]["widgets"]["items"] = {"title": "Widget", "oneOf": refs[1:]}
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "Tableau de bord Pilotis"
     return schema
@@ -63,5 +69,21 @@ def datasets_schema() -> dict[str, Any]:
         "type": "object",
         "propertyNames": {"pattern": "^[a-z][a-z0-9_-]*$"},
         "additionalProperties": sources,
+        "$defs": defs,
+    }
+
+
+def indicators_schema() -> dict[str, Any]:
+    """JSON Schema of a `config/indicators/*.yaml` file (name → indicator)."""
+    from pilotis.indicators import IndicatorSpec
+
+    schema = IndicatorSpec.model_json_schema(ref_template="#/$defs/{model}")
+    defs = schema.pop("$defs", {})
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Indicateurs Pilotis",
+        "type": "object",
+        "propertyNames": {"pattern": "^[a-z][a-z0-9_]*$"},
+        "additionalProperties": schema,
         "$defs": defs,
     }

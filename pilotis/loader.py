@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 def _widget_name(raw: dict) -> str:
     """« dans le widget `carte` » when the widget has a readable id."""
     return f" dans le widget `{raw['id']}`" if isinstance(raw.get("id"), str) else ""
-RESERVED_PATHS = ("/", "/login", "/logout", "/admin", "/api", "/assets", "/seance")
+RESERVED_PATHS = ("/", "/login", "/logout", "/admin", "/api", "/assets", "/seance", "/indicateurs")
 
 
 def _register_builtins() -> None:
@@ -49,6 +49,8 @@ class _Loader:
         self.docs: dict[Path, MarkedDocument | None] = {}
         self.portal_doc: MarkedDocument | None = None
         self.schemas: dict[str, set[str]] = {}
+        self.indicators: dict[str, Any] = {}
+        self.failed_indicators: set[str] = set()
 
     def display(self, path: Path) -> str:
         try:
@@ -197,13 +199,18 @@ class _Loader:
         config = self.validate(cls.Config, spec, doc, loc)
         if config is None:
             return None
-        source = cls(dataset_id, config, self.root, self.duck)
+        where = "path" if "path" in spec else "url" if "url" in spec else "type"
         try:
+            source = cls(dataset_id, config, self.root, self.duck)
             columns = self.columns(source)
         except SourceError as exc:
-            where = "path" if "path" in spec else "url" if "url" in spec else "type"
             self.issues.append(doc.issue((*loc, where), f"source `{dataset_id}` illisible : {exc}",
                                          "vérifiez le chemin ou la connexion"))
+            return None
+        except Exception as exc:  # noqa: BLE001 - a source type's bug is reported, not a traceback
+            self.issues.append(doc.issue((*loc, where), f"source `{dataset_id}` illisible : "
+                                         f"{exc.__class__.__name__}: {exc}",
+                                         f"erreur inattendue du type de source `{kind}`"))
             return None
         self.check_dataset_columns(config, columns, doc, loc)
         self.failed.discard(dataset_id)
@@ -349,6 +356,13 @@ class _Loader:
                                              "donnez un `id` unique à chaque widget du tableau de bord"))
                 continue
             ids[widget.id] = index
+            bound = CheckContext(datasets={k: s.config for k, s in sources.items()}, columns={}, module=None,
+                                 indicators=self.indicators, failed_indicators=self.failed_indicators)
+            widget = widget_type.bind(widget, bound)  # a KPI completed from its indicator
+            for rel, message, hint in bound.problems:
+                self.issues.append(doc.issue((*loc, *rel), message, hint))
+            if widget is None:
+                continue
             self.check_widget(widget, widget_type, doc, loc, sources, module, module_failed)
             result.append(widget)
         return result
@@ -380,10 +394,32 @@ class _Loader:
             self.check_measure(text, columns, doc, (*loc, *rel), named)
         ctx = CheckContext(datasets={k: s.config for k, s in sources.items()},
                            columns={k: self.columns(s) for k, s in sources.items()}, module=module,
-                           module_failed=module_failed)
-        widget_type.check(widget, ctx)
+                           module_failed=module_failed, indicators=self.indicators,
+                           failed_indicators=self.failed_indicators)
+        try:
+            widget_type.check(widget, ctx)
+        except Exception as exc:  # noqa: BLE001 - a widget type's bug is reported, not a traceback
+            ctx.problem(("type",), f"vérification du widget impossible : {exc.__class__.__name__}: {exc}",
+                        f"erreur inattendue du type de widget `{widget.type}`")
         for rel, message, hint in ctx.problems:
             self.issues.append(doc.issue((*loc, *rel), message, hint))
+
+    # ------------------------------------------------------------------ indicators
+    def indicator_files(self, sources: dict[str, DataSource], departments: dict[str, str]) -> None:
+        """`config/indicators/*.yaml` (:mod:`pilotis.indicators`), before the dashboards using them."""
+        from pilotis.indicators import IndicatorLoader
+
+        found = IndicatorLoader(self, sources, departments)
+        self.indicators = found.load(self.config_dir / "indicators")
+        self.failed_indicators = found.failed
+
+    # ------------------------------------------------------------------ séances
+    def seances(self, dashboards: dict[str, Dashboard], sources: dict[str, DataSource],
+                portal: PortalConfig | None) -> dict[str, Any]:
+        """`config/seances/*.yaml` (presentation mode), checked against dashboards and data."""
+        from pilotis.seance_config import load_seances
+
+        return load_seances(self, dashboards, sources, portal)
 
     def check_filters(self, spec: DashboardSpec, doc: MarkedDocument, sources: dict[str, DataSource]) -> None:
         period = spec.filters.period
@@ -412,8 +448,13 @@ def load_registry(root: Path, config_dir: Path | None = None, dashboards_dir: Pa
     portal = loader.portal()
     departments = loader.departments()
     sources = loader.datasets()
+    loader.indicator_files(sources, departments)
     dashboards = loader.dashboards(sources)
     loader.check_departments(dashboards, departments)
+    from pilotis.overview import check_usage
+
+    shown_on = check_usage(loader, dashboards)  # which dashboards show which indicators
+    seances = loader.seances(dashboards, sources, portal)
     if portal is not None and loader.portal_doc is not None:
         for key in ("communes_dataset", "epci_dataset"):
             name = getattr(portal, key)
@@ -425,8 +466,12 @@ def load_registry(root: Path, config_dir: Path | None = None, dashboards_dir: Pa
                                                              hint))
     if loader.issues or portal is None:
         raise ConfigError(loader.issues)
-    return Registry(root=root, portal=portal, datasets=sources, dashboards=dashboards, duck=loader.duck,
-                    departments=departments)
+    registry = Registry(root=root, portal=portal, datasets=sources, dashboards=dashboards, duck=loader.duck,
+                        departments=departments, indicators=loader.indicators, indicator_dashboards=shown_on)
+    from pilotis.seances import build
+
+    registry.seances = {key: build(key, spec, registry) for key, spec in seances.items()}
+    return registry
 
 
 def load_departments(config_dir: Path) -> dict[str, str]:

@@ -71,7 +71,8 @@ def _tokens(text: str) -> list[Token]:
                 break
             bad = text[pos:].lstrip()[0]
             raise MeasureError(f"mesure `{text}` : caractère `{bad}` inattendu",
-                               "opérateurs permis : `+`, `-`, `*`, `/` et parenthèses ; " + EXAMPLES)
+                               "opérateurs permis : `+`, `-`, `*`, `/` et parenthèses ; "
+                               + EXAMPLES)
         kind = match.lastgroup or "paren"
         tokens.append((kind, match.group(kind), match.start(kind)))
         pos = match.end()
@@ -97,7 +98,11 @@ def parse_measure(text: str) -> Node:
 
 
 class _Parser:
-    """Recursive descent: sum := product (('+'|'-') product)* ; product := atom (('*'|'/') atom)*."""
+    """Recursive descent.
+
+    sum := product (('+'|'-') product)* ; product := atom (('*'|'/') atom)* ;
+    atom := number | '(' sum ')' | aggregate '(' column | '*' ')'.
+    """
 
     def __init__(self, text: str, tokens: list[Token]) -> None:
         self.text = text
@@ -158,7 +163,8 @@ class _Parser:
                                f"écrivez un agrégat de la colonne, par exemple `sum({name})` ou "
                                f"`count_distinct({name})`")
         if name not in AGGREGATES:
-            hint = (f"écrivez l'agrégat en minuscules : `{name.lower()}`" if name.lower() in AGGREGATES
+            hint = (f"écrivez l'agrégat en minuscules : `{name.lower()}`"
+                    if name.lower() in AGGREGATES
                     else did_you_mean(name, AGGREGATES, "agrégats possibles"))
             raise MeasureError(f"agrégat `{name}` inconnu dans `{self.text}`", hint)
         column = self.peek(2)

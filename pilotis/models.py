@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -39,7 +40,7 @@ class Base(DeclarativeBase):
 
 
 class User(Base):
-    """A person who signs in. Reduced to a :class:`pilotis.access.Principal` for access decisions."""
+    """A person who signs in; reduced to a :class:`pilotis.access.Principal` for decisions."""
 
     __tablename__ = "users"
 
@@ -61,7 +62,9 @@ class User(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
     role_rows: Mapped[list[UserRole]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by="UserRole.role",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        order_by="UserRole.role",
     )
 
     @property
@@ -82,7 +85,9 @@ class UserRole(Base):
 
     __tablename__ = "user_roles"
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
     role: Mapped[str] = mapped_column(String(32), primary_key=True)
 
 
@@ -132,3 +137,43 @@ class AuditEvent(Base):
     target: Mapped[str | None] = mapped_column(String(300), nullable=True)
     """What the event is about: a page path, a dashboard id, the user administered…"""
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class SeanceSnapshot(Base):
+    """A frozen séance (« instantané »): the figures and texts shown, as canonical JSON.
+
+    Rendered from ``content`` only, never by querying again, so that the same address shows the
+    same figures later (minutes, délibération). ``sha256`` is the hash of the uncompressed JSON.
+    """
+
+    __tablename__ = "seance_snapshots"
+    __table_args__ = (Index("ix_seance_snapshots_seance_created_at", "seance", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """Random, unguessable identifier (in the address `/seance/<séance>/instantane/<id>`)."""
+    seance: Mapped[str] = mapped_column(String(160))
+    """Key of the séance frozen: its id, or `@<dashboard>` for a dashboard presented alone."""
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    author: Mapped[str | None] = mapped_column(String(150), nullable=True)
+    dashboards: Mapped[str] = mapped_column(Text, default="")
+    """Ids of the dashboards shown, space-separated: access requires every one of them."""
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    """The canonical JSON of what was shown, zlib-compressed."""
+
+
+class DisplayLink(Base):
+    """A signed link that lets a wall screen show one séance without anyone signing in."""
+
+    __tablename__ = "display_links"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    """Token id (carried by the signed token; revoking it refuses the token)."""
+    seance: Mapped[str] = mapped_column(String(160))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    """Where the screen is (« écran du hall »), for the administrators."""
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(150), nullable=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    revoked_by: Mapped[str | None] = mapped_column(String(150), nullable=True)

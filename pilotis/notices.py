@@ -29,12 +29,20 @@ def with_freshness(content: Any, seen: list[Observation], registry: Registry, la
         oldest = min(o.refreshed_at for o in stale if o.refreshed_at is not None)
         day, time = format_moment(oldest, lang)
         title = registry.datasets[dataset].config.title if dataset in registry.datasets else dataset
-        notices.append(notice(t("stale_since", lang, date=day, time=time, source=title,
-                                reason=stale[0].message), "warning"))
+        notices.append(
+            notice(
+                t("stale_since", lang, date=day, time=time, source=title, reason=stale[0].message),
+                "warning",
+            )
+        )
     times = [o.refreshed_at for o in seen if o.refreshed_at is not None]
     children = [*notices, *(content if isinstance(content, list) else [content])]
     if times:
         day, time = format_moment(min(times), lang)
-        children.append(html.P(t("updated_at", lang, date=day, time=time),
-                               className="pilotis-freshness small text-muted mb-0 mt-1"))
+        children.append(
+            html.P(
+                t("updated_at", lang, date=day, time=time),
+                className="pilotis-freshness small text-muted mb-0 mt-1",
+            )
+        )
     return html.Div(children, className="pilotis-widget-data")

@@ -5,17 +5,29 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from pilotis.access import Principal
 from pilotis.account import account_menu
 from pilotis.i18n import t
+from pilotis.overview import widget_cards
 from pilotis.portal import Portal
 from pilotis.registry import Dashboard
 from pilotis.schema import DataWidgetBase
+from pilotis.sources import SourceError
 from pilotis.territory import Territory
 from pilotis.widgets import WIDGET_TYPES
 
 
-def shell(portal: Portal, dashboards: list[Dashboard], lang: str) -> html.Div:
-    """The frame of every page: skip link, header with navigation, main region, footer."""
+def shell(portal: Portal, dashboards: list[Dashboard], lang: str, *, bare: bool = False) -> html.Div:
+    """The frame of every page: skip link, header with navigation, main region, footer.
+
+    ``bare``: a séance page (projection, wall screen): the main region only, no navigation.
+    """
+    if bare:
+        return html.Div([
+            dcc.Location(id="url", refresh="callback-nav"),
+            html.Main(html.Div(id="page"), id="contenu", tabIndex="-1", className="pilotis-bare-main"),
+            html.Div(id="page-title", hidden=True),
+        ])
     collectivite = portal.registry.portal.collectivite
     brand: list = []
     if collectivite.logo:
@@ -132,7 +144,10 @@ def filters(portal: Portal, dashboard: Dashboard, lang: str, scope: Territory | 
     if scope is not None:
         dep = scope.value
         territory_options = _scoped_options(portal, scope, lang)
-    years = portal.data.years(spec.period.dataset) if spec.period else []
+    try:
+        years = portal.data.years(spec.period.dataset) if spec.period else []
+    except SourceError:  # the period source is down and never answered: the page still renders
+        years = []
     period_options = [{"label": str(y), "value": str(y)} for y in years]
     period_options.append({"label": t("all_period", lang), "value": "all"})
     period_default = str(years[0]) if years and spec.period and spec.period.default == "latest" else "all"
@@ -172,8 +187,10 @@ def widget_card(portal: Portal, dashboard: Dashboard, widget, lang: str) -> dbc.
     else:
         body = dcc.Loading(html.Div(id=dashboard.dom_id(widget.id), className="pilotis-widget-body"),
                            type="dot", delay_show=300)
+    controls = widget_type.controls(widget, lambda name: dashboard.dom_id(f"{widget.id}-{name}"), portal, lang)
     card = html.Section(
-        [html.Div(header), body, html.P(footer, className="pilotis-source small mb-0 mt-2")],
+        [html.Div(header), *([controls] if controls is not None else []), body,
+         html.P(footer, className="pilotis-source small mb-0 mt-2")],
         className=f"card card-body h-100 pilotis-widget pilotis-{widget.type}",
         **({"aria-label": widget.title} if widget.title else {}),
     )
@@ -181,20 +198,30 @@ def widget_card(portal: Portal, dashboard: Dashboard, widget, lang: str) -> dbc.
 
 
 def dashboard_page(portal: Portal, dashboard: Dashboard, lang: str,
-                   scope: Territory | None = None) -> html.Div:
+                   scope: Territory | None = None, principal: Principal | None = None) -> html.Div:
     """A dashboard page: title, filters, widget grid, optional refresh timer.
 
     ``scope``: the territory the user is restricted to (None: the whole département).
+    ``principal``: on a synthesis dashboard, only the widgets they may see are in the page.
     """
     spec = dashboard.spec
     children: list = [
         html.Div([
-            html.H1([html.I(className=f"bi bi-{spec.icon} me-2", **{"aria-hidden": "true"}), spec.title],
-                    className="h3 mb-1"),
-            html.P(spec.description, className="text-muted"),
-        ]),
+            html.Div([
+                html.H1([html.I(className=f"bi bi-{spec.icon} me-2", **{"aria-hidden": "true"}), spec.title],
+                        className="h3 mb-1"),
+                html.P(spec.description, className="text-muted"),
+            ]),
+            # Séance mode (full screen, projection); assets/seance.js adds the chosen filters.
+            html.A([html.I(className="bi bi-easel me-1", **{"aria-hidden": "true"}),
+                    "Présenter" if lang == "fr" else "Present"],
+                   href=f"/seance/d/{spec.id}", className="btn btn-outline-primary btn-sm pilotis-present",
+                   title="Projeter ce tableau de bord en séance (plein écran)" if lang == "fr"
+                   else "Project this dashboard full screen",
+                   **{"data-dashboard": spec.id}),
+        ], className="d-flex flex-wrap justify-content-between align-items-start gap-2"),
         filters(portal, dashboard, lang, scope),
-        dbc.Row([widget_card(portal, dashboard, w, lang) for w in dashboard.widgets]),
+        dbc.Row(widget_cards(portal, dashboard, lang, principal, widget_card)),
     ]
     if spec.refresh:
         children.append(dcc.Interval(id=dashboard.dom_id("refresh"), interval=spec.refresh * 1000))

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 
 from dash.development.base_component import Component
 
-from pilotis.access import Principal, RowsDenied, clamp_territory, row_filters, territory_scope
+from pilotis.access import (Principal, RowsDenied, clamp_territory, row_filters, territory_scope,
+                            widget_indicators_visible)
 from pilotis.data import DataService
-from pilotis.freshness import observing
+from pilotis.freshness import Observation, observing
 from pilotis.notices import with_freshness
 from pilotis.i18n import t
 from pilotis.query import Filter
@@ -74,7 +75,8 @@ class Portal:
         return chosen, year
 
     def render_context(self, dashboard: Dashboard, territory: str | None, period: str | None,
-                       lang: str = "fr", *, principal: Principal | None) -> RenderContext:
+                       lang: str = "fr", *, principal: Principal | None,
+                       controls: dict[str, object] | None = None) -> RenderContext:
         """What a widget (or an export, or the API) of ``dashboard`` reads through, for
         ``principal``: the territory clamped to their scope, and the row-level rules of
         :func:`pilotis.access.row_filters` added to every query before aggregation (so they are
@@ -82,8 +84,8 @@ class Portal:
         dataset cannot be restricted to their territory. The caller checks ``can_view`` first.
         """
         index = self.territories
-        chosen, year = self.parse_filters(dashboard, territory, period,
-                                          territory_scope(principal, index))
+        scope = territory_scope(principal, index)
+        chosen, year = self.parse_filters(dashboard, territory, period, scope)
 
         def rules(dataset_id: str) -> tuple[Filter, ...]:
             config = self.registry.datasets[dataset_id].config
@@ -91,18 +93,27 @@ class Portal:
 
         return RenderContext(registry=self.registry, dashboard=dashboard, data=self.data,
                              territories=index, territory=chosen, year=year, lang=lang,
-                             row_filters=rules)
+                             row_filters=rules, scope=scope, principal=principal,
+                             controls=dict(controls or {}))
 
     def render_widget(self, dashboard: Dashboard, widget: WidgetBase, territory: str | None,
                       period: str | None, lang: str = "fr", *,
-                      principal: Principal | None) -> Component | list[Component]:
+                      principal: Principal | None,
+                      observed: list[Observation] | None = None,
+                      controls: dict[str, object] | None = None) -> Component | list[Component]:
         """A widget's content for these filters, as ``principal`` may see it (row-level rules of
         ``access.row_filters`` go into every query, hence into the cache key); failures become
-        French messages, never tracebacks."""
+        French messages, never tracebacks. ``observed`` receives what the rendering read (the
+        séance view uses it for its « données au … » stamp and its stale indicator).
+        ``controls``: values of the widget's own controls (``WidgetType.inputs``)."""
         from layouts.common import notice
 
+        if not widget_indicators_visible(principal, self.registry, dashboard, widget.id):
+            return notice(t("out_of_scope", lang), "info")  # an indicator of another direction
+        seen: list[Observation] = []
         try:
-            ctx = self.render_context(dashboard, territory, period, lang, principal=principal)
+            ctx = self.render_context(dashboard, territory, period, lang, principal=principal,
+                                      controls=controls)
             with observing() as seen:
                 content = WIDGET_TYPES[widget.type].render(widget, ctx)
             return with_freshness(content, seen, self.registry, lang)
@@ -115,3 +126,6 @@ class Portal:
         except Exception:  # noqa: BLE001 - a widget never takes the page down
             log.exception("widget %s/%s en erreur", dashboard.id, widget.id)
             return notice(t("internal_error", lang), "danger")
+        finally:
+            if observed is not None:
+                observed.extend(seen)

@@ -73,7 +73,7 @@ def _period_expr(column: sa.ColumnClause, grain: str, dialect: str) -> sa.Column
         fmt = {"year": "%Y-01-01", "month": "%Y-%m-01", "day": "%Y-%m-%d"}.get(grain)
         if fmt is None:  # quarter: first month of the quarter
             month = sa.cast(sa.func.strftime("%m", column), sa.Integer)
-            first = ((month - 1) / 3) * 3 + 1
+            first = ((month - 1) // 3) * 3 + 1  # `//`: SQLAlchemy 2 makes `/` a true division
             return sa.func.printf("%s-%02d-01", sa.func.strftime("%Y", column), first)
         return sa.func.strftime(fmt, column)
     if grain not in ("day", "month", "quarter", "year"):

@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
+from pilotis.indicators import Indicator
 from pilotis.schema import DashboardSpec, PortalConfig, WidgetBase
+from pilotis.seances import IMPLICIT, PREFIX, Seance
 from pilotis.sources import DataSource, DuckRuntime
 
 
@@ -18,6 +20,8 @@ class Dashboard:
     widgets: list[WidgetBase]
     module: ModuleType | None
     source_file: Path
+    widget_indicators: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Indicator ids each widget shows (``kpi:``, compared indicators), by widget id."""
 
     @property
     def id(self) -> str:
@@ -44,6 +48,13 @@ class Registry:
     duck: DuckRuntime = field(default_factory=DuckRuntime)
     departments: dict[str, str] = field(default_factory=dict)
     """The org chart (`config/departments.yaml`): direction id -> label."""
+    indicators: dict[str, Indicator] = field(default_factory=dict)
+    """Indicators declared in `config/indicators/` (id -> indicator)."""
+    indicator_dashboards: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Thematic (non-`overview`) dashboards showing each indicator, directly or in a formula."""
+    seances: dict[str, Seance] = field(default_factory=dict)
+    """Séances declared in `config/seances/` (id -> séance); see :meth:`seance` for the implicit ones."""
+    _implicit: dict[str, Seance] = field(default_factory=dict, repr=False)
 
     def ordered(self) -> list[Dashboard]:
         """Dashboards in navigation order."""
@@ -58,3 +69,47 @@ class Registry:
         """The dashboard that declared a component id (``<dashboard>--<name>``)."""
         prefix, sep, _ = component_id.partition("--")
         return self.dashboards.get(prefix) if sep else None
+
+    def seance(self, key: str) -> Seance | None:
+        """A declared séance by id, or the implicit séance of a dashboard (key ``@<dashboard>``)."""
+        if key.startswith(IMPLICIT):
+            dashboard = self.dashboards.get(key[len(IMPLICIT):])
+            if dashboard is None:
+                return None
+            if key not in self._implicit:
+                from pilotis.seances import implicit
+
+                self._implicit[key] = implicit(dashboard, self)
+            return self._implicit[key]
+        return self.seances.get(key)
+
+    def seance_of(self, component_id: str) -> Seance | None:
+        """The séance whose page declares a component id (``_seance-<key>--<name>``)."""
+        if not component_id.startswith(PREFIX):
+            return None
+        key, sep, _ = component_id[len(PREFIX):].partition("--")
+        return self.seance(key) if sep else None
+
+    def seance_by_path(self, path: str) -> tuple[Seance, str | None] | None:
+        """The séance of a page path and the snapshot id it names, if any.
+
+        ``/seance/<id>``, ``/seance/d/<dashboard>``, each optionally followed by
+        ``/instantane/<snapshot id>``.
+        """
+        parts = [p for p in path.split("/") if p]
+        if len(parts) < 2 or parts[0] != "seance":
+            return None
+        rest = parts[1:]
+        if rest[0] == "d":
+            if len(rest) < 2:
+                return None
+            key, rest = IMPLICIT + rest[1], rest[2:]
+        else:
+            key, rest = rest[0], rest[1:]
+        snapshot: str | None = None
+        if rest:
+            if len(rest) != 2 or rest[0] != "instantane" or not rest[1]:
+                return None
+            snapshot = rest[1]
+        seance = self.seance(key)
+        return (seance, snapshot) if seance is not None else None

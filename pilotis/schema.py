@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import (BaseModel, ConfigDict, Field, RootModel, StringConstraints, field_validator,
                       model_validator)
+from pydantic import WithJsonSchema
 
 from pilotis.errors import HintedValueError
 
@@ -33,7 +34,13 @@ def parse_duration(value: str | int) -> int:
     return int(match.group(1)) * _UNITS[match.group(2)]
 
 
-Duration = Annotated[int, Field(json_schema_extra={"examples": ["30s", "15min", "1h"]})]
+Duration = Annotated[
+    int,
+    Field(json_schema_extra={"examples": ["30s", "15min", "1h"]}),
+    # Written `15min` in YAML, validated to seconds: the JSON Schema accepts both forms.
+    WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 0},
+                              {"type": "string", "pattern": _DURATION.pattern}]}),
+]
 
 
 class Strict(BaseModel):
@@ -251,6 +258,8 @@ class DashboardSpec(Strict):
     """Direction propriétaire (affichée ; les droits sont dans `access`)."""
     access: Literal["public-internal"] | AccessRule | None = None
     """Qui peut voir : `public-internal` (tout agent connecté) ou `{departments: […], roles: […]}`. Absent : administrateurs seulement."""
+    overview: bool = False
+    """Tableau de synthèse (ex. `pilotage`) : il rassemble des indicateurs d'autres tableaux de bord ; chaque widget n'est montré qu'aux personnes qui peuvent ouvrir un tableau de bord thématique qui affiche ses indicateurs, avec un lien vers ce tableau."""
     refresh: Duration | None = None
     """Rafraîchissement automatique des widgets (`5min`) ; absent : pas de rafraîchissement."""
     filters: Filters = Field(default_factory=Filters)

@@ -3,6 +3,7 @@ and the production-mode checks that refuse to start with demo secrets or demo ac
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import flask
@@ -12,24 +13,42 @@ from pilotis.db import Database
 from pilotis.errors import StartupError
 from pilotis.settings import DEMO_SECRET_KEY, MODES, Settings
 
+log = logging.getLogger(__name__)
 MIN_SECRET_LENGTH = 32
 
 
 def check_settings(settings: Settings) -> None:
     """Refuse unknown modes, and in production the demo secret key or a short one."""
     if settings.mode not in MODES:
-        raise StartupError(f"PILOTIS_MODE=`{settings.mode}` inconnu : écrivez `demo` ou `production`.")
-    if settings.session_minutes < 1:
-        raise StartupError("PILOTIS_SESSION_MINUTES doit être un nombre de minutes ≥ 1.")
+        raise StartupError(
+            f"PILOTIS_MODE=`{settings.mode}` inconnu : écrivez `demo` ou `production`."
+        )
+    if not settings.session_minutes * 60 >= 2:
+        raise StartupError(
+            "PILOTIS_SESSION_MINUTES doit être une durée en minutes (au moins 0.05)."
+        )
+    if (
+        min(
+            settings.login_max_failures_account,
+            settings.login_max_failures_ip,
+            settings.login_lockout_minutes,
+        )
+        < 1
+    ):
+        raise StartupError("les limites de tentatives de connexion doivent être ≥ 1.")
     if settings.mode != "production":
         return
+    if not settings.secure_cookies:
+        log.warning("mode production sans PILOTIS_HTTPS=1 : cookies envoyés aussi en HTTP clair")
     if settings.secret_key == DEMO_SECRET_KEY:
         raise StartupError(
             "mode production avec la clé secrète de démonstration. Définissez PILOTIS_SECRET_KEY "
-            "(par exemple : python -c \"import secrets; print(secrets.token_urlsafe(48))\")."
+            '(par exemple : python -c "import secrets; print(secrets.token_urlsafe(48))").'
         )
     if len(settings.secret_key) < MIN_SECRET_LENGTH:
-        raise StartupError(f"PILOTIS_SECRET_KEY est trop courte : au moins {MIN_SECRET_LENGTH} caractères.")
+        raise StartupError(
+            f"PILOTIS_SECRET_KEY est trop courte : au moins {MIN_SECRET_LENGTH} caractères."
+        )
 
 
 def check_no_demo_users(db: Database) -> None:
@@ -39,7 +58,8 @@ def check_no_demo_users(db: Database) -> None:
     names = active_demo_users(db)
     if names:
         raise StartupError(
-            f"mode production avec des comptes de démonstration actifs ({', '.join(names)}), dont le "
+            "mode production avec des comptes de démonstration actifs "
+            f"({', '.join(names)}), dont le "
             "mot de passe est publié. Désactivez-les (python -m pilotis users disable NOM) ou "
             "changez leur mot de passe (python -m pilotis users set-password NOM)."
         )

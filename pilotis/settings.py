@@ -60,11 +60,11 @@ class Settings:
     mode: str = "demo"
     """`demo` (demo users created on first start) or `production` (refuses demo secrets)."""
     secret_key: str = DEMO_SECRET_KEY
-    """Key signing session cookies and CSRF tokens (PILOTIS_SECRET_KEY or PILOTIS_SECRET_KEY_FILE)."""
+    """Signs session cookies and CSRF tokens (PILOTIS_SECRET_KEY or PILOTIS_SECRET_KEY_FILE)."""
     database_url: str = ""
     """SQLAlchemy URL of the users/audit database; empty: `sqlite:///<instance_dir>/pilotis.db`."""
-    session_minutes: int = 60
-    """Idle time after which a session expires (each request renews it)."""
+    session_minutes: float = 60
+    """Idle time after which a session expires (each request renews it); `0.1` = 6 s (tests)."""
     secure_cookies: bool = False
     """Cookies sent over HTTPS only (PILOTIS_HTTPS=1 when the portal is served over HTTPS)."""
     proxies: int = 0
@@ -80,7 +80,8 @@ class Settings:
         if not self.cache_url:
             object.__setattr__(self, "cache_url", f"file://{self.instance_dir / 'cache'}")
         if not self.database_url:
-            object.__setattr__(self, "database_url", f"sqlite:///{self.instance_dir / 'pilotis.db'}")
+            default = f"sqlite:///{self.instance_dir / 'pilotis.db'}"
+            object.__setattr__(self, "database_url", default)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -100,9 +101,14 @@ class Settings:
             "mode": os.environ.get("PILOTIS_MODE", "demo").strip().lower(),
             "secret_key": _env_secret("PILOTIS_SECRET_KEY", DEMO_SECRET_KEY),
             "database_url": _env_secret("PILOTIS_DATABASE_URL", ""),
-            "session_minutes": int(os.environ.get("PILOTIS_SESSION_MINUTES", "60")),
+            "session_minutes": float(os.environ.get("PILOTIS_SESSION_MINUTES", "60")),
             "secure_cookies": _env_bool("PILOTIS_HTTPS", False),
             "proxies": int(os.environ.get("PILOTIS_PROXIES", "0")),
+            "login_max_failures_account": int(
+                os.environ.get("PILOTIS_LOGIN_MAX_FAILURES_ACCOUNT", "5")
+            ),
+            "login_max_failures_ip": int(os.environ.get("PILOTIS_LOGIN_MAX_FAILURES_IP", "20")),
+            "login_lockout_minutes": int(os.environ.get("PILOTIS_LOGIN_LOCKOUT_MINUTES", "15")),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

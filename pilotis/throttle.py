@@ -21,7 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy.orm import Session
 
 from pilotis.db import Database, utcnow
 from pilotis.models import LoginAttempt
@@ -47,8 +48,9 @@ def address_key(ip: str | None) -> str:
     return str(address)
 
 
-def lock_end(failures: Sequence[datetime], limit: int, window: timedelta,
-             lockout: timedelta) -> datetime | None:
+def lock_end(
+    failures: Sequence[datetime], limit: int, window: timedelta, lockout: timedelta
+) -> datetime | None:
     """When the lock caused by ``failures`` (ascending times) ends, or None if they lock nothing.
 
     A lock starts at any failure that is the ``limit``-th within ``window`` and lasts ``lockout``.
@@ -75,47 +77,66 @@ class Throttle:
         """Counting window (and lockout duration)."""
         return timedelta(minutes=self.minutes)
 
-    def locked_minutes(self, username: str, ip: str | None, now: datetime | None = None) -> int | None:
+    def locked_minutes(
+        self, username: str, ip: str | None, now: datetime | None = None
+    ) -> int | None:
         """Minutes left (rounded up, at least 1) if the name or the address is locked, else None."""
         now = now or utcnow()
         horizon = now - 2 * self.window
         key = address_key(ip)
         with self.db.session() as session:
             last_success = session.scalar(
-                select(func.max(LoginAttempt.created_at))
-                .where(LoginAttempt.username == username, LoginAttempt.success.is_(True))
+                select(func.max(LoginAttempt.created_at)).where(
+                    LoginAttempt.username == username, LoginAttempt.success.is_(True)
+                )
             )
             since = max(horizon, last_success) if last_success else horizon
             by_account = self._failures(session, LoginAttempt.username == username, since)
             by_ip = self._failures(session, LoginAttempt.ip == key, horizon)
-        ends = [e for e in (lock_end(by_account, self.max_account, self.window, self.window),
-                            lock_end(by_ip, self.max_ip, self.window, self.window)) if e and e > now]
+        ends = [
+            e
+            for e in (
+                lock_end(by_account, self.max_account, self.window, self.window),
+                lock_end(by_ip, self.max_ip, self.window, self.window),
+            )
+            if e and e > now
+        ]
         if not ends:
             return None
         return max(1, math.ceil((max(ends) - now).total_seconds() / 60))
 
     @staticmethod
-    def _failures(session, condition, since: datetime) -> list[datetime]:  # type: ignore[no-untyped-def]
+    def _failures(
+        session: Session, condition: ColumnElement[bool], since: datetime
+    ) -> list[datetime]:
         rows = session.scalars(
             select(LoginAttempt.created_at)
             .where(condition, LoginAttempt.success.is_(False), LoginAttempt.created_at > since)
-            .order_by(LoginAttempt.created_at.desc()).limit(HISTORY_ROWS)
+            .order_by(LoginAttempt.created_at.desc())
+            .limit(HISTORY_ROWS)
         ).all()
         return sorted(rows)
 
-    def record(self, username: str, ip: str | None, success: bool, now: datetime | None = None) -> None:
+    def record(
+        self, username: str, ip: str | None, success: bool, now: datetime | None = None
+    ) -> None:
         """Count one attempt; a success also purges attempts older than a day."""
         now = now or utcnow()
         with self.db.session() as session:
-            session.add(LoginAttempt(username=username, ip=address_key(ip), success=success, created_at=now))
+            session.add(
+                LoginAttempt(username=username, ip=address_key(ip), success=success, created_at=now)
+            )
             if success:
                 session.execute(delete(LoginAttempt).where(LoginAttempt.created_at < now - KEEP))
 
     def reset(self, username: str) -> None:
         """Forget the failures of ``username`` (after an administrator sets a new password)."""
         with self.db.session() as session:
-            session.execute(delete(LoginAttempt).where(LoginAttempt.username == username,
-                                                       LoginAttempt.success.is_(False)))
+            session.execute(
+                delete(LoginAttempt).where(
+                    LoginAttempt.username == username, LoginAttempt.success.is_(False)
+                )
+            )
 
 
 def lockout_message(minutes: int) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from pilotis import passwords
 from pilotis.access import ROLES, Principal
-from pilotis.db import Database, utcnow
+from pilotis.db import Database
 from pilotis.errors import did_you_mean
 from pilotis.models import Department, User
 
@@ -40,8 +40,13 @@ class DemoUser:
 
 DEMO_USERS: tuple[DemoUser, ...] = (
     DemoUser("agent.rsa", "Agent RSA (démo)", ("agent",), "solidarites"),
-    DemoUser("agent.laval", "Agent de Laval Agglomération (démo)", ("agent",), "solidarites",
-             "epci:200083392"),
+    DemoUser(
+        "agent.laval",
+        "Agent de Laval Agglomération (démo)",
+        ("agent",),
+        "solidarites",
+        "epci:200083392",
+    ),
     DemoUser("manager.finances", "Responsable finances (démo)", ("manager",), "finances"),
     DemoUser("agent.rh", "Agent RH (démo)", ("agent",), "rh"),
     DemoUser("agent.numerique", "Agent du numérique (démo)", ("agent",), "numerique"),
@@ -65,29 +70,44 @@ def split_roles(text: str | Iterable[str]) -> list[str]:
     return sorted({r.strip().lower() for r in items if r and r.strip()})
 
 
-def check_fields(username: str, department: str | None, roles: list[str], territory: str | None,
-                 departments: dict[str, str]) -> list[str]:
+def check_fields(
+    username: str,
+    department: str | None,
+    roles: list[str],
+    territory: str | None,
+    departments: dict[str, str],
+) -> list[str]:
     """Every French problem with these account fields (empty list: all good)."""
     problems: list[str] = []
     if not USERNAME.match(username):
-        problems.append(f"identifiant `{username}` invalide : lettres minuscules sans accent, chiffres, "
-                        "`.`, `_`, `-` ou `@` (2 à 150 caractères)")
+        problems.append(
+            f"identifiant `{username}` invalide : lettres minuscules sans accent, chiffres, "
+            "`.`, `_`, `-` ou `@` (2 à 150 caractères)"
+        )
     if department and department not in departments:
-        problems.append(f"direction `{department}` inconnue ({did_you_mean(department, departments)})")
+        problems.append(
+            f"direction `{department}` inconnue ({did_you_mean(department, departments)})"
+        )
     if not roles:
         problems.append(f"au moins un rôle est nécessaire ({', '.join(ROLES)})")
     for role in roles:
         if role not in ROLES:
             problems.append(f"rôle `{role}` inconnu ({did_you_mean(role, ROLES)})")
     if territory and not TERRITORY.match(territory):
-        problems.append(f"territoire `{territory}` invalide : écrivez `epci:<SIREN>` ou `commune:<code INSEE>`")
+        problems.append(
+            f"territoire `{territory}` invalide : écrivez `epci:<SIREN>` ou `commune:<code INSEE>`"
+        )
     return problems
 
 
 def principal_of(user: User) -> Principal:
     """What access decisions need to know about ``user``."""
-    return Principal(username=user.username, department=user.department, roles=frozenset(user.roles),
-                     territory=user.territory)
+    return Principal(
+        username=user.username,
+        department=user.department,
+        roles=frozenset(user.roles),
+        territory=user.territory,
+    )
 
 
 def find(session: Session, username: str) -> User | None:
@@ -103,9 +123,18 @@ def get(session: Session, username: str) -> User:
     return user
 
 
-def create(db: Database, *, username: str, display_name: str, department: str | None,
-           roles: list[str], territory: str | None, password: str, departments: dict[str, str],
-           demo: bool = False) -> User:
+def create(
+    db: Database,
+    *,
+    username: str,
+    display_name: str,
+    department: str | None,
+    roles: list[str],
+    territory: str | None,
+    password: str,
+    departments: dict[str, str],
+    demo: bool = False,
+) -> User:
     """Create an account after checking every field; :class:`UserError` lists the problems."""
     username = normalize_username(username)
     problems = check_fields(username, department, roles, territory, departments)
@@ -117,9 +146,15 @@ def create(db: Database, *, username: str, display_name: str, department: str | 
     with db.session() as session:
         if find(session, username) is not None:
             raise UserError(f"l'utilisateur `{username}` existe déjà")
-        user = User(username=username, display_name=display_name or username, department=department or None,
-                    territory=territory or None, active=True, demo=demo,
-                    password_hash=passwords.hash_password(password))
+        user = User(
+            username=username,
+            display_name=display_name or username,
+            department=department or None,
+            territory=territory or None,
+            active=True,
+            demo=demo,
+            password_hash=passwords.hash_password(password),
+        )
         user.roles = roles
         session.add(user)
     return user
@@ -157,9 +192,13 @@ def all_users(db: Database) -> list[User]:
 def active_demo_users(db: Database) -> list[str]:
     """Names of active accounts whose password is the published demo one."""
     with db.session() as session:
-        return list(session.scalars(
-            select(User.username).where(User.demo.is_(True), User.active.is_(True)).order_by(User.username)
-        ).all())
+        return list(
+            session.scalars(
+                select(User.username)
+                .where(User.demo.is_(True), User.active.is_(True))
+                .order_by(User.username)
+            ).all()
+        )
 
 
 def ensure_demo_users(db: Database) -> int:
@@ -171,9 +210,15 @@ def ensure_demo_users(db: Database) -> int:
         with db.session() as session:
             hashed = passwords.hash_password(DEMO_PASSWORD)
             for demo in DEMO_USERS:
-                user = User(username=demo.username, display_name=demo.display_name,
-                            department=demo.department, territory=demo.territory, active=True,
-                            demo=True, password_hash=hashed)
+                user = User(
+                    username=demo.username,
+                    display_name=demo.display_name,
+                    department=demo.department,
+                    territory=demo.territory,
+                    active=True,
+                    demo=True,
+                    password_hash=hashed,
+                )
                 user.roles = list(demo.roles)
                 session.add(user)
     except IntegrityError:
@@ -196,8 +241,3 @@ def sync_departments(db: Database, departments: dict[str, str]) -> None:
                 session.delete(row)
     except IntegrityError:
         pass  # another worker did the same copy at the same moment
-
-
-def touch(user: User) -> None:
-    """Mark ``user`` as modified now."""
-    user.updated_at = utcnow()

@@ -1,4 +1,4 @@
-"""``python -m pilotis users add|list|set-password|disable|enable|import``: accounts from a terminal.
+"""``python -m pilotis users add|list|set-password|disable|enable|import``: accounts.
 
 Passwords are never read from the command line (visible in ``ps`` and the shell history): they
 are typed twice at a hidden prompt, read from standard input (``--password-stdin``), generated
@@ -48,7 +48,9 @@ def actor() -> str:
         return "cli:inconnu"
 
 
-def with_db(command: Callable[[argparse.Namespace, Database], int]) -> Callable[[argparse.Namespace], int]:
+def with_db(
+    command: Callable[[argparse.Namespace, Database], int],
+) -> Callable[[argparse.Namespace], int]:
     """Run ``command(args, db)`` on the configured database (migrated first, closed after)."""
 
     @functools.wraps(command)
@@ -92,16 +94,30 @@ def cmd_add(args: argparse.Namespace, db: Database) -> int:
     try:
         departments = departments_of(Settings.from_env())
         password, generated = read_new_password(args)
-        user = create(db, username=args.username, display_name=args.name or "", department=args.department,
-                      roles=split_roles(args.roles), territory=args.territory, password=password,
-                      departments=departments)
+        user = create(
+            db,
+            username=args.username,
+            display_name=args.name or "",
+            department=args.department,
+            roles=split_roles(args.roles),
+            territory=args.territory,
+            password=password,
+            departments=departments,
+        )
     except ConfigError as exc:
         print(exc.report(), file=sys.stderr)
         return 1
     except UserError as exc:
         return _fail(str(exc))
-    audit.record("user_created", actor(), f"rôles {', '.join(user.roles)} ; direction {user.department or '—'}"
-                 f" ; territoire {user.territory or '—'}", None, target=user.username, db=db)
+    audit.record(
+        "user_created",
+        actor(),
+        f"rôles {', '.join(user.roles)} ; direction {user.department or '—'}"
+        f" ; territoire {user.territory or '—'}",
+        None,
+        target=user.username,
+        db=db,
+    )
     print(f"compte `{user.username}` créé.")
     if generated:
         print(f"mot de passe (affiché une seule fois) : {password}")
@@ -117,8 +133,16 @@ def cmd_list(args: argparse.Namespace, db: Database) -> int:
         state = "actif" if u.active else "désactivé"
         if u.demo:
             state += " (démo)"
-        rows.append((u.username, u.display_name, u.department or "—", ",".join(u.roles), u.territory or "—",
-                     state))
+        rows.append(
+            (
+                u.username,
+                u.display_name,
+                u.department or "—",
+                ",".join(u.roles),
+                u.territory or "—",
+                state,
+            )
+        )
     if args.tsv:
         for row in rows:
             print("\t".join(row))
@@ -149,7 +173,7 @@ def cmd_set_password(args: argparse.Namespace, db: Database) -> int:
     return 0
 
 
-def _cmd_active(active: bool):  # type: ignore[no-untyped-def]
+def _cmd_active(active: bool) -> Callable[[argparse.Namespace], int]:
     def command(args: argparse.Namespace, db: Database) -> int:
         try:
             changed = set_active(db, args.username, active)
@@ -160,11 +184,18 @@ def _cmd_active(active: bool):  # type: ignore[no-untyped-def]
         if not changed:
             print(f"compte `{username}` déjà {word}.")
             return 0
-        audit.record("user_enabled" if active else "user_disabled", actor(), "", None, target=username, db=db)
-        print(f"compte `{username}` {word}." + ("" if active else " Ses sessions ouvertes sont fermées."))
+        audit.record(
+            "user_enabled" if active else "user_disabled", actor(), "", None, target=username, db=db
+        )
+        print(
+            f"compte `{username}` {word}."
+            + ("" if active else " Ses sessions ouvertes sont fermées.")
+        )
         return 0
 
-    command.__doc__ = "Re-enable an account." if active else "Disable an account (ends its sessions)."
+    command.__doc__ = (
+        "Re-enable an account." if active else "Disable an account (ends its sessions)."
+    )
     return with_db(command)
 
 
@@ -184,7 +215,9 @@ class ImportRow:
     password: str
 
 
-def parse_import(path: Path, departments: dict[str, str], existing: set[str]) -> tuple[list[ImportRow], list[str]]:
+def parse_import(
+    path: Path, departments: dict[str, str], existing: set[str]
+) -> tuple[list[ImportRow], list[str]]:
     """The rows of a users CSV and every problem found (as `FILE:LINE: message`)."""
     shown = str(path)
     try:
@@ -197,8 +230,10 @@ def parse_import(path: Path, departments: dict[str, str], existing: set[str]) ->
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     missing = [c for c in CSV_COLUMNS if c not in header]
     if missing:
-        return [], [f"{shown}:1: colonne(s) manquante(s) : {', '.join(missing)} "
-                    f"(en-tête attendu : {','.join(CSV_COLUMNS)})"]
+        return [], [
+            f"{shown}:1: colonne(s) manquante(s) : {', '.join(missing)} "
+            f"(en-tête attendu : {','.join(CSV_COLUMNS)})"
+        ]
     reader.fieldnames = header
     rows: list[ImportRow] = []
     problems: list[str] = []
@@ -222,8 +257,17 @@ def parse_import(path: Path, departments: dict[str, str], existing: set[str]) ->
         elif username not in existing:
             here.append("mot de passe obligatoire pour un nouveau compte")
         problems += [f"{shown}:{line}: {p}" for p in here]
-        rows.append(ImportRow(line, username, values.get("display_name", "") or username, department, roles,
-                              territory, password))
+        rows.append(
+            ImportRow(
+                line,
+                username,
+                values.get("display_name", "") or username,
+                department,
+                roles,
+                territory,
+                password,
+            )
+        )
     return rows, problems
 
 
@@ -253,8 +297,13 @@ def cmd_import(args: argparse.Namespace, db: Database) -> int:
         for row in rows:
             user = find(session, row.username)
             if user is None:
-                user = User(username=row.username, active=True, demo=False, session_version=1,
-                            password_hash=passwords.hash_password(row.password))
+                user = User(
+                    username=row.username,
+                    active=True,
+                    demo=False,
+                    session_version=1,
+                    password_hash=passwords.hash_password(row.password),
+                )
                 session.add(user)
                 created.append(row.username)
             else:
@@ -288,10 +337,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     add.add_argument("username", help="identifiant (minuscules, ex. prenom.nom)")
     add.add_argument("--name", help="nom affiché (ex. « Camille Martin »)")
     add.add_argument("--department", help="direction (identifiant de config/departments.yaml)")
-    add.add_argument("--roles", required=True, help=f"rôles séparés par | ou , parmi : {', '.join(ROLES)}")
+    add.add_argument(
+        "--roles", required=True, help=f"rôles séparés par | ou , parmi : {', '.join(ROLES)}"
+    )
     add.add_argument("--territory", help="restriction territoriale, ex. epci:200083392")
-    add.add_argument("--password-stdin", action="store_true", help="lire le mot de passe sur l'entrée standard")
-    add.add_argument("--generate", action="store_true", help="générer un mot de passe (affiché une fois)")
+    add.add_argument(
+        "--password-stdin", action="store_true", help="lire le mot de passe sur l'entrée standard"
+    )
+    add.add_argument(
+        "--generate", action="store_true", help="générer un mot de passe (affiché une fois)"
+    )
     add.set_defaults(func=cmd_add)
 
     listing = commands.add_parser("list", help="lister les comptes")
@@ -301,8 +356,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     setpw = commands.add_parser("set-password", help="changer le mot de passe d'un compte")
     setpw.add_argument("username")
-    setpw.add_argument("--password-stdin", action="store_true", help="lire le mot de passe sur l'entrée standard")
-    setpw.add_argument("--generate", action="store_true", help="générer un mot de passe (affiché une fois)")
+    setpw.add_argument(
+        "--password-stdin", action="store_true", help="lire le mot de passe sur l'entrée standard"
+    )
+    setpw.add_argument(
+        "--generate", action="store_true", help="générer un mot de passe (affiché une fois)"
+    )
     setpw.set_defaults(func=cmd_set_password)
 
     disable = commands.add_parser("disable", help="désactiver un compte (ferme ses sessions)")
@@ -314,6 +373,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     enable.set_defaults(func=_cmd_active(True))
 
     imp = commands.add_parser("import", help="créer ou mettre à jour des comptes depuis un CSV")
-    imp.add_argument("file", help=f"CSV avec l'en-tête {','.join(CSV_COLUMNS)} (rôles séparés par |)")
+    imp.add_argument(
+        "file", help=f"CSV avec l'en-tête {','.join(CSV_COLUMNS)} (rôles séparés par |)"
+    )
     imp.add_argument("--dry-run", action="store_true", help="vérifier le fichier sans rien écrire")
     imp.set_defaults(func=cmd_import)

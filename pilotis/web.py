@@ -5,8 +5,8 @@ from __future__ import annotations
 import flask
 from dash import Dash, Input, Output, html
 
-from pilotis import pages
-from pilotis.access import can_view, territory_scope
+from pilotis import indicator_pages, pages, seance_view
+from pilotis.access import can_view, can_view_widget, territory_scope
 from pilotis.enforce import audit, current_principal
 from pilotis.i18n import LANGUAGES, t
 from pilotis.portal import Portal
@@ -53,18 +53,27 @@ def install(app: Dash, portal: Portal) -> None:
     default = portal.settings.lang
 
     def interpolate_index(**kwargs: str) -> str:
-        return Dash.interpolate_index(app, **kwargs).replace("{lang}", current_lang(default), 1)
+        page = Dash.interpolate_index(app, **kwargs).replace("{lang}", current_lang(default), 1)
+        if seance_view.bare_request():  # séance: no header from the first paint (assets/seance.css)
+            page = page.replace("<body>", '<body class="pilotis-bare">', 1)
+        return page
 
     app.index_string = INDEX
     app.interpolate_index = interpolate_index  # type: ignore[method-assign]
-    app.layout = lambda: pages.shell(portal, visible_dashboards(portal), current_lang(default))
+    app.layout = lambda: pages.shell(portal, visible_dashboards(portal), current_lang(default),
+                                     bare=seance_view.bare_request())
 
     @app.callback(Output("page", "children"), Output("page-title", "children"), Input("url", "pathname"))
     def route(pathname: str | None):  # type: ignore[no-untyped-def]
         lang = current_lang(default)
         title = portal.registry.portal.title
+        principal = current_principal()
+        if seance_view.is_seance_path(pathname) or (principal is not None and principal.seance):
+            return seance_view.route(portal, pathname or "/", lang)  # séances; wall screens
         if not pathname or pathname == "/":
             return pages.home(portal, visible_dashboards(portal), lang), title
+        if indicator_pages.indicator_id(pathname) is not None:  # indicator cards and catalogue
+            return indicator_pages.route(portal, pathname, principal, lang)
         dashboard = portal.registry.by_path(pathname)
         if dashboard is None:
             return pages.not_found(lang), f"{t('not_found', lang)} — {title}"
@@ -74,7 +83,7 @@ def install(app: Dash, portal: Portal) -> None:
             return pages.denied(lang), f"{t('denied', lang)} — {title}"
         audit("page_view", principal, f"page {pathname}", f"tableau de bord {dashboard.id}")
         scope = territory_scope(principal, portal.territories)
-        return (pages.dashboard_page(portal, dashboard, lang, scope=scope),
+        return (pages.dashboard_page(portal, dashboard, lang, scope=scope, principal=principal),
                 f"{dashboard.spec.title} — {title}")
 
     app.clientside_callback(  # on this app: dash.clientside_callback would go to a global list
@@ -82,6 +91,14 @@ def install(app: Dash, portal: Portal) -> None:
         Output("page-title", "title"),
         Input("page-title", "children"),
     )
+
+    seance_view.install(app, portal)  # /seance/…: live séances, snapshots, display links
+
+    @app.server.before_request
+    def indicator_guard():  # type: ignore[no-untyped-def]
+        if not indicator_pages.indicator_id(flask.request.path):
+            return None
+        return indicator_pages.guard(portal, current_principal())  # /indicateurs/<id>: 403
 
     for dashboard in portal.registry.ordered():
         for widget in dashboard.widgets:
@@ -105,15 +122,21 @@ def _widget_callback(app: Dash, portal: Portal, dashboard: Dashboard, widget_id:
     inputs = [Input(dashboard.dom_id("territory"), "value"), Input(dashboard.dom_id("period"), "value")]
     if dashboard.spec.refresh:
         inputs.append(Input(dashboard.dom_id("refresh"), "n_intervals"))
+    widget = dashboard.widget(widget_id)
+    own = WIDGET_TYPES[widget.type].inputs(widget)  # the widget's own controls (compare view)
+    inputs += [Input(dashboard.dom_id(f"{widget_id}-{name}"), prop) for name, prop in own]
 
     @app.callback(Output(dashboard.dom_id(widget_id), "children"), *inputs)
-    def update(territory: str | None, period: str | None, *_: object) -> object:
+    def update(territory: str | None, period: str | None, *rest: object) -> object:
         principal = current_principal()
-        if not can_view(principal, dashboard.spec):  # also refused earlier by enforce.guard_dash
+        # also refused earlier by enforce.guard_dash (dashboard; widget of a synthesis dashboard)
+        if not can_view_widget(principal, portal.registry, dashboard, widget_id):
             flask.abort(403)
-        widget = dashboard.widget(widget_id)
+        values = rest[len(rest) - len(own):] if own else ()
+        controls = dict(zip((name for name, _ in own), values, strict=True))
         return portal.render_widget(dashboard, widget, territory, period,
-                                    current_lang(portal.settings.lang), principal=principal)
+                                    current_lang(portal.settings.lang), principal=principal,
+                                    controls=controls)
 
     update.__name__ = f"update_{dashboard.id}_{widget_id}"
 
@@ -121,6 +144,8 @@ def _widget_callback(app: Dash, portal: Portal, dashboard: Dashboard, widget_id:
 def page_status(portal: Portal, path: str) -> int:
     """HTTP status of a page path: 200 for home and dashboards, 404 otherwise."""
     if path in ("", "/") or portal.registry.by_path(path) is not None:
+        return 200
+    if seance_view.page_known(portal, path) or indicator_pages.page_known(portal, path):
         return 200
     return 404
 

@@ -45,6 +45,10 @@ class CheckContext:
     problems: list[tuple[tuple[str | int, ...], str, str]] = field(default_factory=list)
     module_failed: bool = False
     """True when the dashboard's callbacks module exists but could not be imported (already reported)."""
+    indicators: dict[str, Any] = field(default_factory=dict)
+    """Valid indicators (``config/indicators/``) by id (:class:`pilotis.indicators.Indicator`)."""
+    failed_indicators: set[str] = field(default_factory=set)
+    """Indicators declared but invalid (already reported: their users are not reported again)."""
 
     def problem(self, loc: tuple[str | int, ...], message: str, hint: str = "") -> None:
         """Record a problem at ``loc`` (relative to the widget)."""
@@ -63,6 +67,14 @@ class RenderContext:
     year: int | None
     lang: str = "fr"
     row_filters: Callable[[str], tuple[Filter, ...]] = lambda dataset: ()
+    """Row-level rules of the user (``access.row_filters``), added to every query of a dataset."""
+    scope: Territory | None = None
+    """The territory the user is restricted to (None: every row). With a scope, even a
+    ``territory: all`` query only covers it: never label such a figure « département »."""
+    principal: Any = None
+    """Who is asking (:class:`pilotis.access.Principal`): for links to pages they may open."""
+    controls: dict[str, Any] = field(default_factory=dict)
+    """Values of the widget's own controls (:meth:`WidgetType.inputs`), by name."""
 
     def dataset(self, dataset_id: str) -> DatasetBase:
         """The configuration of a dataset."""
@@ -172,6 +184,31 @@ class WidgetType:
     @classmethod
     def check(cls, widget: WidgetBase, ctx: CheckContext) -> None:
         """Extra load-time checks (beyond columns and measures)."""
+
+    @classmethod
+    def bind(cls, widget: WidgetBase, ctx: CheckContext) -> WidgetBase | None:
+        """The widget completed from what it references (a KPI from its indicator), before it is
+        checked; None when a reference is unknown (reported through ``ctx.problem``)."""
+        return widget
+
+    @classmethod
+    def indicators_used(cls, widget: WidgetBase) -> tuple[str, ...]:
+        """Ids of the indicators the widget shows (access: a synthesis dashboard shows a widget
+        only to people who may see all of them)."""
+        return ()
+
+    @classmethod
+    def inputs(cls, widget: WidgetBase) -> tuple[tuple[str, str], ...]:
+        """The widget's own controls, as ``(name, property)``: component ``<dashboard>--<widget
+        id>-<name>``, drawn by :meth:`controls`; their values reach ``RenderContext.controls``."""
+        return ()
+
+    @classmethod
+    def controls(cls, widget: WidgetBase, dom_id: Callable[[str], str], options: Any,
+                 lang: str) -> Component | None:
+        """The components of :meth:`inputs` (above the widget's content); ``dom_id(name)`` gives
+        their ids, ``options`` is what the page offers the user (territory choices…)."""
+        return None
 
     @classmethod
     def render(cls, widget: WidgetBase, ctx: RenderContext) -> Component | list[Component]:

@@ -17,7 +17,7 @@ import yaml
 from pilotis.errors import ConfigIssue
 
 Loc = tuple[str | int, ...]
-MAX_NODES = 200_000
+MAX_NODES = 100_000
 """Most values one file may expand to (anchors and aliases can multiply a small text)."""
 _MERGE = "tag:yaml.org,2002:merge"
 
@@ -81,8 +81,11 @@ class _Builder:
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node)
         if id(node) in self.active:
-            self.problem(node, "alias récursif : une ancre `&` se contient elle-même",
-                         "recopiez la valeur au lieu d'y faire référence")
+            self.problem(
+                node,
+                "alias récursif : une ancre `&` se contient elle-même",
+                "recopiez la valeur au lieu d'y faire référence",
+            )
             return None
         self.active.add(id(node))
         try:
@@ -97,12 +100,19 @@ class _Builder:
             return self.constructor.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError as exc:
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-            self.problem(node, f"étiquette YAML `{tag}` non permise" if "tag" in str(exc.problem)
-                         else f"valeur illisible : {exc.problem}",
-                         "retirez l'étiquette `!…` ou mettez la valeur entre guillemets")
+            self.problem(
+                node,
+                f"étiquette YAML `{tag}` non permise"
+                if "tag" in str(exc.problem)
+                else f"valeur illisible : {exc.problem}",
+                "retirez l'étiquette `!…` ou mettez la valeur entre guillemets",
+            )
         except (ValueError, TypeError, OverflowError, ArithmeticError):
-            self.problem(node, f"valeur `{node.value}` illisible",
-                         "mettez la valeur entre guillemets si c'est un texte (ex. une date impossible)")
+            self.problem(
+                node,
+                f"valeur `{node.value}` illisible",
+                "mettez la valeur entre guillemets si c'est un texte (ex. une date impossible)",
+            )
         return node.value
 
     def pairs(self, node: yaml.MappingNode) -> list[tuple[yaml.Node, yaml.Node, bool]]:
@@ -113,13 +123,20 @@ class _Builder:
             if key_node.tag != _MERGE:
                 explicit.append((key_node, value_node, False))
                 continue
-            sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            sources = (
+                value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            )
             for source in reversed(sources):
                 if not isinstance(source, yaml.MappingNode):
-                    self.problem(source, "`<<` attend un alias de bloc `clé: valeur` (`<<: *base`)",
-                                 "définissez le bloc avec `&base` puis écrivez `<<: *base`")
+                    self.problem(
+                        source,
+                        "`<<` attend un alias de bloc `clé: valeur` (`<<: *base`)",
+                        "définissez le bloc avec `&base` puis écrivez `<<: *base`",
+                    )
                 elif id(source) in self.active:
-                    self.problem(source, "fusion `<<` récursive", "retirez le `<<` qui se référence")
+                    self.problem(
+                        source, "fusion `<<` récursive", "retirez le `<<` qui se référence"
+                    )
                 else:
                     self.active.add(id(source))
                     try:
@@ -138,8 +155,11 @@ class _Builder:
             if not merged:
                 if key in explicit:
                     first = self.doc.key_marks[(*loc, key)][0]
-                    self.problem(key_node, f"clé `{key}` en double (déjà définie ligne {first})",
-                                 "supprimez l'une des deux lignes")
+                    self.problem(
+                        key_node,
+                        f"clé `{key}` en double (déjà définie ligne {first})",
+                        "supprimez l'une des deux lignes",
+                    )
                     continue
                 explicit.add(key)
             self.doc.key_marks[(*loc, key)] = _pos(key_node)
@@ -148,8 +168,11 @@ class _Builder:
 
     def key(self, node: yaml.Node) -> str | None:
         if not isinstance(node, yaml.ScalarNode):
-            self.problem(node, "clé invalide : une clé est un mot, pas une liste ni un bloc",
-                         "écrivez `nom: valeur`")
+            self.problem(
+                node,
+                "clé invalide : une clé est un mot, pas une liste ni un bloc",
+                "écrivez `nom: valeur`",
+            )
             return None
         value = self.scalar(node)
         if value is None or value == "":
@@ -162,40 +185,115 @@ class _Builder:
 
 # PyYAML's problems, in French: (text in the problem, use the context mark, message, hint).
 _SYNTAX: list[tuple[str, bool, str, str]] = [
-    ("found character '\\t'", False, "tabulation interdite",
-     "indentez avec des espaces (deux par niveau), jamais avec des tabulations"),
-    ("a tab character", False, "tabulation interdite",
-     "indentez avec des espaces (deux par niveau), jamais avec des tabulations"),
-    ("could not find expected ':'", True, "deux-points `:` manquant après la clé",
-     "écrivez `clé: valeur`, avec un espace après les deux-points"),
-    ("found unexpected end of stream", True, "guillemet ouvert ici et jamais refermé",
-     "fermez le guillemet à la fin de la valeur"),
-    ("mapping values are not allowed here", False, "deux-points `:` inattendu",
-     "une valeur qui contient `: ` s'écrit entre guillemets ; sinon, vérifiez l'indentation de la ligne"),
-    ("expected <block end>", False, "indentation incohérente",
-     "alignez la ligne sur les clés de même niveau (espaces, deux par niveau)"),
-    ("did not find expected key", False, "indentation incohérente",
-     "alignez la ligne sur les clés de même niveau (espaces, deux par niveau)"),
-    ("did not find expected '-'", False, "indentation incohérente dans une liste",
-     "chaque élément commence par `- `, aligné sur les autres"),
-    ("expected ',' or ']'", True, "liste `[…]` ouverte ici et jamais refermée",
-     "fermez la liste par `]` ; un élément qui contient `,` ou `:` s'écrit entre guillemets"),
-    ("expected ',' or '}'", True, "bloc `{…}` ouvert ici et jamais refermé",
-     "fermez le bloc par `}` ; une valeur qui contient `,` ou `:` s'écrit entre guillemets"),
-    ("found undefined alias", False, "alias `*` non défini",
-     "une valeur qui commence par `*` s'écrit entre guillemets"),
-    ("while scanning an alias", True, "`*` inattendu en début de valeur",
-     "une valeur qui commence par `*` s'écrit entre guillemets"),
-    ("while scanning an anchor", True, "`&` inattendu en début de valeur",
-     "une valeur qui commence par `&` s'écrit entre guillemets"),
-    ("found unknown escape character", False, "échappement inconnu dans un texte entre guillemets doubles",
-     "utilisez des guillemets simples `'…'` ou doublez la barre oblique `\\\\`"),
-    ("but found another document", False, "un seul document par fichier",
-     "supprimez la ligne `---` et ce qui suit, ou mettez-le dans un autre fichier"),
-    ("found duplicate anchor", False, "ancre `&` en double", "donnez un nom différent à chaque ancre"),
-    ("that cannot start any token", False, "caractère inattendu en début de valeur",
-     "mettez la valeur entre guillemets"),
-    ("expected the node content", False, "valeur attendue", "écrivez une valeur ou supprimez la ligne"),
+    (
+        "found character '\\t'",
+        False,
+        "tabulation interdite",
+        "indentez avec des espaces (deux par niveau), jamais avec des tabulations",
+    ),
+    (
+        "a tab character",
+        False,
+        "tabulation interdite",
+        "indentez avec des espaces (deux par niveau), jamais avec des tabulations",
+    ),
+    (
+        "could not find expected ':'",
+        True,
+        "deux-points `:` manquant après la clé",
+        "écrivez `clé: valeur`, avec un espace après les deux-points",
+    ),
+    (
+        "found unexpected end of stream",
+        True,
+        "guillemet ouvert ici et jamais refermé",
+        "fermez le guillemet à la fin de la valeur",
+    ),
+    (
+        "mapping values are not allowed here",
+        False,
+        "deux-points `:` inattendu",
+        "une valeur qui contient `: ` s'écrit entre guillemets ; "
+        "sinon, vérifiez l'indentation de la ligne",
+    ),
+    (
+        "expected <block end>",
+        False,
+        "indentation incohérente",
+        "alignez la ligne sur les clés de même niveau (espaces, deux par niveau)",
+    ),
+    (
+        "did not find expected key",
+        False,
+        "indentation incohérente",
+        "alignez la ligne sur les clés de même niveau (espaces, deux par niveau)",
+    ),
+    (
+        "did not find expected '-'",
+        False,
+        "indentation incohérente dans une liste",
+        "chaque élément commence par `- `, aligné sur les autres",
+    ),
+    (
+        "expected ',' or ']'",
+        True,
+        "liste `[…]` ouverte ici et jamais refermée",
+        "fermez la liste par `]` ; un élément qui contient `,` ou `:` s'écrit entre guillemets",
+    ),
+    (
+        "expected ',' or '}'",
+        True,
+        "bloc `{…}` ouvert ici et jamais refermé",
+        "fermez le bloc par `}` ; une valeur qui contient `,` ou `:` s'écrit entre guillemets",
+    ),
+    (
+        "found undefined alias",
+        False,
+        "alias `*` non défini",
+        "une valeur qui commence par `*` s'écrit entre guillemets",
+    ),
+    (
+        "while scanning an alias",
+        True,
+        "`*` inattendu en début de valeur",
+        "une valeur qui commence par `*` s'écrit entre guillemets",
+    ),
+    (
+        "while scanning an anchor",
+        True,
+        "`&` inattendu en début de valeur",
+        "une valeur qui commence par `&` s'écrit entre guillemets",
+    ),
+    (
+        "found unknown escape character",
+        False,
+        "échappement inconnu dans un texte entre guillemets doubles",
+        "utilisez des guillemets simples `'…'` ou doublez la barre oblique `\\\\`",
+    ),
+    (
+        "but found another document",
+        False,
+        "un seul document par fichier",
+        "supprimez la ligne `---` et ce qui suit, ou mettez-le dans un autre fichier",
+    ),
+    (
+        "found duplicate anchor",
+        False,
+        "ancre `&` en double",
+        "donnez un nom différent à chaque ancre",
+    ),
+    (
+        "that cannot start any token",
+        False,
+        "caractère inattendu en début de valeur",
+        "mettez la valeur entre guillemets",
+    ),
+    (
+        "expected the node content",
+        False,
+        "valeur attendue",
+        "écrivez une valeur ou supprimez la ligne",
+    ),
 ]
 
 
@@ -222,10 +320,18 @@ def _position(text: str, index: int) -> tuple[int, int]:
     return before.count("\n") + 1, index - (before.rfind("\n") + 1) + 1
 
 
+C_LOADER_MAX_NESTING = 5_000
+"""libyaml's composer recurses on the C stack and crashes the process on very deep nesting
+(segmentation fault near 50 000 levels): beyond this many possible levels, PyYAML's pure-Python
+parser is used (it stops at Python's recursion limit with an error that becomes an issue)."""
+
+
 def _compose(text: str) -> yaml.Node | None:
     """The node tree, by libyaml when available (fast); PyYAML's own parser words the errors."""
     fast = getattr(yaml, "CSafeLoader", None)
-    if fast is not None:
+    # Every nesting level needs one of these characters: their count bounds the depth.
+    levels = sum(text.count(c) for c in "[{-?:")
+    if fast is not None and levels < C_LOADER_MAX_NESTING:
         try:
             return yaml.compose(text, Loader=fast)
         except (yaml.YAMLError, ValueError, TypeError):
@@ -247,14 +353,35 @@ def parse_yaml(text: str, path: str) -> tuple[MarkedDocument | None, list[Config
     except yaml.reader.ReaderError as exc:
         line, col = _position(text, exc.position)
         code = f"U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
-        return None, [ConfigIssue(path, line, col, f"caractère interdit ({code}) dans le fichier",
-                                  "supprimez ce caractère invisible (copier-coller depuis un autre logiciel ?)")]
+        return None, [
+            ConfigIssue(
+                path,
+                line,
+                col,
+                f"caractère interdit ({code}) dans le fichier",
+                "supprimez ce caractère invisible (copier-coller depuis un autre logiciel ?)",
+            )
+        ]
     except _TooLarge:
-        return None, [ConfigIssue(path, 1, 1, f"document trop volumineux (plus de {MAX_NODES} valeurs)",
-                                  "n'imbriquez pas les alias `*` : recopiez les valeurs")]
+        return None, [
+            ConfigIssue(
+                path,
+                1,
+                1,
+                f"document trop volumineux (plus de {MAX_NODES} valeurs)",
+                "n'imbriquez pas les alias `*` : recopiez les valeurs",
+            )
+        ]
     except RecursionError:
-        return None, [ConfigIssue(path, 1, 1, "structure YAML trop profondément imbriquée",
-                                  "réduisez les niveaux d'indentation et de crochets")]
+        return None, [
+            ConfigIssue(
+                path,
+                1,
+                1,
+                "structure YAML trop profondément imbriquée",
+                "réduisez les niveaux d'indentation et de crochets",
+            )
+        ]
     except (yaml.YAMLError, ValueError, TypeError) as exc:
         return None, [ConfigIssue(path, 1, 1, f"YAML illisible : {exc}", "")]
     return doc, issues
@@ -268,8 +395,15 @@ def read_yaml(path: Path, display: str) -> tuple[MarkedDocument | None, list[Con
         raw = exc.object if isinstance(exc.object, bytes) else b""
         line = raw.count(b"\n", 0, exc.start) + 1
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        return None, [ConfigIssue(display, line, col, f"fichier illisible : {exc.reason}",
-                                  "enregistrez le fichier en UTF-8")]
+        return None, [
+            ConfigIssue(
+                display,
+                line,
+                col,
+                f"fichier illisible : {exc.reason}",
+                "enregistrez le fichier en UTF-8",
+            )
+        ]
     except OSError as exc:
         return None, [ConfigIssue(display, 1, 1, f"fichier illisible : {exc.strerror}", "")]
     return parse_yaml(text.removeprefix("\ufeff"), display)

@@ -40,7 +40,7 @@ def odsql_to_sql(text: str) -> str:
         char = text[i]
         if char == "`":
             end = text.index("`", i + 1)
-            out.append('"' + text[i + 1:end] + '"')
+            out.append('"' + text[i + 1 : end] + '"')
             i = end + 1
         elif char == '"':
             j, value = i + 1, []
@@ -51,9 +51,9 @@ def odsql_to_sql(text: str) -> str:
                 j += 1
             out.append("'" + "".join(value).replace("'", "''") + "'")
             i = j + 1
-        elif text[i:i + 5].lower() == "date'":
+        elif text[i : i + 5].lower() == "date'":
             end = text.index("'", i + 5)
-            literal = text[i + 5:end]
+            literal = text[i + 5 : end]
             out.append(("TIMESTAMP '" if "T" in literal else "DATE '") + literal + "'")
             i = end + 1
         else:
@@ -86,12 +86,18 @@ def _split(text: str) -> list[str]:
 class FakeApi:
     """The server and its state (rows, failure mode, request log)."""
 
-    def __init__(self, rows: list[dict[str, Any]], fields: dict[str, str],
-                 dataset_id: str = "indicateurs", rest_items: list[dict[str, Any]] | None = None,
-                 port: int = 0) -> None:
+    def __init__(
+        self,
+        rows: list[dict[str, Any]],
+        fields: dict[str, str],
+        dataset_id: str = "indicateurs",
+        rest_items: list[dict[str, Any]] | None = None,
+        port: int = 0,
+    ) -> None:
         self.dataset_id = dataset_id
         self.fields = dict(fields)
-        self.rest_items = rest_items if rest_items is not None else rows
+        self.rest_items = [{k: _jsonable(v) for k, v in r.items()}
+                           for r in (rest_items if rest_items is not None else rows)]
         self.mode = "ok"
         self.delay = 3.0
         self.api_key: str | None = None
@@ -122,7 +128,7 @@ class FakeApi:
             self._db.unregister("incoming")
 
     def start(self) -> FakeApi:
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
         return self
 
@@ -145,14 +151,15 @@ class FakeApi:
             for part in _split(group_by):
                 expr, _, alias = part.rpartition(" as ")
                 expr, alias = (expr, alias) if expr else (part, part.strip("`"))
-                exprs.append(f"{odsql_to_sql(expr)} AS \"{alias}\"")
+                exprs.append(f'{odsql_to_sql(expr)} AS "{alias}"')
                 groups.append(f'"{alias}"')
         if select != "*":
             exprs += [odsql_to_sql(s) for s in _split(select)]
         elif not group_by:
             exprs = [f'"{c}"' for c in columns]
-        source = "(SELECT " + ", ".join(
-            f'"{self._real(c)}" AS "{c}"' for c in columns) + " FROM data)"
+        source = (
+            "(SELECT " + ", ".join(f'"{self._real(c)}" AS "{c}"' for c in columns) + " FROM data)"
+        )
         sql = f"SELECT {', '.join(exprs)} FROM {source} AS t"
         if where:
             sql += f" WHERE {odsql_to_sql(where)}"
@@ -165,8 +172,10 @@ class FakeApi:
         if paged:
             cap_limit, cap_window = (20000, 20000) if group_by else (100, 10000)
             if limit > cap_limit or offset + limit > cap_window:
-                return 400, {"error_code": "InvalidRESTParameterError",
-                             "message": f"Invalid value for limit/offset ({limit}, {offset})"}
+                return 400, {
+                    "error_code": "InvalidRESTParameterError",
+                    "message": f"Invalid value for limit/offset ({limit}, {offset})",
+                }
         try:
             with self._db_lock:
                 cursor = self._db.execute(sql)
@@ -177,12 +186,14 @@ class FakeApi:
         rows = [{k: _jsonable(v) for k, v in r.items()} for r in rows]
         if not paged:
             return 200, rows if limit < 0 else rows[:limit]
-        return 200, {"total_count": len(rows), "results": rows[offset:offset + limit]}
+        return 200, {"total_count": len(rows), "results": rows[offset : offset + limit]}
 
     def _visible_fields(self) -> dict[str, str]:
         if self.mode == "columns":
-            return {("value_renamed" if name == "valeur" else name): kind
-                    for name, kind in self.fields.items()}
+            return {
+                ("value_renamed" if name == "valeur" else name): kind
+                for name, kind in self.fields.items()
+            }
         return self.fields
 
     def _real(self, name: str) -> str:
@@ -218,13 +229,19 @@ class FakeApi:
                 if api.mode == "malformed":
                     return self._send(200, None, b'{"results": [ {"oops"')
                 auth = self.headers.get("Authorization", "")
-                if api.mode == "auth" or (api.api_key and auth != f"Apikey {api.api_key}") \
-                        or (api.token and auth != f"Bearer {api.token}"):
-                    return self._send(401, {"error_code": "Unauthorized",
-                                            "message": "Invalid API key"})
+                if (
+                    api.mode == "auth"
+                    or (api.api_key and auth != f"Apikey {api.api_key}")
+                    or (api.token and auth != f"Bearer {api.token}")
+                ):
+                    return self._send(
+                        401, {"error_code": "Unauthorized", "message": "Invalid API key"}
+                    )
                 path = parts.path
                 if path == f"{ODS_PREFIX}{api.dataset_id}":
-                    fields = [{"name": n, "type": t, "label": n} for n, t in api._visible_fields().items()]
+                    fields = [
+                        {"name": n, "type": t, "label": n} for n, t in api._visible_fields().items()
+                    ]
                     return self._send(200, {"dataset_id": api.dataset_id, "fields": fields})
                 if path == f"{ODS_PREFIX}{api.dataset_id}/records":
                     return self._send(*api._query(params, paged=True))
@@ -232,12 +249,13 @@ class FakeApi:
                     return self._send(*api._query(params, paged=False))
                 if path == "/rest/items":
                     page, limit = int(params.get("page", "1")), int(params.get("limit", "100"))
-                    items = api._rest_items()[(page - 1) * limit:page * limit]
+                    items = api._rest_items()[(page - 1) * limit : page * limit]
                     return self._send(200, {"data": {"items": items, "page": page}})
                 if path == "/rest/cursor":
                     start = int(params.get("cursor", "0"))
-                    items = api._rest_items()[start:start + 50]
-                    more = start + 50 < len(api._rest_items())
+                    every = api._rest_items()
+                    items = every[start : start + 50]
+                    more = start + 50 < len(every)
                     link = f"{api.url}/rest/cursor?cursor={start + 50}" if more else None
                     return self._send(200, {"items": items, "links": {"next": link}})
                 return self._send(404, {"error_code": "NotFound", "message": "no such path"})
@@ -245,10 +263,11 @@ class FakeApi:
         return Handler
 
     def _rest_items(self) -> list[dict[str, Any]]:
-        items = [{k: _jsonable(v) for k, v in r.items()} for r in self.rest_items]
+        items = self.rest_items
         if self.mode == "columns":
-            items = [{("value_renamed" if k == "valeur" else k): v for k, v in r.items()}
-                     for r in items]
+            items = [
+                {("value_renamed" if k == "valeur" else k): v for k, v in r.items()} for r in items
+            ]
         return items
 
 

@@ -69,10 +69,17 @@ def login_as(client: FlaskClient, username: str, password: str = DEMO_PASSWORD, 
 
 
 def widget_content(client: FlaskClient, dashboard: Dashboard, widget_id: str, territory: str,
-                   period: str | None) -> Any:
-    """The children a widget callback returns (asserts HTTP 200)."""
-    response = post_callback(client, dashboard.dom_id(widget_id), "children",
-                             widget_inputs(dashboard, territory, period))
+                   period: str | None, controls: dict[str, Any] | None = None) -> Any:
+    """The children a widget callback returns (asserts HTTP 200). ``controls``: values of the
+    widget's own controls (``WidgetType.inputs``, e.g. the territories of a compare view)."""
+    from pilotis.widgets import WIDGET_TYPES
+
+    inputs = widget_inputs(dashboard, territory, period)
+    widget = dashboard.widget(widget_id)
+    for name, prop in WIDGET_TYPES[widget.type].inputs(widget):
+        inputs.append({"id": dashboard.dom_id(f"{widget_id}-{name}"), "property": prop,
+                       "value": (controls or {}).get(name)})
+    response = post_callback(client, dashboard.dom_id(widget_id), "children", inputs)
     assert response.status_code == 200, response.data[:500]
     return response.get_json()["response"][dashboard.dom_id(widget_id)]["children"]
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from dash._utils import split_callback_id
 
-from pilotis.access import Principal, can_view
+from pilotis.access import Principal, can_view, can_view_component
 from pilotis.enforce import SHELL_IDS
 from pilotis.i18n import t
 from pilotis.registry import Dashboard
@@ -167,13 +167,16 @@ def references(app, names: list[str]) -> dict[str, Reference]:  # type: ignore[n
 def test_matrix_is_generated_from_the_folders(app) -> None:  # type: ignore[no-untyped-def]
     portal = app.server.extensions["pilotis"]
     assert DASHBOARDS and set(DASHBOARDS) == set(portal.registry.dashboards)
-    # every server callback belongs to a dashboard or to the shell: nothing escapes the matrix
+    # every server callback belongs to a dashboard, a séance (tests/test_seance.py checks those
+    # per user and per display link) or the shell: nothing escapes the matrix
     for output in app.callback_map:
         parts = split_callback_id(output)
         for part in parts if isinstance(parts, list) else [parts]:
-            assert part["id"] in SHELL_IDS or portal.registry.owner_of(part["id"]) is not None, (
-                output
-            )
+            assert (
+                part["id"] in SHELL_IDS
+                or portal.registry.owner_of(part["id"]) is not None
+                or portal.registry.seance_of(part["id"]) is not None
+            ), output
 
 
 def test_known_decisions(portal) -> None:  # type: ignore[no-untyped-def]
@@ -242,12 +245,24 @@ def assert_cell(app, username: str, dashboard: Dashboard, ref: Reference, allowe
         dependencies = client.get("/_dash-dependencies")
         assert dependencies.status_code == 200
         listed = {cb["output"] for cb in dependencies.get_json()}
-        assert (set(ref.bodies) <= listed) if allowed else not (set(ref.bodies) & listed)
+        # on a synthesis dashboard (`overview: true`) each widget has its own decision too
+        principal = principal_of_demo(username)
+        registry = app.server.extensions["pilotis"].registry
+
+        def widget_allowed(output: str) -> bool:
+            parts = split_callback_id(output) if ".." in output else [split_callback_id(output)]
+            return all(can_view_component(principal, registry, part["id"]) for part in parts)
+
+        granted = {output for output in ref.bodies if allowed and widget_allowed(output)}
+        assert granted <= listed and not ((set(ref.bodies) - granted) & listed), (username, name)
+        if allowed:  # a hidden widget is not in the page at all
+            for output in set(ref.bodies) - granted:
+                assert f'"{output.rsplit(".", 1)[0]}"' not in routed_text, (username, output)
 
         # every callback of the dashboard
         for output, body in ref.bodies.items():
             response = call(client, body)
-            if allowed:
+            if output in granted:
                 assert response.status_code == 200, (username, output, response.data[:300])
                 payload = response.get_json()["response"]
                 for part in (

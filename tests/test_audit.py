@@ -30,7 +30,11 @@ def test_record_and_search(log_db: Database) -> None:
     assert audit.record("page_view", "camille", "", "10.0.0.1", target="/rsa", db=log_db)
     assert audit.record("logout", "dominique", "", None, db=log_db)
     everything = audit.search(log_db, audit.AuditFilter())
-    assert everything.total == 3 and [r.event for r in everything.rows] == ["logout", "page_view", "login_failure"]
+    assert everything.total == 3 and [r.event for r in everything.rows] == [
+        "logout",
+        "page_view",
+        "login_failure",
+    ]
     assert audit.search(log_db, audit.AuditFilter(event="page_view")).rows[0].target == "/rsa"
     assert audit.search(log_db, audit.AuditFilter(username="CAM")).total == 2  # prefix, any case
     assert audit.search(log_db, audit.AuditFilter(username="%")).total == 0  # wildcards are literal
@@ -54,7 +58,7 @@ def test_pagination(log_db: Database) -> None:
 
 
 def test_csv_neutralises_formulas(log_db: Database) -> None:
-    audit.record("login_failure", "=HYPERLINK(\"http://x\")", "+1", "10.0.0.2", db=log_db)
+    audit.record("login_failure", '=HYPERLINK("http://x")', "+1", "10.0.0.2", db=log_db)
     out = io.StringIO()
     assert audit.write_csv(log_db, out, audit.AuditFilter()) == 1
     row = list(csv.DictReader(io.StringIO(out.getvalue())))[0]
@@ -65,8 +69,17 @@ def test_csv_neutralises_formulas(log_db: Database) -> None:
 def test_dates_are_local_days(log_db: Database) -> None:
     # 23:30 UTC on 31 December is already 1 January in Paris.
     with log_db.session() as session:
-        session.add(AuditEvent(event="logout", username="x", detail="", created_at=datetime(2025, 12, 31, 23, 30)))
-    assert audit.search(log_db, audit.AuditFilter(since=date(2026, 1, 1), until=date(2026, 1, 1))).total == 1
+        session.add(
+            AuditEvent(
+                event="logout", username="x", detail="", created_at=datetime(2025, 12, 31, 23, 30)
+            )
+        )
+    assert (
+        audit.search(
+            log_db, audit.AuditFilter(since=date(2026, 1, 1), until=date(2026, 1, 1))
+        ).total
+        == 1
+    )
     assert audit.search(log_db, audit.AuditFilter(until=date(2025, 12, 31))).total == 0
 
 
@@ -77,11 +90,16 @@ def test_logins_are_audited_without_passwords(app, db, login_as) -> None:  # typ
     with app.server.test_client() as client:
         login_as(client, "agent.rh", "mauvais-mot-de-passe-xyz", expect=401)
     with db.session() as session:
-        rows = session.scalars(select(AuditEvent).where(AuditEvent.event == "login_failure",
-                                                        AuditEvent.username == "agent.rh")).all()
+        rows = session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.event == "login_failure", AuditEvent.username == "agent.rh"
+            )
+        ).all()
         assert rows and rows[-1].ip == "127.0.0.1"
         everything = session.scalars(select(AuditEvent)).all()
-    assert not any("mauvais-mot-de-passe-xyz" in f"{r.detail}{r.target}{r.username}" for r in everything)
+    assert not any(
+        "mauvais-mot-de-passe-xyz" in f"{r.detail}{r.target}{r.username}" for r in everything
+    )
     with db.session() as session:  # leave agent.rh unlocked for the other tests
         from pilotis.models import LoginAttempt
 
@@ -96,8 +114,11 @@ def test_admin_page_needs_a_signed_in_admin(client, agent_client, db) -> None:  
     assert denied.status_code == 403 and "Accès refusé" in denied.get_data(as_text=True)
     assert agent_client.get("/admin/audit.csv").status_code == 403
     with db.session() as session:
-        row = session.scalars(select(AuditEvent).where(AuditEvent.event == "access_denied")
-                              .order_by(AuditEvent.id.desc())).first()
+        row = session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.event == "access_denied")
+            .order_by(AuditEvent.id.desc())
+        ).first()
     assert row is not None and row.username == "agent.rsa" and row.target == "/admin/audit.csv"
 
 
@@ -106,7 +127,9 @@ def test_admin_page_lists_and_filters(admin_client, db) -> None:  # type: ignore
     page = admin_client.get("/admin/audit")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and '<html lang="fr">' in html
-    assert "Journal d'audit" in html and '<label for="event"' in html and '<label for="since"' in html
+    assert (
+        "Journal d'audit" in html and '<label for="event"' in html and '<label for="since"' in html
+    )
     assert "filtre.test" in html and "Connexion réussie" in html
     filtered = admin_client.get("/admin/audit?event=export&user=filtre").get_data(as_text=True)
     assert "filtre.test" in filtered and "<td>Connexion réussie</td>" not in filtered
@@ -123,7 +146,9 @@ def test_admin_page_paginates(admin_client, db) -> None:  # type: ignore[no-unty
     first = admin_client.get("/admin/audit?user=pagination").get_data(as_text=True)
     assert "55 événements — page 1 sur 2" in first and "Page suivante" in first
     second = admin_client.get("/admin/audit?user=pagination&page=2").get_data(as_text=True)
-    assert "pagination.04" in second and "pagination.54" not in second and "Page précédente" in second
+    assert (
+        "pagination.04" in second and "pagination.54" not in second and "Page précédente" in second
+    )
 
 
 def test_admin_csv_export(admin_client, db) -> None:  # type: ignore[no-untyped-def]
@@ -142,4 +167,3 @@ def test_record_survives_a_broken_database(tmp_path: Path) -> None:
     """A write that fails is logged, never raised into the request."""
     with Database(f"sqlite:///{tmp_path / 'vide.db'}") as empty:  # never migrated: no table
         assert audit.record("logout", "x", "", None, db=empty) is False
-

@@ -38,9 +38,16 @@ def fresh_ip() -> str:
 def new_user(db: Database, portal: Any, roles: tuple[str, ...] = ("agent",), **fields: Any) -> str:
     """A fresh account of this test (the demo accounts are shared by the whole suite)."""
     username = f"test.{secrets.token_hex(4)}"
-    users.create(db, username=username, display_name="Compte de test", department=fields.get("department", "rh"),
-                 roles=list(roles), territory=fields.get("territory"), password=PASSWORD,
-                 departments=portal.registry.departments)
+    users.create(
+        db,
+        username=username,
+        display_name="Compte de test",
+        department=fields.get("department", "rh"),
+        roles=list(roles),
+        territory=fields.get("territory"),
+        password=PASSWORD,
+        departments=portal.registry.departments,
+    )
     return username
 
 
@@ -48,7 +55,11 @@ def attempt(client: Any, username: str, password: str, ip: str, next_url: str = 
     """One POST of the login form (with its CSRF token) from ``ip``."""
     env = {"REMOTE_ADDR": ip}
     page = client.get("/login", environ_base=env)
-    data = {"username": username, "password": password, "csrf_token": form_token(page.get_data(as_text=True))}
+    data = {
+        "username": username,
+        "password": password,
+        "csrf_token": form_token(page.get_data(as_text=True)),
+    }
     if next_url:
         data["next"] = next_url
     return client.post("/login", data=data, environ_base=env)
@@ -99,14 +110,17 @@ def test_login_success_sets_safe_cookies(client, db, portal) -> None:  # type: i
     assert events(db, "login_success", username)
 
 
-@pytest.mark.parametrize("target, expected", [
-    ("/rsa", "/rsa"),
-    ("/admin/audit?event=logout", "/admin/audit?event=logout"),
-    ("//evil.example/x", "/"),
-    ("https://evil.example/", "/"),
-    ("/\\evil.example", "/"),
-    ("javascript:alert(1)", "/"),
-])
+@pytest.mark.parametrize(
+    "target, expected",
+    [
+        ("/rsa", "/rsa"),
+        ("/admin/audit?event=logout", "/admin/audit?event=logout"),
+        ("//evil.example/x", "/"),
+        ("https://evil.example/", "/"),
+        ("/\\evil.example", "/"),
+        ("javascript:alert(1)", "/"),
+    ],
+)
 def test_next_is_restricted_to_local_paths(client, db, portal, target: str, expected: str) -> None:  # type: ignore[no-untyped-def]
     username = new_user(db, portal)
     response = attempt(client, username, PASSWORD, fresh_ip(), next_url=target)
@@ -122,12 +136,16 @@ def _without_token(html: str) -> str:
 def test_wrong_password_and_unknown_user_look_the_same(client, db, portal) -> None:  # type: ignore[no-untyped-def]
     username = new_user(db, portal)
     wrong = attempt(client, username, "pas-le-bon-mot-de-passe", fresh_ip())
-    unknown = attempt(client, f"inconnu.{secrets.token_hex(4)}", "pas-le-bon-mot-de-passe", fresh_ip())
+    unknown = attempt(
+        client, f"inconnu.{secrets.token_hex(4)}", "pas-le-bon-mot-de-passe", fresh_ip()
+    )
     assert wrong.status_code == unknown.status_code == 401
     for response in (wrong, unknown):
         html = response.get_data(as_text=True)
         assert f'role="alert" id="login-error">{GENERIC}</div>' in html
-    assert _without_token(wrong.get_data(as_text=True)) == _without_token(unknown.get_data(as_text=True))
+    assert _without_token(wrong.get_data(as_text=True)) == _without_token(
+        unknown.get_data(as_text=True)
+    )
     failure = events(db, "login_failure", username)[-1]
     assert failure.detail == "mot de passe incorrect" and "pas-le-bon" not in failure.detail
 
@@ -142,8 +160,11 @@ def test_disabled_account_cannot_sign_in(client, db, portal) -> None:  # type: i
 def test_login_without_csrf_token_is_refused(client, db, portal) -> None:  # type: ignore[no-untyped-def]
     username = new_user(db, portal)
     client.get("/login")
-    response = client.post("/login", data={"username": username, "password": PASSWORD},
-                           environ_base={"REMOTE_ADDR": fresh_ip()})
+    response = client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD},
+        environ_base={"REMOTE_ADDR": fresh_ip()},
+    )
     assert response.status_code == 400
     assert 'role="alert"' in response.get_data(as_text=True)
     assert "pilotis_session" not in set_cookies(response) or "_user_id" not in str(response.headers)
@@ -154,7 +175,9 @@ def test_login_with_a_token_of_another_session_is_refused(app, db, portal) -> No
     attacker, victim = app.server.test_client(), app.server.test_client()
     token = form_token(attacker.get("/login").get_data(as_text=True))
     victim.get("/login")
-    response = victim.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
+    response = victim.post(
+        "/login", data={"username": username, "password": PASSWORD, "csrf_token": token}
+    )
     assert response.status_code == 400
 
 
@@ -204,13 +227,18 @@ def test_success_resets_the_account_count(client, db, portal) -> None:  # type: 
 def test_timing_does_not_reveal_which_accounts_exist(client, db, portal) -> None:  # type: ignore[no-untyped-def]
     """Median time of wrong-password vs unknown-user logins within 25 % (Argon2 on both paths)."""
     rounds = 24
-    existing = [new_user(db, portal) for _ in range(rounds // 3 + 1)]  # ≤ 4 failures each: no lockout
+    existing = [
+        new_user(db, portal) for _ in range(rounds // 3 + 1)
+    ]  # ≤ 4 failures each: no lockout
 
     def timed(username: str) -> float:
         ip = fresh_ip()
         page = client.get("/login", environ_base={"REMOTE_ADDR": ip})
-        data = {"username": username, "password": "pas-le-bon-mot-de-passe",
-                "csrf_token": form_token(page.get_data(as_text=True))}
+        data = {
+            "username": username,
+            "password": "pas-le-bon-mot-de-passe",
+            "csrf_token": form_token(page.get_data(as_text=True)),
+        }
         start = time.perf_counter()
         response = client.post("/login", data=data, environ_base={"REMOTE_ADDR": ip})
         elapsed = time.perf_counter() - start
@@ -329,8 +357,13 @@ def test_login_as_helper_and_principal(app, db, portal) -> None:  # type: ignore
 
 def _callback(client: Any, portal: Any, headers: dict[str, str] | None = None) -> Any:
     dashboard = portal.registry.dashboards["rsa"]
-    return post_callback(client, dashboard.dom_id("foyers"), "children",
-                         widget_inputs(dashboard, "departement:53", "2019"), headers=headers)
+    return post_callback(
+        client,
+        dashboard.dom_id("foyers"),
+        "children",
+        widget_inputs(dashboard, "departement:53", "2019"),
+        headers=headers,
+    )
 
 
 def test_dash_callbacks_need_the_csrf_header(president_client, portal) -> None:  # type: ignore[no-untyped-def]
@@ -349,7 +382,10 @@ def test_csrf_token_of_another_session_is_refused_on_dash(app, portal) -> None: 
     other.send_csrf = False
     stolen = one.get_cookie("_csrf_token").value
     assert _callback(other, portal, {"X-CSRFToken": stolen}).status_code == 400
-    assert _callback(other, portal, {"X-CSRFToken": other.get_cookie("_csrf_token").value}).status_code == 200
+    assert (
+        _callback(other, portal, {"X-CSRFToken": other.get_cookie("_csrf_token").value}).status_code
+        == 200
+    )
 
 
 def test_csrf_cookie_survives_each_page_load(president_client) -> None:  # type: ignore[no-untyped-def]

@@ -27,22 +27,25 @@ RSA_PY = "dashboards/rsa.py"
 SOLIDARITES = "config/datasets/solidarites.yaml"
 PORTAL = "config/portal.yaml"
 TERRITOIRE = "config/datasets/territoire.yaml"
+RSA_INDICATORS = ("config/indicators/rsa.yaml", "config/indicators/territoire.yaml")
 
 
 class Project:
     """A writable copy of the shipped configuration; data paths still point at the real files.
 
-    Only what the RSA observatory needs is copied (the portal files, its datasets, its dashboard
-    and callbacks module): the cases stay fast and do not depend on the other dashboards.
+    Only what the RSA observatory needs is copied (the portal files, its datasets, its indicators,
+    its dashboard and callbacks module): the cases stay fast and do not depend on the other
+    dashboards.
     """
 
     def __init__(self, root: Path) -> None:
         self.root = root
         (root / "config" / "datasets").mkdir(parents=True)
+        (root / "config" / "indicators").mkdir()
         (root / "dashboards").mkdir()
         for path in (ROOT / "config").glob("*.yaml"):
             shutil.copy(path, root / "config" / path.name)
-        for rel in (SOLIDARITES, TERRITOIRE, RSA, RSA_PY):
+        for rel in (SOLIDARITES, TERRITOIRE, RSA, RSA_PY, *RSA_INDICATORS):
             shutil.copy(ROOT / rel, root / rel)
 
     def text(self, rel: str) -> str:
@@ -104,6 +107,7 @@ def edits(*changes: tuple[str, str, str]) -> Callable[[Project], None]:
     def make(p: Project) -> None:
         for rel, old, new in changes:
             p.edit(rel, old, new)
+
     return make
 
 
@@ -111,151 +115,507 @@ def write(rel: str, text: str) -> Callable[[Project], None]:
     return lambda p: p.write(rel, text)
 
 
-NAMED = (SOLIDARITES, "  ttl: 15min\n", "  measures:\n    foyers: sum(foyers_allocataires)\n  ttl: 15min\n")
+NAMED = (
+    SOLIDARITES,
+    "  ttl: 15min\n",
+    "  measures:\n    foyers: sum(foyers_allocataires)\n  ttl: 15min\n",
+)
 KPI_MEASURE = "    measure: sum(foyers_allocataires)\n    unit: foyers\n"
 
 CASES = [
-    Case("unknown key, typo", edit(RSA, "    measure: sum(foyers_allocataires)\n    unit: foyers",
-                                   "    mesure: sum(foyers_allocataires)\n    unit: foyers"),
-         RSA, "mesure:", "clé `mesure` inconnue", "vouliez-vous dire `measure` ?"),
-    Case("unknown key, no close match", edit(RSA, "    better: down\n", "    better: down\n    arriere_plan: bleu\n"),
-         RSA, "arriere_plan:", "clé `arriere_plan` inconnue", "clés possibles : "),
-    Case("missing required key (top level)", edit(RSA, "title: Observatoire du RSA\n", ""),
-         RSA, "id: rsa", "clé `title` obligatoire manquante", "ajoutez `title: …`"),
-    Case("missing required key in a widget", edit(RSA, KPI_MEASURE, "    unit: foyers\n"),
-         RSA, "id: foyers", "clé `measure` obligatoire manquante dans le widget `foyers`",
-         "ajoutez `measure: …`"),
-    Case("missing widget type", edit(RSA, "  - id: foyers\n    type: kpi\n", "  - id: foyers\n"),
-         RSA, "id: foyers", "clé `type` obligatoire manquante dans le widget `foyers`", "`kpi`"),
-    Case("string for an integer", edit(RSA, "    width: 4\n  - id: taux", "    width: large\n  - id: taux"),
-         RSA, "large", "`width` doit être un nombre entier (reçu : `large`)", "sans guillemets"),
-    Case("list for a text", edit(RSA, "title: Observatoire du RSA\n", "title: [Observatoire, RSA]\n"),
-         RSA, "[Observatoire", "`title` doit être un texte (reçu : une liste)", "entre guillemets"),
-    Case("number for a text", edit(PORTAL, 'code_departement: "53"', "code_departement: 53"),
-         PORTAL, "53", "`code_departement` doit être un texte", '`"53"`'),
-    Case("width out of range", edit(RSA, "    width: 12\n", "    width: 13\n"),
-         RSA, "13", "`width` doit être ≤ 12 (reçu : 13)", ""),
-    Case("unknown widget type", edit(RSA, "type: kpi", "type: kpj"),
-         RSA, "kpj", "type de widget `kpj` inconnu", "vouliez-vous dire `kpi` ?"),
-    Case("unknown widget type, no close match", edit(RSA, "type: kpi", "type: jauge"),
-         RSA, "jauge", "type de widget `jauge` inconnu", "`choropleth`"),
-    Case("unknown dataset", edit(RSA, "    dataset: aide_sociale", "    dataset: aide_social"),
-         RSA, "aide_social", "jeu de données `aide_social` inconnu", "vouliez-vous dire `aide_sociale` ?"),
-    Case("unknown column in a measure", edit(RSA, "measure: sum(montant_euros)", "measure: sum(montant_euro)"),
-         RSA, "sum(montant_euro)", "colonne `montant_euro` absente du jeu de données",
-         "vouliez-vous dire `montant_euros` ?"),
-    Case("unknown column in x", edit(RSA, "x: departement", "x: departemnt"),
-         RSA, "departemnt", "colonne `departemnt` absente", "vouliez-vous dire `departement` ?"),
-    Case("unknown column in group_by", edit(RSA, "group_by: [code_insee]", "group_by: [epci_siren, code_inse]"),
-         RSA, "code_inse]", "colonne `code_inse` absente", "vouliez-vous dire `code_insee` ?"),
-    Case("unknown column in where", edit(RSA, "where: {indicateur:", "where: {indicateurs:"),
-         RSA, "indicateurs", "colonne `indicateurs` absente", "vouliez-vous dire `indicateur` ?"),
-    Case("unknown column in a dataset's territory",
-         edit(SOLIDARITES, "territory: {commune: code_insee,", "territory: {commune: code_inse,"),
-         SOLIDARITES, "code_inse,", "colonne `code_inse` absente", "vouliez-vous dire `code_insee` ?"),
-    Case("unknown column in a dataset's period",
-         edit(SOLIDARITES, "period: {column: date, grain: month, kind: stock}\n  ttl: 15min",
-              "period: {column: mois, grain: month, kind: stock}\n  ttl: 15min"),
-         SOLIDARITES, "mois,", "colonne `mois` absente", "valeurs possibles"),
-    Case("label of an unknown column", edit(SOLIDARITES, "    date: {label: Mois}\n",
-                                            "    date: {label: Mois}\n    dates: {label: Dates}\n"),
-         SOLIDARITES, "dates:", "colonne `dates` absente", "vouliez-vous dire `date` ?"),
-    Case("unparsable measure `sum(`", edit(RSA, "measure: sum(montant_euros)", "measure: sum("),
-         RSA, "sum(\n", "nom de colonne attendu après `sum(`", "écrivez `sum(colonne)`"),
-    Case("measure without parentheses", edit(RSA, "measure: sum(montant_euros)", "measure: avg montant_euros"),
-         RSA, "avg montant", "parenthèses manquantes après `avg`", "écrivez `avg(montant_euros)`"),
-    Case("unknown aggregate", edit(RSA, "measure: sum(montant_euros)", "measure: moyenne(montant_euros)"),
-         RSA, "moyenne(", "agrégat `moyenne` inconnu", "agrégats possibles"),
-    Case("measure with an unclosed parenthesis",
-         edit(RSA, "measure: sum(montant_euros)", "measure: (sum(montant_euros) / 1000"),
-         RSA, "(sum(montant", "parenthèse fermante `)` manquante", "fermez chaque parenthèse"),
-    Case("named measure misspelt", edits(NAMED, (RSA, KPI_MEASURE, "    measure: foyer\n    unit: foyers\n")),
-         RSA, "foyer\n", "mesure `foyer` inconnue", "vouliez-vous dire `foyers` ?"),
-    Case("named measure inside an aggregate",
-         edits(NAMED, (RSA, KPI_MEASURE, "    measure: sum(foyers)\n    unit: foyers\n")),
-         RSA, "sum(foyers)\n", "colonne `foyers` absente", "`foyers` est une mesure nommée"),
-    Case("column used as a measure", edit(RSA, KPI_MEASURE, "    measure: foyers_allocataires\n    unit: foyers\n"),
-         RSA, "foyers_allocataires\n", "mesure `foyers_allocataires` inconnue",
-         "`foyers_allocataires` est une colonne : écrivez un agrégat, par exemple `sum(foyers_allocataires)`"),
-    Case("duplicate widget id", edit(RSA, "  - id: taux\n", "  - id: foyers\n"),
-         RSA, "foyers\n    type: custom", "widget `foyers` en double (déjà défini ligne", "`id` unique"),
-    Case("duplicate dashboard id across files",
-         lambda p: p.write("dashboards/rsa_bis.yaml", p.text(RSA).replace("order: 10", "order: 11")),
-         "dashboards/rsa_bis.yaml", "rsa\n", "identifiant `rsa` déjà utilisé par", "son propre `id`"),
-    Case("duplicate path",
-         lambda p: p.write("dashboards/rsa_bis.yaml",
-                           p.text(RSA).replace("id: rsa\n", "id: rsa_bis\npath: /rsa/\n")),
-         "dashboards/rsa_bis.yaml", "/rsa/", "adresse `/rsa/` déjà utilisée par", "autre valeur de `path`"),
-    Case("reserved path", edit(RSA, "icon: people\n", "icon: people\npath: /login\n"),
-         RSA, "/login", "adresse `/login` déjà utilisée par le portail", "autre valeur de `path`"),
-    Case("path under a reserved prefix", edit(RSA, "icon: people\n", "icon: people\npath: /api/rsa\n"),
-         RSA, "/api/rsa", "adresse `/api/rsa` déjà utilisée par le portail", "`path`"),
-    Case("duplicate YAML key", edit(RSA, "icon: people\n", "icon: people\nicon: cash-coin\n"),
-         RSA, "icon: cash", "clé `icon` en double (déjà définie ligne", "supprimez l'une des deux"),
-    Case("tab indentation", edit(RSA, "    unit: foyers\n", "\tunit: foyers\n"),
-         RSA, "\tunit", "tabulation interdite", "espaces"),
-    Case("missing colon after a key", edit(RSA, "icon: people\n", "icon people\n"),
-         RSA, "icon people", "deux-points `:` manquant après la clé", "`clé: valeur`"),
-    Case("colon inside an unquoted value", edit(RSA, "title: Observatoire du RSA\n",
-                                                "title: Observatoire: RSA\n"),
-         RSA, ": RSA", "deux-points `:` inattendu", "entre guillemets"),
-    Case("unclosed quote", lambda p: p.write(RSA, p.text(RSA) + '  - id: fin\n    type: markdown\n'
-                                                                 '    text: "Sources : DREES\n'),
-         RSA, '"Sources', "guillemet ouvert ici et jamais refermé", "fermez le guillemet"),
-    Case("inconsistent indentation", edit(RSA, "    unit: foyers\n", "   unit: foyers\n"),
-         RSA, "unit: foyers", "indentation incohérente", "alignez"),
-    Case("unclosed list", edit(RSA, "group_by: [code_insee]", "group_by: [code_insee"),
-         RSA, "[code_insee", "liste `[…]` ouverte ici et jamais refermée", "fermez la liste"),
-    Case("impossible date", edit(RSA, "title: Observatoire du RSA\n", "title: 2020-13-45\n"),
-         RSA, "2020-13-45", "valeur `2020-13-45` illisible", "entre guillemets"),
+    Case(
+        "unknown key, typo",
+        edit(
+            RSA,
+            "    measure: sum(foyers_allocataires)\n    unit: foyers",
+            "    mesure: sum(foyers_allocataires)\n    unit: foyers",
+        ),
+        RSA,
+        "mesure:",
+        "clé `mesure` inconnue",
+        "vouliez-vous dire `measure` ?",
+    ),
+    Case(
+        "unknown key, no close match",
+        edit(RSA, "    better: down\n", "    better: down\n    arriere_plan: bleu\n"),
+        RSA,
+        "arriere_plan:",
+        "clé `arriere_plan` inconnue",
+        "clés possibles : ",
+    ),
+    Case(
+        "missing required key (top level)",
+        edit(RSA, "title: Observatoire du RSA\n", ""),
+        RSA,
+        "id: rsa",
+        "clé `title` obligatoire manquante",
+        "ajoutez `title: …`",
+    ),
+    Case(
+        "missing required key in a widget",
+        edit(RSA, KPI_MEASURE, "    unit: foyers\n"),
+        RSA,
+        "id: foyers",
+        "clé `measure` obligatoire manquante dans le widget `foyers`",
+        "ajoutez `measure: …`",
+    ),
+    Case(
+        "missing widget type",
+        edit(RSA, "  - id: foyers\n    type: kpi\n", "  - id: foyers\n"),
+        RSA,
+        "id: foyers",
+        "clé `type` obligatoire manquante dans le widget `foyers`",
+        "`kpi`",
+    ),
+    Case(
+        "string for an integer",
+        edit(RSA, "    width: 4\n  - id: taux", "    width: large\n  - id: taux"),
+        RSA,
+        "large",
+        "`width` doit être un nombre entier (reçu : `large`)",
+        "sans guillemets",
+    ),
+    Case(
+        "list for a text",
+        edit(RSA, "title: Observatoire du RSA\n", "title: [Observatoire, RSA]\n"),
+        RSA,
+        "[Observatoire",
+        "`title` doit être un texte (reçu : une liste)",
+        "entre guillemets",
+    ),
+    Case(
+        "number for a text",
+        edit(PORTAL, 'code_departement: "53"', "code_departement: 53"),
+        PORTAL,
+        "53",
+        "`code_departement` doit être un texte",
+        '`"53"`',
+    ),
+    Case(
+        "width out of range",
+        edit(RSA, "    width: 12\n", "    width: 13\n"),
+        RSA,
+        "13",
+        "`width` doit être ≤ 12 (reçu : 13)",
+        "",
+    ),
+    Case(
+        "unknown widget type",
+        edit(RSA, "type: kpi", "type: kpj"),
+        RSA,
+        "kpj",
+        "type de widget `kpj` inconnu",
+        "vouliez-vous dire `kpi` ?",
+    ),
+    Case(
+        "unknown widget type, no close match",
+        edit(RSA, "type: kpi", "type: jauge"),
+        RSA,
+        "jauge",
+        "type de widget `jauge` inconnu",
+        "`choropleth`",
+    ),
+    Case(
+        "unknown dataset",
+        edit(RSA, "    dataset: aide_sociale", "    dataset: aide_social"),
+        RSA,
+        "aide_social",
+        "jeu de données `aide_social` inconnu",
+        "vouliez-vous dire `aide_sociale` ?",
+    ),
+    Case(
+        "unknown column in a measure",
+        edit(RSA, "measure: sum(montant_euros)", "measure: sum(montant_euro)"),
+        RSA,
+        "sum(montant_euro)",
+        "colonne `montant_euro` absente du jeu de données",
+        "vouliez-vous dire `montant_euros` ?",
+    ),
+    Case(
+        "unknown column in x",
+        edit(RSA, "x: departement", "x: departemnt"),
+        RSA,
+        "departemnt",
+        "colonne `departemnt` absente",
+        "vouliez-vous dire `departement` ?",
+    ),
+    Case(
+        "unknown column in group_by",
+        edit(RSA, "group_by: [code_insee]", "group_by: [epci_siren, code_inse]"),
+        RSA,
+        "code_inse]",
+        "colonne `code_inse` absente",
+        "vouliez-vous dire `code_insee` ?",
+    ),
+    Case(
+        "unknown column in where",
+        edit(RSA, "where: {indicateur:", "where: {indicateurs:"),
+        RSA,
+        "indicateurs",
+        "colonne `indicateurs` absente",
+        "vouliez-vous dire `indicateur` ?",
+    ),
+    Case(
+        "unknown column in a dataset's territory",
+        edit(SOLIDARITES, "territory: {commune: code_insee,", "territory: {commune: code_inse,"),
+        SOLIDARITES,
+        "code_inse,",
+        "colonne `code_inse` absente",
+        "vouliez-vous dire `code_insee` ?",
+    ),
+    Case(
+        "unknown column in a dataset's period",
+        edit(
+            SOLIDARITES,
+            "period: {column: date, grain: month, kind: stock}\n  ttl: 15min",
+            "period: {column: mois, grain: month, kind: stock}\n  ttl: 15min",
+        ),
+        SOLIDARITES,
+        "mois,",
+        "colonne `mois` absente",
+        "valeurs possibles",
+    ),
+    Case(
+        "label of an unknown column",
+        edit(
+            SOLIDARITES,
+            "    date: {label: Mois}\n",
+            "    date: {label: Mois}\n    dates: {label: Dates}\n",
+        ),
+        SOLIDARITES,
+        "dates:",
+        "colonne `dates` absente",
+        "vouliez-vous dire `date` ?",
+    ),
+    Case(
+        "unparsable measure `sum(`",
+        edit(RSA, "measure: sum(montant_euros)", "measure: sum("),
+        RSA,
+        "sum(\n",
+        "nom de colonne attendu après `sum(`",
+        "écrivez `sum(colonne)`",
+    ),
+    Case(
+        "measure without parentheses",
+        edit(RSA, "measure: sum(montant_euros)", "measure: avg montant_euros"),
+        RSA,
+        "avg montant",
+        "parenthèses manquantes après `avg`",
+        "écrivez `avg(montant_euros)`",
+    ),
+    Case(
+        "unknown aggregate",
+        edit(RSA, "measure: sum(montant_euros)", "measure: moyenne(montant_euros)"),
+        RSA,
+        "moyenne(",
+        "agrégat `moyenne` inconnu",
+        "agrégats possibles",
+    ),
+    Case(
+        "measure with an unclosed parenthesis",
+        edit(RSA, "measure: sum(montant_euros)", "measure: (sum(montant_euros) / 1000"),
+        RSA,
+        "(sum(montant",
+        "parenthèse fermante `)` manquante",
+        "fermez chaque parenthèse",
+    ),
+    Case(
+        "named measure misspelt",
+        edits(NAMED, (RSA, KPI_MEASURE, "    measure: foyer\n    unit: foyers\n")),
+        RSA,
+        "foyer\n",
+        "mesure `foyer` inconnue",
+        "vouliez-vous dire `foyers` ?",
+    ),
+    Case(
+        "named measure inside an aggregate",
+        edits(NAMED, (RSA, KPI_MEASURE, "    measure: sum(foyers)\n    unit: foyers\n")),
+        RSA,
+        "sum(foyers)\n",
+        "colonne `foyers` absente",
+        "`foyers` est une mesure nommée",
+    ),
+    Case(
+        "column used as a measure",
+        edit(RSA, KPI_MEASURE, "    measure: foyers_allocataires\n    unit: foyers\n"),
+        RSA,
+        "foyers_allocataires\n",
+        "mesure `foyers_allocataires` inconnue",
+        "`foyers_allocataires` est une colonne : écrivez un agrégat, "
+        "par exemple `sum(foyers_allocataires)`",
+    ),
+    Case(
+        "duplicate widget id",
+        edit(RSA, "  - id: taux\n", "  - id: foyers\n"),
+        RSA,
+        "foyers\n    type: custom",
+        "widget `foyers` en double (déjà défini ligne",
+        "`id` unique",
+    ),
+    Case(
+        "duplicate dashboard id across files",
+        lambda p: p.write("dashboards/rsa_bis.yaml", p.text(RSA).replace("order: 10", "order: 11")),
+        "dashboards/rsa_bis.yaml",
+        "rsa\n",
+        "identifiant `rsa` déjà utilisé par",
+        "son propre `id`",
+    ),
+    Case(
+        "duplicate path",
+        lambda p: p.write(
+            "dashboards/rsa_bis.yaml",
+            p.text(RSA).replace("id: rsa\n", "id: rsa_bis\npath: /rsa/\n"),
+        ),
+        "dashboards/rsa_bis.yaml",
+        "/rsa/",
+        "adresse `/rsa/` déjà utilisée par",
+        "autre valeur de `path`",
+    ),
+    Case(
+        "reserved path",
+        edit(RSA, "icon: people\n", "icon: people\npath: /login\n"),
+        RSA,
+        "/login",
+        "adresse `/login` déjà utilisée par le portail",
+        "autre valeur de `path`",
+    ),
+    Case(
+        "path under a reserved prefix",
+        edit(RSA, "icon: people\n", "icon: people\npath: /api/rsa\n"),
+        RSA,
+        "/api/rsa",
+        "adresse `/api/rsa` déjà utilisée par le portail",
+        "`path`",
+    ),
+    Case(
+        "duplicate YAML key",
+        edit(RSA, "icon: people\n", "icon: people\nicon: cash-coin\n"),
+        RSA,
+        "icon: cash",
+        "clé `icon` en double (déjà définie ligne",
+        "supprimez l'une des deux",
+    ),
+    Case(
+        "tab indentation",
+        edit(RSA, "    unit: foyers\n", "\tunit: foyers\n"),
+        RSA,
+        "\tunit",
+        "tabulation interdite",
+        "espaces",
+    ),
+    Case(
+        "missing colon after a key",
+        edit(RSA, "icon: people\n", "icon people\n"),
+        RSA,
+        "icon people",
+        "deux-points `:` manquant après la clé",
+        "`clé: valeur`",
+    ),
+    Case(
+        "colon inside an unquoted value",
+        edit(RSA, "title: Observatoire du RSA\n", "title: Observatoire: RSA\n"),
+        RSA,
+        ": RSA",
+        "deux-points `:` inattendu",
+        "entre guillemets",
+    ),
+    Case(
+        "unclosed quote",
+        lambda p: p.write(
+            RSA, p.text(RSA) + '  - id: fin\n    type: markdown\n    text: "Sources : DREES\n'
+        ),
+        RSA,
+        '"Sources',
+        "guillemet ouvert ici et jamais refermé",
+        "fermez le guillemet",
+    ),
+    Case(
+        "inconsistent indentation",
+        edit(RSA, "    unit: foyers\n", "   unit: foyers\n"),
+        RSA,
+        "unit: foyers",
+        "indentation incohérente",
+        "alignez",
+    ),
+    Case(
+        "unclosed list",
+        edit(RSA, "group_by: [code_insee]", "group_by: [code_insee"),
+        RSA,
+        "[code_insee",
+        "liste `[…]` ouverte ici et jamais refermée",
+        "fermez la liste",
+    ),
+    Case(
+        "impossible date",
+        edit(RSA, "title: Observatoire du RSA\n", "title: 2020-13-45\n"),
+        RSA,
+        "2020-13-45",
+        "valeur `2020-13-45` illisible",
+        "entre guillemets",
+    ),
     Case("empty file", write(RSA, ""), RSA, None, "fichier vide", "`id: mon_tableau`"),
-    Case("file that is a list", write(RSA, "- id: rsa\n- title: Observatoire\n"),
-         RSA, None, "le fichier est une liste", "`id: mon_tableau`"),
-    Case("invalid id", edit(RSA, "id: rsa\n", "id: RSA Obs\n"),
-         RSA, "RSA Obs", "`id` : `RSA Obs` n'a pas le bon format", "par exemple `rsa_obs`"),
-    Case("bad duration", edit(RSA, "icon: people\n", "icon: people\nrefresh: 5 minutes\n"),
-         RSA, "5 minutes", "`refresh` : durée `5 minutes` illisible", "`15min`"),
-    Case("access: wrong literal", edit(RSA, "access:\n  departments: [solidarites]\n  roles: [president]\n",
-                                       "access: public\n"),
-         RSA, "public", "`access` : valeur `public` non permise", "vouliez-vous dire `public-internal` ?"),
-    Case("access: misspelt key of the mapping form", edit(RSA, "  departments: [solidarites]",
-                                                          "  departements: [solidarites]"),
-         RSA, "departements", "clé `departements` inconnue", "vouliez-vous dire `departments` ?"),
-    Case("mapping value in where", edit(RSA, "where: {indicateur: depenses_brutes_allocation_rsa}",
-                                        "where: {indicateur: {valeur: depenses_brutes_allocation_rsa}}"),
-         RSA, "{valeur", "`indicateur` : valeur un bloc `clé: valeur` non permise", "une liste"),
-    Case("custom widget: unknown function", edit(RSA, "function: taux_pour_1000", "function: taux_pour_100"),
-         RSA, "taux_pour_100\n", "fonction `taux_pour_100` introuvable", "vouliez-vous dire `taux_pour_1000` ?"),
-    Case("custom widget: function far from any", edit(RSA, "function: taux_pour_1000", "function: calcul"),
-         RSA, "calcul", "fonction `calcul` introuvable", "fonctions du module : `taux_pour_1000`"),
-    Case("callbacks module raising at import",
-         edit(RSA_PY, "\ndef taux_pour_1000", "\nSEUIL = 1000\nraise RuntimeError('boum')\n\n\ndef taux_pour_1000"),
-         RSA_PY, "raise RuntimeError", "module de callbacks en erreur : RuntimeError: boum", "code Python"),
-    Case("callbacks module with a syntax error",
-         edit(RSA_PY, "\ndef taux_pour_1000", "\nSEUIL = = 1000\n\n\ndef taux_pour_1000"),
-         RSA_PY, "= 1000", "module de callbacks en erreur : SyntaxError: invalid syntax", "code Python"),
-    Case("unknown source type", edit(SOLIDARITES, "type: parquet", "type: parket"),
-         SOLIDARITES, "parket", "type de source `parket` inconnu", "vouliez-vous dire `parquet` ?"),
-    Case("dataset without type", edit(SOLIDARITES, "  type: parquet\n", ""),
-         SOLIDARITES, "rsa_communes:", "clé `type` obligatoire manquante", "`parquet`"),
-    Case("dataset file missing", edit(SOLIDARITES, "path: data/rsa_communes_mensuel.parquet",
-                                      "path: data/absent.parquet"),
-         SOLIDARITES, "data/absent.parquet", "source `rsa_communes` illisible", "chemin"),
-    Case("period filter on a dataset without period",
-         edit(RSA, "period: {dataset: rsa_communes, default: latest}", "period: {dataset: communes, default: latest}"),
-         RSA, "communes, default", "le jeu de données `communes` n'a pas de période", "`period:"),
-    Case("choropleth level without the territory column",
-         edit(RSA, "    dataset: rsa_communes\n    measure: sum(foyers_allocataires)\n    per_1000",
-              "    dataset: rsa_departements\n    measure: sum(foyers_allocataires)\n    per_1000"),
-         RSA, "commune\n    colorscale", "ne déclare pas de colonne `commune`", "`territory: {commune:"),
-    Case("portal: unknown reference dataset", edit(PORTAL, "communes_dataset: communes", "communes_dataset: commune"),
-         PORTAL, "commune\n", "communes_dataset : jeu de données `commune` inconnu",
-         "vouliez-vous dire `communes` ?"),
-    Case("portal: missing nested key", edit(PORTAL, '  code_departement: "53"\n', ""),
-         PORTAL, "collectivite:", "clé `code_departement` obligatoire manquante dans `collectivite`",
-         "ajoutez `code_departement: …`"),
-    Case("file with a .yml extension", lambda p: shutil.copy(p.root / RSA, p.root / "dashboards/finances.yml"),
-         "dashboards/finances.yml", None, "fichier ignoré : extension `.yml`", "`finances.yaml`"),
+    Case(
+        "file that is a list",
+        write(RSA, "- id: rsa\n- title: Observatoire\n"),
+        RSA,
+        None,
+        "le fichier est une liste",
+        "`id: mon_tableau`",
+    ),
+    Case(
+        "invalid id",
+        edit(RSA, "id: rsa\n", "id: RSA Obs\n"),
+        RSA,
+        "RSA Obs",
+        "`id` : `RSA Obs` n'a pas le bon format",
+        "par exemple `rsa_obs`",
+    ),
+    Case(
+        "bad duration",
+        edit(RSA, "icon: people\n", "icon: people\nrefresh: 5 minutes\n"),
+        RSA,
+        "5 minutes",
+        "`refresh` : durée `5 minutes` illisible",
+        "`15min`",
+    ),
+    Case(
+        "access: wrong literal",
+        edit(
+            RSA, "access:\n  departments: [solidarites]\n  roles: [president]\n", "access: public\n"
+        ),
+        RSA,
+        "public",
+        "`access` : valeur `public` non permise",
+        "vouliez-vous dire `public-internal` ?",
+    ),
+    Case(
+        "access: misspelt key of the mapping form",
+        edit(RSA, "  departments: [solidarites]", "  departements: [solidarites]"),
+        RSA,
+        "departements",
+        "clé `departements` inconnue",
+        "vouliez-vous dire `departments` ?",
+    ),
+    Case(
+        "mapping value in where",
+        edit(
+            RSA,
+            "where: {indicateur: depenses_brutes_allocation_rsa}",
+            "where: {indicateur: {valeur: depenses_brutes_allocation_rsa}}",
+        ),
+        RSA,
+        "{valeur",
+        "`indicateur` : valeur un bloc `clé: valeur` non permise",
+        "une liste",
+    ),
+    Case(
+        "custom widget: unknown function",
+        edit(RSA, "function: taux_pour_1000", "function: taux_pour_100"),
+        RSA,
+        "taux_pour_100\n",
+        "fonction `taux_pour_100` introuvable",
+        "vouliez-vous dire `taux_pour_1000` ?",
+    ),
+    Case(
+        "custom widget: function far from any",
+        edit(RSA, "function: taux_pour_1000", "function: calcul"),
+        RSA,
+        "calcul",
+        "fonction `calcul` introuvable",
+        "fonctions du module : `taux_pour_1000`",
+    ),
+    Case(
+        "callbacks module raising at import",
+        edit(
+            RSA_PY,
+            "\ndef taux_pour_1000",
+            "\nSEUIL = 1000\nraise RuntimeError('boum')\n\n\ndef taux_pour_1000",
+        ),
+        RSA_PY,
+        "raise RuntimeError",
+        "module de callbacks en erreur : RuntimeError: boum",
+        "code Python",
+    ),
+    Case(
+        "callbacks module with a syntax error",
+        edit(RSA_PY, "\ndef taux_pour_1000", "\nSEUIL = = 1000\n\n\ndef taux_pour_1000"),
+        RSA_PY,
+        "= 1000",
+        "module de callbacks en erreur : SyntaxError: invalid syntax",
+        "code Python",
+    ),
+    Case(
+        "unknown source type",
+        edit(SOLIDARITES, "type: parquet", "type: parket"),
+        SOLIDARITES,
+        "parket",
+        "type de source `parket` inconnu",
+        "vouliez-vous dire `parquet` ?",
+    ),
+    Case(
+        "dataset without type",
+        edit(SOLIDARITES, "  type: parquet\n", ""),
+        SOLIDARITES,
+        "rsa_communes:",
+        "clé `type` obligatoire manquante",
+        "`parquet`",
+    ),
+    Case(
+        "dataset file missing",
+        edit(SOLIDARITES, "path: data/rsa_communes_mensuel.parquet", "path: data/absent.parquet"),
+        SOLIDARITES,
+        "data/absent.parquet",
+        "source `rsa_communes` illisible",
+        "chemin",
+    ),
+    Case(
+        "period filter on a dataset without period",
+        edit(
+            RSA,
+            "period: {dataset: rsa_communes, default: latest}",
+            "period: {dataset: communes, default: latest}",
+        ),
+        RSA,
+        "communes, default",
+        "le jeu de données `communes` n'a pas de période",
+        "`period:",
+    ),
+    Case(
+        "choropleth level without the territory column",
+        edit(
+            RSA,
+            "    dataset: rsa_communes\n    measure: sum(foyers_allocataires)\n    per_1000",
+            "    dataset: rsa_departements\n    measure: sum(foyers_allocataires)\n    per_1000",
+        ),
+        RSA,
+        "commune\n    colorscale",
+        "ne déclare pas de colonne `commune`",
+        "`territory: {commune:",
+    ),
+    Case(
+        "portal: unknown reference dataset",
+        edit(PORTAL, "communes_dataset: communes", "communes_dataset: commune"),
+        PORTAL,
+        "commune\n",
+        "communes_dataset : jeu de données `commune` inconnu",
+        "vouliez-vous dire `communes` ?",
+    ),
+    Case(
+        "portal: missing nested key",
+        edit(PORTAL, '  code_departement: "53"\n', ""),
+        PORTAL,
+        "collectivite:",
+        "clé `code_departement` obligatoire manquante dans `collectivite`",
+        "ajoutez `code_departement: …`",
+    ),
+    Case(
+        "file with a .yml extension",
+        lambda p: shutil.copy(p.root / RSA, p.root / "dashboards/finances.yml"),
+        "dashboards/finances.yml",
+        None,
+        "fichier ignoré : extension `.yml`",
+        "`finances.yaml`",
+    ),
 ]
 
 
@@ -348,8 +708,14 @@ def _env(**extra: str) -> dict[str, str]:
 
 def test_check_command_reports_every_error_and_exits_1(project: Project) -> None:
     _broken_tree(project)
-    result = subprocess.run([sys.executable, "-m", "pilotis", "check", str(project.root)],
-                            cwd=project.root, env=_env(), capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "pilotis", "check", str(project.root)],
+        cwd=project.root,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 1, result.stderr
     assert result.stdout == ""
     lines = result.stderr.splitlines()
@@ -364,8 +730,14 @@ def test_check_command_reports_every_error_and_exits_1(project: Project) -> None
 
 
 def test_check_command_on_the_shipped_configuration_prints_one_line() -> None:
-    result = subprocess.run([sys.executable, "-m", "pilotis", "check"], cwd=ROOT, env=_env(),
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "pilotis", "check"],
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert len(result.stdout.splitlines()) == 1
     assert result.stdout.startswith("OK : ")
@@ -376,9 +748,12 @@ def test_create_app_refuses_an_invalid_configuration(project: Project, tmp_path:
 
     _broken_tree(project)
     expected = ConfigError(project.issues()).report()
-    settings = Settings.from_env(root=ROOT, config_dir=project.root / "config",
-                                 dashboards_dir=project.root / "dashboards",
-                                 instance_dir=tmp_path / "instance")
+    settings = Settings.from_env(
+        root=ROOT,
+        config_dir=project.root / "config",
+        dashboards_dir=project.root / "dashboards",
+        instance_dir=tmp_path / "instance",
+    )
     with pytest.raises(ConfigError) as info:
         create_app(settings)
     assert info.value.report() == expected
@@ -386,11 +761,20 @@ def test_create_app_refuses_an_invalid_configuration(project: Project, tmp_path:
 
 def test_app_py_exits_1_with_the_report_and_no_traceback(project: Project, tmp_path: Path) -> None:
     _broken_tree(project)
-    env = _env(PILOTIS_CONFIG_DIR=str(project.root / "config"),
-               PILOTIS_DASHBOARDS_DIR=str(project.root / "dashboards"),
-               PILOTIS_INSTANCE_DIR=str(tmp_path / "instance"), PILOTIS_PORT="0")
-    result = subprocess.run([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=30)
+    env = _env(
+        PILOTIS_CONFIG_DIR=str(project.root / "config"),
+        PILOTIS_DASHBOARDS_DIR=str(project.root / "dashboards"),
+        PILOTIS_INSTANCE_DIR=str(tmp_path / "instance"),
+        PILOTIS_PORT="0",
+    )
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "app.py")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "type de widget `kpj` inconnu" in result.stderr

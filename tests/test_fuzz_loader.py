@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from data_sources.files import ParquetSource
 from pilotis.errors import ConfigError
 from pilotis.loader import load_registry
 from pilotis.measures import MeasureError, columns_of, parse_measure, to_sql
@@ -25,22 +27,55 @@ from pilotis.settings import ROOT
 from pilotis.yamlmarks import parse_yaml
 
 RSA_TEXT = (ROOT / "dashboards" / "rsa.yaml").read_text(encoding="utf-8")
-SETTINGS = settings(deadline=None, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 @pytest.fixture(scope="module")
 def fuzz_root() -> Iterator[Path]:
-    """A config with only the RSA datasets, and a dashboards folder rewritten by each example."""
+    """A config with only the RSA datasets, and a dashboards folder rewritten by each example.
+
+    The datasets are the shipped ones, with their CSV files turned into Parquet copies (same
+    ids, columns and types): reading a Parquet schema is ~10 times cheaper than sniffing a CSV,
+    so more examples fit in the time budget. Only the dashboard is fuzzed.
+    """
     with tempfile.TemporaryDirectory(prefix="pilotis-fuzz-") as name:
         root = Path(name)
         (root / "config" / "datasets").mkdir(parents=True)
         (root / "dashboards").mkdir()
+        (root / "data").mkdir()
         for path in (ROOT / "config").glob("*.yaml"):
             shutil.copy(path, root / "config" / path.name)
         for name_ in ("solidarites.yaml", "territoire.yaml"):
             shutil.copy(ROOT / "config" / "datasets" / name_, root / "config" / "datasets" / name_)
+        (root / "config" / "indicators").mkdir()
+        for name_ in ("rsa.yaml", "territoire.yaml"):  # the indicators rsa.yaml uses
+            source_file = ROOT / "config" / "indicators" / name_
+            if source_file.exists():
+                shutil.copy(source_file, root / "config" / "indicators" / name_)
         shutil.copy(ROOT / "dashboards" / "rsa.py", root / "dashboards" / "rsa.py")
+        shutil.copy(ROOT / "dashboards" / "rsa.yaml", root / "dashboards" / "rsa.yaml")
+        registry = load_registry(ROOT, root / "config", root / "dashboards")
+        allowed = set(ParquetSource.Config.model_fields)
+        for name_ in ("solidarites.yaml", "territoire.yaml"):
+            path = root / "config" / "datasets" / name_
+            specs = yaml.safe_load(path.read_text(encoding="utf-8"))
+            for dataset_id, spec in specs.items():
+                source = registry.datasets[dataset_id]
+                if spec.get("type") == "parquet" or not hasattr(source, "view"):
+                    continue
+                target = root / "data" / f"{dataset_id}.parquet"
+                source.schema()
+                source.duck.connection().execute(
+                    f"COPY (SELECT * FROM \"{source.view}\") TO '{target}' (FORMAT parquet)"
+                )
+                spec = {k: v for k, v in spec.items() if k in allowed}
+                specs[dataset_id] = {**spec, "type": "parquet", "path": str(target)}
+            path.write_text(yaml.safe_dump(specs, allow_unicode=True, sort_keys=False), "utf-8")
+        load_registry(ROOT, root / "config", root / "dashboards")  # still valid
         yield root
 
 
@@ -60,17 +95,90 @@ def load_only_config_errors(root: Path, text: str, name: str = "rsa.yaml") -> No
 # --------------------------------------------------------------------------- mutations of rsa.yaml
 
 ODD_SCALARS = [
-    "", "~", "null", "0", "-1", "13", "1e400", ".nan", "true", "no", "[]", "{}", "[a, [b]]",
-    "{a: {b: c}}", "'quoted'", '"unterminated', "*alias", "&anchor x", "!!python/object:os.system x",
-    "!custom 1", "2020-13-45", "2020-01-01", "sum(", "sum(foyers_allocataires) / 0", "count(*)",
-    "avg foyers", "((((((sum(a))))))", "- item", "a: b: c", "|\n  bloc", ">-", "@", "`x`", "%x",
-    "<<: *x", "\t", "é", "\u202f", "x" * 300, "RSA Obs", "/login", "5 minutes", "public",
-    "kpi", "custom", "table", "choropleth", "rsa_communes", "aide_sociale", "communes",
-    "taux_pour_1000", "departement", "code_insee", "periode", "[kpi]", "[rsa_communes]",
+    "",
+    "~",
+    "null",
+    "0",
+    "-1",
+    "13",
+    "1e400",
+    ".nan",
+    "true",
+    "no",
+    "[]",
+    "{}",
+    "[a, [b]]",
+    "{a: {b: c}}",
+    "'quoted'",
+    '"unterminated',
+    "*alias",
+    "&anchor x",
+    "!!python/object:os.system x",
+    "!custom 1",
+    "2020-13-45",
+    "2020-01-01",
+    "sum(",
+    "sum(foyers_allocataires) / 0",
+    "count(*)",
+    "avg foyers",
+    "((((((sum(a))))))",
+    "- item",
+    "a: b: c",
+    "|\n  bloc",
+    ">-",
+    "@",
+    "`x`",
+    "%x",
+    "<<: *x",
+    "\t",
+    "é",
+    "\u202f",
+    "x" * 300,
+    "RSA Obs",
+    "/login",
+    "5 minutes",
+    "public",
+    "kpi",
+    "custom",
+    "table",
+    "choropleth",
+    "rsa_communes",
+    "aide_sociale",
+    "communes",
+    "taux_pour_1000",
+    "departement",
+    "code_insee",
+    "periode",
+    "[kpi]",
+    "[rsa_communes]",
 ]
-KEYS = ["id", "type", "title", "dataset", "measure", "measures", "x", "color", "group_by", "where",
-        "level", "function", "text", "width", "period", "territory", "filters", "access", "path",
-        "refresh", "widgets", "<<", "? [a]", "1", "true"]
+KEYS = [
+    "id",
+    "type",
+    "title",
+    "dataset",
+    "measure",
+    "measures",
+    "x",
+    "color",
+    "group_by",
+    "where",
+    "level",
+    "function",
+    "text",
+    "width",
+    "period",
+    "territory",
+    "filters",
+    "access",
+    "path",
+    "refresh",
+    "widgets",
+    "<<",
+    "? [a]",
+    "1",
+    "true",
+]
 
 lines_of = RSA_TEXT.splitlines()
 
@@ -82,8 +190,22 @@ def mutated_dashboard(draw: st.DrawFn) -> str:
         if not lines:
             break
         i = draw(st.integers(0, len(lines) - 1))
-        op = draw(st.sampled_from(["delete", "duplicate", "swap", "indent", "dedent", "value",
-                                   "key", "insert", "truncate", "tab"]))
+        op = draw(
+            st.sampled_from(
+                [
+                    "delete",
+                    "duplicate",
+                    "swap",
+                    "indent",
+                    "dedent",
+                    "value",
+                    "key",
+                    "insert",
+                    "truncate",
+                    "tab",
+                ]
+            )
+        )
         if op == "delete":
             del lines[i]
         elif op == "duplicate":
@@ -94,13 +216,15 @@ def mutated_dashboard(draw: st.DrawFn) -> str:
         elif op == "indent":
             lines[i] = " " * draw(st.integers(1, 4)) + lines[i]
         elif op == "dedent":
-            lines[i] = lines[i][draw(st.integers(1, 4)):]
+            lines[i] = lines[i][draw(st.integers(1, 4)) :]
         elif op == "value" and ":" in lines[i]:
             head = lines[i].split(":", 1)[0]
             lines[i] = f"{head}: {draw(st.sampled_from(ODD_SCALARS) | st.text(max_size=20))}"
         elif op == "key" and ":" in lines[i]:
             indent = len(lines[i]) - len(lines[i].lstrip(" -"))
-            lines[i] = lines[i][:indent] + draw(st.sampled_from(KEYS)) + ":" + lines[i].split(":", 1)[1]
+            lines[i] = (
+                lines[i][:indent] + draw(st.sampled_from(KEYS)) + ":" + lines[i].split(":", 1)[1]
+            )
         elif op == "insert":
             lines.insert(i, draw(st.sampled_from(ODD_SCALARS) | st.text(max_size=30)))
         elif op == "truncate":
@@ -110,19 +234,21 @@ def mutated_dashboard(draw: st.DrawFn) -> str:
     return "\n".join(lines) + "\n"
 
 
-@settings(SETTINGS, max_examples=40)
+@settings(SETTINGS, max_examples=60)
 @given(text=mutated_dashboard())
 def test_mutated_dashboard_gives_config_error_only(fuzz_root: Path, text: str) -> None:
     load_only_config_errors(fuzz_root, text)
 
 
-@settings(SETTINGS, max_examples=15)
+@settings(SETTINGS, max_examples=25)
 @given(text=st.text(max_size=300))
 def test_random_text_dashboard_gives_config_error_only(fuzz_root: Path, text: str) -> None:
     load_only_config_errors(fuzz_root, text)
 
 
-YAMLISH = st.text(alphabet=st.sampled_from(list("ab:-[]{},'\"&*!|>#%@`\t\n ?<=~0123456789")), max_size=80)
+YAMLISH = st.text(
+    alphabet=st.sampled_from(list("ab:-[]{},'\"&*!|>#%@`\t\n ?<=~0123456789")), max_size=80
+)
 
 
 @settings(SETTINGS, max_examples=400)
@@ -134,39 +260,87 @@ def test_parse_yaml_never_raises(text: str) -> None:
         assert issue.line >= 1 and issue.col >= 1 and issue.message
 
 
-@pytest.mark.parametrize("text", [
-    "a: &x [*x]\n",  # recursive alias
-    "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
-    "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
-    "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n",
-    "a:\n  <<: 1\n",  # merge of a scalar
-    "a: &m {<<: *m}\n",
-    "[" * 2000 + "]" * 2000,  # deep nesting
-    "a: !!binary x\n",
-    "? [a, b]\n: c\n",
-    "a: 1\n---\nb: 2\n",
-    "a: \x00\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: &x [*x]\n",  # recursive alias
+        "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+        "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+        "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n",
+        "a:\n  <<: 1\n",  # merge of a scalar
+        "a: &m {<<: *m}\n",
+        "[" * 2000 + "]" * 2000,  # deep nesting
+        "a: !!binary x\n",
+        "? [a, b]\n: c\n",
+        "a: 1\n---\nb: 2\n",
+        "a: \x00\n",
+    ],
+    ids=[
+        "recursive-alias",
+        "alias-bomb",
+        "merge-scalar",
+        "recursive-merge",
+        "deep-nesting",
+        "bad-binary",
+        "complex-key",
+        "two-documents",
+        "nul-character",
+    ],
+)
 def test_pathological_yaml_is_reported(text: str) -> None:
     doc, issues = parse_yaml(text, "x.yaml")
     assert issues, doc
 
 
 def test_pathological_yaml_in_a_dashboard(fuzz_root: Path) -> None:
-    for text in ("a: &x [*x]\n", "widgets: &w [{<<: *w}]\n", "id: rsa\ntitle: x\nwidgets: [[[]]]\n",
-                 "id: rsa\ntitle: x\nwidgets:\n  - type: [kpi]\n    id: a\n",
-                 "id: rsa\ntitle: x\nwidgets:\n  - {id: a, type: kpi, dataset: [x], measure: 1}\n"):
+    for text in (
+        "a: &x [*x]\n",
+        "widgets: &w [{<<: *w}]\n",
+        "id: rsa\ntitle: x\nwidgets: [[[]]]\n",
+        "id: rsa\ntitle: x\nwidgets:\n  - type: [kpi]\n    id: a\n",
+        "id: rsa\ntitle: x\nwidgets:\n  - {id: a, type: kpi, dataset: [x], measure: 1}\n",
+    ):
         load_only_config_errors(fuzz_root, text)
 
 
 # --------------------------------------------------------------------------- measures
 
-TOKENS = ["sum", "avg", "min", "max", "count", "count_distinct", "SUM", "total", "(", ")", "*",
-          "/", "+", "-", " ", "foyers", "a", "b_1", "1", "2.5", "0", ".", ",", "%", "é", "\n"]
+TOKENS = [
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "count",
+    "count_distinct",
+    "SUM",
+    "total",
+    "(",
+    ")",
+    "*",
+    "/",
+    "+",
+    "-",
+    " ",
+    "foyers",
+    "a",
+    "b_1",
+    "1",
+    "2.5",
+    "0",
+    ".",
+    ",",
+    "%",
+    "é",
+    "\n",
+]
 
 
 @settings(SETTINGS, max_examples=600)
-@given(text=st.one_of(st.text(max_size=60), st.lists(st.sampled_from(TOKENS), max_size=25).map("".join)))
+@given(
+    text=st.one_of(
+        st.text(max_size=60), st.lists(st.sampled_from(TOKENS), max_size=25).map("".join)
+    )
+)
 def test_parse_measure_raises_only_measure_error(text: str) -> None:
     try:
         node = parse_measure(text)
@@ -181,3 +355,28 @@ def test_parse_measure_raises_only_measure_error(text: str) -> None:
 def test_deeply_nested_measure_is_a_measure_error() -> None:
     with pytest.raises(MeasureError):
         parse_measure("(" * 5000 + "sum(a)" + ")" * 5000)
+
+
+def test_very_deep_nesting_does_not_crash_the_process(tmp_path: Path) -> None:
+    """libyaml recurses on the C stack: a very deep document must not reach it (segfault).
+
+    Run in a child process, so that a regression fails this test instead of killing pytest.
+    """
+    import subprocess
+    import sys
+
+    texts = {"brackets": "[" * 200_000, "dashes": "- " * 200_000 + "x", "braces": "{a: " * 100_000}
+    for name, text in texts.items():
+        (tmp_path / f"{name}.yaml").write_text(text, encoding="utf-8")
+    code = (
+        "import sys; from pathlib import Path; from pilotis.yamlmarks import read_yaml\n"
+        "for name in sys.argv[1:]:\n"
+        "    doc, issues = read_yaml(Path(name), name)\n"
+        "    print(issues[0].message)\n"
+    )
+    paths = [str(tmp_path / f"{name}.yaml") for name in texts]
+    result = subprocess.run(
+        [sys.executable, "-c", code, *paths], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr[-500:]
+    assert len(result.stdout.splitlines()) == len(texts)

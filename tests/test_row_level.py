@@ -373,3 +373,80 @@ def test_restricted_callback_inputs_are_what_the_browser_sends(laval, portal) ->
         insee, _name, epci = code.split(",")[:3]
         if epci == OTHER_EPCI:
             assert f'"code_insee":"{insee}"' not in body.replace(" ", "")
+
+
+# --------------------------------------------------------------------------- every dashboard
+
+DASHBOARDS = sorted(p.stem for p in (ROOT / "dashboards").glob("*.yaml"))
+PASSWORD = "Laval-essai-2026-longue-phrase"
+
+
+def _strings(tree: object) -> set[str]:
+    """Every string of a callback answer, figure data and table cells included."""
+    if isinstance(tree, str):
+        return {tree}
+    if isinstance(tree, dict):
+        return {s for v in tree.values() for s in _strings(v)}
+    if isinstance(tree, list):
+        return {s for item in tree for s in _strings(item)}
+    return set()
+
+
+@pytest.mark.parametrize("dashboard_id", DASHBOARDS)
+def test_every_dashboard_for_an_epci_restricted_member(
+    app, portal, db, truth, dashboard_id: str
+) -> None:  # type: ignore[no-untyped-def]
+    """A member of the dashboard's department attached to Laval Agglomération: every widget
+    answers (data or the French "not available for your area" notice), and no code or name of
+    a commune or EPCI outside Laval Agglomération appears anywhere in what they receive."""
+    from pilotis import users
+    from pilotis.schema import AccessRule
+    from tests.helpers import login_as
+
+    dashboard = portal.registry.dashboards[dashboard_id]
+    rule = dashboard.spec.access
+    if not isinstance(rule, AccessRule) or not rule.departments:
+        pytest.skip(f"{dashboard_id} is not opened to a department")
+    username = f"{rule.departments[0]}.laval.essai"
+    try:
+        users.create(
+            db,
+            username=username,
+            display_name=username,
+            department=rule.departments[0],
+            roles=["agent"],
+            territory=f"epci:{LAVAL}",
+            password=PASSWORD,
+            departments=portal.registry.departments,
+        )
+    except users.UserError as error:
+        assert "existe déjà" in str(error)
+    index = portal.territories
+    inside_names = {index.communes[c] for c in truth["members"]} | {index.epcis[LAVAL]}
+    outside = (
+        (
+            {index.communes[c] for c in truth["outside"]}
+            | set(truth["outside"])
+            | {n for e, n in index.epcis.items() if e != LAVAL}
+            | {e for e in index.epcis if e != LAVAL}
+        )
+        - inside_names
+        - {index.departement_name}
+    )
+    errors = (TEXTS_ERROR_INTERNAL, TEXTS_ERROR_SOURCE)
+    with app.server.test_client() as client:
+        login_as(client, username, PASSWORD)
+        for widget in dashboard.widgets:
+            if widget.type == "markdown":
+                continue
+            for territory in ("departement:53", f"epci:{OTHER_EPCI}"):
+                content = widget_content(client, dashboard, widget.id, territory, "all")
+                seen = _strings(content)
+                assert not (seen & outside), (widget.id, sorted(seen & outside)[:5])
+                body = " ".join(seen)
+                assert not any(e in body for e in errors), (widget.id, body[:300])
+                assert "Ensemble du département" not in body, widget.id
+
+
+TEXTS_ERROR_INTERNAL = "n'a pas pu être affiché"
+TEXTS_ERROR_SOURCE = "Données indisponibles"

@@ -17,6 +17,7 @@ import pytest
 from pydantic import BaseModel
 
 from pilotis.docs import anchor, yaml_reference_markdown
+from pilotis.docs import yaml_models as all_strict_models
 from pilotis.jsonschema import source_models, widget_models
 from pilotis.schema import DashboardSpec, DatasetBase, DataWidgetBase, PortalConfig, WidgetBase
 from pilotis.settings import ROOT
@@ -36,9 +37,20 @@ def _models_in(annotation: typing.Any) -> list[type[BaseModel]]:
 
 
 def yaml_models() -> list[type[BaseModel]]:
-    """Every model a YAML file can contain, nested ones included."""
-    roots = [PortalConfig, DashboardSpec, DatasetBase, WidgetBase, DataWidgetBase,
-             *source_models(), *widget_models()]
+    """Every model a YAML file can contain (every ``Strict`` subclass), nested ones included."""
+    from pilotis.indicators import IndicatorSpec
+
+    roots = [
+        PortalConfig,
+        DashboardSpec,
+        IndicatorSpec,
+        DatasetBase,
+        WidgetBase,
+        DataWidgetBase,
+        *source_models(),
+        *widget_models(),
+        *all_strict_models(),
+    ]
     seen: list[type[BaseModel]] = []
     todo = list(roots)
     while todo:
@@ -54,6 +66,13 @@ def yaml_models() -> list[type[BaseModel]]:
 MODELS = yaml_models()
 
 
+def _subclasses(model: type[BaseModel]) -> list[type[BaseModel]]:
+    found = []
+    for sub in model.__subclasses__():
+        found += [sub, *_subclasses(sub)]
+    return found
+
+
 def declaring_class(model: type[BaseModel], name: str) -> type[BaseModel]:
     """The class of ``model``'s hierarchy whose body declares field ``name``."""
     for cls in model.__mro__:
@@ -63,22 +82,42 @@ def declaring_class(model: type[BaseModel], name: str) -> type[BaseModel]:
 
 
 def test_built_in_types_are_all_registered() -> None:
-    assert {"kpi", "line", "bar", "stacked_bar", "area", "pie", "choropleth", "points", "table",
-            "markdown", "custom"} <= set(WIDGET_TYPES)
+    assert {
+        "kpi",
+        "line",
+        "bar",
+        "stacked_bar",
+        "area",
+        "pie",
+        "choropleth",
+        "points",
+        "table",
+        "markdown",
+        "custom",
+    } <= set(WIDGET_TYPES)
     assert {"csv", "parquet", "excel", "sql"} <= set(SOURCE_TYPES)
 
 
 @pytest.mark.parametrize("model", MODELS, ids=[f"{m.__module__}.{m.__qualname__}" for m in MODELS])
 def test_every_yaml_model_and_key_has_a_description(model: type[BaseModel]) -> None:
     assert (model.__doc__ or "").strip(), f"{model.__qualname__} has no docstring"
-    missing = [name for name, info in model.model_fields.items() if not (info.description or "").strip()]
-    assert not missing, (f"{model.__module__}.{model.__qualname__}: add a docstring under "
-                         f"{', '.join(missing)} (it becomes the JSON Schema description and the docs)")
+    missing = [
+        name for name, info in model.model_fields.items() if not (info.description or "").strip()
+    ]
+    assert not missing, (
+        f"{model.__module__}.{model.__qualname__}: add a docstring under "
+        f"{', '.join(missing)} (it becomes the JSON Schema description and the docs)"
+    )
 
 
 def test_schema_command_writes_valid_json_covering_every_widget(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "pilotis", "schema", "-o", str(tmp_path)],
-                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "pilotis", "schema", "-o", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     dashboard = json.loads((tmp_path / "dashboard.schema.json").read_text(encoding="utf-8"))
     datasets = json.loads((tmp_path / "datasets.schema.json").read_text(encoding="utf-8"))
@@ -110,9 +149,10 @@ def test_every_key_appears_in_the_yaml_reference() -> None:
     missing = []
     for model in MODELS:
         for name in model.model_fields:
-            owner = declaring_class(model, name)
-            section = sections.get(anchor(owner)) or sections.get(anchor(model), "")
-            if f"| `{name}` |" not in section:
+            # In the table of the model, of the class declaring the key, or of a subclass (an
+            # intermediate base such as `FileDataset` is documented through each file source).
+            places = [model, declaring_class(model, name), *_subclasses(model)]
+            if not any(f"| `{name}` |" in sections.get(anchor(m), "") for m in places):
                 missing.append(f"{model.__qualname__}.{name}")
     assert not missing, f"keys missing from the YAML reference: {missing}"
 
@@ -121,12 +161,27 @@ def test_committed_yaml_reference_is_up_to_date() -> None:
     expected = yaml_reference_markdown()
     current = REFERENCE.read_text(encoding="utf-8") if REFERENCE.exists() else ""
     assert current == expected, (
-        "docs/yaml-reference.md is out of date: run `python -m pilotis docs > docs/yaml-reference.md`"
+        "docs/yaml-reference.md is out of date: "
+        "run `python -m pilotis docs -o docs/yaml-reference.md`"
     )
 
 
 def test_docs_command_prints_the_reference() -> None:
-    result = subprocess.run([sys.executable, "-m", "pilotis", "docs"], cwd=ROOT, capture_output=True,
-                            text=True, timeout=60, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "pilotis", "docs"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        encoding="utf-8",
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout == yaml_reference_markdown()
+
+
+def test_durations_accept_the_written_form_in_the_json_schema() -> None:
+    from pilotis.jsonschema import dashboard_schema
+
+    refresh = dashboard_schema()["properties"]["refresh"]
+    kinds = {alternative.get("type") for alternative in refresh["anyOf"]}
+    assert {"integer", "string", "null"} <= kinds  # `refresh: 5min` is valid in an editor too

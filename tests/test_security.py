@@ -44,7 +44,11 @@ def test_production_refuses_the_demo_secret(settings: Settings, tmp_path: Path) 
     with pytest.raises(StartupError, match="clé secrète de démonstration"):
         create_app(app_settings(settings, f"sqlite:///{tmp_path / 'p.db'}", mode="production"))
     with pytest.raises(StartupError, match="trop courte"):
-        create_app(app_settings(settings, f"sqlite:///{tmp_path / 'p.db'}", mode="production", secret_key="court"))
+        create_app(
+            app_settings(
+                settings, f"sqlite:///{tmp_path / 'p.db'}", mode="production", secret_key="court"
+            )
+        )
 
 
 def test_unknown_mode_is_refused(settings: Settings, tmp_path: Path) -> None:
@@ -88,8 +92,14 @@ def test_production_creates_no_demo_account(settings: Settings, empty_url: str) 
 def test_gunicorn_entry_point_exits_with_a_french_message(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PILOTIS_")}
     env.update(PILOTIS_MODE="production", PILOTIS_INSTANCE_DIR=str(tmp_path))
-    result = subprocess.run([sys.executable, "-c", "import app; app.server"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", "import app; app.server"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 1
     assert "Pilotis refuse de démarrer" in result.stderr and "PILOTIS_SECRET_KEY" in result.stderr
     assert "Traceback" not in result.stderr
@@ -115,10 +125,15 @@ def test_secure_cookies_over_https(settings: Settings, tmp_path: Path) -> None:
     page = client.get("/login", base_url=base)
     assert "Secure" in page.headers["Set-Cookie"]
     assert page.headers["Strict-Transport-Security"].startswith("max-age=")
-    data = {"username": "president", "password": DEMO_PASSWORD,
-            "csrf_token": form_token(page.get_data(as_text=True))}
+    data = {
+        "username": "president",
+        "password": DEMO_PASSWORD,
+        "csrf_token": form_token(page.get_data(as_text=True)),
+    }
     no_referrer = client.post("/login", data=data, base_url=base)
-    assert no_referrer.status_code == 400  # over HTTPS the CSRF check also wants a same-site Referer
+    assert (
+        no_referrer.status_code == 400
+    )  # over HTTPS the CSRF check also wants a same-site Referer
     response = client.post("/login", data=data, base_url=base, headers={"Referer": f"{base}/login"})
     assert response.status_code == 302
     for header in response.headers.getlist("Set-Cookie"):
@@ -131,7 +146,11 @@ def test_behind_a_proxy_the_client_address_is_used(settings: Settings, tmp_path:
     client = app.server.test_client()
     headers = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
     page = client.get("/login", headers=headers)
-    data = {"username": "inconnu", "password": "x" * 12, "csrf_token": form_token(page.get_data(as_text=True))}
+    data = {
+        "username": "inconnu",
+        "password": "x" * 12,
+        "csrf_token": form_token(page.get_data(as_text=True)),
+    }
     client.post("/login", data=data, headers={**headers, "Referer": "https://localhost/login"})
     db = app.server.extensions["pilotis_db"]
     from pilotis.models import AuditEvent
@@ -149,7 +168,11 @@ def test_migrations_match_the_models(empty_url: str) -> None:
     with Database(empty_url) as db:
         db.upgrade()
         db.upgrade()  # idempotent
-        assert db.current_revision() == "0001"
+        from alembic.script import ScriptDirectory
+
+        heads = ScriptDirectory.from_config(db.alembic_config()).get_heads()
+        assert len(heads) == 1, f"several migration heads: {heads}"
+        assert db.current_revision() == heads[0]
         with db.engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
             assert compare_metadata(context, Base.metadata) == []

@@ -39,8 +39,13 @@ def test_cp1252_semicolon_french_decimals(tmp_path: Path) -> None:
     path = tmp_path / "export.csv"
     path.write_bytes(FRENCH_CSV.encode("cp1252"))
     assert detect_encoding(path) == "cp1252"
-    src = source(CsvSource, tmp_path, path="export.csv", decimal=",",
-                 columns={"code_insee": {"type": "string"}, "date": {"type": "date"}})
+    src = source(
+        CsvSource,
+        tmp_path,
+        path="export.csv",
+        decimal=",",
+        columns={"code_insee": {"type": "string"}, "date": {"type": "date"}},
+    )
     schema = src.schema()
     assert schema["montant"] == "DOUBLE" and schema["effectif"] == "BIGINT"
     assert schema["code_insee"] == "VARCHAR" and schema["date"] == "DATE"
@@ -48,17 +53,38 @@ def test_cp1252_semicolon_french_decimals(tmp_path: Path) -> None:
     assert total(src, "sum(effectif)") == 1213
     names = src.run(Query("essai", (("n", parse_measure("count(*)")),), group_by=("commune",)))
     assert "Château-Gontier (Œuvre – ‘test’)" in set(names["commune"])  # cp1252-only characters
-    laval = src.run(Query("essai", (("v", parse_measure("sum(montant)")),),
-                          filters=(Filter("code_insee", "=", "53130"),)))
+    laval = src.run(
+        Query(
+            "essai",
+            (("v", parse_measure("sum(montant)")),),
+            filters=(Filter("code_insee", "=", "53130"),),
+        )
+    )
     assert laval.iloc[0]["v"] == pytest.approx(12_345_674.5)
-    monthly = src.run(Query("essai", (("v", parse_measure("sum(montant)")),), group_by=(PERIOD,),
-                            period_column="date", period_grain="month", native_grain="day"))
-    assert [pd.Timestamp(d).date() for d in monthly[PERIOD]] == [dt.date(2024, 1, 1), dt.date(2024, 2, 1)]
+    monthly = src.run(
+        Query(
+            "essai",
+            (("v", parse_measure("sum(montant)")),),
+            group_by=(PERIOD,),
+            period_column="date",
+            period_grain="month",
+            native_grain="day",
+        )
+    )
+    assert [pd.Timestamp(d).date() for d in monthly[PERIOD]] == [
+        dt.date(2024, 1, 1),
+        dt.date(2024, 2, 1),
+    ]
     # converted once, into the instance folder, and reused by another process's source object
     copies = list((tmp_path / "instance" / "sources").glob("essai-*.parquet"))
     assert len(copies) == 1
-    again = source(CsvSource, tmp_path, path="export.csv", decimal=",",
-                   columns={"code_insee": {"type": "string"}, "date": {"type": "date"}})
+    again = source(
+        CsvSource,
+        tmp_path,
+        path="export.csv",
+        decimal=",",
+        columns={"code_insee": {"type": "string"}, "date": {"type": "date"}},
+    )
     mtime = copies[0].stat().st_mtime_ns
     assert total(again) == pytest.approx(total(src))
     assert copies[0].stat().st_mtime_ns == mtime
@@ -103,7 +129,9 @@ def test_excel_sheet(tmp_path: Path) -> None:
 
 
 def test_parquet(tmp_path: Path) -> None:
-    pd.DataFrame({"capteur": ["a", "b", "a"], "mesure": [1.0, 2.0, 4.0]}).to_parquet(tmp_path / "m.parquet")
+    pd.DataFrame({"capteur": ["a", "b", "a"], "mesure": [1.0, 2.0, 4.0]}).to_parquet(
+        tmp_path / "m.parquet"
+    )
     src = source(ParquetSource, tmp_path, path="m.parquet")
     assert total(src, "avg(mesure)", filters=(Filter("capteur", "=", "a"),)) == 2.5
 

@@ -20,9 +20,17 @@ FIELDS = {"code_insee": "text", "epci": "text", "date": "date", "valeur": "doubl
 
 
 def rows(communes: int = 300) -> list[dict[str, object]]:
-    return [{"code_insee": f"53{i:03d}", "epci": f"E{i % 5}", "date": dt.date(2023 + m // 12, m % 12 + 1, 1),
-             "valeur": float(i + m), "n": i % 7}
-            for i in range(communes) for m in range(24)]
+    return [
+        {
+            "code_insee": f"53{i:03d}",
+            "epci": f"E{i % 5}",
+            "date": dt.date(2023 + m // 12, m % 12 + 1, 1),
+            "valeur": float(i + m),
+            "n": i % 7,
+        }
+        for i in range(communes)
+        for m in range(24)
+    ]
 
 
 @pytest.fixture
@@ -33,9 +41,15 @@ def api() -> Iterator[FakeApi]:
 
 
 def ods(api: FakeApi, tmp_path: Path, **options: object) -> OpendatasoftSource:
-    config = OpendatasoftSource.Config(type="opendatasoft", title="Indicateurs", url=api.url,
-                                       dataset_id="indicateurs", timeout="1s",
-                                       period={"column": "date", "grain": "month"}, **options)  # type: ignore[arg-type]
+    config = OpendatasoftSource.Config(
+        type="opendatasoft",
+        title="Indicateurs",
+        url=api.url,
+        dataset_id="indicateurs",
+        timeout="1s",
+        period={"column": "date", "grain": "month"},
+        **options,
+    )  # type: ignore[arg-type]
     return OpendatasoftSource("ind", config, tmp_path, DuckRuntime(work_dir=tmp_path))
 
 
@@ -48,8 +62,13 @@ def calls(api: FakeApi, endpoint: str) -> list[dict[str, str]]:
 
 
 def test_odsql_translation() -> None:
-    assert odsql_condition(Filter("nom", "=", 'Saint-Jean "le" \\ Bas')) == '`nom` = "Saint-Jean \\"le\\" \\\\ Bas"'
-    assert odsql_condition(Filter("date", ">=", dt.date(2024, 1, 1))) == "`date` >= date'2024-01-01'"
+    assert (
+        odsql_condition(Filter("nom", "=", 'Saint-Jean "le" \\ Bas'))
+        == '`nom` = "Saint-Jean \\"le\\" \\\\ Bas"'
+    )
+    assert (
+        odsql_condition(Filter("date", ">=", dt.date(2024, 1, 1))) == "`date` >= date'2024-01-01'"
+    )
     assert odsql_condition(Filter("code", "in", ("a", 2))) == '(`code` = "a" OR `code` = 2)'
     assert odsql_condition(Filter("actif", "=", True)) == "`actif` = true"
 
@@ -57,12 +76,21 @@ def test_odsql_translation() -> None:
 def test_aggregation_is_pushed_down(api: FakeApi, tmp_path: Path) -> None:
     src = ods(api, tmp_path)
     assert src.schema()["date"] == "DATE"
-    query = Query("ind", (("v", parse_measure("sum(valeur)")), ("moy", parse_measure("sum(valeur) / count(*)"))),
-                  group_by=("epci",), filters=(Filter("date", ">=", dt.date(2024, 1, 1)),
-                                               Filter("code_insee", "in", ("53001", "53002", "53006"))))
+    query = Query(
+        "ind",
+        (("v", parse_measure("sum(valeur)")), ("moy", parse_measure("sum(valeur) / count(*)"))),
+        group_by=("epci",),
+        filters=(
+            Filter("date", ">=", dt.date(2024, 1, 1)),
+            Filter("code_insee", "in", ("53001", "53002", "53006")),
+        ),
+    )
     result = src.run(query)
     frame = reference(rows())
-    frame = frame[(frame["date"] >= dt.date(2024, 1, 1)) & frame["code_insee"].isin(["53001", "53002", "53006"])]
+    frame = frame[
+        (frame["date"] >= dt.date(2024, 1, 1))
+        & frame["code_insee"].isin(["53001", "53002", "53006"])
+    ]
     expected = frame.groupby("epci")["valeur"].agg(["sum", "mean"])
     assert list(result["epci"]) == list(expected.index)
     assert list(result["v"]) == pytest.approx(list(expected["sum"]))
@@ -76,12 +104,28 @@ def test_aggregation_is_pushed_down(api: FakeApi, tmp_path: Path) -> None:
 
 def test_period_grains(api: FakeApi, tmp_path: Path) -> None:
     src = ods(api, tmp_path)
-    yearly = src.run(Query("ind", (("v", parse_measure("sum(valeur)")),), group_by=(PERIOD,),
-                           period_column="date", period_grain="year", native_grain="month"))
+    yearly = src.run(
+        Query(
+            "ind",
+            (("v", parse_measure("sum(valeur)")),),
+            group_by=(PERIOD,),
+            period_column="date",
+            period_grain="year",
+            native_grain="month",
+        )
+    )
     assert [d.date() for d in yearly[PERIOD]] == [dt.date(2023, 1, 1), dt.date(2024, 1, 1)]
     assert calls(api, "/records")[-1]["group_by"] == 'date_format(`date`, "yyyy") as periode'
-    quarterly = src.run(Query("ind", (("v", parse_measure("sum(valeur)")),), group_by=(PERIOD,),
-                              period_column="date", period_grain="quarter", native_grain="month"))
+    quarterly = src.run(
+        Query(
+            "ind",
+            (("v", parse_measure("sum(valeur)")),),
+            group_by=(PERIOD,),
+            period_column="date",
+            period_grain="quarter",
+            native_grain="month",
+        )
+    )
     assert len(quarterly) == 8 and quarterly["v"].sum() == pytest.approx(yearly["v"].sum())
     export = calls(api, "/exports/json")[-1]  # no ODSQL quarter: needed columns exported
     assert export["select"] == "`date`, `valeur`" and export["limit"] == "-1"
@@ -92,22 +136,44 @@ def test_period_grains(api: FakeApi, tmp_path: Path) -> None:
 def test_paging_limits_are_respected(api: FakeApi, tmp_path: Path) -> None:
     # 300 communes × 24 months = 7 200 groups: one /records call (≤ 20 000 with group_by)
     src = ods(api, tmp_path)
-    grouped = src.run(Query("ind", (("v", parse_measure("sum(valeur)")),), group_by=("code_insee", PERIOD),
-                            period_column="date", period_grain="month", native_grain="month"))
+    grouped = src.run(
+        Query(
+            "ind",
+            (("v", parse_measure("sum(valeur)")),),
+            group_by=("code_insee", PERIOD),
+            period_column="date",
+            period_grain="month",
+            native_grain="month",
+        )
+    )
     assert len(grouped) == 7200
     # pages of 1 000 groups: 8 calls, every one within the documented window
     small = ods(api, tmp_path, group_page_size=1000)
     api.requests.clear()
-    assert len(small.run(Query("ind", (("v", parse_measure("sum(valeur)")),),
-                               group_by=("code_insee", PERIOD), period_column="date",
-                               period_grain="month", native_grain="month"))) == 7200
+    assert (
+        len(
+            small.run(
+                Query(
+                    "ind",
+                    (("v", parse_measure("sum(valeur)")),),
+                    group_by=("code_insee", PERIOD),
+                    period_column="date",
+                    period_grain="month",
+                    native_grain="month",
+                )
+            )
+        )
+        == 7200
+    )
     pages = calls(api, "/records")
     assert len(pages) == 8 and all(int(p["limit"]) + int(p["offset"]) <= 20000 for p in pages)
     # raw rows (no group_by): 7 200 rows, /records would need offset > 10 000: export instead
     api.requests.clear()
     distinct = src.run(Query("ind", (("n", parse_measure("count_distinct(code_insee)")),)))
     assert int(distinct.iloc[0]["n"]) == 300
-    assert calls(api, "/exports/json") and all(int(p.get("limit", 0)) <= 100 for p in calls(api, "/records"))
+    assert calls(api, "/exports/json") and all(
+        int(p.get("limit", 0)) <= 100 for p in calls(api, "/records")
+    )
 
 
 def test_more_than_ten_thousand_raw_rows_use_exports(tmp_path: Path) -> None:
@@ -139,9 +205,17 @@ def test_api_key_header(api: FakeApi, tmp_path: Path, monkeypatch: pytest.Monkey
     assert refused.value.kind == "auth" and "mauvaise" not in str(refused.value)
 
 
-@pytest.mark.parametrize(("mode", "kind"), [("error", "unreachable"), ("timeout", "timeout"),
-                                            ("malformed", "malformed"), ("auth", "auth"),
-                                            ("reset", "unreachable"), ("columns", "columns")])
+@pytest.mark.parametrize(
+    ("mode", "kind"),
+    [
+        ("error", "unreachable"),
+        ("timeout", "timeout"),
+        ("malformed", "malformed"),
+        ("auth", "auth"),
+        ("reset", "unreachable"),
+        ("columns", "columns"),
+    ],
+)
 def test_failures_become_source_errors(api: FakeApi, tmp_path: Path, mode: str, kind: str) -> None:
     src = ods(api, tmp_path)
     query = Query("ind", (("v", parse_measure("sum(valeur)")),))
@@ -167,34 +241,65 @@ def test_unreachable_port(tmp_path: Path) -> None:
 
 
 def rest(api: FakeApi, tmp_path: Path, **options: object) -> RestSource:
-    config = RestSource.Config(type="rest", title="API métier", timeout="1s",
-                               period={"column": "date", "grain": "month"}, **options)  # type: ignore[arg-type]
+    config = RestSource.Config(
+        type="rest",
+        title="API métier",
+        timeout="1s",
+        period={"column": "date", "grain": "month"},
+        **options,
+    )  # type: ignore[arg-type]
     return RestSource("api", config, tmp_path, DuckRuntime(work_dir=tmp_path))
 
 
 def test_rest_page_pagination_and_sql(api: FakeApi, tmp_path: Path) -> None:
-    src = rest(api, tmp_path, url=f"{api.url}/rest/items", records="data.items",
-               pagination={"type": "page", "size": 1000})
+    src = rest(
+        api,
+        tmp_path,
+        url=f"{api.url}/rest/items",
+        records="data.items",
+        pagination={"type": "page", "size": 1000},
+    )
     assert src.schema()["date"] == "DATE"
-    result = src.run(Query("api", (("v", parse_measure("sum(valeur)")),), group_by=(PERIOD,),
-                           period_column="date", period_grain="year", native_grain="month",
-                           filters=(Filter("epci", "=", "E2"),)))
+    result = src.run(
+        Query(
+            "api",
+            (("v", parse_measure("sum(valeur)")),),
+            group_by=(PERIOD,),
+            period_column="date",
+            period_grain="year",
+            native_grain="month",
+            filters=(Filter("epci", "=", "E2"),),
+        )
+    )
     frame = reference(rows())
     frame = frame[frame["epci"] == "E2"]
-    assert list(result["v"]) == pytest.approx(list(frame.groupby(frame["date"].map(lambda d: d.year))["valeur"].sum()))
-    assert len([p for p, _ in api.requests if p == "/rest/items"]) == 8  # 7 200 rows: 7 full pages + 1 empty
-    assert result.attrs["refreshed_at"] and result.attrs["valid_until"] > result.attrs["refreshed_at"]
+    assert list(result["v"]) == pytest.approx(
+        list(frame.groupby(frame["date"].map(lambda d: d.year))["valeur"].sum())
+    )
+    assert (
+        len([p for p, _ in api.requests if p == "/rest/items"]) == 8
+    )  # 7 200 rows: 7 full pages + 1 empty
+    assert (
+        result.attrs["refreshed_at"] and result.attrs["valid_until"] > result.attrs["refreshed_at"]
+    )
     api.requests.clear()
     src.run(Query("api", (("n", parse_measure("count(*)")),)))
     assert not api.requests  # fetched once per refresh period
 
 
-def test_rest_next_link_and_bearer_token(api: FakeApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rest_next_link_and_bearer_token(
+    api: FakeApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     api.token = "jeton"
     monkeypatch.setenv("PILOTIS_TEST_TOKEN", "jeton")
-    src = rest(api, tmp_path, url=f"{api.url}/rest/cursor", records="items",
-               headers={"Authorization": "Bearer ${PILOTIS_TEST_TOKEN}"},
-               pagination={"type": "next", "next": "links.next"})
+    src = rest(
+        api,
+        tmp_path,
+        url=f"{api.url}/rest/cursor",
+        records="items",
+        headers={"Authorization": "Bearer ${PILOTIS_TEST_TOKEN}"},
+        pagination={"type": "next", "next": "links.next"},
+    )
     assert int(src.run(Query("api", (("n", parse_measure("count(*)")),))).iloc[0]["n"]) == 7200
     monkeypatch.setenv("PILOTIS_TEST_TOKEN", "faux")
     src.invalidate()
@@ -203,11 +308,23 @@ def test_rest_next_link_and_bearer_token(api: FakeApi, tmp_path: Path, monkeypat
     assert refused.value.kind == "auth"
 
 
-@pytest.mark.parametrize(("mode", "kind"), [("error", "unreachable"), ("timeout", "timeout"),
-                                            ("malformed", "malformed"), ("columns", "columns")])
+@pytest.mark.parametrize(
+    ("mode", "kind"),
+    [
+        ("error", "unreachable"),
+        ("timeout", "timeout"),
+        ("malformed", "malformed"),
+        ("columns", "columns"),
+    ],
+)
 def test_rest_failures(api: FakeApi, tmp_path: Path, mode: str, kind: str) -> None:
-    src = rest(api, tmp_path, url=f"{api.url}/rest/items", records="data.items",
-               pagination={"type": "page", "size": 5000})
+    src = rest(
+        api,
+        tmp_path,
+        url=f"{api.url}/rest/items",
+        records="data.items",
+        pagination={"type": "page", "size": 5000},
+    )
     query = Query("api", (("v", parse_measure("sum(valeur)")),))
     assert src.run(query).iloc[0]["v"] > 0
     api.mode, api.delay = mode, 2.5

@@ -26,8 +26,14 @@ ROWS = [
 def _fill(url: str, table: str, schema: str | None = None) -> None:
     engine = sa.create_engine(url)
     meta = sa.MetaData(schema=schema)
-    tbl = sa.Table(table, meta, sa.Column("code_insee", sa.String(5)), sa.Column("date", sa.Date),
-                   sa.Column("montant", sa.Float), sa.Column("agents", sa.Integer))
+    tbl = sa.Table(
+        table,
+        meta,
+        sa.Column("code_insee", sa.String(5)),
+        sa.Column("date", sa.Date),
+        sa.Column("montant", sa.Float),
+        sa.Column("agents", sa.Integer),
+    )
     meta.create_all(engine)
     with engine.begin() as con:
         con.execute(tbl.insert(), ROWS)
@@ -55,15 +61,31 @@ def make(url: str, table: str, tmp_path: Path, **options: object) -> SqlSource:
 
 
 def check_pushdown(src: SqlSource) -> None:
-    by_month = src.run(Query("essai", (("v", parse_measure("sum(montant)")),
-                                       ("r", parse_measure("sum(montant) / sum(agents)"))),
-                             group_by=(PERIOD,), period_column="date", period_grain="month",
-                             native_grain="day"))
+    by_month = src.run(
+        Query(
+            "essai",
+            (
+                ("v", parse_measure("sum(montant)")),
+                ("r", parse_measure("sum(montant) / sum(agents)")),
+            ),
+            group_by=(PERIOD,),
+            period_column="date",
+            period_grain="month",
+            native_grain="day",
+        )
+    )
     assert list(by_month["v"]) == [10.5, 5.5]
     assert list(by_month["r"]) == [5.25, 5.5]
-    laval = src.run(Query("essai", (("n", parse_measure("count(*)")),),
-                          filters=(Filter("code_insee", "in", ("53130",)),
-                                   Filter("date", ">=", dt.date(2024, 2, 1)))))
+    laval = src.run(
+        Query(
+            "essai",
+            (("n", parse_measure("count(*)")),),
+            filters=(
+                Filter("code_insee", "in", ("53130",)),
+                Filter("date", ">=", dt.date(2024, 2, 1)),
+            ),
+        )
+    )
     assert int(laval.iloc[0]["n"]) == 1
 
 
@@ -139,7 +161,9 @@ def test_postgresql(pg_url: str, tmp_path: Path) -> None:
         assert changed.value.kind == "columns"
         bad = pg_url.replace("postgres@", "personne:mauvais@", 1)
         with pytest.raises(SourceError) as refused:
-            make(bad, f"{schema}.depenses", tmp_path).run(Query("essai", (("n", parse_measure("count(*)")),)))
+            make(bad, f"{schema}.depenses", tmp_path).run(
+                Query("essai", (("n", parse_measure("count(*)")),))
+            )
         assert refused.value.kind in ("auth", "unreachable") and "mauvais" not in str(refused.value)
         slow = make(pg_url, f"{schema}.depenses", tmp_path, timeout="1s")
         slow.schema()

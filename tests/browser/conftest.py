@@ -3,8 +3,9 @@
 - ``live_server``: ``gunicorn app:server -w 2`` on a free loopback port, with its own instance
   folder (database, cache), started once per session and always stopped.
 - ``browser``: Debian's Chromium (``/usr/bin/chromium``; Playwright cannot download one here).
-- ``tab``: a fresh browser context signed in through the real login form (when the app has one),
-  recording every request and every JavaScript error.
+- ``tab`` / ``mobile_tab``: a new page (1366×768 / 390×844) of one session-wide context signed
+  in through the real login form (when the app has one), recording every request and every
+  JavaScript error; ``new_tab`` makes a separate context (another user, an anonymous visitor).
 
 Missing Chromium, Playwright or axe-core skips these tests on a developer's machine, and fails
 them when ``PILOTIS_REQUIRE_BROWSER`` is set (CI sets it).
@@ -200,20 +201,6 @@ def sign_in(page: Any, base: str, username: str, password: str = PASSWORD) -> No
     assert "/login" not in page.url, f"sign-in of {username} failed: {page.url}"
 
 
-@pytest.fixture(scope="session")
-def session_state(browser: Any, live_server: str) -> dict[str, Any] | None:
-    """Cookies of a signed-in `president` (None while the app has no login page)."""
-    if not login_page_exists(live_server):
-        return None
-    context = browser.new_context(viewport=DESKTOP, locale="fr-FR")
-    try:
-        page = context.new_page()
-        sign_in(page, live_server, USER)
-        return context.storage_state()  # type: ignore[no-any-return]
-    finally:
-        context.close()
-
-
 @dataclass
 class Tab:
     """One browser page with what it requested and the JavaScript errors it raised."""
@@ -226,7 +213,7 @@ class Tab:
     def open(self, path: str) -> Any:
         """Load ``path`` and wait for Dash to have rendered the page's content."""
         response = self.page.goto(self.base + path)
-        self.page.wait_for_selector("#page > *", timeout=20_000)
+        self.page.wait_for_selector("#page > *", timeout=30_000)
         return response
 
     def screenshot(self, name: str) -> Path:
@@ -242,41 +229,66 @@ class Tab:
         return sorted({url for url in self.requests if not url.startswith(local)})
 
 
-def new_tab(
-    browser: Any, base: str, state: dict[str, Any] | None, viewport: dict[str, int] = DESKTOP
-) -> tuple[Any, Tab]:
-    """A fresh context (own session storage) with a recording page."""
+def _context(browser: Any, viewport: dict[str, int], state: dict[str, Any] | None = None) -> Any:
     context = browser.new_context(
         viewport=viewport, locale="fr-FR", storage_state=state, timezone_id="Europe/Paris"
     )
-    context.set_default_timeout(20_000)
-    page = context.new_page()
+    context.set_default_timeout(30_000)
+    return context
+
+
+def _recording(page: Any, base: str) -> Tab:
     tab = Tab(page=page, base=base)
     page.on("request", lambda request: tab.requests.append(request.url))
     page.on("pageerror", lambda error: tab.errors.append(str(error)))
-    return context, tab
+    return tab
+
+
+def new_tab(
+    browser: Any, base: str, state: dict[str, Any] | None, viewport: dict[str, int] = DESKTOP
+) -> tuple[Any, Tab]:
+    """A fresh context (own cookies, cache and session storage) with a recording page."""
+    context = _context(browser, viewport, state)
+    return context, _recording(context.new_page(), base)
+
+
+@pytest.fixture(scope="session")
+def signed_in(browser: Any, live_server: str) -> Iterator[Any]:
+    """One browser context signed in as `president` through the login form (when there is one).
+
+    Shared by the tests so that plotly.js (4.8 MB) is downloaded and compiled once, as in a real
+    browser; each test still gets its own page, hence its own sessionStorage (filter values).
+    """
+    context = _context(browser, DESKTOP)
+    try:
+        if login_page_exists(live_server):
+            page = context.new_page()
+            sign_in(page, live_server, USER)
+            page.close()
+        yield context
+    finally:
+        context.close()
 
 
 @pytest.fixture
-def tab(browser: Any, live_server: str, session_state: dict[str, Any] | None) -> Iterator[Tab]:
+def tab(signed_in: Any, live_server: str) -> Iterator[Tab]:
     """A signed-in desktop page (1366×768)."""
-    context, opened = new_tab(browser, live_server, session_state)
+    page = signed_in.new_page()
     try:
-        yield opened
+        yield _recording(page, live_server)
     finally:
-        context.close()
+        page.close()
 
 
 @pytest.fixture
-def mobile_tab(
-    browser: Any, live_server: str, session_state: dict[str, Any] | None
-) -> Iterator[Tab]:
+def mobile_tab(signed_in: Any, live_server: str) -> Iterator[Tab]:
     """A signed-in phone-sized page (390×844)."""
-    context, opened = new_tab(browser, live_server, session_state, MOBILE)
+    page = signed_in.new_page()
+    page.set_viewport_size(MOBILE)
     try:
-        yield opened
+        yield _recording(page, live_server)
     finally:
-        context.close()
+        page.close()
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ DASHBOARD_FILES = sorted((ROOT / "dashboards").glob("*.yaml"))
 GRAPH_TYPES = {"line", "bar", "stacked_bar", "area", "pie", "choropleth", "points"}
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 BLOCKING_IMPACTS = {"serious", "critical"}
-READY_TIMEOUT = 30_000
+READY_TIMEOUT = 45_000
+"""Bounded waits (ms): generous, only a failing test waits that long."""
 
 
 def dashboard_ids() -> list[str]:

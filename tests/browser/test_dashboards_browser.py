@@ -16,6 +16,7 @@ from tests.browser.conftest import DESKTOP, USER, login_page_exists, new_tab, si
 from tests.browser.support import (
     CHANGED_JS,
     FINGERPRINT_JS,
+    READY_TIMEOUT,
     TICKS_JS,
     dashboard_ids,
     expected,
@@ -120,7 +121,7 @@ def test_dashboard_draws_and_follows_a_filter(tab, portal, dashboard_id: str) ->
     chosen = choose_other_filter(page, dashboard_id)
     try:
         page.wait_for_function(
-            CHANGED_JS, arg=[exp.js(), part, before_text], timeout=20_000, polling=100
+            CHANGED_JS, arg=[exp.js(), part, before_text], timeout=READY_TIMEOUT, polling=100
         )
     except Exception as exc:  # noqa: BLE001 - a clear message instead of a bare timeout
         raise AssertionError(
@@ -199,6 +200,8 @@ def test_navbar_leads_to_every_dashboard_and_back_home(tab, portal) -> None:  # 
         current = page.locator("nav a.nav-link[aria-current='page']")
         assert current.get_attribute("href") == dashboard.spec.url
         assert dashboard.spec.title in page.title()
+        # Let the page finish: with 2 workers, its callbacks would delay the next page's.
+        wait_ready(page, expected(portal, dashboard.id))
     page.locator("nav a.nav-link[href='/']").click()
     page.wait_for_function(
         "() => location.pathname === '/' && document.querySelector('.pilotis-home-card')"
@@ -211,7 +214,7 @@ def test_keyboard_reaches_skip_link_then_filters(tab, portal, dashboard_id: str)
     exp = expected(portal, dashboard_id)
     page = tab.page
     tab.open(exp.url)
-    page.wait_for_selector(".pilotis-filters select")
+    page.wait_for_selector(".pilotis-filters", state="attached")
     page.keyboard.press("Tab")
     focused = page.evaluate(
         "() => ({cls: document.activeElement.className, "

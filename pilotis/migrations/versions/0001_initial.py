@@ -39,8 +39,9 @@ def upgrade() -> None:
         "user_roles",
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("role", sa.String(length=32), nullable=False),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_user_roles_user_id_users"),
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_user_roles_user_id_users"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("user_id", "role", name=op.f("pk_user_roles")),
     )
     op.create_table(
@@ -58,7 +59,9 @@ def upgrade() -> None:
         sa.Column("success", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_login_attempts")),
     )
-    op.create_index("ix_login_attempts_username_created_at", "login_attempts", ["username", "created_at"])
+    op.create_index(
+        "ix_login_attempts_username_created_at", "login_attempts", ["username", "created_at"]
+    )
     op.create_index("ix_login_attempts_ip_created_at", "login_attempts", ["ip", "created_at"])
     op.create_table(
         "audit_events",
@@ -73,7 +76,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_audit_events_created_at", "audit_events", ["created_at"])
     op.create_index("ix_audit_events_event_created_at", "audit_events", ["event", "created_at"])
-    op.create_index("ix_audit_events_username_created_at", "audit_events", ["username", "created_at"])
+    op.create_index(
+        "ix_audit_events_username_created_at", "audit_events", ["username", "created_at"]
+    )
 
 
 def downgrade() -> None:

@@ -1,0 +1,288 @@
+"""« Comparer » view: 2 to 5 territories side by side (small multiples and a table).
+
+The user picks the territories in five labelled native selects (keyboard and screen-reader
+friendly, no custom multi-select); the period is the dashboard's period filter. Each indicator is
+computed for every chosen territory from **one** query per dataset grouped by territory column
+and period (:func:`pilotis.comparisons.compare_territories`), never one query per territory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
+from dash import html
+from plotly.subplots import make_subplots
+from pydantic import Field
+
+from layouts.common import PALETTE, accessible_graph, figure_layout, notice
+from pilotis.access import territory_allowed
+from pilotis.comparisons import Evaluator, compare_territories
+from pilotis.errors import did_you_mean
+from pilotis.formatting import format_period, format_value
+from pilotis.i18n import t
+from pilotis.indicators import leaves
+from pilotis.schema import WidgetBase
+from pilotis.territory import Territory
+from pilotis.widgets import CheckContext, RenderContext, WidgetType, register_widget
+
+SLOTS = 5
+
+
+class CompareConfig(WidgetBase):
+    """Compare 2 to 5 territories (département, EPCI, communes) on one or more indicators."""
+
+    type: Literal["compare"] = "compare"
+    """Type de widget : `compare`."""
+    indicators: list[str] = Field(min_length=1, max_length=4)
+    """Identifiants des indicateurs comparés (`rsa.foyers_pour_1000`), 1 à 4 ; leurs données
+    doivent être découpées par commune ou EPCI."""
+    territories: list[str] = Field(default_factory=list, max_length=SLOTS)
+    """Territoires proposés au départ (`departement:53`, `epci:200083392`, `commune:53130`) ;
+    par défaut le département et le premier EPCI."""
+    levels: list[Literal["departement", "epci", "commune"]] = Field(
+        default_factory=lambda: ["departement", "epci", "commune"]
+    )
+    """Niveaux proposés dans les listes."""
+    period: Literal["filter", "latest", "all"] = "filter"
+    """`filter` : l'année du filtre de période ; `latest` : la dernière année ; `all` : toute
+    la période."""
+    width: int = Field(default=12, ge=1, le=12)
+    """Largeur sur une grille de 12 colonnes."""
+
+
+def _choices(widget: CompareConfig, index: Any, lang: str) -> list[dict[str, Any]]:
+    options: list[dict[str, Any]] = [{"label": t("none_choice", lang), "value": ""}]
+    if "departement" in widget.levels:
+        options.append(
+            {
+                "label": f"{index.departement_name} ({t('departement', lang).lower()})",
+                "value": f"departement:{index.departement_code}",
+            }
+        )
+    if "epci" in widget.levels:
+        options += [{"label": name, "value": f"epci:{code}"} for code, name in index.epcis.items()]
+    if "commune" in widget.levels:
+        options += [
+            {"label": name, "value": f"commune:{code}"} for code, name in index.communes.items()
+        ]
+    return options
+
+
+@register_widget
+class Compare(WidgetType):
+    """« Comparer » widget."""
+
+    type_names = ("compare",)
+    Config = CompareConfig
+
+    @classmethod
+    def indicators_used(cls, widget: CompareConfig) -> tuple[str, ...]:  # type: ignore[override]
+        return tuple(dict.fromkeys(widget.indicators))
+
+    @classmethod
+    def check(cls, widget: CompareConfig, ctx: CheckContext) -> None:  # type: ignore[override]
+        for i, indicator_id in enumerate(widget.indicators):
+            indicator = ctx.indicators.get(indicator_id)
+            if indicator is None:
+                if indicator_id not in ctx.failed_indicators:
+                    ctx.problem(
+                        ("indicators", i),
+                        f"indicateur `{indicator_id}` inconnu",
+                        did_you_mean(indicator_id, ctx.indicators, "indicateurs"),
+                    )
+                continue
+            for leaf in leaves(indicator, ctx.indicators.__getitem__):
+                dataset = ctx.datasets.get(leaf.spec.dataset or "")
+                cols = dataset.territory if dataset else None
+                if dataset is not None and not (cols and (cols.commune or cols.epci)):
+                    ctx.problem(
+                        ("indicators", i),
+                        f"indicateur `{indicator_id}` : le jeu de données "
+                        f"`{leaf.spec.dataset}` n'est pas découpé par commune ou EPCI",
+                        "choisissez des indicateurs territoriaux",
+                    )
+                    break
+        for i, value in enumerate(widget.territories):
+            level, _, code = value.partition(":")
+            if level not in ("departement", "epci", "commune") or not code:
+                ctx.problem(
+                    ("territories", i),
+                    f"territoire `{value}` illisible",
+                    "écrivez `departement:53`, `epci:<SIREN>` ou `commune:<code INSEE>`",
+                )
+
+    @classmethod
+    def inputs(cls, widget: CompareConfig) -> tuple[tuple[str, str], ...]:  # type: ignore[override]
+        return tuple((f"t{i}", "value") for i in range(1, SLOTS + 1))
+
+    @classmethod
+    def controls(
+        cls,
+        widget: CompareConfig,
+        dom_id: Callable[[str], str],
+        options: Any,  # type: ignore[override]
+        lang: str,
+    ) -> html.Fieldset:
+        """Five labelled selects; ``options`` is the portal (its territory reference)."""
+        index = options.territories
+        choices = _choices(widget, index, lang)
+        first_epci = next(iter(index.epcis), "")
+        defaults = list(widget.territories) or [
+            f"departement:{index.departement_code}",
+            f"epci:{first_epci}",
+        ]
+        cols = []
+        for i in range(1, SLOTS + 1):
+            name = dom_id(f"t{i}")
+            cols.append(
+                dbc.Col(
+                    [
+                        dbc.Label(
+                            t("territory_n", lang, n=i), html_for=name, className="small mb-0"
+                        ),
+                        dbc.Select(
+                            id=name,
+                            options=choices,
+                            value=defaults[i - 1] if i <= len(defaults) else "",
+                            size="sm",
+                        ),
+                    ],
+                    xs=12,
+                    sm=6,
+                    lg=True,
+                )
+            )
+        return html.Fieldset(
+            [
+                html.Legend(t("compare_territories", lang), className="h6"),
+                dbc.Row(cols, className="g-2"),
+            ],
+            className="pilotis-compare-controls mb-2",
+        )
+
+    @classmethod
+    def chosen(cls, ctx: RenderContext) -> list[Territory]:
+        """The distinct known territories chosen, inside the user's scope."""
+        index = ctx.territories
+        found: list[Territory] = []
+        for i in range(1, SLOTS + 1):
+            value = ctx.controls.get(f"t{i}")
+            if not value:
+                continue
+            territory = Territory.parse(str(value), index.departement_code)
+            if (
+                index.is_known(territory)
+                and territory not in found
+                and territory_allowed(ctx.scope, territory, index)
+            ):
+                found.append(territory)
+        return found
+
+    @classmethod
+    def render(cls, widget: CompareConfig, ctx: RenderContext) -> list:  # type: ignore[override]
+        lang = ctx.lang
+        territories = cls.chosen(ctx)
+        if len(territories) < 2:
+            return [notice(t("compare_need_two", lang), "info")]
+        names = [ctx.territories.name(territory) for territory in territories]
+        children: list[Any] = []
+        rows: dict[str, list[Any]] = {name: [] for name in names}
+        headers: list[str] = [t("territory", lang)]
+        for indicator_id in widget.indicators:
+            indicator = ctx.registry.indicators[indicator_id]
+            evaluators = compare_territories(ctx, indicator, territories, period=widget.period)
+            children.append(cls.multiples(indicator, evaluators, names, lang))
+            spec = indicator.spec
+            unit = f" ({spec.unit})" if spec.unit and spec.format == "number" else ""
+            headers += [
+                f"{indicator.label}{unit}",
+                f"{indicator.label} : {t('change_year', lang).lower()}",
+            ]
+            for name, (_, evaluator) in zip(names, evaluators, strict=True):
+                window = evaluator.window()
+                value = evaluator.value(window) if window or evaluator.anchor is None else None
+                previous = evaluator.previous_year(window) if window is not None else None
+                when = f" ({format_period(window.end, evaluator.grain(), lang)})" if window else ""
+                rows[name].append(format_value(value, spec.format, spec.decimals, lang=lang) + when)
+                change = "–"
+                if previous is not None and previous.reference and value is not None:
+                    pct = (value - previous.reference) / abs(previous.reference)
+                    change = f"{'+' if pct > 0 else ''}{format_value(pct, 'percent', 1, lang=lang)}"
+                rows[name].append(change)
+        table = html.Table(
+            [
+                html.Caption(widget.title or t("compare_territories", lang)),
+                html.Thead(html.Tr([html.Th(h, scope="col") for h in headers])),
+                html.Tbody(
+                    [
+                        html.Tr(
+                            [
+                                html.Th(name, scope="row"),
+                                *[html.Td(v, className="text-end") for v in values],
+                            ]
+                        )
+                        for name, values in rows.items()
+                    ]
+                ),
+            ],
+            className="table table-sm pilotis-compare-table",
+        )
+        children.append(
+            html.Div(
+                table,
+                className="table-responsive",
+                tabIndex="0",
+                role="region",
+                **{"aria-label": widget.title or t("compare_territories", lang)},
+            )
+        )
+        return children
+
+    @classmethod
+    def multiples(
+        cls,
+        indicator: Any,
+        evaluators: list[tuple[Territory, Evaluator]],
+        names: list[str],
+        lang: str,
+    ) -> html.Div:
+        """Small multiples: one panel per territory, same vertical scale."""
+        spec = indicator.spec
+        figure = make_subplots(
+            rows=1,
+            cols=len(evaluators),
+            shared_yaxes=True,
+            subplot_titles=names,
+            horizontal_spacing=0.03,
+        )
+        for i, (_, evaluator) in enumerate(evaluators, start=1):
+            window = evaluator.window()
+            series = evaluator.series()
+            if window is not None and evaluator.mode in ("year", "latest"):
+                series = series[[p.year == window.end.year for p in series.index]]
+            figure.add_trace(
+                go.Scatter(
+                    x=list(series.index),
+                    y=[None if v != v else v for v in series.values],
+                    mode="lines+markers",
+                    name=names[i - 1],
+                    line={"color": PALETTE[0]},
+                    hovertemplate="%{x}<br>%{y}<extra>" + names[i - 1] + "</extra>",
+                ),
+                row=1,
+                col=i,
+            )
+        figure_layout(figure, lang, legend=False, height=240)
+        figure.update_layout(margin={"l": 8, "r": 8, "t": 28, "b": 8})
+        if spec.format == "percent":
+            figure.update_yaxes(tickformat=".0%")
+        label = t("chart_of", lang, title=f"{indicator.label} — {', '.join(names)}")
+        return html.Div(
+            [
+                html.H3(indicator.label, className="h6 mt-2"),
+                accessible_graph(figure, label, None, lang),
+            ]
+        )
