@@ -14,12 +14,12 @@
     fr: {
       "first-page": "Première page", "previous-page": "Page précédente",
       "next-page": "Page suivante", "last-page": "Dernière page",
-      "current-page": "Numéro de page", sort: "Trier par cette colonne"
+      "current-page": "Numéro de page", sort: "Trier par la colonne"
     },
     en: {
       "first-page": "First page", "previous-page": "Previous page",
       "next-page": "Next page", "last-page": "Last page",
-      "current-page": "Page number", sort: "Sort by this column"
+      "current-page": "Page number", sort: "Sort by column"
     }
   };
 
@@ -56,7 +56,9 @@
         sorts[k].setAttribute("role", "button");
         sorts[k].setAttribute("tabindex", "0");
       }
-      label(sorts[k], t.sort);
+      var header = sorts[k].closest("th");
+      var name = header && header.querySelector(".column-header-name");
+      label(sorts[k], t.sort + (name ? " " + name.textContent.trim() : ""));
     }
     var links = document.querySelectorAll(".pilotis-navbar .nav-link");
     for (var n = 0; n < links.length; n++) {

@@ -27,16 +27,9 @@ from pydantic import Field
 
 from pilotis.query import Query, build_select, compile_for_duckdb, table_for
 from pilotis.schema import DatasetBase
-from pilotis.sources import DataSource, SourceError, register_source
+from pilotis.sources import DUCK_TYPES, DataSource, SourceError, register_source
 
 log = logging.getLogger(__name__)
-_DUCK_TYPES = {
-    "string": "VARCHAR",
-    "integer": "BIGINT",
-    "number": "DOUBLE",
-    "date": "DATE",
-    "boolean": "BOOLEAN",
-}
 
 
 class FileDataset(DatasetBase):
@@ -158,7 +151,7 @@ class FileSource(DataSource):
 
     def _typed_columns(self) -> str:
         pairs = [
-            f"'{name}': '{_DUCK_TYPES[spec.type]}'"
+            f"'{name}': '{DUCK_TYPES[spec.type]}'"
             for name, spec in self.config.columns.items()
             if spec.type
         ]
@@ -251,7 +244,7 @@ class CsvSource(FileSource):
         forced = {name: spec.type for name, spec in cfg.columns.items() if spec.type
                   and not (convert and spec.type in ("integer", "number"))}
         if forced:
-            pairs = ", ".join(f"'{name}': '{_DUCK_TYPES[kind]}'" for name, kind in forced.items())
+            pairs = ", ".join(f"'{name}': '{DUCK_TYPES[kind]}'" for name, kind in forced.items())
             options.append(f"types = {{{pairs}}}")
         return f"read_csv({files_sql}, {', '.join(options)})"
 
@@ -333,8 +326,8 @@ class CsvSource(FileSource):
                     target = "BIGINT" if wanted == "integer" or (wanted is None and not has_decimal) \
                         else "DOUBLE"
                     select.append(f"CAST(NULLIF({clean}, '') AS {target}) AS {ident}")
-                elif wanted in ("integer", "number") and kind != _DUCK_TYPES[wanted]:
-                    select.append(f"CAST({ident} AS {_DUCK_TYPES[wanted]}) AS {ident}")
+                elif wanted in ("integer", "number") and kind != DUCK_TYPES[wanted]:
+                    select.append(f"CAST({ident} AS {DUCK_TYPES[wanted]}) AS {ident}")
                 else:
                     select.append(ident)
             con.execute(f"COPY (SELECT {', '.join(select)} FROM src) TO {_quote(out)} (FORMAT parquet)")

@@ -21,15 +21,8 @@ from data_sources.sql import expand_env
 from pilotis.freshness import window
 from pilotis.query import Query, build_select, compile_for_duckdb, table_for
 from pilotis.schema import DatasetBase, Duration, Strict, parse_duration
-from pilotis.sources import DataSource, DuckRuntime, SourceError, register_source
+from pilotis.sources import DUCK_TYPES, DataSource, DuckRuntime, SourceError, register_source
 
-_DUCK_TYPES = {
-    "string": "VARCHAR",
-    "integer": "BIGINT",
-    "number": "DOUBLE",
-    "date": "DATE",
-    "boolean": "BOOLEAN",
-}
 
 
 class Pagination(Strict):
@@ -206,7 +199,7 @@ def load_frame(
             )
         frame = pd.DataFrame({name: pd.Series(dtype="object") for name in config.columns})
     casts = {
-        name: _DUCK_TYPES[spec.type]
+        name: DUCK_TYPES[spec.type]
         for name, spec in config.columns.items()
         if spec.type and name in frame.columns
     }

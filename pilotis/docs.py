@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from pilotis.jsonschema import source_models, widget_models
+from pilotis.validation import is_model, annotation_leaves
 from pilotis.schema import (
     DashboardSpec,
     DatasetBase,
@@ -43,19 +44,6 @@ def anchor(model: type[BaseModel]) -> str:
     return name.lower().replace("_", "-").replace(".", "-")
 
 
-def _leaves(annotation: Any) -> list[Any]:
-    origin = typing.get_origin(annotation)
-    if origin is typing.Annotated:
-        return _leaves(typing.get_args(annotation)[0])
-    if origin is typing.Union or origin is types.UnionType:
-        return [leaf for arg in typing.get_args(annotation) for leaf in _leaves(arg)]
-    return [annotation]
-
-
-def _is_model(annotation: Any) -> bool:
-    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
-
-
 def _examples(annotation: Any) -> list[Any]:
     """The ``examples`` of an ``Annotated[…, Field(json_schema_extra=…)]`` type (durations)."""
     found: list[Any] = []
@@ -79,7 +67,7 @@ def type_text(annotation: Any) -> str:
     if _examples(annotation):
         return "durée (" + ", ".join(f"`{e}`" for e in _examples(annotation)) + ")"
     parts = []
-    for leaf in _leaves(annotation):
+    for leaf in annotation_leaves(annotation):
         origin = typing.get_origin(leaf)
         args = typing.get_args(leaf)
         if leaf is type(None):
@@ -90,7 +78,7 @@ def type_text(annotation: Any) -> str:
             parts.append(f"liste de {_grouped(type_text(args[0]))}" if args else "liste")
         elif origin is dict:
             parts.append(f"bloc `nom:` {_grouped(type_text(args[1]))}" if args else "bloc")
-        elif _is_model(leaf):
+        elif is_model(leaf):
             parts.append(f"[{leaf.__name__}](#{anchor(leaf)})")
         else:
             parts.append(_SCALARS.get(leaf, getattr(leaf, "__name__", str(leaf))))
@@ -157,8 +145,8 @@ def nested_models(model: type[BaseModel], fields: list[str]) -> Iterator[type[Ba
     """Models used by ``fields`` (recursively), in order of appearance."""
 
     def walk(annotation: Any) -> Iterator[type[BaseModel]]:
-        for leaf in _leaves(annotation):
-            if _is_model(leaf):
+        for leaf in annotation_leaves(annotation):
+            if is_model(leaf):
                 yield leaf
                 for sub in leaf.model_fields.values():
                     yield from walk(sub.annotation)
@@ -317,7 +305,7 @@ def _literal_types(model: type[BaseModel]) -> list[str]:
         return [model.__name__]
     values = [
         str(a)
-        for leaf in _leaves(info.annotation)
+        for leaf in annotation_leaves(info.annotation)
         if typing.get_origin(leaf) is typing.Literal
         for a in typing.get_args(leaf)
     ]

@@ -23,6 +23,15 @@ from pilotis.schema import DatasetBase
 
 log = logging.getLogger(__name__)
 
+DUCK_TYPES = {
+    "string": "VARCHAR",
+    "integer": "BIGINT",
+    "number": "DOUBLE",
+    "date": "DATE",
+    "boolean": "BOOLEAN",
+}
+"""DuckDB type of each `columns: {…: {type: …}}` value of a dataset's YAML."""
+
 SOURCE_TYPES: dict[str, type[DataSource]] = {}
 """Registered source types, keyed by the YAML ``type:`` value (filled at import time only)."""
 

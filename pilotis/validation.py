@@ -57,17 +57,17 @@ def _clean_loc(data: Any, loc: tuple[Any, ...]) -> tuple[Loc, bool]:
     return tuple(clean), True
 
 
-def _leaves(annotation: Any) -> list[Any]:
+def annotation_leaves(annotation: Any) -> list[Any]:
     """The members of a union / ``Annotated`` / ``Optional`` annotation (itself otherwise)."""
     origin = typing.get_origin(annotation)
     if origin is typing.Annotated:
-        return _leaves(typing.get_args(annotation)[0])
+        return annotation_leaves(typing.get_args(annotation)[0])
     if origin is typing.Union or origin is types.UnionType:
-        return [leaf for arg in typing.get_args(annotation) for leaf in _leaves(arg)]
+        return [leaf for arg in typing.get_args(annotation) for leaf in annotation_leaves(arg)]
     return [annotation]
 
 
-def _is_model(annotation: Any) -> bool:
+def is_model(annotation: Any) -> bool:
     return isinstance(annotation, type) and issubclass(annotation, BaseModel)
 
 
@@ -76,9 +76,9 @@ def models_at(model: type[BaseModel], loc: Loc) -> list[type[BaseModel]]:
     current: list[Any] = [model]
     for part in loc:
         following: list[Any] = []
-        for annotation in (leaf for a in current for leaf in _leaves(a)):
+        for annotation in (leaf for a in current for leaf in annotation_leaves(a)):
             origin = typing.get_origin(annotation)
-            if _is_model(annotation):
+            if is_model(annotation):
                 info = annotation.model_fields.get(part) if isinstance(part, str) else None
                 if info is not None:
                     following.append(info.annotation)
@@ -87,7 +87,7 @@ def models_at(model: type[BaseModel], loc: Loc) -> list[type[BaseModel]]:
             elif origin is list and isinstance(part, int):
                 following.append(typing.get_args(annotation)[0])
         current = following
-    return [leaf for a in current for leaf in _leaves(a) if _is_model(leaf)]
+    return [leaf for a in current for leaf in annotation_leaves(a) if is_model(leaf)]
 
 
 def _fields(model: type[BaseModel], loc: Loc) -> list[str]:

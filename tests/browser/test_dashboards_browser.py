@@ -29,6 +29,7 @@ DASHBOARDS = dashboard_ids()
 # A number as plotly writes it on an axis: "1 234", "0,5", "12 %", "-3", "10k" (SI suffix).
 NUMBER_TICK = re.compile(r"^[−-]?\d[\d\s\u202f\u00a0.,]*[kMGTµ]?\s?%?$")
 ENGLISH_NUMBER = re.compile(r"\d\.\d|\d[kMGT]$|\d,\d{3}(\D|$)")
+ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 FRENCH_MONTHS = {"Fév", "Avr", "Mai", "Aoû", "Déc", "févr.", "avr.", "mai", "août", "déc."}
 ENGLISH_MONTHS = {"Feb", "Apr", "May", "Aug", "Dec"}
 
@@ -113,6 +114,8 @@ def test_dashboard_draws_and_follows_a_filter(tab, portal, dashboard_id: str) ->
     assert not empty, f"{exp.url}: KPI without a value: {state['kpis']}"
     assert_no_overflow(page, f"{exp.url} at 1366 px")
     assert_french_numbers(page, exp.url)
+    iso = ISO_DATE.findall(page.locator("#page").inner_text())
+    assert not iso, f"{exp.url}: dates not written 29/11/2026: {iso[:5]}"
     tab.screenshot(f"{dashboard_id}-desktop")
 
     before = fingerprint(page)
