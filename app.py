@@ -29,8 +29,9 @@ def create_app(settings: Settings | None = None) -> Dash:
     Raises :class:`ConfigError` (with every problem of every file) when the YAML is invalid.
     """
     settings = settings or Settings.from_env()
-    registry = load_registry(settings.root, settings.config_dir, settings.dashboards_dir,
-                             instance_dir=settings.instance_dir)
+    registry = load_registry(
+        settings.root, settings.config_dir, settings.dashboards_dir, instance_dir=settings.instance_dir
+    )
     cache = make_cache(settings.cache_url, settings.cache_prefix)
     portal = Portal(settings=settings, registry=registry, data=DataService(registry.datasets, cache))
     server = flask.Flask(__name__)
@@ -81,8 +82,9 @@ if __name__ == "__main__":
     watched = [str(p) for p in (current.config_dir.rglob("*.yaml"))] + [
         str(p) for p in current.dashboards_dir.glob("*.yaml")
     ]
-    application.run(host=current.host, port=current.port, debug=current.debug,
-                    extra_files=watched if current.debug else None)
+    application.run(
+        host=current.host, port=current.port, debug=current.debug, extra_files=watched if current.debug else None
+    )
 
 
 def __getattr__(name: str) -> flask.Flask:

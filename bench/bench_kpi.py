@@ -77,9 +77,7 @@ def plan(n: int) -> list[tuple[str, int]]:
     """``n`` distinct (commune, year) requests; each block of 6 visits every sampled commune."""
     communes = sampled_communes()
     pairs = [
-        (code, YEARS[(block + 3 * i) % len(YEARS)])
-        for block in range(len(YEARS))
-        for i, code in enumerate(communes)
+        (code, YEARS[(block + 3 * i) % len(YEARS)]) for block in range(len(YEARS)) for i, code in enumerate(communes)
     ]
     assert len(set(pairs)) == len(pairs)
     return pairs[: min(n, len(pairs))]
@@ -230,9 +228,7 @@ def child_pilotis(n: int, n_widget: int, explain: bool) -> dict[str, Any]:
         (config / "datasets").mkdir(parents=True)
         dashboards.mkdir()
         (config / "portal.yaml").write_text(PORTAL_YAML, encoding="utf-8")
-        (config / "datasets" / "bench.yaml").write_text(
-            DATASETS_YAML % json.dumps(str(DATA)), encoding="utf-8"
-        )
+        (config / "datasets" / "bench.yaml").write_text(DATASETS_YAML % json.dumps(str(DATA)), encoding="utf-8")
         (dashboards / "bench.yaml").write_text(DASHBOARD_YAML, encoding="utf-8")
         options: dict[str, Any] = {}
         if "instance_dir" in inspect.signature(load_registry).parameters:
@@ -369,9 +365,7 @@ def child_pandas_global(n: int) -> dict[str, Any]:
     out["cold"] = cold(lambda: pandas_answer(GLOBAL_FRAME, *cold_request()))
     cold.export(out, "first")
     timings = Timings()
-    out["answers"] = [
-        timings(lambda c=code, y=year: pandas_answer(GLOBAL_FRAME, c, y)) for code, year in plan(n)
-    ]
+    out["answers"] = [timings(lambda c=code, y=year: pandas_answer(GLOBAL_FRAME, c, y)) for code, year in plan(n)]
     timings.export(out, "uncached")
     out["peak_rss"] = peak_rss_mb()
     return out
@@ -397,8 +391,7 @@ def run(quick: bool = False, explain: bool = False) -> str:
     n_pilotis, n_widget = (30, 10) if quick else (60, 20)
     n_global, n_read = (12, 3) if quick else (30, 6)
     pilotis = _spawn(
-        ["--child", "pilotis", "-n", str(n_pilotis), "--widget", str(n_widget)]
-        + (["--explain"] if explain else []),
+        ["--child", "pilotis", "-n", str(n_pilotis), "--widget", str(n_widget)] + (["--explain"] if explain else []),
         timeout=300,
     )
     read = _spawn(["--child", "pandas_read", "-n", str(n_read)], timeout=300)
@@ -415,9 +408,7 @@ def run(quick: bool = False, explain: bool = False) -> str:
     for i, value in enumerate(pilotis["widget_values"]):
         assert value == sum(pilotis["answers"][i].values()), f"KPI widget value {i} differs"
 
-    backend = {"file": "file cache", "redis": "Redis cache"}.get(
-        pilotis["cache"], f"{pilotis['cache']} cache"
-    )
+    backend = {"file": "file cache", "redis": "Redis cache"}.get(pilotis["cache"], f"{pilotis['cache']} cache")
     a_med = median_ms(read["uncached"])
     b_med = median_ms(frame["uncached"])
 
@@ -452,11 +443,7 @@ def run(quick: bool = False, explain: bool = False) -> str:
         [
             row("Pilotis, cold (1st query of a fresh process)", pilotis, "first"),
             row(f"**Pilotis, uncached-warm** (new query, {backend})", pilotis, "uncached"),
-            *(
-                [row("Pilotis, uncached-warm, in-process cache", pilotis, "memory")]
-                if pilotis["memory"]
-                else []
-            ),
+            *([row("Pilotis, uncached-warm, in-process cache", pilotis, "memory")] if pilotis["memory"] else []),
             row(f"Pilotis, cached (same query again, {backend})", pilotis, "cached"),
             row("Pilotis KPI widget `Kpi.values` (year + year before)", pilotis, "widget")
             if pilotis["widget"]
@@ -542,9 +529,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (~half the time)")
     parser.add_argument("--explain", action="store_true", help="show DuckDB's EXPLAIN ANALYZE")
-    parser.add_argument(
-        "--child", choices=("pilotis", "pandas_read", "pandas_global"), help=argparse.SUPPRESS
-    )
+    parser.add_argument("--child", choices=("pilotis", "pandas_read", "pandas_global"), help=argparse.SUPPRESS)
     parser.add_argument("--child-output", help=argparse.SUPPRESS)
     parser.add_argument("-n", type=int, default=10, help=argparse.SUPPRESS)
     parser.add_argument("--widget", type=int, default=5, help=argparse.SUPPRESS)

@@ -68,9 +68,7 @@ def _portal(instance: Path, cache: Any) -> Any:
     from pilotis.settings import Settings
 
     settings = Settings.from_env(instance_dir=instance)
-    registry = load_registry(
-        settings.root, settings.config_dir, settings.dashboards_dir, instance_dir=instance
-    )
+    registry = load_registry(settings.root, settings.config_dir, settings.dashboards_dir, instance_dir=instance)
     return Portal(settings=settings, registry=registry, data=DataService(registry.datasets, cache))
 
 
@@ -162,9 +160,7 @@ def run(quick: bool = False) -> str:
                 expected = _cards(alone, president, territory)
             finally:
                 kpi_module.BATCH = True
-            assert _rounded(_cards(shared, president, territory)) == _rounded(expected), (
-                f"cards differ for {territory}"
-            )
+            assert _rounded(_cards(shared, president, territory)) == _rounded(expected), f"cards differ for {territory}"
 
         timings: dict[str, list[float]] = {"cold": [], "warm": [], "memory": [], "alone": []}
         queries: dict[str, list[int]] = {"cold": [], "warm": [], "memory": [], "alone": []}

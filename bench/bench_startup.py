@@ -179,21 +179,15 @@ def login(session: requests.Session, url: str) -> None:
         if not name or kind in ("submit", "button", "checkbox"):
             continue
         fields[name] = (
-            password
-            if kind == "password"
-            else (user if kind in ("text", "email") else field.get("value", ""))
+            password if kind == "password" else (user if kind in ("text", "email") else field.get("value", ""))
         )
-    response = session.post(
-        urljoin(page.url, form.action or page.url), data=fields, timeout=HTTP_TIMEOUT_S
-    )
+    response = session.post(urljoin(page.url, form.action or page.url), data=fields, timeout=HTTP_TIMEOUT_S)
     if response.status_code >= 400 or response.url.rstrip("/").endswith("/login"):
         raise RuntimeError(f"login as {user} failed (HTTP {response.status_code})")
 
 
 # --------------------------------------------------------------------------- Dash protocol
-def _timed_request(
-    session: requests.Session, method: str, url: str, **kwargs: Any
-) -> tuple[float, requests.Response]:
+def _timed_request(session: requests.Session, method: str, url: str, **kwargs: Any) -> tuple[float, requests.Response]:
     token = session.cookies.get(CSRF_COOKIE)
     if token:  # what dash-renderer does: the CSRF cookie's value in a header
         kwargs["headers"] = {**kwargs.get("headers", {}), CSRF_HEADER: token}
@@ -258,9 +252,7 @@ def post_callback(
         headers={"Content-Type": "application/json"},
     )
     if response.status_code != 200:
-        raise RuntimeError(
-            f"callback {dep['output']}: HTTP {response.status_code} {response.text[:300]}"
-        )
+        raise RuntimeError(f"callback {dep['output']}: HTTP {response.status_code} {response.text[:300]}")
     return seconds, response.json()["response"]
 
 
@@ -274,9 +266,7 @@ def run_hello(script: Path, workdir: Path) -> dict[str, float]:
         result["layout"], _ = _timed_request(session, "GET", server.url + "/_dash-layout")
         result["deps"], deps = _timed_request(session, "GET", server.url + "/_dash-dependencies")
         dep = deps.json()[0]
-        result["callback"], response = post_callback(
-            session, server.url, dep, {("name", "value"): "Pilotis"}
-        )
+        result["callback"], response = post_callback(session, server.url, dep, {("name", "value"): "Pilotis"})
         assert "Bonjour" in json.dumps(response)
         return result
     finally:
@@ -297,40 +287,29 @@ def run_pilotis(instance: Path, workdir: Path) -> dict[str, Any]:
         if layout.status_code in (401, 403):  # access control: sign in, then ask again
             login(session, server.url)
             result["layout"], layout = _timed_request(session, "GET", server.url + "/_dash-layout")
-        result["deps"], deps_response = _timed_request(
-            session, "GET", server.url + "/_dash-dependencies"
-        )
+        result["deps"], deps_response = _timed_request(session, "GET", server.url + "/_dash-dependencies")
         if layout.status_code != 200 or deps_response.status_code != 200:
-            raise RuntimeError(
-                f"/_dash-layout {layout.status_code}, /_dash-dependencies "
-                f"{deps_response.status_code}"
-            )
+            raise RuntimeError(f"/_dash-layout {layout.status_code}, /_dash-dependencies {deps_response.status_code}")
         deps = deps_response.json()
         router = next(d for d in deps if d["inputs"] == [{"id": "url", "property": "pathname"}])
         hrefs = [p["href"] for p in _walk(layout.json()) if isinstance(p.get("href"), str)]
         pages = [
             h
             for h in dict.fromkeys(hrefs)
-            if h.startswith("/")
-            and h != "/"
-            and not h.startswith(("/lang/", "/assets/", "/login", "/logout"))
+            if h.startswith("/") and h != "/" and not h.startswith(("/lang/", "/assets/", "/login", "/logout"))
         ]
         result["dashboards"] = {}
         for href in pages:
             seconds, page = post_callback(session, server.url, router, {("url", "pathname"): href})
             props = _walk(page)
             values = {
-                (p["id"], "value"): p.get("value")
-                for p in props
-                if isinstance(p.get("id"), str) and "value" in p
+                (p["id"], "value"): p.get("value") for p in props if isinstance(p.get("id"), str) and "value" in p
             }
             ids = [p["id"] for p in props if isinstance(p.get("id"), str)]
             board = next((i.split("--", 1)[0] for i in ids if i.endswith("--territory")), None)
             if board is None:
                 continue  # a link of the navigation that is not a dashboard (admin pages)
-            widget_deps = [
-                d for d in deps if any(i.startswith(f"{board}--") for i in _output_ids(d))
-            ]
+            widget_deps = [d for d in deps if any(i.startswith(f"{board}--") for i in _output_ids(d))]
             entry: dict[str, Any] = {"page": seconds}
             if widget_deps:
                 dep = widget_deps[0]
@@ -411,9 +390,7 @@ def run(runs: int = 3) -> str:
             "`GET /_dash-layout`",
             fmt(med([r["layout"] for r in pilotis_runs]) * 1000),
             fmt(med([r["layout"] for r in hello_runs]) * 1000),
-            ratio(
-                med([r["layout"] for r in pilotis_runs]) / med([r["layout"] for r in hello_runs])
-            ),
+            ratio(med([r["layout"] for r in pilotis_runs]) / med([r["layout"] for r in hello_runs])),
         ],
         [
             "`GET /_dash-dependencies`",
@@ -425,9 +402,7 @@ def run(runs: int = 3) -> str:
     for href in pilotis_runs[0]["dashboards"]:
         entries = [r["dashboards"][href] for r in pilotis_runs if href in r["dashboards"]]
         page = med([e["page"] for e in entries]) * 1000
-        rows.append(
-            [f"page callback `{href}` (router)", fmt(page), fmt(hello_cb), ratio(page / hello_cb)]
-        )
+        rows.append([f"page callback `{href}` (router)", fmt(page), fmt(hello_cb), ratio(page / hello_cb)])
         if "callback" in entries[0]:
             cb = med([e["callback"] for e in entries]) * 1000
             rows.append(

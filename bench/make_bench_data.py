@@ -46,16 +46,10 @@ SCHEMA = pa.schema(
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--rows", type=int, default=10_000_000, help="number of rows (default 10,000,000)"
-    )
-    parser.add_argument(
-        "--out", type=Path, default=ROOT / "bench" / "data", help="output directory"
-    )
+    parser.add_argument("--rows", type=int, default=10_000_000, help="number of rows (default 10,000,000)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "data", help="output directory")
     parser.add_argument("--csv", action="store_true", help="also write rsa_bench.csv")
-    parser.add_argument(
-        "--row-group", type=int, default=1_000_000, help="rows per row group / chunk"
-    )
+    parser.add_argument("--row-group", type=int, default=1_000_000, help="rows per row group / chunk")
     return parser.parse_args()
 
 
@@ -85,9 +79,7 @@ def make_chunk(
     n_months = (END.year - START.year) * 12 + END.month - START.month + 1
     rows = np.arange(first_row, first_row + size, dtype=np.int64)
     month = rows * n_months // total + (START.year - 1970) * 12 + START.month - 1
-    days_since_epoch = (
-        month.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64).astype(np.int32)
-    )
+    days_since_epoch = month.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64).astype(np.int32)
     commune = pa.array(rng.choice(len(probs), size=size, p=probs).astype(np.int32))
     foyers = rng.poisson(12.0, size).astype(np.int32) + 1
     montant = np.round(foyers * rng.normal(560.0, 60.0, size), 2)
@@ -122,9 +114,7 @@ def main() -> None:
     t0 = time.perf_counter()
     csv_writer = pacsv.CSVWriter(csv_path, SCHEMA) if args.csv else None
     schema = SCHEMA.with_metadata({"pilotis_bench_format": FORMAT})
-    with pq.ParquetWriter(
-        parquet_path, schema, compression="zstd", write_statistics=True
-    ) as writer:
+    with pq.ParquetWriter(parquet_path, schema, compression="zstd", write_statistics=True) as writer:
         for index, first in enumerate(range(0, args.rows, args.row_group)):
             size = min(args.row_group, args.rows - first)
             chunk = make_chunk(index, first, size, args.rows, codes, epcis, probs)

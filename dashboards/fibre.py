@@ -37,17 +37,13 @@ def _latest_rate(widget: CustomConfig, ctx: RenderContext) -> tuple[pd.Timestamp
 def _target(widget: CustomConfig, ctx: RenderContext, year: int) -> tuple[int, float] | None:
     """The target of ``year``, or of the next year that has one, or the last one."""
     frame, _ = ctx.query(widget, {"cible": "max(cible)"}, ("annee",))
-    targets = sorted(
-        (int(a), float(c)) for a, c in zip(frame["annee"], frame["cible"], strict=True)
-    )
+    targets = sorted((int(a), float(c)) for a, c in zip(frame["annee"], frame["cible"], strict=True))
     if not targets:
         return None
     return next(((a, c) for a, c in targets if a >= year), targets[-1])
 
 
-def taux_contre_objectif(
-    widget: CustomConfig, ctx: RenderContext
-) -> tuple[go.Figure, pd.DataFrame] | html.Div:
+def taux_contre_objectif(widget: CustomConfig, ctx: RenderContext) -> tuple[go.Figure, pd.DataFrame] | html.Div:
     """Bars of the rate (territory, département) with the target drawn as a mark on each bar."""
     lang = ctx.lang
     rows: list[tuple[str, pd.Timestamp, float]] = []
@@ -97,18 +93,11 @@ def taux_contre_objectif(
         {
             "Territoire": names,
             "Trimestre": [format_period(when.date(), "quarter", lang) for _, when, _ in rows],
-            "Taux de locaux raccordables": [
-                format_value(r, "percent", 1, lang=lang) for r in rates
-            ],
-            "Objectif": [
-                f"{format_value(target[1], 'percent', 0, lang=lang)} ({target[0]})"
-                if target
-                else "–"
-            ]
+            "Taux de locaux raccordables": [format_value(r, "percent", 1, lang=lang) for r in rates],
+            "Objectif": [f"{format_value(target[1], 'percent', 0, lang=lang)} ({target[0]})" if target else "–"]
             * len(rows),
             "Écart (points)": [
-                format_value((r - target[1]) * 100, "number", 1, lang=lang) if target else "–"
-                for r in rates
+                format_value((r - target[1]) * 100, "number", 1, lang=lang) if target else "–" for r in rates
             ],
         }
     )

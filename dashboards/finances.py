@@ -24,9 +24,7 @@ MEASURE = {"montant": "sum(montant)"}
 def _by_year(frame: pd.DataFrame) -> dict[int, float]:
     """Amounts keyed by year (one row per period of a yearly flow)."""
     frame = frame.dropna(subset=["montant"])
-    return {
-        pd.Timestamp(p).year: float(v) for p, v in zip(frame[PERIOD], frame["montant"], strict=True)
-    }
+    return {pd.Timestamp(p).year: float(v) for p, v in zip(frame[PERIOD], frame["montant"], strict=True)}
 
 
 def depenses_par_habitant(widget: CustomConfig, ctx: RenderContext) -> list[html.P | html.Div]:
@@ -44,8 +42,7 @@ def depenses_par_habitant(widget: CustomConfig, ctx: RenderContext) -> list[html
             className="pilotis-kpi-value mb-1",
         ),
         html.P(
-            f"Exercice {year} · {format_value(population, lang=lang)} habitants "
-            f"({ctx.territory_name()})",
+            f"Exercice {year} · {format_value(population, lang=lang)} habitants ({ctx.territory_name()})",
             className="pilotis-kpi-date small text-muted mb-1",
         ),
     ]

@@ -29,9 +29,7 @@ def jours_feries(year: int) -> tuple[dt.date, ...]:
     """French (metropolitan) public holidays of ``year``."""
     paques = easter(year)
     fixed = [(1, 1), (5, 1), (5, 8), (7, 14), (8, 15), (11, 1), (11, 11), (12, 25)]
-    moving = [
-        paques + dt.timedelta(days=n) for n in (1, 39, 50)
-    ]  # lundi de Pâques, Ascension, Pentecôte
+    moving = [paques + dt.timedelta(days=n) for n in (1, 39, 50)]  # lundi de Pâques, Ascension, Pentecôte
     return tuple(sorted([dt.date(year, m, d) for m, d in fixed] + moving))
 
 
@@ -41,13 +39,9 @@ def jours_ouvres(month: dt.date) -> int:
     return int(np.busday_count(month, end, holidays=list(jours_feries(month.year))))
 
 
-def absences_par_mois(
-    widget: CustomConfig, ctx: RenderContext, *, period: bool = True
-) -> pd.DataFrame:
+def absences_par_mois(widget: CustomConfig, ctx: RenderContext, *, period: bool = True) -> pd.DataFrame:
     """Absence days, FTE and working days per month (all filters and row rules applied)."""
-    frame, _ = ctx.query(
-        widget, {"absences": "sum(jours_absence)", "etp": "sum(etp)"}, (PERIOD,), period=period
-    )
+    frame, _ = ctx.query(widget, {"absences": "sum(jours_absence)", "etp": "sum(etp)"}, (PERIOD,), period=period)
     frame = frame.dropna(subset=["absences", "etp"]).sort_values(PERIOD, ignore_index=True)
     frame[PERIOD] = [pd.Timestamp(p).date() for p in frame[PERIOD]]
     frame["jours_ouvres"] = [jours_ouvres(p) for p in frame[PERIOD]]
@@ -89,13 +83,7 @@ def taux_absenteisme(widget: CustomConfig, ctx: RenderContext) -> list[html.P | 
     previous = taux(before) if ctx.year and len(before) == len(current) else None
     if previous is not None:
         points = (value - previous) * 100
-        arrow, tone = (
-            ("→", "neutral")
-            if abs(points) < 0.05
-            else ("▲", "bad")
-            if points > 0
-            else ("▼", "good")
-        )
+        arrow, tone = ("→", "neutral") if abs(points) < 0.05 else ("▲", "bad") if points > 0 else ("▼", "good")
         words = {
             "bad": t("unfavourable", lang),
             "good": t("favourable", lang),
@@ -114,9 +102,7 @@ def taux_absenteisme(widget: CustomConfig, ctx: RenderContext) -> list[html.P | 
     return children
 
 
-def absenteisme_mensuel(
-    widget: CustomConfig, ctx: RenderContext
-) -> tuple[go.Figure, pd.DataFrame] | html.Div:
+def absenteisme_mensuel(widget: CustomConfig, ctx: RenderContext) -> tuple[go.Figure, pd.DataFrame] | html.Div:
     """Line of the monthly rate, with its data table (month, absences, FTE, working days, rate)."""
     lang = ctx.lang
     months = absences_par_mois(widget, ctx)

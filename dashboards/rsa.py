@@ -28,7 +28,8 @@ def taux_pour_1000(widget, ctx: RenderContext) -> list:  # type: ignore[no-untyp
     rate = foyers * 1000 / population if foyers is not None and population else None
     return [
         html.P(format_value(rate, "number", 1, lang=ctx.lang), className="pilotis-kpi-value mb-1"),
-        html.P(f"{format_value(population, lang=ctx.lang)} habitants ({ctx.territory_name()})",
-               className="small text-muted mb-0"),
+        html.P(
+            f"{format_value(population, lang=ctx.lang)} habitants ({ctx.territory_name()})",
+            className="small text-muted mb-0",
+        ),
     ]
-

@@ -36,7 +36,8 @@ class FileDataset(DatasetBase):
     """Options of every file dataset."""
 
     path: str
-    """Chemin du fichier, relatif à la racine du projet (ou absolu ; `${VAR}` accepté). Un motif (`data/depots/*.csv`) lit tous les fichiers d'un dossier alimenté par une application métier : ils doivent avoir les mêmes colonnes."""
+    """Chemin du fichier, relatif à la racine du projet (ou absolu ; `${VAR}` accepté). Un motif (`data/depots/*.csv`)
+    lit tous les fichiers d'un dossier alimenté par une application métier : ils doivent avoir les mêmes colonnes."""
 
 
 class FileSource(DataSource):
@@ -111,15 +112,15 @@ class FileSource(DataSource):
             try:
                 self._create_view()
             except duckdb.Error as exc:
-                raise SourceError(f"fichier illisible ({self.config.path}) : {_short(exc)}",  # type: ignore[attr-defined]
-                                  "malformed") from exc
+                raise SourceError(
+                    f"fichier illisible ({self.config.path}) : {_short(exc)}",  # type: ignore[attr-defined]
+                    "malformed",
+                ) from exc
             self._view_state = state
             self._schema = None
 
     def _create_view(self) -> None:
-        self.duck.execute_locked(
-            f'CREATE OR REPLACE VIEW "{self.view}" AS SELECT * FROM {self.relation_sql()}'
-        )
+        self.duck.execute_locked(f'CREATE OR REPLACE VIEW "{self.view}" AS SELECT * FROM {self.relation_sql()}')
 
     def invalidate(self) -> None:
         self._view_state = None
@@ -132,8 +133,10 @@ class FileSource(DataSource):
                 rows = self.duck.cursor().execute(f'DESCRIBE "{self.view}"').fetchall()
             except duckdb.Error as exc:
                 self._view_state = None
-                raise SourceError(f"fichier illisible ({self.config.path}) : {_short(exc)}",  # type: ignore[attr-defined]
-                                  "malformed") from exc
+                raise SourceError(
+                    f"fichier illisible ({self.config.path}) : {_short(exc)}",  # type: ignore[attr-defined]
+                    "malformed",
+                ) from exc
             self._schema = {row[0]: row[1] for row in rows}
         return self._schema
 
@@ -150,11 +153,7 @@ class FileSource(DataSource):
             raise SourceError(f"requête impossible sur {self.id} : {_short(exc)}", kind) from exc
 
     def _typed_columns(self) -> str:
-        pairs = [
-            f"'{name}': '{DUCK_TYPES[spec.type]}'"
-            for name, spec in self.config.columns.items()
-            if spec.type
-        ]
+        pairs = [f"'{name}': '{DUCK_TYPES[spec.type]}'" for name, spec in self.config.columns.items() if spec.type]
         return "{" + ", ".join(pairs) + "}"
 
 
@@ -203,9 +202,11 @@ class CsvSource(FileSource):
         delimiter: str | None = Field(default=None, max_length=1)
         """Séparateur (`,` ou `;`) ; détecté automatiquement si absent."""
         encoding: Literal["auto", "utf-8", "cp1252", "latin-1", "utf-16"] = "auto"
-        """Encodage : `auto` (UTF-8, sinon Windows `cp1252` : exports Excel français), `utf-8`, `cp1252`, `latin-1` ou `utf-16`."""
+        """Encodage : `auto` (UTF-8, sinon Windows `cp1252` : exports Excel français), `utf-8`, `cp1252`, `latin-1` ou
+        `utf-16`."""
         decimal: Literal[".", ","] = "."
-        """Séparateur décimal : `,` pour les exports français (`1 234,5` : les espaces de milliers, même insécables, sont retirés)."""
+        """Séparateur décimal : `,` pour les exports français (`1 234,5` : les espaces de milliers, même insécables,
+        sont retirés)."""
 
     def _encodings(self) -> list[str]:
         cfg = self.config
@@ -224,7 +225,8 @@ class CsvSource(FileSource):
 
     def _needs_conversion(self, encodings: list[str]) -> bool:
         return self.config.decimal == "," or any(  # type: ignore[attr-defined]
-            enc not in ("utf-8", "latin-1", "utf-16") for enc in encodings)
+            enc not in ("utf-8", "latin-1", "utf-16") for enc in encodings
+        )
 
     def relation_sql(self) -> str:
         encodings = self._encodings()
@@ -241,8 +243,11 @@ class CsvSource(FileSource):
             options.append("decimal_separator = ','")
         if self.is_glob:
             options.append("union_by_name = true")
-        forced = {name: spec.type for name, spec in cfg.columns.items() if spec.type
-                  and not (convert and spec.type in ("integer", "number"))}
+        forced = {
+            name: spec.type
+            for name, spec in cfg.columns.items()
+            if spec.type and not (convert and spec.type in ("integer", "number"))
+        }
         if forced:
             pairs = ", ".join(f"'{name}': '{DUCK_TYPES[kind]}'" for name, kind in forced.items())
             options.append(f"types = {{{pairs}}}")
@@ -251,10 +256,18 @@ class CsvSource(FileSource):
     def _converted(self, encodings: list[str]) -> Path:
         """The Parquet copy of the file(s) for their current version (built when missing)."""
         cfg = self.config
-        version = hashlib.sha256(repr((
-            self.fingerprint(), [str(f) for f in self.files()], encodings, cfg.delimiter,  # type: ignore[attr-defined]
-            cfg.decimal, sorted((k, v.type) for k, v in cfg.columns.items()),  # type: ignore[attr-defined]
-        )).encode()).hexdigest()[:16]
+        version = hashlib.sha256(
+            repr(
+                (
+                    self.fingerprint(),
+                    [str(f) for f in self.files()],
+                    encodings,
+                    cfg.delimiter,  # type: ignore[attr-defined]
+                    cfg.decimal,
+                    sorted((k, v.type) for k, v in cfg.columns.items()),  # type: ignore[attr-defined]
+                )
+            ).encode()
+        ).hexdigest()[:16]
         folder = self.work_dir()
         target = folder / f"{self.id}-{version}.parquet"
         if target.exists():
@@ -273,8 +286,7 @@ class CsvSource(FileSource):
                     else:
                         inputs.append(transcode(path, scratch / f"{index}.csv", enc))
                 files_sql = "[" + ", ".join(_quote(p) for p in inputs) + "]"
-                self._write_parquet(self._read_csv(files_sql, "utf-8", convert=True),
-                                    scratch / "out.parquet")
+                self._write_parquet(self._read_csv(files_sql, "utf-8", convert=True), scratch / "out.parquet")
                 os.replace(scratch / "out.parquet", target)
             except (OSError, UnicodeError) as exc:
                 raise SourceError(f"fichier illisible ({cfg.path}) : {exc}", "malformed") from exc  # type: ignore[attr-defined]
@@ -293,8 +305,11 @@ class CsvSource(FileSource):
             con.execute(f"CREATE TEMP VIEW src AS SELECT * FROM {relation}")
             columns = con.execute("DESCRIBE src").fetchall()
             decimal = self.config.decimal  # type: ignore[attr-defined]
-            number = ("^[-+]?([0-9]{1,3}([ \u00a0\u202f][0-9]{3})+|[0-9]+)("
-                      + ("," if decimal == "," else r"\.") + "[0-9]+)?$")
+            number = (
+                "^[-+]?([0-9]{1,3}([ \u00a0\u202f][0-9]{3})+|[0-9]+)("
+                + ("," if decimal == "," else r"\.")
+                + "[0-9]+)?$"
+            )
             text = [name for name, kind, *_ in columns if kind == "VARCHAR"]
             probes = {}
             if text:
@@ -310,7 +325,7 @@ class CsvSource(FileSource):
                 row = con.execute(f"SELECT {', '.join(parts)} FROM src", {"pat": number}).fetchone()
                 assert row is not None
                 for i, name in enumerate(text):
-                    numeric, leading_zero, has_decimal, count = row[4 * i:4 * i + 4]
+                    numeric, leading_zero, has_decimal, count = row[4 * i : 4 * i + 4]
                     probes[name] = bool(numeric and count and not leading_zero), bool(has_decimal)
             select = []
             for name, kind, *_ in columns:
@@ -318,13 +333,15 @@ class CsvSource(FileSource):
                 wanted = declared.type if declared else None
                 ident = f'"{name}"'
                 looks_numeric, has_decimal = probes.get(name, (False, False))
-                if kind == "VARCHAR" and (looks_numeric or wanted in ("integer", "number")) \
-                        and wanted not in ("string", "date", "boolean"):
+                if (
+                    kind == "VARCHAR"
+                    and (looks_numeric or wanted in ("integer", "number"))
+                    and wanted not in ("string", "date", "boolean")
+                ):
                     clean = f"regexp_replace(trim({ident}), '[ \u00a0\u202f]', '', 'g')"
                     if decimal == ",":
                         clean = f"replace({clean}, ',', '.')"
-                    target = "BIGINT" if wanted == "integer" or (wanted is None and not has_decimal) \
-                        else "DOUBLE"
+                    target = "BIGINT" if wanted == "integer" or (wanted is None and not has_decimal) else "DOUBLE"
                     select.append(f"CAST(NULLIF({clean}, '') AS {target}) AS {ident}")
                 elif wanted in ("integer", "number") and kind != DUCK_TYPES[wanted]:
                     select.append(f"CAST({ident} AS {DUCK_TYPES[wanted]}) AS {ident}")
@@ -368,8 +385,10 @@ def transcode(source: Path, target: Path, encoding: str) -> Path:
 
 
 def _transcode(source: Path, target: Path, encoding: str) -> None:
-    with source.open("r", encoding=encoding, newline="") as reader, \
-            target.open("w", encoding="utf-8", newline="") as writer:
+    with (
+        source.open("r", encoding=encoding, newline="") as reader,
+        target.open("w", encoding="utf-8", newline="") as writer,
+    ):
         while block := reader.read(1 << 20):
             writer.write(block)
 
@@ -408,17 +427,19 @@ class ExcelSource(FileSource):
 
     def _create_view(self) -> None:
         try:
-            frames = [pd.read_excel(path, sheet_name=self.config.sheet)  # type: ignore[attr-defined]
-                      for path in self.files()]
+            frames = [
+                pd.read_excel(path, sheet_name=self.config.sheet)  # type: ignore[attr-defined]
+                for path in self.files()
+            ]
             frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
         except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on a broken file
-            raise SourceError(f"classeur illisible ({self.config.path}) : {exc}",  # type: ignore[attr-defined]
-                              "malformed") from exc
+            raise SourceError(
+                f"classeur illisible ({self.config.path}) : {exc}",  # type: ignore[attr-defined]
+                "malformed",
+            ) from exc
         con = self.duck.connection()
         with self.duck._lock:
             con.register(f"{self.view}_frame", frame)
-            con.execute(
-                f'CREATE OR REPLACE TABLE "{self.view}_data" AS SELECT * FROM "{self.view}_frame"'
-            )
+            con.execute(f'CREATE OR REPLACE TABLE "{self.view}_data" AS SELECT * FROM "{self.view}_frame"')
             con.unregister(f"{self.view}_frame")
             con.execute(f'CREATE OR REPLACE VIEW "{self.view}" AS SELECT * FROM "{self.view}_data"')

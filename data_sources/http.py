@@ -42,37 +42,25 @@ def get_json(
     except urllib.error.HTTPError as exc:
         raise _http_error(source_id, where, exc) from None
     except TimeoutError as exc:
-        raise SourceError(
-            f"source {source_id} : délai dépassé ({timeout:g} s, {where})", "timeout"
-        ) from exc
+        raise SourceError(f"source {source_id} : délai dépassé ({timeout:g} s, {where})", "timeout") from exc
     except urllib.error.URLError as exc:
         if isinstance(exc.reason, TimeoutError | socket.timeout):
-            raise SourceError(
-                f"source {source_id} : délai dépassé ({timeout:g} s, {where})", "timeout"
-            ) from exc
-        raise SourceError(
-            f"source {source_id} injoignable ({where} : {_reason(exc.reason)})", "unreachable"
-        ) from exc
+            raise SourceError(f"source {source_id} : délai dépassé ({timeout:g} s, {where})", "timeout") from exc
+        raise SourceError(f"source {source_id} injoignable ({where} : {_reason(exc.reason)})", "unreachable") from exc
     except (ConnectionError, OSError) as exc:
-        raise SourceError(
-            f"source {source_id} injoignable ({where} : {_reason(exc)})", "unreachable"
-        ) from exc
+        raise SourceError(f"source {source_id} injoignable ({where} : {_reason(exc)})", "unreachable") from exc
     if len(body) > MAX_BYTES:
         raise SourceError(f"source {source_id} : réponse trop volumineuse ({where})", "malformed")
     try:
         return json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SourceError(
-            f"source {source_id} : réponse illisible, JSON attendu ({where})", "malformed"
-        ) from exc
+        raise SourceError(f"source {source_id} : réponse illisible, JSON attendu ({where})", "malformed") from exc
 
 
 def _where(url: str) -> str:
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https"):
-        raise SourceError(
-            f"adresse `{parts.scheme}://…` refusée : http ou https seulement", "refused"
-        )
+        raise SourceError(f"adresse `{parts.scheme}://…` refusée : http ou https seulement", "refused")
     return f"{parts.netloc}{parts.path}"
 
 
@@ -94,21 +82,15 @@ def _http_error(source_id: str, where: str, exc: urllib.error.HTTPError) -> Sour
         pass
     suffix = f" : {detail}" if detail else ""
     if exc.code in (401, 403):
-        return SourceError(
-            f"source {source_id} : identifiants refusés (HTTP {exc.code}){suffix}", "auth"
-        )
+        return SourceError(f"source {source_id} : identifiants refusés (HTTP {exc.code}){suffix}", "auth")
     if exc.code == 404:
-        return SourceError(
-            f"source {source_id} : adresse introuvable (HTTP 404, {where})", "unreachable"
-        )
+        return SourceError(f"source {source_id} : adresse introuvable (HTTP 404, {where})", "unreachable")
     if exc.code == 429:
         return SourceError(f"source {source_id} : quota d'appels dépassé (HTTP 429)", "refused")
     if exc.code in (408, 504):
         return SourceError(f"source {source_id} : délai dépassé (HTTP {exc.code})", "timeout")
     if exc.code >= 500:
-        return SourceError(
-            f"source {source_id} injoignable (HTTP {exc.code}, {where})", "unreachable"
-        )
+        return SourceError(f"source {source_id} injoignable (HTTP {exc.code}, {where})", "unreachable")
     return SourceError(f"source {source_id} : requête refusée (HTTP {exc.code}){suffix}", "refused")
 
 

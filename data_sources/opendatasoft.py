@@ -64,7 +64,8 @@ class OpendatasoftSource(DataSource):
         dataset_id: str
         """Identifiant du jeu de données sur le portail (ce qui suit `/datasets/` dans son adresse)."""
         api_key: str | None = None
-        """Clé d'API pour un jeu non public, par référence : `${ODS_API_KEY}` (envoyée dans l'en-tête `Authorization: Apikey …`)."""
+        """Clé d'API pour un jeu non public, par référence : `${ODS_API_KEY}` (envoyée dans l'en-tête `Authorization:
+        Apikey …`)."""
         where: str = ""
         """Filtre ODSQL fixe ajouté à chaque requête (`annee >= 2015`)."""
         page_size: int = Field(default=100, ge=1, le=RECORDS_MAX_LIMIT)
@@ -105,14 +106,8 @@ class OpendatasoftSource(DataSource):
             document = self._get("")
             fields = document.get("fields") if isinstance(document, dict) else None
             if not isinstance(fields, list):
-                raise SourceError(
-                    f"source {self.id} : réponse illisible (pas de `fields`)", "malformed"
-                )
-            self._fields = {
-                str(f.get("name")): str(f.get("type", "text"))
-                for f in fields
-                if isinstance(f, dict)
-            }
+                raise SourceError(f"source {self.id} : réponse illisible (pas de `fields`)", "malformed")
+            self._fields = {str(f.get("name")): str(f.get("type", "text")) for f in fields if isinstance(f, dict)}
         return self._fields
 
     def schema(self) -> dict[str, str]:
@@ -222,9 +217,7 @@ class OpendatasoftSource(DataSource):
         finally:
             self.duck.execute_locked(f'DROP TABLE IF EXISTS "{table}"')
 
-    def fetch(
-        self, params: dict[str, Any], export: bool = False, grouped: bool = False
-    ) -> list[dict[str, Any]]:
+    def fetch(self, params: dict[str, Any], export: bool = False, grouped: bool = False) -> list[dict[str, Any]]:
         """Every result row: pages of ``/records`` within the API limits, else ``/exports/json``.
 
         Documented limits of ``/records``: without ``group_by``, ``limit`` ≤ 100 and
@@ -241,9 +234,7 @@ class OpendatasoftSource(DataSource):
                 document = self._get("/records", {**params, "limit": limit, "offset": offset})
                 results = document.get("results") if isinstance(document, dict) else None
                 if not isinstance(results, list):
-                    raise SourceError(
-                        f"source {self.id} : réponse illisible (pas de `results`)", "malformed"
-                    )
+                    raise SourceError(f"source {self.id} : réponse illisible (pas de `results`)", "malformed")
                 rows += results
                 total = document.get("total_count")
                 if len(results) < limit or (isinstance(total, int) and len(rows) >= total):
@@ -253,9 +244,7 @@ class OpendatasoftSource(DataSource):
                 offset += limit
         document = self._get("/exports/json", {**params, "limit": -1})
         if not isinstance(document, list):
-            raise SourceError(
-                f"source {self.id} : réponse illisible (export JSON attendu)", "malformed"
-            )
+            raise SourceError(f"source {self.id} : réponse illisible (export JSON attendu)", "malformed")
         return _dicts(self.id, document)
 
 
@@ -313,9 +302,7 @@ def _evaluate(node: Node, frame: pd.DataFrame, labels: dict[Agg, str]) -> pd.Ser
         elif right == 0:
             right = float("nan")
         return left / right
-    return {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b}[node.op](
-        left, right
-    )
+    return {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b}[node.op](left, right)
 
 
 def _to_dates(values: pd.Series, grain: str | None) -> pd.Series:
@@ -345,7 +332,5 @@ def _order(frame: pd.DataFrame, query: Query) -> pd.DataFrame:
 
 def _dicts(source_id: str, rows: list[Any]) -> list[dict[str, Any]]:
     if not all(isinstance(r, dict) for r in rows):
-        raise SourceError(
-            f"source {source_id} : réponse illisible (enregistrements attendus)", "malformed"
-        )
+        raise SourceError(f"source {source_id} : réponse illisible (enregistrements attendus)", "malformed")
     return rows

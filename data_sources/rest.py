@@ -24,12 +24,12 @@ from pilotis.schema import DatasetBase, Duration, Strict, parse_duration
 from pilotis.sources import DUCK_TYPES, DataSource, DuckRuntime, SourceError, register_source
 
 
-
 class Pagination(Strict):
     """How to read every page of a paginated API."""
 
     type: Literal["page", "offset", "next"]
-    """`page` (numéro de page), `offset` (rang du premier enregistrement) ou `next` (adresse de la page suivante donnée dans la réponse)."""
+    """`page` (numéro de page), `offset` (rang du premier enregistrement) ou `next` (adresse de la page suivante donnée
+    dans la réponse)."""
     size: int = Field(default=100, ge=1, le=10000)
     """Nombre d'enregistrements demandés par page (`page` et `offset`)."""
     size_param: str = "limit"
@@ -60,7 +60,8 @@ class RestSource(DataSource):
         url: str
         """Adresse de l'API (`https://…` ; `${VAR}` accepté)."""
         records: str = ""
-        """Chemin JSON des enregistrements dans la réponse, en notation pointée (`data.items`) ; vide : la réponse est la liste. Les objets imbriqués deviennent des colonnes `parent_enfant`."""
+        """Chemin JSON des enregistrements dans la réponse, en notation pointée (`data.items`) ; vide : la réponse est
+        la liste. Les objets imbriqués deviennent des colonnes `parent_enfant`."""
         params: dict[str, str | int | float | bool] = Field(default_factory=dict)
         """Paramètres d'URL fixes (`{format: json}`) ; `${VAR}` accepté dans les valeurs."""
         headers: dict[str, str] = Field(default_factory=dict)
@@ -94,9 +95,7 @@ class RestSource(DataSource):
         cfg: Any = self.config
         url = expand_env(cfg.url)
         headers = {k: expand_env(v) for k, v in cfg.headers.items()}
-        params: dict[str, Any] = {
-            k: expand_env(v) if isinstance(v, str) else v for k, v in cfg.params.items()
-        }
+        params: dict[str, Any] = {k: expand_env(v) if isinstance(v, str) else v for k, v in cfg.params.items()}
         timeout = float(cfg.timeout)
         paging: Pagination | None = cfg.pagination
         if paging is None:
@@ -130,8 +129,7 @@ class RestSource(DataSource):
             elif len(batch) < paging.size:
                 return records
         raise SourceError(
-            f"source {self.id} : plus de {paging.max_pages} pages, pagination "
-            "interrompue (vérifiez `pagination`)",
+            f"source {self.id} : plus de {paging.max_pages} pages, pagination interrompue (vérifiez `pagination`)",
             "malformed",
         )
 
@@ -148,18 +146,10 @@ class RestSource(DataSource):
     def _ensure_loaded(self) -> None:
         now = time.time()
         connection = id(self.duck.connection())
-        if (
-            self._loaded_at is not None
-            and now < self._valid_until
-            and self._connection_id == connection
-        ):
+        if self._loaded_at is not None and now < self._valid_until and self._connection_id == connection:
             return
         with self._lock:
-            if (
-                self._loaded_at is not None
-                and now < self._valid_until
-                and self._connection_id == connection
-            ):
+            if self._loaded_at is not None and now < self._valid_until and self._connection_id == connection:
                 return
             frame = pd.json_normalize(self.fetch(), sep="_")
             self._columns = load_frame(self.duck, self.table, frame, self.config)
@@ -188,27 +178,20 @@ class RestSource(DataSource):
         return frame
 
 
-def load_frame(
-    duck: DuckRuntime, table: str, frame: pd.DataFrame, config: DatasetBase
-) -> dict[str, str]:
+def load_frame(duck: DuckRuntime, table: str, frame: pd.DataFrame, config: DatasetBase) -> dict[str, str]:
     """Store ``frame`` as the DuckDB table ``table`` with the declared column types; its schema."""
     if frame.columns.empty:  # no record at all: the declared columns, empty
         if not config.columns:
-            raise SourceError(
-                f"aucun enregistrement reçu pour {table.split('_', 1)[-1]}", "malformed"
-            )
+            raise SourceError(f"aucun enregistrement reçu pour {table.split('_', 1)[-1]}", "malformed")
         frame = pd.DataFrame({name: pd.Series(dtype="object") for name in config.columns})
     casts = {
-        name: DUCK_TYPES[spec.type]
-        for name, spec in config.columns.items()
-        if spec.type and name in frame.columns
+        name: DUCK_TYPES[spec.type] for name, spec in config.columns.items() if spec.type and name in frame.columns
     }
     if config.period and config.period.column in frame.columns:
         casts.setdefault(config.period.column, "DATE")
     select = (
         ", ".join(
-            f'CAST("{name}" AS {casts[name]}) AS "{name}"' if name in casts else f'"{name}"'
-            for name in frame.columns
+            f'CAST("{name}" AS {casts[name]}) AS "{name}"' if name in casts else f'"{name}"' for name in frame.columns
         )
         or "*"
     )
@@ -221,8 +204,7 @@ def load_frame(
             rows = con.execute(f'DESCRIBE "{table}"').fetchall()
         except duckdb.Error as exc:
             raise SourceError(
-                f"données illisibles pour {table.split('_', 1)[-1]} : "
-                f"{str(exc).splitlines()[0][:200]}",
+                f"données illisibles pour {table.split('_', 1)[-1]} : {str(exc).splitlines()[0][:200]}",
                 "malformed",
             ) from exc
         finally:
@@ -230,9 +212,7 @@ def load_frame(
     return {row[0]: row[1] for row in rows}
 
 
-def run_in_duck(
-    source: DataSource, table: str, columns: dict[str, str], query: Query
-) -> pd.DataFrame:
+def run_in_duck(source: DataSource, table: str, columns: dict[str, str], query: Query) -> pd.DataFrame:
     """Run ``query`` as SQL over a DuckDB table filled from a remote source."""
     source.check_columns(query, columns)
     stmt = build_select(query, table_for(table, list(columns)), "duckdb")

@@ -9,7 +9,6 @@ from typing import Literal
 
 import pandas as pd
 import sqlalchemy as sa
-
 from pydantic import field_validator
 
 from pilotis.query import Query, build_select
@@ -71,15 +70,15 @@ class SqlSource(DataSource):
                 timeout = self.config.timeout  # type: ignore[attr-defined]
                 args: dict[str, object] = {}
                 if url.startswith("postgresql"):
-                    args = {"connect_timeout": timeout,
-                            "options": f"-c statement_timeout={timeout * 1000}"}
+                    args = {"connect_timeout": timeout, "options": f"-c statement_timeout={timeout * 1000}"}
                 elif url.startswith("sqlite"):
                     args = {"timeout": timeout}
                 try:
                     self._engine = sa.create_engine(url, pool_pre_ping=True, connect_args=args)
                 except (sa.exc.ArgumentError, ImportError, ValueError) as exc:
-                    raise SourceError(f"URL de base de données invalide pour {self.id} : "
-                                      f"{exc.__class__.__name__}", "refused") from exc
+                    raise SourceError(
+                        f"URL de base de données invalide pour {self.id} : {exc.__class__.__name__}", "refused"
+                    ) from exc
             return self._engine
 
     def invalidate(self) -> None:
@@ -88,15 +87,23 @@ class SqlSource(DataSource):
     def _error(self, exc: Exception, doing: str) -> SourceError:
         """A French SourceError of the right kind, without the URL or password of the database."""
         text = str(getattr(exc, "orig", None) or exc).lower()
-        if any(w in text for w in ("password authentication", "authentication failed",
-                                   "access denied", "permission denied", "no password",
-                                   'role "')):
+        if any(
+            w in text
+            for w in (
+                "password authentication",
+                "authentication failed",
+                "access denied",
+                "permission denied",
+                "no password",
+                'role "',
+            )
+        ):
             kind, what = "auth", "identifiants refusés par la base"
-        elif any(w in text for w in ("timeout", "timed out", "statement_timeout",
-                                     "canceling statement")):
+        elif any(w in text for w in ("timeout", "timed out", "statement_timeout", "canceling statement")):
             kind, what = "timeout", "délai dépassé"
         elif any(w in text for w in ("no such column", "no such table", "unknown column")) or (
-                isinstance(exc, sa.exc.ProgrammingError) and "does not exist" in text):
+            isinstance(exc, sa.exc.ProgrammingError) and "does not exist" in text
+        ):
             kind, what = "columns", "colonnes ou table modifiées"
         elif isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
             kind, what = "unreachable", "base de données injoignable"

@@ -47,8 +47,12 @@ class ChartConfig(DataWidgetBase):
     """Titre de l'axe des valeurs."""
 
 
-def territory_names(frame: pd.DataFrame, dataset, ctx: RenderContext,  # type: ignore[no-untyped-def]
-                    columns: tuple[str | None, ...]) -> pd.DataFrame:
+def territory_names(
+    frame: pd.DataFrame,
+    dataset,
+    ctx: RenderContext,  # type: ignore[no-untyped-def]
+    columns: tuple[str | None, ...],
+) -> pd.DataFrame:
     """Commune / EPCI names instead of their codes on an axis or in a legend."""
     if dataset.territory is None:
         return frame
@@ -82,8 +86,11 @@ class Chart(WidgetType):
     def check(cls, widget: ChartConfig, ctx) -> None:  # type: ignore[no-untyped-def, override]
         dataset = ctx.datasets.get(widget.dataset)
         if dataset is not None and widget.x == PERIOD and dataset.period is None:
-            ctx.problem(("x",), f"le jeu de données `{widget.dataset}` n'a pas de période",
-                        "choisissez une colonne pour `x` ou déclarez `period` sur le jeu de données")
+            ctx.problem(
+                ("x",),
+                f"le jeu de données `{widget.dataset}` n'a pas de période",
+                "choisissez une colonne pour `x` ou déclarez `period` sur le jeu de données",
+            )
 
     @classmethod
     def render(cls, widget: ChartConfig, ctx: RenderContext):  # type: ignore[no-untyped-def, override]
@@ -107,8 +114,9 @@ class Chart(WidgetType):
         figure = cls.figure(widget, frame, grain, lang, ctx)
         labels = {PERIOD: "Période" if lang == "fr" else "Period", "valeur": widget.title or "Valeur"}
         labels.update({c: dataset.label(c) for c in frame.columns if c not in labels})
-        details = data_details(frame, labels, {"valeur": (widget.format, widget.decimals)}, lang,
-                               caption=widget.title, grain=grain)
+        details = data_details(
+            frame, labels, {"valeur": (widget.format, widget.decimals)}, lang, caption=widget.title, grain=grain
+        )
         label = t("chart_of", lang, title=widget.title or widget.id)
         if widget.description:
             label += f" — {widget.description}"
@@ -116,15 +124,22 @@ class Chart(WidgetType):
         return graph if exact else [notice(t("not_at_level", lang)), graph]
 
     @classmethod
-    def figure(cls, widget: ChartConfig, frame: pd.DataFrame, grain: str, lang: str,
-               ctx: RenderContext) -> go.Figure:
+    def figure(cls, widget: ChartConfig, frame: pd.DataFrame, grain: str, lang: str, ctx: RenderContext) -> go.Figure:
         """The plotly figure (aggregated data only: a few kB)."""
         fig = go.Figure()
         is_period = widget.x == PERIOD
         xs = (lambda part: pd.to_datetime(part[PERIOD])) if is_period else (lambda part: part[widget.x])
         if widget.type == "pie":
-            fig.add_trace(go.Pie(labels=frame[widget.x], values=frame["valeur"], hole=0.45, sort=False,
-                                 textinfo="percent", direction="clockwise"))
+            fig.add_trace(
+                go.Pie(
+                    labels=frame[widget.x],
+                    values=frame["valeur"],
+                    hole=0.45,
+                    sort=False,
+                    textinfo="percent",
+                    direction="clockwise",
+                )
+            )
             return figure_layout(fig, lang)
         series = [(None, frame)] if not widget.color else list(frame.groupby(widget.color, sort=True))
         for name, part in series:
@@ -137,20 +152,27 @@ class Chart(WidgetType):
             template = f"%{{customdata}}<br>{value}<extra>%{{fullData.name}}</extra>"
             template = template if is_period else None
             if widget.type in ("bar", "stacked_bar"):
-                fig.add_trace(go.Bar(x=x, y=y, orientation="h" if widget.horizontal else "v",
-                                     hovertemplate=template, **common))
+                fig.add_trace(
+                    go.Bar(x=x, y=y, orientation="h" if widget.horizontal else "v", hovertemplate=template, **common)
+                )
             else:
-                fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers" if len(part) < 40 else "lines",
-                                         stackgroup="one" if widget.type == "area" else None,
-                                         hovertemplate=template, **common))
+                fig.add_trace(
+                    go.Scatter(
+                        x=x,
+                        y=y,
+                        mode="lines+markers" if len(part) < 40 else "lines",
+                        stackgroup="one" if widget.type == "area" else None,
+                        hovertemplate=template,
+                        **common,
+                    )
+                )
         fig.update_layout(barmode="stack" if widget.type == "stacked_bar" else "group")
         if is_period:
             tick = {"year": "%Y", "quarter": "%b %Y", "month": "%b %Y"}.get(grain, "%d/%m/%Y")
             fig.update_xaxes(tickformat=tick)
         axis = fig.update_xaxes if widget.horizontal else fig.update_yaxes
         # A rate reads "25 %" on its axis, not "0,25" (plotly's d3 format; French separators apply).
-        axis(title_text=widget.y_title, rangemode="tozero",
-             tickformat=".0%" if widget.format == "percent" else None)
+        axis(title_text=widget.y_title, rangemode="tozero", tickformat=".0%" if widget.format == "percent" else None)
         height = 320
         if widget.horizontal:
             fig.update_yaxes(autorange="reversed")

@@ -26,8 +26,11 @@ def figure_layout(fig: go.Figure, lang: str, *, legend: bool = True, height: int
     fig.update_layout(
         template="plotly_white",
         separators=f",{NNBSP}" if lang == "fr" else ".,",
-        font={"family": "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif",
-              "size": 13, "color": "#1f2933"},
+        font={
+            "family": "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif",
+            "size": 13,
+            "color": "#1f2933",
+        },
         colorway=PALETTE,
         margin={"l": 8, "r": 8, "t": 8, "b": 8},
         height=height,
@@ -48,9 +51,7 @@ def wrap_labels(values: Iterable[Any], width: int = 28) -> list[Any]:
     width of a phone and leave no room for the bars (plotly cuts what does not fit).
     """
     return [
-        "<br>".join(textwrap.wrap(v, width, break_on_hyphens=False))
-        if isinstance(v, str) and len(v) > width
-        else v
+        "<br>".join(textwrap.wrap(v, width, break_on_hyphens=False)) if isinstance(v, str) and len(v) > width else v
         for v in values
     ]
 
@@ -63,8 +64,7 @@ def graph_config(lang: str) -> dict[str, Any]:
         "responsive": True,
         # plotly.js 4 adds "Share chart..." (sendChartToCloud): it uploads the figure's data to
         # Plotly Cloud. Never on an internal portal of confidential data.
-        "modeBarButtonsToRemove": ["lasso2d", "select2d", "sendDataToCloud", "sendChartToCloud",
-                                   "editInChartStudio"],
+        "modeBarButtonsToRemove": ["lasso2d", "select2d", "sendDataToCloud", "sendChartToCloud", "editInChartStudio"],
         "showSendToCloud": False,
         # Geo plots load a base map (topojson) even when it is hidden; by default from a CDN,
         # which an air-gapped intranet cannot reach (the map then stays blank).
@@ -73,8 +73,9 @@ def graph_config(lang: str) -> dict[str, Any]:
     }
 
 
-def accessible_graph(figure: go.Figure, label: str, table: html.Details | None, lang: str,
-                     graph_id: str | None = None) -> html.Div:
+def accessible_graph(
+    figure: go.Figure, label: str, table: html.Details | None, lang: str, graph_id: str | None = None
+) -> html.Div:
     """A graph with an accessible name (``role=figure``) and its data offered as a table."""
     props: dict[str, Any] = {"figure": figure, "config": graph_config(lang)}
     if graph_id:
@@ -92,14 +93,21 @@ def period_labels(values: pd.Series, grain: str, lang: str) -> list[str]:
     return [format_period(pd.Timestamp(v).date(), grain, lang) for v in values]
 
 
-def data_details(frame: pd.DataFrame, labels: dict[str, str], formats: dict[str, tuple[Fmt, int]],
-                 lang: str, caption: str, grain: str | None = None) -> html.Details:
+def data_details(
+    frame: pd.DataFrame,
+    labels: dict[str, str],
+    formats: dict[str, tuple[Fmt, int]],
+    lang: str,
+    caption: str,
+    grain: str | None = None,
+) -> html.Details:
     """A collapsed ``<details>`` with the figure's data as a plain, accessible HTML table.
 
     The table is one escaped HTML string in a ``dcc.Markdown``, not one Dash component per cell:
     dash-renderer walks every component of every callback answer, and a map's 240 rows × 3 cells
     made a dashboard take ~4× longer to become ready (8 s of dash-renderer CPU on /rh).
     """
+
     def esc(value: object) -> str:  # escaped, on one line (a blank line would end the HTML block)
         return escape(str(value)).replace("\r", " ").replace("\n", " ")  # keeps U+202F
 
@@ -124,22 +132,34 @@ def data_details(frame: pd.DataFrame, labels: dict[str, str], formats: dict[str,
     )  # a single line: CommonMark passes an HTML block through untouched
     # A wide table scrolls sideways: its box takes the focus so the keyboard can scroll it too
     # (axe scrollable-region-focusable), named by the caption.
-    scroller = html.Div(dcc.Markdown(table, dangerously_allow_html=True),
-                        className="table-responsive", tabIndex="0", role="region",
-                        **{"aria-label": caption})
-    return html.Details([html.Summary(t("see_data", lang)), scroller],
-                        className="pilotis-details")
+    scroller = html.Div(
+        dcc.Markdown(table, dangerously_allow_html=True),
+        className="table-responsive",
+        tabIndex="0",
+        role="region",
+        **{"aria-label": caption},
+    )
+    return html.Details([html.Summary(t("see_data", lang)), scroller], className="pilotis-details")
 
 
 def notice(text: str, kind: Literal["info", "warning", "danger"] = "info") -> html.Div:
     """A short message inside a widget (never a traceback)."""
     icon = {"info": "bi-info-circle", "warning": "bi-exclamation-triangle", "danger": "bi-x-octagon"}[kind]
-    return html.Div([html.I(className=f"bi {icon} me-1", **{"aria-hidden": "true"}), text],
-                    className=f"pilotis-notice alert alert-{kind} py-1 px-2 mb-2 small", role="status")
+    return html.Div(
+        [html.I(className=f"bi {icon} me-1", **{"aria-hidden": "true"}), text],
+        className=f"pilotis-notice alert alert-{kind} py-1 px-2 mb-2 small",
+        role="status",
+    )
 
 
-def datatable(table_id: str, frame: pd.DataFrame, labels: dict[str, str],
-              formats: dict[str, tuple[Fmt, int]], lang: str, page_size: int = 10) -> dash_table.DataTable:
+def datatable(
+    table_id: str,
+    frame: pd.DataFrame,
+    labels: dict[str, str],
+    formats: dict[str, tuple[Fmt, int]],
+    lang: str,
+    page_size: int = 10,
+) -> dash_table.DataTable:
     """A sortable, paginated table with French number formats."""
     columns = []
     for name in frame.columns:
@@ -148,8 +168,9 @@ def datatable(table_id: str, frame: pd.DataFrame, labels: dict[str, str],
             fmt, decimals = formats[name]
             scheme = Scheme.percentage if fmt == "percent" else Scheme.fixed
             spec["type"] = "numeric"
-            spec["format"] = Format(precision=decimals, scheme=scheme, group=Group.yes,
-                                    symbol_suffix=f"{NNBSP}€" if fmt == "euro" else "")
+            spec["format"] = Format(
+                precision=decimals, scheme=scheme, group=Group.yes, symbol_suffix=f"{NNBSP}€" if fmt == "euro" else ""
+            )
             if fmt == "euro":
                 spec["format"] = spec["format"].symbol(Symbol.yes)  # shows the " €" suffix
         else:

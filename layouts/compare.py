@@ -65,9 +65,7 @@ def _choices(widget: CompareConfig, index: Any, lang: str) -> list[dict[str, Any
     if "epci" in widget.levels:
         options += [{"label": name, "value": f"epci:{code}"} for code, name in index.epcis.items()]
     if "commune" in widget.levels:
-        options += [
-            {"label": name, "value": f"commune:{code}"} for code, name in index.communes.items()
-        ]
+        options += [{"label": name, "value": f"commune:{code}"} for code, name in index.communes.items()]
     return options
 
 
@@ -140,9 +138,7 @@ class Compare(WidgetType):
             cols.append(
                 dbc.Col(
                     [
-                        dbc.Label(
-                            t("territory_n", lang, n=i), html_for=name, className="small mb-0"
-                        ),
+                        dbc.Label(t("territory_n", lang, n=i), html_for=name, className="small mb-0"),
                         dbc.Select(
                             id=name,
                             options=choices,
@@ -173,11 +169,7 @@ class Compare(WidgetType):
             if not value:
                 continue
             territory = Territory.parse(str(value), index.departement_code)
-            if (
-                index.is_known(territory)
-                and territory not in found
-                and territory_allowed(ctx.scope, territory, index)
-            ):
+            if index.is_known(territory) and territory not in found and territory_allowed(ctx.scope, territory, index):
                 found.append(territory)
         return found
 

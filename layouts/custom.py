@@ -26,7 +26,8 @@ class CustomConfig(DataWidgetBase):
     type: Literal["custom"] = "custom"
     """Type de widget : `custom`."""
     function: str = Field(pattern=r"^[a-z_][a-z0-9_]*$")
-    """Nom de la fonction `f(widget, ctx)` du module ; elle renvoie des composants Dash, une figure plotly ou un couple `(figure, tableau pandas)` (le tableau est proposé sous le graphique)."""
+    """Nom de la fonction `f(widget, ctx)` du module ; elle renvoie des composants Dash, une figure plotly ou un couple
+    `(figure, tableau pandas)` (le tableau est proposé sous le graphique)."""
 
 
 @register_widget
@@ -45,12 +46,24 @@ class Custom(WidgetType):
             from pilotis.errors import did_you_mean
 
             # Functions defined in the module itself (not what it imports).
-            names = [n for n, v in vars(ctx.module).items() if not n.startswith("_") and callable(v)
-                     and getattr(v, "__module__", None) == ctx.module.__name__] if ctx.module else []
-            hint = (did_you_mean(widget.function, names, "fonctions du module") if names
-                    else f"définissez `def {widget.function}(widget, ctx): …` dans le module Python "
-                         "du tableau de bord (`dashboards/<id>.py`, à côté du YAML)")
-            ctx.problem(("function",), f"fonction `{widget.function}` introuvable dans le module du tableau de bord", hint)
+            names = (
+                [
+                    n
+                    for n, v in vars(ctx.module).items()
+                    if not n.startswith("_") and callable(v) and getattr(v, "__module__", None) == ctx.module.__name__
+                ]
+                if ctx.module
+                else []
+            )
+            hint = (
+                did_you_mean(widget.function, names, "fonctions du module")
+                if names
+                else f"définissez `def {widget.function}(widget, ctx): …` dans le module Python "
+                "du tableau de bord (`dashboards/<id>.py`, à côté du YAML)"
+            )
+            ctx.problem(
+                ("function",), f"fonction `{widget.function}` introuvable dans le module du tableau de bord", hint
+            )
 
     @classmethod
     def render(cls, widget: CustomConfig, ctx: RenderContext):  # type: ignore[no-untyped-def, override]
@@ -65,11 +78,20 @@ class Custom(WidgetType):
                 label += f" — {widget.description}"
             details = None
             if isinstance(frame, pd.DataFrame) and not frame.empty:
-                formats = {c: ("number", 0 if pd.api.types.is_integer_dtype(frame[c]) else 2)
-                           for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])}
-                details = data_details(frame, {}, formats, ctx.lang,  # type: ignore[arg-type]
-                                       caption=widget.title or widget.id)
-            styled = figure_layout(result, ctx.lang, height=result.layout.height or 320,
-                                   legend=result.layout.showlegend is not False)
+                formats = {
+                    c: ("number", 0 if pd.api.types.is_integer_dtype(frame[c]) else 2)
+                    for c in frame.columns
+                    if pd.api.types.is_numeric_dtype(frame[c])
+                }
+                details = data_details(
+                    frame,
+                    {},
+                    formats,
+                    ctx.lang,  # type: ignore[arg-type]
+                    caption=widget.title or widget.id,
+                )
+            styled = figure_layout(
+                result, ctx.lang, height=result.layout.height or 320, legend=result.layout.showlegend is not False
+            )
             return accessible_graph(styled, label, details, ctx.lang)
         return result

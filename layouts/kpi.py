@@ -41,10 +41,7 @@ class CompareWith(Strict):
 
 
 CompareItem = (
-    Literal[
-        "previous_period", "previous_year", "departement", "epci", "comparables", "rank", "target"
-    ]
-    | CompareWith
+    Literal["previous_period", "previous_year", "departement", "epci", "comparables", "rank", "target"] | CompareWith
 )
 
 
@@ -119,11 +116,7 @@ class KpiConfig(DataWidgetBase):
     @model_validator(mode="after")
     def _kpi_alone(self) -> KpiConfig:
         if self.kpi is not None:
-            written = [
-                k
-                for k in ("dataset", "measure", "where")
-                if k in self.model_fields_set and getattr(self, k)
-            ]
+            written = [k for k in ("dataset", "measure", "where") if k in self.model_fields_set and getattr(self, k)]
             if written:
                 raise HintedValueError(
                     f"avec `kpi`, la mesure vient de l'indicateur : retirez `{written[0]}`",
@@ -197,9 +190,7 @@ class Kpi(WidgetType):
         found = [
             i.id
             for i in ctx.indicators.values()
-            if i.measure == node
-            and i.spec.dataset == widget.dataset
-            and i.spec.where == widget.where
+            if i.measure == node and i.spec.dataset == widget.dataset and i.spec.where == widget.where
         ]
         return found[0] if len(found) == 1 else None
 
@@ -211,26 +202,16 @@ class Kpi(WidgetType):
             parts = leaves(indicator, ctx.indicators.__getitem__)
         else:
             indicator, parts = None, []
-        datasets = [
-            ctx.datasets[p.spec.dataset] for p in parts if p.spec.dataset in ctx.datasets
-        ] or ([ctx.datasets[widget.dataset]] if widget.dataset in ctx.datasets else [])
+        datasets = [ctx.datasets[p.spec.dataset] for p in parts if p.spec.dataset in ctx.datasets] or (
+            [ctx.datasets[widget.dataset]] if widget.dataset in ctx.datasets else []
+        )
         if not datasets:
             return
         periodic = any(d.period is not None for d in datasets)
-        unit = (
-            indicator.unit_key
-            if indicator
-            else {"euro": "€", "percent": "%"}.get(widget.format, widget.unit)
-        )
+        unit = indicator.unit_key if indicator else {"euro": "€", "percent": "%"}.get(widget.format, widget.unit)
         for i, item in enumerate(widget.compare_items()):
-            loc: tuple[str | int, ...] = (
-                ("compare", i) if isinstance(widget.compare, list) else ("compare",)
-            )
-            if (
-                item in ("previous_period", "previous_year")
-                and not periodic
-                and "compare" in widget.model_fields_set
-            ):
+            loc: tuple[str | int, ...] = ("compare", i) if isinstance(widget.compare, list) else ("compare",)
+            if item in ("previous_period", "previous_year") and not periodic and "compare" in widget.model_fields_set:
                 ctx.problem(
                     loc,
                     f"comparaison `{item}` impossible : les données n'ont pas de période",
@@ -238,19 +219,14 @@ class Kpi(WidgetType):
                 )
             elif item in POSITIONS:
                 levels = [
-                    {k for k, v in (d.territory.model_dump() if d.territory else {}).items() if v}
-                    for d in datasets
+                    {k for k, v in (d.territory.model_dump() if d.territory else {}).items() if v} for d in datasets
                 ]
-                needed = (
-                    {"departement", "epci", "commune"} if item == "rank" else {"epci", "commune"}
-                )
+                needed = {"departement", "epci", "commune"} if item == "rank" else {"epci", "commune"}
                 if any(not (found & needed) for found in levels):
                     ctx.problem(
                         loc,
-                        f"comparaison `{item}` impossible : les données ne sont pas "
-                        "découpées par commune ou EPCI",
-                        "déclarez `territory: {commune: …}` sur le jeu de données, ou retirez "
-                        "cette comparaison",
+                        f"comparaison `{item}` impossible : les données ne sont pas découpées par commune ou EPCI",
+                        "déclarez `territory: {commune: …}` sur le jeu de données, ou retirez cette comparaison",
                     )
             elif item == "target" and (indicator is None or indicator.spec.target is None):
                 ctx.problem(
@@ -291,14 +267,10 @@ class Kpi(WidgetType):
             return ctx.registry.indicators[widget.kpi]
         assert widget.dataset is not None and widget.measure is not None
         named = ctx.dataset(widget.dataset).measures
-        return widget_indicator(
-            widget, widget.dataset, parse_measure(named.get(widget.measure, widget.measure))
-        )
+        return widget_indicator(widget, widget.dataset, parse_measure(named.get(widget.measure, widget.measure)))
 
     @classmethod
-    def evaluator(
-        cls, widget: KpiConfig, ctx: RenderContext, batch: bool | None = None
-    ) -> Evaluator:
+    def evaluator(cls, widget: KpiConfig, ctx: RenderContext, batch: bool | None = None) -> Evaluator:
         """The engine computing this KPI for ``ctx`` (filters, territory, access rules)."""
         return Evaluator(
             ctx,

@@ -92,9 +92,7 @@ def change_line(widget: Any, item: Comparison, grain: str, lang: str) -> html.Li
     arrow, tone, words = _tone(widget, delta, item.reference, lang)
     relative = fmt.relative(delta, item.reference)
     amount = f"{relative} ({fmt.delta(delta)})" if relative else fmt.delta(delta)
-    before = (
-        shift(item.start, "month", -12) if item.start and item.kind == "previous_year" else None
-    )
+    before = shift(item.start, "month", -12) if item.start and item.kind == "previous_year" else None
     text = (
         f"{arrow} {amount} : {_period(item.period, item.start, grain, lang)} {t('vs', lang)} "
         f"{_period(item.reference_period, before, grain, lang)}"
@@ -154,9 +152,7 @@ def rank_line(item: Comparison, lang: str) -> html.Li | None:
     """« Rang : 12e sur 240 communes (1er = valeur la plus élevée) »."""
     if item.rank is None or item.count is None:
         return None
-    units = {"commune": "units_commune", "epci": "units_epci", "departement": "units_departement"}[
-        item.level
-    ]
+    units = {"commune": "units_commune", "epci": "units_epci", "departement": "units_departement"}[item.level]
     return html.Li(
         t(
             "rank_text",
@@ -180,9 +176,7 @@ def target_line(widget: Any, item: Comparison, lang: str) -> list[Any]:
         head += f" ({item.label})"
     text = f"{head} : {fmt.value(item.reference)}"
     if widget.better in ("up", "down"):
-        reached = (
-            item.value >= item.reference if widget.better == "up" else item.value <= item.reference
-        )
+        reached = item.value >= item.reference if widget.better == "up" else item.value <= item.reference
         text += f" — {t('reached' if reached else 'not_reached', lang)}"
     text += f" ({fmt.gap(item.value, item.reference)})"
     parts: list[Any] = [html.Li(text, className="pilotis-kpi-target")]
@@ -208,9 +202,7 @@ def indicator_line(widget: Any, item: Comparison, grain: str, lang: str) -> html
     if item.value is None or item.reference is None:
         return None
     fmt = Formats(widget, lang)
-    when = (
-        f" ({format_period(item.reference_period, grain, lang)})" if item.reference_period else ""
-    )
+    when = f" ({format_period(item.reference_period, grain, lang)})" if item.reference_period else ""
     return html.Li(
         f"{item.label}{when} : {fmt.value(item.reference)} ({fmt.gap(item.value, item.reference)})",
         className="pilotis-kpi-reference",
@@ -231,9 +223,7 @@ def status_badge(widget: Any, indicator: Indicator, status: str, lang: str) -> h
     )
 
 
-def sparkline(
-    widget: Any, points: list[tuple[dt.date, float | None]], grain: str, lang: str
-) -> html.Img | None:
+def sparkline(widget: Any, points: list[tuple[dt.date, float | None]], grain: str, lang: str) -> html.Img | None:
     """A small SVG line of the last periods, with a text alternative."""
     known = [(d, v) for d, v in points if v is not None]
     if len(known) < 2:
@@ -255,8 +245,7 @@ def sparkline(
     if coords:
         segments.append(coords)
     lines = "".join(
-        f'<polyline fill="none" stroke="#1d4e89" stroke-width="2" points="{" ".join(c)}"/>'
-        for c in segments
+        f'<polyline fill="none" stroke="#1d4e89" stroke-width="2" points="{" ".join(c)}"/>' for c in segments
     )
     last = segments[-1][-1].split(",")
     svg = (
@@ -330,9 +319,7 @@ def card(widget: Any, indicator: Indicator, result: KpiResult, ctx: RenderContex
         from layouts.common import notice
 
         children.append(notice(t("not_at_level", lang), "info"))
-    children.append(
-        html.P(Formats(widget, lang).value(result.value), className="pilotis-kpi-value mb-1")
-    )
+    children.append(html.P(Formats(widget, lang).value(result.value), className="pilotis-kpi-value mb-1"))
     if result.end is not None:
         end = format_period(result.end, result.grain, lang)
         label = (
@@ -357,9 +344,7 @@ def card(widget: Any, indicator: Indicator, result: KpiResult, ctx: RenderContex
             lines.append(indicator_line(widget, item, result.grain, lang))
     lines = [line for line in lines if line is not None]
     if lines:
-        children.append(
-            html.Ul(lines, className="pilotis-kpi-comparisons list-unstyled small mb-1")
-        )
+        children.append(html.Ul(lines, className="pilotis-kpi-comparisons list-unstyled small mb-1"))
     if result.positions_withheld:
         children.append(html.P(t("positions_withheld", lang), className="small text-muted mb-1"))
     if result.sparkline:

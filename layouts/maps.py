@@ -27,8 +27,7 @@ def load_geojson(path: Path) -> dict:
 
 
 def _geo_layout(fig: go.Figure) -> None:
-    fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator",
-                    bgcolor="rgba(0,0,0,0)")
+    fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator", bgcolor="rgba(0,0,0,0)")
 
 
 class ChoroplethConfig(DataWidgetBase):
@@ -61,8 +60,7 @@ class ChoroplethConfig(DataWidgetBase):
     @classmethod
     def _ordered(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
         if value is not None and value[0] >= value[1]:
-            raise ValueError("la borne minimale de `range` doit être inférieure à la maximale, "
-                             "ex. `[0, 1]`")
+            raise ValueError("la borne minimale de `range` doit être inférieure à la maximale, ex. `[0, 1]`")
         return value
 
 
@@ -87,11 +85,15 @@ class Choropleth(WidgetType):
         dataset = ctx.datasets.get(widget.dataset)
         column = getattr(dataset.territory, widget.level, None) if dataset and dataset.territory else None
         if dataset is not None and column is None:
-            ctx.problem(("level",), f"le jeu de données `{widget.dataset}` ne déclare pas de colonne `{widget.level}`",
-                        f"ajoutez `territory: {{{widget.level}: nom_de_colonne}}` au jeu de données")
+            ctx.problem(
+                ("level",),
+                f"le jeu de données `{widget.dataset}` ne déclare pas de colonne `{widget.level}`",
+                f"ajoutez `territory: {{{widget.level}: nom_de_colonne}}` au jeu de données",
+            )
         if widget.per_1000_inhabitants and widget.per_inhabitant:
-            ctx.problem(("per_inhabitant",), "`per_inhabitant` et `per_1000_inhabitants` s'excluent",
-                        "gardez l'un des deux")
+            ctx.problem(
+                ("per_inhabitant",), "`per_inhabitant` et `per_1000_inhabitants` s'excluent", "gardez l'un des deux"
+            )
 
     @classmethod
     def render(cls, widget: ChoroplethConfig, ctx: RenderContext):  # type: ignore[no-untyped-def, override]
@@ -108,44 +110,67 @@ class Choropleth(WidgetType):
         names = index.communes if widget.level == "commune" else index.epcis
         per = 1000 if widget.per_1000_inhabitants else 1 if widget.per_inhabitant else 0
         if per:
-            population = index.population if widget.level == "commune" else {
-                e: sum(index.population[c] for c in index.communes_of(e)) for e in index.epcis
-            }
+            population = (
+                index.population
+                if widget.level == "commune"
+                else {e: sum(index.population[c] for c in index.communes_of(e)) for e in index.epcis}
+            )
             frame["valeur"] = [
                 v * per / population[c] if population.get(c) else None
                 for c, v in zip(frame[code_column], frame["valeur"], strict=True)
             ]
         frame.insert(1, "nom", [names.get(c, c) for c in frame[code_column]])
-        geo_path = ctx.registry.root / (ctx.registry.portal.geo_communes if widget.level == "commune"
-                                        else ctx.registry.portal.geo_epci)
+        geo_path = ctx.registry.root / (
+            ctx.registry.portal.geo_communes if widget.level == "commune" else ctx.registry.portal.geo_epci
+        )
         geo = load_geojson(geo_path)
         shown = set(frame[code_column])
-        subset = {"type": "FeatureCollection",
-                  "features": [f for f in geo["features"] if f["properties"]["code"] in shown]}
-        unit = t("per_1000", lang) if widget.per_1000_inhabitants else \
-            t("per_inhabitant", lang) if widget.per_inhabitant else ""
+        subset = {
+            "type": "FeatureCollection",
+            "features": [f for f in geo["features"] if f["properties"]["code"] in shown],
+        }
+        unit = (
+            t("per_1000", lang)
+            if widget.per_1000_inhabitants
+            else t("per_inhabitant", lang)
+            if widget.per_inhabitant
+            else ""
+        )
         decimals = 1 if widget.per_1000_inhabitants else widget.decimals
         suffix = " ".join(part for part in ("€" if widget.format == "euro" else "", unit) if part)
         scale = {"zmin": widget.range[0], "zmax": widget.range[1]} if widget.range else {}
-        fig = go.Figure(go.Choropleth(
-            geojson=subset, locations=frame[code_column], z=frame["valeur"].round(4),
-            featureidkey="properties.code", text=frame["nom"], colorscale=widget.colorscale,
-            marker_line_color="white", marker_line_width=0.5,
-            hovertemplate=f"%{{text}}<br>%{{z:{hover_format(widget.format, decimals)}}}"
-                          + (f" {suffix}" if suffix else "") + "<extra></extra>",
-            colorbar={"title": {"text": suffix, "side": "right"}, "thickness": 12,
-                      **({"tickformat": ".0%"} if widget.format == "percent" else {})},
-            **scale,
-        ))
+        fig = go.Figure(
+            go.Choropleth(
+                geojson=subset,
+                locations=frame[code_column],
+                z=frame["valeur"].round(4),
+                featureidkey="properties.code",
+                text=frame["nom"],
+                colorscale=widget.colorscale,
+                marker_line_color="white",
+                marker_line_width=0.5,
+                hovertemplate=f"%{{text}}<br>%{{z:{hover_format(widget.format, decimals)}}}"
+                + (f" {suffix}" if suffix else "")
+                + "<extra></extra>",
+                colorbar={
+                    "title": {"text": suffix, "side": "right"},
+                    "thickness": 12,
+                    **({"tickformat": ".0%"} if widget.format == "percent" else {}),
+                },
+                **scale,
+            )
+        )
         _geo_layout(fig)
         figure_layout(fig, lang, legend=False, height=widget.height)
         level = t(f"level_{widget.level}", lang)
         label = t("map_of", lang, title=widget.title or widget.id, level=level)
-        labels = {code_column: "Code", "nom": "Nom" if lang == "fr" else "Name",
-                  "valeur": f"{widget.title} {unit}".strip()}
+        labels = {
+            code_column: "Code",
+            "nom": "Nom" if lang == "fr" else "Name",
+            "valeur": f"{widget.title} {unit}".strip(),
+        }
         table = frame.sort_values("valeur", ascending=False)
-        details = data_details(table, labels, {"valeur": (widget.format, decimals)},
-                               lang, caption=label)
+        details = data_details(table, labels, {"valeur": (widget.format, decimals)}, lang, caption=label)
         return accessible_graph(fig, label, details, lang)
 
 
@@ -194,32 +219,47 @@ class Points(WidgetType):
         lang = ctx.lang
         dataset = ctx.dataset(widget.dataset)
         group = (widget.label, widget.lat, widget.lon) + ((widget.color,) if widget.color else ())
-        frame, _ = ctx.query(widget, {"valeur": widget.size or "count(*)"}, group,
-                             order_by=(("valeur", True),))
+        frame, _ = ctx.query(widget, {"valeur": widget.size or "count(*)"}, group, order_by=(("valeur", True),))
         frame = frame.dropna(subset=[widget.lat, widget.lon])
         if frame.empty:
             return notice(t("no_data", lang))
         fig = go.Figure()
         biggest = float(frame["valeur"].max() or 1)
         outline = load_geojson(ctx.registry.root / "data/geo/departement.geojson")
-        fig.add_trace(go.Choropleth(geojson=outline, locations=[f["properties"].get("code", "53") for f in outline["features"]],
-                                    z=[0] * len(outline["features"]), featureidkey="properties.code",
-                                    colorscale=[[0, "#eef2f6"], [1, "#eef2f6"]], showscale=False,
-                                    hoverinfo="skip", marker_line_color="#9aa5b1"))
+        fig.add_trace(
+            go.Choropleth(
+                geojson=outline,
+                locations=[f["properties"].get("code", "53") for f in outline["features"]],
+                z=[0] * len(outline["features"]),
+                featureidkey="properties.code",
+                colorscale=[[0, "#eef2f6"], [1, "#eef2f6"]],
+                showscale=False,
+                hoverinfo="skip",
+                marker_line_color="#9aa5b1",
+            )
+        )
         groups = [(None, frame)] if not widget.color else list(frame.groupby(widget.color, sort=True))
         for name, part in groups:
-            fig.add_trace(go.Scattergeo(
-                lat=part[widget.lat], lon=part[widget.lon], text=part[widget.label],
-                name=str(name) if name is not None else widget.title,
-                marker={"size": (6 + 24 * (part["valeur"] / biggest) ** 0.5).round(1),
-                        "line": {"width": 0.5, "color": "white"}, "opacity": 0.85},
-                hovertemplate="%{text}<extra></extra>",
-            ))
+            fig.add_trace(
+                go.Scattergeo(
+                    lat=part[widget.lat],
+                    lon=part[widget.lon],
+                    text=part[widget.label],
+                    name=str(name) if name is not None else widget.title,
+                    marker={
+                        "size": (6 + 24 * (part["valeur"] / biggest) ** 0.5).round(1),
+                        "line": {"width": 0.5, "color": "white"},
+                        "opacity": 0.85,
+                    },
+                    hovertemplate="%{text}<extra></extra>",
+                )
+            )
         _geo_layout(fig)
         figure_layout(fig, lang, legend=bool(widget.color), height=widget.height)
         label = t("chart_of", lang, title=widget.title or widget.id)
         labels = {c: dataset.label(c) for c in frame.columns}
         labels["valeur"] = "Valeur" if lang == "fr" else "Value"
-        details = data_details(frame.drop(columns=[widget.lat, widget.lon]), labels,
-                               {"valeur": (widget.format, 0)}, lang, caption=label)
+        details = data_details(
+            frame.drop(columns=[widget.lat, widget.lon]), labels, {"valeur": (widget.format, 0)}, lang, caption=label
+        )
         return accessible_graph(fig, label, details, lang)

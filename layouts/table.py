@@ -50,8 +50,9 @@ def add_territory_names(frame, dataset, ctx: RenderContext, labels: dict[str, st
         column = getattr(dataset.territory, level)
         if column in frame.columns:
             name_column = f"{column}_nom"
-            frame.insert(list(frame.columns).index(column) + 1, name_column,
-                         [names.get(code, "") for code in frame[column]])
+            frame.insert(
+                list(frame.columns).index(column) + 1, name_column, [names.get(code, "") for code in frame[column]]
+            )
             labels[name_column] = t(f"level_{level}", ctx.lang).capitalize()
     return frame
 
@@ -78,8 +79,13 @@ class Table(WidgetType):
         lang = ctx.lang
         dataset = ctx.dataset(widget.dataset)
         aliases = {f"m{i}": m for i, m in enumerate(widget.measures)}
-        frame, exact = ctx.query(widget, {a: m.measure for a, m in aliases.items()}, tuple(widget.group_by),
-                                 order_by=(("m0", True),), limit=widget.limit)
+        frame, exact = ctx.query(
+            widget,
+            {a: m.measure for a, m in aliases.items()},
+            tuple(widget.group_by),
+            order_by=(("m0", True),),
+            limit=widget.limit,
+        )
         if frame.empty:
             return notice(t("no_data", lang))
         labels = {c: dataset.label(c) for c in widget.group_by}
@@ -88,6 +94,5 @@ class Table(WidgetType):
         for column in widget.group_by:
             frame[column] = frame[column].astype(str)
         frame = add_territory_names(frame, dataset, ctx, labels)
-        table = datatable(ctx.dashboard.dom_id(f"{widget.id}-table"), frame, labels, formats, lang,
-                          widget.page_size)
+        table = datatable(ctx.dashboard.dom_id(f"{widget.id}-table"), frame, labels, formats, lang, widget.page_size)
         return table if exact else [notice(t("not_at_level", lang)), table]

@@ -61,8 +61,7 @@ def can_view(principal: Principal | None, dashboard: DashboardSpec) -> bool:
     return bool(principal.roles & set(rule.roles))
 
 
-def can_view_seance(principal: Principal | None, seance: str,
-                    dashboards: Iterable[DashboardSpec | None]) -> bool:
+def can_view_seance(principal: Principal | None, seance: str, dashboards: Iterable[DashboardSpec | None]) -> bool:
     """True when ``principal`` may watch the séance ``seance`` (its live page, its callbacks and
     its snapshots), which shows ``dashboards`` (None stands for a dashboard that no longer exists).
 
@@ -87,25 +86,25 @@ def can_view_indicator(principal: Principal | None, registry: Registry, indicato
     """
     if principal is None or principal.seance is not None:
         return False
-    shown_on = [registry.dashboards[d] for d in registry.indicator_dashboards.get(indicator, ())
-                if d in registry.dashboards]
+    shown_on = [
+        registry.dashboards[d] for d in registry.indicator_dashboards.get(indicator, ()) if d in registry.dashboards
+    ]
     if not shown_on:
         return "admin" in principal.roles and indicator in registry.indicators
     return any(can_view(principal, d.spec) for d in shown_on)
 
 
-def can_view_widget(principal: Principal | None, registry: Registry, dashboard: Dashboard,
-                    widget_id: str) -> bool:
+def can_view_widget(principal: Principal | None, registry: Registry, dashboard: Dashboard, widget_id: str) -> bool:
     """True when ``principal`` may see the widget ``widget_id`` of ``dashboard``: the dashboard
     (:func:`can_view`) and, on a synthesis dashboard (``overview: true``), every indicator the
     widget shows (:func:`can_view_indicator`). Used by the page layout, the widget callback and
     the callback guard (``pilotis.enforce``)."""
-    return can_view(principal, dashboard.spec) and widget_indicators_visible(
-        principal, registry, dashboard, widget_id)
+    return can_view(principal, dashboard.spec) and widget_indicators_visible(principal, registry, dashboard, widget_id)
 
 
-def widget_indicators_visible(principal: Principal | None, registry: Registry, dashboard: Dashboard,
-                              widget_id: str) -> bool:
+def widget_indicators_visible(
+    principal: Principal | None, registry: Registry, dashboard: Dashboard, widget_id: str
+) -> bool:
     """The widget-level part of :func:`can_view_widget` alone, for callers that decided on the
     dashboard already (a séance: :func:`can_view_seance`). A wall screen's display link shows
     what its séance shows."""
@@ -118,15 +117,21 @@ def widget_indicators_visible(principal: Principal | None, registry: Registry, d
 
 
 def can_view_component(principal: Principal | None, registry: Registry, component_id: str) -> bool:
-    """The widget-level part of the decision for a component id
-    ``<dashboard>--<widget>[-<control>]`` of a synthesis dashboard (ids of other dashboards, of filters and of the shell: True, their
+    """The widget-level part of the decision for a component id ``<dashboard>--<widget>[-<control>]``
+    of a synthesis dashboard (ids of other dashboards, of filters and of the shell: True, their
     dashboard-level decision is :func:`can_view`)."""
     dashboard = registry.owner_of(component_id) if isinstance(component_id, str) else None
     if dashboard is None or not dashboard.spec.overview:
         return True
     name = component_id.partition("--")[2]
-    widget_id = next((w for w in sorted(dashboard.widget_indicators, key=len, reverse=True)
-                      if name == w or name.startswith(w + "-")), None)
+    widget_id = next(
+        (
+            w
+            for w in sorted(dashboard.widget_indicators, key=len, reverse=True)
+            if name == w or name.startswith(w + "-")
+        ),
+        None,
+    )
     return widget_id is None or can_view_widget(principal, registry, dashboard, widget_id)
 
 
@@ -170,20 +175,21 @@ def territory_allowed(scope: Territory | None, territory: Territory, index: Terr
         return True
     if territory == scope:
         return True
-    return (scope.level == "epci" and territory.level == "commune"
-            and index.commune_epci.get(territory.code) == scope.code)
+    return (
+        scope.level == "epci" and territory.level == "commune" and index.commune_epci.get(territory.code) == scope.code
+    )
 
 
-def clamp_territory(scope: Territory | None, territory: Territory,
-                    index: TerritoryIndex) -> Territory:
+def clamp_territory(scope: Territory | None, territory: Territory, index: TerritoryIndex) -> Territory:
     """``territory`` if it lies inside ``scope``, else the scope itself (never wider)."""
     if scope is None or territory_allowed(scope, territory, index):
         return territory
     return scope
 
 
-def row_filters(principal: Principal | None, dataset: DatasetBase, index: TerritoryIndex,
-                dataset_id: str = "") -> tuple[Filter, ...]:
+def row_filters(
+    principal: Principal | None, dataset: DatasetBase, index: TerritoryIndex, dataset_id: str = ""
+) -> tuple[Filter, ...]:
     """Conditions every query on ``dataset`` must carry for ``principal`` (before aggregation).
 
     - no territorial restriction (or ``president`` / ``admin``): no condition;

@@ -27,11 +27,7 @@ def account_menu(lang: str) -> list:
         )
     ]
     if user.is_admin:
-        items.append(
-            html.A(
-                t("audit_log", lang), href="/admin/audit", className="btn btn-sm btn-outline-light"
-            )
-        )
+        items.append(html.A(t("audit_log", lang), href="/admin/audit", className="btn btn-sm btn-outline-light"))
     items.append(
         html.Form(
             [

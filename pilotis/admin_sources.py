@@ -13,9 +13,7 @@ from pilotis.freshness import SourceStatus, format_moment
 from pilotis.portal import Portal
 from pilotis.sources import ERROR_KINDS
 
-bp = flask.Blueprint(
-    "pilotis_sources", __name__, url_prefix="/admin/sources", template_folder="templates"
-)
+bp = flask.Blueprint("pilotis_sources", __name__, url_prefix="/admin/sources", template_folder="templates")
 
 
 def _portal() -> Portal:
@@ -35,11 +33,7 @@ def rows(portal: Portal) -> list[dict[str, Any]]:
     result = []
     for dataset_id, source in sorted(portal.registry.datasets.items()):
         status: SourceStatus = portal.data.last_status(dataset_id)
-        state = (
-            "en échec"
-            if status.failing
-            else ("à jour" if status.last_success else "non interrogée")
-        )
+        state = "en échec" if status.failing else ("à jour" if status.last_success else "non interrogée")
         result.append(
             {
                 "id": dataset_id,
@@ -64,9 +58,7 @@ def sources() -> Any:
     portal = _portal()
     if refreshed not in portal.registry.datasets:
         refreshed = ""
-    return flask.render_template(
-        "pilotis/sources.html", rows=rows(portal), refreshed=refreshed, **page_context()
-    )
+    return flask.render_template("pilotis/sources.html", rows=rows(portal), refreshed=refreshed, **page_context())
 
 
 @bp.route("/<dataset_id>/refresh", methods=["POST"])

@@ -117,13 +117,7 @@ class AuditFilter:
         if self.event:
             query = query.where(AuditEvent.event == self.event)
         if self.username:
-            pattern = (
-                self.username.strip()
-                .lower()
-                .replace("\\", "\\\\")
-                .replace("%", "\\%")
-                .replace("_", "\\_")
-            )
+            pattern = self.username.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             query = query.where(func.lower(AuditEvent.username).like(f"{pattern}%", escape="\\"))
         if self.since:
             query = query.where(AuditEvent.created_at >= to_utc(self.since))
@@ -191,10 +185,7 @@ def write_csv(db: Database, out: IO[str], filters: AuditFilter, batch: int = 100
     while True:
         with db.session() as session:
             rows = session.scalars(
-                filters.apply(select(AuditEvent))
-                .where(AuditEvent.id > last_id)
-                .order_by(AuditEvent.id)
-                .limit(batch)
+                filters.apply(select(AuditEvent)).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
             ).all()
         if not rows:
             return count

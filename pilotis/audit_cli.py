@@ -39,9 +39,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             with path.open("w", encoding="utf-8-sig", newline="") as out:
                 count = audit.write_csv(db, out, filters)
             print(f"{count} événement(s) écrit(s) dans {path}.", file=sys.stderr)
-        audit.record(
-            "audit_export", actor(), f"{count} lignes vers {args.file}", None, target="cli", db=db
-        )
+        audit.record("audit_export", actor(), f"{count} lignes vers {args.file}", None, target="cli", db=db)
     return 0
 
 

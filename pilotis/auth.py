@@ -130,9 +130,7 @@ def login_url(next_path: str | None = None) -> str:
     if next_path is None and flask.has_request_context():
         next_path = flask.request.full_path.rstrip("?")
     target = safe_next(next_path, "")
-    return (
-        flask.url_for("pilotis_auth.login", next=target) if target and target != "/" else "/login"
-    )
+    return flask.url_for("pilotis_auth.login", next=target) if target and target != "/" else "/login"
 
 
 def roles_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -150,9 +148,7 @@ def roles_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., 
                     target=flask.request.path,
                     detail=f"rôle requis : {', '.join(roles)}",
                 )
-                return render_message(
-                    "Accès refusé", "Votre compte n'a pas accès à cette page.", status=403
-                )
+                return render_message("Accès refusé", "Votre compte n'a pas accès à cette page.", status=403)
             return view(*args, **kwargs)
 
         return wrapped
@@ -192,9 +188,7 @@ def _demo_hint() -> str | None:
 
 def render_message(heading: str, text: str, status: int = 200, **extra: Any) -> tuple[str, int]:
     """A small French page with a heading and a sentence (errors, sign-out confirmation)."""
-    html = flask.render_template(
-        "pilotis/message.html", heading=heading, text=text, **extra, **page_context()
-    )
+    html = flask.render_template("pilotis/message.html", heading=heading, text=text, **extra, **page_context())
     return html, status
 
 
@@ -239,9 +233,7 @@ def login() -> Any:
     throttle = _throttle()
     minutes = throttle.locked_minutes(username, ip)
     if minutes is not None:
-        audit.record(
-            "login_locked", username=username or None, detail="tentative pendant le blocage"
-        )
+        audit.record("login_locked", username=username or None, detail="tentative pendant le blocage")
         return render_login(lockout_message(minutes), 429, username=typed, next_url=next_url)
 
     db = get_db()
@@ -252,11 +244,7 @@ def login() -> Any:
         if ok and user is not None and passwords.needs_rehash(user.password_hash):
             user.password_hash = passwords.hash_password(password)
         reason = (
-            "compte inconnu"
-            if user is None
-            else "compte désactivé"
-            if not user.active
-            else "mot de passe incorrect"
+            "compte inconnu" if user is None else "compte désactivé" if not user.active else "mot de passe incorrect"
         )
         signed_in = SessionUser.of(user) if ok and user is not None else None
     throttle.record(username, ip, success=signed_in is not None)

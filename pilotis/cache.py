@@ -141,8 +141,8 @@ def decode(data: bytes) -> Any:
         import pyarrow as pa
 
         (size,) = struct.unpack(">I", body[:4])
-        attrs = json.loads(body[4:4 + size])
-        with pa.ipc.open_stream(body[4 + size:]) as reader:
+        attrs = json.loads(body[4 : 4 + size])
+        with pa.ipc.open_stream(body[4 + size :]) as reader:
             frame = reader.read_all().to_pandas()
         frame.attrs.update(attrs)
         return frame
@@ -171,8 +171,9 @@ class FileCache:
     expired entries then the least recently written are removed (checked every 100 writes).
     """
 
-    def __init__(self, directory: Path, max_bytes: int = 512 * 1024 * 1024,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, directory: Path, max_bytes: int = 512 * 1024 * 1024, clock: Callable[[], float] = time.time
+    ) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self._max = max_bytes
@@ -276,8 +277,7 @@ class RedisCache:
         import redis
 
         self.prefix = prefix
-        self._client = redis.Redis.from_url(url, socket_timeout=timeout,
-                                            socket_connect_timeout=timeout)
+        self._client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
         self._errors = redis.RedisError
         self._warned = 0.0
         self.hits = 0

@@ -25,8 +25,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(exc.report(), file=sys.stderr)
         return 1
     widgets = sum(len(d.widgets) for d in registry.dashboards.values())
-    print(f"OK : {len(registry.dashboards)} tableaux de bord, {widgets} widgets, "
-          f"{len(registry.datasets)} jeux de données, {len(registry.indicators)} indicateurs valides.")
+    print(
+        f"OK : {len(registry.dashboards)} tableaux de bord, {widgets} widgets, "
+        f"{len(registry.datasets)} jeux de données, {len(registry.indicators)} indicateurs valides."
+    )
     return 0
 
 
@@ -36,8 +38,11 @@ def cmd_schema(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     from pilotis.jsonschema import indicators_schema
 
-    for name, schema in (("dashboard", dashboard_schema()), ("datasets", datasets_schema()),
-                         ("indicators", indicators_schema())):
+    for name, schema in (
+        ("dashboard", dashboard_schema()),
+        ("datasets", datasets_schema()),
+        ("indicators", indicators_schema()),
+    ):
         path = out / f"{name}.schema.json"
         path.write_text(json.dumps(schema, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         print(f"écrit : {path}")

@@ -182,9 +182,7 @@ def measure_value(node: Node, get: Callable[[Agg], Any]) -> Any:
         if isinstance(right, pd.Series):
             return left / right.where(right != 0)
         return None if right == 0 or _missing(right) else left / right
-    return {"+": lambda: left + right, "-": lambda: left - right, "*": lambda: left * right}[
-        node.op
-    ]()
+    return {"+": lambda: left + right, "-": lambda: left - right, "*": lambda: left * right}[node.op]()
 
 
 def _missing(value: Any) -> bool:
@@ -220,8 +218,7 @@ def _combine(frame: pd.DataFrame, aliases: dict[Agg, str]) -> dict[Agg, Any]:
 def _regroup(frame: pd.DataFrame, keys: tuple[str, ...], aliases: dict[Agg, str]) -> pd.DataFrame:
     """Partial aggregates added up per ``keys`` (groups with NULL keys kept), or into one row."""
     how = {
-        alias: {"sum": "sum", "count": "sum", "min": "min", "max": "max"}[agg.func]
-        for agg, alias in aliases.items()
+        alias: {"sum": "sum", "count": "sum", "min": "min", "max": "max"}[agg.func] for agg, alias in aliases.items()
     }
     if not keys:
         totals = _combine(frame, aliases)
@@ -239,9 +236,7 @@ def _regroup(frame: pd.DataFrame, keys: tuple[str, ...], aliases: dict[Agg, str]
     return pd.concat(parts, axis=1).reset_index()
 
 
-def _grouped(
-    frame: pd.DataFrame, by: str, aliases: dict[Agg, str], text: bool = True
-) -> pd.DataFrame:
+def _grouped(frame: pd.DataFrame, by: str, aliases: dict[Agg, str], text: bool = True) -> pd.DataFrame:
     """Partial aggregates combined per value of column ``by`` (vectorised groupby)."""
     frame = frame[frame[by].notna()]
     parts = {}
@@ -334,10 +329,7 @@ class Evaluator:
         self.territory_all = territory_all
         self.extra_where = extra_where or {}
         self.batch = batch
-        self.leaves = [
-            leaf_of(i, self.extra_where if i is indicator else None)
-            for i in leaves(indicator, self.lookup)
-        ]
+        self.leaves = [leaf_of(i, self.extra_where if i is indicator else None) for i in leaves(indicator, self.lookup)]
         periodic = [leaf for leaf in self.leaves if self.dataset(leaf).period is not None]
         self.anchor = periodic[0] if periodic else None
         self.mode: Mode = self._mode(period)
@@ -373,9 +365,7 @@ class Evaluator:
         has_filter = self.ctx.dashboard.spec.filters.period is not None
         return "all" if has_filter else "latest"
 
-    def filters(
-        self, leaf: Leaf, territory: Territory | None, *, where: bool = True
-    ) -> tuple[Filter, ...]:
+    def filters(self, leaf: Leaf, territory: Territory | None, *, where: bool = True) -> tuple[Filter, ...]:
         """Access rules, territory (None: every territory) and fixed filters of ``leaf``
         (``where=False``: without them, for a batched query)."""
         result = list(self.ctx.row_filters(leaf.dataset))
@@ -389,11 +379,7 @@ class Evaluator:
             result.extend(extra)
             self.exact = self.exact and exact
         for column, value in leaf.where if where else ():
-            result.append(
-                Filter(column, "in", value)
-                if isinstance(value, tuple)
-                else Filter(column, "=", value)
-            )
+            result.append(Filter(column, "in", value) if isinstance(value, tuple) else Filter(column, "=", value))
         return tuple(result)
 
     def batch_of(self, leaf: Leaf) -> list[Leaf]:
@@ -413,31 +399,22 @@ class Evaluator:
             self._aliases[leaf] = {agg: f"p{i}" for i, agg in enumerate(ordered)}
         return self._aliases[leaf]
 
-    def fetch(
-        self, leaf: Leaf, group_by: tuple[str, ...], filters: tuple[Filter, ...]
-    ) -> pd.DataFrame:
+    def fetch(self, leaf: Leaf, group_by: tuple[str, ...], filters: tuple[Filter, ...]) -> pd.DataFrame:
         """Partial aggregates of ``leaf`` grouped by ``group_by`` (``filters``: without its fixed
         ones). The leaves of a batch with different fixed filters share **one** query grouped
         by their filter columns too; this leaf's rows are then picked and added up."""
         batch = self.batch_of(leaf)
         columns = sorted({c for other in batch for c, _ in other.where})
         if not columns or all(other.where == leaf.where for other in batch):
-            where = tuple(
-                Filter(c, "in", v) if isinstance(v, tuple) else Filter(c, "=", v)
-                for c, v in leaf.where
-            )
+            where = tuple(Filter(c, "in", v) if isinstance(v, tuple) else Filter(c, "=", v) for c, v in leaf.where)
             return self.run(leaf, self.measures(leaf), group_by, filters + where)
         shared: list[Filter] = []  # a condition every leaf of the batch has: the union of values
         for column in columns:
             values = [dict(other.where).get(column) for other in batch]
             if all(v is not None for v in values):
-                flat = sorted(
-                    {x for v in values for x in (v if isinstance(v, tuple) else (v,))}, key=str
-                )
+                flat = sorted({x for v in values for x in (v if isinstance(v, tuple) else (v,))}, key=str)
                 shared.append(Filter(column, "in", tuple(flat)))
-        frame = self.run(
-            leaf, self.measures(leaf), group_by + tuple(columns), filters + tuple(shared)
-        )
+        frame = self.run(leaf, self.measures(leaf), group_by + tuple(columns), filters + tuple(shared))
         return _regroup(frame[leaf.matches(frame)], group_by, self.aliases(leaf))
 
     def run(
@@ -486,11 +463,7 @@ class Evaluator:
         if leaf in self._period_frames:
             return self._period_frames[leaf]
         filters = self.filters(leaf, self.ctx.territory, where=not leaf.splittable)
-        fetch = (
-            self.fetch
-            if leaf.splittable
-            else (lambda lf, by, flt: self.run(lf, self.measures(lf), by, flt))
-        )
+        fetch = self.fetch if leaf.splittable else (lambda lf, by, flt: self.run(lf, self.measures(lf), by, flt))
         period = self.dataset(leaf).period
         if period is None:
             frame = fetch(leaf, (), filters)
@@ -502,20 +475,14 @@ class Evaluator:
                     Filter(period.column, "<", dt.date(self.ctx.year + 1, 1, 1)),
                 )
             frame = fetch(leaf, (PERIOD,), filters)
-            frame = (
-                frame.assign(**{PERIOD: [as_date(v) for v in frame[PERIOD]]})
-                .set_index(PERIOD)
-                .sort_index()
-            )
+            frame = frame.assign(**{PERIOD: [as_date(v) for v in frame[PERIOD]]}).set_index(PERIOD).sort_index()
         self._period_frames[leaf] = frame
         return frame
 
     def span_years(self, grain: str) -> int:
         """Years read before the selected one: the year before (comparisons), and as many as the
         longest sparkline of the dashboard needs (the same for all its KPIs: shared queries)."""
-        longest = max(
-            (getattr(w, "sparkline", None) or 0 for w in self.ctx.dashboard.widgets), default=0
-        )
+        longest = max((getattr(w, "sparkline", None) or 0 for w in self.ctx.dashboard.widgets), default=0)
         return max(1, -(-longest // PER_YEAR.get(grain, 12)))
 
     def window(self) -> Window | None:
@@ -532,11 +499,7 @@ class Evaluator:
             if periods:
                 start: dt.date | None = None
                 if self.kind(self.anchor) == "flow":
-                    start = (
-                        dt.date(periods[-1].year, 1, 1)
-                        if self.mode in ("year", "latest")
-                        else periods[0]
-                    )
+                    start = dt.date(periods[-1].year, 1, 1) if self.mode in ("year", "latest") else periods[0]
                 window = Window(periods[-1], start)
         self._window = window
         return window
@@ -581,17 +544,13 @@ class Evaluator:
     ) -> pd.DataFrame:
         """One aggregate of a measure that does not split (``avg``, ``count_distinct``)."""
         base = self.filters(leaf, territory if territory is not None else self.ctx.territory)
-        return self.run(
-            leaf, (("m", leaf.node),), (), base + self.window_filters(leaf, window) + extra
-        )
+        return self.run(leaf, (("m", leaf.node),), (), base + self.window_filters(leaf, window) + extra)
 
     def value(self, window: Window | None) -> float | None:
         """The indicator's value over ``window`` for the selected territory."""
         return self._formula(lambda leaf: self.leaf_value(leaf, window))
 
-    def _formula(
-        self, leaf_value: Callable[[Leaf], Any], indicator: Indicator | None = None
-    ) -> Any:
+    def _formula(self, leaf_value: Callable[[Leaf], Any], indicator: Indicator | None = None) -> Any:
         indicator = indicator or self.indicator
         by_id = {leaf.indicator.id: leaf for leaf in self.leaves}
         if indicator.formula is None:
@@ -649,9 +608,7 @@ class Evaluator:
             if not leaf.splittable:
                 return pd.to_numeric(frame["m"], errors="coerce")
             aliases = self.aliases(leaf)
-            return measure_value(
-                leaf.node, lambda a: pd.to_numeric(frame[aliases[a]], errors="coerce")
-            )
+            return measure_value(leaf.node, lambda a: pd.to_numeric(frame[aliases[a]], errors="coerce"))
 
         result = self._formula(leaf_series)
         if not isinstance(result, pd.Series):
@@ -694,9 +651,7 @@ class Evaluator:
         if level in columns:
             by = columns[level]
         elif level == "epci" and "commune" in columns:
-            frame = frame.assign(
-                _epci=frame[columns["commune"]].astype(str).map(self.ctx.territories.commune_epci)
-            )
+            frame = frame.assign(_epci=frame[columns["commune"]].astype(str).map(self.ctx.territories.commune_epci))
             by = "_epci"
         else:
             return None
@@ -713,11 +668,7 @@ class Evaluator:
     ) -> float | None:
         """``leaf`` over a set of territory units (``level`` None: every row)."""
         columns = self.columns(leaf)
-        if (
-            level is not None
-            and level not in columns
-            and not (level == "epci" and "commune" in columns)
-        ):
+        if level is not None and level not in columns and not (level == "epci" and "commune" in columns):
             return None
         if not leaf.splittable:
             extra: tuple[Filter, ...] = ()
@@ -744,8 +695,7 @@ class Evaluator:
     def units(self, window: Window | None, level: str) -> pd.Series | None:
         """The indicator for every territory unit of ``level`` (for ranks and averages)."""
         parts = {
-            leaf: self.leaf_units(leaf, window, level) if self.dataset(leaf).territory else None
-            for leaf in self.leaves
+            leaf: self.leaf_units(leaf, window, level) if self.dataset(leaf).territory else None for leaf in self.leaves
         }
         if any(self.columns(leaf) and parts[leaf] is None for leaf in self.leaves):
             return None
@@ -756,9 +706,7 @@ class Evaluator:
         result = self._formula(value_of)
         return result if isinstance(result, pd.Series) else None
 
-    def set_value(
-        self, window: Window | None, level: str | None, codes: Iterable[str] | None
-    ) -> float | None:
+    def set_value(self, window: Window | None, level: str | None, codes: Iterable[str] | None) -> float | None:
         codes = list(codes) if codes is not None else None
         return self._formula(lambda leaf: self.leaf_set(leaf, window, level, codes))
 
@@ -863,11 +811,7 @@ class Evaluator:
             return None
         keys = tuple(sorted(target.where)) + ((target.year_column,) if target.year_column else ())
         wanted = {**target.where, **({target.year_column: year} if target.year_column else {})}
-        if (
-            keys
-            and not any(isinstance(v, list) for v in target.where.values())
-            and year is not None
-        ):
+        if keys and not any(isinstance(v, list) for v in target.where.values()) and year is not None:
             # one query for every target of the goals table, grouped by its keys (shared, cached)
             frame = self.ctx.data.query(
                 Query(
@@ -1017,11 +961,7 @@ def compare_territories(
         if all(t.level != "departement" for t in territories):
             if "commune" in columns:
                 codes = sorted(
-                    {
-                        c
-                        for t in territories
-                        for c in ([t.code] if t.level == "commune" else index.communes_of(t.code))
-                    }
+                    {c for t in territories for c in ([t.code] if t.level == "commune" else index.communes_of(t.code))}
                 )
                 filters += (Filter(columns["commune"], "in", tuple(codes)),)
         dataset_period = base.dataset(leaf).period
@@ -1049,9 +989,7 @@ def compare_territories(
             elif territory.level in columns:
                 rows = frame[frame[columns[territory.level]].astype(str) == territory.code]
             elif territory.level == "epci":
-                rows = frame[
-                    frame[columns["commune"]].astype(str).isin(index.communes_of(territory.code))
-                ]
+                rows = frame[frame[columns["commune"]].astype(str).isin(index.communes_of(territory.code))]
             else:
                 continue
             aliases = evaluator.aliases(leaf)
@@ -1061,9 +999,7 @@ def compare_territories(
                 evaluator._period_frames[leaf] = grouped.sort_index()
             else:
                 totals = _combine(rows, aliases)
-                evaluator._period_frames[leaf] = pd.DataFrame(
-                    [{aliases[a]: v for a, v in totals.items()}]
-                )
+                evaluator._period_frames[leaf] = pd.DataFrame([{aliases[a]: v for a, v in totals.items()}])
         result.append((territory, evaluator))
     return result
 
@@ -1080,11 +1016,7 @@ def widget_leaves(ctx: RenderContext, widget: Any) -> list[Leaf]:
     if getattr(widget, "kpi", None):
         ids.append(widget.kpi)
         ids += [c.indicator for c in getattr(widget, "compare", ()) or () if not isinstance(c, str)]
-    elif (
-        widget.type == "kpi"
-        and getattr(widget, "measure", None)
-        and widget.dataset in registry.datasets
-    ):
+    elif widget.type == "kpi" and getattr(widget, "measure", None) and widget.dataset in registry.datasets:
         named = registry.datasets[widget.dataset].config.measures
         from pilotis.indicators import widget_indicator
 
@@ -1093,9 +1025,7 @@ def widget_leaves(ctx: RenderContext, widget: Any) -> list[Leaf]:
     ids += list(getattr(widget, "indicators", ()) or ())
     for indicator_id in ids:
         if indicator_id in indicators:
-            found += [
-                leaf_of(leaf) for leaf in leaves(indicators[indicator_id], indicators.__getitem__)
-            ]
+            found += [leaf_of(leaf) for leaf in leaves(indicators[indicator_id], indicators.__getitem__)]
     return found
 
 

@@ -71,16 +71,12 @@ def issue_cookie(response: flask.Response, *, secure: bool) -> flask.Response:
     if request.path.startswith(STATIC_PREFIXES) or getattr(flask.g, "csrf_cookie_cleared", False):
         return response
     signed_in = bool(current_user and current_user.is_authenticated)
-    page = (
-        request.method == "GET" and response.mimetype == "text/html" and response.status_code < 400
-    )
+    page = request.method == "GET" and response.mimetype == "text/html" and response.status_code < 400
     if not (signed_in or page):
         return response
     if token_is_valid(request.cookies.get(COOKIE)):
         return response
-    response.set_cookie(
-        COOKIE, generate_csrf(), httponly=False, samesite="Lax", secure=secure, path="/"
-    )
+    response.set_cookie(COOKIE, generate_csrf(), httponly=False, samesite="Lax", secure=secure, path="/")
     return response
 
 

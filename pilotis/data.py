@@ -101,8 +101,7 @@ class DataService:
             good = good.copy(deep=False)  # the cached object stays as it was
             good.attrs["stale_since"] = good.attrs.get("refreshed_at")
             good.attrs["error"] = str(exc)
-            observe(Observation(dataset, good.attrs.get("refreshed_at"), stale=True,
-                                message=str(exc)))
+            observe(Observation(dataset, good.attrs.get("refreshed_at"), stale=True, message=str(exc)))
             return good
         result.attrs.setdefault("refreshed_at", now)
         valid_until = result.attrs.pop("valid_until", None)

@@ -45,9 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     db = sub.add_parser("db", help="base de données de l'application (migrations)")
     commands = db.add_subparsers(dest="db_command", required=True)
     upgrade = commands.add_parser("upgrade", help="mettre le schéma à jour (migrations Alembic)")
-    upgrade.add_argument(
-        "revision", nargs="?", default="head", help="révision cible (défaut : head)"
-    )
+    upgrade.add_argument("revision", nargs="?", default="head", help="révision cible (défaut : head)")
     upgrade.set_defaults(func=cmd_upgrade)
     current = commands.add_parser("current", help="afficher la révision du schéma")
     current.set_defaults(func=cmd_current)

@@ -41,8 +41,7 @@ ROLE = "display"
 REFUSED = {
     "invalid": "Ce lien d'affichage n'est pas valide : il a peut-être été mal copié. "
     "Demandez le lien exact à l'administrateur du portail.",
-    "expired": "Ce lien d'affichage a expiré. "
-    "Demandez un nouveau lien à l'administrateur du portail.",
+    "expired": "Ce lien d'affichage a expiré. Demandez un nouveau lien à l'administrateur du portail.",
     "revoked": "Ce lien d'affichage a été révoqué par un administrateur.",
     "scope": "Ce lien d'affichage ne donne accès qu'à la séance pour laquelle il a été créé.",
 }
@@ -188,9 +187,7 @@ def display_principal() -> Principal | None:
     again each time (a revoked link stops at the next refresh).
     """
     request = flask.request
-    from_query = (
-        request.method == "GET" and request.path.startswith("/seance/") and PARAM in request.args
-    )
+    from_query = request.method == "GET" and request.path.startswith("/seance/") and PARAM in request.args
     token = request.args.get(PARAM, "") if from_query else flask.session.get(SESSION_KEY)
     if not token or not isinstance(token, str):
         return None
@@ -224,9 +221,7 @@ def _audit_refusal(reason: str) -> None:
     from pilotis import audit
 
     try:
-        audit.record(
-            "display_link_refused", username=None, target=flask.request.path[:300], detail=reason
-        )
+        audit.record("display_link_refused", username=None, target=flask.request.path[:300], detail=reason)
     except Exception:  # noqa: BLE001 - the refusal stands even if it cannot be written down
         pass
 
@@ -236,9 +231,7 @@ def refusal_page(reason: str) -> flask.Response:
     from pilotis.enforce import error_page
 
     portal = flask.current_app.extensions["pilotis"]
-    return error_page(
-        portal, 403, "Lien d'affichage refusé", REFUSED.get(reason, REFUSED["invalid"])
-    )
+    return error_page(portal, 403, "Lien d'affichage refusé", REFUSED.get(reason, REFUSED["invalid"]))
 
 
 ALLOWED_PREFIXES = ("/_dash-", "/assets/", "/_favicon.ico", "/_reload-hash", "/lang/")
@@ -261,9 +254,7 @@ def guard(portal: Any) -> Any:
     if found is None or found[0].key != principal.seance:
         from pilotis.enforce import audit
 
-        audit(
-            "access_denied", principal, f"page {path[:200]}", "lien d'affichage hors de sa séance"
-        )
+        audit("access_denied", principal, f"page {path[:200]}", "lien d'affichage hors de sa séance")
         return refusal_page("scope")
     if getattr(flask.g, "pilotis_display_redirect", False):
         rest = [(k, v) for k, v in request.args.items(multi=True) if k != PARAM]
@@ -316,9 +307,7 @@ def cmd_create(args: argparse.Namespace) -> int:
         return 1
     with Database(settings.database_url) as db:
         db.upgrade()
-        link, token = create(
-            db, settings.secret_key, key, args.days, label=args.label, author=actor()
-        )
+        link, token = create(db, settings.secret_key, key, args.days, label=args.label, author=actor())
         audit.record(
             "display_link_created",
             username=actor(),
@@ -333,10 +322,7 @@ def cmd_create(args: argparse.Namespace) -> int:
         f"valable jusqu'au {link.expires_at:%d/%m/%Y à %H:%M} (UTC) :"
     )
     print(f"{base}{seance.url}?{urlencode({PARAM: token})}")
-    print(
-        "Conservez-le : il n'est affiché qu'une fois. Révocation : "
-        f"python -m pilotis display-link revoke {link.id}"
-    )
+    print(f"Conservez-le : il n'est affiché qu'une fois. Révocation : python -m pilotis display-link revoke {link.id}")
     return 0
 
 
@@ -367,10 +353,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         print("Aucun lien d'affichage.")
     for link in found:
         state = "révoqué" if link.revoked_at else "expiré" if not link.active else "actif"
-        print(
-            f"{link.id}  {link.seance:<24} {state:<8} jusqu'au {link.expires_at:%d/%m/%Y %H:%M}  "
-            f"{link.label}"
-        )
+        print(f"{link.id}  {link.seance:<24} {state:<8} jusqu'au {link.expires_at:%d/%m/%Y %H:%M}  {link.label}")
     return 0
 
 
@@ -381,12 +364,8 @@ def register(sub: Any) -> None:
     create_p = commands.add_parser("create", help="créer un lien vers une séance")
     create_p.add_argument("seance", help="identifiant de la séance, ou d/<tableau de bord>")
     create_p.add_argument("--days", type=float, default=30, help="durée de validité en jours (30)")
-    create_p.add_argument(
-        "--label", default="", help="où est l'écran (« hall de l'hôtel du département »)"
-    )
-    create_p.add_argument(
-        "--base-url", default="http://127.0.0.1:8050", help="adresse publique du portail"
-    )
+    create_p.add_argument("--label", default="", help="où est l'écran (« hall de l'hôtel du département »)")
+    create_p.add_argument("--base-url", default="http://127.0.0.1:8050", help="adresse publique du portail")
     create_p.set_defaults(func=cmd_create)
     list_p = commands.add_parser("list", help="lister les liens actifs")
     list_p.add_argument("--all", action="store_true", help="aussi les liens expirés ou révoqués")

@@ -18,7 +18,6 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from pilotis.jsonschema import source_models, widget_models
-from pilotis.validation import is_model, annotation_leaves
 from pilotis.schema import (
     DashboardSpec,
     DatasetBase,
@@ -27,6 +26,7 @@ from pilotis.schema import (
     Strict,
     WidgetBase,
 )
+from pilotis.validation import annotation_leaves, is_model
 
 _SCALARS = {
     str: "texte",
@@ -120,9 +120,7 @@ def own_fields(model: type[BaseModel], base: type[BaseModel] | None) -> list[str
         if cls is base:
             break
         declared |= set(getattr(cls, "__annotations__", {}))
-    return [
-        name for name in model.model_fields if name in declared or name not in base.model_fields
-    ]
+    return [name for name in model.model_fields if name in declared or name not in base.model_fields]
 
 
 def model_table(model: type[BaseModel], fields: list[str]) -> str:
@@ -135,9 +133,7 @@ def model_table(model: type[BaseModel], fields: list[str]) -> str:
         examples = extra.get("examples") if isinstance(extra.get("examples"), list) else []
         if examples:  # a duration: `15min` (or a number of seconds)
             kind = "durée (" + ", ".join(f"`{e}`" for e in examples) + ")"
-        rows.append(
-            f"| `{name}` | {kind} | {default_text(info)} | {_cell(info.description or '')} |"
-        )
+        rows.append(f"| `{name}` | {kind} | {default_text(info)} | {_cell(info.description or '')} |")
     return "\n".join(rows)
 
 
@@ -263,11 +259,7 @@ def yaml_reference_markdown() -> str:
 
     # Any other YAML model (a new file format, a block of an extension) still gets its table;
     # an intermediate base class is documented through its subclasses.
-    others = [
-        m
-        for m in yaml_models()
-        if m not in out.done and not any(issubclass(d, m) for d in out.done)
-    ]
+    others = [m for m in yaml_models() if m not in out.done and not any(issubclass(d, m) for d in out.done)]
     if others:
         out.parts.append("## Autres blocs")
         for model in others:

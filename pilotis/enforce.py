@@ -133,8 +133,9 @@ def _output_ids(output: str) -> list[Any]:
     return ids
 
 
-def owners(registry: Registry, component_ids: Iterable[Any],
-           seances: dict[str, Seance] | None = None) -> dict[str, Dashboard]:
+def owners(
+    registry: Registry, component_ids: Iterable[Any], seances: dict[str, Seance] | None = None
+) -> dict[str, Dashboard]:
     """The dashboards (by id) that declared ``component_ids``; :class:`Refused` for an orphan id.
 
     Ids of a séance page (``_seance-<key>--…``) go to ``seances`` (refused when it is None): the
@@ -192,23 +193,18 @@ def check_callback(
         if not seance_allowed(principal, registry, seance):
             raise Refused(f"séance {seance.key} non autorisée")
     for component_id in ids:  # a synthesis dashboard's widget of another direction's indicator
-        if isinstance(component_id, str) and not can_view_component(
-            principal, registry, component_id
-        ):
+        if isinstance(component_id, str) and not can_view_component(principal, registry, component_id):
             raise Refused(f"widget {component_id} non autorisé")
     return touched
 
 
 def seance_allowed(principal: Principal | None, registry: Registry, seance: Seance) -> bool:
     """:func:`~pilotis.access.can_view_seance` on the dashboards ``seance`` shows."""
-    specs = [registry.dashboards[d].spec if d in registry.dashboards else None
-             for d in seance.dashboards]
+    specs = [registry.dashboards[d].spec if d in registry.dashboards else None for d in seance.dashboards]
     return can_view_seance(principal, seance.key, specs)
 
 
-def callback_allowed(
-    principal: Principal | None, registry: Registry, callback: dict[str, Any]
-) -> bool:
+def callback_allowed(principal: Principal | None, registry: Registry, callback: dict[str, Any]) -> bool:
     """True when ``principal`` may call the callback of a ``/_dash-dependencies`` entry."""
     ids = [
         *_output_ids(callback.get("output", "")),
@@ -220,9 +216,11 @@ def callback_allowed(
         dashboards = owners(registry, ids, seances).values()
     except Refused:
         return False
-    return (all(can_view(principal, d.spec) for d in dashboards)
-            and all(seance_allowed(principal, registry, s) for s in seances.values())
-            and all(can_view_component(principal, registry, i) for i in ids if isinstance(i, str)))
+    return (
+        all(can_view(principal, d.spec) for d in dashboards)
+        and all(seance_allowed(principal, registry, s) for s in seances.values())
+        and all(can_view_component(principal, registry, i) for i in ids if isinstance(i, str))
+    )
 
 
 # --------------------------------------------------------------------------- responses

@@ -9,12 +9,32 @@ NNBSP = "\u202f"
 """Narrow no-break space: the French thousands separator (« 1 234,5 »)."""
 
 MONTHS_FR = (
-    "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-    "septembre", "octobre", "novembre", "décembre",
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
 )
 MONTHS_EN = (
-    "January", "February", "March", "April", "May", "June", "July", "August",
-    "September", "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 )
 
 
@@ -30,8 +50,9 @@ def format_number(value: float | int | None, decimals: int = 0, lang: str = "fr"
     return text.replace("-", "−")
 
 
-def format_value(value: float | int | None, fmt: str = "number", decimals: int = 0,
-                 unit: str = "", lang: str = "fr") -> str:
+def format_value(
+    value: float | int | None, fmt: str = "number", decimals: int = 0, unit: str = "", lang: str = "fr"
+) -> str:
     """A value as a user reads it: number, percent (of a 0–1 fraction) or euros."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"

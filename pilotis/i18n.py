@@ -30,8 +30,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "back_home": {"fr": "Retour à l'accueil", "en": "Back to home"},
     "denied": {"fr": "Accès refusé", "en": "Access denied"},
     "denied_text": {
-        "fr": "Vous n'avez pas accès à ce tableau de bord. Demandez l'accès à la direction qui le publie ou à l'administrateur du portail.",
-        "en": "You do not have access to this dashboard. Ask the department that publishes it or the portal administrator.",
+        "fr": "Vous n'avez pas accès à ce tableau de bord. "
+        "Demandez l'accès à la direction qui le publie ou à l'administrateur du portail.",
+        "en": "You do not have access to this dashboard. "
+        "Ask the department that publishes it or the portal administrator.",
     },
     "out_of_scope": {
         "fr": "Données non disponibles pour votre périmètre.",
@@ -74,7 +76,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "level_commune": {"fr": "commune", "en": "municipality"},
     "level_epci": {"fr": "EPCI", "en": "EPCI"},
     "footer": {
-        "fr": "portail interne de données. Données ouvertes sous Licence Ouverte : producteurs cités sous chaque widget.",
+        "fr": "portail interne de données. "
+        "Données ouvertes sous Licence Ouverte : producteurs cités sous chaque widget.",
         "en": "internal data portal. Open data under Licence Ouverte: producers cited under each widget.",
     },
     "chart_of": {"fr": "Graphique : {title}", "en": "Chart: {title}"},
@@ -90,8 +93,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "average_of": {"fr": "Moyenne des {count} {units} de {where}", "en": "Average of the {count} {units} of {where}"},
     "average_of_band": {"fr": "Moyenne des {count} {where}", "en": "Average of the {count} {where}"},
     "share_of": {"fr": "soit {share} du total de {where}", "en": "{share} of the total of {where}"},
-    "rank_text": {"fr": "Rang : {rank} sur {count} {units} (1er = valeur la plus élevée)",
-                  "en": "Rank: {rank} of {count} {units} (1st = highest value)"},
+    "rank_text": {
+        "fr": "Rang : {rank} sur {count} {units} (1er = valeur la plus élevée)",
+        "en": "Rank: {rank} of {count} {units} (1st = highest value)",
+    },
     "target": {"fr": "Objectif", "en": "Target"},
     "reached": {"fr": "atteint", "en": "reached"},
     "not_reached": {"fr": "non atteint", "en": "not reached"},
@@ -115,8 +120,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "compare_territories": {"fr": "Territoires à comparer (2 à 5)", "en": "Territories to compare (2 to 5)"},
     "territory_n": {"fr": "Territoire {n}", "en": "Territory {n}"},
     "none_choice": {"fr": "— aucun —", "en": "— none —"},
-    "compare_need_two": {"fr": "Choisissez au moins deux territoires différents.",
-                         "en": "Choose at least two different territories."},
+    "compare_need_two": {
+        "fr": "Choisissez au moins deux territoires différents.",
+        "en": "Choose at least two different territories.",
+    },
     "change_year": {"fr": "Évolution sur un an", "en": "Change over a year"},
     "unavailable": {"fr": "indisponible", "en": "unavailable"},
     "formula": {"fr": "Formule", "en": "Formula"},
@@ -128,8 +135,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "referent": {"fr": "Référent", "en": "Contact"},
     "frequency": {"fr": "Mise à jour", "en": "Updated"},
     "last_period": {"fr": "Dernière période disponible", "en": "Latest period available"},
-    "target_by_year": {"fr": "une cible par année, lue dans « {dataset} »",
-                       "en": "one target per year, read from “{dataset}”"},
+    "target_by_year": {
+        "fr": "une cible par année, lue dans « {dataset} »",
+        "en": "one target per year, read from “{dataset}”",
+    },
     "thresholds": {"fr": "Seuils", "en": "Thresholds"},
     "shown_on": {"fr": "Tableaux de bord", "en": "Dashboards"},
     "used_by": {"fr": "Utilisé par", "en": "Used by"},

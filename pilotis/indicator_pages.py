@@ -136,23 +136,17 @@ def _datasets(portal: Portal, indicator: Indicator) -> list[str]:
     return found
 
 
-def card(
-    portal: Portal, indicator: Indicator, principal: Principal | None, lang: str
-) -> html.Article:
+def card(portal: Portal, indicator: Indicator, principal: Principal | None, lang: str) -> html.Article:
     """The indicator's card."""
     spec = indicator.spec
     registry = portal.registry
     rows: list[tuple[str, Any]] = []
     if indicator.formula is not None:
-        rows.append(
-            (t("formula", lang), html.Span(_formula_parts(indicator.formula, portal, principal)))
-        )
+        rows.append((t("formula", lang), html.Span(_formula_parts(indicator.formula, portal, principal))))
     else:
         dataset = registry.datasets[spec.dataset].config  # type: ignore[index]
         where = ", ".join(f"{k} = {v}" for k, v in spec.where.items())
-        text = f"{spec.measure} — « {dataset.title} »" + (
-            f" ({t('where', lang)} {where})" if where else ""
-        )
+        text = f"{spec.measure} — « {dataset.title} »" + (f" ({t('where', lang)} {where})" if where else "")
         rows.append((t("measure", lang), html.Code(text)))
     unit = {"euro": "€", "percent": "%"}.get(spec.format, spec.unit) or "—"
     rows.append((t("unit", lang), unit))
@@ -199,8 +193,7 @@ def card(
             value = getattr(spec.thresholds, key)
             if value is not None:
                 parts.append(
-                    f"{t('status_' + key, lang)} : "
-                    f"{format_value(value, spec.format, spec.decimals, spec.unit, lang)}"
+                    f"{t('status_' + key, lang)} : {format_value(value, spec.format, spec.decimals, spec.unit, lang)}"
                 )
         rows.append((t("thresholds", lang), " ; ".join(parts)))
     shown = [
@@ -221,9 +214,7 @@ def card(
     used_by = [
         i
         for i in registry.indicators.values()
-        if i.id != indicator.id
-        and indicator.id in i.requires
-        and can_view_indicator(principal, registry, i.id)
+        if i.id != indicator.id and indicator.id in i.requires and can_view_indicator(principal, registry, i.id)
     ]
     if used_by:
         rows.append(
@@ -275,9 +266,7 @@ def card(
 def catalogue(portal: Portal, principal: Principal | None, lang: str) -> html.Div:
     """Every indicator the user may see, by theme, with its referent (a referents directory)."""
     registry = portal.registry
-    visible = [
-        i for i in registry.indicators.values() if can_view_indicator(principal, registry, i.id)
-    ]
+    visible = [i for i in registry.indicators.values() if can_view_indicator(principal, registry, i.id)]
     themes: dict[str, list[Indicator]] = {}
     for indicator in sorted(visible, key=lambda i: (i.theme, i.label)):
         themes.setdefault(indicator.theme, []).append(indicator)
@@ -289,14 +278,10 @@ def catalogue(portal: Portal, principal: Principal | None, lang: str) -> html.Di
             rows.append(
                 html.Tr(
                     [
-                        html.Th(
-                            html.A(indicator.label, href=f"{PREFIX}/{indicator.id}"), scope="row"
-                        ),
+                        html.Th(html.A(indicator.label, href=f"{PREFIX}/{indicator.id}"), scope="row"),
                         html.Td(indicator.spec.definition),
                         html.Td(
-                            registry.departments.get(
-                                indicator.spec.department or "", indicator.spec.department or "—"
-                            )
+                            registry.departments.get(indicator.spec.department or "", indicator.spec.department or "—")
                         ),
                         html.Td(
                             (

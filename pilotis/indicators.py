@@ -113,9 +113,7 @@ class Thresholds(Strict):
     @model_validator(mode="after")
     def _some(self) -> Thresholds:
         if self.warning is None and self.alert is None:
-            raise HintedValueError(
-                "indiquez au moins un seuil", "exemple : `thresholds: {warning: 4200, alert: 4500}`"
-            )
+            raise HintedValueError("indiquez au moins un seuil", "exemple : `thresholds: {warning: 4200, alert: 4500}`")
         return self
 
 
@@ -149,9 +147,7 @@ class IndicatorSpec(Strict):
     """Direction productrice (identifiant de `config/departments.yaml`)."""
     referent: Referent | None = None
     """Référent à contacter : `{name: …, email: …, phone: …}`."""
-    frequency: Literal["daily", "weekly", "monthly", "quarterly", "yearly", "irregular"] | None = (
-        None
-    )
+    frequency: Literal["daily", "weekly", "monthly", "quarterly", "yearly", "irregular"] | None = None
     """Fréquence de mise à jour : `daily`, `weekly`, `monthly`, `quarterly`, `yearly` ou
     `irregular`."""
     target: TargetSpec | None = None
@@ -190,13 +186,10 @@ class IndicatorSpec(Strict):
                 )
             warning, alert = self.thresholds.warning, self.thresholds.alert
             if warning is not None and alert is not None:
-                if (self.better == "down" and warning > alert) or (
-                    self.better == "up" and warning < alert
-                ):
+                if (self.better == "down" and warning > alert) or (self.better == "up" and warning < alert):
                     word = "inférieur" if self.better == "down" else "supérieur"
                     raise HintedValueError(
-                        f"le seuil de vigilance doit être {word} au seuil d'alerte "
-                        f"(`better: {self.better}`)",
+                        f"le seuil de vigilance doit être {word} au seuil d'alerte (`better: {self.better}`)",
                         "inversez `warning` et `alert`",
                     )
         return self
@@ -286,14 +279,12 @@ def parse_formula(text: str) -> Expr:
             if following is not None and following[1] == "(" or value in AGGREGATES:
                 raise MeasureError(
                     f"formule `{text}` : `{value}(…)` est une mesure, pas un indicateur",
-                    "une formule combine des indicateurs ; une mesure s'écrit avec "
-                    "`dataset` et `measure`",
+                    "une formule combine des indicateurs ; une mesure s'écrit avec `dataset` et `measure`",
                 )
             if not ID.match(value):
                 raise MeasureError(
                     f"formule `{text}` : `{value}` n'est pas un identifiant d'indicateur",
-                    "un identifiant s'écrit `thème.nom` en minuscules, "
-                    "ex. `rsa.foyers_allocataires`",
+                    "un identifiant s'écrit `thème.nom` en minuscules, ex. `rsa.foyers_allocataires`",
                 )
             return Ref(value)
         raise MeasureError(
@@ -337,9 +328,7 @@ def evaluate(expr: Expr, value_of: Callable[[str], Any]) -> Any:
         if hasattr(right, "where"):  # a Series: 0 -> NaN
             return left / right.where(right != 0)
         return None if right == 0 else left / right
-    return {"+": lambda: left + right, "-": lambda: left - right, "*": lambda: left * right}[
-        expr.op
-    ]()
+    return {"+": lambda: left + right, "-": lambda: left - right, "*": lambda: left * right}[expr.op]()
 
 
 def is_additive_measure(node: Node) -> bool:
@@ -347,9 +336,7 @@ def is_additive_measure(node: Node) -> bool:
     if isinstance(node, Agg):
         return node.func in ("sum", "count")
     if isinstance(node, BinOp):
-        return (
-            node.op in "+-" and is_additive_measure(node.left) and is_additive_measure(node.right)
-        )
+        return node.op in "+-" and is_additive_measure(node.left) and is_additive_measure(node.right)
     return False
 
 
@@ -437,9 +424,7 @@ class IndicatorLoader:
     issues); ``sources`` the datasets that loaded; ``departments`` the org chart.
     """
 
-    def __init__(
-        self, loader: Any, sources: dict[str, DataSource], departments: dict[str, str]
-    ) -> None:
+    def __init__(self, loader: Any, sources: dict[str, DataSource], departments: dict[str, str]) -> None:
         self.loader = loader
         self.sources = sources
         self.departments = departments
@@ -449,9 +434,7 @@ class IndicatorLoader:
         self.failed: set[str] = set()
         """Ids declared but invalid: their users are not reported again."""
 
-    def issue(
-        self, doc: MarkedDocument, loc: tuple, message: str, hint: str = "", key: bool = False
-    ) -> None:
+    def issue(self, doc: MarkedDocument, loc: tuple, message: str, hint: str = "", key: bool = False) -> None:
         self.loader.issues.append(doc.issue(loc, message, hint, key=key))
 
     def load(self, folder: Path) -> dict[str, Indicator]:
@@ -489,8 +472,7 @@ class IndicatorLoader:
                 doc,
                 (),
                 f"nom de fichier `{path.name}` invalide pour un thème d'indicateurs",
-                "lettres minuscules sans accent, chiffres et `_` "
-                "(le nom du fichier est le thème : `rsa.yaml`)",
+                "lettres minuscules sans accent, chiffres et `_` (le nom du fichier est le thème : `rsa.yaml`)",
             )
             return
         if not isinstance(doc.data, dict):
@@ -539,9 +521,7 @@ class IndicatorLoader:
             self.specs[indicator_id] = (spec, doc, name)
             self.check(indicator_id, spec, doc, loc)
 
-    def check(
-        self, indicator_id: str, spec: IndicatorSpec, doc: MarkedDocument, loc: tuple
-    ) -> None:
+    def check(self, indicator_id: str, spec: IndicatorSpec, doc: MarkedDocument, loc: tuple) -> None:
         before = len(self.loader.issues)
         if spec.department is not None and spec.department not in self.departments:
             self.issue(
@@ -562,11 +542,7 @@ class IndicatorLoader:
                 self.formulas[indicator_id] = parse_formula(spec.formula)
             except MeasureError as exc:
                 self.issue(doc, (*loc, "formula"), str(exc), exc.hint)
-        if (
-            spec.target is not None
-            and spec.target.dataset is not None
-            and spec.target.measure is not None
-        ):
+        if spec.target is not None and spec.target.dataset is not None and spec.target.measure is not None:
             self.check_measure(
                 spec.target.dataset,
                 spec.target.measure,
@@ -635,8 +611,7 @@ class IndicatorLoader:
                         (name, "formula"),
                         f"indicateur `{ref}` inconnu dans la formule",
                         did_you_mean(ref, known, "indicateurs")
-                        or "déclarez-le dans config/indicators/<thème>.yaml "
-                        "(identifiant `thème.nom`)",
+                        or "déclarez-le dans config/indicators/<thème>.yaml (identifiant `thème.nom`)",
                     )
                     self.failed.add(indicator_id)
         reported: set[frozenset[str]] = set()

@@ -22,8 +22,7 @@ def _schemas(models: list[type[BaseModel]]) -> tuple[list[dict[str, Any]], dict[
     (every source type's model is called ``Config``): merging separate schemas would let the
     last one overwrite the others.
     """
-    keys, top = models_json_schema([(m, "validation") for m in models],
-                                   ref_template="#/$defs/{model}")
+    keys, top = models_json_schema([(m, "validation") for m in models], ref_template="#/$defs/{model}")
     return [dict(keys[(m, "validation")]) for m in models], dict(top.get("$defs", {}))
 
 

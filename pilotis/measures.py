@@ -14,9 +14,7 @@ import sqlalchemy as sa
 from pilotis.errors import did_you_mean
 
 AGGREGATES = ("sum", "avg", "min", "max", "count", "count_distinct")
-_TOKEN = re.compile(
-    r"\s*(?:(?P<ident>[A-Za-z_][A-Za-z0-9_]*)|(?P<num>\d+(?:\.\d+)?)|(?P<op>[-+*/])|(?P<paren>[()]))"
-)
+_TOKEN = re.compile(r"\s*(?:(?P<ident>[A-Za-z_][A-Za-z0-9_]*)|(?P<num>\d+(?:\.\d+)?)|(?P<op>[-+*/])|(?P<paren>[()]))")
 MAX_DEPTH = 40
 """Deepest nesting of parentheses accepted in a measure."""
 EXAMPLES = "exemples : `sum(montant)`, `count(*)`, `sum(a) / sum(b)`"
@@ -70,9 +68,10 @@ def _tokens(text: str) -> list[Token]:
             if not text[pos:].strip():
                 break
             bad = text[pos:].lstrip()[0]
-            raise MeasureError(f"mesure `{text}` : caractère `{bad}` inattendu",
-                               "opérateurs permis : `+`, `-`, `*`, `/` et parenthèses ; "
-                               + EXAMPLES)
+            raise MeasureError(
+                f"mesure `{text}` : caractère `{bad}` inattendu",
+                "opérateurs permis : `+`, `-`, `*`, `/` et parenthèses ; " + EXAMPLES,
+            )
         kind = match.lastgroup or "paren"
         tokens.append((kind, match.group(kind), match.start(kind)))
         pos = match.end()
@@ -90,10 +89,14 @@ def parse_measure(text: str) -> Node:
     if parser.pos < len(tokens):
         kind, value, _ = tokens[parser.pos]
         if value == ")":
-            raise MeasureError(f"mesure `{text}` : parenthèse fermante `)` en trop",
-                               "retirez-la ou ajoutez la parenthèse ouvrante correspondante")
-        raise MeasureError(f"mesure `{text}` : « {value} » inattendu après une mesure complète",
-                           "reliez les termes par un opérateur `+`, `-`, `*` ou `/`")
+            raise MeasureError(
+                f"mesure `{text}` : parenthèse fermante `)` en trop",
+                "retirez-la ou ajoutez la parenthèse ouvrante correspondante",
+            )
+        raise MeasureError(
+            f"mesure `{text}` : « {value} » inattendu après une mesure complète",
+            "reliez les termes par un opérateur `+`, `-`, `*` ou `/`",
+        )
     return node
 
 
@@ -130,54 +133,69 @@ class _Parser:
     def atom(self, depth: int) -> Node:
         token = self.peek()
         if token is None:
-            raise MeasureError(f"mesure `{self.text}` incomplète : un terme manque à la fin",
-                               "terminez par un agrégat comme `sum(colonne)` ou un nombre")
+            raise MeasureError(
+                f"mesure `{self.text}` incomplète : un terme manque à la fin",
+                "terminez par un agrégat comme `sum(colonne)` ou un nombre",
+            )
         kind, value, _ = token
         if kind == "num":
             self.pos += 1
             return Num(float(value))
         if value == "(":
             if depth >= MAX_DEPTH:
-                raise MeasureError(f"mesure trop imbriquée (plus de {MAX_DEPTH} parenthèses)",
-                                   "simplifiez l'expression")
+                raise MeasureError(
+                    f"mesure trop imbriquée (plus de {MAX_DEPTH} parenthèses)", "simplifiez l'expression"
+                )
             self.pos += 1
             node = self.sum(depth + 1)
             closing = self.peek()
             if closing is None or closing[1] != ")":
-                raise MeasureError(f"mesure `{self.text}` : parenthèse fermante `)` manquante",
-                                   "fermez chaque parenthèse ouverte")
+                raise MeasureError(
+                    f"mesure `{self.text}` : parenthèse fermante `)` manquante", "fermez chaque parenthèse ouverte"
+                )
             self.pos += 1
             return node
         if kind == "ident":
             return self.aggregate(value)
-        raise MeasureError(f"mesure `{self.text}` : « {value} » inattendu",
-                           "écrivez un agrégat comme `sum(colonne)` ou un nombre à cet endroit")
+        raise MeasureError(
+            f"mesure `{self.text}` : « {value} » inattendu",
+            "écrivez un agrégat comme `sum(colonne)` ou un nombre à cet endroit",
+        )
 
     def aggregate(self, name: str) -> Node:
         following = self.peek(1)
         if following is None or following[1] != "(":
             if name in AGGREGATES and following is not None and following[0] == "ident":
-                raise MeasureError(f"mesure `{self.text}` : parenthèses manquantes après `{name}`",
-                                   f"écrivez `{name}({following[1]})`")
-            raise MeasureError(f"mesure `{self.text}` : `{name}` seul n'est pas une mesure",
-                               f"écrivez un agrégat de la colonne, par exemple `sum({name})` ou "
-                               f"`count_distinct({name})`")
+                raise MeasureError(
+                    f"mesure `{self.text}` : parenthèses manquantes après `{name}`", f"écrivez `{name}({following[1]})`"
+                )
+            raise MeasureError(
+                f"mesure `{self.text}` : `{name}` seul n'est pas une mesure",
+                f"écrivez un agrégat de la colonne, par exemple `sum({name})` ou `count_distinct({name})`",
+            )
         if name not in AGGREGATES:
-            hint = (f"écrivez l'agrégat en minuscules : `{name.lower()}`"
-                    if name.lower() in AGGREGATES
-                    else did_you_mean(name, AGGREGATES, "agrégats possibles"))
+            hint = (
+                f"écrivez l'agrégat en minuscules : `{name.lower()}`"
+                if name.lower() in AGGREGATES
+                else did_you_mean(name, AGGREGATES, "agrégats possibles")
+            )
             raise MeasureError(f"agrégat `{name}` inconnu dans `{self.text}`", hint)
         column = self.peek(2)
         if column is None or not (column[0] == "ident" or column[1] == "*"):
-            raise MeasureError(f"mesure `{self.text}` : nom de colonne attendu après `{name}(`",
-                               f"écrivez `{name}(colonne)`")
+            raise MeasureError(
+                f"mesure `{self.text}` : nom de colonne attendu après `{name}(`", f"écrivez `{name}(colonne)`"
+            )
         closing = self.peek(3)
         if closing is None or closing[1] != ")":
-            raise MeasureError(f"mesure `{self.text}` : parenthèse fermante manquante après "
-                               f"`{name}({column[1]}`", f"écrivez `{name}({column[1]})`")
+            raise MeasureError(
+                f"mesure `{self.text}` : parenthèse fermante manquante après `{name}({column[1]}`",
+                f"écrivez `{name}({column[1]})`",
+            )
         if column[1] == "*" and name != "count":
-            raise MeasureError(f"`{name}(*)` n'a pas de sens : nommez une colonne",
-                               f"écrivez `{name}(colonne)` ; pour compter les lignes : `count(*)`")
+            raise MeasureError(
+                f"`{name}(*)` n'a pas de sens : nommez une colonne",
+                f"écrivez `{name}(colonne)` ; pour compter les lignes : `count(*)`",
+            )
         self.pos += 4
         return Agg(name, column[1])
 

@@ -60,10 +60,8 @@ def check_usage(loader: Any, dashboards: dict[str, Dashboard]) -> dict[str, tupl
                 loader.issues.append(
                     doc.issue(
                         loc,
-                        f"widget `{widget.id}` : un tableau de synthèse "
-                        "ne montre que des indicateurs déclarés",
-                        "écrivez `kpi: <thème>.<nom>` (config/indicators/) au lieu "
-                        "de `dataset` et `measure`",
+                        f"widget `{widget.id}` : un tableau de synthèse ne montre que des indicateurs déclarés",
+                        "écrivez `kpi: <thème>.<nom>` (config/indicators/) au lieu de `dataset` et `measure`",
                     )
                 )
             for indicator_id in used:
@@ -80,17 +78,13 @@ def check_usage(loader: Any, dashboards: dict[str, Dashboard]) -> dict[str, tupl
     return {k: tuple(v) for k, v in shown_on.items()}
 
 
-def drill_targets(
-    principal: Principal | None, registry: Registry, indicator: str
-) -> list[Dashboard]:
+def drill_targets(principal: Principal | None, registry: Registry, indicator: str) -> list[Dashboard]:
     """Thematic dashboards showing ``indicator`` that ``principal`` may open (navigation order)."""
     names = registry.indicator_dashboards.get(indicator, ())
     return [d for d in registry.ordered() if d.id in names and can_view(principal, d.spec)]
 
 
-def visible_widgets(
-    principal: Principal | None, registry: Registry, dashboard: Dashboard
-) -> list[Any]:
+def visible_widgets(principal: Principal | None, registry: Registry, dashboard: Dashboard) -> list[Any]:
     """The widgets of ``dashboard`` that ``principal`` may see, without empty sections."""
     shown = [w for w in dashboard.widgets if can_view_widget(principal, registry, dashboard, w.id)]
     result: list[Any] = []
@@ -103,9 +97,7 @@ def visible_widgets(
     return result
 
 
-def widget_cards(
-    portal: Portal, dashboard: Dashboard, lang: str, principal: Principal | None, card: Any
-) -> list[Any]:
+def widget_cards(portal: Portal, dashboard: Dashboard, lang: str, principal: Principal | None, card: Any) -> list[Any]:
     """The grid of a dashboard page for ``principal`` (``card`` draws one widget)."""
     cards = []
     for widget in visible_widgets(principal, portal.registry, dashboard):

@@ -47,9 +47,7 @@ def hash_password(password: str) -> str:
 def verify(password_hash: str | None, password: str) -> bool:
     """True when ``password`` matches ``password_hash``; ``None`` (unknown user) costs the same."""
     try:
-        return (
-            hasher().verify(password_hash or _dummy_hash(), password) and password_hash is not None
-        )
+        return hasher().verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

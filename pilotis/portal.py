@@ -8,12 +8,18 @@ from dataclasses import dataclass, field
 
 from dash.development.base_component import Component
 
-from pilotis.access import (Principal, RowsDenied, clamp_territory, row_filters, territory_scope,
-                            widget_indicators_visible)
+from pilotis.access import (
+    Principal,
+    RowsDenied,
+    clamp_territory,
+    row_filters,
+    territory_scope,
+    widget_indicators_visible,
+)
 from pilotis.data import DataService
 from pilotis.freshness import Observation, observing
-from pilotis.notices import with_freshness
 from pilotis.i18n import t
+from pilotis.notices import with_freshness
 from pilotis.query import Filter
 from pilotis.registry import Dashboard, Registry
 from pilotis.schema import DataWidgetBase, WidgetBase
@@ -42,13 +48,16 @@ class Portal:
             if self._territories is None:
                 portal = self.registry.portal
                 self._territories = TerritoryIndex.load(
-                    self.data, portal.communes_dataset, portal.collectivite.code_departement,
+                    self.data,
+                    portal.communes_dataset,
+                    portal.collectivite.code_departement,
                     portal.collectivite.nom.removeprefix("Département de la ").removeprefix("Département de "),
                 )
             return self._territories
 
-    def parse_filters(self, dashboard: Dashboard, territory: str | None, period: str | None,
-                      scope: Territory | None = None) -> tuple[Territory, int | None]:
+    def parse_filters(
+        self, dashboard: Dashboard, territory: str | None, period: str | None, scope: Territory | None = None
+    ) -> tuple[Territory, int | None]:
         """Validated filter values: unknown territories or years fall back to the defaults.
 
         ``scope`` (``access.territory_scope``): a territory outside it becomes the scope itself,
@@ -74,9 +83,16 @@ class Portal:
                 year = years[0]
         return chosen, year
 
-    def render_context(self, dashboard: Dashboard, territory: str | None, period: str | None,
-                       lang: str = "fr", *, principal: Principal | None,
-                       controls: dict[str, object] | None = None) -> RenderContext:
+    def render_context(
+        self,
+        dashboard: Dashboard,
+        territory: str | None,
+        period: str | None,
+        lang: str = "fr",
+        *,
+        principal: Principal | None,
+        controls: dict[str, object] | None = None,
+    ) -> RenderContext:
         """What a widget (or an export, or the API) of ``dashboard`` reads through, for
         ``principal``: the territory clamped to their scope, and the row-level rules of
         :func:`pilotis.access.row_filters` added to every query before aggregation (so they are
@@ -91,16 +107,32 @@ class Portal:
             config = self.registry.datasets[dataset_id].config
             return row_filters(principal, config, index, dataset_id)
 
-        return RenderContext(registry=self.registry, dashboard=dashboard, data=self.data,
-                             territories=index, territory=chosen, year=year, lang=lang,
-                             row_filters=rules, scope=scope, principal=principal,
-                             controls=dict(controls or {}))
+        return RenderContext(
+            registry=self.registry,
+            dashboard=dashboard,
+            data=self.data,
+            territories=index,
+            territory=chosen,
+            year=year,
+            lang=lang,
+            row_filters=rules,
+            scope=scope,
+            principal=principal,
+            controls=dict(controls or {}),
+        )
 
-    def render_widget(self, dashboard: Dashboard, widget: WidgetBase, territory: str | None,
-                      period: str | None, lang: str = "fr", *,
-                      principal: Principal | None,
-                      observed: list[Observation] | None = None,
-                      controls: dict[str, object] | None = None) -> Component | list[Component]:
+    def render_widget(
+        self,
+        dashboard: Dashboard,
+        widget: WidgetBase,
+        territory: str | None,
+        period: str | None,
+        lang: str = "fr",
+        *,
+        principal: Principal | None,
+        observed: list[Observation] | None = None,
+        controls: dict[str, object] | None = None,
+    ) -> Component | list[Component]:
         """A widget's content for these filters, as ``principal`` may see it (row-level rules of
         ``access.row_filters`` go into every query, hence into the cache key); failures become
         French messages, never tracebacks. ``observed`` receives what the rendering read (the
@@ -112,8 +144,7 @@ class Portal:
             return notice(t("out_of_scope", lang), "info")  # an indicator of another direction
         seen: list[Observation] = []
         try:
-            ctx = self.render_context(dashboard, territory, period, lang, principal=principal,
-                                      controls=controls)
+            ctx = self.render_context(dashboard, territory, period, lang, principal=principal, controls=controls)
             with observing() as seen:
                 content = WIDGET_TYPES[widget.type].render(widget, ctx)
             return with_freshness(content, seen, self.registry, lang)

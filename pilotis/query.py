@@ -104,8 +104,11 @@ def build_select(query: Query, table: sa.TableClause, dialect: str) -> sa.Select
         if name == PERIOD:
             assert query.period_column and query.period_grain
             column = table.c[query.period_column]
-            expr = (column if query.period_grain == query.native_grain
-                    else _period_expr(column, query.period_grain, dialect))
+            expr = (
+                column
+                if query.period_grain == query.native_grain
+                else _period_expr(column, query.period_grain, dialect)
+            )
             selected.append(expr.label(PERIOD))
             groups.append(expr)
         else:

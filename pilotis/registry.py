@@ -73,7 +73,7 @@ class Registry:
     def seance(self, key: str) -> Seance | None:
         """A declared séance by id, or the implicit séance of a dashboard (key ``@<dashboard>``)."""
         if key.startswith(IMPLICIT):
-            dashboard = self.dashboards.get(key[len(IMPLICIT):])
+            dashboard = self.dashboards.get(key[len(IMPLICIT) :])
             if dashboard is None:
                 return None
             if key not in self._implicit:
@@ -87,7 +87,7 @@ class Registry:
         """The séance whose page declares a component id (``_seance-<key>--<name>``)."""
         if not component_id.startswith(PREFIX):
             return None
-        key, sep, _ = component_id[len(PREFIX):].partition("--")
+        key, sep, _ = component_id[len(PREFIX) :].partition("--")
         return self.seance(key) if sep else None
 
     def seance_by_path(self, path: str) -> tuple[Seance, str | None] | None:

@@ -10,9 +10,16 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import (BaseModel, ConfigDict, Field, RootModel, StringConstraints, field_validator,
-                      model_validator)
-from pydantic import WithJsonSchema
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from pilotis.errors import HintedValueError
 
@@ -29,8 +36,10 @@ def parse_duration(value: str | int) -> int:
         return value
     match = _DURATION.match(str(value))
     if not match:
-        raise HintedValueError(f"durée `{value}` illisible",
-                               "écrivez un nombre suivi de `s`, `min`, `h` ou `j` : `30s`, `15min`, `2h`, `1j`")
+        raise HintedValueError(
+            f"durée `{value}` illisible",
+            "écrivez un nombre suivi de `s`, `min`, `h` ou `j` : `30s`, `15min`, `2h`, `1j`",
+        )
     return int(match.group(1)) * _UNITS[match.group(2)]
 
 
@@ -38,8 +47,7 @@ Duration = Annotated[
     int,
     Field(json_schema_extra={"examples": ["30s", "15min", "1h"]}),
     # Written `15min` in YAML, validated to seconds: the JSON Schema accepts both forms.
-    WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 0},
-                              {"type": "string", "pattern": _DURATION.pattern}]}),
+    WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": _DURATION.pattern}]}),
 ]
 
 
@@ -89,17 +97,20 @@ class RowLevel(Strict):
     """What a user whose access is restricted to a territory (an EPCI, a commune) sees of a dataset."""
 
     territory: Literal["deny", "allow"] = "deny"
-    """Quand les lignes ne peuvent pas être restreintes au territoire de l'agent (pas de colonne commune ni EPCI) : `deny` (par défaut : « données non disponibles pour votre périmètre ») ou `allow` (statistique départementale publique montrée telle quelle)."""
+    """Quand les lignes ne peuvent pas être restreintes au territoire de l'agent (pas de colonne commune ni EPCI) :
+    `deny` (par défaut : « données non disponibles pour votre périmètre ») ou `allow` (statistique départementale
+    publique montrée telle quelle)."""
 
 
 class RefreshPolicy(Strict):
     """When a dataset's data is read again from its source (instead of a `ttl` per result)."""
 
     every: Duration | None = None
-    """Période alignée sur l'horloge (`15min`, `1h`, `1j`) : avec `15min`, les données sont relues au premier affichage après :00, :15, :30 et :45, par tous les serveurs en même temps."""
-    at: list[Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]] = Field(
-        default_factory=list)
-    """Heures fixes de relecture, heure de Paris (`["06:30", "13:00"]`) : après le dépôt quotidien d'un fichier par une application métier."""
+    """Période alignée sur l'horloge (`15min`, `1h`, `1j`) : avec `15min`, les données sont relues au premier affichage
+    après :00, :15, :30 et :45, par tous les serveurs en même temps."""
+    at: list[Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]] = Field(default_factory=list)
+    """Heures fixes de relecture, heure de Paris (`["06:30", "13:00"]`) : après le dépôt quotidien d'un fichier par une
+    application métier."""
 
     @field_validator("every", mode="before")
     @classmethod
@@ -114,8 +125,10 @@ class RefreshPolicy(Strict):
     @model_validator(mode="after")
     def _one(self) -> RefreshPolicy:
         if (self.every is None) == (not self.at):
-            raise HintedValueError("indiquez `every` ou `at` (un seul des deux)",
-                                   "exemple : `refresh: {every: 15min}` ou `refresh: {at: [\"06:30\"]}`")
+            raise HintedValueError(
+                "indiquez `every` ou `at` (un seul des deux)",
+                'exemple : `refresh: {every: 15min}` ou `refresh: {at: ["06:30"]}`',
+            )
         return self
 
 
@@ -143,11 +156,14 @@ class DatasetBase(Strict):
     ttl: Duration = 600
     """Durée de vie en cache des résultats (`30s`, `15min`, `1h`) ; ignorée si `refresh` est donné."""
     refresh: RefreshPolicy | None = None
-    """Relecture planifiée de la source : `{every: 15min}` (période alignée sur l'horloge) ou `{at: ["06:30"]}` (heures fixes). Absent : chaque résultat vit `ttl`."""
+    """Relecture planifiée de la source : `{every: 15min}` (période alignée sur l'horloge) ou `{at: ["06:30"]}` (heures
+    fixes). Absent : chaque résultat vit `ttl`."""
     retry: Duration = 60
-    """Après un échec de la source, délai avant de l'interroger à nouveau (`1min`) ; entre-temps les widgets montrent les dernières données obtenues."""
+    """Après un échec de la source, délai avant de l'interroger à nouveau (`1min`) ; entre-temps les widgets montrent
+    les dernières données obtenues."""
     row_level: RowLevel = Field(default_factory=RowLevel)
-    """Règles d'accès aux lignes pour les agents rattachés à un territoire (EPCI, commune) : ils ne voient que les lignes de leur territoire, filtrées avant agrégation."""
+    """Règles d'accès aux lignes pour les agents rattachés à un territoire (EPCI, commune) : ils ne voient que les
+    lignes de leur territoire, filtrées avant agrégation."""
 
     @field_validator("ttl", "retry", mode="before")
     @classmethod
@@ -157,8 +173,9 @@ class DatasetBase(Strict):
     @model_validator(mode="after")
     def _ttl_or_refresh(self) -> DatasetBase:
         if self.refresh is not None and "ttl" in self.model_fields_set:
-            raise HintedValueError("`ttl` et `refresh` s'excluent",
-                                   "gardez `refresh` (relecture planifiée) ou `ttl` (durée en cache)")
+            raise HintedValueError(
+                "`ttl` et `refresh` s'excluent", "gardez `refresh` (relecture planifiée) ou `ttl` (durée en cache)"
+            )
         return self
 
     def label(self, column: str) -> str:
@@ -178,7 +195,8 @@ class WidgetBase(Strict):
     id: str = Field(pattern=SLUG)
     """Identifiant unique dans le tableau de bord (lettres minuscules, chiffres, `_`, `-`)."""
     type: str
-    """Type de widget : `kpi`, `line`, `bar`, `stacked_bar`, `area`, `pie`, `choropleth`, `points`, `table`, `markdown`, `custom`."""
+    """Type de widget : `kpi`, `line`, `bar`, `stacked_bar`, `area`, `pie`, `choropleth`, `points`, `table`,
+    `markdown`, `custom`."""
     title: str = ""
     """Titre affiché au-dessus du widget."""
     description: str = ""
@@ -257,9 +275,12 @@ class DashboardSpec(Strict):
     department: str | None = None
     """Direction propriétaire (affichée ; les droits sont dans `access`)."""
     access: Literal["public-internal"] | AccessRule | None = None
-    """Qui peut voir : `public-internal` (tout agent connecté) ou `{departments: […], roles: […]}`. Absent : administrateurs seulement."""
+    """Qui peut voir : `public-internal` (tout agent connecté) ou `{departments: […], roles: […]}`. Absent :
+    administrateurs seulement."""
     overview: bool = False
-    """Tableau de synthèse (ex. `pilotage`) : il rassemble des indicateurs d'autres tableaux de bord ; chaque widget n'est montré qu'aux personnes qui peuvent ouvrir un tableau de bord thématique qui affiche ses indicateurs, avec un lien vers ce tableau."""
+    """Tableau de synthèse (ex. `pilotage`) : il rassemble des indicateurs d'autres tableaux de bord ; chaque widget
+    n'est montré qu'aux personnes qui peuvent ouvrir un tableau de bord thématique qui affiche ses indicateurs, avec
+    un lien vers ce tableau."""
     refresh: Duration | None = None
     """Rafraîchissement automatique des widgets (`5min`) ; absent : pas de rafraîchissement."""
     filters: Filters = Field(default_factory=Filters)

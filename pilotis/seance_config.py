@@ -77,15 +77,12 @@ def resolve_territory(value: str, index: TerritoryIndex | None, dep: str) -> tup
         )
         if known:
             return value, ""
-        names = (
-            index.epcis if level == "epci" else index.communes if level == "commune" else {dep: dep}
-        )
+        names = index.epcis if level == "epci" else index.communes if level == "commune" else {dep: dep}
         return None, did_you_mean(code, names, "codes possibles")
     if index is None:
         return (
             None,
-            "écrivez `epci:<SIREN>` ou `commune:<code INSEE>` "
-            "(référentiel des communes indisponible)",
+            "écrivez `epci:<SIREN>` ou `commune:<code INSEE>` (référentiel des communes indisponible)",
         )
     wanted = value.casefold()
     for level, names in (("epci", index.epcis), ("commune", index.communes)):
@@ -130,11 +127,7 @@ def load_seances(
         spec = loader.validate(SeanceSpec, doc.data, doc)
         if spec is None:  # still check the references of the items that are well formed
             raw = doc.data.get("items")
-            items = (
-                [(i, _quiet(SeanceItem, r)) for i, r in enumerate(raw)]
-                if isinstance(raw, list)
-                else []
-            )
+            items = [(i, _quiet(SeanceItem, r)) for i, r in enumerate(raw)] if isinstance(raw, list) else []
             _check_items(
                 loader,
                 doc,
@@ -153,9 +146,7 @@ def load_seances(
                 )
             )
             continue
-        checked = _check_items(
-            loader, doc, list(enumerate(spec.items)), dashboards, territories, dep
-        )
+        checked = _check_items(loader, doc, list(enumerate(spec.items)), dashboards, territories, dep)
         if checked is not None:
             files[spec.id] = doc.path
             result[spec.id] = spec.model_copy(update={"items": checked})
@@ -254,7 +245,5 @@ def _check_items(
                             f"années disponibles : {shown} (ou `latest`, `all`)",
                         )
                     )
-        items.append(
-            item.model_copy(update={"filters": filters.model_copy(update={"territory": territory})})
-        )
+        items.append(item.model_copy(update={"filters": filters.model_copy(update={"territory": territory})}))
     return None if len(loader.issues) != before else items

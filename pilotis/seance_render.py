@@ -108,16 +108,12 @@ class Rendered:
 
     def slide_observations(self, seance: Seance, slide: int) -> list[Observation]:
         """What the widgets of one slide read."""
-        return [
-            o for slot in seance.slides[slide].slots for o in self.slots[slot.index].observations
-        ]
+        return [o for slot in seance.slides[slide].slots for o in self.slots[slot.index].observations]
 
 
 def canonical(value: Any) -> bytes:
     """The canonical JSON of ``value`` (sorted keys, no spaces, UTF-8): what hashes are taken of."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 
 def plain(component: Any) -> Any:
@@ -171,9 +167,7 @@ def describe_filters(
     if dashboard.spec.filters.territory is not None:
         parts.append(name)
     if dashboard.spec.filters.period is not None:
-        parts.append(
-            str(year) if year else ("toute la période" if lang == "fr" else "whole period")
-        )
+        parts.append(str(year) if year else ("toute la période" if lang == "fr" else "whole period"))
     return " · ".join(p for p in parts if p)
 
 
@@ -196,9 +190,7 @@ def render(
     """
     now = portal.data.clock()
     start = math.floor(now / refresh) * refresh
-    key = _cache_key(
-        portal, seance, principal, lang, refresh, start, overrides if seance.implicit else None
-    )
+    key = _cache_key(portal, seance, principal, lang, refresh, start, overrides if seance.implicit else None)
     if key is not None:
         found, value = portal.data.cache.get(key)
         if found and isinstance(value, dict):
@@ -241,23 +233,16 @@ def _render(
     overrides: dict[str, str] | None,
 ) -> Rendered:
     registry = portal.registry
-    filters = [
-        item_filters(portal, item, overrides if seance.implicit else None)
-        for item in seance.spec.items
-    ]
+    filters = [item_filters(portal, item, overrides if seance.implicit else None) for item in seance.spec.items]
     slots: list[SlotContent] = []
     for slot in seance.slots:
         territory, period = filters[slot.item]
         dashboard = registry.dashboards[slot.dashboard]
         widget = dashboard.widget(slot.widget)
         seen: list[Observation] = []
-        content = portal.render_widget(
-            dashboard, widget, territory, period, lang, principal=principal, observed=seen
-        )
+        content = portal.render_widget(dashboard, widget, territory, period, lang, principal=principal, observed=seen)
         body, figure = split(plain(content))
-        slots.append(
-            SlotContent(body=body, figure=projected(figure) if figure else None, observations=seen)
-        )
+        slots.append(SlotContent(body=body, figure=projected(figure) if figure else None, observations=seen))
     return Rendered(slots=slots, at=portal.data.clock(), filters=filters)
 
 
@@ -375,12 +360,7 @@ def stamp(portal: Portal, seance: Seance, rendered: Rendered, slide: int, lang: 
 
 def stale_since(rendered: Rendered, lang: str) -> str | None:
     """« 29/11/2026 à 10:42 » when some data shown is the last good copy, else None."""
-    stale = [
-        o.refreshed_at
-        for s in rendered.slots
-        for o in s.observations
-        if o.stale and o.refreshed_at is not None
-    ]
+    stale = [o.refreshed_at for s in rendered.slots for o in s.observations if o.stale and o.refreshed_at is not None]
     failed = any(s.failed for s in rendered.slots)
     if not stale and not failed:
         return None

@@ -127,9 +127,7 @@ def route(portal: Portal, pathname: str, lang: str) -> tuple[Any, str]:
     if found is None:
         if not is_seance_path(pathname):
             return denied
-        return pages.not_found(
-            lang
-        ), f"{'Page introuvable' if lang == 'fr' else 'Not found'} — {title}"
+        return pages.not_found(lang), f"{'Page introuvable' if lang == 'fr' else 'Not found'} — {title}"
     seance, snapshot_id = found
     if not seance_allowed(principal, registry, seance):
         audit("access_denied", principal, f"page {pathname[:200]}", f"séance {seance.key}")
@@ -139,13 +137,8 @@ def route(portal: Portal, pathname: str, lang: str) -> tuple[Any, str]:
         return live_page(portal, seance, lang, principal), f"{seance.spec.title} — séance — {title}"
     snapshot = snapshots.load(get_db(), snapshot_id)
     if snapshot is None or snapshot.seance != seance.key:
-        return pages.not_found(
-            lang
-        ), f"{'Page introuvable' if lang == 'fr' else 'Not found'} — {title}"
-    specs = [
-        registry.dashboards[d].spec if d in registry.dashboards else None
-        for d in snapshot.dashboards
-    ]
+        return pages.not_found(lang), f"{'Page introuvable' if lang == 'fr' else 'Not found'} — {title}"
+    specs = [registry.dashboards[d].spec if d in registry.dashboards else None for d in snapshot.dashboards]
     if not can_view_seance(principal, snapshot.seance, specs):
         audit("access_denied", principal, f"page {pathname[:200]}", f"instantané {snapshot.id}")
         return denied
@@ -204,9 +197,7 @@ def _head(portal: Portal, title: str, status: Any) -> html.Header:
     )
 
 
-def _foot(
-    seance: Seance, slides: int, *, frozen: bool, exit_url: str, can_freeze: bool
-) -> html.Footer:
+def _foot(seance: Seance, slides: int, *, frozen: bool, exit_url: str, can_freeze: bool) -> html.Footer:
     controls = [
         _button("chevron-left", "Diapositive précédente (flèche gauche)", "prev"),
         _button("pause-fill", "Mettre en pause (espace)", "pause"),
@@ -229,8 +220,7 @@ def _foot(
     if exit_url:
         controls.append(_button("box-arrow-left", "Quitter la séance (Échap)", "leave", "Quitter"))
     segments = [
-        html.Div(html.Div(className="pilotis-seance-fill"), className="pilotis-seance-segment")
-        for _ in range(slides)
+        html.Div(html.Div(className="pilotis-seance-fill"), className="pilotis-seance-segment") for _ in range(slides)
     ]
     children: list[Any] = [
         html.Div(
@@ -243,15 +233,9 @@ def _foot(
         html.Span("En pause", className="pilotis-seance-paused", hidden=True),
     ]
     if can_freeze:
-        children.append(
-            html.Div(id=seance.dom_id("frozen"), className="pilotis-seance-frozen", role="status")
-        )
-    children.append(
-        html.Div(segments, className="pilotis-seance-progress", **_attrs({"aria-hidden": "true"}))
-    )
-    return html.Footer(
-        children, className="pilotis-seance-foot" + (" is-snapshot" if frozen else "")
-    )
+        children.append(html.Div(id=seance.dom_id("frozen"), className="pilotis-seance-frozen", role="status"))
+    children.append(html.Div(segments, className="pilotis-seance-progress", **_attrs({"aria-hidden": "true"})))
+    return html.Footer(children, className="pilotis-seance-foot" + (" is-snapshot" if frozen else ""))
 
 
 def _slot_view(
@@ -266,9 +250,7 @@ def _slot_view(
     kind: str | None = None,
 ) -> html.Section:
     widget = None
-    dashboard = portal.registry.dashboards.get(
-        slot["dashboard"] if isinstance(slot, dict) else slot.dashboard
-    )
+    dashboard = portal.registry.dashboards.get(slot["dashboard"] if isinstance(slot, dict) else slot.dashboard)
     if dashboard is not None and not isinstance(slot, dict):
         widget = dashboard.widget(slot.widget)
     kind = kind or (widget.type if widget is not None else "widget")
@@ -632,9 +614,7 @@ def _install_seance(app: Dash, portal: Portal, seance: Seance) -> None:
         rendered = render(portal, seance, principal, lang, period, overrides)
         with time_bucket(period):
             content = snapshot_content(portal, seance, rendered, lang, principal)
-        snapshot = snapshots.save(
-            get_db(), seance.key, seance.dashboards, principal.username, content
-        )
+        snapshot = snapshots.save(get_db(), seance.key, seance.dashboards, principal.username, content)
         url = f"{seance.url}/instantane/{snapshot.id}"
         audit("seance_snapshot", principal, url, f"empreinte sha256 {snapshot.sha256}")
         return [

@@ -53,26 +53,24 @@ class SeanceFilters(Strict):
     """Filters applied to the widgets of an item (the dashboard's own filters, preset)."""
 
     territory: str | None = None
-    """Territoire : `departement:53`, `epci:200083392`, `commune:53130`, ou le nom exact d'un EPCI ou d'une commune (`Laval Agglomération`). Absent : tout le département."""
+    """Territoire : `departement:53`, `epci:200083392`, `commune:53130`, ou le nom exact d'un EPCI ou d'une commune
+    (`Laval Agglomération`). Absent : tout le département."""
     period: Literal["latest", "all"] | int | None = None
-    """Année montrée : une année (`2024`), `latest` (la plus récente) ou `all` (toute la période). Absent : le défaut du tableau de bord."""
+    """Année montrée : une année (`2024`), `latest` (la plus récente) ou `all` (toute la période). Absent : le défaut
+    du tableau de bord."""
 
     @field_validator("territory")
     @classmethod
     def _territory(cls, value: str | None) -> str | None:
         if value is not None and not value.strip():
-            raise HintedValueError(
-                "territoire vide", "écrivez `epci:200083392` ou le nom d'un EPCI"
-            )
+            raise HintedValueError("territoire vide", "écrivez `epci:200083392` ou le nom d'un EPCI")
         return value.strip() if value else value
 
     @field_validator("period")
     @classmethod
     def _period(cls, value: str | int | None) -> str | int | None:
         if isinstance(value, int) and not 1900 <= value <= 2200:
-            raise HintedValueError(
-                f"année `{value}` invalide", "écrivez une année sur 4 chiffres, `latest` ou `all`"
-            )
+            raise HintedValueError(f"année `{value}` invalide", "écrivez une année sur 4 chiffres, `latest` ou `all`")
         return value
 
 
@@ -82,7 +80,8 @@ class SeanceItem(Strict):
     dashboard: str
     """Identifiant du tableau de bord montré (`rsa`)."""
     widgets: list[str] | None = Field(default=None, min_length=1)
-    """Widgets montrés, dans cet ordre (identifiants du tableau de bord). Absent : tous, sauf les tableaux (`table`) et les textes (`markdown`)."""
+    """Widgets montrés, dans cet ordre (identifiants du tableau de bord). Absent : tous, sauf les tableaux (`table`) et
+    les textes (`markdown`)."""
     title: str | None = None
     """Titre affiché pendant ce point (« RSA — Laval Agglomération »). Absent : le titre du tableau de bord."""
     filters: SeanceFilters = Field(default_factory=SeanceFilters)
@@ -109,7 +108,8 @@ class SeanceSpec(Strict):
     description: str = ""
     """Ordre du jour ou remarque (non projeté)."""
     refresh: Duration | None = None
-    """Période d'actualisation des données à l'écran (`1min`, `5min` ; au moins `10s`). Absent : la plus courte des tableaux de bord, sinon 5 minutes."""
+    """Période d'actualisation des données à l'écran (`1min`, `5min` ; au moins `10s`). Absent : la plus courte des
+    tableaux de bord, sinon 5 minutes."""
     items: list[SeanceItem] = Field(min_length=1)
     """Points de l'ordre du jour, dans l'ordre de passage ; la rotation reprend au premier après le dernier."""
 
@@ -117,9 +117,7 @@ class SeanceSpec(Strict):
     @classmethod
     def _id(cls, value: str) -> str:
         if value == "d":
-            raise HintedValueError(
-                "identifiant `d` réservé (`/seance/d/<tableau>`)", "choisissez un autre `id`"
-            )
+            raise HintedValueError("identifiant `d` réservé (`/seance/d/<tableau>`)", "choisissez un autre `id`")
         return value
 
     @field_validator("refresh", mode="before")
@@ -226,10 +224,7 @@ def build(key: str, spec: SeanceSpec, registry: Registry) -> Seance:
             slides.append(Slide(len(slides), item_index, tuple(slots), item.duration))
     refresh = spec.refresh
     if refresh is None:
-        periods = [
-            registry.dashboards[d].spec.refresh
-            for d in dict.fromkeys(i.dashboard for i in spec.items)
-        ]
+        periods = [registry.dashboards[d].spec.refresh for d in dict.fromkeys(i.dashboard for i in spec.items)]
         known = [p for p in periods if p]
         refresh = max(MIN_REFRESH, min(known)) if known else DEFAULT_REFRESH
     return Seance(key=key, spec=spec, slides=tuple(slides), refresh=refresh)

@@ -20,13 +20,9 @@ MIN_SECRET_LENGTH = 32
 def check_settings(settings: Settings) -> None:
     """Refuse unknown modes, and in production the demo secret key or a short one."""
     if settings.mode not in MODES:
-        raise StartupError(
-            f"PILOTIS_MODE=`{settings.mode}` inconnu : écrivez `demo` ou `production`."
-        )
+        raise StartupError(f"PILOTIS_MODE=`{settings.mode}` inconnu : écrivez `demo` ou `production`.")
     if not settings.session_minutes * 60 >= 2:
-        raise StartupError(
-            "PILOTIS_SESSION_MINUTES doit être une durée en minutes (au moins 0.05)."
-        )
+        raise StartupError("PILOTIS_SESSION_MINUTES doit être une durée en minutes (au moins 0.05).")
     if (
         min(
             settings.login_max_failures_account,
@@ -46,9 +42,7 @@ def check_settings(settings: Settings) -> None:
             '(par exemple : python -c "import secrets; print(secrets.token_urlsafe(48))").'
         )
     if len(settings.secret_key) < MIN_SECRET_LENGTH:
-        raise StartupError(
-            f"PILOTIS_SECRET_KEY est trop courte : au moins {MIN_SECRET_LENGTH} caractères."
-        )
+        raise StartupError(f"PILOTIS_SECRET_KEY est trop courte : au moins {MIN_SECRET_LENGTH} caractères.")
 
 
 def check_no_demo_users(db: Database) -> None:

@@ -104,9 +104,7 @@ class Settings:
             "session_minutes": float(os.environ.get("PILOTIS_SESSION_MINUTES", "60")),
             "secure_cookies": _env_bool("PILOTIS_HTTPS", False),
             "proxies": int(os.environ.get("PILOTIS_PROXIES", "0")),
-            "login_max_failures_account": int(
-                os.environ.get("PILOTIS_LOGIN_MAX_FAILURES_ACCOUNT", "5")
-            ),
+            "login_max_failures_account": int(os.environ.get("PILOTIS_LOGIN_MAX_FAILURES_ACCOUNT", "5")),
             "login_max_failures_ip": int(os.environ.get("PILOTIS_LOGIN_MAX_FAILURES_IP", "20")),
             "login_lockout_minutes": int(os.environ.get("PILOTIS_LOGIN_LOCKOUT_MINUTES", "15")),
         }

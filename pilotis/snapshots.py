@@ -74,9 +74,7 @@ def save(
                 content=zlib.compress(data, 6),
             )
         )
-    return Snapshot(
-        snapshot_id, seance, created, author, tuple(dashboards), digest, json.loads(data)
-    )
+    return Snapshot(snapshot_id, seance, created, author, tuple(dashboards), digest, json.loads(data))
 
 
 def load(db: Database, snapshot_id: str) -> Snapshot | None:

@@ -78,8 +78,7 @@ class DuckRuntime:
     a 10-million-row file costs nothing until a query runs. Re-created after a fork.
     """
 
-    def __init__(self, threads: int = 2, memory_limit: str = "512MB",
-                 work_dir: Path | None = None) -> None:
+    def __init__(self, threads: int = 2, memory_limit: str = "512MB", work_dir: Path | None = None) -> None:
         self.work_dir = work_dir
         """Folder for files derived from sources (converted CSV), shared by the workers."""
         self._threads = threads
@@ -142,7 +141,7 @@ class DataSource(ABC):
         """A string that changes when the underlying data changes (part of cache keys)."""
         return ""
 
-    def invalidate(self) -> None:
+    def invalidate(self) -> None:  # noqa: B027 - optional hook: most sources keep nothing
         """Forget what this process keeps of the source (schema, fetched rows): manual refresh."""
 
     def work_dir(self) -> Path:
@@ -159,12 +158,9 @@ class DataSource(ABC):
         """
         if not self.config.columns:
             raise exc
-        log.warning("source %s injoignable au démarrage (%s) : colonnes déclarées utilisées",
-                    self.id, exc)
-        types = {"string": "VARCHAR", "integer": "BIGINT", "number": "DOUBLE", "date": "DATE",
-                 "boolean": "BOOLEAN"}
-        return {name: types.get(spec.type or "string", "VARCHAR")
-                for name, spec in self.config.columns.items()}
+        log.warning("source %s injoignable au démarrage (%s) : colonnes déclarées utilisées", self.id, exc)
+        types = {"string": "VARCHAR", "integer": "BIGINT", "number": "DOUBLE", "date": "DATE", "boolean": "BOOLEAN"}
+        return {name: types.get(spec.type or "string", "VARCHAR") for name, spec in self.config.columns.items()}
 
     def check_columns(self, query: Query, columns: Iterable[str]) -> None:
         """Raise a « colonnes modifiées » SourceError when the query names a missing column."""
@@ -172,7 +168,6 @@ class DataSource(ABC):
         if missing:
             names = ", ".join(f"`{name}`" for name in missing)
             raise SourceError(f"colonne(s) {names} absente(s) de la source {self.id}", "columns")
-
 
     def resolve(self, path: str) -> Path:
         """A path from the YAML, relative to the project root unless absolute."""

@@ -111,7 +111,5 @@ def territory_filters(
         if cols.commune:
             return (Filter(cols.commune, "in", index.communes_of(territory.code)),), True
     if cols.departement:
-        return (Filter(cols.departement, "=", index.departement_code),), (
-            territory.level == "departement"
-        )
+        return (Filter(cols.departement, "=", index.departement_code),), (territory.level == "departement")
     return (), territory.level == "departement"

@@ -48,9 +48,7 @@ def address_key(ip: str | None) -> str:
     return str(address)
 
 
-def lock_end(
-    failures: Sequence[datetime], limit: int, window: timedelta, lockout: timedelta
-) -> datetime | None:
+def lock_end(failures: Sequence[datetime], limit: int, window: timedelta, lockout: timedelta) -> datetime | None:
     """When the lock caused by ``failures`` (ascending times) ends, or None if they lock nothing.
 
     A lock starts at any failure that is the ``limit``-th within ``window`` and lasts ``lockout``.
@@ -77,9 +75,7 @@ class Throttle:
         """Counting window (and lockout duration)."""
         return timedelta(minutes=self.minutes)
 
-    def locked_minutes(
-        self, username: str, ip: str | None, now: datetime | None = None
-    ) -> int | None:
+    def locked_minutes(self, username: str, ip: str | None, now: datetime | None = None) -> int | None:
         """Minutes left (rounded up, at least 1) if the name or the address is locked, else None."""
         now = now or utcnow()
         horizon = now - 2 * self.window
@@ -106,9 +102,7 @@ class Throttle:
         return max(1, math.ceil((max(ends) - now).total_seconds() / 60))
 
     @staticmethod
-    def _failures(
-        session: Session, condition: ColumnElement[bool], since: datetime
-    ) -> list[datetime]:
+    def _failures(session: Session, condition: ColumnElement[bool], since: datetime) -> list[datetime]:
         rows = session.scalars(
             select(LoginAttempt.created_at)
             .where(condition, LoginAttempt.success.is_(False), LoginAttempt.created_at > since)
@@ -117,15 +111,11 @@ class Throttle:
         ).all()
         return sorted(rows)
 
-    def record(
-        self, username: str, ip: str | None, success: bool, now: datetime | None = None
-    ) -> None:
+    def record(self, username: str, ip: str | None, success: bool, now: datetime | None = None) -> None:
         """Count one attempt; a success also purges attempts older than a day."""
         now = now or utcnow()
         with self.db.session() as session:
-            session.add(
-                LoginAttempt(username=username, ip=address_key(ip), success=success, created_at=now)
-            )
+            session.add(LoginAttempt(username=username, ip=address_key(ip), success=success, created_at=now))
             if success:
                 session.execute(delete(LoginAttempt).where(LoginAttempt.created_at < now - KEEP))
 
@@ -133,9 +123,7 @@ class Throttle:
         """Forget the failures of ``username`` (after an administrator sets a new password)."""
         with self.db.session() as session:
             session.execute(
-                delete(LoginAttempt).where(
-                    LoginAttempt.username == username, LoginAttempt.success.is_(False)
-                )
+                delete(LoginAttempt).where(LoginAttempt.username == username, LoginAttempt.success.is_(False))
             )
 
 

@@ -85,18 +85,14 @@ def check_fields(
             "`.`, `_`, `-` ou `@` (2 à 150 caractères)"
         )
     if department and department not in departments:
-        problems.append(
-            f"direction `{department}` inconnue ({did_you_mean(department, departments)})"
-        )
+        problems.append(f"direction `{department}` inconnue ({did_you_mean(department, departments)})")
     if not roles:
         problems.append(f"au moins un rôle est nécessaire ({', '.join(ROLES)})")
     for role in roles:
         if role not in ROLES:
             problems.append(f"rôle `{role}` inconnu ({did_you_mean(role, ROLES)})")
     if territory and not TERRITORY.match(territory):
-        problems.append(
-            f"territoire `{territory}` invalide : écrivez `epci:<SIREN>` ou `commune:<code INSEE>`"
-        )
+        problems.append(f"territoire `{territory}` invalide : écrivez `epci:<SIREN>` ou `commune:<code INSEE>`")
     return problems
 
 
@@ -194,9 +190,7 @@ def active_demo_users(db: Database) -> list[str]:
     with db.session() as session:
         return list(
             session.scalars(
-                select(User.username)
-                .where(User.demo.is_(True), User.active.is_(True))
-                .order_by(User.username)
+                select(User.username).where(User.demo.is_(True), User.active.is_(True)).order_by(User.username)
             ).all()
         )
 

@@ -112,8 +112,7 @@ def cmd_add(args: argparse.Namespace, db: Database) -> int:
     audit.record(
         "user_created",
         actor(),
-        f"rôles {', '.join(user.roles)} ; direction {user.department or '—'}"
-        f" ; territoire {user.territory or '—'}",
+        f"rôles {', '.join(user.roles)} ; direction {user.department or '—'} ; territoire {user.territory or '—'}",
         None,
         target=user.username,
         db=db,
@@ -184,18 +183,11 @@ def _cmd_active(active: bool) -> Callable[[argparse.Namespace], int]:
         if not changed:
             print(f"compte `{username}` déjà {word}.")
             return 0
-        audit.record(
-            "user_enabled" if active else "user_disabled", actor(), "", None, target=username, db=db
-        )
-        print(
-            f"compte `{username}` {word}."
-            + ("" if active else " Ses sessions ouvertes sont fermées.")
-        )
+        audit.record("user_enabled" if active else "user_disabled", actor(), "", None, target=username, db=db)
+        print(f"compte `{username}` {word}." + ("" if active else " Ses sessions ouvertes sont fermées."))
         return 0
 
-    command.__doc__ = (
-        "Re-enable an account." if active else "Disable an account (ends its sessions)."
-    )
+    command.__doc__ = "Re-enable an account." if active else "Disable an account (ends its sessions)."
     return with_db(command)
 
 
@@ -215,9 +207,7 @@ class ImportRow:
     password: str
 
 
-def parse_import(
-    path: Path, departments: dict[str, str], existing: set[str]
-) -> tuple[list[ImportRow], list[str]]:
+def parse_import(path: Path, departments: dict[str, str], existing: set[str]) -> tuple[list[ImportRow], list[str]]:
     """The rows of a users CSV and every problem found (as `FILE:LINE: message`)."""
     shown = str(path)
     try:
@@ -231,8 +221,7 @@ def parse_import(
     missing = [c for c in CSV_COLUMNS if c not in header]
     if missing:
         return [], [
-            f"{shown}:1: colonne(s) manquante(s) : {', '.join(missing)} "
-            f"(en-tête attendu : {','.join(CSV_COLUMNS)})"
+            f"{shown}:1: colonne(s) manquante(s) : {', '.join(missing)} (en-tête attendu : {','.join(CSV_COLUMNS)})"
         ]
     reader.fieldnames = header
     rows: list[ImportRow] = []
@@ -337,16 +326,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     add.add_argument("username", help="identifiant (minuscules, ex. prenom.nom)")
     add.add_argument("--name", help="nom affiché (ex. « Camille Martin »)")
     add.add_argument("--department", help="direction (identifiant de config/departments.yaml)")
-    add.add_argument(
-        "--roles", required=True, help=f"rôles séparés par | ou , parmi : {', '.join(ROLES)}"
-    )
+    add.add_argument("--roles", required=True, help=f"rôles séparés par | ou , parmi : {', '.join(ROLES)}")
     add.add_argument("--territory", help="restriction territoriale, ex. epci:200083392")
-    add.add_argument(
-        "--password-stdin", action="store_true", help="lire le mot de passe sur l'entrée standard"
-    )
-    add.add_argument(
-        "--generate", action="store_true", help="générer un mot de passe (affiché une fois)"
-    )
+    add.add_argument("--password-stdin", action="store_true", help="lire le mot de passe sur l'entrée standard")
+    add.add_argument("--generate", action="store_true", help="générer un mot de passe (affiché une fois)")
     add.set_defaults(func=cmd_add)
 
     listing = commands.add_parser("list", help="lister les comptes")
@@ -356,12 +339,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     setpw = commands.add_parser("set-password", help="changer le mot de passe d'un compte")
     setpw.add_argument("username")
-    setpw.add_argument(
-        "--password-stdin", action="store_true", help="lire le mot de passe sur l'entrée standard"
-    )
-    setpw.add_argument(
-        "--generate", action="store_true", help="générer un mot de passe (affiché une fois)"
-    )
+    setpw.add_argument("--password-stdin", action="store_true", help="lire le mot de passe sur l'entrée standard")
+    setpw.add_argument("--generate", action="store_true", help="générer un mot de passe (affiché une fois)")
     setpw.set_defaults(func=cmd_set_password)
 
     disable = commands.add_parser("disable", help="désactiver un compte (ferme ses sessions)")
@@ -373,8 +352,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     enable.set_defaults(func=_cmd_active(True))
 
     imp = commands.add_parser("import", help="créer ou mettre à jour des comptes depuis un CSV")
-    imp.add_argument(
-        "file", help=f"CSV avec l'en-tête {','.join(CSV_COLUMNS)} (rôles séparés par |)"
-    )
+    imp.add_argument("file", help=f"CSV avec l'en-tête {','.join(CSV_COLUMNS)} (rôles séparés par |)")
     imp.add_argument("--dry-run", action="store_true", help="vérifier le fichier sans rien écrire")
     imp.set_defaults(func=cmd_import)

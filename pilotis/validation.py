@@ -122,11 +122,7 @@ def _where(data: Any, loc: Loc, prefix: Loc = ()) -> str:
     if isinstance(full[-1], int):
         name = node.get("id") if isinstance(node, dict) else None
         owner = "le widget" if full[0] == "widgets" and len(full) == 2 else "l'élément"
-        return (
-            f" dans {owner} `{name}`"
-            if isinstance(name, str)
-            else f" dans {owner} n° {full[-1] + 1}"
-        )
+        return f" dans {owner} `{name}`" if isinstance(name, str) else f" dans {owner} n° {full[-1] + 1}"
     return f" dans `{full[-1]}`"
 
 
@@ -147,18 +143,11 @@ def pydantic_issues(
         if any(len(other) > len(loc) and other[: len(loc)] == loc for other in locs):
             del grouped[loc]
     # An unknown key that is a typo of a missing required key is one mistake, reported once.
-    unknown = {
-        loc: error
-        for loc, errors in grouped.items()
-        for error in errors
-        if error["type"] == "extra_forbidden"
-    }
+    unknown = {loc: error for loc, errors in grouped.items() for error in errors if error["type"] == "extra_forbidden"}
     suggestions: dict[Loc, str | None] = {}
     for loc in unknown:
         missing = [
-            m[-1]
-            for m, errors in grouped.items()
-            if m[:-1] == loc[:-1] and any(e["type"] == "missing" for e in errors)
+            m[-1] for m, errors in grouped.items() if m[:-1] == loc[:-1] and any(e["type"] == "missing" for e in errors)
         ]
         suggestions[loc] = closest(str(loc[-1]), missing) if missing else None
     typos = {(*loc[:-1], key) for loc, key in suggestions.items() if key is not None}
@@ -207,9 +196,7 @@ def _literals(errors: list[Any]) -> list[str]:
     for error in errors:
         if error["type"] == "literal_error":
             text = str((error.get("ctx") or {}).get("expected", ""))
-            expected += [
-                e.strip(" '\"") for e in text.replace(" or ", ",").split(",") if e.strip(" '\"")
-            ]
+            expected += [e.strip(" '\"") for e in text.replace(" or ", ",").split(",") if e.strip(" '\"")]
     return expected
 
 
@@ -234,26 +221,19 @@ def _message(errors: list[Any], name: str, model: type[BaseModel], loc: Loc) -> 
     kind = error["type"]
     ctx = error.get("ctx") or {}
     if kind in _EXPECTED:
-        return f"{name} doit être {_EXPECTED[kind]} (reçu : {shown_value(value)})", _type_hint(
-            kind, value
-        )
+        return f"{name} doit être {_EXPECTED[kind]} (reçu : {shown_value(value)})", _type_hint(kind, value)
     if kind == "literal_error":
         literals = _literals(errors)
-        return f"{name} : valeur {shown_value(value)} non permise", did_you_mean(
-            str(value), literals
-        )
+        return f"{name} : valeur {shown_value(value)} non permise", did_you_mean(str(value), literals)
     if kind == "string_pattern_mismatch":
         pattern = str(ctx.get("pattern", ""))
         if "a-z][a-z0-9_-]" in pattern:
-            hint = (
-                "lettres minuscules sans accent, chiffres, `_` ou `-`, en commençant par une lettre"
-            )
+            hint = "lettres minuscules sans accent, chiffres, `_` ou `-`, en commençant par une lettre"
             suggestion = re.sub(r"[^a-z0-9_-]+", "_", str(value).lower()).strip("_-")
             if re.match(r"^[a-z][a-z0-9_-]*$", suggestion):
                 hint += f" (par exemple `{suggestion}`)"
         elif pattern.startswith("^/"):
-            hint = ("une adresse commence par `/` : lettres minuscules, chiffres, `-`, `_` "
-                    "(ex. `/finances`)")
+            hint = "une adresse commence par `/` : lettres minuscules, chiffres, `-`, `_` (ex. `/finances`)"
         else:
             hint = f"format attendu : {pattern}"
         return f"{name} : {shown_value(value)} n'a pas le bon format", hint
@@ -275,9 +255,7 @@ def _message(errors: list[Any], name: str, model: type[BaseModel], loc: Loc) -> 
         return f"{name} est trop long (au plus {ctx.get('max_length')})", ""
     if kind in ("value_error", "assertion_error"):
         cause = ctx.get("error")
-        return f"{name} : {cause if cause is not None else error['msg']}", str(
-            getattr(cause, "hint", "")
-        )
+        return f"{name} : {cause if cause is not None else error['msg']}", str(getattr(cause, "hint", ""))
     return f"{name} : {error['msg']}", ""
 
 

@@ -60,8 +60,9 @@ def install(app: Dash, portal: Portal) -> None:
 
     app.index_string = INDEX
     app.interpolate_index = interpolate_index  # type: ignore[method-assign]
-    app.layout = lambda: pages.shell(portal, visible_dashboards(portal), current_lang(default),
-                                     bare=seance_view.bare_request())
+    app.layout = lambda: pages.shell(
+        portal, visible_dashboards(portal), current_lang(default), bare=seance_view.bare_request()
+    )
 
     @app.callback(Output("page", "children"), Output("page-title", "children"), Input("url", "pathname"))
     def route(pathname: str | None):  # type: ignore[no-untyped-def]
@@ -83,8 +84,10 @@ def install(app: Dash, portal: Portal) -> None:
             return pages.denied(lang), f"{t('denied', lang)} — {title}"
         audit("page_view", principal, f"page {pathname}", f"tableau de bord {dashboard.id}")
         scope = territory_scope(principal, portal.territories)
-        return (pages.dashboard_page(portal, dashboard, lang, scope=scope, principal=principal),
-                f"{dashboard.spec.title} — {title}")
+        return (
+            pages.dashboard_page(portal, dashboard, lang, scope=scope, principal=principal),
+            f"{dashboard.spec.title} — {title}",
+        )
 
     app.clientside_callback(  # on this app: dash.clientside_callback would go to a global list
         "function(title) { if (title) { document.title = title; } return window.dash_clientside.no_update; }",
@@ -132,11 +135,17 @@ def _widget_callback(app: Dash, portal: Portal, dashboard: Dashboard, widget_id:
         # also refused earlier by enforce.guard_dash (dashboard; widget of a synthesis dashboard)
         if not can_view_widget(principal, portal.registry, dashboard, widget_id):
             flask.abort(403)
-        values = rest[len(rest) - len(own):] if own else ()
+        values = rest[len(rest) - len(own) :] if own else ()
         controls = dict(zip((name for name, _ in own), values, strict=True))
-        return portal.render_widget(dashboard, widget, territory, period,
-                                    current_lang(portal.settings.lang), principal=principal,
-                                    controls=controls)
+        return portal.render_widget(
+            dashboard,
+            widget,
+            territory,
+            period,
+            current_lang(portal.settings.lang),
+            principal=principal,
+            controls=controls,
+        )
 
     update.__name__ = f"update_{dashboard.id}_{widget_id}"
 

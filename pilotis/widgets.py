@@ -18,7 +18,7 @@ from dash.development.base_component import Component
 from pilotis.data import DataService, year_filters
 from pilotis.measures import Agg, Node, parse_measure
 from pilotis.query import PERIOD, Filter, Query
-from pilotis.schema import DataWidgetBase, DatasetBase, WidgetBase
+from pilotis.schema import DatasetBase, DataWidgetBase, WidgetBase
 from pilotis.territory import Territory, TerritoryIndex, territory_filters
 
 if TYPE_CHECKING:
@@ -105,9 +105,16 @@ class RenderContext:
                 result.append(Filter(column, "=", value))
         return tuple(result), exact
 
-    def query(self, widget: DataWidgetBase, measures: dict[str, str], group_by: tuple[str, ...] = (),
-              *, period: bool = True, extra: tuple[Filter, ...] = (),
-              **options: Any) -> tuple[pd.DataFrame, bool]:
+    def query(
+        self,
+        widget: DataWidgetBase,
+        measures: dict[str, str],
+        group_by: tuple[str, ...] = (),
+        *,
+        period: bool = True,
+        extra: tuple[Filter, ...] = (),
+        **options: Any,
+    ) -> tuple[pd.DataFrame, bool]:
         """Run an aggregate on the widget's dataset with all its filters (and ``extra``) applied."""
         dataset = self.dataset(widget.dataset)
         filters, exact = self.filters(widget, period=period)
@@ -132,23 +139,27 @@ class RenderContext:
     def latest_period(self, dataset_id: str, filters: tuple[Filter, ...]) -> tuple[Filter, ...]:
         """A stock (a headcount) is read at the last period of the selection, never summed over time."""
         column = self.dataset(dataset_id).period.column  # type: ignore[union-attr]
-        frame = self.data.query(Query(dataset=dataset_id, measures=(("fin", Agg("max", column)),),
-                                      filters=filters))
+        frame = self.data.query(Query(dataset=dataset_id, measures=(("fin", Agg("max", column)),), filters=filters))
         if frame.empty or pd.isna(frame.iloc[0]["fin"]):
             return ()
         return (Filter(column, "=", pd.Timestamp(frame.iloc[0]["fin"]).date()),)
 
-    def last_periods(self, dataset_id: str, filters: tuple[Filter, ...],
-                     grain: str) -> tuple[Filter, ...]:
+    def last_periods(self, dataset_id: str, filters: tuple[Filter, ...], grain: str) -> tuple[Filter, ...]:
         """A stock grouped by a coarser grain (months shown by year) is read at the last native
         period of each group (December, or the last month available), never summed."""
         period = self.dataset(dataset_id).period
         assert period is not None
-        frame = self.data.query(Query(
-            dataset=dataset_id, measures=(("fin", Agg("max", period.column)),), group_by=(PERIOD,),
-            filters=filters, period_column=period.column, period_grain=grain,
-            native_grain=period.grain,
-        ))
+        frame = self.data.query(
+            Query(
+                dataset=dataset_id,
+                measures=(("fin", Agg("max", period.column)),),
+                group_by=(PERIOD,),
+                filters=filters,
+                period_column=period.column,
+                period_grain=grain,
+                native_grain=period.grain,
+            )
+        )
         ends = tuple(pd.Timestamp(v).date() for v in frame["fin"].dropna())
         return (Filter(period.column, "in", ends),) if ends else ()
 
@@ -204,8 +215,7 @@ class WidgetType:
         return ()
 
     @classmethod
-    def controls(cls, widget: WidgetBase, dom_id: Callable[[str], str], options: Any,
-                 lang: str) -> Component | None:
+    def controls(cls, widget: WidgetBase, dom_id: Callable[[str], str], options: Any, lang: str) -> Component | None:
         """The components of :meth:`inputs` (above the widget's content); ``dom_id(name)`` gives
         their ids, ``options`` is what the page offers the user (territory choices…)."""
         return None

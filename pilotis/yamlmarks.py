@@ -123,9 +123,7 @@ class _Builder:
             if key_node.tag != _MERGE:
                 explicit.append((key_node, value_node, False))
                 continue
-            sources = (
-                value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
-            )
+            sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
             for source in reversed(sources):
                 if not isinstance(source, yaml.MappingNode):
                     self.problem(
@@ -134,9 +132,7 @@ class _Builder:
                         "définissez le bloc avec `&base` puis écrivez `<<: *base`",
                     )
                 elif id(source) in self.active:
-                    self.problem(
-                        source, "fusion `<<` récursive", "retirez le `<<` qui se référence"
-                    )
+                    self.problem(source, "fusion `<<` récursive", "retirez le `<<` qui se référence")
                 else:
                     self.active.add(id(source))
                     try:
@@ -213,8 +209,7 @@ _SYNTAX: list[tuple[str, bool, str, str]] = [
         "mapping values are not allowed here",
         False,
         "deux-points `:` inattendu",
-        "une valeur qui contient `: ` s'écrit entre guillemets ; "
-        "sinon, vérifiez l'indentation de la ligne",
+        "une valeur qui contient `: ` s'écrit entre guillemets ; sinon, vérifiez l'indentation de la ligne",
     ),
     (
         "expected <block end>",

@@ -69,9 +69,7 @@ def build_communes(communes: pd.DataFrame) -> pd.DataFrame:
 def build_epci(communes: pd.DataFrame) -> pd.DataFrame:
     """2. data/epci.csv - the 10 EPCI; population = sum of their communes located in 53."""
     epci = read_raw("epci_53.csv")[["epci_siren", "epci_nom", "epci_type"]]
-    agg = communes.groupby("epci_siren").agg(
-        nb_communes=("code_insee", "size"), population=("population", "sum")
-    )
+    agg = communes.groupby("epci_siren").agg(nb_communes=("code_insee", "size"), population=("population", "sum"))
     df = epci.merge(agg.reset_index(), on="epci_siren", how="left", validate="1:1")
     df["_key"] = df["epci_nom"].map(collation_key)
     df = df.sort_values(["_key", "epci_siren"], ignore_index=True).drop(columns="_key")
@@ -127,13 +125,9 @@ def build_rsa_departements() -> pd.DataFrame:
 def build_rsa_communes(communes: pd.DataFrame, rsa_dep: pd.DataFrame) -> pd.DataFrame:
     """5. data/rsa_communes_mensuel.parquet - SIMULATED; each month sums to the real 53 total."""
     totals = rsa_dep[rsa_dep["code_departement"] == DEP].set_index("date")["foyers_allocataires"]
-    df = simulate.rsa_communes(communes, totals).sort_values(
-        ["code_insee", "date"], ignore_index=True
-    )
+    df = simulate.rsa_communes(communes, totals).sort_values(["code_insee", "date"], ignore_index=True)
     check = df.groupby("date")["foyers_allocataires"].sum()
-    assert (check == totals).all() and len(check) == len(totals), (
-        "RSA commune sums differ from DREES"
-    )
+    assert (check == totals).all() and len(check) == len(totals), "RSA commune sums differ from DREES"
     schema = pa.schema(
         [
             ("code_insee", pa.string()),
@@ -162,15 +156,11 @@ def build_fibre(communes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     df = pd.DataFrame(
         {
             "code_insee": raw["code_insee_2026"],
-            "epci_siren": raw["code_insee_2026"].map(
-                communes.set_index("code_insee")["epci_siren"]
-            ),
+            "epci_siren": raw["code_insee_2026"].map(communes.set_index("code_insee")["epci_siren"]),
             "date": quarter_start(raw["trimestre"]),
             "locaux_raccordables": raw["locaux_raccordables_ftth"].astype(int),
             "locaux_total": total,
-            "taux_raccordables": (
-                raw["locaux_raccordables_ftth"].astype(int) / total.where(total > 0)
-            ).round(4),
+            "taux_raccordables": (raw["locaux_raccordables_ftth"].astype(int) / total.where(total > 0)).round(4),
         }
     ).sort_values(["code_insee", "date"], ignore_index=True)
     assert df["epci_siren"].notna().all()
@@ -209,9 +199,7 @@ def build_finances(communes: pd.DataFrame) -> pd.DataFrame:
     df = simulate.finances_communes(communes)
     order = {key: i for i, key in enumerate(simulate.FINANCE_CHAPTERS)}
     df["_o"] = [order[k] for k in zip(df["section"], df["sens"], strict=True)]
-    df = df.sort_values(["code_insee", "date", "_o"], kind="stable", ignore_index=True).drop(
-        columns="_o"
-    )
+    df = df.sort_values(["code_insee", "date", "_o"], kind="stable", ignore_index=True).drop(columns="_o")
     schema = pa.schema(
         [
             ("code_insee", pa.string()),
@@ -271,9 +259,7 @@ def build_rh() -> pd.DataFrame:
         & (raw["mesure"] == "effectif_31dec")
         & (raw["valeur"] != "")
     ]
-    dec = pd.Series(
-        sel["valeur"].astype(float).to_numpy(), index=sel["annee"].astype(int)
-    ).sort_index()
+    dec = pd.Series(sel["valeur"].astype(float).to_numpy(), index=sel["annee"].astype(int)).sort_index()
     df = simulate.rh_effectifs(dec)
     df = df.sort_values(["date", "direction", "categorie", "statut"], ignore_index=True)
     schema = pa.schema(
@@ -291,9 +277,7 @@ def build_rh() -> pd.DataFrame:
     write_parquet(df, schema, OUT / "rh_effectifs_mensuels.parquet")
     solid_dec = df[(df["direction"] == "Solidarités") & (df["date"].dt.month == 12)]
     solid_dec = solid_dec.groupby(solid_dec["date"].dt.year)["effectif"].sum()
-    assert all(solid_dec[y] == dec[y] for y in dec.index if y in solid_dec.index), (
-        "Solidarités anchor broken"
-    )
+    assert all(solid_dec[y] == dec[y] for y in dec.index if y in solid_dec.index), "Solidarités anchor broken"
     return df
 
 

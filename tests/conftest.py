@@ -34,9 +34,17 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Settings:
     """Settings of the shipped configuration (demo mode: demo accounts), runtime files in a temporary folder."""
-    return Settings.from_env(root=ROOT, config_dir=ROOT / "config", dashboards_dir=ROOT / "dashboards",
-                             instance_dir=tmp_path_factory.mktemp("instance"), database_url=database_url,
-                             mode="demo", secret_key=DEMO_SECRET_KEY, secure_cookies=False, proxies=0)
+    return Settings.from_env(
+        root=ROOT,
+        config_dir=ROOT / "config",
+        dashboards_dir=ROOT / "dashboards",
+        instance_dir=tmp_path_factory.mktemp("instance"),
+        database_url=database_url,
+        mode="demo",
+        secret_key=DEMO_SECRET_KEY,
+        secure_cookies=False,
+        proxies=0,
+    )
 
 
 class DashClient(FlaskClient):

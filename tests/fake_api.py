@@ -96,8 +96,9 @@ class FakeApi:
     ) -> None:
         self.dataset_id = dataset_id
         self.fields = dict(fields)
-        self.rest_items = [{k: _jsonable(v) for k, v in r.items()}
-                           for r in (rest_items if rest_items is not None else rows)]
+        self.rest_items = [
+            {k: _jsonable(v) for k, v in r.items()} for r in (rest_items if rest_items is not None else rows)
+        ]
         self.mode = "ok"
         self.delay = 3.0
         self.api_key: str | None = None
@@ -157,9 +158,7 @@ class FakeApi:
             exprs += [odsql_to_sql(s) for s in _split(select)]
         elif not group_by:
             exprs = [f'"{c}"' for c in columns]
-        source = (
-            "(SELECT " + ", ".join(f'"{self._real(c)}" AS "{c}"' for c in columns) + " FROM data)"
-        )
+        source = "(SELECT " + ", ".join(f'"{self._real(c)}" AS "{c}"' for c in columns) + " FROM data)"
         sql = f"SELECT {', '.join(exprs)} FROM {source} AS t"
         if where:
             sql += f" WHERE {odsql_to_sql(where)}"
@@ -190,10 +189,7 @@ class FakeApi:
 
     def _visible_fields(self) -> dict[str, str]:
         if self.mode == "columns":
-            return {
-                ("value_renamed" if name == "valeur" else name): kind
-                for name, kind in self.fields.items()
-            }
+            return {("value_renamed" if name == "valeur" else name): kind for name, kind in self.fields.items()}
         return self.fields
 
     def _real(self, name: str) -> str:
@@ -234,14 +230,10 @@ class FakeApi:
                     or (api.api_key and auth != f"Apikey {api.api_key}")
                     or (api.token and auth != f"Bearer {api.token}")
                 ):
-                    return self._send(
-                        401, {"error_code": "Unauthorized", "message": "Invalid API key"}
-                    )
+                    return self._send(401, {"error_code": "Unauthorized", "message": "Invalid API key"})
                 path = parts.path
                 if path == f"{ODS_PREFIX}{api.dataset_id}":
-                    fields = [
-                        {"name": n, "type": t, "label": n} for n, t in api._visible_fields().items()
-                    ]
+                    fields = [{"name": n, "type": t, "label": n} for n, t in api._visible_fields().items()]
                     return self._send(200, {"dataset_id": api.dataset_id, "fields": fields})
                 if path == f"{ODS_PREFIX}{api.dataset_id}/records":
                     return self._send(*api._query(params, paged=True))
@@ -265,9 +257,7 @@ class FakeApi:
     def _rest_items(self) -> list[dict[str, Any]]:
         items = self.rest_items
         if self.mode == "columns":
-            items = [
-                {("value_renamed" if k == "valeur" else k): v for k, v in r.items()} for r in items
-            ]
+            items = [{("value_renamed" if k == "valeur" else k): v for k, v in r.items()} for r in items]
         return items
 
 

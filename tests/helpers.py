@@ -23,8 +23,9 @@ def widget_inputs(dashboard: Dashboard, territory: str, period: str | None) -> l
     return inputs
 
 
-def post_callback(client: FlaskClient, output_id: str, prop: str, inputs: list[dict[str, Any]],
-                  headers: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+def post_callback(
+    client: FlaskClient, output_id: str, prop: str, inputs: list[dict[str, Any]], headers: dict[str, str] | None = None
+):  # type: ignore[no-untyped-def]
     """POST to ``/_dash-update-component`` exactly as dash-renderer does; returns the response."""
     if getattr(client, "send_csrf", True):  # like dash-renderer (tests of the refusal turn it off)
         headers = {**csrf_headers(client), **(headers or {})}
@@ -35,8 +36,9 @@ def post_callback(client: FlaskClient, output_id: str, prop: str, inputs: list[d
         "changedPropIds": [f"{inputs[0]['id']}.{inputs[0]['property']}"] if inputs else [],
         "state": [],
     }
-    return client.post("/_dash-update-component", data=json.dumps(body),
-                       content_type="application/json", headers=headers)
+    return client.post(
+        "/_dash-update-component", data=json.dumps(body), content_type="application/json", headers=headers
+    )
 
 
 def csrf_headers(client: FlaskClient) -> dict[str, str]:
@@ -58,18 +60,25 @@ def form_token(html: str) -> str:
     return match.group(1)
 
 
-def login_as(client: FlaskClient, username: str, password: str = DEMO_PASSWORD, *,
-             expect: int = 302):  # type: ignore[no-untyped-def]
+def login_as(client: FlaskClient, username: str, password: str = DEMO_PASSWORD, *, expect: int = 302):  # type: ignore[no-untyped-def]
     """Sign ``client`` in through the real login form (GET the form, POST it with its CSRF token)."""
     page = client.get("/login")
-    response = client.post("/login", data={"username": username, "password": password,
-                                           "csrf_token": form_token(page.get_data(as_text=True))})
+    response = client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": form_token(page.get_data(as_text=True))},
+    )
     assert response.status_code == expect, (username, response.status_code, response.data[:300])
     return response
 
 
-def widget_content(client: FlaskClient, dashboard: Dashboard, widget_id: str, territory: str,
-                   period: str | None, controls: dict[str, Any] | None = None) -> Any:
+def widget_content(
+    client: FlaskClient,
+    dashboard: Dashboard,
+    widget_id: str,
+    territory: str,
+    period: str | None,
+    controls: dict[str, Any] | None = None,
+) -> Any:
     """The children a widget callback returns (asserts HTTP 200). ``controls``: values of the
     widget's own controls (``WidgetType.inputs``, e.g. the territories of a compare view)."""
     from pilotis.widgets import WIDGET_TYPES
@@ -77,8 +86,9 @@ def widget_content(client: FlaskClient, dashboard: Dashboard, widget_id: str, te
     inputs = widget_inputs(dashboard, territory, period)
     widget = dashboard.widget(widget_id)
     for name, prop in WIDGET_TYPES[widget.type].inputs(widget):
-        inputs.append({"id": dashboard.dom_id(f"{widget_id}-{name}"), "property": prop,
-                       "value": (controls or {}).get(name)})
+        inputs.append(
+            {"id": dashboard.dom_id(f"{widget_id}-{name}"), "property": prop, "value": (controls or {}).get(name)}
+        )
     response = post_callback(client, dashboard.dom_id(widget_id), "children", inputs)
     assert response.status_code == 200, response.data[:500]
     return response.get_json()["response"][dashboard.dom_id(widget_id)]["children"]
@@ -110,5 +120,14 @@ def texts(tree: Any) -> list[str]:
     return []
 
 
-__all__ = ["post_callback", "widget_content", "widget_inputs", "find_figures", "texts", "json",
-           "login_as", "csrf_headers", "form_token"]
+__all__ = [
+    "post_callback",
+    "widget_content",
+    "widget_inputs",
+    "find_figures",
+    "texts",
+    "json",
+    "login_as",
+    "csrf_headers",
+    "form_token",
+]

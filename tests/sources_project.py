@@ -90,9 +90,7 @@ def montant(widget, ctx):
 """
 
 
-def write_project(
-    root: Path, api_url: str, closed_port: int, *, retry: str = "0s", ttl: str | None = None
-) -> Path:
+def write_project(root: Path, api_url: str, closed_port: int, *, retry: str = "0s", ttl: str | None = None) -> Path:
     """Write config/, dashboards/ and the local data files under ``root``."""
     (root / "config" / "datasets").mkdir(parents=True, exist_ok=True)
     (root / "dashboards").mkdir(exist_ok=True)
@@ -127,9 +125,7 @@ epci:
     (root / "dashboards" / "sources.yaml").write_text(DASHBOARD.format(), encoding="utf-8")
     (root / "dashboards" / "sources.py").write_text(MODULE, encoding="utf-8")
     (root / "depots").mkdir(exist_ok=True)
-    (root / "depots" / "2024-01.csv").write_bytes(
-        "agence;montant\nNord;1 000,5\nSud;2,5\n".encode("cp1252")
-    )
+    (root / "depots" / "2024-01.csv").write_bytes("agence;montant\nNord;1 000,5\nSud;2,5\n".encode("cp1252"))
     with sqlite3.connect(root / "base.sqlite") as con:
         con.execute("CREATE TABLE IF NOT EXISTS depenses (jour DATE, montant REAL)")
         con.execute("DELETE FROM depenses")

@@ -35,9 +35,7 @@ UPDATE = "/_dash-update-component"
 
 def call(client, body: Any):  # type: ignore[no-untyped-def]
     """POST a callback body as dash-renderer does (JSON, with the session's CSRF header)."""
-    return client.post(
-        UPDATE, data=json.dumps(body), content_type="application/json", headers=csrf_headers(client)
-    )
+    return client.post(UPDATE, data=json.dumps(body), content_type="application/json", headers=csrf_headers(client))
 
 
 def readable(response: Any) -> str:
@@ -90,9 +88,7 @@ def router_body(pathname: str) -> dict[str, Any]:
     }
 
 
-def callback_body(
-    output: str, spec: dict[str, Any], values: dict[str, dict[str, Any]]
-) -> dict[str, Any]:
+def callback_body(output: str, spec: dict[str, Any], values: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The body of a callback, with input/state values taken from the rendered page."""
     outputs = split_callback_id(output)
 
@@ -265,9 +261,7 @@ def assert_cell(app, username: str, dashboard: Dashboard, ref: Reference, allowe
             if output in granted:
                 assert response.status_code == 200, (username, output, response.data[:300])
                 payload = response.get_json()["response"]
-                for part in (
-                    split_callback_id(output) if ".." in output else [split_callback_id(output)]
-                ):
+                for part in split_callback_id(output) if ".." in output else [split_callback_id(output)]:
                     assert part["id"] in payload, (username, output)
                 assert t("internal_error", "fr") not in response.get_data(as_text=True)
             else:
@@ -440,9 +434,7 @@ def test_views_and_refusals_are_audited(app, db, agent_rh, reference) -> None:  
         call(agent_rh, router_body(allowed.spec.url))
     new = events()[before:]
     assert ("access_denied", f"page {forbidden.spec.url}") in [(e, t) for e, t, _ in new]
-    assert (
-        sum(1 for e, t, _ in new if e == "access_denied" and t == f"page {forbidden.spec.url}") == 2
-    )
+    assert sum(1 for e, t, _ in new if e == "access_denied" and t == f"page {forbidden.spec.url}") == 2
     assert any(e == "access_denied" and t == f"callback {output}" for e, t, _ in new), new
     if allowed is not None:
         assert ("page_view", f"page {allowed.spec.url}") in [(e, t) for e, t, _ in new]

@@ -69,17 +69,8 @@ def test_csv_neutralises_formulas(log_db: Database) -> None:
 def test_dates_are_local_days(log_db: Database) -> None:
     # 23:30 UTC on 31 December is already 1 January in Paris.
     with log_db.session() as session:
-        session.add(
-            AuditEvent(
-                event="logout", username="x", detail="", created_at=datetime(2025, 12, 31, 23, 30)
-            )
-        )
-    assert (
-        audit.search(
-            log_db, audit.AuditFilter(since=date(2026, 1, 1), until=date(2026, 1, 1))
-        ).total
-        == 1
-    )
+        session.add(AuditEvent(event="logout", username="x", detail="", created_at=datetime(2025, 12, 31, 23, 30)))
+    assert audit.search(log_db, audit.AuditFilter(since=date(2026, 1, 1), until=date(2026, 1, 1))).total == 1
     assert audit.search(log_db, audit.AuditFilter(until=date(2025, 12, 31))).total == 0
 
 
@@ -91,15 +82,11 @@ def test_logins_are_audited_without_passwords(app, db, login_as) -> None:  # typ
         login_as(client, "agent.rh", "mauvais-mot-de-passe-xyz", expect=401)
     with db.session() as session:
         rows = session.scalars(
-            select(AuditEvent).where(
-                AuditEvent.event == "login_failure", AuditEvent.username == "agent.rh"
-            )
+            select(AuditEvent).where(AuditEvent.event == "login_failure", AuditEvent.username == "agent.rh")
         ).all()
         assert rows and rows[-1].ip == "127.0.0.1"
         everything = session.scalars(select(AuditEvent)).all()
-    assert not any(
-        "mauvais-mot-de-passe-xyz" in f"{r.detail}{r.target}{r.username}" for r in everything
-    )
+    assert not any("mauvais-mot-de-passe-xyz" in f"{r.detail}{r.target}{r.username}" for r in everything)
     with db.session() as session:  # leave agent.rh unlocked for the other tests
         from pilotis.models import LoginAttempt
 
@@ -115,9 +102,7 @@ def test_admin_page_needs_a_signed_in_admin(client, agent_client, db) -> None:  
     assert agent_client.get("/admin/audit.csv").status_code == 403
     with db.session() as session:
         row = session.scalars(
-            select(AuditEvent)
-            .where(AuditEvent.event == "access_denied")
-            .order_by(AuditEvent.id.desc())
+            select(AuditEvent).where(AuditEvent.event == "access_denied").order_by(AuditEvent.id.desc())
         ).first()
     assert row is not None and row.username == "agent.rsa" and row.target == "/admin/audit.csv"
 
@@ -127,9 +112,7 @@ def test_admin_page_lists_and_filters(admin_client, db) -> None:  # type: ignore
     page = admin_client.get("/admin/audit")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and '<html lang="fr">' in html
-    assert (
-        "Journal d'audit" in html and '<label for="event"' in html and '<label for="since"' in html
-    )
+    assert "Journal d'audit" in html and '<label for="event"' in html and '<label for="since"' in html
     assert "filtre.test" in html and "Connexion réussie" in html
     filtered = admin_client.get("/admin/audit?event=export&user=filtre").get_data(as_text=True)
     assert "filtre.test" in filtered and "<td>Connexion réussie</td>" not in filtered
@@ -146,9 +129,7 @@ def test_admin_page_paginates(admin_client, db) -> None:  # type: ignore[no-unty
     first = admin_client.get("/admin/audit?user=pagination").get_data(as_text=True)
     assert "55 événements — page 1 sur 2" in first and "Page suivante" in first
     second = admin_client.get("/admin/audit?user=pagination&page=2").get_data(as_text=True)
-    assert (
-        "pagination.04" in second and "pagination.54" not in second and "Page précédente" in second
-    )
+    assert "pagination.04" in second and "pagination.54" not in second and "Page précédente" in second
 
 
 def test_admin_csv_export(admin_client, db) -> None:  # type: ignore[no-untyped-def]

@@ -136,16 +136,12 @@ def _without_token(html: str) -> str:
 def test_wrong_password_and_unknown_user_look_the_same(client, db, portal) -> None:  # type: ignore[no-untyped-def]
     username = new_user(db, portal)
     wrong = attempt(client, username, "pas-le-bon-mot-de-passe", fresh_ip())
-    unknown = attempt(
-        client, f"inconnu.{secrets.token_hex(4)}", "pas-le-bon-mot-de-passe", fresh_ip()
-    )
+    unknown = attempt(client, f"inconnu.{secrets.token_hex(4)}", "pas-le-bon-mot-de-passe", fresh_ip())
     assert wrong.status_code == unknown.status_code == 401
     for response in (wrong, unknown):
         html = response.get_data(as_text=True)
         assert f'role="alert" id="login-error">{GENERIC}</div>' in html
-    assert _without_token(wrong.get_data(as_text=True)) == _without_token(
-        unknown.get_data(as_text=True)
-    )
+    assert _without_token(wrong.get_data(as_text=True)) == _without_token(unknown.get_data(as_text=True))
     failure = events(db, "login_failure", username)[-1]
     assert failure.detail == "mot de passe incorrect" and "pas-le-bon" not in failure.detail
 
@@ -175,9 +171,7 @@ def test_login_with_a_token_of_another_session_is_refused(app, db, portal) -> No
     attacker, victim = app.server.test_client(), app.server.test_client()
     token = form_token(attacker.get("/login").get_data(as_text=True))
     victim.get("/login")
-    response = victim.post(
-        "/login", data={"username": username, "password": PASSWORD, "csrf_token": token}
-    )
+    response = victim.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
     assert response.status_code == 400
 
 
@@ -227,9 +221,7 @@ def test_success_resets_the_account_count(client, db, portal) -> None:  # type: 
 def test_timing_does_not_reveal_which_accounts_exist(client, db, portal) -> None:  # type: ignore[no-untyped-def]
     """Median time of wrong-password vs unknown-user logins within 25 % (Argon2 on both paths)."""
     rounds = 24
-    existing = [
-        new_user(db, portal) for _ in range(rounds // 3 + 1)
-    ]  # ≤ 4 failures each: no lockout
+    existing = [new_user(db, portal) for _ in range(rounds // 3 + 1)]  # ≤ 4 failures each: no lockout
 
     def timed(username: str) -> float:
         ip = fresh_ip()
@@ -382,10 +374,7 @@ def test_csrf_token_of_another_session_is_refused_on_dash(app, portal) -> None: 
     other.send_csrf = False
     stolen = one.get_cookie("_csrf_token").value
     assert _callback(other, portal, {"X-CSRFToken": stolen}).status_code == 400
-    assert (
-        _callback(other, portal, {"X-CSRFToken": other.get_cookie("_csrf_token").value}).status_code
-        == 200
-    )
+    assert _callback(other, portal, {"X-CSRFToken": other.get_cookie("_csrf_token").value}).status_code == 200
 
 
 def test_csrf_cookie_survives_each_page_load(president_client) -> None:  # type: ignore[no-untyped-def]

@@ -68,9 +68,7 @@ def test_file_cache(tmp_path: Path) -> None:
     cache.clear_namespace("q:ds")
     assert cache.get("q:ds|b") == (False, None) and cache.get("q:autre|c")[0]
     # another process writes, this one reads (atomic rename, no half-written entry)
-    process = multiprocessing.get_context("spawn").Process(
-        target=_write, args=(str(tmp_path), "k|1", 3.0)
-    )
+    process = multiprocessing.get_context("spawn").Process(target=_write, args=(str(tmp_path), "k|1", 3.0))
     process.start()
     process.join(30)
     assert FileCache(tmp_path).get("k|1") == (True, {"v": 3.0})
@@ -137,9 +135,7 @@ def test_redis_down_is_a_miss(tmp_path: Path) -> None:
 def _two_apps(tmp_path: Path, api: FakeApi, **settings: Any) -> tuple[Any, Any]:
     root = write_project(tmp_path / "projet", api.url, 9)
     first = make_app(root, tmp_path / "machine-1", **settings)
-    second = make_app(
-        root, tmp_path / ("machine-1" if "cache_url" not in settings else "machine-2"), **settings
-    )
+    second = make_app(root, tmp_path / ("machine-1" if "cache_url" not in settings else "machine-2"), **settings)
     return first, second
 
 
@@ -163,16 +159,12 @@ def _shared(first: Any, second: Any, api: FakeApi) -> None:
 
 
 @pytest.mark.redis
-def test_two_instances_share_results_through_redis(
-    tmp_path: Path, redis_url: str, prefix: str
-) -> None:
+def test_two_instances_share_results_through_redis(tmp_path: Path, redis_url: str, prefix: str) -> None:
     api = FakeApi(rows(10), FIELDS).start()
     try:
         first, second = _two_apps(tmp_path, api, cache_url=redis_url, cache_prefix=prefix)
         _shared(first, second, api)
-        first.server.extensions["pilotis"].data.refresh(
-            "ods_indicateurs"
-        )  # seen by the other machine
+        first.server.extensions["pilotis"].data.refresh("ods_indicateurs")  # seen by the other machine
         client = second.server.test_client()
         login_as(client, "admin")
         api.requests.clear()

@@ -341,8 +341,7 @@ CASES = [
         RSA,
         "foyers_allocataires\n",
         "mesure `foyers_allocataires` inconnue",
-        "`foyers_allocataires` est une colonne : écrivez un agrégat, "
-        "par exemple `sum(foyers_allocataires)`",
+        "`foyers_allocataires` est une colonne : écrivez un agrégat, par exemple `sum(foyers_allocataires)`",
     ),
     Case(
         "duplicate widget id",
@@ -421,9 +420,7 @@ CASES = [
     ),
     Case(
         "unclosed quote",
-        lambda p: p.write(
-            RSA, p.text(RSA) + '  - id: fin\n    type: markdown\n    text: "Sources : DREES\n'
-        ),
+        lambda p: p.write(RSA, p.text(RSA) + '  - id: fin\n    type: markdown\n    text: "Sources : DREES\n'),
         RSA,
         '"Sources',
         "guillemet ouvert ici et jamais refermé",
@@ -480,9 +477,7 @@ CASES = [
     ),
     Case(
         "access: wrong literal",
-        edit(
-            RSA, "access:\n  departments: [solidarites]\n  roles: [president]\n", "access: public\n"
-        ),
+        edit(RSA, "access:\n  departments: [solidarites]\n  roles: [president]\n", "access: public\n"),
         RSA,
         "public",
         "`access` : valeur `public` non permise",

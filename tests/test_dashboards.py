@@ -150,9 +150,7 @@ def test_rsa_kpi_of_an_epci(client, portal) -> None:  # type: ignore[no-untyped-
         (rsa["date"] == "2019-12-01") & rsa["code_insee"].isin(laval_communes()),
         "foyers_allocataires",
     ].sum()
-    content = widget_content(
-        client, portal.registry.dashboards["rsa"], "foyers", f"epci:{LAVAL}", "2019"
-    )
+    content = widget_content(client, portal.registry.dashboards["rsa"], "foyers", f"epci:{LAVAL}", "2019")
     assert kpi_value(content) == expected
 
 
@@ -170,9 +168,7 @@ def test_fibre_rate_is_a_ratio_of_sums(client, portal) -> None:  # type: ignore[
     latest = fibre()[fibre()["date"] == fibre()["date"].max()]
     laval = latest[latest["epci_siren"] == LAVAL]
     expected = laval["locaux_raccordables"].sum() / laval["locaux_total"].sum()
-    content = widget_content(
-        client, portal.registry.dashboards["fibre"], "taux", f"epci:{LAVAL}", "2018"
-    )
+    content = widget_content(client, portal.registry.dashboards["fibre"], "taux", f"epci:{LAVAL}", "2018")
     assert kpi_value(content) == pytest.approx(expected, abs=0.0005)  # shown with 1 decimal of %
     # The bar by EPCI: one ratio of sums per EPCI (names on the axis).
     by_epci = latest.groupby("epci_nom")[["locaux_raccordables", "locaux_total"]].sum()
@@ -194,14 +190,10 @@ def test_fibre_map_colour_scale_is_capped(client, portal) -> None:  # type: igno
 
 def test_fibre_target_from_excel(client, portal) -> None:  # type: ignore[no-untyped-def]
     goals = pd.read_excel(DATA / "objectifs.xlsx", sheet_name="objectifs")
-    goal = goals.loc[
-        (goals["indicateur"] == "taux_raccordables") & (goals["annee"] == 2018), "cible"
-    ]
+    goal = goals.loc[(goals["indicateur"] == "taux_raccordables") & (goals["annee"] == 2018), "cible"]
     bar, target = traces(client, portal, "fibre", "objectif", "departement:53", "2018")
     latest = fibre()[fibre()["date"] == fibre()["date"].max()]
-    assert bar["x"][0] == pytest.approx(
-        latest["locaux_raccordables"].sum() / latest["locaux_total"].sum()
-    )
+    assert bar["x"][0] == pytest.approx(latest["locaux_raccordables"].sum() / latest["locaux_total"].sum())
     assert target["x"][0] == pytest.approx(goal.iloc[0])
 
 
@@ -226,22 +218,16 @@ def test_finances_per_inhabitant(client, portal) -> None:  # type: ignore[no-unt
     population = communes().set_index("code_insee")["population"]
     per_commune = (year.groupby("code_insee")["montant"].sum() / population).round(4)
     trace = traces(client, portal, "finances", "carte", "departement:53", "2025")[0]
-    assert dict(zip(trace["locations"], trace["z"], strict=True)) == pytest.approx(
-        per_commune.to_dict()
-    )
+    assert dict(zip(trace["locations"], trace["z"], strict=True)) == pytest.approx(per_commune.to_dict())
     laval = year[year["code_insee"].isin(laval_communes())]["montant"].sum()
     laval_population = population[sorted(laval_communes())].sum()
-    content = widget_content(
-        client, portal.registry.dashboards["finances"], "par_habitant", f"epci:{LAVAL}", "2025"
-    )
+    content = widget_content(client, portal.registry.dashboards["finances"], "par_habitant", f"epci:{LAVAL}", "2025")
     assert kpi_value(content) == pytest.approx(laval / laval_population, abs=0.5)
 
 
 def test_finances_grants_table_totals_the_real_file(client, portal) -> None:  # type: ignore[no-untyped-def]
     grants = pd.read_csv(DATA / "dotations_2019.csv")
-    content = widget_content(
-        client, portal.registry.dashboards["finances"], "projets", "departement:53", "2025"
-    )
+    content = widget_content(client, portal.registry.dashboards["finances"], "projets", "departement:53", "2025")
     rows = [node["props"]["data"] for node in _tables(content)][0]
     assert len(rows) == len(grants)
     assert sum(row["m0"] for row in rows) == pytest.approx(grants["montant_sub"].sum())
@@ -265,14 +251,11 @@ def rh() -> pd.DataFrame:
 
 def test_rh_headcount_is_read_at_the_last_month(client, portal) -> None:  # type: ignore[no-untyped-def]
     december = rh()[rh()["date"] == "2025-12-01"]
-    content = widget_content(
-        client, portal.registry.dashboards["rh"], "effectif", "departement:53", "2025"
-    )
+    content = widget_content(client, portal.registry.dashboards["rh"], "effectif", "departement:53", "2025")
     assert kpi_value(content) == december["effectif"].sum()
     pie = traces(client, portal, "rh", "statut", "departement:53", "2025")[0]
     assert (
-        dict(zip(pie["labels"], pie["values"], strict=True))
-        == december.groupby("statut")["effectif"].sum().to_dict()
+        dict(zip(pie["labels"], pie["values"], strict=True)) == december.groupby("statut")["effectif"].sum().to_dict()
     )
     # Stacked bar by year: the headcount of the last month of each year, never a sum of 12 months.
     ends = rh().groupby(rh()["date"].dt.year)["date"].max()
@@ -301,14 +284,11 @@ def test_rh_absenteeism_rate(client, portal) -> None:  # type: ignore[no-untyped
     ]
     year = rh()[rh()["date"].dt.year == 2025].groupby("date")[["jours_absence", "etp"]].sum()
     days = [
-        np.busday_count(d.date(), (d + pd.offsets.MonthBegin(1)).date(), holidays=holidays_2025)
-        for d in year.index
+        np.busday_count(d.date(), (d + pd.offsets.MonthBegin(1)).date(), holidays=holidays_2025) for d in year.index
     ]
     assert sum(days) == 251  # 2025: 261 weekdays, 10 public holidays on a weekday
     expected = year["jours_absence"].sum() / (year["etp"] * days).sum()
-    content = widget_content(
-        client, portal.registry.dashboards["rh"], "absenteisme", "departement:53", "2025"
-    )
+    content = widget_content(client, portal.registry.dashboards["rh"], "absenteisme", "departement:53", "2025")
     assert kpi_value(content) == pytest.approx(expected, abs=0.0005)
 
 

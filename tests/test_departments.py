@@ -39,10 +39,7 @@ def test_bad_entries_are_reported_at_their_line(tmp_path: Path) -> None:
         "identifiant de direction `Culture` invalide",
         "lettres minuscules sans accent, chiffres, `_` ou `-`",
     ) in found
-    assert any(
-        f[:3] == (DEPARTMENTS, sport, "direction `sport` : le libellé doit être un texte")
-        for f in found
-    )
+    assert any(f[:3] == (DEPARTMENTS, sport, "direction `sport` : le libellé doit être un texte") for f in found)
     assert len(found) == 2  # no cascade of « direction inconnue » in the dashboards
 
 
@@ -66,8 +63,7 @@ def test_a_missing_org_chart_makes_references_errors(tmp_path: Path) -> None:
     (project.root / DEPARTMENTS).unlink()
     found = messages(project)
     assert any(
-        f[2] == "direction `solidarites` inconnue"
-        and f[3] == "déclarez les directions dans config/departments.yaml"
+        f[2] == "direction `solidarites` inconnue" and f[3] == "déclarez les directions dans config/departments.yaml"
         for f in found
     )
 

@@ -222,9 +222,7 @@ def mutated_dashboard(draw: st.DrawFn) -> str:
             lines[i] = f"{head}: {draw(st.sampled_from(ODD_SCALARS) | st.text(max_size=20))}"
         elif op == "key" and ":" in lines[i]:
             indent = len(lines[i]) - len(lines[i].lstrip(" -"))
-            lines[i] = (
-                lines[i][:indent] + draw(st.sampled_from(KEYS)) + ":" + lines[i].split(":", 1)[1]
-            )
+            lines[i] = lines[i][:indent] + draw(st.sampled_from(KEYS)) + ":" + lines[i].split(":", 1)[1]
         elif op == "insert":
             lines.insert(i, draw(st.sampled_from(ODD_SCALARS) | st.text(max_size=30)))
         elif op == "truncate":
@@ -246,9 +244,7 @@ def test_random_text_dashboard_gives_config_error_only(fuzz_root: Path, text: st
     load_only_config_errors(fuzz_root, text)
 
 
-YAMLISH = st.text(
-    alphabet=st.sampled_from(list("ab:-[]{},'\"&*!|>#%@`\t\n ?<=~0123456789")), max_size=80
-)
+YAMLISH = st.text(alphabet=st.sampled_from(list("ab:-[]{},'\"&*!|>#%@`\t\n ?<=~0123456789")), max_size=80)
 
 
 @settings(SETTINGS, max_examples=400)
@@ -336,11 +332,7 @@ TOKENS = [
 
 
 @settings(SETTINGS, max_examples=600)
-@given(
-    text=st.one_of(
-        st.text(max_size=60), st.lists(st.sampled_from(TOKENS), max_size=25).map("".join)
-    )
-)
+@given(text=st.one_of(st.text(max_size=60), st.lists(st.sampled_from(TOKENS), max_size=25).map("".join)))
 def test_parse_measure_raises_only_measure_error(text: str) -> None:
     try:
         node = parse_measure(text)
@@ -375,8 +367,6 @@ def test_very_deep_nesting_does_not_crash_the_process(tmp_path: Path) -> None:
         "    print(issues[0].message)\n"
     )
     paths = [str(tmp_path / f"{name}.yaml") for name in texts]
-    result = subprocess.run(
-        [sys.executable, "-c", code, *paths], cwd=ROOT, capture_output=True, text=True, timeout=60
-    )
+    result = subprocess.run([sys.executable, "-c", code, *paths], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr[-500:]
     assert len(result.stdout.splitlines()) == len(texts)

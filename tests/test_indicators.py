@@ -66,19 +66,13 @@ def rsa() -> pd.DataFrame:
 
 @cache
 def drees() -> pd.DataFrame:
-    frame = pd.read_csv(
-        DATA / "rsa_departements_mensuel.csv", dtype={"code_departement": str}, parse_dates=["date"]
-    )
+    frame = pd.read_csv(DATA / "rsa_departements_mensuel.csv", dtype={"code_departement": str}, parse_dates=["date"])
     return frame
 
 
 def per_1000(rows: pd.DataFrame) -> float:
     """Households per 1,000 inhabitants of a set of communes (population counted once each)."""
-    population = (
-        communes()
-        .loc[communes()["code_insee"].isin(rows["code_insee"].unique()), "population"]
-        .sum()
-    )
+    population = communes().loc[communes()["code_insee"].isin(rows["code_insee"].unique()), "population"].sum()
     return float(rows["foyers_allocataires"].sum() / population * 1000)
 
 
@@ -87,12 +81,8 @@ def demo(username: str) -> Principal:
     return Principal(user.username, user.department, frozenset(user.roles), user.territory)
 
 
-def context(
-    portal: Any, dashboard: str, territory: str, period: str | None, username: str = "president"
-):  # type: ignore[no-untyped-def]
-    return portal.render_context(
-        portal.registry.dashboards[dashboard], territory, period, principal=demo(username)
-    )
+def context(portal: Any, dashboard: str, territory: str, period: str | None, username: str = "president"):  # type: ignore[no-untyped-def]
+    return portal.render_context(portal.registry.dashboards[dashboard], territory, period, principal=demo(username))
 
 
 def evaluator(
@@ -222,9 +212,7 @@ def test_a_cycle_of_formulas_is_reported_once(project: Project) -> None:
     )
     issues = project.issues()
     assert len(issues) == 1, issues
-    assert (
-        issues[0].message == "formules en cycle : `rsa.boucle_a` → `rsa.boucle_b` → `rsa.boucle_a`"
-    )
+    assert issues[0].message == "formules en cycle : `rsa.boucle_a` → `rsa.boucle_b` → `rsa.boucle_a`"
     assert issues[0].line == project.line_of(RSA_IND, "formula: rsa.boucle_b * 2")
     assert project.rel(issues[0]) == RSA_IND
 
@@ -238,8 +226,7 @@ def test_a_self_reference_is_a_cycle(project: Project) -> None:
 def test_adding_different_units_in_a_formula(project: Project) -> None:
     project.append(
         RSA_IND,
-        "melange:\n  label: Mélange\n  definition: m\n"
-        "  formula: rsa.foyers_allocataires + rsa.depenses_allocations\n",
+        "melange:\n  label: Mélange\n  definition: m\n  formula: rsa.foyers_allocataires + rsa.depenses_allocations\n",
     )
     [issue] = project.issues()
     assert "unités incompatibles" in issue.message
@@ -256,10 +243,7 @@ def test_unit_mismatch_in_a_kpi_comparison(project: Project) -> None:
     [issue] = project.issues()
     assert project.rel(issue) == RSA_DASH
     assert issue.line == project.line_of(RSA_DASH, "{indicator: rsa.depenses_allocations}")
-    assert (
-        "unités différentes" in issue.message
-        and "`rsa.depenses_allocations` est en €" in issue.message
-    )
+    assert "unités différentes" in issue.message and "`rsa.depenses_allocations` est en €" in issue.message
 
 
 def test_unknown_kpi_id_in_a_dashboard(project: Project) -> None:
@@ -301,9 +285,7 @@ def test_a_comparison_the_data_cannot_give(project: Project) -> None:
         f"comparaison `rank` {why}",
         "courbe impossible : les données n'ont pas de période",
     ]
-    assert {i.line for i in issues} == {
-        project.line_of(RSA_DASH, "id: x, type: kpi, dataset: objectifs")
-    }
+    assert {i.line for i in issues} == {project.line_of(RSA_DASH, "id: x, type: kpi, dataset: objectifs")}
 
 
 def test_overview_rules(project: Project) -> None:
@@ -353,10 +335,7 @@ def test_check_command_reports_file_and_line(project: Project) -> None:
     assert result.returncode == 1, result.stderr
     line = project.line_of(RSA_IND, "formula: rsa.foyer_allocataires")
     first = result.stderr.splitlines()[0]
-    assert (
-        first.startswith(f"{RSA_IND}:{line}:")
-        and "indicateur `rsa.foyer_allocataires` inconnu" in first
-    )
+    assert first.startswith(f"{RSA_IND}:{line}:") and "indicateur `rsa.foyer_allocataires` inconnu" in first
 
 
 # --------------------------------------------------------------------------- 2. comparisons
@@ -375,10 +354,7 @@ def test_drees_year_on_year_change_matches_the_published_value(portal) -> None: 
     ev = evaluator(portal, "rsa.foyers_drees", period="all")
     for month, expected in published.items():
         change = ev.previous_year(Window(month.date()))
-        assert (
-            change is not None
-            and change.reference_period == (month - pd.DateOffset(years=1)).date()
-        )
+        assert change is not None and change.reference_period == (month - pd.DateOffset(years=1)).date()
         current, previous = mayenne.loc[month, "foyers_allocataires"], change.reference
         assert (change.value or ev.value(Window(month.date()))) == current
         computed = (current / previous - 1) * 100
@@ -390,13 +366,9 @@ def test_drees_year_on_year_change_matches_the_published_value(portal) -> None: 
 
 
 def test_kpi_card_shows_the_drees_change(client_president, portal) -> None:  # type: ignore[no-untyped-def]
-    content = widget_content(
-        client_president, portal.registry.dashboards["rsa"], "drees", "departement:53", "2020"
-    )
+    content = widget_content(client_president, portal.registry.dashboards["rsa"], "drees", "departement:53", "2020")
     shown = plain(content)
-    assert (
-        "▲ +15,3 % (+590 foyers) : octobre 2020 par rapport à octobre 2019" in shown
-    )  # DREES: +15,225 %
+    assert "▲ +15,3 % (+590 foyers) : octobre 2020 par rapport à octobre 2019" in shown  # DREES: +15,225 %
     assert "4 440 foyers" in shown
 
 
@@ -412,9 +384,7 @@ def test_previous_period_and_sparkline_of_an_epci(portal) -> None:  # type: igno
         dt.date(2020, 9, 1),
     )
     assert comparison(result, "previous_year").reference == rows[pd.Timestamp("2019-10-01")]
-    assert [v for _, v in result.sparkline] == list(
-        rows.loc["2019-11-01":"2020-10-01"].astype(float)
-    )
+    assert [v for _, v in result.sparkline] == list(rows.loc["2019-11-01":"2020-10-01"].astype(float))
 
 
 def test_positions_and_rank_of_a_commune(portal) -> None:  # type: ignore[no-untyped-def]
@@ -426,15 +396,11 @@ def test_positions_and_rank_of_a_commune(portal) -> None:  # type: ignore[no-unt
     assert result.value == pytest.approx(per_1000(month[month["code_insee"] == CHATEAU_GONTIER]))
     assert comparison(result, "departement").reference == pytest.approx(per_1000(month))
     epci = communes().set_index("code_insee").loc[CHATEAU_GONTIER, "epci_siren"]
-    assert comparison(result, "epci").reference == pytest.approx(
-        per_1000(month[month["epci_siren"] == epci])
-    )
+    assert comparison(result, "epci").reference == pytest.approx(per_1000(month[month["epci_siren"] == epci]))
     band = band_of(16584)
     assert band == (5_000, 20_000)
     same = communes()[communes()["population"].between(band[0], band[1] - 1)]["code_insee"]
-    assert comparison(result, "comparables").reference == pytest.approx(
-        per_1000(month[month["code_insee"].isin(same)])
-    )
+    assert comparison(result, "comparables").reference == pytest.approx(per_1000(month[month["code_insee"].isin(same)]))
     population = communes().set_index("code_insee")["population"]
     rates = month.groupby("code_insee")["foyers_allocataires"].sum() / population * 1000
     ranks = rates.rank(ascending=False, method="min")
@@ -454,9 +420,7 @@ def test_rank_of_an_epci_and_of_the_departement(portal) -> None:  # type: ignore
         int(rates.rank(ascending=False, method="min")[LAVAL_EPCI]),
         10,
     )
-    october = drees()[drees()["date"] == pd.Timestamp(OCT_2020)].set_index("code_departement")[
-        "foyers_allocataires"
-    ]
+    october = drees()[drees()["date"] == pd.Timestamp(OCT_2020)].set_index("code_departement")["foyers_allocataires"]
     rank = comparison(evaluator(portal, "rsa.foyers_drees").result(["rank"]), "rank")
     assert (rank.rank, rank.count) == (
         int(october.rank(ascending=False, method="min")["53"]),
@@ -489,33 +453,21 @@ def test_a_flow_is_compared_month_for_month(portal) -> None:  # type: ignore[no-
     result = evaluator(
         portal, "rh.masse_salariale", "departement:53", "2026", dashboard="rh", territory_all=True
     ).result(["previous_year"])
-    assert result.value == pytest.approx(
-        paie[paie["date"].dt.year == 2026]["masse_salariale"].sum()
-    )
+    assert result.value == pytest.approx(paie[paie["date"].dt.year == 2026]["masse_salariale"].sum())
     assert (result.start, result.end) == (dt.date(2026, 1, 1), dt.date(2026, 10, 1))
     same_months = paie[(paie["date"] >= "2025-01-01") & (paie["date"] <= "2025-10-01")]
-    assert comparison(result, "previous_year").reference == pytest.approx(
-        same_months["masse_salariale"].sum()
-    )
+    assert comparison(result, "previous_year").reference == pytest.approx(same_months["masse_salariale"].sum())
 
 
 def test_targets_fixed_and_read_from_the_goals_workbook(portal) -> None:  # type: ignore[no-untyped-def]
     goals = pd.read_excel(DATA / "objectifs.xlsx", sheet_name="objectifs")
-    fibre = evaluator(portal, "fibre.taux_raccordables", period="2018", dashboard="fibre").result(
-        ["target"]
-    )
-    expected = goals.loc[
-        (goals["indicateur"] == "taux_raccordables") & (goals["annee"] == 2018), "cible"
-    ].iloc[0]
+    fibre = evaluator(portal, "fibre.taux_raccordables", period="2018", dashboard="fibre").result(["target"])
+    expected = goals.loc[(goals["indicateur"] == "taux_raccordables") & (goals["annee"] == 2018), "cible"].iloc[0]
     assert comparison(fibre, "target").reference == pytest.approx(expected)
     foyers = evaluator(portal, "rsa.foyers_allocataires").result(["target"])
     assert comparison(foyers, "target").reference == 3800
     # a volume's target is the département's: not shown for a commune
-    assert (
-        not evaluator(portal, "rsa.foyers_allocataires", f"commune:{LAVAL}")
-        .result(["target"])
-        .comparisons
-    )
+    assert not evaluator(portal, "rsa.foyers_allocataires", f"commune:{LAVAL}").result(["target"]).comparisons
 
 
 def test_status_from_thresholds(portal) -> None:  # type: ignore[no-untyped-def]
@@ -523,18 +475,12 @@ def test_status_from_thresholds(portal) -> None:  # type: ignore[no-untyped-def]
     assert 14 <= per_1000(month) < 16  # warning 14, alert 16
     assert evaluator(portal, "rsa.foyers_pour_1000").result([]).status == "warning"
     assert per_1000(month[month["code_insee"] == LAVAL]) >= 16
-    assert (
-        evaluator(portal, "rsa.foyers_pour_1000", f"commune:{LAVAL}").result([]).status == "alert"
-    )
-    assert (
-        evaluator(portal, "rsa.foyers_allocataires", f"commune:{LAVAL}").result([]).status is None
-    )
+    assert evaluator(portal, "rsa.foyers_pour_1000", f"commune:{LAVAL}").result([]).status == "alert"
+    assert evaluator(portal, "rsa.foyers_allocataires", f"commune:{LAVAL}").result([]).status is None
 
 
 def test_status_is_written_not_only_coloured(client_president, portal) -> None:  # type: ignore[no-untyped-def]
-    content = widget_content(
-        client_president, portal.registry.dashboards["rsa"], "positions", "departement:53", "2020"
-    )
+    content = widget_content(client_president, portal.registry.dashboards["rsa"], "positions", "departement:53", "2020")
     shown = plain(content)
     assert "Vigilance : seuil de 14,0 pour 1 000 hab. atteint" in shown
     assert "bi-exclamation-triangle" in shown
@@ -570,9 +516,7 @@ def test_compare_view_makes_one_query_per_dataset(portal) -> None:  # type: igno
         Territory("commune", CHATEAU_GONTIER),
     ]
     with recorded_queries(portal) as seen:
-        found = compare_territories(
-            ctx, portal.registry.indicators["rsa.foyers_pour_1000"], territories
-        )
+        found = compare_territories(ctx, portal.registry.indicators["rsa.foyers_pour_1000"], territories)
         values = [ev.value(ev.window()) for _, ev in found]
     assert sorted(q.dataset for q in seen) == ["communes", "rsa_communes"]
     month = rsa()[rsa()["date"] == pd.Timestamp(OCT_2020)]
@@ -594,13 +538,7 @@ def test_compare_view_over_http(client_president, portal) -> None:  # type: igno
         "t3": "commune:nope",
         "t4": f"commune:{LAVAL}",
     }
-    shown = " ".join(
-        texts(
-            widget_content(
-                client_president, dashboard, "comparer", "departement:53", "2020", chosen
-            )
-        )
-    )
+    shown = " ".join(texts(widget_content(client_president, dashboard, "comparer", "departement:53", "2020", chosen)))
     month = rsa()[rsa()["date"] == pd.Timestamp(OCT_2020)]
     assert f"{per_1000(month[month['code_insee'] == LAVAL]):.1f}".replace(".", ",") in shown
     assert "CA Laval Agglomération" in shown and "Laval" in shown
@@ -630,9 +568,7 @@ def test_kpis_of_a_dashboard_share_their_queries(portal) -> None:  # type: ignor
     def queries(batch: bool) -> set[Any]:
         with recorded_queries(portal) as seen:
             for widget in widgets:
-                Kpi.evaluator(widget, ctx, batch=batch).result(
-                    widget.compare_items(), widget.sparkline
-                )
+                Kpi.evaluator(widget, ctx, batch=batch).result(widget.compare_items(), widget.sparkline)
         return {q for q in seen if q.dataset == "fibre_communes"}
 
     shared, alone = queries(batch=True), queries(batch=False)
@@ -691,9 +627,7 @@ def test_overview_for_the_president_has_every_indicator(client_president, portal
     for widget in pilotage.widgets:
         if widget.type == "kpi":
             assert f'"pilotage--{widget.id}"' in page, widget.id
-            shown = " ".join(
-                texts(widget_content(client_president, pilotage, widget.id, "departement:53", None))
-            )
+            shown = " ".join(texts(widget_content(client_president, pilotage, widget.id, "departement:53", None)))
             assert "pilotis-kpi-value" in shown and "Ce widget n'a pas pu" not in shown
     for title in ("Solidarités", "Finances des communes", "Ressources humaines", "Numérique"):
         assert title in page
@@ -717,19 +651,9 @@ def test_overview_for_a_manager_has_only_their_indicators(client_manager, portal
     )
     assert response.status_code == 403 and "foyers" not in response.get_data(as_text=True)
     listed = {cb["output"] for cb in client_manager.get("/_dash-dependencies").get_json()}
-    assert (
-        "pilotage--fin_equipement.children" in listed
-        and "pilotage--rsa_foyers.children" not in listed
-    )
-    content = " ".join(
-        texts(
-            widget_content(client_manager, pilotage, "fin_fonctionnement", "departement:53", None)
-        )
-    )
-    assert (
-        "/indicateurs/finances.depenses_fonctionnement" in content
-        and "Voir : Finances des communes" in content
-    )
+    assert "pilotage--fin_equipement.children" in listed and "pilotage--rsa_foyers.children" not in listed
+    content = " ".join(texts(widget_content(client_manager, pilotage, "fin_fonctionnement", "departement:53", None)))
+    assert "/indicateurs/finances.depenses_fonctionnement" in content and "Voir : Finances des communes" in content
 
 
 def test_indicator_visibility_follows_the_thematic_dashboards(portal) -> None:  # type: ignore[no-untyped-def]

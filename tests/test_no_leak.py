@@ -80,13 +80,9 @@ def test_no_text_of_a_forbidden_dashboard(app, portal, login_as, username: str) 
             leaked = sorted(s for s in secret if s in body)
             assert not leaked, f"{username}: {name} shows {leaked[:3]}"
             for dashboard in denied:
-                assert f'"{dashboard.id}--' not in body, (
-                    f"{username}: {name} names {dashboard.id}'s components"
-                )
+                assert f'"{dashboard.id}--' not in body, f"{username}: {name} names {dashboard.id}'s components"
                 if name.startswith(("GET /_dash", "router")):
-                    assert f'"{dashboard.spec.url}"' not in body, (
-                        f"{username}: {name} links {dashboard.spec.url}"
-                    )
+                    assert f'"{dashboard.spec.url}"' not in body, f"{username}: {name} links {dashboard.spec.url}"
 
 
 def test_the_check_would_see_a_leak(app, portal, login_as) -> None:  # type: ignore[no-untyped-def]

@@ -23,21 +23,15 @@ from pilotis.sources import DataSource, DuckRuntime
 
 
 def test_multiplication_and_division_bind_tighter_than_addition() -> None:
-    assert parse_measure("sum(a) + sum(b) * 2") == BinOp(
-        "+", Agg("sum", "a"), BinOp("*", Agg("sum", "b"), Num(2))
-    )
-    assert parse_measure("sum(a) / sum(b) - 1") == BinOp(
-        "-", BinOp("/", Agg("sum", "a"), Agg("sum", "b")), Num(1)
-    )
+    assert parse_measure("sum(a) + sum(b) * 2") == BinOp("+", Agg("sum", "a"), BinOp("*", Agg("sum", "b"), Num(2)))
+    assert parse_measure("sum(a) / sum(b) - 1") == BinOp("-", BinOp("/", Agg("sum", "a"), Agg("sum", "b")), Num(1))
 
 
 def test_operators_of_same_precedence_group_to_the_left() -> None:
     assert parse_measure("sum(a) - sum(b) - sum(c)") == BinOp(
         "-", BinOp("-", Agg("sum", "a"), Agg("sum", "b")), Agg("sum", "c")
     )
-    assert parse_measure("sum(a) / sum(b) * 100") == BinOp(
-        "*", BinOp("/", Agg("sum", "a"), Agg("sum", "b")), Num(100)
-    )
+    assert parse_measure("sum(a) / sum(b) * 100") == BinOp("*", BinOp("/", Agg("sum", "a"), Agg("sum", "b")), Num(100))
 
 
 def test_parentheses_override_precedence() -> None:
@@ -110,10 +104,7 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> dict[str, DataSource]:
         con.execute("CREATE TABLE faits (code TEXT, date DATE, valeur INTEGER, base INTEGER)")
         con.executemany(
             "INSERT INTO faits VALUES (?, ?, ?, ?)",
-            [
-                (r.code, r.date.isoformat(), int(r.valeur), int(r.base))
-                for r in frame.itertuples(index=False)
-            ],
+            [(r.code, r.date.isoformat(), int(r.valeur), int(r.base)) for r in frame.itertuples(index=False)],
         )
     duckdb.sql(
         "SELECT code, CAST(date AS DATE) AS date, CAST(valeur AS BIGINT) AS valeur, "
@@ -157,9 +148,7 @@ MEASURES = (
 
 
 @pytest.mark.parametrize("grain", ["month", "quarter", "year"])
-def test_grouped_by_period_sqlite_and_duckdb_give_the_same_numbers(
-    sources: dict[str, DataSource], grain: str
-) -> None:
+def test_grouped_by_period_sqlite_and_duckdb_give_the_same_numbers(sources: dict[str, DataSource], grain: str) -> None:
     query = Query(
         dataset="",
         measures=MEASURES,

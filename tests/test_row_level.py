@@ -59,9 +59,7 @@ def truth() -> dict[str, object]:
         "population": population,
         "last_2019": last_2019,
         "kpi_2019": int(at["foyers_allocataires"].sum()),
-        "kpi_2018": int(
-            mine.loc[mine["date"] == dt.date(2018, last_2019.month, 1), "foyers_allocataires"].sum()
-        ),
+        "kpi_2018": int(mine.loc[mine["date"] == dt.date(2018, last_2019.month, 1), "foyers_allocataires"].sum()),
         "department_2019": int(rsa.loc[rsa["date"] == last_2019, "foyers_allocataires"].sum()),
         "monthly": mine.groupby("date")["foyers_allocataires"].sum().to_dict(),
         "by_commune_2019": at.groupby("code_insee")["foyers_allocataires"].sum().to_dict(),
@@ -78,28 +76,21 @@ def number(text: str) -> float:
 
 
 def _dataset(**territory: str) -> DatasetBase:
-    return DatasetBase(
-        type="csv", title="t", territory=TerritoryColumns(**territory) if territory else None
-    )
+    return DatasetBase(type="csv", title="t", territory=TerritoryColumns(**territory) if territory else None)
 
 
 def test_scope_of_users(portal) -> None:  # type: ignore[no-untyped-def]
     index = portal.territories
     assert territory_scope(Principal("a", "solidarites", frozenset({"agent"})), index) is None
-    assert territory_scope(
-        Principal("a", "solidarites", frozenset({"agent"}), f"epci:{LAVAL}"), index
-    ) == Territory("epci", LAVAL)
-    # president and admin read every row whatever their record says
-    assert (
-        territory_scope(Principal("p", None, frozenset({"president"}), f"epci:{LAVAL}"), index)
-        is None
+    assert territory_scope(Principal("a", "solidarites", frozenset({"agent"}), f"epci:{LAVAL}"), index) == Territory(
+        "epci", LAVAL
     )
+    # president and admin read every row whatever their record says
+    assert territory_scope(Principal("p", None, frozenset({"president"}), f"epci:{LAVAL}"), index) is None
     assert territory_scope(Principal("a", None, frozenset(), "departement:53"), index) is None
 
 
-@pytest.mark.parametrize(
-    "bad", ["epci:999999999", "garbage", "epci:", "departement:72", "commune:00000"]
-)
+@pytest.mark.parametrize("bad", ["epci:999999999", "garbage", "epci:", "departement:72", "commune:00000"])
 def test_unreadable_restriction_fails_closed(portal, bad: str) -> None:  # type: ignore[no-untyped-def]
     principal = Principal("a", "solidarites", frozenset({"agent"}), bad)
     with pytest.raises(RowsDenied):
@@ -110,9 +101,7 @@ def test_row_filters_per_dataset_shape(portal) -> None:  # type: ignore[no-untyp
     index = portal.territories
     agent = Principal("a", "solidarites", frozenset({"agent"}), f"epci:{LAVAL}")
     assert row_filters(agent, _dataset(commune="c", epci="e"), index) == (Filter("e", "=", LAVAL),)
-    assert row_filters(agent, _dataset(commune="c"), index) == (
-        Filter("c", "in", index.communes_of(LAVAL)),
-    )
+    assert row_filters(agent, _dataset(commune="c"), index) == (Filter("c", "in", index.communes_of(LAVAL)),)
     for config in (_dataset(departement="d"), _dataset()):
         with pytest.raises(RowsDenied):  # default deny: cannot be cut at the agent's level
             row_filters(agent, config, index)
@@ -121,9 +110,7 @@ def test_row_filters_per_dataset_shape(portal) -> None:  # type: ignore[no-untyp
     unrestricted = Principal("b", "solidarites", frozenset({"agent"}))
     assert row_filters(unrestricted, _dataset(departement="d"), index) == ()
     commune_agent = Principal("c", "solidarites", frozenset({"agent"}), "commune:53130")
-    assert row_filters(commune_agent, _dataset(commune="c", epci="e"), index) == (
-        Filter("c", "=", "53130"),
-    )
+    assert row_filters(commune_agent, _dataset(commune="c", epci="e"), index) == (Filter("c", "=", "53130"),)
     with pytest.raises(RowsDenied):  # EPCI-level data cannot be cut at one commune
         row_filters(commune_agent, _dataset(epci="e"), index)
 
@@ -393,9 +380,7 @@ def _strings(tree: object) -> set[str]:
 
 
 @pytest.mark.parametrize("dashboard_id", DASHBOARDS)
-def test_every_dashboard_for_an_epci_restricted_member(
-    app, portal, db, truth, dashboard_id: str
-) -> None:  # type: ignore[no-untyped-def]
+def test_every_dashboard_for_an_epci_restricted_member(app, portal, db, truth, dashboard_id: str) -> None:  # type: ignore[no-untyped-def]
     """A member of the dashboard's department attached to Laval Agglomération: every widget
     answers (data or the French "not available for your area" notice), and no code or name of
     a commune or EPCI outside Laval Agglomération appears anywhere in what they receive."""

@@ -101,9 +101,7 @@ def test_built_in_types_are_all_registered() -> None:
 @pytest.mark.parametrize("model", MODELS, ids=[f"{m.__module__}.{m.__qualname__}" for m in MODELS])
 def test_every_yaml_model_and_key_has_a_description(model: type[BaseModel]) -> None:
     assert (model.__doc__ or "").strip(), f"{model.__qualname__} has no docstring"
-    missing = [
-        name for name, info in model.model_fields.items() if not (info.description or "").strip()
-    ]
+    missing = [name for name, info in model.model_fields.items() if not (info.description or "").strip()]
     assert not missing, (
         f"{model.__module__}.{model.__qualname__}: add a docstring under "
         f"{', '.join(missing)} (it becomes the JSON Schema description and the docs)"
@@ -161,8 +159,7 @@ def test_committed_yaml_reference_is_up_to_date() -> None:
     expected = yaml_reference_markdown()
     current = REFERENCE.read_text(encoding="utf-8") if REFERENCE.exists() else ""
     assert current == expected, (
-        "docs/yaml-reference.md is out of date: "
-        "run `python -m pilotis docs -o docs/yaml-reference.md`"
+        "docs/yaml-reference.md is out of date: run `python -m pilotis docs -o docs/yaml-reference.md`"
     )
 
 

@@ -96,9 +96,7 @@ def make_app(
 
 
 def call(client: Any, body: dict[str, Any]) -> Any:
-    return client.post(
-        UPDATE, data=json.dumps(body), content_type="application/json", headers=csrf_headers(client)
-    )
+    return client.post(UPDATE, data=json.dumps(body), content_type="application/json", headers=csrf_headers(client))
 
 
 def router(client: Any, path: str) -> Any:
@@ -121,9 +119,7 @@ def refresh_output(app: Dash, seance: Any) -> str:
     return next(o for o in app.callback_map if o.startswith(".." + seance.dom_id("s0-body")))
 
 
-def refresh_body(
-    app: Dash, seance: Any, search: str = "", hashes: dict | None = None
-) -> dict[str, Any]:
+def refresh_body(app: Dash, seance: Any, search: str = "", hashes: dict | None = None) -> dict[str, Any]:
     output = refresh_output(app, seance)
     return {
         "output": output,
@@ -181,10 +177,7 @@ def test_declared_seance_is_loaded_and_resolved(portal) -> None:  # type: ignore
     assert seance.dashboards == ("rsa",)
     laval = seance.spec.items[1]
     assert laval.filters.territory == "epci:200083392"  # written as a name in the YAML
-    by_item = [
-        [[s.widget for s in slide.slots] for slide in seance.slides if slide.item == i]
-        for i in range(3)
-    ]
+    by_item = [[[s.widget for s in slide.slots] for slide in seance.slides if slide.item == i] for i in range(3)]
     assert by_item[1:] == [[["foyers", "taux"], ["carte"]], [["depenses", "comparaison"]]]
     assert by_item[0][0] == ["foyers", "taux", "depenses"]  # the dashboard's first row
     assert all(slot.widget != "communes" for slot in seance.slots)  # tables only when listed
@@ -299,11 +292,7 @@ def test_graph_is_taken_out_of_the_widget_and_enlarged() -> None:
         },
     }
     body, figure = split(tree)
-    assert (
-        figure is not None
-        and "Mis à jour" not in json.dumps(body)
-        and "Graph" not in json.dumps(body)
-    )
+    assert figure is not None and "Mis à jour" not in json.dumps(body) and "Graph" not in json.dumps(body)
     big = projected(figure)
     assert "height" not in big["layout"] and big["layout"]["font"]["size"] >= 28
     assert big["layout"]["yaxis"]["tickfont"]["size"] >= 28
@@ -319,17 +308,13 @@ def test_seance_pages_follow_the_dashboards_rights(app, portal, username: str) -
     page, router, refresh callback and callback graph allowed iff every dashboard is."""
     principal = principal_of_demo(username)
     registry = portal.registry
-    seances = [
-        registry.seance(k) for k in [*registry.seances, *(f"@{d}" for d in registry.dashboards)]
-    ]
+    seances = [registry.seance(k) for k in [*registry.seances, *(f"@{d}" for d in registry.dashboards)]]
     with app.server.test_client() as client:
         login_as(client, username)
         listed = {cb["output"] for cb in client.get("/_dash-dependencies").get_json()}
         for seance in seances:
             assert seance is not None
-            allowed = all(
-                can_view(principal, registry.dashboards[d].spec) for d in seance.dashboards
-            )
+            allowed = all(can_view(principal, registry.dashboards[d].spec) for d in seance.dashboards)
             page = client.get(seance.url)
             assert page.status_code == (200 if allowed else 403), (username, seance.key)
             routed = router(client, seance.url).get_data(as_text=True)
@@ -353,9 +338,7 @@ def test_bare_shell_and_unknown_seances(app, agent_client) -> None:  # type: ign
     page = agent_client.get("/seance/commission-rsa")
     assert page.status_code == 200 and '<body class="pilotis-bare">' in page.get_data(as_text=True)
     assert '<body class="pilotis-bare">' not in agent_client.get("/rsa").get_data(as_text=True)
-    bare = agent_client.get(
-        "/_dash-layout", headers={"Referer": "http://localhost/seance/commission-rsa"}
-    )
+    bare = agent_client.get("/_dash-layout", headers={"Referer": "http://localhost/seance/commission-rsa"})
     full = agent_client.get("/_dash-layout", headers={"Referer": "http://localhost/rsa"})
     assert "pilotis-navbar" not in bare.get_data(as_text=True)
     assert "pilotis-navbar" in full.get_data(as_text=True)
@@ -385,17 +368,14 @@ def test_live_refresh_fills_every_slot(app, portal, agent_client) -> None:  # ty
     graphs = [
         s.index
         for s in seance.slots
-        if portal.registry.dashboards[s.dashboard].widget(s.widget).type
-        in ("line", "bar", "choropleth")
+        if portal.registry.dashboards[s.dashboard].widget(s.widget).type in ("line", "bar", "choropleth")
     ]
     assert set(graphs) <= set(figures)
     for figure in figures.values():
         assert figure["layout"]["font"]["size"] >= 28 and "height" not in figure["layout"]
     assert response[seance.dom_id("tick")]["interval"] == seance.refresh * 1000
     # a screen that already shows everything receives no slot again: nothing flickers
-    again = call(
-        agent_client, refresh_body(app, seance, hashes=response[seance.dom_id("hashes")]["data"])
-    )
+    again = call(agent_client, refresh_body(app, seance, hashes=response[seance.dom_id("hashes")]["data"]))
     payload = again.get_json()["response"]
     assert not any(k.endswith(("-body", "-graph", "-figure")) for k in payload), sorted(payload)[:5]
     chosen = refreshed(agent_client, app, seance, "?rafraichissement=30s")
@@ -405,9 +385,7 @@ def test_live_refresh_fills_every_slot(app, portal, agent_client) -> None:  # ty
 def test_present_button_carries_the_filters(app, portal, agent_client) -> None:  # type: ignore[no-untyped-def]
     seance = portal.registry.seance("@rsa")
     response = refreshed(agent_client, app, seance, "?territoire=epci:200083392&periode=all")
-    assert (
-        response[seance.dom_id("sub-0")]["children"] == "CA Laval Agglomération · toute la période"
-    )
+    assert response[seance.dom_id("sub-0")]["children"] == "CA Laval Agglomération · toute la période"
     assert agent_client.get("/seance/d/rsa?territoire=epci:200083392").status_code == 200
 
 
@@ -519,9 +497,7 @@ def test_source_down_keeps_the_last_good_figures(two_workers, monkeypatch) -> No
     stale = refreshed(client, app, seance)
     status = stale[seance.dom_id("status")]
     assert "is-stale" in status["className"]
-    assert re.match(
-        r"Données non actualisées depuis le \d\d/\d\d/\d{4} à \d\d:\d\d", status["children"]
-    )
+    assert re.match(r"Données non actualisées depuis le \d\d/\d\d/\d{4} à \d\d:\d\d", status["children"])
     text = " ".join(texts(stale))
     assert "Données non actualisées depuis le" in text
     assert "Données indisponibles" not in text and "n'a pas pu être affiché" not in text
@@ -550,9 +526,7 @@ def test_a_frozen_seance_shows_the_same_figures_after_the_data_changes(settings,
     assert re.fullmatch(r"/seance/essai/instantane/[A-Za-z0-9_-]{24}", link), link
     snapshot = snapshots.load(app.server.extensions["pilotis_db"], link.rsplit("/", 1)[1])
     assert snapshot is not None and snapshot.intact() and snapshot.author == "agent.rsa"
-    stored = [
-        s["figure"] for slide in snapshot.content["slides"] for s in slide["slots"] if s["figure"]
-    ]
+    stored = [s["figure"] for slide in snapshot.content["slides"] for s in slide["slots"] if s["figure"]]
     assert [json.loads(canonical(f)) for f in stored] == [
         json.loads(canonical(f)) for f in figures_of(live, seance).values()
     ]
@@ -560,11 +534,7 @@ def test_a_frozen_seance_shows_the_same_figures_after_the_data_changes(settings,
     def page_figures(path: str) -> list[bytes]:
         routed = router(client, path)
         assert routed.status_code == 200
-        return [
-            canonical(f)
-            for f in find_figures(routed.get_json()["response"]["page"]["children"])
-            if f.get("data")
-        ]
+        return [canonical(f) for f in find_figures(routed.get_json()["response"]["page"]["children"]) if f.get("data")]
 
     before = page_figures(link)
     frame = pd.read_parquet(rsa_copy)
@@ -594,9 +564,7 @@ def test_a_frozen_seance_shows_the_same_figures_after_the_data_changes(settings,
 def screen(app):  # type: ignore[no-untyped-def]
     """A browser session opened with a valid display link to commission-rsa (no sign-in)."""
     db = app.server.extensions["pilotis_db"]
-    link, token = display_links.create(
-        db, app.server.secret_key, "commission-rsa", 30, label="hall"
-    )
+    link, token = display_links.create(db, app.server.secret_key, "commission-rsa", 30, label="hall")
     client = app.server.test_client()
     first = client.get(f"/seance/commission-rsa?jeton={token}")
     assert first.status_code == 302 and first.headers["Location"] == "/seance/commission-rsa"
@@ -629,10 +597,7 @@ def test_display_link_opens_its_seance_only(app, portal, screen) -> None:  # typ
                 "output": output,
                 "outputs": parts,
                 "state": [],
-                "inputs": [
-                    {"id": i["id"], "property": i["property"], "value": None}
-                    for i in spec["inputs"]
-                ],
+                "inputs": [{"id": i["id"], "property": i["property"], "value": None} for i in spec["inputs"]],
             }
             assert call(client, body).status_code == 403, output
     frozen = call(client, freeze_body(seance))
@@ -720,18 +685,12 @@ def test_display_link_command_line(settings, tmp_path, monkeypatch, capsys) -> N
 def test_can_view_seance_decision() -> None:
     from pilotis.schema import DashboardSpec
 
-    spec = DashboardSpec(
-        id="rsa", title="RSA", access={"departments": ["solidarites"]}, widgets=[{}]
-    )
+    spec = DashboardSpec(id="rsa", title="RSA", access={"departments": ["solidarites"]}, widgets=[{}])
     other = DashboardSpec(id="rh", title="RH", access={"departments": ["rh"]}, widgets=[{}])
     agent = Principal("a", "solidarites", frozenset({"agent"}))
     screen = Principal("affichage:x", roles=frozenset({"display"}), seance="commission-rsa")
     assert can_view_seance(agent, "s", [spec]) and not can_view_seance(agent, "s", [spec, other])
     assert not can_view_seance(agent, "s", []) and not can_view_seance(agent, "s", [None])
-    assert can_view_seance(screen, "commission-rsa", [other]) and not can_view_seance(
-        screen, "s", [spec]
-    )
-    assert not can_view(
-        screen, DashboardSpec(id="p", title="P", access="public-internal", widgets=[{}])
-    )
+    assert can_view_seance(screen, "commission-rsa", [other]) and not can_view_seance(screen, "s", [spec])
+    assert not can_view(screen, DashboardSpec(id="p", title="P", access="public-internal", widgets=[{}]))
     assert not can_view_seance(None, "s", [spec])

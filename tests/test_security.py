@@ -44,11 +44,7 @@ def test_production_refuses_the_demo_secret(settings: Settings, tmp_path: Path) 
     with pytest.raises(StartupError, match="clé secrète de démonstration"):
         create_app(app_settings(settings, f"sqlite:///{tmp_path / 'p.db'}", mode="production"))
     with pytest.raises(StartupError, match="trop courte"):
-        create_app(
-            app_settings(
-                settings, f"sqlite:///{tmp_path / 'p.db'}", mode="production", secret_key="court"
-            )
-        )
+        create_app(app_settings(settings, f"sqlite:///{tmp_path / 'p.db'}", mode="production", secret_key="court"))
 
 
 def test_unknown_mode_is_refused(settings: Settings, tmp_path: Path) -> None:
@@ -131,9 +127,7 @@ def test_secure_cookies_over_https(settings: Settings, tmp_path: Path) -> None:
         "csrf_token": form_token(page.get_data(as_text=True)),
     }
     no_referrer = client.post("/login", data=data, base_url=base)
-    assert (
-        no_referrer.status_code == 400
-    )  # over HTTPS the CSRF check also wants a same-site Referer
+    assert no_referrer.status_code == 400  # over HTTPS the CSRF check also wants a same-site Referer
     response = client.post("/login", data=data, base_url=base, headers={"Referer": f"{base}/login"})
     assert response.status_code == 302
     for header in response.headers.getlist("Set-Cookie"):

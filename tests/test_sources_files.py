@@ -129,9 +129,7 @@ def test_excel_sheet(tmp_path: Path) -> None:
 
 
 def test_parquet(tmp_path: Path) -> None:
-    pd.DataFrame({"capteur": ["a", "b", "a"], "mesure": [1.0, 2.0, 4.0]}).to_parquet(
-        tmp_path / "m.parquet"
-    )
+    pd.DataFrame({"capteur": ["a", "b", "a"], "mesure": [1.0, 2.0, 4.0]}).to_parquet(tmp_path / "m.parquet")
     src = source(ParquetSource, tmp_path, path="m.parquet")
     assert total(src, "avg(mesure)", filters=(Filter("capteur", "=", "a"),)) == 2.5
 

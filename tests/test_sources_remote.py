@@ -62,13 +62,8 @@ def calls(api: FakeApi, endpoint: str) -> list[dict[str, str]]:
 
 
 def test_odsql_translation() -> None:
-    assert (
-        odsql_condition(Filter("nom", "=", 'Saint-Jean "le" \\ Bas'))
-        == '`nom` = "Saint-Jean \\"le\\" \\\\ Bas"'
-    )
-    assert (
-        odsql_condition(Filter("date", ">=", dt.date(2024, 1, 1))) == "`date` >= date'2024-01-01'"
-    )
+    assert odsql_condition(Filter("nom", "=", 'Saint-Jean "le" \\ Bas')) == '`nom` = "Saint-Jean \\"le\\" \\\\ Bas"'
+    assert odsql_condition(Filter("date", ">=", dt.date(2024, 1, 1))) == "`date` >= date'2024-01-01'"
     assert odsql_condition(Filter("code", "in", ("a", 2))) == '(`code` = "a" OR `code` = 2)'
     assert odsql_condition(Filter("actif", "=", True)) == "`actif` = true"
 
@@ -87,10 +82,7 @@ def test_aggregation_is_pushed_down(api: FakeApi, tmp_path: Path) -> None:
     )
     result = src.run(query)
     frame = reference(rows())
-    frame = frame[
-        (frame["date"] >= dt.date(2024, 1, 1))
-        & frame["code_insee"].isin(["53001", "53002", "53006"])
-    ]
+    frame = frame[(frame["date"] >= dt.date(2024, 1, 1)) & frame["code_insee"].isin(["53001", "53002", "53006"])]
     expected = frame.groupby("epci")["valeur"].agg(["sum", "mean"])
     assert list(result["epci"]) == list(expected.index)
     assert list(result["v"]) == pytest.approx(list(expected["sum"]))
@@ -171,9 +163,7 @@ def test_paging_limits_are_respected(api: FakeApi, tmp_path: Path) -> None:
     api.requests.clear()
     distinct = src.run(Query("ind", (("n", parse_measure("count_distinct(code_insee)")),)))
     assert int(distinct.iloc[0]["n"]) == 300
-    assert calls(api, "/exports/json") and all(
-        int(p.get("limit", 0)) <= 100 for p in calls(api, "/records")
-    )
+    assert calls(api, "/exports/json") and all(int(p.get("limit", 0)) <= 100 for p in calls(api, "/records"))
 
 
 def test_more_than_ten_thousand_raw_rows_use_exports(tmp_path: Path) -> None:
@@ -273,23 +263,15 @@ def test_rest_page_pagination_and_sql(api: FakeApi, tmp_path: Path) -> None:
     )
     frame = reference(rows())
     frame = frame[frame["epci"] == "E2"]
-    assert list(result["v"]) == pytest.approx(
-        list(frame.groupby(frame["date"].map(lambda d: d.year))["valeur"].sum())
-    )
-    assert (
-        len([p for p, _ in api.requests if p == "/rest/items"]) == 8
-    )  # 7 200 rows: 7 full pages + 1 empty
-    assert (
-        result.attrs["refreshed_at"] and result.attrs["valid_until"] > result.attrs["refreshed_at"]
-    )
+    assert list(result["v"]) == pytest.approx(list(frame.groupby(frame["date"].map(lambda d: d.year))["valeur"].sum()))
+    assert len([p for p, _ in api.requests if p == "/rest/items"]) == 8  # 7 200 rows: 7 full pages + 1 empty
+    assert result.attrs["refreshed_at"] and result.attrs["valid_until"] > result.attrs["refreshed_at"]
     api.requests.clear()
     src.run(Query("api", (("n", parse_measure("count(*)")),)))
     assert not api.requests  # fetched once per refresh period
 
 
-def test_rest_next_link_and_bearer_token(
-    api: FakeApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_rest_next_link_and_bearer_token(api: FakeApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     api.token = "jeton"
     monkeypatch.setenv("PILOTIS_TEST_TOKEN", "jeton")
     src = rest(

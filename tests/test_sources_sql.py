@@ -161,9 +161,7 @@ def test_postgresql(pg_url: str, tmp_path: Path) -> None:
         assert changed.value.kind == "columns"
         bad = pg_url.replace("postgres@", "personne:mauvais@", 1)
         with pytest.raises(SourceError) as refused:
-            make(bad, f"{schema}.depenses", tmp_path).run(
-                Query("essai", (("n", parse_measure("count(*)")),))
-            )
+            make(bad, f"{schema}.depenses", tmp_path).run(Query("essai", (("n", parse_measure("count(*)")),)))
         assert refused.value.kind in ("auth", "unreachable") and "mauvais" not in str(refused.value)
         slow = make(pg_url, f"{schema}.depenses", tmp_path, timeout="1s")
         slow.schema()

@@ -23,9 +23,7 @@ GOOD = "mot-de-passe-robuste-1"
 
 
 @pytest.fixture(params=DB_KINDS)
-def cli_db(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Database]:
+def cli_db(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
     """An empty database the command line is pointed at (PILOTIS_DATABASE_URL)."""
     with database_url(request.param, tmp_path) as url:
         monkeypatch.setenv("PILOTIS_DATABASE_URL", url)
@@ -77,11 +75,7 @@ def test_add_and_list(cli_db, monkeypatch, capsys) -> None:  # type: ignore[no-u
     out = capsys.readouterr().out
     assert "camille.martin" in out and "Camille Martin" in out and "agent,manager" in out
     row = audit_rows(cli_db)[-1]
-    assert (
-        row.event == "user_created"
-        and row.target == "camille.martin"
-        and row.username.startswith("cli:")
-    )
+    assert row.event == "user_created" and row.target == "camille.martin" and row.username.startswith("cli:")
 
 
 @pytest.mark.parametrize(
@@ -113,9 +107,7 @@ def test_set_password_disable_enable(cli_db, monkeypatch, capsys) -> None:  # ty
     changed = user(cli_db, "camille")
     assert passwords.verify(changed.password_hash, "nouveau-mot-de-passe")  # type: ignore[union-attr]
     assert changed.session_version == version + 1  # type: ignore[union-attr]
-    assert (
-        run(monkeypatch, "users", "set-password", "personne", stdin="nouveau-mot-de-passe\n") == 1
-    )
+    assert run(monkeypatch, "users", "set-password", "personne", stdin="nouveau-mot-de-passe\n") == 1
     assert "inconnu" in capsys.readouterr().err
     assert run(monkeypatch, "users", "disable", "camille") == 0
     assert not user(cli_db, "camille").active  # type: ignore[union-attr]
@@ -195,10 +187,7 @@ def test_import_is_all_or_nothing_with_line_numbers(cli_db, monkeypatch, capsys,
     assert run(monkeypatch, "users", "import", str(path)) == 1
     err = capsys.readouterr().err
     assert f"{path}:3: direction `finance` inconnue" in err
-    assert (
-        f"{path}:4: rôle `stagiaire` inconnu" in err
-        and f"{path}:4: le mot de passe doit contenir" in err
-    )
+    assert f"{path}:4: rôle `stagiaire` inconnu" in err and f"{path}:4: le mot de passe doit contenir" in err
     assert f"{path}:5: identifiant `a.dupont` déjà présent ligne 2" in err
     assert f"{path}:6: mot de passe obligatoire" in err
     assert "aucun compte importé" in err

@@ -142,10 +142,7 @@ def simplify_layers(
     rounded = []
     for fc, _, _ in layers:
         rounded.append(
-            [
-                [[_round_ring(r, ndigits) for r in poly] for poly in _polygons(f["geometry"])]
-                for f in fc["features"]
-            ]
+            [[[_round_ring(r, ndigits) for r in poly] for poly in _polygons(f["geometry"])] for f in fc["features"]]
         )
     all_rings = [r for layer in rounded for feat in layer for poly in feat for r in poly]
     topo = TopoSimplifier(all_rings, tol)

@@ -46,16 +46,10 @@ def rsa_communes(communes: pd.DataFrame, totals: pd.Series) -> pd.DataFrame:
     period = rng.uniform(2.0, 5.0, n)
     phase = rng.uniform(0.0, 2 * math.pi, n)
     dates = totals.index
-    t = np.asarray(
-        (dates.year - dates[0].year) + (dates.month - dates[0].month) / 12.0, dtype=float
-    )
-    wave = (
-        np.sin(2 * math.pi * t[None, :] / period[:, None] + phase[:, None]) - np.sin(phase)[:, None]
-    )
+    t = np.asarray((dates.year - dates[0].year) + (dates.month - dates[0].month) / 12.0, dtype=float)
+    wave = np.sin(2 * math.pi * t[None, :] / period[:, None] + phase[:, None]) - np.sin(phase)[:, None]
     weights = base[:, None] * np.exp(slope[:, None] * t[None, :] + amp[:, None] * wave)
-    counts = np.column_stack(
-        [largest_remainder(int(tot), weights[:, j]) for j, tot in enumerate(totals.to_numpy())]
-    )
+    counts = np.column_stack([largest_remainder(int(tot), weights[:, j]) for j, tot in enumerate(totals.to_numpy())])
     return pd.DataFrame(
         {
             "code_insee": np.repeat(communes["code_insee"].to_numpy(), len(dates)),
@@ -183,21 +177,15 @@ def solidarites_anchor(dec_headcount: pd.Series, dates: pd.DatetimeIndex) -> np.
     return np.interp(dates.year + (dates.month - 1) / 12, x, [anchors[y] for y in sorted(anchors)])
 
 
-def rh_effectifs(
-    dec_headcount: pd.Series, start: str = "2019-01-01", end: str = "2026-10-01"
-) -> pd.DataFrame:
+def rh_effectifs(dec_headcount: pd.Series, start: str = "2019-01-01", end: str = "2026-10-01") -> pd.DataFrame:
     """Monthly payroll of the Conseil départemental by direction x category x statut."""
     rng = np.random.default_rng(5303)
     dates = month_starts(start, end)
     t = np.asarray((dates.year - 2019) + (dates.month - 1) / 12.0, dtype=float)
-    summer = np.maximum(
-        0.0, np.cos(2 * math.pi * (dates.month.to_numpy() - 7) / 12)
-    )  # Apr-Oct, 0 in Dec
+    summer = np.maximum(0.0, np.cos(2 * math.pi * (dates.month.to_numpy() - 7) / 12))  # Apr-Oct, 0 in Dec
     winter = 1 + 0.22 * np.cos(2 * math.pi * (dates.month.to_numpy() - 1) / 12)
     shock = np.array([ABSENCE_SHOCKS.get(d.strftime("%Y-%m"), 1.0) for d in dates])
-    point = np.where(dates >= "2022-07-01", 1.035, 1.0) * np.where(
-        dates >= "2023-07-01", 1.015, 1.0
-    )
+    point = np.where(dates >= "2022-07-01", 1.035, 1.0) * np.where(dates >= "2023-07-01", 1.015, 1.0)
     pay_index = point * 1.009**t * np.where(dates.month == 11, 1.08, 1.0)
     solid = solidarites_anchor(dec_headcount, dates)
     frames = []
@@ -216,16 +204,12 @@ def rh_effectifs(
             ]
             counts = largest_remainder(int(total[j]), np.array([w for *_, w in cells]))
             for (cat, statut, _), eff in zip(cells, counts, strict=True):
-                quotite = {"A": 0.96, "B": 0.94, "C": 0.92}[cat] * (
-                    0.88 if statut == "Contractuel" else 1.0
-                )
+                quotite = {"A": 0.96, "B": 0.94, "C": 0.92}[cat] * (0.88 if statut == "Contractuel" else 1.0)
                 etp = round(eff * quotite * rng.uniform(0.98, 1.02), 1)
                 cost = COST_PER_ETP_2019[cat] * (0.88 if statut == "Contractuel" else 1.0)
                 masse = round(etp * cost * pay_index[j] * rng.uniform(0.995, 1.005), 2)
                 absence = eff * ABSENCE_DAYS[cat] * winter[j] * shock[j] * rng.lognormal(0.0, 0.08)
-                frames.append(
-                    (date, direction, cat, statut, int(eff), etp, masse, round(absence, 1))
-                )
+                frames.append((date, direction, cat, statut, int(eff), etp, masse, round(absence, 1)))
     return pd.DataFrame(
         frames,
         columns=[
@@ -241,9 +225,7 @@ def rh_effectifs(
     )
 
 
-def agents_communes(
-    communes: pd.DataFrame, centroids: dict[str, tuple[float, float]], total: int
-) -> np.ndarray:
+def agents_communes(communes: pd.DataFrame, centroids: dict[str, tuple[float, float]], total: int) -> np.ndarray:
     """Agents per commune of residence (population x proximity to Laval); sums to ``total``."""
     rng = np.random.default_rng(5304)
     lon0, lat0 = centroids["53130"]

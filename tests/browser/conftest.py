@@ -159,9 +159,7 @@ def browser() -> Iterator[Any]:
         require(False, "Playwright for Python is not installed")
         raise
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
             yield chromium
         finally:
@@ -230,9 +228,7 @@ class Tab:
 
 
 def _context(browser: Any, viewport: dict[str, int], state: dict[str, Any] | None = None) -> Any:
-    context = browser.new_context(
-        viewport=viewport, locale="fr-FR", storage_state=state, timezone_id="Europe/Paris"
-    )
+    context = browser.new_context(viewport=viewport, locale="fr-FR", storage_state=state, timezone_id="Europe/Paris")
     context.set_default_timeout(30_000)
     return context
 
@@ -305,6 +301,4 @@ def write_json(name: str, value: Any) -> None:
     """A JSON report in test-artifacts/."""
     ARTIFACTS.mkdir(exist_ok=True)
     with contextlib.suppress(OSError):
-        (ARTIFACTS / name).write_text(
-            json.dumps(value, ensure_ascii=False, indent=1), encoding="utf-8"
-        )
+        (ARTIFACTS / name).write_text(json.dumps(value, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -141,8 +141,7 @@ def wait_ready(page: Any, exp: Expected, timeout: int = READY_TIMEOUT) -> dict[s
     except Exception as exc:  # noqa: BLE001 - say what was missing, not just "timeout"
         state = page.evaluate(STATE_JS)
         raise AssertionError(
-            f"{exp.url}: not drawn within {timeout / 1000:.0f} s; expected "
-            f"{exp.js()}, page has {state}"
+            f"{exp.url}: not drawn within {timeout / 1000:.0f} s; expected {exp.js()}, page has {state}"
         ) from exc
     return page.evaluate(STATE_JS)  # type: ignore[no-any-return]
 

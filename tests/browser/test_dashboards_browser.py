@@ -62,9 +62,7 @@ def fingerprint(page: Any) -> dict[str, Any]:
 
 def assert_no_overflow(page: Any, where: str) -> None:
     widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    assert widths[0] <= widths[1], (
-        f"{where}: the page scrolls horizontally ({widths[0]} px > {widths[1]} px)"
-    )
+    assert widths[0] <= widths[1], f"{where}: the page scrolls horizontally ({widths[0]} px > {widths[1]} px)"
 
 
 def assert_french_numbers(page: Any, where: str) -> None:
@@ -80,8 +78,7 @@ def choose_other_filter(page: Any, dashboard_id: str) -> str:
     territory = page.locator(f"#{dashboard_id}--territory")
     if territory.is_visible():
         epcis = territory.locator("option").evaluate_all(
-            "options => options.filter(o => !o.disabled && o.value.startsWith('epci:'))"
-            ".map(o => o.value)"
+            "options => options.filter(o => !o.disabled && o.value.startsWith('epci:')).map(o => o.value)"
         )
         assert epcis, f"{dashboard_id}: the territory filter offers no EPCI"
         territory.select_option(epcis[0])
@@ -91,8 +88,7 @@ def choose_other_filter(page: Any, dashboard_id: str) -> str:
         pytest.skip(f"{dashboard_id} has no filter")
     current = period.input_value()
     years = period.locator("option").evaluate_all(
-        "options => options.filter(o => !o.disabled && /^[0-9]{4}$/.test(o.value))"
-        ".map(o => o.value)"
+        "options => options.filter(o => !o.disabled && /^[0-9]{4}$/.test(o.value)).map(o => o.value)"
     )
     others = [y for y in years if y != current]
     assert others, f"{dashboard_id}: the period filter offers a single year"
@@ -123,19 +119,13 @@ def test_dashboard_draws_and_follows_a_filter(tab, portal, dashboard_id: str) ->
     before_text = page.evaluate(f"part => JSON.stringify(({FINGERPRINT_JS})()[part])", part)
     chosen = choose_other_filter(page, dashboard_id)
     try:
-        page.wait_for_function(
-            CHANGED_JS, arg=[exp.js(), part, before_text], timeout=READY_TIMEOUT, polling=100
-        )
+        page.wait_for_function(CHANGED_JS, arg=[exp.js(), part, before_text], timeout=READY_TIMEOUT, polling=100)
     except Exception as exc:  # noqa: BLE001 - a clear message instead of a bare timeout
-        raise AssertionError(
-            f"{exp.url}: the {part} did not change after choosing {chosen}"
-        ) from exc
+        raise AssertionError(f"{exp.url}: the {part} did not change after choosing {chosen}") from exc
     state = wait_ready(page, exp)
     assert not state["errors"], f"{exp.url} with {chosen}: widget errors {state['errors']}"
     after = fingerprint(page)
-    changed = [
-        i for i, (a, b) in enumerate(zip(before["plots"], after["plots"], strict=False)) if a != b
-    ]
+    changed = [i for i, (a, b) in enumerate(zip(before["plots"], after["plots"], strict=False)) if a != b]
     if exp.graphs:
         assert changed, f"{exp.url}: no figure changed after choosing {chosen}"
     tab.screenshot(f"{dashboard_id}-desktop-filtered")
@@ -146,21 +136,15 @@ def test_home_lists_a_card_per_visible_dashboard(tab, portal, live_server) -> No
     tab.open("/")
     page = tab.page
     urls = visible_urls(portal, USER, live_server)
-    cards = page.locator(".pilotis-home-card a").evaluate_all(
-        "links => links.map(a => a.getAttribute('href'))"
-    )
+    cards = page.locator(".pilotis-home-card a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
     assert cards == urls
-    nav = page.locator("nav .nav-link").evaluate_all(
-        "links => links.map(a => a.getAttribute('href'))"
-    )
+    nav = page.locator("nav .nav-link").evaluate_all("links => links.map(a => a.getAttribute('href'))")
     assert nav == ["/", *urls]
     name = portal.registry.portal.collectivite.nom
     assert name in page.locator("h1").inner_text()
     assert name in page.locator("header").inner_text()
     logo = page.locator("header img").first
-    assert logo.evaluate("img => img.complete && img.naturalWidth > 0"), (
-        "the collectivité's logo does not load"
-    )
+    assert logo.evaluate("img => img.complete && img.naturalWidth > 0"), "the collectivité's logo does not load"
     assert page.evaluate("document.documentElement.lang") == "fr"
     assert_no_overflow(page, "/ at 1366 px")
     tab.screenshot("home-desktop")
@@ -177,12 +161,8 @@ def test_home_of_an_agent_shows_only_the_dashboards_of_the_department(  # type: 
         tab.open("/")
         urls = visible_urls(portal, "agent.rsa", live_server)
         assert 0 < len(urls) < len(portal.registry.dashboards)
-        cards = tab.page.locator(".pilotis-home-card a").evaluate_all(
-            "links => links.map(a => a.getAttribute('href'))"
-        )
-        nav = tab.page.locator("nav .nav-link").evaluate_all(
-            "links => links.map(a => a.getAttribute('href'))"
-        )
+        cards = tab.page.locator(".pilotis-home-card a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+        nav = tab.page.locator("nav .nav-link").evaluate_all("links => links.map(a => a.getAttribute('href'))")
         assert cards == urls
         assert nav == ["/", *urls]
     finally:
@@ -196,8 +176,7 @@ def test_navbar_leads_to_every_dashboard_and_back_home(tab, portal) -> None:  # 
         page.locator(f"nav a.nav-link[href='{dashboard.spec.url}']").click()
         page.wait_for_url(f"**{dashboard.spec.url}")
         page.wait_for_function(
-            "title => document.querySelector('h1') && "
-            "document.querySelector('h1').textContent.includes(title)",
+            "title => document.querySelector('h1') && document.querySelector('h1').textContent.includes(title)",
             arg=dashboard.spec.title,
         )
         current = page.locator("nav a.nav-link[aria-current='page']")
@@ -206,9 +185,7 @@ def test_navbar_leads_to_every_dashboard_and_back_home(tab, portal) -> None:  # 
         # Let the page finish: with 2 workers, its callbacks would delay the next page's.
         wait_ready(page, expected(portal, dashboard.id))
     page.locator("nav a.nav-link[href='/']").click()
-    page.wait_for_function(
-        "() => location.pathname === '/' && document.querySelector('.pilotis-home-card')"
-    )
+    page.wait_for_function("() => location.pathname === '/' && document.querySelector('.pilotis-home-card')")
     assert not tab.errors
 
 
@@ -229,9 +206,7 @@ def test_keyboard_reaches_skip_link_then_filters(tab, portal, dashboard_id: str)
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "contenu"
 
-    wanted = set(
-        page.locator(".pilotis-filters select:visible").evaluate_all("els => els.map(e => e.id)")
-    )
+    wanted = set(page.locator(".pilotis-filters select:visible").evaluate_all("els => els.map(e => e.id)"))
     assert wanted, f"{exp.url}: no visible filter"
     reached: set[str] = set()
     for _ in range(40):
@@ -242,9 +217,7 @@ def test_keyboard_reaches_skip_link_then_filters(tab, portal, dashboard_id: str)
             "width: parseFloat(getComputedStyle(document.activeElement).outlineWidth)})"
         )
         if info["id"] in wanted:
-            assert info["outline"] != "none" and info["width"] >= 2, (
-                f"no visible focus on #{info['id']}: {info}"
-            )
+            assert info["outline"] != "none" and info["width"] >= 2, f"no visible focus on #{info['id']}: {info}"
             reached.add(info["id"])
         if reached == wanted:
             break
@@ -281,18 +254,12 @@ def test_plotly_axes_speak_french(tab, portal) -> None:  # type: ignore[no-untyp
                                          'xaxis.dtick': 'M1', 'xaxis.tickformat': '%b %Y',
                                          'yaxis.range': [0, 2.5], 'yaxis.dtick': 0.5}});
         }}""")
-        xticks = page.evaluate(
-            f"[...{graph}.querySelectorAll('.xtick text')].map(t => t.textContent)"
-        )
-        yticks = page.evaluate(
-            f"[...{graph}.querySelectorAll('.ytick text')].map(t => t.textContent)"
-        )
+        xticks = page.evaluate(f"[...{graph}.querySelectorAll('.xtick text')].map(t => t.textContent)")
+        yticks = page.evaluate(f"[...{graph}.querySelectorAll('.ytick text')].map(t => t.textContent)")
         months = {word for tick in xticks for word in tick.split()}
         assert months & FRENCH_MONTHS, f"{exp.url}: no French month on the time axis: {xticks}"
         assert not months & ENGLISH_MONTHS, f"{exp.url}: English months on the time axis: {xticks}"
-        assert "0,5" in yticks and not any("." in y for y in yticks), (
-            f"{exp.url}: value axis {yticks}"
-        )
+        assert "0,5" in yticks and not any("." in y for y in yticks), f"{exp.url}: value axis {yticks}"
         tab.screenshot(f"{dashboard_id}-locale-check")
         return
     pytest.fail("no dashboard has a time axis to check the French plotly locale on")

@@ -61,12 +61,7 @@ def test_indicator_card_opens_with_the_keyboard(tab, portal, axe_script) -> None
     page.locator("body").focus()
     for _ in range(MAX_TABS):
         page.keyboard.press("Tab")
-        if (
-            page.evaluate(
-                "() => document.activeElement && document.activeElement.getAttribute('aria-label')"
-            )
-            == CARD
-        ):
+        if page.evaluate("() => document.activeElement && document.activeElement.getAttribute('aria-label')") == CARD:
             break
     else:
         pytest.fail(f"« {CARD} » not reached with {MAX_TABS} presses of Tab")

@@ -125,26 +125,20 @@ def test_captured_callbacks_are_refused_to_another_department(
     victim_context = tab.page.context
     # 2. Same session, same bytes: accepted (the recording is a valid request).
     for call in widget_calls:
-        again = victim_context.request.post(
-            live_server + UPDATE, data=call.body, headers=csrf(victim_context)
-        )
+        again = victim_context.request.post(live_server + UPDATE, data=call.body, headers=csrf(victim_context))
         assert again.status == 200, again.text()[:300]
 
     # 3. Another department's session, with its own valid CSRF token: refused, no data.
     other = signed_in(browser, live_server, attacker, contexts)
     other_context = other.page.context
     for call in widget_calls:
-        replayed = other_context.request.post(
-            live_server + UPDATE, data=call.body, headers=csrf(other_context)
-        )
+        replayed = other_context.request.post(live_server + UPDATE, data=call.body, headers=csrf(other_context))
         assert replayed.status == 403, (attacker, replayed.status, replayed.text()[:300])
         assert replayed.json() == {"error": "accès refusé", "status": 403}
     # the router callback the victim posted, replayed: the "access denied" content, no data
     for call in recording.calls:
         if '"url"' in call.body and exp.url in call.body:
-            replayed = other_context.request.post(
-                live_server + UPDATE, data=call.body, headers=csrf(other_context)
-            )
+            replayed = other_context.request.post(live_server + UPDATE, data=call.body, headers=csrf(other_context))
             assert replayed.status == 200
             text = json.dumps(replayed.json(), ensure_ascii=False)
             assert "Accès refusé" in text and exp.title not in text

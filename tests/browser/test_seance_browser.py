@@ -134,9 +134,7 @@ def seance_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
     shutil.copy(ROOT / "data" / "rsa_communes_mensuel.parquet", data)
     datasets = config / "datasets" / "solidarites.yaml"
     datasets.write_text(
-        datasets.read_text(encoding="utf-8").replace(
-            "path: data/rsa_communes_mensuel.parquet", f"path: {data}"
-        ),
+        datasets.read_text(encoding="utf-8").replace("path: data/rsa_communes_mensuel.parquet", f"path: {data}"),
         encoding="utf-8",
     )
     instance = tmp / "instance"
@@ -198,9 +196,7 @@ def open_seance(tab: Any) -> Any:
 
 def go_to(page: Any, index: int) -> None:
     """Pause, then show slide ``index`` with the keyboard (Home, then →)."""
-    if not page.evaluate(
-        "document.querySelector('.pilotis-seance').classList.contains('is-paused')"
-    ):
+    if not page.evaluate("document.querySelector('.pilotis-seance').classList.contains('is-paused')"):
         page.keyboard.press("Space")
     page.keyboard.press("Home")
     for _ in range(index):
@@ -281,12 +277,7 @@ def test_rotation_follows_the_schedule_and_the_keys(projector: Any) -> None:
     assert page.evaluate(SLIDE_JS) == start
     page.wait_for_timeout(2600)
     assert page.evaluate(SLIDE_JS) == start, "paused: no rotation"
-    assert (
-        page.get_by_role("button", name="Reprendre la rotation (espace)").get_attribute(
-            "aria-pressed"
-        )
-        == "true"
-    )
+    assert page.get_by_role("button", name="Reprendre la rotation (espace)").get_attribute("aria-pressed") == "true"
     page.keyboard.press("Space")
     page.wait_for_function(f"({SLIDE_JS})() !== {start}", timeout=4_000)
     # F: full screen (where the browser allows it), Esc: leave
@@ -300,9 +291,7 @@ def test_rotation_follows_the_schedule_and_the_keys(projector: Any) -> None:
     assert page.url.rstrip("/") == projector.base
 
 
-def test_live_refresh_redraws_in_place_and_shows_staleness(
-    projector: Any, seance_server: tuple[str, Path]
-) -> None:
+def test_live_refresh_redraws_in_place_and_shows_staleness(projector: Any, seance_server: tuple[str, Path]) -> None:
     page = open_seance(projector)
     go_to(page, 1)  # the line chart of the monthly households
     page.evaluate("""() => {
@@ -335,12 +324,7 @@ def test_live_refresh_redraws_in_place_and_shows_staleness(
         timeout=5_000,
     )
     assert status.inner_text().startswith("Données non actualisées depuis ")
-    assert (
-        page.evaluate(
-            "document.querySelectorAll('.pilotis-seance-slide.is-current .main-svg g.trace').length"
-        )
-        > 0
-    )
+    assert page.evaluate("document.querySelectorAll('.pilotis-seance-slide.is-current .main-svg g.trace').length") > 0
     page.screenshot(path=str(ARTIFACTS / "seance-1920-stale.png"))
 
 
@@ -363,9 +347,7 @@ def test_freeze_then_snapshot_page(projector: Any, axe_script: Path) -> None:
     assert href and href.startswith(URL + "/instantane/")
     page.goto(projector.base + href)
     page.wait_for_selector(".pilotis-seance.is-snapshot[data-ready='true']", timeout=20_000)
-    page.wait_for_function(
-        "document.querySelectorAll('.js-plotly-plot .main-svg g.trace').length >= 3"
-    )
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg g.trace').length >= 3")
     banner = page.locator(".pilotis-seance-snapshot")
     assert banner.inner_text().startswith("Instantané du ") and "SHA-256" in banner.inner_text()
     assert page.locator(".pilotis-seance-beat").count() == 0  # frozen: nothing refreshes

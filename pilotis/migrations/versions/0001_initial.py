@@ -59,9 +59,7 @@ def upgrade() -> None:
         sa.Column("success", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_login_attempts")),
     )
-    op.create_index(
-        "ix_login_attempts_username_created_at", "login_attempts", ["username", "created_at"]
-    )
+    op.create_index("ix_login_attempts_username_created_at", "login_attempts", ["username", "created_at"])
     op.create_index("ix_login_attempts_ip_created_at", "login_attempts", ["ip", "created_at"])
     op.create_table(
         "audit_events",
@@ -76,9 +74,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_audit_events_created_at", "audit_events", ["created_at"])
     op.create_index("ix_audit_events_event_created_at", "audit_events", ["event", "created_at"])
-    op.create_index(
-        "ix_audit_events_username_created_at", "audit_events", ["username", "created_at"]
-    )
+    op.create_index("ix_audit_events_username_created_at", "audit_events", ["username", "created_at"])
 
 
 def downgrade() -> None:

@@ -30,9 +30,7 @@ def upgrade() -> None:
         sa.Column("content", sa.LargeBinary(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_seance_snapshots")),
     )
-    op.create_index(
-        "ix_seance_snapshots_seance_created_at", "seance_snapshots", ["seance", "created_at"]
-    )
+    op.create_index("ix_seance_snapshots_seance_created_at", "seance_snapshots", ["seance", "created_at"])
     op.create_table(
         "display_links",
         sa.Column("id", sa.String(length=32), nullable=False),
