@@ -25,6 +25,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,13 +107,12 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(timeout=5)
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL of the app run by gunicorn (2 workers) on its own database; stopped afterwards."""
-    instance = tmp_path_factory.mktemp("browser-instance")
+@contextmanager
+def serve(instance: Path, extra_env: dict[str, str] | None = None, ready_path: str = "/") -> Iterator[str]:
+    """Run ``gunicorn app:server -w 2`` on a free loopback port with its own instance folder
+    (database, cache) and extra environment; yield its base URL; stop it afterwards."""
     port = _free_port()
-    env = dict(os.environ)
-    env["PILOTIS_INSTANCE_DIR"] = str(instance)
+    env = dict(os.environ, PILOTIS_INSTANCE_DIR=str(instance), **(extra_env or {}))
     env.pop("PILOTIS_DEBUG", None)
     log_path = instance / "gunicorn.log"
     command = [
@@ -135,7 +135,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while not _answers(base + "/"):
+        while not _answers(base + ready_path):
             if process.poll() is not None or time.monotonic() > deadline:
                 output = log_path.read_text(errors="replace")[-4000:]
                 pytest.fail(
@@ -147,6 +147,13 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield base
     finally:
         _stop(process)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of the app run by gunicorn (2 workers) on its own database; stopped afterwards."""
+    with serve(tmp_path_factory.mktemp("browser-instance")) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

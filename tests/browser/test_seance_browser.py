@@ -9,10 +9,7 @@ the new data), the stale indicator, a frozen snapshot, axe-core. Screenshots in 
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,17 +19,7 @@ import pytest
 
 from pilotis.seance_view import KPI_TEXT_PX, MIN_TEXT_PX
 from pilotis.settings import ROOT
-from tests.browser.conftest import (
-    ARTIFACTS,
-    SERVER_START_TIMEOUT,
-    _answers,
-    _free_port,
-    _gunicorn,
-    _stop,
-    new_tab,
-    sign_in,
-    write_json,
-)
+from tests.browser.conftest import ARTIFACTS, new_tab, serve, sign_in, write_json
 from tests.browser.support import describe, run_axe
 
 pytestmark = pytest.mark.browser
@@ -139,40 +126,8 @@ def seance_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
     )
     instance = tmp / "instance"
     instance.mkdir()
-    port = _free_port()
-    env = dict(os.environ, PILOTIS_INSTANCE_DIR=str(instance), PILOTIS_CONFIG_DIR=str(config))
-    env.pop("PILOTIS_DEBUG", None)
-    log_path = instance / "gunicorn.log"
-    command = [
-        _gunicorn(),
-        "app:server",
-        "-b",
-        f"127.0.0.1:{port}",
-        "-w",
-        "2",
-        "--no-control-socket",
-        "--pid",
-        str(instance / "gunicorn.pid"),
-        "--timeout",
-        "60",
-        "--graceful-timeout",
-        "5",
-    ]
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while not _answers(base + "/login"):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(
-                    f"gunicorn did not start:\n{log_path.read_text(errors='replace')[-4000:]}",
-                    pytrace=False,
-                )
-            time.sleep(0.2)
+    with serve(instance, {"PILOTIS_CONFIG_DIR": str(config)}, ready_path="/login") as base:
         yield base, data
-    finally:
-        _stop(process)
 
 
 @pytest.fixture
