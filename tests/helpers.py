@@ -94,6 +94,32 @@ def widget_content(
     return response.get_json()["response"][dashboard.dom_id(widget_id)]["children"]
 
 
+def router_body(pathname: str) -> dict[str, Any]:
+    """The body dash-renderer posts to the router callback when the URL changes."""
+    return {
+        "output": "..page.children...page-title.children..",
+        "outputs": [
+            {"id": "page", "property": "children"},
+            {"id": "page-title", "property": "children"},
+        ],
+        "inputs": [{"id": "url", "property": "pathname", "value": pathname}],
+        "changedPropIds": ["url.pathname"],
+        "state": [],
+    }
+
+
+def route(client: FlaskClient, pathname: str) -> Any:
+    """The page content the router callback returns for ``pathname`` (asserts HTTP 200)."""
+    response = client.post(
+        "/_dash-update-component",
+        data=json.dumps(router_body(pathname)),
+        content_type="application/json",
+        headers=csrf_headers(client),
+    )
+    assert response.status_code == 200, response.data[:300]
+    return response.get_json()["response"]["page"]["children"]
+
+
 def find_figures(tree: Any) -> list[dict[str, Any]]:
     """Every plotly figure (``dcc.Graph`` ``figure`` prop) inside a component tree."""
     found: list[dict[str, Any]] = []
@@ -129,5 +155,7 @@ __all__ = [
     "json",
     "login_as",
     "csrf_headers",
+    "route",
+    "router_body",
     "form_token",
 ]

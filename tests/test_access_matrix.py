@@ -25,7 +25,7 @@ from pilotis.i18n import t
 from pilotis.registry import Dashboard
 from pilotis.settings import ROOT
 from pilotis.users import DEMO_USERS
-from tests.helpers import csrf_headers, login_as
+from tests.helpers import csrf_headers, login_as, router_body
 
 DASHBOARDS = sorted(p.stem for p in (ROOT / "dashboards").glob("*.yaml"))
 USERNAMES = [u.username for u in DEMO_USERS]
@@ -72,20 +72,6 @@ def component_values(tree: Any) -> dict[str, dict[str, Any]]:
         for item in tree:
             found.update(component_values(item))
     return found
-
-
-def router_body(pathname: str) -> dict[str, Any]:
-    """The body dash-renderer posts when the URL changes."""
-    return {
-        "output": ROUTER,
-        "outputs": [
-            {"id": "page", "property": "children"},
-            {"id": "page-title", "property": "children"},
-        ],
-        "inputs": [{"id": "url", "property": "pathname", "value": pathname}],
-        "changedPropIds": ["url.pathname"],
-        "state": [],
-    }
 
 
 def callback_body(output: str, spec: dict[str, Any], values: dict[str, dict[str, Any]]) -> dict[str, Any]:

@@ -33,10 +33,10 @@ from pilotis.settings import ROOT
 from pilotis.territory import Territory
 from pilotis.users import DEMO_USERS
 from tests.helpers import (
-    csrf_headers,
     json,
     login_as,
     post_callback,
+    route,
     texts,
     widget_content,
     widget_inputs,
@@ -601,24 +601,7 @@ def plain(tree: Any) -> str:
 
 def routed(client: Any, path: str) -> str:
     """The page the router callback returns for ``path``, as readable text (JSON, unescaped)."""
-    body = {
-        "output": "..page.children...page-title.children..",
-        "outputs": [
-            {"id": "page", "property": "children"},
-            {"id": "page-title", "property": "children"},
-        ],
-        "inputs": [{"id": "url", "property": "pathname", "value": path}],
-        "changedPropIds": ["url.pathname"],
-        "state": [],
-    }
-    response = client.post(
-        "/_dash-update-component",
-        data=json.dumps(body),
-        content_type="application/json",
-        headers=csrf_headers(client),
-    )
-    assert response.status_code == 200
-    return json.dumps(response.get_json(), ensure_ascii=False)
+    return json.dumps(route(client, path), ensure_ascii=False)
 
 
 def test_overview_for_the_president_has_every_indicator(client_president, portal) -> None:  # type: ignore[no-untyped-def]

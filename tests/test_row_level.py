@@ -10,7 +10,6 @@ of the engine (commune → EPCI membership from ``data/communes.csv``).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from pathlib import Path
 
@@ -24,9 +23,9 @@ from pilotis.schema import DatasetBase, RowLevel, TerritoryColumns
 from pilotis.settings import ROOT
 from pilotis.territory import Territory
 from tests.helpers import (
-    csrf_headers,
     find_figures,
     post_callback,
+    route,
     texts,
     widget_content,
     widget_inputs,
@@ -251,28 +250,6 @@ def test_territory_options_offer_only_their_territory(laval, portal, truth) -> N
     values = {o["value"] for o in select["props"]["options"] if not o.get("disabled")}
     assert values == {f"epci:{LAVAL}"} | {f"commune:{c}" for c in truth["members"]}
     assert select["props"]["value"] == f"epci:{LAVAL}"
-
-
-def route(client, pathname: str) -> object:  # type: ignore[no-untyped-def]
-    """The page content the router callback returns for ``pathname``."""
-    body = {
-        "output": "..page.children...page-title.children..",
-        "outputs": [
-            {"id": "page", "property": "children"},
-            {"id": "page-title", "property": "children"},
-        ],
-        "inputs": [{"id": "url", "property": "pathname", "value": pathname}],
-        "changedPropIds": ["url.pathname"],
-        "state": [],
-    }
-    response = client.post(
-        "/_dash-update-component",
-        data=json.dumps(body),
-        content_type="application/json",
-        headers=csrf_headers(client),
-    )
-    assert response.status_code == 200, response.data[:300]
-    return response.get_json()["response"]["page"]["children"]
 
 
 def _find_by_id(tree: object, component_id: str) -> dict | None:
