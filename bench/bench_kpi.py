@@ -37,6 +37,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
+    PORTAL_YAML,
+    REFERENCE_DATASETS_YAML,
     ROOT,
     current_rss_mb,
     ensure_bench_data,
@@ -148,31 +150,9 @@ def _frame_answer(frame: Any, period: str = "periode", value: str = "valeur") ->
     }
 
 
-PORTAL_YAML = """\
-title: Pilotis bench
-collectivite: {nom: Département de la Mayenne, code_departement: "53"}
-communes_dataset: communes
-epci_dataset: epci
-"""
-
-DATASETS_YAML = """\
-communes:
-  type: csv
-  path: data/communes.csv
-  title: Communes
-  columns:
-    code_insee: {type: string}
-    epci_siren: {type: string}
-    population: {type: integer}
-  territory: {commune: code_insee, epci: epci_siren}
-epci:
-  type: csv
-  path: data/epci.csv
-  title: EPCI
-  columns:
-    epci_siren: {type: string}
-    population: {type: integer}
-  territory: {epci: epci_siren}
+DATASETS_YAML = (
+    REFERENCE_DATASETS_YAML
+    + """\
 rsa_bench:
   type: parquet
   path: %s
@@ -181,6 +161,7 @@ rsa_bench:
   territory: {commune: code_insee, epci: epci_siren}
   period: {column: date, grain: month}
 """
+)
 
 DASHBOARD_YAML = """\
 id: bench

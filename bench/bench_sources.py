@@ -37,6 +37,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
+    REFERENCE_DATASETS_YAML,
     ROOT,
     current_rss_mb,
     fmt,
@@ -211,33 +212,9 @@ class Timings:
 
 
 # --------------------------------------------------------------------------- configuration
-PORTAL_YAML = """\
-title: Pilotis bench
-collectivite: {nom: Département de la Mayenne, code_departement: "53"}
-communes_dataset: communes
-epci_dataset: epci
-"""
-
-DATASETS_YAML = """\
-communes:
-  type: csv
-  path: data/communes.csv
-  title: Communes
-  columns:
-    code_insee: {type: string}
-    nom: {type: string}
-    epci_siren: {type: string}
-    epci_nom: {type: string}
-    population: {type: integer}
-  territory: {commune: code_insee, epci: epci_siren}
-epci:
-  type: csv
-  path: data/epci.csv
-  title: EPCI
-  columns:
-    epci_siren: {type: string}
-    population: {type: integer}
-  territory: {epci: epci_siren}
+DATASETS_YAML = (
+    REFERENCE_DATASETS_YAML
+    + """\
 sensors:
   type: parquet
   path: %(sensors)s
@@ -253,6 +230,7 @@ compta:
   territory: {commune: code_insee, epci: epci_siren}
   period: {column: date, grain: month}
 """
+)
 
 PG_DATASET_YAML = """\
 compta_pg:

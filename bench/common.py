@@ -134,3 +134,34 @@ def ensure_bench_data(path: Path) -> None:
         check=True,
         stdout=sys.stderr,
     )
+
+
+PORTAL_YAML = """\
+title: Pilotis bench
+collectivite: {nom: Département de la Mayenne, code_departement: "53"}
+communes_dataset: communes
+epci_dataset: epci
+"""
+
+REFERENCE_DATASETS_YAML = """\
+communes:
+  type: csv
+  path: data/communes.csv
+  title: Communes
+  columns:
+    code_insee: {type: string}
+    nom: {type: string}
+    epci_siren: {type: string}
+    epci_nom: {type: string}
+    population: {type: integer}
+  territory: {commune: code_insee, epci: epci_siren}
+epci:
+  type: csv
+  path: data/epci.csv
+  title: EPCI
+  columns:
+    epci_siren: {type: string}
+    population: {type: integer}
+  territory: {epci: epci_siren}
+"""
+"""The commune and EPCI lookup tables every bench configuration declares (real files in data/)."""
