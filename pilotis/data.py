@@ -90,7 +90,7 @@ class DataService:
         found, value = self.cache.get(fresh_key)
         if found:
             observe(Observation(dataset, value.attrs.get("refreshed_at")))
-            return value
+            return value.copy(deep=False)  # copy-on-write: a caller's changes stay its own
         try:
             result = self._run(source, query, now)
         except SourceError as exc:
@@ -110,7 +110,7 @@ class DataService:
         self.cache.set(fresh_key, result, lifetime)
         self.cache.set(f"good:{dataset}|{digest}", result, KEEP)
         observe(Observation(dataset, result.attrs["refreshed_at"]))
-        return result
+        return result.copy(deep=False)
 
     def _run(self, source: DataSource, query: Query, now: float) -> pd.DataFrame:
         """Ask the source, unless it failed less than ``retry`` seconds ago (shared back-off)."""
@@ -179,9 +179,12 @@ class DataService:
                 measures=(("debut", Agg("min", period.column)), ("fin", Agg("max", period.column))),
             )
         )
-        if frame.empty or pd.isna(frame.iloc[0]["debut"]):
+        if frame.empty:
             return None
-        return _as_date(frame.iloc[0]["debut"]), _as_date(frame.iloc[0]["fin"])
+        first, last = frame["debut"].iloc[0], frame["fin"].iloc[0]  # column first: no row Series
+        if pd.isna(first):
+            return None
+        return _as_date(first), _as_date(last)
 
     def years(self, dataset: str) -> list[int]:
         """The years covered by a dataset, most recent first."""

@@ -8,6 +8,7 @@ import datetime as dt
 import multiprocessing
 import os
 import socket
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,8 +17,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from pilotis.cache import FileCache, RedisCache, TTLCache, decode, encode
-from pilotis.data import DataService
+from pilotis.cache import FileCache, RedisCache, TieredCache, TTLCache, decode, encode, frame_bytes
+from pilotis.data import GENERATION_CHECK, DataService
 from pilotis.freshness import window
 from pilotis.measures import parse_measure
 from pilotis.query import Filter, Query
@@ -86,6 +87,53 @@ def test_file_cache_is_bounded(tmp_path: Path) -> None:
     assert cache.get("q:ds|99")[0]  # the newest entries are kept
 
 
+def test_worker_front_serves_repeats_from_memory_never_past_the_shared_expiry(tmp_path: Path) -> None:
+    now = [1000.0]
+    shared = FileCache(tmp_path, clock=lambda: now[0])
+    worker = TieredCache(shared, TTLCache(clock=lambda: now[0], max_bytes=10**6, weigh=frame_bytes))
+    FileCache(tmp_path, clock=lambda: now[0]).set("q:ds|a", frame(), 10)  # written by another worker
+    now[0] += 4
+    for _ in range(3):
+        found, value = worker.get("q:ds|a")
+        assert found and value.attrs["refreshed_at"] == 1_700_000_000.5
+    assert shared.hits == 1 and worker.hits == 3  # one file read, then memory
+    now[0] += 7  # the shared entry expired 10 s after it was written: so did the front's copy
+    assert worker.get("q:ds|a") == (False, None) and worker.misses == 1
+    worker.set("status:ds|x", {"ok": True}, 60)  # not a query result: always read from the shared cache
+    worker.get("status:ds|x")
+    worker.get("status:ds|x")
+    assert shared.hits == 3
+    worker.set("q:ds|b", frame(), 60)
+    worker.clear_namespace("q:ds")  # a manual refresh forgets both levels
+    assert worker.get("q:ds|b") == (False, None)
+
+
+def test_worker_front_memory_is_bounded() -> None:
+    front = TTLCache(max_bytes=100_000, weigh=frame_bytes)
+    small = pd.DataFrame({"v": range(1000)})  # 8 kB
+    for i in range(30):
+        front.set(f"q:ds|{i}", small, 60)
+    assert 0 < front._bytes <= 100_000 and front.get("q:ds|29")[0] and not front.get("q:ds|0")[0]
+    front.set("q:ds|big", pd.DataFrame({"v": range(50_000)}), 60)  # 400 kB: never kept in memory
+    assert not front.get("q:ds|big")[0] and front.get("q:ds|29")[0]
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["memory", "file+front"])
+def test_a_caller_changing_its_result_changes_nobody_elses(tmp_path: Path, shared: bool) -> None:
+    source = Counting(DatasetBase(type="counting", title="Compteur"))
+    cache: Any = TieredCache(FileCache(tmp_path)) if shared else TTLCache()
+    data = DataService({"compteur": source}, cache)
+    query = Query("compteur", (("v", parse_measure("sum(v)")),))
+    first = data.query(query)
+    first["libelle"] = "modifié"  # e.g. a widget adding a label column
+    first.attrs["note"] = "x"
+    second = data.query(query)
+    second.loc[0, "v"] = 99.0
+    third = data.query(query)
+    assert list(third.columns) == ["v"] and third.iloc[0]["v"] == 1.0 and "note" not in third.attrs
+    assert source.runs == 1
+
+
 @pytest.fixture
 def redis_url() -> Iterator[str]:
     url = os.environ.get("PILOTIS_TEST_REDIS")
@@ -114,6 +162,8 @@ def test_redis_cache(redis_url: str, prefix: str) -> None:
     found, value = other.get("q:ds|a")
     assert found and list(value["v"].fillna(0)) == [1.5, 0]
     assert cache._client.pttl(prefix + "q:ds|a") <= 300  # SET … PX ttl
+    found, _, left = other.get_with_ttl("q:ds|b")  # what a worker's front may keep it for
+    assert found and 55 < left <= 60
     cache.clear_namespace("q:ds")
     assert other.get("q:ds|b") == (False, None) and other.get("q:autre|[c]*")[0]
     unrelated = RedisCache(redis_url, "autre-" + prefix)
@@ -165,6 +215,7 @@ def test_two_instances_share_results_through_redis(tmp_path: Path, redis_url: st
         first, second = _two_apps(tmp_path, api, cache_url=redis_url, cache_prefix=prefix)
         _shared(first, second, api)
         first.server.extensions["pilotis"].data.refresh("ods_indicateurs")  # seen by the other machine
+        time.sleep(GENERATION_CHECK)  # …within the time a worker trusts its copy of the generation
         client = second.server.test_client()
         login_as(client, "admin")
         api.requests.clear()
