@@ -17,13 +17,13 @@ from urllib.parse import urlsplit
 
 import flask
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from pilotis import audit, passwords, security
 from pilotis.access import Principal
 from pilotis.csrf import clear_cookie, init_csrf
 from pilotis.db import EXTENSION, Database, get_db
-from pilotis.models import User
+from pilotis.models import User, UserRole
 from pilotis.throttle import Throttle, lockout_message
 from pilotis.users import (
     DEMO_PASSWORD,
@@ -288,16 +288,48 @@ def logout() -> Any:
 # --------------------------------------------------------------------------- wiring
 
 
+_SESSION_QUERY = (
+    select(
+        User.id,
+        User.username,
+        User.display_name,
+        User.department,
+        User.territory,
+        User.active,
+        User.session_version,
+        UserRole.role,
+    )
+    .outerjoin(UserRole, UserRole.user_id == User.id)
+    .where(User.id == bindparam("user_id"))
+)
+"""One account and its roles (one row per role), built once: it runs on every request."""
+
+
 def _load_user(user_id: str) -> SessionUser | None:
-    """Flask-Login's user loader: ``<id>:<version>``; None (signed out) if disabled or changed."""
+    """Flask-Login's user loader: ``<id>:<version>``; None (signed out) if disabled or changed.
+
+    Asked on every request (each Dash callback is one), so it reads the account and its roles
+    in one Core query (no ORM objects): a change made anywhere applies on the next request.
+    """
     raw_id, _, raw_version = user_id.partition(":")
     if not raw_id.isdigit() or not raw_version.isdigit():
         return None
-    with get_db().session() as session:
-        user = session.scalar(select(User).where(User.id == int(raw_id)))
-        if user is None or not user.active or user.session_version != int(raw_version):
-            return None
-        return SessionUser.of(user)
+    with get_db().engine.connect() as connection:
+        rows = connection.execute(_SESSION_QUERY, {"user_id": int(raw_id)}).all()
+    if not rows:
+        return None
+    first = rows[0]
+    if not first.active or first.session_version != int(raw_version):
+        return None
+    return SessionUser(
+        id=first.id,
+        username=first.username,
+        display_name=first.display_name,
+        department=first.department,
+        territory=first.territory,
+        roles=frozenset(row.role for row in rows if row.role),
+        session_version=first.session_version,
+    )
 
 
 def install_auth(server: flask.Flask, portal: Portal) -> Database:

@@ -74,7 +74,10 @@ def issue_cookie(response: flask.Response, *, secure: bool) -> flask.Response:
     page = request.method == "GET" and response.mimetype == "text/html" and response.status_code < 400
     if not (signed_in or page):
         return response
-    if token_is_valid(request.cookies.get(COOKIE)):
+    cookie = request.cookies.get(COOKIE)
+    if getattr(flask.g, "csrf_valid", False) and cookie and cookie == request.headers.get(HEADER):
+        return response  # CSRFProtect has just validated this very token (a Dash callback)
+    if token_is_valid(cookie):
         return response
     response.set_cookie(COOKIE, generate_csrf(), httponly=False, samesite="Lax", secure=secure, path="/")
     return response
