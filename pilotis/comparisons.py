@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from pilotis.indicators import Indicator, evaluate, leaves, refs_of
@@ -84,6 +85,13 @@ def as_date(value: Any) -> dt.date:
     if isinstance(value, dt.date):
         return value
     return pd.Timestamp(value).date()
+
+
+def as_dates(values: pd.Series) -> list[dt.date]:
+    """The period column of a query result as ``date`` objects (vectorised for datetimes)."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.to_numpy().astype("datetime64[D]").tolist()  # type: ignore[no-any-return]
+    return [as_date(v) for v in values]
 
 
 def band_of(population: int) -> tuple[int, int | None]:
@@ -474,8 +482,11 @@ class Evaluator:
                     Filter(period.column, ">=", first),
                     Filter(period.column, "<", dt.date(self.ctx.year + 1, 1, 1)),
                 )
-            frame = fetch(leaf, (PERIOD,), filters)
-            frame = frame.assign(**{PERIOD: [as_date(v) for v in frame[PERIOD]]}).set_index(PERIOD).sort_index()
+            frame = fetch(leaf, (PERIOD,), filters)  # a frame of our own (the data service copies)
+            frame.index = pd.Index(as_dates(frame[PERIOD]), name=PERIOD, dtype=object)
+            del frame[PERIOD]
+            if not frame.index.is_monotonic_increasing:
+                frame = frame.sort_index()
         self._period_frames[leaf] = frame
         return frame
 
@@ -509,9 +520,10 @@ class Evaluator:
         grain = self.grain(leaf)
         end = truncate(window.end, grain)
         if self.kind(leaf) == "stock":
-            return frame.loc[[p for p in frame.index if p == end]]
+            return frame[np.fromiter((p == end for p in frame.index), bool, len(frame))]
         start = truncate(window.start, grain) if window.start else None
-        return frame.loc[[p for p in frame.index if p <= end and (start is None or p >= start)]]
+        keep = (p <= end and (start is None or p >= start) for p in frame.index)
+        return frame[np.fromiter(keep, bool, len(frame))]
 
     def leaf_value(self, leaf: Leaf, window: Window | None) -> float | None:
         """``leaf``'s value over ``window`` for the selected territory."""
