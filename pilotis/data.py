@@ -63,6 +63,7 @@ class DataService:
     clock: Callable[[], float] = time.time
     _generations: dict[str, tuple[str, float]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _bounds: TTLCache = field(default_factory=lambda: TTLCache(max_entries=256), repr=False)
 
     def __post_init__(self) -> None:
         self.status = StatusStore(self.cache)
@@ -79,14 +80,7 @@ class DataService:
             raise SourceError(f"jeu de données inconnu : {query.dataset}")
         dataset = query.dataset
         now = self.clock()
-        lifetime, epoch = window(source.config, now)
-        bucket = _BUCKET.get()
-        if bucket and getattr(source.config, "refresh", None) is None:
-            start = math.floor(now / bucket) * bucket  # séance: one query per aligned period
-            lifetime, epoch = max(1.0, start + bucket - now), f"b{bucket}@{start:.0f}"
-        digest = hashlib.sha256(repr(query).encode()).hexdigest()
-        generation = self.generation(dataset)
-        fresh_key = f"q:{dataset}|{digest}|{source.fingerprint()}|{epoch}|{generation}"
+        fresh_key, digest, lifetime = self._key(source, query, now)
         found, value = self.cache.get(fresh_key)
         if found:
             observe(Observation(dataset, value.attrs.get("refreshed_at")))
@@ -111,6 +105,17 @@ class DataService:
         self.cache.set(f"good:{dataset}|{digest}", result, KEEP)
         observe(Observation(dataset, result.attrs["refreshed_at"]))
         return result.copy(deep=False)
+
+    def _key(self, source: DataSource, query: Query, now: float) -> tuple[str, str, float]:
+        """``(fresh key, digest of the query, seconds a new result stays fresh)``."""
+        lifetime, epoch = window(source.config, now)
+        bucket = _BUCKET.get()
+        if bucket and getattr(source.config, "refresh", None) is None:
+            start = math.floor(now / bucket) * bucket  # séance: one query per aligned period
+            lifetime, epoch = max(1.0, start + bucket - now), f"b{bucket}@{start:.0f}"
+        digest = hashlib.sha256(repr(query).encode()).hexdigest()
+        generation = self.generation(query.dataset)
+        return f"q:{query.dataset}|{digest}|{source.fingerprint()}|{epoch}|{generation}", digest, lifetime
 
     def _run(self, source: DataSource, query: Query, now: float) -> pd.DataFrame:
         """Ask the source, unless it failed less than ``retry`` seconds ago (shared back-off)."""
@@ -169,22 +174,30 @@ class DataService:
         return self.status.get(dataset)
 
     def period_bounds(self, dataset: str) -> tuple[dt.date, dt.date] | None:
-        """First and last period of a dataset (one cheap MIN/MAX query, cached)."""
-        period = self.sources[dataset].config.period
+        """First and last period of a dataset (one cheap MIN/MAX query, cached).
+
+        Every page and callback asks it (the year filter): the answer is also kept in memory
+        :data:`GENERATION_CHECK` seconds per cache key, unless it comes from a failing source.
+        """
+        source = self.sources[dataset]
+        period = source.config.period
         if period is None:
             return None
-        frame = self.query(
-            Query(
-                dataset=dataset,
-                measures=(("debut", Agg("min", period.column)), ("fin", Agg("max", period.column))),
-            )
+        query = Query(
+            dataset=dataset,
+            measures=(("debut", Agg("min", period.column)), ("fin", Agg("max", period.column))),
         )
-        if frame.empty:
-            return None
-        first, last = frame["debut"].iloc[0], frame["fin"].iloc[0]  # column first: no row Series
-        if pd.isna(first):
-            return None
-        return _as_date(first), _as_date(last)
+        key = self._key(source, query, self.clock())[0]
+        found, bounds = self._bounds.get(key)
+        if found:
+            return bounds  # type: ignore[no-any-return]
+        frame = self.query(query)
+        bounds = None
+        if not frame.empty and not pd.isna(first := frame["debut"].iloc[0]):
+            bounds = _as_date(first), _as_date(frame["fin"].iloc[0])
+        if "stale_since" not in frame.attrs:
+            self._bounds.set(key, bounds, GENERATION_CHECK)
+        return bounds
 
     def years(self, dataset: str) -> list[int]:
         """The years covered by a dataset, most recent first."""
