@@ -154,6 +154,41 @@ TEXTS: dict[str, dict[str, str]] = {
         "fr": "Chaque indicateur a une définition, une source, une direction productrice et un référent.",
         "en": "Each indicator has a definition, a source, a producing department and a contact.",
     },
+    # data catalogue (pilotis/data_catalogue.py)
+    "data_catalogue": {"fr": "Catalogue des données", "en": "Data catalogue"},
+    "catalogues": {"fr": "Catalogues", "en": "Catalogues"},
+    "data_catalogue_intro": {
+        "fr": "Les jeux de données derrière vos tableaux de bord : leur source, quand ils sont relus, "
+        "la période couverte et leur dernière mise à jour.",
+        "en": "The datasets behind your dashboards: their source, when they are read again, "
+        "the period covered and their last update.",
+    },
+    "data_catalogue_caption": {"fr": "Jeux de données accessibles", "en": "Datasets available to you"},
+    "no_dataset": {"fr": "Aucun jeu de données ne vous est accessible.", "en": "No dataset is available to you."},
+    "dataset_col": {"fr": "Jeu de données", "en": "Dataset"},
+    "source_kind": {"fr": "Source", "en": "Source"},
+    "refresh_col": {"fr": "Actualisation", "en": "Refresh"},
+    "coverage": {"fr": "Période couverte", "en": "Period covered"},
+    "state_col": {"fr": "Dernière mise à jour", "en": "Last update"},
+    "used_on": {"fr": "Utilisé dans", "en": "Used in"},
+    "producer": {"fr": "Producteur", "en": "Producer"},
+    "refresh_every": {"fr": "relu toutes les {every}", "en": "read again every {every}"},
+    "refresh_at": {
+        "fr": "relu chaque jour à {times} (heure de Paris)",
+        "en": "read again daily at {times} (Paris time)",
+    },
+    "refresh_hourly": {"fr": "relu toutes les heures", "en": "read again every hour"},
+    "refresh_daily": {"fr": "relu tous les jours à minuit", "en": "read again daily at midnight"},
+    "refresh_ttl": {
+        "fr": "relu à la demande, au plus {ttl} après la lecture précédente",
+        "en": "read on demand, at most {ttl} after the previous read",
+    },
+    "catalogue_stale": {
+        "fr": "Non actualisées depuis le {date} à {time} (source {reason})",
+        "en": "Not refreshed since {date} at {time} (source {reason})",
+    },
+    "catalogue_down": {"fr": "Indisponible (source {reason})", "en": "Unavailable (source {reason})"},
+    "catalogue_not_read": {"fr": "Pas encore lu", "en": "Not read yet"},
 }
 
 

@@ -112,7 +112,7 @@ def _formula_parts(expr: Any, portal: Portal, principal: Principal | None) -> li
 def _freshness(portal: Portal, indicator: Indicator, lang: str) -> str:
     """The last period with data, per source dataset."""
     parts = []
-    for dataset_id in _datasets(portal, indicator):
+    for dataset_id in datasets_of(portal, indicator):
         config = portal.registry.datasets[dataset_id].config
         if config.period is None:
             continue
@@ -127,7 +127,8 @@ def _freshness(portal: Portal, indicator: Indicator, lang: str) -> str:
     return " ; ".join(parts) or "—"
 
 
-def _datasets(portal: Portal, indicator: Indicator) -> list[str]:
+def datasets_of(portal: Portal, indicator: Indicator) -> list[str]:
+    """The datasets an indicator reads (its own first, then those of its formula)."""
     found: list[str] = []
     for ref in sorted(indicator.requires, key=lambda r: (r != indicator.id, r)):
         spec = portal.registry.indicators[ref].spec
@@ -152,7 +153,7 @@ def card(portal: Portal, indicator: Indicator, principal: Principal | None, lang
     rows.append((t("unit", lang), unit))
     rows.append((t("better", lang), BETTER[spec.better][0 if lang == "fr" else 1]))
     sources: list[Any] = []
-    for dataset_id in _datasets(portal, indicator):
+    for dataset_id in datasets_of(portal, indicator):
         config = registry.datasets[dataset_id].config
         item: list[Any] = [
             html.Strong(config.title),

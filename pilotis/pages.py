@@ -85,10 +85,20 @@ def shell(portal: Portal, dashboards: list[Dashboard], lang: str, *, bare: bool 
             html.Div(id="page-title", hidden=True),
             html.Footer(
                 dbc.Container(
-                    html.P(
-                        f"{portal.registry.portal.title} — {t('footer', lang)}",
-                        className="small mb-0",
-                    ),
+                    [
+                        html.Nav(
+                            [
+                                html.A(t("indicators", lang), href="/indicateurs", className="me-3"),
+                                html.A(t("data_catalogue", lang), href="/donnees"),
+                            ],
+                            className="small mb-1",
+                            **{"aria-label": t("catalogues", lang)},
+                        ),
+                        html.P(
+                            f"{portal.registry.portal.title} — {t('footer', lang)}",
+                            className="small mb-0",
+                        ),
+                    ],
                     fluid=True,
                 ),
                 className="pilotis-footer py-2",

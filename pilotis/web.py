@@ -5,7 +5,7 @@ from __future__ import annotations
 import flask
 from dash import Dash, Input, Output, html
 
-from pilotis import indicator_pages, pages, seance_view
+from pilotis import data_catalogue, indicator_pages, pages, seance_view
 from pilotis.access import can_view, can_view_widget, territory_scope
 from pilotis.enforce import audit, current_principal
 from pilotis.i18n import LANGUAGES, t
@@ -75,6 +75,8 @@ def install(app: Dash, portal: Portal) -> None:
             return pages.home(portal, visible_dashboards(portal), lang), title
         if indicator_pages.indicator_id(pathname) is not None:  # indicator cards and catalogue
             return indicator_pages.route(portal, pathname, principal, lang)
+        if data_catalogue.is_catalogue(pathname):  # the datasets behind what this user may see
+            return data_catalogue.route(portal, principal, lang)
         dashboard = portal.registry.by_path(pathname)
         if dashboard is None:
             return pages.not_found(lang), f"{t('not_found', lang)} — {title}"
@@ -155,6 +157,8 @@ def page_status(portal: Portal, path: str) -> int:
     if path in ("", "/") or portal.registry.by_path(path) is not None:
         return 200
     if seance_view.page_known(portal, path) or indicator_pages.page_known(portal, path):
+        return 200
+    if data_catalogue.is_catalogue(path):
         return 200
     return 404
 

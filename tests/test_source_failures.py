@@ -5,6 +5,7 @@ clears it. Every other widget keeps working."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -18,7 +19,7 @@ import pytest
 from dash import Dash
 
 from tests.fake_api import FakeApi
-from tests.helpers import form_token, login_as, texts, widget_content
+from tests.helpers import form_token, login_as, route, texts, widget_content
 from tests.sources_project import make_app, write_project
 from tests.test_sources_remote import FIELDS, rows
 
@@ -203,3 +204,29 @@ def test_expiry_without_manual_refresh(api: FakeApi, tmp_path: Path) -> None:
     time.sleep(1.1)
     assert "non actualisées" not in content(client, app, "ods")
     assert os.listdir(tmp_path / "instance" / "cache")  # the default cache is the file cache
+
+
+def catalogue_row(client: Any, dataset: str) -> str:
+    from tests.test_data_catalogue import rows
+
+    return " ".join(texts(rows(route(client, "/donnees"))[dataset]))
+
+
+def test_data_catalogue_tells_agents_how_fresh_each_source_is(app: Dash, admin: Any, api: FakeApi) -> None:
+    agent = app.server.test_client()
+    login_as(agent, "agent.rsa")  # the `sources` dashboard is open to every agent
+    api.mode = "ok"
+    refresh(admin, "ods_indicateurs")
+    row = catalogue_row(agent, "ods_indicateurs")
+    assert "Portail Opendatasoft" in row and "Mis à jour le" in row and "Sources de données" in row
+    api.mode = "error"
+    refresh(admin, "ods_indicateurs")
+    row = catalogue_row(agent, "ods_indicateurs")
+    assert "Non actualisées depuis le" in row and "injoignable" in row, row
+    assert "Indisponible (source injoignable)" in catalogue_row(agent, "ods_jamais")
+    page = json.dumps(route(agent, "/donnees"))
+    assert "127.0.0.1" not in page and "base.sqlite" not in page  # where sources live stays on the admin page
+    api.mode = "ok"
+    refresh(admin, "ods_indicateurs")
+    row = catalogue_row(agent, "ods_indicateurs")
+    assert "Mis à jour le" in row and "Non actualisées" not in row

@@ -69,3 +69,12 @@ def test_login_page(anonymous_tab, axe_script, live_server) -> None:  # type: ig
     with page.expect_navigation():
         page.get_by_role("button", name="Se connecter").click()
     check(page, axe_script, "login-error")
+
+
+def test_data_catalogue(tab, axe_script) -> None:  # type: ignore[no-untyped-def]
+    tab.open("/donnees")
+    tab.page.wait_for_selector(".pilotis-data-catalogue tbody tr")
+    assert "Mis à jour le" in tab.page.inner_text(".pilotis-data-catalogue")
+    tab.page.keyboard.press("Tab")  # the footer link to the catalogue is reachable too
+    assert tab.page.locator("footer a[href='/donnees']").count() == 1
+    check(tab.page, axe_script, "donnees")
