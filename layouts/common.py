@@ -130,16 +130,14 @@ def data_details(
         f"<caption>{esc(caption or '')}</caption><thead><tr>{head}</tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
     )  # a single line: CommonMark passes an HTML block through untouched
-    # A wide table scrolls sideways: its box takes the focus so the keyboard can scroll it too
-    # (axe scrollable-region-focusable), named by the caption.
-    scroller = html.Div(
-        dcc.Markdown(table, dangerously_allow_html=True),
-        className="table-responsive",
-        tabIndex="0",
-        role="region",
-        **{"aria-label": caption},
-    )
+    scroller = scroll_region(dcc.Markdown(table, dangerously_allow_html=True), caption or "")
     return html.Details([html.Summary(t("see_data", lang)), scroller], className="pilotis-details")
+
+
+def scroll_region(table: Any, label: str) -> html.Div:
+    """A wide table's box, scrolled sideways on small screens. It takes the focus so that the
+    keyboard can scroll it too (axe ``scrollable-region-focusable``), and is named by ``label``."""
+    return html.Div(table, className="table-responsive", tabIndex="0", role="region", **{"aria-label": label})
 
 
 def notice(text: str, kind: Literal["info", "warning", "danger"] = "info") -> html.Div:

@@ -17,7 +17,7 @@ from dash import html
 from plotly.subplots import make_subplots
 from pydantic import Field
 
-from layouts.common import PALETTE, accessible_graph, figure_layout, notice
+from layouts.common import PALETTE, accessible_graph, figure_layout, notice, scroll_region
 from pilotis.access import territory_allowed
 from pilotis.comparisons import Evaluator, compare_territories
 from pilotis.errors import did_you_mean
@@ -222,15 +222,7 @@ class Compare(WidgetType):
             ],
             className="table table-sm pilotis-compare-table",
         )
-        children.append(
-            html.Div(
-                table,
-                className="table-responsive",
-                tabIndex="0",
-                role="region",
-                **{"aria-label": widget.title or t("compare_territories", lang)},
-            )
-        )
+        children.append(scroll_region(table, widget.title or t("compare_territories", lang)))
         return children
 
     @classmethod

@@ -9,7 +9,7 @@ here: it asks :func:`current_principal` and :func:`pilotis.access.can_view`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import wraps
 from typing import TYPE_CHECKING, Any
@@ -31,7 +31,6 @@ from pilotis.users import (
     ensure_demo_users,
     find,
     normalize_username,
-    principal_of,
     sync_departments,
 )
 
@@ -79,16 +78,15 @@ class SessionUser(UserMixin):
         return "admin" in self.roles
 
     @classmethod
-    def of(cls, user: User) -> SessionUser:
-        """The session copy of a ``users`` row."""
-        principal = principal_of(user)
+    def of(cls, user: Any, roles: Iterable[str]) -> SessionUser:
+        """The session copy of a ``users`` row (an ORM object or a Core row) and its roles."""
         return cls(
             id=user.id,
             username=user.username,
             display_name=user.display_name,
             department=user.department,
             territory=user.territory,
-            roles=principal.roles,
+            roles=frozenset(roles),
             session_version=user.session_version,
         )
 
@@ -246,7 +244,7 @@ def login() -> Any:
         reason = (
             "compte inconnu" if user is None else "compte désactivé" if not user.active else "mot de passe incorrect"
         )
-        signed_in = SessionUser.of(user) if ok and user is not None else None
+        signed_in = SessionUser.of(user, user.roles) if ok and user is not None else None
     throttle.record(username, ip, success=signed_in is not None)
 
     if signed_in is None:
@@ -321,15 +319,7 @@ def _load_user(user_id: str) -> SessionUser | None:
     first = rows[0]
     if not first.active or first.session_version != int(raw_version):
         return None
-    return SessionUser(
-        id=first.id,
-        username=first.username,
-        display_name=first.display_name,
-        department=first.department,
-        territory=first.territory,
-        roles=frozenset(row.role for row in rows if row.role),
-        session_version=first.session_version,
-    )
+    return SessionUser.of(first, (row.role for row in rows if row.role))
 
 
 def install_auth(server: flask.Flask, portal: Portal) -> Database:

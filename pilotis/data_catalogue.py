@@ -14,6 +14,7 @@ from typing import Any
 
 from dash import html
 
+from layouts.common import scroll_region
 from pilotis.access import Principal, can_view, can_view_widget
 from pilotis.formatting import format_period
 from pilotis.freshness import format_moment
@@ -179,13 +180,7 @@ def catalogue(portal: Portal, principal: Principal | None, lang: str) -> html.Di
             ],
             className="table table-sm align-top pilotis-data-catalogue",
         )
-        body = html.Div(
-            table,
-            className="table-responsive",
-            tabIndex="0",
-            role="region",
-            **{"aria-label": t("data_catalogue_caption", lang)},
-        )
+        body = scroll_region(table, t("data_catalogue_caption", lang))
     else:
         body = html.P(t("no_dataset", lang))
     return html.Div(

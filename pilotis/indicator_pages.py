@@ -15,6 +15,7 @@ import flask
 from dash import html
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from layouts.common import scroll_region
 from pilotis.access import Principal, can_view, can_view_indicator
 from pilotis.comparisons import as_date
 from pilotis.formatting import format_period, format_value
@@ -322,13 +323,7 @@ def catalogue(portal: Portal, principal: Principal | None, lang: str) -> html.Di
             ],
             className="table table-sm align-top",
         )
-        scroller = html.Div(
-            table,
-            className="table-responsive",
-            tabIndex="0",
-            role="region",
-            **{"aria-label": t("theme_caption", lang, theme=theme)},
-        )
+        scroller = scroll_region(table, t("theme_caption", lang, theme=theme))
         sections.append(
             html.Section(
                 [html.H2(theme.capitalize(), className="h5 mt-3"), scroller],

@@ -13,6 +13,7 @@ import yaml
 from pilotis.settings import ROOT
 from pilotis.users import DEMO_USERS
 from tests.helpers import login_as, route, texts
+from tests.test_access_matrix import component_values
 
 ALL_DATASETS = {
     name for path in sorted((ROOT / "config" / "datasets").glob("*.yaml")) for name in yaml.safe_load(path.read_text())
@@ -21,25 +22,15 @@ REFERENCE = {"communes", "epci"}
 
 
 def rows(tree: Any) -> dict[str, Any]:
-    """The catalogue's table rows by dataset id (``<tr id="jeu-<dataset>">``)."""
-    found: dict[str, Any] = {}
-    if isinstance(tree, dict):
-        props = tree.get("props", {})
-        if tree.get("type") == "Tr" and str(props.get("id", "")).startswith("jeu-"):
-            found[props["id"][4:]] = tree
-        for value in props.values():
-            found.update(rows(value))
-    elif isinstance(tree, list):
-        for item in tree:
-            found.update(rows(item))
-    return found
+    """The props of the catalogue's table rows by dataset id (``<tr id="jeu-<dataset>">``)."""
+    return {key[4:]: props for key, props in component_values(tree).items() if key.startswith("jeu-")}
 
 
 def links(tree: Any) -> list[str]:
-    """Every ``href`` inside a component tree."""
+    """Every ``href`` inside a component tree (or a component's props)."""
     if isinstance(tree, dict):
-        props = tree.get("props", {})
-        own = [props["href"]] if tree.get("type") == "A" and "href" in props else []
+        props = tree.get("props", tree)
+        own = [props["href"]] if isinstance(props.get("href"), str) else []
         return own + [h for value in props.values() for h in links(value)]
     if isinstance(tree, list):
         return [h for item in tree for h in links(item)]
