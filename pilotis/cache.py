@@ -397,8 +397,16 @@ FRONT_BYTES = 64 * 1024 * 1024
 
 
 def frame_bytes(value: Any) -> int:
-    """Memory held by a DataFrame (its columns and index, strings included)."""
-    return int(value.memory_usage(index=True, deep=True).sum())
+    """Memory held by a DataFrame: its columns' buffers (Arrow strings included), 64 bytes per
+    Python object in object columns and per index entry. ~10× cheaper than
+    ``memory_usage(deep=True)``, which would cost more than a front hit saves."""
+    rows = len(value)
+    total = 64 * rows
+    for _, column in value.items():
+        total += int(getattr(column.array, "nbytes", 0))
+        if column.dtype == object:
+            total += 64 * rows
+    return total
 
 
 class TieredCache:
