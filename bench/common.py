@@ -29,8 +29,26 @@ def p95_ms(seconds: Sequence[float]) -> float:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far (``ru_maxrss``, KiB on Linux), in MB."""
+    """Peak resident set size of this process since it started or since :func:`reset_peak_rss`, in MB.
+
+    Linux ``VmHWM``. Not ``ru_maxrss``: after fork + exec, that one still holds the parent's
+    peak (a child started by a 500 MB parent reports 500 MB). Elsewhere: ``ru_maxrss``.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def reset_peak_rss() -> None:
+    """Start a new window for :func:`peak_rss_mb` (Linux: ``clear_refs`` 5; no-op elsewhere)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
 
 
 def current_rss_mb() -> float:
