@@ -392,8 +392,9 @@ def _glob_escape(text: str) -> str:
 
 
 # --------------------------------------------------------------------------- two levels
-FRONT_BYTES = 64 * 1024 * 1024
-"""Memory a worker gives to its in-process copy of shared query results."""
+FRONT_BYTES = 32 * 1024 * 1024
+"""Memory a worker gives to its in-process copy of shared query results (a KPI result weighs ~1 kB;
+kept small so that a worker stays under 300 MB with a 10-million-row source registered)."""
 
 
 def frame_bytes(value: Any) -> int:
