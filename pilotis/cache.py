@@ -36,8 +36,13 @@ log = logging.getLogger(__name__)
 class Cache(Protocol):
     """What the data service needs from a cache backend."""
 
-    hits: int
-    misses: int
+    @property
+    def hits(self) -> int:
+        """Lookups answered from the cache."""
+
+    @property
+    def misses(self) -> int:
+        """Lookups the cache could not answer."""
 
     def get(self, key: str) -> tuple[bool, Any]:
         """``(True, value)`` for a live entry, ``(False, None)`` otherwise."""
@@ -448,7 +453,7 @@ class TieredCache:
     def get_with_ttl(self, key: str) -> tuple[bool, Any, float]:
         """``(True, value, seconds left)`` from the front, else from the shared cache."""
         if not self._in_front(key):
-            return self.back.get_with_ttl(key)  # type: ignore[no-any-return]
+            return self.back.get_with_ttl(key)
         found, value, left = self.front.get_with_ttl(key)
         if found:
             return True, value, left

@@ -190,7 +190,7 @@ class DataService:
         key = self._key(source, query, self.clock())[0]
         found, bounds = self._bounds.get(key)
         if found:
-            return bounds  # type: ignore[no-any-return]
+            return bounds
         frame = self.query(query)
         bounds = None
         if not frame.empty and not pd.isna(first := frame["debut"].iloc[0]):
@@ -212,7 +212,7 @@ def _as_date(value: object) -> dt.date:
         return value.date()
     if isinstance(value, dt.date):
         return value
-    return pd.Timestamp(value).date()  # type: ignore[arg-type]
+    return pd.Timestamp(value).date()
 
 
 def year_filters(column: str, year: int) -> tuple[Filter, Filter]:
