@@ -48,7 +48,14 @@ class NullCache:
         self.misses += 1
         return False, None
 
+    def get_with_ttl(self, key: str) -> tuple[bool, Any, float]:
+        self.misses += 1
+        return False, None, 0.0
+
     def set(self, key: str, value: Any, ttl: float) -> None:
+        return None
+
+    def set_many(self, entries: Any) -> None:
         return None
 
     def delete(self, key: str) -> None:

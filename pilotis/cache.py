@@ -26,7 +26,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -52,6 +52,10 @@ class Cache(Protocol):
 
     def set(self, key: str, value: Any, ttl: float) -> None:
         """Store ``value`` for ``ttl`` seconds (0 = not stored)."""
+
+    def set_many(self, entries: Sequence[tuple[str, Any, float]]) -> None:
+        """Store several ``(key, value, ttl)`` at once; a value given for several keys is
+        encoded once (a query result and its last-good copy)."""
 
     def delete(self, key: str) -> None:
         """Forget one entry."""
@@ -117,6 +121,11 @@ class TTLCache:
             self._bytes += weight
             while len(self._data) > self._max or (self._max_bytes is not None and self._bytes > self._max_bytes):
                 self._remove(next(iter(self._data)))
+
+    def set_many(self, entries: Sequence[tuple[Hashable, Any, float]]) -> None:
+        """Store several ``(key, value, ttl)``."""
+        for key, value, ttl in entries:
+            self.set(key, value, ttl)
 
     def _remove(self, key: Hashable) -> None:
         entry = self._data.pop(key, None)
@@ -197,6 +206,26 @@ def _namespace(key: str) -> str:
     return key.partition("|")[0]
 
 
+def _encoded(entries: Sequence[tuple[str, Any, float]], backend: str) -> list[tuple[str, bytes, float]]:
+    """``(key, bytes, ttl)`` of the entries to store (ttl > 0), each distinct value encoded once;
+    a value that cannot be encoded is logged and left out."""
+    done: dict[int, bytes | None] = {}
+    out: list[tuple[str, bytes, float]] = []
+    for key, value, ttl in entries:
+        if ttl <= 0:
+            continue
+        if id(value) not in done:
+            try:
+                done[id(value)] = encode(value)
+            except ValueError as exc:
+                log.warning("%s : %s", backend, exc)
+                done[id(value)] = None
+        body = done[id(value)]
+        if body is not None:
+            out.append((key, body, ttl))
+    return out
+
+
 # --------------------------------------------------------------------------- file cache
 class FileCache:
     """Entries as files in a folder, shared by every worker process of the machine.
@@ -248,13 +277,14 @@ class FileCache:
         return True, value, left
 
     def set(self, key: str, value: Any, ttl: float) -> None:
-        if ttl <= 0:
-            return
-        try:
-            data = struct.pack(">d", self._clock() + ttl) + encode(value)
-        except ValueError as exc:
-            log.warning("cache fichier : %s", exc)
-            return
+        self.set_many([(key, value, ttl)])
+
+    def set_many(self, entries: Sequence[tuple[str, Any, float]]) -> None:
+        """Store several ``(key, value, ttl)``; a value given for several keys is encoded once."""
+        for key, body, ttl in _encoded(entries, "cache fichier"):
+            self._write(key, struct.pack(">d", self._clock() + ttl) + body)
+
+    def _write(self, key: str, data: bytes) -> None:
         path = self._path(key)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
         try:
@@ -357,12 +387,18 @@ class RedisCache:
         return True, value, max(0.0, pttl / 1000) if isinstance(pttl, int) and pttl >= 0 else 0.0
 
     def set(self, key: str, value: Any, ttl: float) -> None:
-        if ttl <= 0:
+        self.set_many([(key, value, ttl)])
+
+    def set_many(self, entries: Sequence[tuple[str, Any, float]]) -> None:
+        """Store several ``(key, value, ttl)`` in one round trip; each value encoded once."""
+        encoded = _encoded(entries, "cache Redis")
+        if not encoded:
             return
         try:
-            self._client.set(self.prefix + key, encode(value), px=max(1, math.ceil(ttl * 1000)))
-        except ValueError as exc:
-            log.warning("cache Redis : %s", exc)
+            pipe = self._client.pipeline(transaction=False)
+            for key, body, ttl in encoded:
+                pipe.set(self.prefix + key, body, px=max(1, math.ceil(ttl * 1000)))
+            pipe.execute()
         except self._errors as exc:
             self._failed(exc)
 
@@ -463,9 +499,14 @@ class TieredCache:
         return found, value, left
 
     def set(self, key: str, value: Any, ttl: float) -> None:
-        self.back.set(key, value, ttl)
-        if self._in_front(key) and _is_frame(value):
-            self.front.set(key, value, ttl)
+        self.set_many([(key, value, ttl)])
+
+    def set_many(self, entries: Sequence[tuple[str, Any, float]]) -> None:
+        """Store in the shared cache (each value encoded once); query results in front too."""
+        self.back.set_many(entries)
+        for key, value, ttl in entries:
+            if self._in_front(key) and _is_frame(value):
+                self.front.set(key, value, ttl)
 
     def delete(self, key: str) -> None:
         self.front.delete(key)

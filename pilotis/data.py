@@ -101,8 +101,7 @@ class DataService:
         valid_until = result.attrs.pop("valid_until", None)
         if isinstance(valid_until, int | float):
             lifetime = min(lifetime, max(1.0, valid_until - now))
-        self.cache.set(fresh_key, result, lifetime)
-        self.cache.set(f"good:{dataset}|{digest}", result, KEEP)
+        self.cache.set_many([(fresh_key, result, lifetime), (f"good:{dataset}|{digest}", result, KEEP)])
         observe(Observation(dataset, result.attrs["refreshed_at"]))
         return result.copy(deep=False)
 
