@@ -77,6 +77,28 @@ def test_file_cache(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("*/.*.tmp"))
 
 
+@pytest.mark.parametrize("backend", ["file", "redis"])
+def test_a_result_and_its_last_good_copy_are_stored_together(tmp_path: Path, backend: str) -> None:
+    if backend == "redis" and not os.environ.get("PILOTIS_TEST_REDIS"):
+        pytest.skip("PILOTIS_TEST_REDIS not set (Redis tests run in CI)")
+    prefix = f"pilotis-test-{uuid.uuid4().hex[:10]}:"
+    cache: Any = FileCache(tmp_path) if backend == "file" else RedisCache(os.environ["PILOTIS_TEST_REDIS"], prefix)
+    result = frame()
+    cache.set_many(
+        [
+            ("q:ds|fresh", result, 10),
+            ("good:ds|q", result, 3600),
+            ("q:ds|broken", object(), 10),  # cannot be encoded: logged and left out, the others are kept
+            ("q:ds|zero", result, 0),  # ttl 0: not stored
+        ]
+    )
+    for key, lifetime in (("q:ds|fresh", 10), ("good:ds|q", 3600)):
+        found, value, left = cache.get_with_ttl(key)
+        assert found and value.attrs["refreshed_at"] == 1_700_000_000.5 and lifetime - 5 < left <= lifetime
+    assert not cache.get("q:ds|broken")[0] and not cache.get("q:ds|zero")[0]
+    cache.clear()
+
+
 def test_file_cache_is_bounded(tmp_path: Path) -> None:
     cache = FileCache(tmp_path, max_bytes=50_000)
     big = pd.DataFrame({"v": range(2000)})
