@@ -100,6 +100,8 @@ def refresh_text(config: DatasetBase, lang: str) -> str:
         return t(single, lang) if single else t("refresh_every", lang, every=_duration(policy.every, lang))
     if policy is not None and policy.at:
         return t("refresh_at", lang, times=", ".join(policy.at))
+    if policy is not None and policy.cron:
+        return t("refresh_cron", lang, cron=policy.cron)
     return t("refresh_ttl", lang, ttl=_duration(float(config.ttl), lang))
 
 

@@ -18,11 +18,10 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from pilotis.cron import PARIS, window_bounds
 from pilotis.schema import DatasetBase
 
-PARIS = ZoneInfo("Europe/Paris")
 KEEP = 400 * 86400
 """Lifetime of status records and last good results (they outlive any source outage)."""
 
@@ -33,10 +32,14 @@ def window(config: DatasetBase, now: float) -> tuple[float, str]:
     Without ``refresh``: ``ttl`` seconds, epoch ``""`` (each entry expires on its own).
     With ``refresh.every``: periods aligned on Paris local midnight (``15min`` → :00, :15…).
     With ``refresh.at``: from one listed time of day (Paris) to the next.
+    With ``refresh.cron``: from the schedule's last firing (Paris) to its next one.
     """
     policy = getattr(config, "refresh", None)
     if policy is None:
         return float(config.ttl), ""
+    if policy.cron:
+        start, end = window_bounds(policy.cron, now)
+        return max(1.0, end.timestamp() - now), start.isoformat(timespec="minutes")
     local = dt.datetime.fromtimestamp(now, PARIS)
     if policy.every:
         midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)

@@ -177,6 +177,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "fr": "relu chaque jour à {times} (heure de Paris)",
         "en": "read again daily at {times} (Paris time)",
     },
+    "refresh_cron": {
+        "fr": "relu selon le calendrier « {cron} » (cron, heure de Paris)",
+        "en": "read again on schedule “{cron}” (cron, Paris time)",
+    },
     "refresh_hourly": {"fr": "relu toutes les heures", "en": "read again every hour"},
     "refresh_daily": {"fr": "relu tous les jours à minuit", "en": "read again daily at midnight"},
     "refresh_ttl": {

@@ -111,6 +111,23 @@ class RefreshPolicy(Strict):
     at: list[Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]] = Field(default_factory=list)
     """Heures fixes de relecture, heure de Paris (`["06:30", "13:00"]`) : après le dépôt quotidien d'un fichier par une
     application métier."""
+    cron: str | None = None
+    """Calendrier cron à cinq champs, heure de Paris (`"30 6 * * 1-5"` : 6 h 30 du lundi au vendredi ; `"0 */2 * * *"` :
+    toutes les deux heures) : minute, heure, jour du mois, mois, jour de la semaine (0 ou 7 = dimanche)."""
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from pilotis.cron import CronError, parse_cron
+
+        text = " ".join(value.split())
+        try:
+            parse_cron(text)
+        except CronError as exc:
+            raise HintedValueError(str(exc), 'exemple : `cron: "30 6 * * 1-5"` (6 h 30 du lundi au vendredi)') from None
+        return text
 
     @field_validator("every", mode="before")
     @classmethod
@@ -124,10 +141,10 @@ class RefreshPolicy(Strict):
 
     @model_validator(mode="after")
     def _one(self) -> RefreshPolicy:
-        if (self.every is None) == (not self.at):
+        if [self.every is not None, bool(self.at), self.cron is not None].count(True) != 1:
             raise HintedValueError(
-                "indiquez `every` ou `at` (un seul des deux)",
-                'exemple : `refresh: {every: 15min}` ou `refresh: {at: ["06:30"]}`',
+                "indiquez `every`, `at` ou `cron` (un seul des trois)",
+                'exemple : `refresh: {every: 15min}`, `refresh: {at: ["06:30"]}` ou `refresh: {cron: "30 6 * * 1-5"}`',
             )
         return self
 

@@ -264,6 +264,34 @@ CASES = [
         "vouliez-vous dire `code_insee` ?",
     ),
     Case(
+        "cron schedule with a minute out of range",
+        edit(
+            SOLIDARITES,
+            "  ttl: 15min\n",
+            '  refresh: {cron: "75 6 * * 1-5"}\n',
+        ),
+        SOLIDARITES,
+        '"75 6',
+        "minute : « 75 » hors de 0–59",
+        '`cron: "30 6 * * 1-5"`',
+    ),
+    Case(
+        "cron schedule with four fields",
+        edit(SOLIDARITES, "  ttl: 15min\n", '  refresh: {cron: "30 6 * *"}\n'),
+        SOLIDARITES,
+        '"30 6',
+        "5 champs attendus",
+        "6 h 30 du lundi au vendredi",
+    ),
+    Case(
+        "refresh with two policies",
+        edit(SOLIDARITES, "  ttl: 15min\n", '  refresh: {every: 15min, cron: "0 * * * *"}\n'),
+        SOLIDARITES,
+        "{every",
+        "un seul des trois",
+        "`refresh: {every: 15min}`",
+    ),
+    Case(
         "unknown column in a dataset's period",
         edit(
             SOLIDARITES,

@@ -106,6 +106,7 @@ def test_signed_out_visitors_are_sent_to_sign_in(client) -> None:  # type: ignor
         ({"refresh": {"every": "15min"}}, "relu toutes les 15\u00a0min", "read again every 15\u00a0min"),
         ({"refresh": {"every": "1h"}}, "relu toutes les heures", "read again every hour"),
         ({"refresh": {"at": ["06:30", "13:00"]}}, "relu chaque jour à 06:30, 13:00 (heure de Paris)", "daily at 06:30"),
+        ({"refresh": {"cron": "30 6 * * 1-5"}}, "selon le calendrier « 30 6 * * 1-5 »", "on schedule “30 6 * * 1-5”"),
         ({"ttl": "10min"}, "relu à la demande, au plus 10\u00a0min après la lecture précédente", "at most 10\u00a0min"),
         ({"ttl": "30s"}, "au plus 30\u00a0s après", "at most 30\u00a0s"),
     ],
