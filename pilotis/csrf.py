@@ -75,8 +75,9 @@ def issue_cookie(response: flask.Response, *, secure: bool) -> flask.Response:
     if not (signed_in or page):
         return response
     cookie = request.cookies.get(COOKIE)
-    if getattr(flask.g, "csrf_valid", False) and cookie and cookie == request.headers.get(HEADER):
-        return response  # CSRFProtect has just validated this very token (a Dash callback)
+    validated = getattr(flask.g, "csrf_valid", False) and not request.form.get("csrf_token")
+    if validated and cookie and cookie == request.headers.get(HEADER):
+        return response  # CSRFProtect has just validated this very token: the header (a Dash callback)
     if token_is_valid(cookie):
         return response
     response.set_cookie(COOKIE, generate_csrf(), httponly=False, samesite="Lax", secure=secure, path="/")
