@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from pilotis.data import as_date
 from pilotis.indicators import Indicator, evaluate, leaves, refs_of
 from pilotis.measures import Agg, BinOp, Node, Num, parse_measure
 from pilotis.query import PERIOD, Filter, Query
@@ -76,15 +77,6 @@ def truncate(day: dt.date, grain: str) -> dt.date:
     if grain == "month":
         return dt.date(day.year, day.month, 1)
     return day
-
-
-def as_date(value: Any) -> dt.date:
-    """A period value of a query result as a ``date``."""
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return pd.Timestamp(value).date()
 
 
 def as_dates(values: pd.Series) -> list[dt.date]:

@@ -193,7 +193,7 @@ class DataService:
         frame = self.query(query)
         bounds = None
         if not frame.empty and not pd.isna(first := frame["debut"].iloc[0]):
-            bounds = _as_date(first), _as_date(frame["fin"].iloc[0])
+            bounds = as_date(first), as_date(frame["fin"].iloc[0])
         if "stale_since" not in frame.attrs:
             self._bounds.set(key, bounds, GENERATION_CHECK)
         return bounds
@@ -206,7 +206,8 @@ class DataService:
         return list(range(bounds[1].year, bounds[0].year - 1, -1))
 
 
-def _as_date(value: object) -> dt.date:
+def as_date(value: object) -> dt.date:
+    """A period value of a query result (date, datetime, Timestamp, ISO text) as a ``date``."""
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):

@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from layouts.common import scroll_region
 from pilotis.access import Principal, can_view, can_view_indicator
-from pilotis.comparisons import as_date
+from pilotis.data import as_date
 from pilotis.formatting import format_period, format_value
 from pilotis.i18n import t
 from pilotis.indicators import FREQUENCIES, Indicator, Ref
