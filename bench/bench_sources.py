@@ -26,7 +26,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -49,6 +48,7 @@ from common import (  # noqa: E402
     peak_rss_mb,
     ratio,
     reset_peak_rss,
+    stop_process_group,
 )
 
 DATA_DIR = ROOT / "bench" / "data"
@@ -678,17 +678,7 @@ class Gunicorn:
 
     def stop(self) -> None:
         try:
-            for sig in (signal.SIGTERM, signal.SIGKILL):
-                if self.proc.poll() is not None:
-                    break
-                try:
-                    os.killpg(self.proc.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    self.proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    continue
+            stop_process_group(self.proc, 10)
         finally:
             self._log.close()
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -37,6 +36,7 @@ from common import (  # noqa: E402
     md_table,
     process_cpu_seconds,
     ratio,
+    stop_process_group,
 )
 
 TARGET_S = 5.0
@@ -122,17 +122,7 @@ class Server:
     def stop(self) -> None:
         """SIGTERM to the app's own process group, then SIGKILL after 5 s."""
         try:
-            for sig, wait in ((signal.SIGTERM, 5), (signal.SIGKILL, 5)):
-                if self.proc.poll() is not None:
-                    break
-                try:
-                    os.killpg(self.proc.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    self.proc.wait(timeout=wait)
-                except subprocess.TimeoutExpired:
-                    continue
+            stop_process_group(self.proc, 5)
         finally:
             self._log_handle.close()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import resource
+import signal
 import socket
 import statistics
 import subprocess
@@ -183,3 +184,19 @@ epci:
   territory: {epci: epci_siren}
 """
 """The commune and EPCI lookup tables every bench configuration declares (real files in data/)."""
+
+
+def stop_process_group(proc: subprocess.Popen[bytes], wait: float = 5.0) -> None:
+    """SIGTERM to ``proc``'s own process group (started with ``start_new_session``), then
+    SIGKILL if it is still there after ``wait`` seconds."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        if proc.poll() is not None:
+            return
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            continue
