@@ -105,7 +105,7 @@ def create(
     """A new link to ``seance`` (``<id>`` or ``@<dashboard>``) valid ``days``, and its token."""
     if days <= 0:
         raise ValueError("la durée de validité doit être positive")
-    link_id = secrets.token_urlsafe(9)
+    link_id = secrets.token_hex(9)  # hex: an id typed on a command line never starts with `-`
     expires = utcnow().replace(microsecond=0) + timedelta(days=days)
     with db.session() as session:
         row = DisplayLink(

@@ -641,6 +641,22 @@ def test_revoked_expired_tampered_or_misused_links_are_refused(app, screen) -> N
         assert page.status_code == 403 and "révoqué" in page_text(page)
 
 
+def test_every_display_link_id_can_be_revoked_from_the_command_line(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """An id starting with `-` was read by argparse as an option (`revoke` then failed, about 1 link in 64)."""
+    from pilotis import display_links
+    from pilotis.cli import build_parser
+    from pilotis.db import Database
+
+    db = Database(f"sqlite:///{tmp_path / 'ids.db'}")
+    db.upgrade()
+    try:
+        for _ in range(300):
+            link, _token = display_links.create(db, settings.secret_key, "commission-rsa", 1)
+            assert build_parser().parse_args(["display-link", "revoke", link.id]).id == link.id
+    finally:
+        db.dispose()
+
+
 def test_display_link_command_line(settings, tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
     from pilotis.cli import main
 
