@@ -24,10 +24,10 @@ import flask
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from pilotis import snapshots
-from pilotis.access import Principal, can_view_seance
+from pilotis.access import Principal, recorded_scope
 from pilotis.data import time_bucket
 from pilotis.db import get_db
-from pilotis.enforce import audit, current_principal, seance_allowed
+from pilotis.enforce import audit, current_principal, denied_page, seance_allowed
 from pilotis.i18n import t
 from pilotis.portal import Portal
 from pilotis.seance_render import (
@@ -140,9 +140,9 @@ def route(portal: Portal, pathname: str, lang: str) -> tuple[Any, str]:
     snapshot = snapshots.load(get_db(), snapshot_id)
     if snapshot is None or snapshot.seance != seance.key:
         return pages.not_found(lang), f"{'Page introuvable' if lang == 'fr' else 'Not found'} — {title}"
-    specs = [registry.dashboards[d].spec if d in registry.dashboards else None for d in snapshot.dashboards]
-    if not can_view_seance(principal, snapshot.seance, specs):
-        audit("access_denied", principal, f"page {pathname[:200]}", f"instantané {snapshot.id}")
+    reason = snapshots.refusal(principal, registry, portal.territories, snapshot)
+    if reason is not None:
+        audit("access_denied", principal, f"page {pathname[:200]}", f"instantané {snapshot.id} : {reason}")
         return denied
     audit("page_view", principal, f"page {pathname[:200]}", f"instantané {snapshot.id}")
     return snapshot_page(
@@ -661,7 +661,8 @@ def _install_seance(app: Dash, portal: Portal, seance: Seance) -> None:
         rendered = render(portal, seance, principal, lang, period, overrides)
         with time_bucket(period):
             content = snapshot_content(portal, seance, rendered, lang, principal)
-        snapshot = snapshots.save(get_db(), seance.key, seance.dashboards, principal.username, content)
+        scope = recorded_scope(principal, portal.territories)
+        snapshot = snapshots.save(get_db(), seance.key, seance.dashboards, principal.username, content, scope)
         url = f"{seance.url}/instantane/{snapshot.id}"
         audit("seance_snapshot", principal, url, f"empreinte sha256 {snapshot.sha256}")
         return [
@@ -705,6 +706,34 @@ def install(app: Dash, portal: Portal) -> None:
         if found is None or found[1] is not None:
             return None
         return flask.redirect(f"{found[0].url}/instantane/{quote(wanted or '', safe='')}", code=302)
+
+    @server.before_request
+    def snapshot_guard() -> Any:
+        return _guard_snapshot(portal)
+
+
+def _guard_snapshot(portal: Portal) -> Any:
+    """``GET /seance/…/instantane/<id>``: 403 (audited) when the visitor may watch the séance
+    but not this snapshot (:func:`pilotis.snapshots.refusal`: widgets, rows); the signed-out and
+    those refused the séance itself are answered by ``pilotis.enforce``; the router callback
+    asks the same question (:func:`route`)."""
+    request = flask.request
+    if request.method != "GET" or not is_seance_path(request.path):
+        return None
+    found = portal.registry.seance_by_path(request.path)
+    principal = current_principal()
+    if found is None or found[1] is None or principal is None:
+        return None
+    if not seance_allowed(principal, portal.registry, found[0]):
+        return None  # refused (and audited) by enforce's page guard
+    snapshot = snapshots.load(get_db(), found[1])
+    if snapshot is None or snapshot.seance != found[0].key:
+        return None  # 404
+    reason = snapshots.refusal(principal, portal.registry, portal.territories, snapshot)
+    if reason is None:
+        return None
+    audit("access_denied", principal, f"page {request.path[:200]}", f"instantané {snapshot.id} : {reason}")
+    return denied_page(portal)
 
 
 def page_known(portal: Portal, path: str) -> bool:

@@ -1,22 +1,29 @@
 """Séance renders are shared between screens, never between viewers who may not see the same
 things: on the synthesis dashboard « Pilotage » (open to managers and the president) a manager of
 finances sees the finance indicators only, whoever rendered the séance before him in the same
-refresh period (issue 10 §1); unknown filter values do not each cost a render (issue 10 §5)."""
+refresh period (issue 10 §1); a snapshot opens only for viewers who may see all it holds, rows
+included (§2); unknown filter values do not each cost a render (§5)."""
 
 from __future__ import annotations
 
 import itertools
 import json
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from dash import Dash
+from sqlalchemy import insert, select
 
-from pilotis import display_links, seance_render
+from pilotis import display_links, seance_render, snapshots
+from pilotis.db import Database, utcnow
+from pilotis.models import AuditEvent, SeanceSnapshot
 from pilotis.portal import Portal
+from pilotis.seance_render import canonical
+from tests.dbutil import DB_KINDS, database_url
 from tests.helpers import login_as, texts
-from tests.test_seance import call, refresh_body, refreshed, router
+from tests.test_seance import call, freeze_body, principal_of_demo, refresh_body, refreshed, router
 
 FINANCES = {"finances", "fin_fonctionnement", "fin_equipement"}
 """Widgets of `dashboards/pilotage.yaml` a manager of finances may see (his direction's)."""
@@ -168,3 +175,118 @@ def test_unknown_filter_values_do_not_each_cost_a_render(app, portal, bucket, mo
     assert first[seance.dom_id("sub-0")]["children"].startswith("Mayenne")
     refreshed(client, app, seance, "?territoire=epci:200083392")  # a real territory: its own render
     assert len(renders) == 2
+
+
+# --------------------------------------------------------------------------- snapshots
+
+
+def _freeze(app: Dash, client: Any, seance: Any) -> str:
+    """« Figer » as the browser does; the snapshot's address."""
+    response = call(client, freeze_body(seance))
+    assert response.status_code == 200, response.data[:300]
+    children = response.get_json()["response"][seance.dom_id("frozen")]["children"]
+    return next(n for n in children if isinstance(n, dict) and n.get("type") == "A")["props"]["href"]
+
+
+def _opens(app: Dash, username: str, link: str) -> bool:
+    """True when ``username`` gets the snapshot (page and router agree)."""
+    client = _client(app, username)
+    status = client.get(link).status_code
+    routed = router(client, link).get_data(as_text=True)
+    assert status in (200, 403), status
+    assert ("Instantané du" in routed) == (status == 200), (username, status)
+    return status == 200
+
+
+def _refusals(app: Dash, username: str, link: str) -> list[AuditEvent]:
+    db = app.server.extensions["pilotis_db"]
+    with db.session() as session:
+        rows = session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.username == username,
+                AuditEvent.event == "access_denied",
+                AuditEvent.target == f"page {link}",
+            )
+        ).all()
+        session.expunge_all()
+    return list(rows)
+
+
+def test_a_departement_snapshot_does_not_open_for_a_restricted_agent(app, portal, bucket) -> None:  # type: ignore[no-untyped-def]
+    """Frozen by the president (whole Mayenne): agent.laval (Laval Agglomération only) may watch
+    the séance live, but gets 403 on the snapshot, and the refusal is in the audit log."""
+    seance = portal.registry.seance("@rsa")
+    link = _freeze(app, _client(app, "president"), seance)
+    assert _opens(app, "agent.rsa", link)  # the same direction, every row: allowed
+    laval = _client(app, "agent.laval")
+    assert laval.get(seance.url).status_code == 200  # the live séance is his (clamped to Laval)
+    assert not _opens(app, "agent.laval", link)
+    refused = _refusals(app, "agent.laval", link)
+    assert refused and all("instantané" in (r.detail or "") for r in refused), [r.detail for r in refused]
+
+
+def test_a_restricted_agents_snapshot_opens_for_wider_scopes(app, portal, bucket) -> None:  # type: ignore[no-untyped-def]
+    seance = portal.registry.seance("@rsa")
+    link = _freeze(app, _client(app, "agent.laval"), seance)
+    stored = snapshots.load(app.server.extensions["pilotis_db"], link.rsplit("/", 1)[1])
+    assert stored is not None and stored.scope == "epci:200083392"
+    assert "CA Laval Agglomération" in stored.content["slides"][0]["subtitle"]
+    for username in ("agent.laval", "agent.rsa", "president"):
+        assert _opens(app, username, link), username
+    assert not _opens(app, "agent.rh", link)  # not his dashboard
+
+
+def test_a_pilotage_snapshot_opens_only_for_who_may_see_every_widget(app, portal, bucket) -> None:  # type: ignore[no-untyped-def]
+    seance = _seance(portal)
+    everything = _freeze(app, _client(app, "president"), seance)
+    assert not _opens(app, "manager.finances", everything)
+    assert _refusals(app, "manager.finances", everything)
+    partial = _freeze(app, _client(app, "manager.finances"), seance)
+    stored = snapshots.load(app.server.extensions["pilotis_db"], partial.rsplit("/", 1)[1])
+    assert stored is not None
+    kept = {slot["widget"] for slide in stored.content["slides"] for slot in slide["slots"]}
+    assert kept == FINANCES, kept  # what he was not shown is not kept either
+    assert _opens(app, "president", partial) and _opens(app, "manager.finances", partial)
+
+
+@pytest.fixture(params=DB_KINDS)
+def legacy_db(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Database]:
+    """A database at revision 0002 (before snapshots recorded their scope), SQLite or PostgreSQL."""
+    with database_url(request.param, tmp_path) as url:
+        db = Database(url)
+        try:
+            db.upgrade("0002")
+            yield db
+        finally:
+            db.dispose()
+
+
+def test_snapshots_frozen_before_the_scope_was_recorded_open_for_unrestricted_viewers_only(
+    legacy_db: Database, portal: Portal
+) -> None:
+    content = {"format": 1, "seance": "@rsa", "slides": [{"slots": [{"dashboard": "rsa", "widget": "foyers"}]}]}
+    data = canonical(content)
+    with legacy_db.session() as session:
+        session.execute(
+            insert(SeanceSnapshot.__table__).values(  # type: ignore[arg-type]
+                id="ancien",
+                seance="@rsa",
+                created_at=utcnow(),
+                author="president",
+                dashboards="rsa",
+                sha256="0" * 64,
+                content=zlib.compress(data),
+            )
+        )
+    legacy_db.upgrade()
+    assert legacy_db.current_revision() == legacy_db.head_revision()
+    old = snapshots.load(legacy_db, "ancien")
+    assert old is not None and old.scope is None
+    registry, index = portal.registry, portal.territories
+    assert snapshots.refusal(principal_of_demo("agent.laval"), registry, index, old) is not None
+    assert snapshots.refusal(principal_of_demo("agent.rsa"), registry, index, old) is None
+    assert snapshots.refusal(principal_of_demo("president"), registry, index, old) is None
+    new = snapshots.save(legacy_db, "@rsa", ["rsa"], "agent.laval", content, "epci:200083392")
+    again = snapshots.load(legacy_db, new.id)
+    assert again is not None and again.scope == "epci:200083392"
+    assert snapshots.refusal(principal_of_demo("agent.laval"), registry, index, again) is None
