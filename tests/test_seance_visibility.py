@@ -290,3 +290,19 @@ def test_snapshots_frozen_before_the_scope_was_recorded_open_for_unrestricted_vi
     again = snapshots.load(legacy_db, new.id)
     assert again is not None and again.scope == "epci:200083392"
     assert snapshots.refusal(principal_of_demo("agent.laval"), registry, index, again) is None
+
+
+def test_refresh_periods_chosen_in_the_address_do_not_each_cost_a_render(app, portal, bucket, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """``?rafraichissement=`` is part of the cache key (and of the query cache's period): values
+    are rounded down to a short list of periods, so 11 s, 12 s … 14 s share one render."""
+    seance = portal.registry.seance("@rsa")
+    renders: list[Any] = []
+    original = seance_render._render
+    monkeypatch.setattr(seance_render, "_render", lambda *a, **k: renders.append(1) or original(*a, **k))
+    client = _client(app, "agent.rsa")
+    intervals = set()
+    for seconds in (11, 12, 13, 14):
+        response = refreshed(client, app, seance, f"?rafraichissement={seconds}s")
+        intervals.add(response[seance.dom_id("tick")]["interval"])
+    assert len(renders) == 1 and intervals == {10_000}, (renders, intervals)
+    assert refreshed(client, app, seance, "?rafraichissement=30s")[seance.dom_id("tick")]["interval"] == 30_000
