@@ -240,27 +240,9 @@ def implicit(dashboard: Dashboard, registry: Registry) -> Seance:
     return build(IMPLICIT + dashboard.id, spec, registry)
 
 
-REFRESH_STEPS = (
-    10,
-    15,
-    20,
-    30,
-    45,
-    60,
-    90,
-    120,
-    180,
-    300,
-    600,
-    900,
-    1200,
-    1800,
-    3600,
-    7200,
-    10800,
-    21600,
-    43200,
-    86400,
+REFRESH_STEPS: tuple[int, ...] = tuple(
+    parse_duration(d)
+    for d in "10s 15s 20s 30s 45s 1min 90s 2min 3min 5min 10min 15min 20min 30min 1h 2h 3h 6h 12h 24h".split()
 )
 """Refresh periods a séance address may choose (``?rafraichissement=``), in seconds. The period is
 part of the séance's cache key and of the query cache's time bucket: any other value would let
