@@ -187,6 +187,27 @@ def clamp_territory(scope: Territory | None, territory: Territory, index: Territ
     return scope
 
 
+def recorded_scope(principal: Principal | None, index: TerritoryIndex) -> str | None:
+    """The row scope of ``principal`` as kept with a rendering (a snapshot): ``epci:200083392``,
+    or None when they see every row. A restriction that cannot be honoured is kept as a territory
+    nobody else has (only unrestricted principals are covered by it, see :func:`scope_covers`)."""
+    scope = territory_scope(principal, index)
+    return None if scope is None else scope.value.replace("\x00", "")
+
+
+def scope_covers(principal: Principal | None, recorded: str | None, index: TerritoryIndex) -> bool:
+    """True when ``principal`` may see every row of a rendering made with the row scope
+    ``recorded`` (:func:`recorded_scope`; None: every row of the département, also the value of
+    snapshots frozen before the scope was recorded). Deny unless the scope lies inside theirs."""
+    scope = territory_scope(principal, index)
+    if scope is None:
+        return True
+    if recorded is None or scope is _NOWHERE:
+        return False
+    level, sep, code = recorded.partition(":")
+    return bool(sep and code) and territory_allowed(scope, Territory(level, code), index)
+
+
 def row_filters(
     principal: Principal | None, dataset: DatasetBase, index: TerritoryIndex, dataset_id: str = ""
 ) -> tuple[Filter, ...]:

@@ -333,6 +333,7 @@ class Evaluator:
         periodic = [leaf for leaf in self.leaves if self.dataset(leaf).period is not None]
         self.anchor = periodic[0] if periodic else None
         self.mode: Mode = self._mode(period)
+        # Per evaluation (one widget for one principal, one request), never shared between users.
         self._period_frames: dict[Leaf, pd.DataFrame] = {}
         self._space_frames: dict[tuple[Leaf, Window | None], pd.DataFrame] = {}
         self._window: Window | None | bool = False

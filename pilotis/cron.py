@@ -101,6 +101,7 @@ def _field(text: str, name: str, low: int, high: int) -> frozenset[int]:
     return frozenset(values)
 
 
+# Memoised per process on a schedule of the configuration (and a minute, below): nothing about a user.
 @functools.lru_cache(maxsize=128)
 def parse_cron(text: str) -> Cron:
     """The schedule ``text`` (five fields); :class:`CronError` with a French message otherwise."""

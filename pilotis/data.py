@@ -112,6 +112,11 @@ class DataService:
         if bucket and getattr(source.config, "refresh", None) is None:
             start = math.floor(now / bucket) * bucket  # séance: one query per aligned period
             lifetime, epoch = max(1.0, start + bucket - now), f"b{bucket}@{start:.0f}"
+        # Shared by every user, worker and machine. Safe: the key is the whole query (repr), and every
+        # query built for a user carries access.row_filters for that user (RenderContext.filters,
+        # comparisons.Evaluator.filters), so a result depends on nothing but its key; whether the user
+        # may ask it at all (dashboard, widget) is decided before, in access.py. The "good:" copy of
+        # the last result uses the same digest; "fail:" and "gen:" keys hold no data, per dataset.
         digest = hashlib.sha256(repr(query).encode()).hexdigest()
         generation = self.generation(query.dataset)
         return f"q:{query.dataset}|{digest}|{source.fingerprint()}|{epoch}|{generation}", digest, lifetime
@@ -186,6 +191,8 @@ class DataService:
             dataset=dataset,
             measures=(("debut", Agg("min", period.column)), ("fin", Agg("max", period.column))),
         )
+        # Per process, keyed like the query: first and last period of the whole dataset (no row
+        # filter), the same for every user (the years the period filter offers), no row value.
         key = self._key(source, query, self.clock())[0]
         found, bounds = self._bounds.get(key)
         if found:

@@ -97,6 +97,8 @@ class StatusStore:
 
     def success(self, dataset: str, at: float) -> None:
         """Record a successful query of ``dataset``."""
+        # Per dataset, the same for every user (when its source last answered, its error message):
+        # no row value; shown only beside widgets and datasets the viewer may see.
         self.cache.set(f"status:{dataset}|ok", {"at": at}, KEEP)
 
     def failure(self, dataset: str, at: float, message: str, kind: str) -> None:

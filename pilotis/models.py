@@ -158,6 +158,9 @@ class SeanceSnapshot(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     content: Mapped[bytes] = mapped_column(LargeBinary)
     """The canonical JSON of what was shown, zlib-compressed."""
+    scope: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    """Row scope it was rendered with (`epci:200083392`, see ``access.recorded_scope``); NULL: every row
+    of the département (also snapshots frozen before migration 0003). Opens only for a scope covering it."""
 
 
 class DisplayLink(Base):

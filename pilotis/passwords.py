@@ -27,6 +27,7 @@ MEMORY_KIB = 19 * 1024
 PARALLELISM = 1
 
 
+# One per process, from constants: no user data (the dummy hash below is the same for everyone by design).
 @functools.cache
 def hasher() -> PasswordHasher:
     """The Argon2id hasher (immutable: safe to share between threads)."""

@@ -6,6 +6,11 @@ returns plain JSON: the widget's content without its graph (``body``) and the gr
 restyled for a room (``figure``: large fonts, black text, size taken from the screen). The live
 view sends these to existing components (``figure`` of a ``dcc.Graph``: Plotly.react redraws in
 place, no flicker); a snapshot stores exactly the same JSON.
+
+What a viewer may see of a séance is decided per slot (:func:`visible_slots`, through
+:func:`pilotis.access.widget_indicators_visible`): on a synthesis dashboard a manager sees his
+direction's indicators only. A slot he may not see is not rendered, not cached for him, not sent,
+and the page does not name it.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from urllib.parse import urlencode
 
 from dash._utils import to_json
 
-from pilotis.access import Principal
+from pilotis.access import Principal, can_view, clamp_territory, territory_scope, widget_indicators_visible
 from pilotis.data import time_bucket
 from pilotis.formatting import format_date
 from pilotis.freshness import PARIS, Observation, format_moment
@@ -30,6 +35,7 @@ from pilotis.portal import Portal
 from pilotis.schema import DataWidgetBase
 from pilotis.seances import Seance, SeanceItem, Slot
 from pilotis.sources import SourceError
+from pilotis.territory import Territory
 
 FIGURE_FONT_PX = 28
 """Font size of every text of a projected figure (ticks, legends, colour bars, labels)."""
@@ -88,6 +94,8 @@ class Rendered:
     at: float
     filters: list[tuple[str | None, str | None]]
     """Per item: the territory and period values used."""
+    visible: frozenset[int] = frozenset()
+    """Indexes of the slots rendered (:func:`visible_slots`); the others are empty."""
 
     def to_json(self) -> dict[str, Any]:
         """JSON values (for the shared cache)."""
@@ -95,6 +103,7 @@ class Rendered:
             "slots": [slot.to_json() for slot in self.slots],
             "at": self.at,
             "filters": [list(f) for f in self.filters],
+            "visible": sorted(self.visible),
         }
 
     @classmethod
@@ -104,11 +113,24 @@ class Rendered:
             slots=[SlotContent.from_json(v) for v in value["slots"]],
             at=float(value["at"]),
             filters=[(f[0], f[1]) for f in value["filters"]],
+            visible=frozenset(int(i) for i in value["visible"]),
         )
 
+    def withheld(self, visible: frozenset[int]) -> Rendered:
+        """This rendering with every slot outside ``visible`` emptied (the visibility decision
+        applied again after the shared cache: nothing of a hidden slot is ever sent)."""
+        kept = self.visible & visible
+        slots = [slot if index in kept else SlotContent(None, None) for index, slot in enumerate(self.slots)]
+        return Rendered(slots=slots, at=self.at, filters=self.filters, visible=kept)
+
     def slide_observations(self, seance: Seance, slide: int) -> list[Observation]:
-        """What the widgets of one slide read."""
-        return [o for slot in seance.slides[slide].slots for o in self.slots[slot.index].observations]
+        """What the visible widgets of one slide read."""
+        return [
+            o
+            for slot in seance.slides[slide].slots
+            if slot.index in self.visible
+            for o in self.slots[slot.index].observations
+        ]
 
 
 def canonical(value: Any) -> bytes:
@@ -154,8 +176,6 @@ def describe_filters(
     lang: str,
 ) -> str:
     """« Laval Agglomération · 2024 »: what the item shows, in words."""
-    from pilotis.access import territory_scope
-
     dashboard = portal.registry.dashboards[item.dashboard]
     try:
         scope = territory_scope(principal, portal.territories)
@@ -171,6 +191,87 @@ def describe_filters(
     return " · ".join(p for p in parts if p)
 
 
+# --------------------------------------------------------------------------- who sees what
+
+
+def visible_slots(portal: Portal, seance: Seance, principal: Principal | None) -> frozenset[int]:
+    """Indexes of the slots of ``seance`` that ``principal`` may see.
+
+    The caller decided on the séance already (:func:`pilotis.access.can_view_seance`: every
+    dashboard shown, or a display link of this séance); each slot then needs the widget-level
+    decision :func:`pilotis.access.widget_indicators_visible` (on a synthesis dashboard, the
+    indicators of the other directions are hidden). Like the synthesis page
+    (:func:`pilotis.overview.visible_widgets`), a section heading of a synthesis dashboard whose
+    widgets are all hidden is hidden too.
+    """
+    registry = portal.registry
+    shown: list[Slot] = []
+    for slot in seance.slots:
+        dashboard = registry.dashboards.get(slot.dashboard)
+        if dashboard is not None and widget_indicators_visible(principal, registry, dashboard, slot.widget):
+            shown.append(slot)
+    kept: set[int] = set()
+    for position, slot in enumerate(shown):
+        if _is_overview_section(portal, slot):
+            following = shown[position + 1] if position + 1 < len(shown) else None
+            if following is None or following.item != slot.item or _is_overview_section(portal, following):
+                continue
+        kept.add(slot.index)
+    return frozenset(kept)
+
+
+def _is_overview_section(portal: Portal, slot: Slot) -> bool:
+    dashboard = portal.registry.dashboards[slot.dashboard]
+    return bool(dashboard.spec.overview) and dashboard.widget(slot.widget).type == "section"
+
+
+def audience(portal: Portal, seance: Seance, principal: Principal | None) -> tuple[frozenset[int], str]:
+    """The slots ``principal`` may see and a digest of everything that decides what they see of
+    ``seance`` besides their rows: those slots, and the dashboards they may open (a KPI of a
+    synthesis dashboard links to the thematic dashboard of its indicator that the viewer may
+    open: :func:`pilotis.overview.drill_targets`). Two viewers with the same digest and the same
+    row scope receive the same rendering."""
+    visible = visible_slots(portal, seance, principal)
+    opens = sorted(d.id for d in portal.registry.dashboards.values() if can_view(principal, d.spec))
+    digest = hashlib.sha256(canonical({"slots": sorted(visible), "opens": opens})).hexdigest()[:24]
+    return visible, digest
+
+
+def clean_overrides(
+    portal: Portal, seance: Seance, principal: Principal | None, overrides: dict[str, str] | None
+) -> dict[str, str]:
+    """The ``?territoire=`` / ``?periode=`` of a dashboard presented alone, as the values the
+    rendering will use, before any cache key is built: a value naming no known territory or
+    year of the data, the département itself, a territory outside the viewer's scope (clamped to
+    it, as the rendering would), or a filter the dashboard does not have, is dropped or
+    normalised. Crafted addresses thus share the renderings of real filters (no render each)."""
+    if not seance.implicit or not overrides:
+        return {}
+    dashboard = portal.registry.dashboards[seance.spec.items[0].dashboard]
+    filters = dashboard.spec.filters
+    clean: dict[str, str] = {}
+    territory = overrides.get("territoire")
+    if territory and filters.territory is not None:
+        index = portal.territories
+        chosen = Territory.parse(territory, index.departement_code)
+        if index.is_known(chosen):
+            chosen = clamp_territory(territory_scope(principal, index), chosen, index)
+            if chosen.level != "departement":
+                clean["territoire"] = chosen.value
+    period = (overrides.get("periode") or "").strip()
+    if period and filters.period is not None:
+        if period in ("all", "latest"):
+            clean["periode"] = period
+        elif period.isdigit():
+            try:
+                years = portal.data.years(filters.period.dataset)
+            except SourceError:
+                years = []
+            if int(period) in years:
+                clean["periode"] = str(int(period))
+    return clean
+
+
 # --------------------------------------------------------------------------- rendering
 
 
@@ -182,47 +283,56 @@ def render(
     refresh: int,
     overrides: dict[str, str] | None = None,
 ) -> Rendered:
-    """Every slot of ``seance`` for ``principal``, in the time bucket of ``refresh`` seconds.
+    """Every slot of ``seance`` that ``principal`` may see, in the time bucket of ``refresh``
+    seconds (the others are empty: :func:`visible_slots`).
 
     The whole result is also kept in the shared cache until the end of the bucket, keyed by
-    séance, bucket, the principal's row scope, language and filters: the first screen of a period
-    renders, the others (any worker, any machine sharing the cache) read it back.
+    everything that decides what the viewer sees (:func:`_cache_key`): the first screen of a
+    period renders, the others (any worker, any machine sharing the cache) read it back.
     """
     now = portal.data.clock()
     start = math.floor(now / refresh) * refresh
-    key = _cache_key(portal, seance, principal, lang, refresh, start, overrides if seance.implicit else None)
+    overrides = clean_overrides(portal, seance, principal, overrides)
+    visible, viewer = audience(portal, seance, principal)
+    key = _cache_key(portal, seance, principal, viewer, lang, refresh, start, overrides)
     if key is not None:
         found, value = portal.data.cache.get(key)
         if found and isinstance(value, dict):
             try:
-                return Rendered.from_json(value)
+                return Rendered.from_json(value).withheld(visible)
             except (KeyError, TypeError, ValueError):
                 pass
     with time_bucket(refresh):
-        rendered = _render(portal, seance, principal, lang, overrides)
+        rendered = _render(portal, seance, principal, lang, overrides, visible)
     if key is not None and not any(slot.failed for slot in rendered.slots):
         portal.data.cache.set(key, rendered.to_json(), max(1.0, start + refresh - now))
-    return rendered
+    return rendered.withheld(visible)
 
 
 def _cache_key(
     portal: Portal,
     seance: Seance,
     principal: Principal | None,
+    viewer: str,
     lang: str,
     refresh: int,
     start: float,
-    overrides: dict[str, str] | None,
+    overrides: dict[str, str],
 ) -> str | None:
-    from pilotis.access import territory_scope
-
     try:
         scope = territory_scope(principal, portal.territories)
     except Exception:  # noqa: BLE001 - no reference, no shared result: render for this screen
         return None
     rows = scope.value if scope is not None else "*"
-    extra = urlencode(sorted((overrides or {}).items()))
-    return f"seance:{seance.key}|{refresh}@{start:.0f}|{rows}|{lang}|{extra}"
+    extra = urlencode(sorted(overrides.items()))
+    # Shared between viewers (all workers, all machines of the cache), so keyed by everything
+    # that decides what the viewer may see: `viewer` (audience(): the slots they may see and
+    # the dashboards they may open, which decide the widgets and their links), `rows` (their
+    # row scope: access.row_filters), plus what the rendering shows (language, filters already
+    # normalised by clean_overrides, bucket). The principal's name or roles are not needed:
+    # two viewers equal on these see the same thing. render() also empties, after the cache,
+    # every slot outside the viewer's own visible set (Rendered.withheld).
+    return f"seance:{seance.key}|{refresh}@{start:.0f}|{rows}|{viewer}|{lang}|{extra}"
 
 
 def _render(
@@ -231,11 +341,15 @@ def _render(
     principal: Principal | None,
     lang: str,
     overrides: dict[str, str] | None,
+    visible: frozenset[int],
 ) -> Rendered:
     registry = portal.registry
     filters = [item_filters(portal, item, overrides if seance.implicit else None) for item in seance.spec.items]
     slots: list[SlotContent] = []
     for slot in seance.slots:
+        if slot.index not in visible:  # never rendered for this viewer: nothing to leak
+            slots.append(SlotContent(None, None))
+            continue
         territory, period = filters[slot.item]
         dashboard = registry.dashboards[slot.dashboard]
         widget = dashboard.widget(slot.widget)
@@ -243,7 +357,7 @@ def _render(
         content = portal.render_widget(dashboard, widget, territory, period, lang, principal=principal, observed=seen)
         body, figure = split(plain(content))
         slots.append(SlotContent(body=body, figure=projected(figure) if figure else None, observations=seen))
-    return Rendered(slots=slots, at=portal.data.clock(), filters=filters)
+    return Rendered(slots=slots, at=portal.data.clock(), filters=filters, visible=visible)
 
 
 def split(tree: Any) -> tuple[Any, dict[str, Any] | None]:
@@ -329,11 +443,14 @@ def projected(figure: dict[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- stamps
 
 
-def sources(portal: Portal, seance: Seance, slide: int) -> list[str]:
-    """Producers of the data of one slide (« DREES, 2020 »), once each."""
+def sources(portal: Portal, seance: Seance, slide: int, visible: frozenset[int] | None = None) -> list[str]:
+    """Producers of the data of one slide (« DREES, 2020 »), once each; only those of the
+    ``visible`` slots when given."""
     registry = portal.registry
     found: list[str] = []
     for slot in seance.slides[slide].slots:
+        if visible is not None and slot.index not in visible:
+            continue
         widget = registry.dashboards[slot.dashboard].widget(slot.widget)
         if isinstance(widget, DataWidgetBase) and widget.dataset in registry.datasets:
             config = registry.datasets[widget.dataset].config
@@ -352,7 +469,7 @@ def stamp(portal: Portal, seance: Seance, rendered: Rendered, slide: int, lang: 
     if times:
         day, hour = format_moment(min(times), lang)
         parts.append(f"Données au {day} à {hour}" if lang == "fr" else f"Data as of {day} {hour}")
-    names = sources(portal, seance, slide)
+    names = sources(portal, seance, slide, rendered.visible)
     if names:
         parts.append(("Sources : " if lang == "fr" else "Sources: ") + " ; ".join(names))
     return " — ".join(parts)
@@ -386,4 +503,16 @@ def clock_text(timestamp: float | None = None) -> str:
     return moment.strftime("%H:%M:%S")
 
 
-__all__ = ["render", "Rendered", "SlotContent", "canonical", "projected", "split", "stamp", "Slot"]
+__all__ = [
+    "render",
+    "Rendered",
+    "SlotContent",
+    "canonical",
+    "projected",
+    "split",
+    "stamp",
+    "Slot",
+    "visible_slots",
+    "audience",
+    "clean_overrides",
+]

@@ -24,10 +24,11 @@ import flask
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from pilotis import snapshots
-from pilotis.access import Principal, can_view_seance
+from pilotis.access import Principal, recorded_scope
 from pilotis.data import time_bucket
 from pilotis.db import get_db
-from pilotis.enforce import audit, current_principal, seance_allowed
+from pilotis.enforce import audit, current_principal, denied_page, seance_allowed
+from pilotis.i18n import t
 from pilotis.portal import Portal
 from pilotis.seance_render import (
     Rendered,
@@ -37,8 +38,9 @@ from pilotis.seance_render import (
     render,
     stale_since,
     stamp,
+    visible_slots,
 )
-from pilotis.seances import Seance, parse_refresh
+from pilotis.seances import Seance, Slide, parse_refresh
 
 MIN_TEXT_PX = 28
 """Smallest text of a séance page at 1920×1080 (declared here and in assets/seance.css)."""
@@ -138,9 +140,9 @@ def route(portal: Portal, pathname: str, lang: str) -> tuple[Any, str]:
     snapshot = snapshots.load(get_db(), snapshot_id)
     if snapshot is None or snapshot.seance != seance.key:
         return pages.not_found(lang), f"{'Page introuvable' if lang == 'fr' else 'Not found'} — {title}"
-    specs = [registry.dashboards[d].spec if d in registry.dashboards else None for d in snapshot.dashboards]
-    if not can_view_seance(principal, snapshot.seance, specs):
-        audit("access_denied", principal, f"page {pathname[:200]}", f"instantané {snapshot.id}")
+    reason = snapshots.refusal(principal, registry, portal.territories, snapshot)
+    if reason is not None:
+        audit("access_denied", principal, f"page {pathname[:200]}", f"instantané {snapshot.id} : {reason}")
         return denied
     audit("page_view", principal, f"page {pathname[:200]}", f"instantané {snapshot.id}")
     return snapshot_page(
@@ -338,14 +340,19 @@ def _item_title(portal: Portal, seance: Seance, item: int) -> str:
 
 
 def live_page(portal: Portal, seance: Seance, lang: str, principal: Principal | None) -> html.Div:
-    """The live séance: every slide (filled by the refresh callback), controls, progress."""
-    total = len(seance.slides)
+    """The live séance: every slide the viewer may see (filled by the refresh callback),
+    controls, progress. A slot the viewer may not see (:func:`visible_slots`) is not in the
+    slides: only its empty, unnamed callback targets are, in a hidden block; a slide left
+    without any slot is not shown."""
+    visible = visible_slots(portal, seance, principal)
+    shown = [slide for slide in seance.slides if any(slot.index in visible for slot in slide.slots)]
+    total = max(1, len(shown))
     slides = []
-    for slide in seance.slides:
-        widgets = [_slot_view(portal, seance, slot, live=True) for slot in slide.slots]
+    for position, slide in enumerate(shown):
+        widgets = [_slot_view(portal, seance, slot, live=True) for slot in slide.slots if slot.index in visible]
         slides.append(
             _slide(
-                slide.index,
+                position,
                 total,
                 _item_title(portal, seance, slide.item),
                 slide.duration,
@@ -354,6 +361,11 @@ def live_page(portal: Portal, seance: Seance, lang: str, principal: Principal | 
                 stamp_text="",
                 ids=(seance.dom_id(f"sub-{slide.index}"), seance.dom_id(f"stamp-{slide.index}")),
             )
+        )
+    if not shown:  # nothing of this séance is for this viewer (a direction without indicators)
+        notice = html.P(t("out_of_scope", lang), className="pilotis-seance-empty")
+        slides.append(
+            _slide(0, 1, seance.spec.title, seance.refresh, [notice], subtitle="", stamp_text="", ids=(None, None))
         )
     status = html.Div(
         [
@@ -369,6 +381,7 @@ def live_page(portal: Portal, seance: Seance, lang: str, principal: Principal | 
         [
             _head(portal, seance.spec.title, status),
             html.Div(slides, className="pilotis-seance-slides"),
+            _withheld(seance, visible, shown),
             _foot(seance, total, frozen=False, exit_url=exit_url, can_freeze=can_freeze),
             html.Div(
                 className="pilotis-seance-announce visually-hidden",
@@ -388,6 +401,30 @@ def live_page(portal: Portal, seance: Seance, lang: str, principal: Principal | 
             }
         ),
     )
+
+
+def _withheld(seance: Seance, visible: frozenset[int], shown: list[Slide]) -> html.Div:
+    """Hidden, empty and unnamed targets of the refresh callback (one callback serves every
+    viewer of the séance) for the slots and slides this viewer does not see; the callback never
+    fills them (``no_update``)."""
+    children: list[Any] = []
+    for slot in seance.slots:
+        if slot.index not in visible:
+            children += [
+                html.Div(id=seance.dom_id(f"s{slot.index}-body")),
+                html.Div(
+                    dcc.Graph(id=seance.dom_id(f"s{slot.index}-graph"), figure=EMPTY_FIGURE),
+                    id=seance.dom_id(f"s{slot.index}-figure"),
+                    hidden=True,
+                ),
+            ]
+    for slide in seance.slides:
+        if slide not in shown:
+            children += [
+                html.P(id=seance.dom_id(f"sub-{slide.index}")),
+                html.P(id=seance.dom_id(f"stamp-{slide.index}")),
+            ]
+    return html.Div(children, className="pilotis-seance-withheld", hidden=True, **_attrs({"aria-hidden": "true"}))
 
 
 def snapshot_page(
@@ -501,6 +538,8 @@ def snapshot_content(
     for slide in seance.slides:
         slots = []
         for slot in slide.slots:
+            if slot.index not in rendered.visible:  # what this viewer was not shown is not kept
+                continue
             widget = registry.dashboards[slot.dashboard].widget(slot.widget)
             content = rendered.slots[slot.index]
             slots.append(
@@ -514,6 +553,8 @@ def snapshot_content(
                     "figure": content.figure,
                 }
             )
+        if not slots:
+            continue
         slides.append(
             {
                 "title": _item_title(portal, seance, slide.item),
@@ -578,6 +619,9 @@ def _install_seance(app: Dash, portal: Portal, seance: Seance) -> None:
         values: list[Any] = []
         for slot, content in zip(slots, rendered.slots, strict=True):
             key = str(slot.index)
+            if slot.index not in rendered.visible:  # not for this viewer: never sent
+                values += [no_update, no_update, no_update]
+                continue
             digest = content.digest()
             if (content.failed and key in known) or known.get(key) == digest:
                 values += [no_update, no_update, no_update]  # the screen keeps what it shows
@@ -590,6 +634,9 @@ def _install_seance(app: Dash, portal: Portal, seance: Seance) -> None:
                 for i, item in enumerate(seance.spec.items)
             ]
         for slide in slides:
+            if not any(slot.index in rendered.visible for slot in slide.slots):
+                values += [no_update, no_update]
+                continue
             values += [stamp(portal, seance, rendered, slide.index, lang), subtitles[slide.item]]
         text, classes = _status(rendered, lang)
         values += [text, classes, str(time.time_ns()), known, period * 1000]
@@ -614,7 +661,8 @@ def _install_seance(app: Dash, portal: Portal, seance: Seance) -> None:
         rendered = render(portal, seance, principal, lang, period, overrides)
         with time_bucket(period):
             content = snapshot_content(portal, seance, rendered, lang, principal)
-        snapshot = snapshots.save(get_db(), seance.key, seance.dashboards, principal.username, content)
+        scope = recorded_scope(principal, portal.territories)
+        snapshot = snapshots.save(get_db(), seance.key, seance.dashboards, principal.username, content, scope)
         url = f"{seance.url}/instantane/{snapshot.id}"
         audit("seance_snapshot", principal, url, f"empreinte sha256 {snapshot.sha256}")
         return [
@@ -658,6 +706,34 @@ def install(app: Dash, portal: Portal) -> None:
         if found is None or found[1] is not None:
             return None
         return flask.redirect(f"{found[0].url}/instantane/{quote(wanted or '', safe='')}", code=302)
+
+    @server.before_request
+    def snapshot_guard() -> Any:
+        return _guard_snapshot(portal)
+
+
+def _guard_snapshot(portal: Portal) -> Any:
+    """``GET /seance/…/instantane/<id>``: 403 (audited) when the visitor may watch the séance
+    but not this snapshot (:func:`pilotis.snapshots.refusal`: widgets, rows); the signed-out and
+    those refused the séance itself are answered by ``pilotis.enforce``; the router callback
+    asks the same question (:func:`route`)."""
+    request = flask.request
+    if request.method != "GET" or not is_seance_path(request.path):
+        return None
+    found = portal.registry.seance_by_path(request.path)
+    principal = current_principal()
+    if found is None or found[1] is None or principal is None:
+        return None
+    if not seance_allowed(principal, portal.registry, found[0]):
+        return None  # refused (and audited) by enforce's page guard
+    snapshot = snapshots.load(get_db(), found[1])
+    if snapshot is None or snapshot.seance != found[0].key:
+        return None  # 404
+    reason = snapshots.refusal(principal, portal.registry, portal.territories, snapshot)
+    if reason is None:
+        return None
+    audit("access_denied", principal, f"page {request.path[:200]}", f"instantané {snapshot.id} : {reason}")
+    return denied_page(portal)
 
 
 def page_known(portal: Portal, path: str) -> bool:

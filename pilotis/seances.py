@@ -240,15 +240,26 @@ def implicit(dashboard: Dashboard, registry: Registry) -> Seance:
     return build(IMPLICIT + dashboard.id, spec, registry)
 
 
+REFRESH_STEPS: tuple[int, ...] = tuple(
+    parse_duration(d)
+    for d in "10s 15s 20s 30s 45s 1min 90s 2min 3min 5min 10min 15min 20min 30min 1h 2h 3h 6h 12h 24h".split()
+)
+"""Refresh periods a séance address may choose (``?rafraichissement=``), in seconds. The period is
+part of the séance's cache key and of the query cache's time bucket: any other value would let
+each crafted address force a full render that no other screen shares."""
+
+
 def parse_refresh(text: str | None, default: int) -> int:
-    """A refresh period chosen when starting (``?rafraichissement=30s``), never below 10 s."""
+    """A refresh period chosen when starting (``?rafraichissement=30s``): rounded down to one of
+    :data:`REFRESH_STEPS` (the screen is never refreshed less often than asked), never below 10 s
+    nor above a day; unreadable: ``default`` (the séance's own period)."""
     if not text:
         return default
     try:
         seconds = parse_duration(text.strip())
     except ValueError:
         return default
-    return max(MIN_REFRESH, min(seconds, 86400))
+    return max(step for step in REFRESH_STEPS if step <= max(MIN_REFRESH, seconds))
 
 
 def territory_format_ok(value: str) -> bool:

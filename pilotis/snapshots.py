@@ -4,8 +4,13 @@
 same access rules) and stores the result — figures as plotly JSON, KPI cards and texts as Dash
 component JSON — in the ``seance_snapshots`` table with a random, unguessable id, its date, its
 author and the SHA-256 of its canonical JSON. ``/seance/<séance>/instantane/<id>`` renders that
-JSON only, never querying again: the same figures whatever the data becomes. Opening it requires
-the right to open every dashboard it shows (:func:`pilotis.access.can_view_seance`).
+JSON only, never querying again: the same figures whatever the data becomes.
+
+It keeps only what its author was shown, and the row scope it was rendered with
+(:func:`pilotis.access.recorded_scope`). :func:`refusal` decides who may open it: the right to
+open every dashboard it shows (:func:`pilotis.access.can_view_seance`), to see every widget it
+holds (:func:`pilotis.access.widget_indicators_visible`) and rows covering its scope
+(:func:`pilotis.access.scope_covers`).
 """
 
 from __future__ import annotations
@@ -18,9 +23,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from pilotis.access import Principal, can_view_seance, scope_covers, widget_indicators_visible
 from pilotis.db import Database, utcnow
 from pilotis.models import SeanceSnapshot
+from pilotis.registry import Registry
 from pilotis.seance_render import canonical
+from pilotis.territory import TerritoryIndex
 
 FORMAT = 1
 """Version of the stored JSON layout."""
@@ -38,6 +46,8 @@ class Snapshot:
     dashboards: tuple[str, ...]
     sha256: str
     content: dict[str, Any]
+    scope: str | None = None
+    """Row scope it was rendered with (``epci:200083392``); None: every row of the département."""
 
     @property
     def timestamp(self) -> float:
@@ -55,8 +65,10 @@ def save(
     dashboards: list[str] | tuple[str, ...],
     author: str | None,
     content: dict[str, Any],
+    scope: str | None,
 ) -> Snapshot:
-    """Store ``content`` (JSON values only) and return the snapshot (new random id)."""
+    """Store ``content`` (JSON values only), rendered with the row scope ``scope``
+    (:func:`pilotis.access.recorded_scope` of its author), and return the snapshot (new random id)."""
     body = {"format": FORMAT, **content}
     data = canonical(body)
     digest = hashlib.sha256(data).hexdigest()
@@ -72,9 +84,10 @@ def save(
                 dashboards=" ".join(dashboards),
                 sha256=digest,
                 content=zlib.compress(data, 6),
+                scope=scope,
             )
         )
-    return Snapshot(snapshot_id, seance, created, author, tuple(dashboards), digest, json.loads(data))
+    return Snapshot(snapshot_id, seance, created, author, tuple(dashboards), digest, json.loads(data), scope)
 
 
 def load(db: Database, snapshot_id: str) -> Snapshot | None:
@@ -97,7 +110,32 @@ def load(db: Database, snapshot_id: str) -> Snapshot | None:
             tuple(row.dashboards.split()),
             row.sha256,
             content,
+            row.scope,
         )
+
+
+def refusal(principal: Principal | None, registry: Registry, index: TerritoryIndex, snapshot: Snapshot) -> str | None:
+    """Why ``principal`` may not open ``snapshot`` (French, for the audit log), or None.
+
+    Deny unless every dashboard it shows may be opened (or it is the séance of their display
+    link), every widget it holds may be seen — on a synthesis dashboard, a widget that no longer
+    exists cannot be decided on and is refused — and their rows cover the scope it was
+    rendered with (a snapshot of the whole département does not open for one EPCI).
+    """
+    specs = [registry.dashboards[d].spec if d in registry.dashboards else None for d in snapshot.dashboards]
+    if not can_view_seance(principal, snapshot.seance, specs):
+        return "tableaux de bord non autorisés"
+    for slide in snapshot.content.get("slides", []):
+        for slot in slide.get("slots", []):
+            dashboard = registry.dashboards.get(str(slot.get("dashboard")))
+            widget = str(slot.get("widget"))
+            if dashboard is None or (dashboard.spec.overview and all(w.id != widget for w in dashboard.widgets)):
+                return f"widget {widget} inconnu"
+            if not widget_indicators_visible(principal, registry, dashboard, widget):
+                return f"widget {dashboard.id}/{widget} non autorisé"
+    if not scope_covers(principal, snapshot.scope, index):
+        return f"périmètre {snapshot.scope or 'tout le département'} non couvert"
+    return None
 
 
 def short(digest: str) -> str:
