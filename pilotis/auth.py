@@ -230,10 +230,10 @@ def login() -> Any:
     password = (request.form.get("password") or "")[:MAX_PASSWORD]
     ip = request.remote_addr
     throttle = _throttle()
-    minutes = throttle.locked_minutes(username, ip)
-    if minutes is not None:
+    admission = throttle.begin(username, ip)  # counted before the check: atomic across instances
+    if admission.attempt is None:
         audit.record("login_locked", username=username or None, detail="tentative pendant le blocage")
-        return render_login(lockout_message(minutes), 429, username=typed, next_url=next_url)
+        return render_login(lockout_message(admission.locked_minutes or 1), 429, username=typed, next_url=next_url)
 
     db = get_db()
     with db.session() as session:
@@ -247,7 +247,7 @@ def login() -> Any:
         )
         signed_in = user if ok and user is not None else None
         roles = list(user.roles) if signed_in is not None and user is not None else []
-    throttle.record(username, ip, success=signed_in is not None)
+    throttle.finish(admission.attempt, success=signed_in is not None)
 
     if signed_in is None:
         audit.record("login_failure", username=username or None, detail=reason)

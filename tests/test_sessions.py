@@ -1,6 +1,6 @@
 """Server-side sessions: a copy of the cookie dies with the session, everywhere, on every instance.
 
-On SQLite and on PostgreSQL (``PILOTIS_TEST_PG``).
+Also the login throttle under concurrent guesses — on SQLite and on PostgreSQL (``PILOTIS_TEST_PG``).
 """
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import secrets
+import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -253,3 +254,44 @@ def test_logout_on_one_instance_ends_the_session_on_the_other(instances) -> None
     assert page_status(elsewhere) == 200 and callback_status(elsewhere, portal) == 200
     client.post("/logout", data={"csrf_token": csrf(client)})
     assert page_status(elsewhere) == 302 and callback_status(elsewhere, portal) == 401
+
+
+def test_at_most_five_guesses_are_evaluated_across_instances(instances) -> None:  # type: ignore[no-untyped-def]
+    """20 wrong passwords fired at once at two instances: no more than 5 are checked."""
+    one, two = instances
+    db = get_db(one.server)
+    username = new_user(db, one.server.extensions["pilotis"])
+    guesses = 20
+    clients = []
+    for i in range(guesses):  # each "attacker" has its page and token first, then all fire together
+        client = (one if i % 2 else two).server.test_client()
+        token = form_token(client.get("/login").get_data(as_text=True))
+        clients.append((client, token, f"10.99.{i // 250}.{i % 250 + 1}"))
+    barrier = threading.Barrier(guesses)
+    statuses: list[int] = []
+
+    def guess(client: Any, token: str, ip: str) -> None:
+        barrier.wait()
+        response = client.post(
+            "/login",
+            data={"username": username, "password": "mauvais-mot-de-passe", "csrf_token": token},
+            environ_base={"REMOTE_ADDR": ip},
+        )
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=guess, args=args) for args in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(statuses) == guesses and set(statuses) <= {401, 429}
+    evaluated = audit_events_by_user(db, "login_failure", username)
+    assert len(evaluated) <= 5, f"{len(evaluated)} mots de passe vérifiés au lieu de 5 au plus"
+    assert len(evaluated) >= 1
+    assert statuses.count(429) >= guesses - 4
+
+
+def audit_events_by_user(db: Database, event_name: str, username: str) -> list[AuditEvent]:
+    with db.session() as session:
+        query = select(AuditEvent).where(AuditEvent.event == event_name, AuditEvent.username == username)
+        return list(session.scalars(query).all())
