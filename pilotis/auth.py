@@ -318,15 +318,14 @@ def _load_user(session_id: str) -> SessionUser | None:
 
     None (anonymous) when the session is unknown, revoked, past its absolute end or idle, or the
     account is disabled. Asked on every request (each Dash callback is one), so it is ONE indexed
-    query (:data:`pilotis.user_sessions.SESSION_QUERY`, Core, no ORM objects);
-    ``last_seen_at`` is written only every few minutes.
+    query (:data:`pilotis.user_sessions.SESSION_QUERY`, Core, no ORM objects), run again once
+    on a fresh connection if the connection was cut; ``last_seen_at`` is written only every few minutes.
     """
     if not user_sessions.well_formed(session_id):
         return None  # a cookie of the previous format (`<id>:<version>`) or forged: anonymous
     db = get_db()
     id_hash = user_sessions.token_hash(session_id)
-    with db.engine.connect() as connection:
-        rows = connection.execute(user_sessions.SESSION_QUERY, {"id_hash": id_hash}).all()
+    rows = db.read(user_sessions.SESSION_QUERY, {"id_hash": id_hash})
     if not rows:
         return None
     first = rows[0]

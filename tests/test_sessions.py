@@ -1,6 +1,7 @@
 """Server-side sessions: a copy of the cookie dies with the session, everywhere, on every instance.
 
-Also the login throttle under concurrent guesses — on SQLite and on PostgreSQL (``PILOTIS_TEST_PG``).
+Also the login throttle under concurrent guesses and a database connection cut under the
+per-request session lookup — on SQLite and on PostgreSQL (``PILOTIS_TEST_PG``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 import itsdangerous.timed
 import pytest
 from dash import Dash
-from sqlalchemy import select
+from sqlalchemy import create_engine, event, select, text
 
 from app import create_app
 from pilotis import users
@@ -295,3 +296,71 @@ def audit_events_by_user(db: Database, event_name: str, username: str) -> list[A
     with db.session() as session:
         query = select(AuditEvent).where(AuditEvent.event == event_name, AuditEvent.username == username)
         return list(session.scalars(query).all())
+
+
+# --------------------------------------------------------------------------- PostgreSQL connection cut
+
+
+@pytest.fixture
+def pg_app(settings: Settings, tmp_path: Path) -> Iterator[tuple[Dash, str]]:
+    """An app on PostgreSQL whose connections carry an application_name of their own."""
+    with database_url("postgres", tmp_path) as url:
+        from sqlalchemy.engine import make_url
+
+        name = f"pilotis_cut_{secrets.token_hex(4)}"
+        tagged = make_url(url).update_query_dict({"application_name": name}).render_as_string(hide_password=False)
+        app = create_app(dataclasses.replace(settings, database_url=tagged, instance_dir=tmp_path))
+        app.server.test_client_class = DashClient
+        yield app, name
+        get_db(app.server).dispose()
+
+
+def _terminate(application_name: str) -> int:
+    """Kill, from another connection, every backend of the app (what a restart or failover does)."""
+    import os
+
+    admin = create_engine(os.environ["PILOTIS_TEST_PG"], isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            return len(
+                connection.execute(
+                    text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :n"),
+                    {"n": application_name},
+                ).all()
+            )
+    finally:
+        admin.dispose()
+
+
+@pytest.mark.postgres
+def test_connections_killed_between_two_requests(pg_app) -> None:  # type: ignore[no-untyped-def]
+    app, name = pg_app
+    portal = app.server.extensions["pilotis"]
+    client = signed_in(app, new_user(get_db(app.server), portal))
+    assert page_status(client) == 200
+    assert _terminate(name) >= 1
+    assert page_status(client) == 200
+    assert callback_status(client, portal) == 200
+
+
+@pytest.mark.postgres
+def test_connection_cut_during_the_session_lookup(pg_app) -> None:  # type: ignore[no-untyped-def]
+    """The backend dies after the pool's pre-ping, under the lookup itself: one retry, no 500."""
+    app, name = pg_app
+    portal = app.server.extensions["pilotis"]
+    db = get_db(app.server)
+    client = signed_in(app, new_user(db, portal))
+    assert page_status(client) == 200
+    cuts: list[int] = []
+
+    def cut_once(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if not cuts:
+            cuts.append(_terminate(name))
+
+    event.listen(db.engine, "checkout", cut_once)
+    try:
+        assert page_status(client) == 200
+    finally:
+        event.remove(db.engine, "checkout", cut_once)
+    assert cuts and cuts[0] >= 1
+    assert callback_status(client, portal) == 200
