@@ -21,6 +21,7 @@ own expiry (exact, refreshed on each request) makes up for.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,8 +37,8 @@ TOUCH_EVERY = timedelta(minutes=5)
 KEEP_ENDED = timedelta(days=7)
 """Sessions that ended longer ago than this are deleted (at the account's next login)."""
 TOKEN_BYTES = 32
-MAX_TOKEN = 100
-"""A longer ``_user_id`` is not one of ours: refused before hashing."""
+TOKEN = re.compile(r"[A-Za-z0-9_-]{1,100}")
+"""What ``secrets.token_urlsafe`` produces (43 characters here); anything else is not ours."""
 
 SESSION_QUERY = (
     select(
@@ -69,7 +70,7 @@ def token_hash(token: str) -> str:
 
 def well_formed(token: str) -> bool:
     """True when ``token`` may be a session id (URL-safe base64, bounded): checked before hashing."""
-    return 0 < len(token) <= MAX_TOKEN and all(c.isalnum() or c in "-_" for c in token)
+    return TOKEN.fullmatch(token) is not None
 
 
 def touch_interval(idle_minutes: float) -> timedelta:
