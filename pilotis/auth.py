@@ -257,6 +257,9 @@ def login() -> Any:
         return render_login(LOGIN_FAILED, 401, username=typed, next_url=next_url)
 
     settings = flask.current_app.extensions["pilotis"].settings
+    previous = current_session_user()
+    if previous is not None:  # signing in again in the same browser: the session it replaces ends
+        user_sessions.revoke(db, previous.session_id, "replaced")
     session_id = user_sessions.open_session(db, signed_in.id, settings.session_max_hours)
     flask.session.clear()  # new session: no fixation of the session or of its CSRF secret
     login_user(SessionUser.of(signed_in, roles, session_id), remember=False)

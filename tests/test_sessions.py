@@ -109,6 +109,17 @@ def test_a_copy_of_the_cookie_is_anonymous_after_logout(app, db, portal) -> None
     assert page_status(copy_of(thief, app)) == 302  # the renewed copy too
 
 
+def test_signing_in_again_ends_the_session_it_replaces(app, db, portal) -> None:  # type: ignore[no-untyped-def]
+    username = new_user(db, portal)
+    client = signed_in(app, username)
+    old_copy = copy_of(client, app)
+    token = form_token(client.get("/logout").get_data(as_text=True))  # GET /login redirects when signed in
+    response = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 302
+    assert page_status(client) == 200
+    assert page_status(old_copy) == 302
+
+
 def test_sign_out_everywhere_ends_the_sessions_of_other_browsers(app, db, portal) -> None:  # type: ignore[no-untyped-def]
     username = new_user(db, portal)
     laptop, phone = signed_in(app, username), signed_in(app, username)
