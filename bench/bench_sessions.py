@@ -173,6 +173,9 @@ def measure(url: str, loader_calls: int, callbacks: int) -> dict[str, float]:
                     "before": lambda: before(after_user.id, version),
                     "after": lambda: auth._load_user(session_id),
                 }
+                for call in calls.values():  # warm-up: pool, compiled-statement cache, server-side prepare
+                    for _ in range(100):
+                        call()
                 block = 50
                 for _ in range(max(1, loader_calls // block)):
                     for name, call in calls.items():
