@@ -1,4 +1,4 @@
-"""The signed-in user's corner of the Dash header: name, audit log link, sign-out button."""
+"""The signed-in user's corner of the Dash header: name, audit log link, sign-out buttons."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from pilotis.i18n import t
 def account_menu(lang: str) -> list:
     """Components for the header; empty outside a request or for an anonymous visitor.
 
-    Sign-out is a POST form carrying the CSRF token (a link could be triggered by another site).
+    Sign-out ("here" and "everywhere") are POST forms carrying the CSRF token (a link could be
+    triggered by another site).
     """
     from pilotis.auth import current_session_user
 
@@ -28,20 +29,29 @@ def account_menu(lang: str) -> list:
     ]
     if user.is_admin:
         items.append(html.A(t("audit_log", lang), href="/admin/audit", className="btn btn-sm btn-outline-light"))
+    token = generate_csrf()
+    items.append(_post_button("/logout", t("sign_out", lang), token, "pilotis-logout", "btn-light"))
     items.append(
-        html.Form(
-            [
-                dcc.Input(
-                    type="hidden",
-                    name="csrf_token",
-                    value=generate_csrf(),
-                    id="pilotis-logout-csrf",
-                ),
-                html.Button(t("sign_out", lang), type="submit", className="btn btn-sm btn-light"),
-            ],
-            method="POST",
-            action="/logout",
-            className="m-0 pilotis-logout",
+        _post_button(
+            "/logout?everywhere=1",
+            t("sign_out_everywhere", lang),
+            token,
+            "pilotis-logout-everywhere",
+            "btn-outline-light",
+            title=t("sign_out_everywhere_hint", lang),
         )
     )
     return items
+
+
+def _post_button(action: str, label: str, token: str, name: str, style: str, title: str | None = None) -> html.Form:
+    """A one-button POST form with the CSRF token (ids derived from ``name``: unique per page)."""
+    return html.Form(
+        [
+            dcc.Input(type="hidden", name="csrf_token", value=token, id=f"{name}-csrf"),
+            html.Button(label, type="submit", className=f"btn btn-sm {style}", title=title),
+        ],
+        method="POST",
+        action=action,
+        className=f"m-0 {name}",
+    )

@@ -30,6 +30,7 @@ EVENTS: dict[str, str] = {
     "login_failure": "Échec de connexion",
     "login_locked": "Connexion bloquée (trop de tentatives)",
     "logout": "Déconnexion",
+    "sessions_revoked": "Sessions fermées (déconnexion partout)",
     "page_view": "Consultation d'une page",
     "access_denied": "Accès refusé",
     "user_created": "Compte créé",

@@ -17,13 +17,12 @@ from urllib.parse import urlsplit
 
 import flask
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
-from sqlalchemy import bindparam, select
+from sqlalchemy.exc import SQLAlchemyError
 
-from pilotis import audit, passwords, security
+from pilotis import audit, passwords, security, user_sessions
 from pilotis.access import Principal
 from pilotis.csrf import clear_cookie, init_csrf
 from pilotis.db import EXTENSION, Database, get_db
-from pilotis.models import User, UserRole
 from pilotis.throttle import Throttle, lockout_message
 from pilotis.users import (
     DEMO_PASSWORD,
@@ -31,6 +30,7 @@ from pilotis.users import (
     ensure_demo_users,
     find,
     normalize_username,
+    sign_out_everywhere,
     sync_departments,
 )
 
@@ -56,11 +56,12 @@ class SessionUser(UserMixin):
     department: str | None
     territory: str | None
     roles: frozenset[str] = field(default_factory=frozenset)
-    session_version: int = 1
+    session_id: str = field(default="", repr=False)
+    """The random id of the server-side session (see :mod:`pilotis.user_sessions`); never logged."""
 
     def get_id(self) -> str:
-        """``<id>:<session_version>``: a password change or a deactivation ends old sessions."""
-        return f"{self.id}:{self.session_version}"
+        """The session id: what the signed cookie carries, looked up (hashed) on every request."""
+        return self.session_id
 
     @property
     def principal(self) -> Principal:
@@ -78,7 +79,7 @@ class SessionUser(UserMixin):
         return "admin" in self.roles
 
     @classmethod
-    def of(cls, user: Any, roles: Iterable[str]) -> SessionUser:
+    def of(cls, user: Any, roles: Iterable[str], session_id: str) -> SessionUser:
         """The session copy of a ``users`` row (an ORM object or a Core row) and its roles."""
         return cls(
             id=user.id,
@@ -87,7 +88,7 @@ class SessionUser(UserMixin):
             department=user.department,
             territory=user.territory,
             roles=frozenset(roles),
-            session_version=user.session_version,
+            session_id=session_id,
         )
 
 
@@ -229,10 +230,10 @@ def login() -> Any:
     password = (request.form.get("password") or "")[:MAX_PASSWORD]
     ip = request.remote_addr
     throttle = _throttle()
-    minutes = throttle.locked_minutes(username, ip)
-    if minutes is not None:
+    admission = throttle.begin(username, ip)  # counted before the check: atomic across instances
+    if admission.attempt is None:
         audit.record("login_locked", username=username or None, detail="tentative pendant le blocage")
-        return render_login(lockout_message(minutes), 429, username=typed, next_url=next_url)
+        return render_login(lockout_message(admission.locked_minutes or 1), 429, username=typed, next_url=next_url)
 
     db = get_db()
     with db.session() as session:
@@ -244,8 +245,9 @@ def login() -> Any:
         reason = (
             "compte inconnu" if user is None else "compte désactivé" if not user.active else "mot de passe incorrect"
         )
-        signed_in = SessionUser.of(user, user.roles) if ok and user is not None else None
-    throttle.record(username, ip, success=signed_in is not None)
+        signed_in = user if ok and user is not None else None
+        roles = list(user.roles) if signed_in is not None and user is not None else []
+    throttle.finish(admission.attempt, success=signed_in is not None)
 
     if signed_in is None:
         audit.record("login_failure", username=username or None, detail=reason)
@@ -254,8 +256,13 @@ def login() -> Any:
             return render_login(lockout_message(minutes), 429, username=typed, next_url=next_url)
         return render_login(LOGIN_FAILED, 401, username=typed, next_url=next_url)
 
+    settings = flask.current_app.extensions["pilotis"].settings
+    previous = current_session_user()
+    if previous is not None:  # signing in again in the same browser: the session it replaces ends
+        user_sessions.revoke(db, previous.session_id, "replaced")
+    session_id = user_sessions.open_session(db, signed_in.id, settings.session_max_hours)
     flask.session.clear()  # new session: no fixation of the session or of its CSRF secret
-    login_user(signed_in, remember=False)
+    login_user(SessionUser.of(signed_in, roles, session_id), remember=False)
     flask.session.permanent = True
     audit.record("login_success", username=signed_in.username)
     return flask.redirect(next_url or "/")
@@ -263,19 +270,42 @@ def login() -> Any:
 
 @bp.route("/logout", methods=["GET", "POST"])
 def logout() -> Any:
-    """POST (with the CSRF token): sign out. GET: a confirmation button (no sign-out by a link)."""
+    """POST (with the CSRF token): sign out. GET: a confirmation button (no sign-out by a link).
+
+    With ``everywhere=1`` (the account menu's « Se déconnecter partout »): end every session of
+    the account, on every device and browser, not only this one.
+    """
     user = current_session_user()
+    everywhere = flask.request.values.get("everywhere") == "1"
     if flask.request.method == "GET":
         if user is None:
             return flask.redirect("/login")
+        if everywhere:
+            return render_message(
+                "Déconnexion partout",
+                "Voulez-vous fermer toutes vos sessions ouvertes, sur tous les appareils et navigateurs ?",
+                form_action=flask.url_for("pilotis_auth.logout", everywhere=1),
+                form_label="Se déconnecter partout",
+            )
         return render_message(
             "Déconnexion",
             "Voulez-vous vous déconnecter du portail ?",
             form_action=flask.url_for("pilotis_auth.logout"),
             form_label="Se déconnecter",
         )
-    if user is not None:
+    if user is not None and everywhere:
+        count = sign_out_everywhere(get_db(), user.username, "signout_everywhere")
+        audit.record(
+            "sessions_revoked", username=user.username, target=user.username, detail=f"{count} session(s) fermée(s)"
+        )
+    elif user is not None:
+        user_sessions.revoke(get_db(), user.session_id, "logout")
         audit.record("logout", username=user.username)
+    return _signed_out()
+
+
+def _signed_out() -> Any:
+    """Clear this browser's session and CSRF cookie; back to the login page with a notice."""
     logout_user()
     flask.session.clear()
     response = flask.redirect(flask.url_for("pilotis_auth.login", logged_out=1))
@@ -286,40 +316,32 @@ def logout() -> Any:
 # --------------------------------------------------------------------------- wiring
 
 
-_SESSION_QUERY = (
-    select(
-        User.id,
-        User.username,
-        User.display_name,
-        User.department,
-        User.territory,
-        User.active,
-        User.session_version,
-        UserRole.role,
-    )
-    .outerjoin(UserRole, UserRole.user_id == User.id)
-    .where(User.id == bindparam("user_id"))
-)
-"""One account and its roles (one row per role), built once: it runs on every request."""
+def _load_user(session_id: str) -> SessionUser | None:
+    """Flask-Login's user loader: the server-side session ``session_id`` and its account.
 
-
-def _load_user(user_id: str) -> SessionUser | None:
-    """Flask-Login's user loader: ``<id>:<version>``; None (signed out) if disabled or changed.
-
-    Asked on every request (each Dash callback is one), so it reads the account and its roles
-    in one Core query (no ORM objects): a change made anywhere applies on the next request.
+    None (anonymous) when the session is unknown, revoked, past its absolute end or idle, or the
+    account is disabled. Asked on every request (each Dash callback is one), so it is ONE indexed
+    query (:data:`pilotis.user_sessions.SESSION_QUERY`, Core, no ORM objects), run again once
+    on a fresh connection if the connection was cut; ``last_seen_at`` is written only every few minutes.
     """
-    raw_id, _, raw_version = user_id.partition(":")
-    if not raw_id.isdigit() or not raw_version.isdigit():
-        return None
-    with get_db().engine.connect() as connection:
-        rows = connection.execute(_SESSION_QUERY, {"user_id": int(raw_id)}).all()
+    if not user_sessions.well_formed(session_id):
+        return None  # a cookie of the previous format (`<id>:<version>`) or forged: anonymous
+    db = get_db()
+    id_hash = user_sessions.token_hash(session_id)
+    rows = db.read(user_sessions.SESSION_QUERY, {"id_hash": id_hash})
     if not rows:
         return None
     first = rows[0]
-    if not first.active or first.session_version != int(raw_version):
+    idle = flask.current_app.extensions["pilotis"].settings.session_minutes
+    now = user_sessions.utcnow()
+    if not first.active or not user_sessions.is_live(first, idle, now):
         return None
-    return SessionUser.of(first, (row.role for row in rows if row.role))
+    if user_sessions.needs_touch(first, idle, now):
+        try:
+            user_sessions.touch(db, id_hash, idle, now)
+        except SQLAlchemyError:  # activity is best effort: never fail a request for it
+            log.warning("session : last_seen_at non mis à jour", exc_info=True)
+    return SessionUser.of(first, (row.role for row in rows if row.role), session_id)
 
 
 def install_auth(server: flask.Flask, portal: Portal) -> Database:

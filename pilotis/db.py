@@ -11,19 +11,22 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import flask
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, Executable, Row, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 EXTENSION = "pilotis_db"
+log = logging.getLogger(__name__)
 
 
 def utcnow() -> datetime:
@@ -54,6 +57,8 @@ class Database:
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
                 kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
         else:
+            # A pooled connection is tested (a cheap round trip) when it is taken from the pool:
+            # one closed by the server in the meantime is replaced before the request uses it.
             kwargs["pool_pre_ping"] = True
         self.engine: Engine = create_engine(self.url, **kwargs)
         if self.url.get_backend_name() == "sqlite":
@@ -70,6 +75,25 @@ class Database:
         """A session in a transaction: committed on success, rolled back on error, then closed."""
         with self.sessions() as session, session.begin():
             yield session
+
+    def read(self, statement: Executable, params: dict[str, Any] | None = None) -> list[Row[Any]]:
+        """The rows of a read-only ``statement``; run once more on a fresh connection if the
+        connection was cut under it (server restart, ``pg_terminate_backend``, failover).
+
+        Pre-ping cannot catch a connection cut between the ping and the query, nor the other
+        connections of a pool emptied by a restart: SQLAlchemy then raises with
+        ``connection_invalidated`` and has already discarded the pool's connections, so one
+        retry is enough; any other error, or a second failure, propagates.
+        """
+        for attempt in (1, 2):
+            try:
+                with self.engine.connect() as connection:
+                    return list(connection.execute(statement, params or {}).all())
+            except DBAPIError as exc:
+                if attempt == 2 or not exc.connection_invalidated:
+                    raise
+                log.warning("base de données : connexion coupée, nouvel essai sur une connexion neuve (%s)", exc.orig)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def upgrade(self, revision: str = "head") -> None:
         """Apply the Alembic migrations up to ``revision`` (idempotent, safe with many workers)."""

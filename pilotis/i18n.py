@@ -68,6 +68,11 @@ TEXTS: dict[str, dict[str, str]] = {
     "filters": {"fr": "Filtres", "en": "Filters"},
     "language": {"fr": "English", "en": "Français"},
     "sign_out": {"fr": "Se déconnecter", "en": "Sign out"},
+    "sign_out_everywhere": {"fr": "Se déconnecter partout", "en": "Sign out everywhere"},
+    "sign_out_everywhere_hint": {
+        "fr": "Fermer toutes vos sessions, sur tous les appareils et navigateurs",
+        "en": "End all your sessions, on every device and browser",
+    },
     "audit_log": {"fr": "Journal d'audit", "en": "Audit log"},
     "account": {"fr": "Compte connecté", "en": "Signed-in account"},
     "per_1000": {"fr": "pour 1 000 habitants", "en": "per 1,000 inhabitants"},

@@ -1,4 +1,5 @@
-"""Tables of the application database: users (with roles), departments, login attempts, audit log.
+"""Tables of the application database: users (with roles), their sign-in sessions, departments,
+login attempts, audit log.
 
 The schema is created and changed by Alembic migrations (``pilotis/migrations/versions``), never
 by ``create_all``: a change here needs a new revision (``python -m pilotis db revision "…"``).
@@ -87,6 +88,29 @@ class UserRole(Base):
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     role: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class UserSession(Base):
+    """One sign-in session: what the signed session cookie points at, revocable on the server.
+
+    The cookie carries a random id; only its SHA-256 is stored (``id_hash``), so that a copy of
+    this table does not let anyone open the sessions it lists. See :mod:`pilotis.user_sessions`.
+    """
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (Index("ix_user_sessions_user_id", "user_id"),)
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """Hex SHA-256 of the random session id the cookie carries (looked up on every request)."""
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    """Last request, written at most every few minutes (see ``user_sessions.TOUCH_EVERY``)."""
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    """Absolute end, whatever the activity (``created_at`` + ``session_max_hours``)."""
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    """Why it ended: `logout`, `signout_everywhere`, `disabled`, `password`, `roles`…"""
 
 
 class Department(Base):

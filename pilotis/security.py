@@ -23,6 +23,11 @@ def check_settings(settings: Settings) -> None:
         raise StartupError(f"PILOTIS_MODE=`{settings.mode}` inconnu : écrivez `demo` ou `production`.")
     if not settings.session_minutes * 60 >= 2:
         raise StartupError("PILOTIS_SESSION_MINUTES doit être une durée en minutes (au moins 0.05).")
+    if not settings.session_max_hours * 3600 >= settings.session_minutes * 60:
+        raise StartupError(
+            "PILOTIS_SESSION_MAX_HOURS (durée maximale d'une session, en heures) doit être au moins "
+            "égale à PILOTIS_SESSION_MINUTES (expiration après inactivité)."
+        )
     if (
         min(
             settings.login_max_failures_account,

@@ -65,6 +65,8 @@ class Settings:
     """SQLAlchemy URL of the users/audit database; empty: `sqlite:///<instance_dir>/pilotis.db`."""
     session_minutes: float = 60
     """Idle time after which a session expires (each request renews it); `0.1` = 6 s (tests)."""
+    session_max_hours: float = 12
+    """Absolute lifetime of a session, whatever the activity (PILOTIS_SESSION_MAX_HOURS)."""
     secure_cookies: bool = False
     """Cookies sent over HTTPS only (PILOTIS_HTTPS=1 when the portal is served over HTTPS)."""
     proxies: int = 0
@@ -102,6 +104,7 @@ class Settings:
             "secret_key": _env_secret("PILOTIS_SECRET_KEY", DEMO_SECRET_KEY),
             "database_url": _env_secret("PILOTIS_DATABASE_URL", ""),
             "session_minutes": float(os.environ.get("PILOTIS_SESSION_MINUTES", "60")),
+            "session_max_hours": float(os.environ.get("PILOTIS_SESSION_MAX_HOURS", "12")),
             "secure_cookies": _env_bool("PILOTIS_HTTPS", False),
             "proxies": int(os.environ.get("PILOTIS_PROXIES", "0")),
             "login_max_failures_account": int(os.environ.get("PILOTIS_LOGIN_MAX_FAILURES_ACCOUNT", "5")),

@@ -11,17 +11,26 @@ gunicorn worker and survives a restart. Rules (limits in :class:`pilotis.setting
   window lock that address (a success does not reset it: one valid account must not let an
   attacker keep guessing others);
 - while locked, nothing is checked: even the right password fails, and the attempt is not counted.
+
+Counting is atomic across workers and instances: :meth:`Throttle.begin` records the attempt as
+a failure *before* the password is checked, in one transaction that is serialised per account
+name and per address (PostgreSQL: two transaction-scoped advisory locks; SQLite: the INSERT,
+the transaction's first statement, takes the database write lock), and counts the failures
+recorded before it. Concurrent guesses therefore see each other even while their passwords are
+still being hashed: at most ``login_max_failures_account`` of them are ever evaluated.
+:meth:`Throttle.finish` turns the attempt into a success when the password was right.
 """
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from pilotis.db import Database, utcnow
@@ -31,6 +40,15 @@ HISTORY_ROWS = 500
 """At most this many recent failures are read per check (more cannot change the answer)."""
 KEEP = timedelta(days=1)
 """Attempts older than this are purged (on successful logins)."""
+LOCK_SPACE_ACCOUNT = 7470697
+LOCK_SPACE_ADDRESS = 7470698
+"""PostgreSQL advisory lock classes (first key) of the per-name and per-address counters."""
+_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), CAST(:key AS integer))")
+
+
+def lock_key(value: str) -> int:
+    """A signed 32-bit key for ``value`` (advisory locks take integers)."""
+    return int.from_bytes(hashlib.sha256(value.encode("utf-8")).digest()[:4], "big", signed=True)
 
 
 def address_key(ip: str | None) -> str:
@@ -62,6 +80,14 @@ def lock_end(failures: Sequence[datetime], limit: int, window: timedelta, lockou
 
 
 @dataclass(frozen=True)
+class Admission:
+    """The answer of :meth:`Throttle.begin`: an attempt to evaluate, or the minutes of lockout."""
+
+    attempt: int | None
+    locked_minutes: int | None
+
+
+@dataclass(frozen=True)
 class Throttle:
     """The failed-login counters of one database."""
 
@@ -78,17 +104,51 @@ class Throttle:
     def locked_minutes(self, username: str, ip: str | None, now: datetime | None = None) -> int | None:
         """Minutes left (rounded up, at least 1) if the name or the address is locked, else None."""
         now = now or utcnow()
-        horizon = now - 2 * self.window
+        with self.db.session() as session:
+            return self._locked(session, username, address_key(ip), now)
+
+    def begin(self, username: str, ip: str | None, now: datetime | None = None) -> Admission:
+        """Admit one login attempt, atomically: refused while locked, else counted as a failure.
+
+        The caller checks the password only when :attr:`Admission.attempt` is set, then calls
+        :meth:`finish`. See the module docstring for why this is atomic on both databases.
+        """
+        now = now or utcnow()
         key = address_key(ip)
         with self.db.session() as session:
-            last_success = session.scalar(
-                select(func.max(LoginAttempt.created_at)).where(
-                    LoginAttempt.username == username, LoginAttempt.success.is_(True)
-                )
+            if self.db.dialect == "postgresql":  # always name first, then address: no deadlock
+                session.execute(_ADVISORY_LOCK, {"space": LOCK_SPACE_ACCOUNT, "key": lock_key(username)})
+                session.execute(_ADVISORY_LOCK, {"space": LOCK_SPACE_ADDRESS, "key": lock_key(key)})
+            attempt = LoginAttempt(username=username, ip=key, success=False, created_at=now)
+            session.add(attempt)
+            session.flush()  # SQLite: the first statement of the transaction takes the write lock
+            minutes = self._locked(session, username, key, now, exclude=attempt.id)
+            if minutes is not None:
+                session.delete(attempt)  # while locked, attempts are not counted
+                return Admission(None, minutes)
+            return Admission(attempt.id, None)
+
+    def finish(self, attempt: int, success: bool, now: datetime | None = None) -> None:
+        """Settle an attempt admitted by :meth:`begin`; a success also purges old attempts."""
+        if not success:
+            return  # already counted as a failure
+        now = now or utcnow()
+        with self.db.session() as session:
+            session.execute(update(LoginAttempt).where(LoginAttempt.id == attempt).values(success=True))
+            session.execute(delete(LoginAttempt).where(LoginAttempt.created_at < now - KEEP))
+
+    def _locked(
+        self, session: Session, username: str, key: str, now: datetime, exclude: int | None = None
+    ) -> int | None:
+        horizon = now - 2 * self.window
+        last_success = session.scalar(
+            select(func.max(LoginAttempt.created_at)).where(
+                LoginAttempt.username == username, LoginAttempt.success.is_(True)
             )
-            since = max(horizon, last_success) if last_success else horizon
-            by_account = self._failures(session, LoginAttempt.username == username, since)
-            by_ip = self._failures(session, LoginAttempt.ip == key, horizon)
+        )
+        since = max(horizon, last_success) if last_success else horizon
+        by_account = self._failures(session, LoginAttempt.username == username, since, exclude)
+        by_ip = self._failures(session, LoginAttempt.ip == key, horizon, exclude)
         ends = [
             e
             for e in (
@@ -102,22 +162,16 @@ class Throttle:
         return max(1, math.ceil((max(ends) - now).total_seconds() / 60))
 
     @staticmethod
-    def _failures(session: Session, condition: ColumnElement[bool], since: datetime) -> list[datetime]:
-        rows = session.scalars(
-            select(LoginAttempt.created_at)
-            .where(condition, LoginAttempt.success.is_(False), LoginAttempt.created_at > since)
-            .order_by(LoginAttempt.created_at.desc())
-            .limit(HISTORY_ROWS)
-        ).all()
+    def _failures(
+        session: Session, condition: ColumnElement[bool], since: datetime, exclude: int | None = None
+    ) -> list[datetime]:
+        query = select(LoginAttempt.created_at).where(
+            condition, LoginAttempt.success.is_(False), LoginAttempt.created_at > since
+        )
+        if exclude is not None:
+            query = query.where(LoginAttempt.id != exclude)
+        rows = session.scalars(query.order_by(LoginAttempt.created_at.desc()).limit(HISTORY_ROWS)).all()
         return sorted(rows)
-
-    def record(self, username: str, ip: str | None, success: bool, now: datetime | None = None) -> None:
-        """Count one attempt; a success also purges attempts older than a day."""
-        now = now or utcnow()
-        with self.db.session() as session:
-            session.add(LoginAttempt(username=username, ip=address_key(ip), success=success, created_at=now))
-            if success:
-                session.execute(delete(LoginAttempt).where(LoginAttempt.created_at < now - KEEP))
 
     def reset(self, username: str) -> None:
         """Forget the failures of ``username`` (after an administrator sets a new password)."""

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from pilotis import passwords
+from pilotis import passwords, user_sessions
 from pilotis.access import ROLES, Principal
 from pilotis.db import Database
 from pilotis.errors import did_you_mean
@@ -164,8 +164,25 @@ def set_password(db: Database, username: str, password: str) -> None:
     with db.session() as session:
         user = get(session, username)
         user.password_hash = passwords.hash_password(password)
-        user.session_version += 1
+        end_sessions(session, user, "password")
         user.demo = False
+
+
+def end_sessions(session: Session, user: User, reason: str) -> int:
+    """End every open session of ``user`` in the caller's transaction; returns how many.
+
+    Called on a password change, a deactivation and a change of roles, direction or territory
+    (what decides what the user may see): the user signs in again under the new rules.
+    """
+    user.session_version += 1
+    session.flush()
+    return user_sessions.revoke_all(session, user.id, reason)
+
+
+def sign_out_everywhere(db: Database, username: str, reason: str = "signout_everywhere") -> int:
+    """End every open session of ``username`` (the user's button, the admin's CLI); how many."""
+    with db.session() as session:
+        return end_sessions(session, get(session, username), reason)
 
 
 def set_active(db: Database, username: str, active: bool) -> bool:
@@ -175,7 +192,7 @@ def set_active(db: Database, username: str, active: bool) -> bool:
         if user.active == active:
             return False
         user.active = active
-        user.session_version += 1
+        end_sessions(session, user, "enabled" if active else "disabled")
         return True
 
 

@@ -1,4 +1,4 @@
-"""``python -m pilotis users add|list|set-password|disable|enable|import``: accounts.
+"""``python -m pilotis users add|list|set-password|disable|enable|signout|import``: accounts.
 
 Passwords are never read from the command line (visible in ``ps`` and the shell history): they
 are typed twice at a hidden prompt, read from standard input (``--password-stdin``), generated
@@ -30,10 +30,12 @@ from pilotis.users import (
     all_users,
     check_fields,
     create,
+    end_sessions,
     find,
     normalize_username,
     set_active,
     set_password,
+    sign_out_everywhere,
     split_roles,
 )
 
@@ -191,6 +193,21 @@ def _cmd_active(active: bool) -> Callable[[argparse.Namespace], int]:
     return with_db(command)
 
 
+@with_db
+def cmd_signout(args: argparse.Namespace, db: Database) -> int:
+    """End every open session of an account (stolen laptop, departure): audited."""
+    try:
+        count = sign_out_everywhere(db, args.username, "admin_signout")
+    except UserError as exc:
+        return _fail(str(exc))
+    username = normalize_username(args.username)
+    audit.record(
+        "sessions_revoked", actor(), f"{count} session(s) fermée(s) en ligne de commande", None, target=username, db=db
+    )
+    print(f"{count} session(s) de `{username}` fermée(s) : la prochaine requête de chacune est anonyme.")
+    return 0
+
+
 # --------------------------------------------------------------------------- import
 
 
@@ -299,8 +316,10 @@ def cmd_import(args: argparse.Namespace, db: Database) -> int:
                 updated.append(row.username)
                 if row.password:
                     user.password_hash = passwords.hash_password(row.password)
-                    user.session_version += 1
                     user.demo = False
+                rights = (row.department, row.territory, sorted(row.roles))
+                if row.password or rights != (user.department, user.territory, sorted(user.roles)):
+                    end_sessions(session, user, "password" if row.password else "account_changed")
             user.display_name = row.display_name
             user.department = row.department
             user.territory = row.territory
@@ -350,6 +369,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     enable = commands.add_parser("enable", help="réactiver un compte")
     enable.add_argument("username")
     enable.set_defaults(func=_cmd_active(True))
+
+    signout = commands.add_parser("signout", help="fermer toutes les sessions ouvertes d'un compte")
+    signout.add_argument("username")
+    signout.set_defaults(func=cmd_signout)
 
     imp = commands.add_parser("import", help="créer ou mettre à jour des comptes depuis un CSV")
     imp.add_argument("file", help=f"CSV avec l'en-tête {','.join(CSV_COLUMNS)} (rôles séparés par |)")

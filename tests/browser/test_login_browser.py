@@ -45,7 +45,7 @@ def test_menu_lists_what_the_role_may_open_then_sign_out(browser: Any, live_serv
         assert {c.strip() for c in cards} == {TITLES[d] for d in EXPECTED_MENU[username]}
 
         with tab.page.expect_navigation():
-            tab.page.get_by_role("button", name="Se déconnecter").click()
+            tab.page.get_by_role("button", name="Se déconnecter", exact=True).click()
         assert "/login" in tab.page.url
         tab.page.goto(live_server + "/rsa")
         assert "/login" in tab.page.url, "a signed-out browser must be sent back to the login page"
