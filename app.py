@@ -8,16 +8,16 @@ import sys
 import flask
 from dash import Dash
 
-from pilotis import enforce
-from pilotis.admin_sources import bp as sources_bp
-from pilotis.auth import install_auth
-from pilotis.cache import make_cache
-from pilotis.data import DataService
-from pilotis.errors import ConfigError, StartupError
-from pilotis.loader import load_registry
-from pilotis.portal import Portal
-from pilotis.settings import Settings
-from pilotis.web import install, page_status
+from pilotis.core.cache import make_cache
+from pilotis.core.data import DataService
+from pilotis.core.errors import ConfigError, StartupError
+from pilotis.core.loader import load_registry
+from pilotis.core.settings import Settings
+from pilotis.ui.portal import Portal
+from pilotis.web import enforce
+from pilotis.web.admin_sources import bp as sources_bp
+from pilotis.web.auth import install_auth
+from pilotis.web.wiring import install, page_status
 
 AUTH_PAGES = ("/favicon.ico", "/login", "/logout")
 """Server pages outside the Dash router (pilotis/auth.py); `/admin/…` too."""

@@ -12,9 +12,9 @@ import plotly.graph_objects as go
 from dash import dash_table, dcc, html
 from dash.dash_table.Format import Format, Group, Scheme, Symbol
 
-from pilotis.formatting import NNBSP, format_period, format_value
-from pilotis.i18n import t
-from pilotis.query import PERIOD
+from pilotis.core.formatting import NNBSP, format_period, format_value
+from pilotis.core.i18n import t
+from pilotis.core.query import PERIOD
 
 Fmt = Literal["number", "percent", "euro"]
 PALETTE = ["#1d4e89", "#e07a1f", "#2a9d8f", "#8d5ba8", "#c4423b", "#6b8e23", "#5c677d", "#b07aa1"]

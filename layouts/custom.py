@@ -15,9 +15,9 @@ import plotly.graph_objects as go
 from pydantic import Field
 
 from layouts.common import accessible_graph, data_details, figure_layout
-from pilotis.i18n import t
-from pilotis.schema import DataWidgetBase
-from pilotis.widgets import RenderContext, WidgetType, register_widget
+from pilotis.core.i18n import t
+from pilotis.core.schema import DataWidgetBase
+from pilotis.core.widgets import RenderContext, WidgetType, register_widget
 
 
 class CustomConfig(DataWidgetBase):
@@ -43,7 +43,7 @@ class Custom(WidgetType):
             return  # the module's own error is reported; its functions cannot be checked
         function = getattr(ctx.module, widget.function, None) if ctx.module else None
         if not callable(function):
-            from pilotis.errors import did_you_mean
+            from pilotis.core.errors import did_you_mean
 
             # Functions defined in the module itself (not what it imports).
             names = (

@@ -13,11 +13,11 @@ from typing import Any
 
 from dash import html
 
-from pilotis.comparisons import Comparison, KpiResult, shift
-from pilotis.formatting import format_number, format_period, format_value
-from pilotis.i18n import t
-from pilotis.indicators import Indicator
-from pilotis.widgets import RenderContext
+from pilotis.core.comparisons import Comparison, KpiResult, shift
+from pilotis.core.formatting import format_number, format_period, format_value
+from pilotis.core.i18n import t
+from pilotis.core.indicators import Indicator
+from pilotis.core.widgets import RenderContext
 
 SPARK_WIDTH, SPARK_HEIGHT = 140, 36
 STATUS_ICONS = {
@@ -283,7 +283,7 @@ def links(widget: Any, indicator: Indicator, ctx: RenderContext) -> html.P | Non
     if not widget.kpi:
         return None
     lang = ctx.lang
-    from pilotis.overview import drill_targets
+    from pilotis.ui.overview import drill_targets
 
     parts: list[Any] = [
         html.A(

@@ -11,8 +11,8 @@ from typing import Literal
 from dash import html
 from pydantic import Field
 
-from pilotis.schema import SLUG, WidgetBase
-from pilotis.widgets import CheckContext, WidgetType, register_widget
+from pilotis.core.schema import SLUG, WidgetBase
+from pilotis.core.widgets import CheckContext, WidgetType, register_widget
 
 
 class SectionConfig(WidgetBase):

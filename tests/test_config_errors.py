@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from pilotis.errors import ConfigError, ConfigIssue
-from pilotis.loader import load_registry
-from pilotis.settings import ROOT, Settings
+from pilotis.core.errors import ConfigError, ConfigIssue
+from pilotis.core.loader import load_registry
+from pilotis.core.settings import ROOT, Settings
 
 RSA = "dashboards/rsa.yaml"
 RSA_PY = "dashboards/rsa.py"
