@@ -201,7 +201,9 @@ def child_pilotis(n: int, n_widget: int, explain: bool) -> dict[str, Any]:
     from pilotis.core.query import PERIOD
     from pilotis.core.territory import Territory, TerritoryIndex
     from pilotis.core.widgets import RenderContext
+    from pilotis.plugins import register_builtins
 
+    register_builtins()  # the shipped widget and source types, as app.py does
     out: dict[str, Any] = {"rss_imports": current_rss_mb()}
     with tempfile.TemporaryDirectory(prefix="pilotis-bench-") as tmp:
         config, dashboards = Path(tmp, "config"), Path(tmp, "dashboards")

@@ -72,8 +72,10 @@ def _portal(instance: Path, cache: Any) -> Any:
     from pilotis.core.data import DataService
     from pilotis.core.loader import load_registry
     from pilotis.core.settings import Settings
+    from pilotis.plugins import register_builtins
     from pilotis.ui.portal import Portal
 
+    register_builtins()  # the shipped widget and source types, as app.py does
     settings = Settings.from_env(instance_dir=instance)
     registry = load_registry(settings.root, settings.config_dir, settings.dashboards_dir, instance_dir=instance)
     return Portal(settings=settings, registry=registry, data=DataService(registry.datasets, cache))

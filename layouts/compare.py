@@ -3,7 +3,7 @@
 The user picks the territories in five labelled native selects (keyboard and screen-reader
 friendly, no custom multi-select); the period is the dashboard's period filter. Each indicator is
 computed for every chosen territory from **one** query per dataset grouped by territory column
-and period (:func:`pilotis.comparisons.compare_territories`), never one query per territory.
+and period (:func:`pilotis.core.comparisons.compare_territories`), never one query per territory.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ format, direction and source come from ``config/indicators/``) or a measure writ
 widget (``dataset`` + ``measure``). ``compare`` lists what the value is compared with (previous
 period, same period a year earlier, département / EPCI / comparable communes, rank, target,
 another indicator); ``sparkline: 12`` adds the last 12 periods. The numbers come from
-:mod:`pilotis.comparisons` (grouped queries, shared by the KPIs of a dashboard); the card is
+:mod:`pilotis.core.comparisons` (grouped queries, shared by the KPIs of a dashboard); the card is
 drawn by :mod:`layouts.kpi_card`.
 """
 

@@ -38,7 +38,7 @@ class Section(WidgetType):
 
     @classmethod
     def check(cls, widget: SectionConfig, ctx: CheckContext) -> None:  # type: ignore[override]
-        """The linked dashboard is checked with the other dashboards (``pilotis.overview``)."""
+        """The linked dashboard is checked with the other dashboards (``pilotis.ui.overview``)."""
 
     @classmethod
     def is_static(cls, widget: SectionConfig) -> bool:  # type: ignore[override]

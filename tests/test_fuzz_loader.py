@@ -361,7 +361,7 @@ def test_very_deep_nesting_does_not_crash_the_process(tmp_path: Path) -> None:
     for name, text in texts.items():
         (tmp_path / f"{name}.yaml").write_text(text, encoding="utf-8")
     code = (
-        "import sys; from pathlib import Path; from pilotis.yamlmarks import read_yaml\n"
+        "import sys; from pathlib import Path; from pilotis.core.yamlmarks import read_yaml\n"
         "for name in sys.argv[1:]:\n"
         "    doc, issues = read_yaml(Path(name), name)\n"
         "    print(issues[0].message)\n"

@@ -9,27 +9,27 @@ revokes every link at once.
 The first visit stores the token in the signed session cookie and redirects to the address
 without it. From then on every request of that browser is made by a restricted principal
 (role ``display``, ``Principal.seance`` set): it may open that séance, its snapshots and its
-callbacks, nothing else (:func:`pilotis.access.can_view` refuses it every dashboard page, and
-:func:`guard` every other address). Expired, revoked or tampered links answer 403 with a French
-message. Each check reads the table (revocation takes effect on the next refresh of the screen).
+callbacks, nothing else (:func:`pilotis.core.access.can_view` refuses it every dashboard page,
+and :func:`pilotis.web.display_guard.guard` every other address). Expired, revoked or tampered
+links answer 403 with a French message. Each check reads the table (revocation takes effect on
+the next refresh of the screen).
+
+This module holds the tokens and their table; the request side is in
+:mod:`pilotis.web.display_session` (who is asking) and :mod:`pilotis.web.display_guard` (where
+they may go), the commands in :mod:`pilotis.cli.display_links`.
 """
 
 from __future__ import annotations
 
-import argparse
 import secrets
-import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
-from urllib.parse import urlencode
 
-import flask
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
-from pilotis.accounts.db import Database, get_db, utcnow
+from pilotis.accounts.db import Database, utcnow
 from pilotis.accounts.models import DisplayLink
 from pilotis.core.access import Principal
 
@@ -173,203 +173,3 @@ def verify(db: Database, secret: str, token: str, now: float | None = None) -> L
 def principal_of(link: Link) -> Principal:
     """The restricted principal of a wall screen showing ``link.seance``."""
     return Principal(username=f"affichage:{link.id}", roles=frozenset({ROLE}), seance=link.seance)
-
-
-# --------------------------------------------------------------------------- requests
-
-
-def display_principal() -> Principal | None:
-    """The display principal of this request, or None (called by ``enforce.current_principal``
-    when nobody is signed in).
-
-    A ``?jeton=`` on a séance page is checked (403 page when refused, or when it is a link to
-    another séance) and kept in the session; later requests use the session's token, checked
-    again each time (a revoked link stops at the next refresh).
-    """
-    request = flask.request
-    from_query = request.method == "GET" and request.path.startswith("/seance/") and PARAM in request.args
-    token = request.args.get(PARAM, "") if from_query else flask.session.get(SESSION_KEY)
-    if not token or not isinstance(token, str):
-        return None
-    app = flask.current_app
-    try:
-        link = verify(get_db(), str(app.secret_key), token)
-        if from_query:
-            portal = app.extensions["pilotis"]
-            found = portal.registry.seance_by_path(request.path)
-            if found is None or found[0].key != link.seance:
-                raise LinkRefused("scope")
-    except LinkRefused as refused:
-        flask.session.pop(SESSION_KEY, None)
-        _audit_refusal(refused.reason)
-        if from_query or _is_page(request):
-            flask.abort(refusal_page(refused.reason))
-        return None
-    if from_query:
-        flask.session[SESSION_KEY] = token
-        flask.session.permanent = True
-        flask.g.pilotis_display_redirect = True
-    return principal_of(link)
-
-
-def _is_page(request: flask.Request) -> bool:
-    """A séance page (the screen shows why it stopped); elsewhere the visitor is just anonymous."""
-    return request.method == "GET" and request.path.startswith("/seance/")
-
-
-def _audit_refusal(reason: str) -> None:
-    from pilotis.accounts import audit
-
-    try:
-        audit.record("display_link_refused", username=None, target=flask.request.path[:300], detail=reason)
-    except Exception:  # noqa: BLE001 - the refusal stands even if it cannot be written down
-        pass
-
-
-def refusal_page(reason: str) -> flask.Response:
-    """The 403 page of a refused display link (French, names nothing of the séance)."""
-    from pilotis.web.enforce import error_page
-
-    portal = flask.current_app.extensions["pilotis"]
-    return error_page(portal, 403, "Lien d'affichage refusé", REFUSED.get(reason, REFUSED["invalid"]))
-
-
-ALLOWED_PREFIXES = ("/_dash-", "/assets/", "/_favicon.ico", "/_reload-hash", "/lang/")
-"""Technical addresses a wall screen needs besides its séance (the Dash guard checks callbacks)."""
-
-
-def guard(portal: Any) -> Any:
-    """``before_request``: a display principal reaches its séance only (403 elsewhere), and the
-    first visit drops the token from the address bar."""
-    from pilotis.web.enforce import current_principal
-
-    principal = current_principal()
-    if principal is None or principal.seance is None:
-        return None
-    request = flask.request
-    path = request.path
-    if path.startswith(ALLOWED_PREFIXES) or path in ("/login", "/logout"):
-        return None
-    found = portal.registry.seance_by_path(path)
-    if found is None or found[0].key != principal.seance:
-        from pilotis.web.enforce import audit
-
-        audit("access_denied", principal, f"page {path[:200]}", "lien d'affichage hors de sa séance")
-        return refusal_page("scope")
-    if getattr(flask.g, "pilotis_display_redirect", False):
-        rest = [(k, v) for k, v in request.args.items(multi=True) if k != PARAM]
-        return flask.redirect(path + (f"?{urlencode(rest)}" if rest else ""), code=302)
-    return None
-
-
-# --------------------------------------------------------------------------- command line
-
-
-def _seance_key(value: str) -> str:
-    """``d/rsa`` or ``@rsa`` (a dashboard presented alone) → ``@rsa``; a séance id unchanged."""
-    value = value.strip().strip("/")
-    if value.startswith("seance/"):
-        value = value.removeprefix("seance/")
-    if value.startswith("d/"):
-        return "@" + value[2:]
-    return value
-
-
-def cmd_create(args: argparse.Namespace) -> int:
-    """Create a link and print its address (shown once: the token is not stored)."""
-    from pilotis.accounts import audit
-    from pilotis.cli.users import actor
-    from pilotis.core.errors import ConfigError
-    from pilotis.core.loader import load_registry
-    from pilotis.core.settings import Settings
-
-    settings = Settings.from_env()
-    key = _seance_key(args.seance)
-    try:
-        registry = load_registry(
-            settings.root,
-            settings.config_dir,
-            settings.dashboards_dir,
-            instance_dir=settings.instance_dir,
-        )
-    except ConfigError as exc:
-        print(exc.report(), file=sys.stderr)
-        return 1
-    seance = registry.seance(key)
-    if seance is None:
-        from pilotis.core.errors import did_you_mean
-
-        known = list(registry.seances) + [f"d/{d}" for d in registry.dashboards]
-        print(
-            f"séance `{args.seance}` inconnue ; {did_you_mean(args.seance, known, 'séances')}",
-            file=sys.stderr,
-        )
-        return 1
-    with Database(settings.database_url) as db:
-        db.upgrade()
-        link, token = create(db, settings.secret_key, key, args.days, label=args.label, author=actor())
-        audit.record(
-            "display_link_created",
-            username=actor(),
-            ip=None,
-            target=seance.url,
-            detail=f"lien {link.id}, valable jusqu'au {link.expires_at:%d/%m/%Y %H:%M} UTC",
-            db=db,
-        )
-    base = args.base_url.rstrip("/")
-    print(
-        f"Lien d'affichage {link.id} pour « {seance.spec.title} », "
-        f"valable jusqu'au {link.expires_at:%d/%m/%Y à %H:%M} (UTC) :"
-    )
-    print(f"{base}{seance.url}?{urlencode({PARAM: token})}")
-    print(f"Conservez-le : il n'est affiché qu'une fois. Révocation : python -m pilotis display-link revoke {link.id}")
-    return 0
-
-
-def cmd_revoke(args: argparse.Namespace) -> int:
-    """Revoke a link: the screens using it stop at their next refresh."""
-    from pilotis.accounts import audit
-    from pilotis.cli.users import actor
-    from pilotis.core.settings import Settings
-
-    with Database(Settings.from_env().database_url) as db:
-        db.upgrade()
-        if not revoke(db, args.id, actor()):
-            print(f"aucun lien actif `{args.id}`", file=sys.stderr)
-            return 1
-        audit.record("display_link_revoked", username=actor(), ip=None, target=args.id, db=db)
-    print(f"Lien {args.id} révoqué.")
-    return 0
-
-
-def cmd_list(args: argparse.Namespace) -> int:
-    """The links (active only unless ``--all``)."""
-    from pilotis.core.settings import Settings
-
-    with Database(Settings.from_env().database_url) as db:
-        db.upgrade()
-        found = links(db, everything=args.all)
-    if not found:
-        print("Aucun lien d'affichage.")
-    for link in found:
-        state = "révoqué" if link.revoked_at else "expiré" if not link.active else "actif"
-        print(f"{link.id}  {link.seance:<24} {state:<8} jusqu'au {link.expires_at:%d/%m/%Y %H:%M}  {link.label}")
-    return 0
-
-
-def register(sub: Any) -> None:
-    """Add ``display-link create|list|revoke`` to the command line."""
-    parser = sub.add_parser("display-link", help="liens d'affichage des écrans muraux (séances)")
-    commands = parser.add_subparsers(dest="display_command", required=True)
-    create_p = commands.add_parser("create", help="créer un lien vers une séance")
-    create_p.add_argument("seance", help="identifiant de la séance, ou d/<tableau de bord>")
-    create_p.add_argument("--days", type=float, default=30, help="durée de validité en jours (30)")
-    create_p.add_argument("--label", default="", help="où est l'écran (« hall de l'hôtel du département »)")
-    create_p.add_argument("--base-url", default="http://127.0.0.1:8050", help="adresse publique du portail")
-    create_p.set_defaults(func=cmd_create)
-    list_p = commands.add_parser("list", help="lister les liens actifs")
-    list_p.add_argument("--all", action="store_true", help="aussi les liens expirés ou révoqués")
-    list_p.set_defaults(func=cmd_list)
-    revoke_p = commands.add_parser("revoke", help="révoquer un lien")
-    revoke_p.add_argument("id", help="identifiant du lien (affiché à la création et par `list`)")
-    revoke_p.set_defaults(func=cmd_revoke)

@@ -2,7 +2,7 @@
 
 The schema is created and changed by Alembic migrations (``pilotis/migrations/versions``), never
 by ``create_all``: a change here needs a new revision (``python -m pilotis db revision "…"``).
-Timestamps are naive UTC (see :func:`pilotis.db.utcnow`).
+Timestamps are naive UTC (see :func:`pilotis.accounts.db.utcnow`).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class Base(DeclarativeBase):
 
 
 class User(Base):
-    """A person who signs in; reduced to a :class:`pilotis.access.Principal` for decisions."""
+    """A person who signs in; reduced to a :class:`pilotis.core.access.Principal` for decisions."""
 
     __tablename__ = "users"
 
@@ -128,7 +128,7 @@ class AuditEvent(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     event: Mapped[str] = mapped_column(String(40))
-    """Event type, see :data:`pilotis.audit.EVENTS`."""
+    """Event type, see :data:`pilotis.accounts.audit.EVENTS`."""
     username: Mapped[str | None] = mapped_column(String(150), nullable=True)
     """Who acted (for a failed login: the name typed), `cli:<account>` for the command line."""
     ip: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -5,7 +5,7 @@ same access rules) and stores the result — figures as plotly JSON, KPI cards a
 component JSON — in the ``seance_snapshots`` table with a random, unguessable id, its date, its
 author and the SHA-256 of its canonical JSON. ``/seance/<séance>/instantane/<id>`` renders that
 JSON only, never querying again: the same figures whatever the data becomes. Opening it requires
-the right to open every dashboard it shows (:func:`pilotis.access.can_view_seance`).
+the right to open every dashboard it shows (:func:`pilotis.core.access.can_view_seance`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 
 from pilotis.accounts.db import Database, utcnow
 from pilotis.accounts.models import SeanceSnapshot
-from pilotis.ui.seance_render import canonical
+from pilotis.core.canonical import canonical
 
 FORMAT = 1
 """Version of the stored JSON layout."""

@@ -1,7 +1,7 @@
 """Throttling of failed logins, per account name and per client address.
 
 Attempts are stored in the database (table ``login_attempts``), so the count is shared by every
-gunicorn worker and survives a restart. Rules (limits in :class:`pilotis.settings.Settings`):
+gunicorn worker and survives a restart. Rules (limits in :class:`pilotis.core.settings.Settings`):
 
 - ``login_max_failures_account`` failures for one account name within ``login_lockout_minutes``
   lock that name for ``login_lockout_minutes`` after the last of them — whether or not the

@@ -1,7 +1,7 @@
 """User accounts: validation, creation, password changes, demo accounts, org chart copy.
 
-Used by the command line (:mod:`pilotis.users_cli`), the login view and the app start-up.
-Every function takes the :class:`~pilotis.db.Database`; nothing is kept between calls.
+Used by the command line (:mod:`pilotis.cli.users`), the login view and the app start-up.
+Every function takes the :class:`~pilotis.accounts.db.Database`; nothing is kept between calls.
 """
 
 from __future__ import annotations

@@ -17,6 +17,11 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+import data_sources
+import layouts
+import pilotis
+from pilotis.core import schema
+from pilotis.core.indicators import IndicatorSpec
 from pilotis.core.jsonschema import source_models, widget_models
 from pilotis.core.schema import (
     DashboardSpec,
@@ -199,8 +204,6 @@ def yaml_reference_markdown() -> str:
     out.parts.append("## Portail : `config/portal.yaml`")
     out.section(3, "Clés du portail", PortalConfig)
 
-    from pilotis.core import schema
-
     departments = getattr(schema, "Departments", None)
     if departments is not None:
         out.parts.append(
@@ -219,8 +222,6 @@ def yaml_reference_markdown() -> str:
     out.section(3, "Clés communes à tous les jeux de données", DatasetBase)
     for model in sorted(source_models(), key=lambda m: str(_literal_type(m))):
         out.section(3, f"Source `type: {_literal_type(model)}`", model, DatasetBase)
-
-    from pilotis.core.indicators import IndicatorSpec
 
     out.parts.append(
         "## Indicateurs : `config/indicators/*.yaml`\n\n"
@@ -273,10 +274,6 @@ def yaml_models() -> list[type[BaseModel]]:
     Every module of ``pilotis``, ``layouts`` and ``data_sources`` is imported first, so that the
     list (and the reference) is the same whoever calls it.
     """
-    import data_sources
-    import layouts
-    import pilotis
-
     for package in (pilotis, layouts, data_sources):
         for info in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
             if not info.name.rpartition(".")[2].startswith("_") and ".migrations" not in info.name:

@@ -7,10 +7,16 @@ import json
 import sys
 from pathlib import Path
 
+from pilotis.cli import audit as audit_cli
+from pilotis.cli import db as db_cli
+from pilotis.cli import display_links
+from pilotis.cli import users as users_cli
+from pilotis.cli.docs import yaml_reference_markdown
 from pilotis.core.errors import ConfigError
-from pilotis.core.jsonschema import dashboard_schema, datasets_schema
+from pilotis.core.jsonschema import dashboard_schema, datasets_schema, indicators_schema
 from pilotis.core.loader import load_registry
 from pilotis.core.settings import Settings
+from pilotis.plugins import register_builtins
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -36,8 +42,6 @@ def cmd_schema(args: argparse.Namespace) -> int:
     """Write the JSON Schemas of dashboards and datasets (for editor completion)."""
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
-    from pilotis.core.jsonschema import indicators_schema
-
     for name, schema in (
         ("dashboard", dashboard_schema()),
         ("datasets", datasets_schema()),
@@ -51,8 +55,6 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def cmd_docs(args: argparse.Namespace) -> int:
     """Print the Markdown YAML reference, or write it (`-o docs/yaml-reference.md`)."""
-    from pilotis.cli.docs import yaml_reference_markdown
-
     text = yaml_reference_markdown()  # computed first: a failure never leaves an empty file
     if args.output:
         path = Path(args.output)
@@ -78,11 +80,6 @@ def build_parser() -> argparse.ArgumentParser:
     docs = sub.add_parser("docs", help="afficher la référence YAML (Markdown) tirée du code")
     docs.add_argument("-o", "--output", help="fichier à écrire (ex. docs/yaml-reference.md)")
     docs.set_defaults(func=cmd_docs)
-    from pilotis.accounts import display_links
-    from pilotis.cli import audit as audit_cli
-    from pilotis.cli import db as db_cli
-    from pilotis.cli import users as users_cli
-
     for module in (users_cli, audit_cli, db_cli, display_links):
         module.register(sub)
     return parser
@@ -90,5 +87,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code."""
+    register_builtins()  # the shipped widget and source types, as app.py does
     args = build_parser().parse_args(argv)
     return int(args.func(args))

@@ -21,6 +21,8 @@ from pathlib import Path
 
 from pilotis.accounts import audit, passwords
 from pilotis.accounts.db import Database
+from pilotis.accounts.models import User
+from pilotis.accounts.throttle import Throttle
 from pilotis.accounts.users import (
     UserError,
     all_users,
@@ -162,8 +164,6 @@ def cmd_set_password(args: argparse.Namespace, db: Database) -> int:
     except UserError as exc:
         return _fail(str(exc))
     username = normalize_username(args.username)
-    from pilotis.accounts.throttle import Throttle
-
     Throttle(db).reset(username)
     audit.record("user_password", actor(), "", None, target=username, db=db)
     print(f"mot de passe de `{username}` changé ; ses sessions ouvertes sont fermées.")
@@ -278,8 +278,6 @@ def cmd_import(args: argparse.Namespace, db: Database) -> int:
     if args.dry_run:
         print(f"vérification : {len(rows)} ligne(s) valides ; rien n'a été écrit (--dry-run).")
         return 0
-    from pilotis.accounts.models import User
-
     created: list[str] = []
     updated: list[str] = []
     with db.session() as session:

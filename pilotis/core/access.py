@@ -33,7 +33,7 @@ class Principal:
     """Row-level restriction, e.g. `epci:200083392` (only that EPCI's rows) or None (all rows)."""
     seance: str | None = None
     """Set for a wall screen opened by a display link (role `display`): the one séance it may show
-    (``pilotis.display_links``). Such a principal opens no dashboard page and no other séance."""
+    (``pilotis.accounts.display_links``). Such a principal opens no dashboard page and no other séance."""
 
 
 def can_view(principal: Principal | None, dashboard: DashboardSpec) -> bool:
@@ -98,7 +98,7 @@ def can_view_widget(principal: Principal | None, registry: Registry, dashboard: 
     """True when ``principal`` may see the widget ``widget_id`` of ``dashboard``: the dashboard
     (:func:`can_view`) and, on a synthesis dashboard (``overview: true``), every indicator the
     widget shows (:func:`can_view_indicator`). Used by the page layout, the widget callback and
-    the callback guard (``pilotis.enforce``)."""
+    the callback guard (``pilotis.web.enforce``)."""
     return can_view(principal, dashboard.spec) and widget_indicators_visible(principal, registry, dashboard, widget_id)
 
 

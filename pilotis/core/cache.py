@@ -460,7 +460,7 @@ class TieredCache:
     the time the shared entry still has to live: the front never serves what the shared cache
     would not. A manual refresh on another worker changes the key (refresh generation), a
     changed source its fingerprint, so neither needs to reach this worker's memory. Like
-    :class:`TTLCache`, it hands out the stored object: :class:`pilotis.data.DataService` gives
+    :class:`TTLCache`, it hands out the stored object: :class:`pilotis.core.data.DataService` gives
     its callers copies. ``hits`` counts both levels; ``misses`` counts what neither level had.
     """
 

@@ -32,8 +32,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from pilotis.core.access import RowsDenied
 from pilotis.core.data import as_date
-from pilotis.core.indicators import Indicator, evaluate, leaves, refs_of
+from pilotis.core.indicators import Indicator, evaluate, leaves, refs_of, widget_indicator
 from pilotis.core.measures import Agg, BinOp, Node, Num, parse_measure
 from pilotis.core.query import PERIOD, Filter, Query
 from pilotis.core.territory import Territory, territory_filters
@@ -804,8 +805,6 @@ class Evaluator:
                 reference_period=dt.date(target.year, 1, 1) if target.year else None,
             )
         year = window.end.year if window else None
-        from pilotis.core.access import RowsDenied
-
         assert target.dataset is not None and target.measure is not None
         named = self.ctx.dataset(target.dataset).measures
         node = parse_measure(named.get(target.measure, target.measure))
@@ -1022,8 +1021,6 @@ def widget_leaves(ctx: RenderContext, widget: Any) -> list[Leaf]:
         ids += [c.indicator for c in getattr(widget, "compare", ()) or () if not isinstance(c, str)]
     elif widget.type == "kpi" and getattr(widget, "measure", None) and widget.dataset in registry.datasets:
         named = registry.datasets[widget.dataset].config.measures
-        from pilotis.core.indicators import widget_indicator
-
         node = parse_measure(named.get(widget.measure, widget.measure))
         found.append(leaf_of(widget_indicator(widget, widget.dataset, node), dict(widget.where)))
     ids += list(getattr(widget, "indicators", ()) or ())

@@ -59,7 +59,7 @@ class DataService:
 
     sources: dict[str, DataSource]
     cache: Any = field(default_factory=TTLCache)
-    """A backend of :mod:`pilotis.cache` (TTLCache, FileCache, RedisCache)."""
+    """A backend of :mod:`pilotis.core.cache` (TTLCache, FileCache, RedisCache)."""
     clock: Callable[[], float] = time.time
     _generations: dict[str, tuple[str, float]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)

@@ -420,7 +420,7 @@ def widget_indicator(widget: Any, dataset: str, measure: Node) -> Indicator:
 class IndicatorLoader:
     """Reads and checks `config/indicators/*.yaml` for the configuration loader.
 
-    ``loader`` is :class:`pilotis.loader._Loader` (it reads files, validates models and collects
+    ``loader`` is :class:`pilotis.core.loader._Loader` (it reads files, validates models and collects
     issues); ``sources`` the datasets that loaded; ``departments`` the org chart.
     """
 

@@ -7,12 +7,10 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from pilotis.core.indicators import IndicatorSpec
 from pilotis.core.schema import DashboardSpec
-
-
-def _register() -> None:
-    import data_sources  # noqa: F401
-    import layouts  # noqa: F401
+from pilotis.core.sources import SOURCE_TYPES
+from pilotis.core.widgets import WIDGET_TYPES
 
 
 def _schemas(models: list[type[BaseModel]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -32,18 +30,14 @@ def _one_of(models: list[type[BaseModel]], title: str) -> dict[str, Any]:
 
 
 def widget_models() -> list[type[BaseModel]]:
-    """One model per registered widget class (several `type:` names may share one)."""
-    _register()
-    from pilotis.core.widgets import WIDGET_TYPES
+    """One model per registered widget class (several `type:` names may share one).
 
+    The caller registers the types first (:func:`pilotis.plugins.register_builtins`)."""
     return list(dict.fromkeys(w.Config for w in WIDGET_TYPES.values()))
 
 
 def source_models() -> list[type[BaseModel]]:
     """One model per registered data-source type."""
-    _register()
-    from pilotis.core.sources import SOURCE_TYPES
-
     return [s.Config for s in SOURCE_TYPES.values()]
 
 
@@ -74,8 +68,6 @@ def datasets_schema() -> dict[str, Any]:
 
 def indicators_schema() -> dict[str, Any]:
     """JSON Schema of a `config/indicators/*.yaml` file (name → indicator)."""
-    from pilotis.core.indicators import IndicatorSpec
-
     schema = IndicatorSpec.model_json_schema(ref_template="#/$defs/{model}")
     defs = schema.pop("$defs", {})
     return {

@@ -14,8 +14,10 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from pilotis.core.errors import ConfigError, ConfigIssue, did_you_mean
+from pilotis.core.indicators import IndicatorLoader
 from pilotis.core.measures import MeasureError, columns_of, parse_measure
 from pilotis.core.registry import Dashboard, Registry
+from pilotis.core.routes import reserved_route
 from pilotis.core.schema import (
     SLUG,
     AccessRule,
@@ -26,7 +28,10 @@ from pilotis.core.schema import (
     PortalConfig,
     WidgetBase,
 )
+from pilotis.core.seance_config import load_seances
+from pilotis.core.seances import build
 from pilotis.core.sources import SOURCE_TYPES, DataSource, DuckRuntime, SourceError
+from pilotis.core.usage import check_usage
 from pilotis.core.validation import pydantic_issues, shown_value
 from pilotis.core.widgets import WIDGET_TYPES, CheckContext
 from pilotis.core.yamlmarks import MarkedDocument, read_yaml
@@ -37,14 +42,6 @@ log = logging.getLogger(__name__)
 def _widget_name(raw: dict) -> str:
     """« dans le widget `carte` » when the widget has a readable id."""
     return f" dans le widget `{raw['id']}`" if isinstance(raw.get("id"), str) else ""
-
-
-RESERVED_PATHS = ("/", "/login", "/logout", "/admin", "/api", "/assets", "/seance", "/indicateurs")
-
-
-def _register_builtins() -> None:
-    import data_sources  # noqa: F401
-    import layouts  # noqa: F401
 
 
 class _Loader:
@@ -383,9 +380,9 @@ class _Loader:
                 )
                 continue
             url = spec.url.rstrip("/") or "/"
-            reserved = next((r for r in RESERVED_PATHS if url == r or (r != "/" and url.startswith(r + "/"))), None)
-            if reserved is not None or url.startswith("/_") or url in paths:
-                other = paths.get(url, "le portail")
+            reserved = reserved_route(url)
+            if reserved is not None or url == "/" or url.startswith("/_") or url in paths:
+                other = paths.get(url, f"le portail ({reserved.purpose})" if reserved else "le portail")
                 self.issues.append(
                     doc.issue(
                         ("path",) if spec.path else ("id",),
@@ -563,9 +560,7 @@ class _Loader:
 
     # ------------------------------------------------------------------ indicators
     def indicator_files(self, sources: dict[str, DataSource], departments: dict[str, str]) -> None:
-        """`config/indicators/*.yaml` (:mod:`pilotis.indicators`), before the dashboards using them."""
-        from pilotis.core.indicators import IndicatorLoader
-
+        """`config/indicators/*.yaml` (:mod:`pilotis.core.indicators`), before the dashboards using them."""
         found = IndicatorLoader(self, sources, departments)
         self.indicators = found.load(self.config_dir / "indicators")
         self.failed_indicators = found.failed
@@ -575,8 +570,6 @@ class _Loader:
         self, dashboards: dict[str, Dashboard], sources: dict[str, DataSource], portal: PortalConfig | None
     ) -> dict[str, Any]:
         """`config/seances/*.yaml` (presentation mode), checked against dashboards and data."""
-        from pilotis.core.seance_config import load_seances
-
         return load_seances(self, dashboards, sources, portal)
 
     def check_filters(self, spec: DashboardSpec, doc: MarkedDocument, sources: dict[str, DataSource]) -> None:
@@ -611,7 +604,6 @@ def load_registry(
 
     ``instance_dir`` holds files derived from sources (converted CSV), shared by the workers.
     """
-    _register_builtins()
     loader = _Loader(root, config_dir or root / "config", dashboards_dir or root / "dashboards")
     loader.duck.work_dir = (instance_dir or root / "instance") / "sources"
     portal = loader.portal()
@@ -620,8 +612,6 @@ def load_registry(
     loader.indicator_files(sources, departments)
     dashboards = loader.dashboards(sources)
     loader.check_departments(dashboards, departments)
-    from pilotis.ui.overview import check_usage
-
     shown_on = check_usage(loader, dashboards)  # which dashboards show which indicators
     seances = loader.seances(dashboards, sources, portal)
     if portal is not None and loader.portal_doc is not None:
@@ -647,8 +637,6 @@ def load_registry(
         indicators=loader.indicators,
         indicator_dashboards=shown_on,
     )
-    from pilotis.core.seances import build
-
     registry.seances = {key: build(key, spec, registry) for key, spec in seances.items()}
     return registry
 

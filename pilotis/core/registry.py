@@ -8,7 +8,7 @@ from types import ModuleType
 
 from pilotis.core.indicators import Indicator
 from pilotis.core.schema import DashboardSpec, PortalConfig, WidgetBase
-from pilotis.core.seances import IMPLICIT, PREFIX, Seance
+from pilotis.core.seances import IMPLICIT, PREFIX, Seance, implicit
 from pilotis.core.sources import DataSource, DuckRuntime
 
 
@@ -77,8 +77,6 @@ class Registry:
             if dashboard is None:
                 return None
             if key not in self._implicit:
-                from pilotis.core.seances import implicit
-
                 self._implicit[key] = implicit(dashboard, self)
             return self._implicit[key]
         return self.seances.get(key)

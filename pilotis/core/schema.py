@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from pilotis.core.cron import CronError, parse_cron
 from pilotis.core.errors import HintedValueError
 
 SLUG = r"^[a-z][a-z0-9_-]*$"
@@ -120,8 +121,6 @@ class RefreshPolicy(Strict):
     def _cron(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        from pilotis.core.cron import CronError, parse_cron
-
         text = " ".join(value.split())
         try:
             parse_cron(text)

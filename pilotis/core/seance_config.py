@@ -9,14 +9,16 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
+from pilotis.core.cache import TTLCache
+from pilotis.core.data import DataService
 from pilotis.core.errors import did_you_mean
 from pilotis.core.seances import SeanceItem, SeanceSpec, territory_format_ok
 from pilotis.core.sources import DataSource, SourceError
+from pilotis.core.territory import TerritoryIndex
 
 if TYPE_CHECKING:
     from pilotis.core.registry import Dashboard
     from pilotis.core.schema import PortalConfig
-    from pilotis.core.territory import TerritoryIndex
     from pilotis.core.yamlmarks import MarkedDocument
 
 
@@ -32,17 +34,12 @@ class _Territories:
 
     @property
     def data(self) -> Any:
-        from pilotis.core.cache import TTLCache
-        from pilotis.core.data import DataService
-
         if self._data is None:
             self._data = DataService(self.sources, TTLCache())
         return self._data
 
     def index(self) -> TerritoryIndex | None:
         if self._index is None and not self._failed:
-            from pilotis.core.territory import TerritoryIndex
-
             portal = self.portal
             if portal is None or portal.communes_dataset not in self.sources:
                 self._failed = True
@@ -101,7 +98,7 @@ def load_seances(
 ) -> dict[str, SeanceSpec]:
     """Validated séance specs of ``<config>/seances/*.yaml`` (territory names resolved to codes).
 
-    ``loader`` is the :class:`pilotis.loader._Loader` collecting issues.
+    ``loader`` is the :class:`pilotis.core.loader._Loader` collecting issues.
     """
     folder = loader.config_dir / "seances"
     if not folder.is_dir():

@@ -10,9 +10,9 @@ readable from the back of the room. Tables (`table`) and texts (`markdown`) are 
 the item lists them in ``widgets``.
 
 Component ids of a séance page are ``_seance-<key>--<name>``: a dashboard id never starts with
-``_``, so :meth:`pilotis.registry.Registry.seance_of` maps them to the séance unambiguously, and
+``_``, so :meth:`pilotis.core.registry.Registry.seance_of` maps them to the séance unambiguously, and
 access control allows them only to someone who may open every dashboard of the séance
-(:func:`pilotis.access.can_view_seance`).
+(:func:`pilotis.core.access.can_view_seance`).
 """
 
 from __future__ import annotations

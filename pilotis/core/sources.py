@@ -1,7 +1,7 @@
 """The data-source extension point: a base class and the registry keyed by YAML ``type:``.
 
 Built-in sources (``data_sources/``) register through :func:`register_source` exactly as a
-third-party one would. A source turns a :class:`~pilotis.query.Query` into a small
+third-party one would. A source turns a :class:`~pilotis.core.query.Query` into a small
 DataFrame, running the aggregation where the data lives.
 """
 
@@ -18,7 +18,8 @@ from typing import ClassVar
 import duckdb
 import pandas as pd
 
-from pilotis.core.query import Query
+from pilotis.core.measures import columns_of
+from pilotis.core.query import PERIOD, Query
 from pilotis.core.schema import DatasetBase
 
 log = logging.getLogger(__name__)
@@ -177,9 +178,6 @@ class DataSource(ABC):
 
 def query_columns(query: Query) -> set[str]:
     """Every source column a query reads (groups, raw columns, filters, measures, period)."""
-    from pilotis.core.measures import columns_of
-    from pilotis.core.query import PERIOD
-
     names = {name for name in query.group_by if name != PERIOD}
     if PERIOD in query.group_by and query.period_column:
         names.add(query.period_column)

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
-from dash.development.base_component import Component
 
 from pilotis.core.data import DataService, year_filters
 from pilotis.core.measures import Agg, Node, parse_measure
@@ -22,6 +21,8 @@ from pilotis.core.schema import DatasetBase, DataWidgetBase, WidgetBase
 from pilotis.core.territory import Territory, TerritoryIndex, territory_filters
 
 if TYPE_CHECKING:
+    from dash.development.base_component import Component
+
     from pilotis.core.registry import Dashboard, Registry
 
 WIDGET_TYPES: dict[str, type[WidgetType]] = {}
@@ -46,7 +47,7 @@ class CheckContext:
     module_failed: bool = False
     """True when the dashboard's callbacks module exists but could not be imported (already reported)."""
     indicators: dict[str, Any] = field(default_factory=dict)
-    """Valid indicators (``config/indicators/``) by id (:class:`pilotis.indicators.Indicator`)."""
+    """Valid indicators (``config/indicators/``) by id (:class:`pilotis.core.indicators.Indicator`)."""
     failed_indicators: set[str] = field(default_factory=set)
     """Indicators declared but invalid (already reported: their users are not reported again)."""
 
@@ -72,7 +73,7 @@ class RenderContext:
     """The territory the user is restricted to (None: every row). With a scope, even a
     ``territory: all`` query only covers it: never label such a figure « département »."""
     principal: Any = None
-    """Who is asking (:class:`pilotis.access.Principal`): for links to pages they may open."""
+    """Who is asking (:class:`pilotis.core.access.Principal`): for links to pages they may open."""
     controls: dict[str, Any] = field(default_factory=dict)
     """Values of the widget's own controls (:meth:`WidgetType.inputs`), by name."""
 

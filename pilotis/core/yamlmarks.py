@@ -3,7 +3,7 @@
 PyYAML's composer gives each node a start mark; we walk the node tree ourselves so that
 an error on ``widgets[2].measure`` can be reported at the exact line and column. Nothing in
 here raises on bad input: syntax errors, unknown tags, recursive aliases and duplicate keys all
-become :class:`~pilotis.errors.ConfigIssue` objects, in French, with a hint.
+become :class:`~pilotis.core.errors.ConfigIssue` objects, in French, with a hint.
 """
 
 from __future__ import annotations

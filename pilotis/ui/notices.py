@@ -11,6 +11,7 @@ from dash import html
 from pilotis.core.freshness import Observation, format_moment
 from pilotis.core.i18n import t
 from pilotis.core.registry import Registry
+from pilotis.ui.components import notice
 
 
 def with_freshness(content: Any, seen: list[Observation], registry: Registry, lang: str) -> Any:
@@ -21,8 +22,6 @@ def with_freshness(content: Any, seen: list[Observation], registry: Registry, la
     """
     if not seen:
         return content
-    from layouts.common import notice
-
     notices = []
     for dataset in dict.fromkeys(o.dataset for o in seen if o.stale and o.refreshed_at):
         stale = [o for o in seen if o.dataset == dataset and o.stale and o.refreshed_at]

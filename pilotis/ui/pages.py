@@ -14,13 +14,16 @@ from pilotis.core.territory import Territory
 from pilotis.core.widgets import WIDGET_TYPES
 from pilotis.ui.overview import widget_cards
 from pilotis.ui.portal import Portal
-from pilotis.web.account import account_menu
 
 
-def shell(portal: Portal, dashboards: list[Dashboard], lang: str, *, bare: bool = False) -> html.Div:
+def shell(
+    portal: Portal, dashboards: list[Dashboard], lang: str, *, bare: bool = False, account: list | None = None
+) -> html.Div:
     """The frame of every page: skip link, header with navigation, main region, footer.
 
     ``bare``: a séance page (projection, wall screen): the main region only, no navigation.
+    ``account``: the signed-in user's corner of the header (:func:`pilotis.web.account.account_menu`,
+    built by the web floor, which knows the request).
     """
     if bare:
         return html.Div(
@@ -67,7 +70,7 @@ def shell(portal: Portal, dashboards: list[Dashboard], lang: str, *, bare: bool 
                         hrefLang=other,
                         className="btn btn-sm btn-outline-light",
                     ),
-                    *account_menu(lang),
+                    *(account or []),
                 ],
                 fluid=True,
                 className="d-flex flex-wrap align-items-center gap-2",

@@ -26,6 +26,7 @@ from pilotis.core.settings import Settings
 from pilotis.core.sources import SourceError
 from pilotis.core.territory import Territory, TerritoryIndex
 from pilotis.core.widgets import WIDGET_TYPES, RenderContext
+from pilotis.ui.components import notice
 from pilotis.ui.notices import with_freshness
 
 log = logging.getLogger(__name__)
@@ -95,8 +96,8 @@ class Portal:
     ) -> RenderContext:
         """What a widget (or an export, or the API) of ``dashboard`` reads through, for
         ``principal``: the territory clamped to their scope, and the row-level rules of
-        :func:`pilotis.access.row_filters` added to every query before aggregation (so they are
-        part of every cache key). Rendering raises :class:`~pilotis.access.RowsDenied` when a
+        :func:`pilotis.core.access.row_filters` added to every query before aggregation (so they are
+        part of every cache key). Rendering raises :class:`~pilotis.core.access.RowsDenied` when a
         dataset cannot be restricted to their territory. The caller checks ``can_view`` first.
         """
         index = self.territories
@@ -138,8 +139,6 @@ class Portal:
         French messages, never tracebacks. ``observed`` receives what the rendering read (the
         séance view uses it for its « données au … » stamp and its stale indicator).
         ``controls``: values of the widget's own controls (``WidgetType.inputs``)."""
-        from layouts.common import notice
-
         if not widget_indicators_visible(principal, self.registry, dashboard, widget.id):
             return notice(t("out_of_scope", lang), "info")  # an indicator of another direction
         seen: list[Observation] = []

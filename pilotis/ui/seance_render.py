@@ -1,7 +1,7 @@
 """What a séance shows: each widget rendered like on its dashboard, reshaped for a projector.
 
 :func:`render` renders every slot of a séance for one principal, within the séance's time bucket
-(:func:`pilotis.data.time_bucket`: all screens and workers share one query per period), and
+(:func:`pilotis.core.data.time_bucket`: all screens and workers share one query per period), and
 returns plain JSON: the widget's content without its graph (``body``) and the graph's figure
 restyled for a room (``figure``: large fonts, black text, size taken from the screen). The live
 view sends these to existing components (``figure`` of a ``dcc.Graph``: Plotly.react redraws in
@@ -22,7 +22,8 @@ from urllib.parse import urlencode
 
 from dash._utils import to_json
 
-from pilotis.core.access import Principal
+from pilotis.core.access import Principal, territory_scope
+from pilotis.core.canonical import canonical
 from pilotis.core.data import time_bucket
 from pilotis.core.formatting import format_date
 from pilotis.core.freshness import PARIS, Observation, format_moment
@@ -111,11 +112,6 @@ class Rendered:
         return [o for slot in seance.slides[slide].slots for o in self.slots[slot.index].observations]
 
 
-def canonical(value: Any) -> bytes:
-    """The canonical JSON of ``value`` (sorted keys, no spaces, UTF-8): what hashes are taken of."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
-
-
 def plain(component: Any) -> Any:
     """A Dash component tree (or figure) as plain JSON values, like the browser receives it."""
     return json.loads(to_json(component))
@@ -154,8 +150,6 @@ def describe_filters(
     lang: str,
 ) -> str:
     """« Laval Agglomération · 2024 »: what the item shows, in words."""
-    from pilotis.core.access import territory_scope
-
     dashboard = portal.registry.dashboards[item.dashboard]
     try:
         scope = territory_scope(principal, portal.territories)
@@ -214,8 +208,6 @@ def _cache_key(
     start: float,
     overrides: dict[str, str] | None,
 ) -> str | None:
-    from pilotis.core.access import territory_scope
-
     try:
         scope = territory_scope(principal, portal.territories)
     except Exception:  # noqa: BLE001 - no reference, no shared result: render for this screen

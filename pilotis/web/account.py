@@ -7,6 +7,7 @@ from dash import dcc, html
 from flask_wtf.csrf import generate_csrf
 
 from pilotis.core.i18n import t
+from pilotis.web.auth import current_session_user
 
 
 def account_menu(lang: str) -> list:
@@ -14,8 +15,6 @@ def account_menu(lang: str) -> list:
 
     Sign-out is a POST form carrying the CSRF token (a link could be triggered by another site).
     """
-    from pilotis.web.auth import current_session_user
-
     user = current_session_user() if flask.has_request_context() else None
     if user is None:
         return []

@@ -3,7 +3,7 @@
 :func:`install_auth` wires everything on the Flask server inside ``create_app``: database and
 migrations, demo accounts, production checks, cookie flags, CSRF, Flask-Login, the ``/login``
 and ``/logout`` routes and the admin pages. Access control (who may see what) is not decided
-here: it asks :func:`current_principal` and :func:`pilotis.access.can_view`.
+here: it asks :func:`current_principal` and :func:`pilotis.core.access.can_view`.
 """
 
 from __future__ import annotations
@@ -327,8 +327,8 @@ def install_auth(server: flask.Flask, portal: Portal) -> Database:
     """Everything about authentication on ``server``; raises :class:`StartupError` when unsafe.
 
     Order: settings checks (production), cookie flags, database migration, org chart copy,
-    demo accounts (demo mode) or demo-account check (production), then Flask-Login, CSRF and
-    the routes (``/login``, ``/logout``, ``/admin/…``).
+    demo accounts (demo mode) or demo-account check (production), then Flask-Login and CSRF.
+    The routes (``bp``: ``/login``, ``/logout``) are registered by ``app.py`` with the others.
     """
     settings = portal.settings
     security.check_settings(settings)
@@ -354,10 +354,5 @@ def install_auth(server: flask.Flask, portal: Portal) -> Database:
     manager.login_message_category = "info"
     manager.user_loader(_load_user)
     manager.init_app(server)
-    init_csrf(server, settings)
-
-    from pilotis.web.admin import bp as admin_bp
-
-    server.register_blueprint(bp)
-    server.register_blueprint(admin_bp)
+    init_csrf(server, settings, login_page=render_login, message_page=render_message)
     return db

@@ -18,6 +18,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import partial
 
 import flask
 from flask_login import current_user
@@ -33,11 +35,17 @@ COOKIE = "_csrf_token"
 HEADER = "X-CSRFToken"
 """Header dash-renderer sends (Dash's default ``csrf_header_name``)."""
 STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon.ico", "/_reload-hash")
+Page = Callable[..., tuple[str, int]]
+"""A server-rendered page: ``(html, status)``."""
 EXPIRED = "Votre session a expiré ou ce formulaire n'est plus valide : veuillez réessayer."
 
 
-def init_csrf(server: flask.Flask, settings: Settings) -> CSRFProtect:
-    """Protect every POST of ``server`` and keep the ``_csrf_token`` cookie for dash-renderer."""
+def init_csrf(server: flask.Flask, settings: Settings, *, login_page: Page, message_page: Page) -> CSRFProtect:
+    """Protect every POST of ``server`` and keep the ``_csrf_token`` cookie for dash-renderer.
+
+    ``login_page`` and ``message_page`` draw the refusal pages (:func:`pilotis.web.auth.render_login`
+    and ``render_message``, handed in by the authentication module that installs this one).
+    """
     server.config.update(
         WTF_CSRF_ENABLED=True,
         WTF_CSRF_HEADERS=[HEADER],
@@ -52,7 +60,7 @@ def init_csrf(server: flask.Flask, settings: Settings) -> CSRFProtect:
     def csrf_cookie(response: flask.Response) -> flask.Response:
         return issue_cookie(response, secure=secure)
 
-    server.register_error_handler(CSRFError, refused)
+    server.register_error_handler(CSRFError, partial(refused, login_page=login_page, message_page=message_page))
     return protect
 
 
@@ -91,7 +99,7 @@ def clear_cookie(response: BaseResponse, *, secure: bool) -> BaseResponse:
     return response
 
 
-def refused(error: CSRFError) -> flask.Response | tuple[str, int]:
+def refused(error: CSRFError, *, login_page: Page, message_page: Page) -> flask.Response | tuple[str, int]:
     """400 (or 401 for a Dash callback of a signed-out user) with a French explanation."""
     request = flask.request
     log.warning("CSRF refusé sur %s %s : %s", request.method, request.path, error.description)
@@ -100,9 +108,5 @@ def refused(error: CSRFError) -> flask.Response | tuple[str, int]:
         status = 400 if signed_in else 401
         return flask.jsonify(error="csrf", message=EXPIRED), status  # type: ignore[return-value]
     if request.path == "/login":
-        from pilotis.web.auth import render_login
-
-        return render_login(error=EXPIRED, status=400)
-    from pilotis.web.auth import render_message
-
-    return render_message("Requête refusée", EXPIRED, status=400)
+        return login_page(error=EXPIRED, status=400)
+    return message_page("Requête refusée", EXPIRED, status=400)

@@ -2,7 +2,7 @@
 its data is refreshed, the period it covers, whether its source answers, and where it is used.
 
 Access: a signed-in user sees the datasets read by the widgets they may see
-(:func:`pilotis.access.can_view_widget`: the widget's own dataset and those of the indicators it
+(:func:`pilotis.core.access.can_view_widget`: the widget's own dataset and those of the indicators it
 shows), plus the territorial reference tables behind the territory filter; an administrator
 sees every dataset. Source locations (paths, URLs, tables) and failure messages are not shown
 here (they are on the administrators' « État des sources » page): only the kind of failure.
@@ -14,7 +14,6 @@ from typing import Any
 
 from dash import html
 
-from layouts.common import scroll_region
 from pilotis.core.access import Principal, can_view, can_view_widget
 from pilotis.core.formatting import format_period
 from pilotis.core.freshness import format_moment
@@ -24,7 +23,9 @@ from pilotis.core.query import Query
 from pilotis.core.registry import Dashboard
 from pilotis.core.schema import DatasetBase
 from pilotis.core.sources import ERROR_KINDS, SourceError
+from pilotis.ui.components import scroll_region
 from pilotis.ui.portal import Portal
+from pilotis.web.enforce import audit
 from pilotis.web.indicator_pages import datasets_of
 
 PATH = "/donnees"
@@ -196,7 +197,5 @@ def catalogue(portal: Portal, principal: Principal | None, lang: str) -> html.Di
 
 def route(portal: Portal, principal: Principal | None, lang: str) -> tuple[Any, str]:
     """Page content and title of ``/donnees``."""
-    from pilotis.web.enforce import audit
-
     audit("page_view", principal, f"page {PATH}", "catalogue des données")
     return catalogue(portal, principal, lang), f"{t('data_catalogue', lang)} — {portal.registry.portal.title}"

@@ -15,13 +15,12 @@ shell on ``/_dash-layout``. This module guards them all, for every request:
 - ``/_dash-dependencies``: only the callbacks the user may call are listed (no ids of other
   dashboards reach the browser).
 
-The decision itself is :func:`pilotis.access.can_view`; this module only finds the dashboards a
+The decision itself is :func:`pilotis.core.access.can_view`; this module only finds the dashboards a
 request touches and asks it. Denials are written to the audit log.
 """
 
 from __future__ import annotations
 
-import html as html_escape
 import json
 import logging
 from collections.abc import Iterable, Iterator
@@ -33,11 +32,16 @@ from dash import Dash
 from dash._utils import split_callback_id
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from pilotis.accounts import audit as audit_log
 from pilotis.core.access import Principal, can_view, can_view_component, can_view_seance
 from pilotis.core.i18n import t
 from pilotis.core.registry import Dashboard, Registry
 from pilotis.core.seances import Seance
 from pilotis.ui.portal import Portal
+from pilotis.web.auth import current_principal as signed_in
+from pilotis.web.auth import login_url as auth_login_url
+from pilotis.web.display_session import display_principal
+from pilotis.web.responses import denied_page, error_page
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +70,7 @@ class Refused(Exception):
 def current_principal() -> Principal | None:
     """The signed-in user of this request as a :class:`Principal`; None when anonymous.
 
-    ``flask_login.current_user.principal`` through :func:`pilotis.auth.current_principal`,
+    ``flask_login.current_user.principal`` through :func:`pilotis.web.auth.current_principal`,
     read once per request. Without a login manager, or outside a request, nobody is signed in.
     """
     if not flask.has_request_context():
@@ -76,26 +80,17 @@ def current_principal() -> Principal | None:
         return cached
     principal: Principal | None = None
     if hasattr(flask.current_app, "login_manager"):
-        from pilotis.web.auth import current_principal as signed_in
-
         value = signed_in()
         principal = value if isinstance(value, Principal) else None
         if principal is None:  # a wall screen opened by a display link (one séance only)
-            from pilotis.accounts.display_links import display_principal
-
             principal = display_principal()
     flask.g.pilotis_principal = principal
     return principal
 
 
 def audit(event: str, principal: Principal | None, target: str, detail: str = "") -> None:
-    """Write an access event to the audit log (``pilotis.audit.record``); never fails a request."""
+    """Write an access event to the audit log (``pilotis.accounts.audit.record``); never fails a request."""
     username = principal.username if principal else None
-    try:
-        from pilotis.accounts import audit as audit_log
-    except ImportError:  # the audit log is not installed: the application log still has it
-        log.info("audit %s user=%s target=%s %s", event, username, target, detail)
-        return
     try:
         audit_log.record(event, username=username, target=target, detail=detail)
     except Exception:  # noqa: BLE001 - an audit failure is logged, the decision stands
@@ -169,7 +164,7 @@ def check_callback(
     """The dashboards a callback request touches, all of which ``principal`` may open.
 
     Raises :class:`Refused` otherwise: unknown callback, an id owned by no dashboard, or a
-    dashboard that :func:`~pilotis.access.can_view` refuses.
+    dashboard that :func:`~pilotis.core.access.can_view` refuses.
     """
     if not isinstance(body, dict) or not isinstance(body.get("output"), str):
         raise Refused("requête de callback illisible")
@@ -199,7 +194,7 @@ def check_callback(
 
 
 def seance_allowed(principal: Principal | None, registry: Registry, seance: Seance) -> bool:
-    """:func:`~pilotis.access.can_view_seance` on the dashboards ``seance`` shows."""
+    """:func:`~pilotis.core.access.can_view_seance` on the dashboards ``seance`` shows."""
     specs = [registry.dashboards[d].spec if d in registry.dashboards else None for d in seance.dashboards]
     return can_view_seance(principal, seance.key, specs)
 
@@ -233,44 +228,9 @@ def _json(status: int, message: str) -> flask.Response:
     return response
 
 
-DENIED_TEXT = (
-    "Vous n'avez pas accès à cette page. Si vous en avez besoin pour votre travail, demandez "
-    "l'accès à la direction qui la publie ou à l'administrateur du portail."
-)
-
-
-def error_page(portal: Portal, status: int, heading: str, text: str) -> flask.Response:
-    """A server-rendered French page (lang=fr, vendored CSS, link home) naming no dashboard."""
-    if hasattr(flask.current_app, "login_manager"):
-        from pilotis.web.auth import render_message
-
-        body, code = render_message(heading, text, status=status)
-        response = flask.make_response(body, code)
-    else:  # the engine without the authentication module (unit tests of the engine)
-        title = html_escape.escape(f"{heading} — {portal.registry.portal.title}")
-        response = flask.make_response(
-            f'<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8"><title>{title}</title>'
-            '<link rel="stylesheet" href="/assets/vendor/bootstrap/bootstrap.min.css"></head>'
-            f'<body><main class="container py-5" id="contenu"><h1 class="h3">'
-            f"{html_escape.escape(heading)}</h1><p>{html_escape.escape(text)}</p>"
-            '<p><a class="btn btn-primary" href="/">Retour à l\'accueil</a></p>'
-            "</main></body></html>",
-            status,
-        )
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def denied_page(portal: Portal) -> flask.Response:
-    """The HTTP 403 "Accès refusé" page."""
-    return error_page(portal, 403, "Accès refusé", DENIED_TEXT)
-
-
 def login_url(next_path: str) -> str:
     """The login page, asked to come back to ``next_path`` after signing in."""
     if hasattr(flask.current_app, "login_manager"):
-        from pilotis.web.auth import login_url as auth_login_url
-
         return auth_login_url(next_path)
     return f"/login?next={quote(next_path, safe='/')}"
 
@@ -386,6 +346,7 @@ __all__ = [
     "owners",
     "audit",
     "denied_page",
+    "error_page",
     "SHELL_IDS",
     "Refused",
 ]

@@ -2,7 +2,7 @@
 
 A card says what an indicator is, how it is computed, where its data comes from, how fresh it
 is and whom to ask. It is a page (linkable, accessible, no modal to trap focus), reached from the
-ⓘ link of every KPI showing the indicator. Access: :func:`pilotis.access.can_view_indicator` —
+ⓘ link of every KPI showing the indicator. Access: :func:`pilotis.core.access.can_view_indicator` —
 the indicator is visible to whoever may open a thematic dashboard showing it; otherwise HTTP 403
 (the page route) or the « Accès refusé » content (in-app navigation). Unknown ids: 404.
 """
@@ -15,7 +15,6 @@ import flask
 from dash import html
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from layouts.common import scroll_region
 from pilotis.core.access import Principal, can_view, can_view_indicator
 from pilotis.core.data import as_date
 from pilotis.core.formatting import format_period, format_value
@@ -23,7 +22,10 @@ from pilotis.core.i18n import t
 from pilotis.core.indicators import FREQUENCIES, Indicator, Ref
 from pilotis.core.measures import BinOp, Num
 from pilotis.core.sources import SourceError
+from pilotis.ui import pages
+from pilotis.ui.components import scroll_region
 from pilotis.ui.portal import Portal
+from pilotis.web.enforce import audit, denied_page
 
 PREFIX = "/indicateurs"
 BETTER = {
@@ -61,17 +63,12 @@ def guard(portal: Portal, principal: Principal | None) -> WerkzeugResponse | Non
         return None
     if can_view_indicator(principal, portal.registry, found):
         return None
-    from pilotis.web.enforce import audit, denied_page
-
     audit("access_denied", principal, f"page {flask.request.path}", f"indicateur {found}")
     return denied_page(portal)
 
 
 def route(portal: Portal, pathname: str, principal: Principal | None, lang: str) -> tuple[Any, str]:
     """Page content and title for a path under ``/indicateurs``."""
-    from pilotis.ui import pages
-    from pilotis.web.enforce import audit
-
     title = portal.registry.portal.title
     found = indicator_id(pathname)
     if found == "":

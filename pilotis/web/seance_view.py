@@ -28,6 +28,7 @@ from pilotis.accounts.db import get_db
 from pilotis.core.access import Principal, can_view_seance
 from pilotis.core.data import time_bucket
 from pilotis.core.seances import Seance, parse_refresh
+from pilotis.ui import pages
 from pilotis.ui.portal import Portal
 from pilotis.ui.seance_render import (
     Rendered,
@@ -38,6 +39,8 @@ from pilotis.ui.seance_render import (
     stale_since,
     stamp,
 )
+from pilotis.web.context import current_lang
+from pilotis.web.display_guard import guard as display_links_guard
 from pilotis.web.enforce import audit, current_principal, seance_allowed
 
 MIN_TEXT_PX = 28
@@ -76,7 +79,7 @@ def bare_request() -> bool:
 
     The shell is fetched by ``/_dash-layout`` from the page, whose address is the referrer
     (the portal sends ``Referrer-Policy: same-origin``); the index page itself also marks its
-    ``<body>`` (see :func:`pilotis.web.install`), so nothing flashes even without a referrer.
+    ``<body>`` (see :func:`pilotis.web.wiring.install`), so nothing flashes even without a referrer.
     """
     if not flask.has_request_context():
         return False
@@ -88,8 +91,6 @@ def bare_request() -> bool:
 
 
 def _lang() -> str:
-    from pilotis.web.wiring import current_lang
-
     portal = flask.current_app.extensions["pilotis"]
     return current_lang(portal.settings.lang)
 
@@ -105,8 +106,6 @@ def _params(search: str | None) -> dict[str, str]:
 def route(portal: Portal, pathname: str, lang: str) -> tuple[Any, str]:
     """The router's answer for ``pathname`` when it is a séance page, or when the visitor is a
     wall screen (display link): its séance only, every other page is refused."""
-    from pilotis.ui import pages
-
     principal = current_principal()
     registry = portal.registry
     title = registry.portal.title
@@ -642,11 +641,9 @@ def install(app: Dash, portal: Portal) -> None:
             _install_seance(app, portal, seance)
     server = app.server
 
-    from pilotis.accounts import display_links
-
     @server.before_request
     def display_guard() -> Any:
-        return display_links.guard(portal)
+        return display_links_guard(portal)
 
     @server.before_request
     def snapshot_address() -> Any:

@@ -10,6 +10,7 @@ import flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from pilotis.accounts.db import Database
+from pilotis.accounts.users import active_demo_users
 from pilotis.core.errors import StartupError
 from pilotis.core.settings import DEMO_SECRET_KEY, MODES, Settings
 
@@ -47,8 +48,6 @@ def check_settings(settings: Settings) -> None:
 
 def check_no_demo_users(db: Database) -> None:
     """In production, refuse to start while an active demo account (published password) exists."""
-    from pilotis.accounts.users import active_demo_users
-
     names = active_demo_users(db)
     if names:
         raise StartupError(

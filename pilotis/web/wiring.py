@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import flask
 from dash import Dash, Input, Output, html
 
@@ -12,6 +14,8 @@ from pilotis.core.widgets import WIDGET_TYPES
 from pilotis.ui import pages
 from pilotis.ui.portal import Portal
 from pilotis.web import data_catalogue, indicator_pages, seance_view
+from pilotis.web.account import account_menu
+from pilotis.web.context import current_lang
 from pilotis.web.enforce import audit, current_principal
 
 INDEX = """<!DOCTYPE html>
@@ -34,15 +38,6 @@ INDEX = """<!DOCTYPE html>
 </html>"""
 
 
-def current_lang(default: str = "fr") -> str:
-    """The interface language of this request (cookie ``pilotis_lang``)."""
-    try:
-        value = flask.request.cookies.get("pilotis_lang", default)
-    except RuntimeError:
-        return default
-    return value if value in LANGUAGES else default
-
-
 def visible_dashboards(portal: Portal) -> list[Dashboard]:
     """Dashboards the current user may open, in navigation order (``access.can_view``)."""
     principal = current_principal()
@@ -61,9 +56,14 @@ def install(app: Dash, portal: Portal) -> None:
 
     app.index_string = INDEX
     app.interpolate_index = interpolate_index  # type: ignore[method-assign]
-    app.layout = lambda: pages.shell(
-        portal, visible_dashboards(portal), current_lang(default), bare=seance_view.bare_request()
-    )
+
+    def layout() -> Any:
+        lang = current_lang(default)
+        bare = seance_view.bare_request()  # a séance screen: no header, hence no account corner
+        account = [] if bare else account_menu(lang)
+        return pages.shell(portal, visible_dashboards(portal), lang, bare=bare, account=account)
+
+    app.layout = layout
 
     @app.callback(Output("page", "children"), Output("page-title", "children"), Input("url", "pathname"))
     def route(pathname: str | None):  # type: ignore[no-untyped-def]

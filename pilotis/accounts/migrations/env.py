@@ -1,6 +1,6 @@
 """Alembic environment of Pilotis: migrations run on the connection the app hands over.
 
-Run through :meth:`pilotis.db.Database.upgrade` (app start-up, ``python -m pilotis db upgrade``);
+Run through :meth:`pilotis.accounts.db.Database.upgrade` (app start-up, ``python -m pilotis db upgrade``);
 no alembic.ini is needed.
 """
 
