@@ -8,19 +8,20 @@ import sys
 import flask
 from dash import Dash
 
-from pilotis import enforce
-from pilotis.admin_sources import bp as sources_bp
-from pilotis.auth import install_auth
-from pilotis.cache import make_cache
-from pilotis.data import DataService
-from pilotis.errors import ConfigError, StartupError
-from pilotis.loader import load_registry
-from pilotis.portal import Portal
-from pilotis.settings import Settings
-from pilotis.web import install, page_status
-
-AUTH_PAGES = ("/favicon.ico", "/login", "/logout")
-"""Server pages outside the Dash router (pilotis/auth.py); `/admin/…` too."""
+from pilotis.core.cache import make_cache
+from pilotis.core.data import DataService
+from pilotis.core.errors import ConfigError, StartupError
+from pilotis.core.loader import load_registry
+from pilotis.core.routes import served_by_server
+from pilotis.core.settings import Settings
+from pilotis.plugins import register_builtins
+from pilotis.ui.portal import Portal
+from pilotis.web import enforce
+from pilotis.web.admin import bp as admin_bp
+from pilotis.web.admin_sources import bp as sources_bp
+from pilotis.web.auth import bp as auth_bp
+from pilotis.web.auth import install_auth
+from pilotis.web.wiring import install, page_status
 
 
 def create_app(settings: Settings | None = None) -> Dash:
@@ -29,6 +30,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     Raises :class:`ConfigError` (with every problem of every file) when the YAML is invalid.
     """
     settings = settings or Settings.from_env()
+    register_builtins()  # the shipped widget and source types (layouts/, data_sources/)
     registry = load_registry(
         settings.root, settings.config_dir, settings.dashboards_dir, instance_dir=settings.instance_dir
     )
@@ -47,13 +49,16 @@ def create_app(settings: Settings | None = None) -> Dash:
         update_title=None,
     )
     enforce.install(app, portal)  # before any other hook: every Dash endpoint asks access.can_view
-    install_auth(server, portal)  # database, sessions, CSRF, /login, /logout, /admin/audit
+    install_auth(server, portal)  # database, sessions, CSRF
+    # Every blueprint, here and only here (their addresses are in pilotis/core/routes.py).
+    server.register_blueprint(auth_bp)  # /login, /logout
+    server.register_blueprint(admin_bp)  # /admin/audit
     server.register_blueprint(sources_bp)  # /admin/sources: état des sources, manual refresh
 
     @server.before_request
     def unknown_pages() -> flask.Response | None:
         path = flask.request.path
-        if path.startswith(("/_", "/assets/", "/lang/", "/admin/")) or path in AUTH_PAGES:
+        if path == "/" or served_by_server(path):  # answered by Flask itself, not a Dash page
             return None
         if page_status(portal, path) == 404:
             flask.abort(404)

@@ -181,8 +181,8 @@ widgets:
 
 def _app_cache(instance: Path) -> tuple[Any, str]:
     """The result cache ``python app.py`` would use with this instance folder, and its name."""
-    from pilotis import cache as caches
-    from pilotis.settings import Settings
+    from pilotis.core import cache as caches
+    from pilotis.core.settings import Settings
 
     make_cache = getattr(caches, "make_cache", None)
     if make_cache is None:  # older engine: one in-process cache
@@ -195,13 +195,15 @@ def child_pilotis(n: int, n_widget: int, explain: bool) -> dict[str, Any]:
     """Pilotis: registry on a temporary configuration, then the widget's query path."""
     _plain_dash_imports()
     from layouts.kpi import Kpi
-    from pilotis.cache import TTLCache
-    from pilotis.data import DataService
-    from pilotis.loader import load_registry
-    from pilotis.query import PERIOD
-    from pilotis.territory import Territory, TerritoryIndex
-    from pilotis.widgets import RenderContext
+    from pilotis.core.cache import TTLCache
+    from pilotis.core.data import DataService
+    from pilotis.core.loader import load_registry
+    from pilotis.core.query import PERIOD
+    from pilotis.core.territory import Territory, TerritoryIndex
+    from pilotis.core.widgets import RenderContext
+    from pilotis.plugins import register_builtins
 
+    register_builtins()  # the shipped widget and source types, as app.py does
     out: dict[str, Any] = {"rss_imports": current_rss_mb()}
     with tempfile.TemporaryDirectory(prefix="pilotis-bench-") as tmp:
         config, dashboards = Path(tmp, "config"), Path(tmp, "dashboards")

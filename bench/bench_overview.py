@@ -69,11 +69,13 @@ class NullCache:
 
 
 def _portal(instance: Path, cache: Any) -> Any:
-    from pilotis.data import DataService
-    from pilotis.loader import load_registry
-    from pilotis.portal import Portal
-    from pilotis.settings import Settings
+    from pilotis.core.data import DataService
+    from pilotis.core.loader import load_registry
+    from pilotis.core.settings import Settings
+    from pilotis.plugins import register_builtins
+    from pilotis.ui.portal import Portal
 
+    register_builtins()  # the shipped widget and source types, as app.py does
     settings = Settings.from_env(instance_dir=instance)
     registry = load_registry(settings.root, settings.config_dir, settings.dashboards_dir, instance_dir=instance)
     return Portal(settings=settings, registry=registry, data=DataService(registry.datasets, cache))
@@ -121,9 +123,9 @@ def _rounded(value: Any) -> Any:
 def run(quick: bool = False) -> str:
     """Time both ways and return the Markdown report."""
     import layouts.kpi as kpi_module
-    from pilotis.access import Principal
-    from pilotis.cache import TTLCache, make_cache
-    from pilotis.settings import Settings
+    from pilotis.core.access import Principal
+    from pilotis.core.cache import TTLCache, make_cache
+    from pilotis.core.settings import Settings
 
     repetitions = 5 if quick else 15
     president = Principal("president", "direction-generale", frozenset({"president"}))

@@ -5,7 +5,7 @@ Two loaders, timed alternately in the same process on the same app and database:
 
 * **before** (the loader of the code before issue 10): the account and its roles by user id
   (``users`` ⟕ ``user_roles``), checked against the cookie's ``session_version``;
-* **after** (:func:`pilotis.auth._load_user`): the session id hashed, then the session, its
+* **after** (:func:`pilotis.web.auth._load_user`): the session id hashed, then the session, its
   account and the roles in one query on the session's primary key, with the revocation,
   absolute-lifetime and idle checks.
 
@@ -73,8 +73,8 @@ def _before_loader(db: Any) -> Callable[[int, int], Any]:
     """The loader of the code before issue 10 (account + roles by user id), as it was."""
     from sqlalchemy import bindparam, select
 
-    from pilotis.auth import SessionUser
-    from pilotis.models import User, UserRole
+    from pilotis.accounts.models import User, UserRole
+    from pilotis.web.auth import SessionUser
 
     query = (
         select(
@@ -102,7 +102,7 @@ def _before_loader(db: Any) -> Callable[[int, int], Any]:
 
 
 def _sign_in(client: Any) -> None:
-    from pilotis.users import DEMO_PASSWORD
+    from pilotis.accounts.users import DEMO_PASSWORD
 
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page)
@@ -140,9 +140,9 @@ def _callback(client: Any, portal: Any) -> int:
 def measure(url: str, loader_calls: int, callbacks: int) -> dict[str, float]:
     """Both loaders on the app of ``url``: µs per loader call, ms per cached callback."""
     from app import create_app
-    from pilotis import auth
-    from pilotis.db import get_db
-    from pilotis.settings import DEMO_SECRET_KEY, Settings
+    from pilotis.accounts.db import get_db
+    from pilotis.core.settings import DEMO_SECRET_KEY, Settings
+    from pilotis.web import auth
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings.from_env(
@@ -209,7 +209,7 @@ def measure(url: str, loader_calls: int, callbacks: int) -> dict[str, float]:
 
 
 def _version(db: Any, user_id: int) -> int:
-    from pilotis.models import User
+    from pilotis.accounts.models import User
 
     with db.session() as session:
         user = session.get(User, user_id)

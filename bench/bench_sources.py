@@ -293,12 +293,14 @@ def child_pilotis(n: int, reps: int, with_pg: bool) -> dict[str, Any]:
     _plain_dash_imports()
     from bench_kpi import _app_cache
 
-    from pilotis.cache import TTLCache
-    from pilotis.data import DataService
-    from pilotis.loader import load_registry
-    from pilotis.measures import parse_measure
-    from pilotis.query import PERIOD, Filter, Query
+    from pilotis.core.cache import TTLCache
+    from pilotis.core.data import DataService
+    from pilotis.core.loader import load_registry
+    from pilotis.core.measures import parse_measure
+    from pilotis.core.query import PERIOD, Filter, Query
+    from pilotis.plugins import register_builtins
 
+    register_builtins()  # the shipped widget and source types, as app.py does
     out: dict[str, Any] = {"rss_imports": current_rss_mb()}
     avg, mx, total, count = (parse_measure(m) for m in ("avg(niveau)", "max(niveau)", "sum(montant)", "count(*)"))
 

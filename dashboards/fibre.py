@@ -15,10 +15,10 @@ from dash import html
 
 from layouts.common import PALETTE, notice
 from layouts.custom import CustomConfig
-from pilotis.formatting import format_period, format_value
-from pilotis.i18n import t
-from pilotis.query import PERIOD
-from pilotis.widgets import RenderContext
+from pilotis.core.formatting import format_period, format_value
+from pilotis.core.i18n import t
+from pilotis.core.query import PERIOD
+from pilotis.core.widgets import RenderContext
 
 RATES = "fibre_communes"
 """Dataset of the rate; its named measure `taux_raccordables` is a ratio of sums."""

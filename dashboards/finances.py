@@ -12,11 +12,11 @@ from dash import html
 
 from layouts.common import notice
 from layouts.custom import CustomConfig
-from pilotis.formatting import format_value
-from pilotis.i18n import t
-from pilotis.query import PERIOD
-from pilotis.territory import Territory
-from pilotis.widgets import RenderContext
+from pilotis.core.formatting import format_value
+from pilotis.core.i18n import t
+from pilotis.core.query import PERIOD
+from pilotis.core.territory import Territory
+from pilotis.core.widgets import RenderContext
 
 MEASURE = {"montant": "sum(montant)"}
 

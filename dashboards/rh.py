@@ -18,10 +18,10 @@ from dateutil.easter import easter
 
 from layouts.common import notice
 from layouts.custom import CustomConfig
-from pilotis.formatting import format_period, format_value
-from pilotis.i18n import t
-from pilotis.query import PERIOD
-from pilotis.widgets import RenderContext
+from pilotis.core.formatting import format_period, format_value
+from pilotis.core.i18n import t
+from pilotis.core.query import PERIOD
+from pilotis.core.widgets import RenderContext
 
 
 @cache

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dash import html
 
-from pilotis.formatting import format_value
-from pilotis.widgets import RenderContext
+from pilotis.core.formatting import format_value
+from pilotis.core.widgets import RenderContext
 
 
 def taux_pour_1000(widget, ctx: RenderContext) -> list:  # type: ignore[no-untyped-def]

@@ -25,9 +25,9 @@ import duckdb
 import pandas as pd
 from pydantic import Field
 
-from pilotis.query import Query, build_select, compile_for_duckdb, table_for
-from pilotis.schema import DatasetBase
-from pilotis.sources import DUCK_TYPES, DataSource, SourceError, register_source
+from pilotis.core.query import Query, build_select, compile_for_duckdb, table_for
+from pilotis.core.schema import DatasetBase
+from pilotis.core.sources import DUCK_TYPES, DataSource, SourceError, register_source
 
 log = logging.getLogger(__name__)
 

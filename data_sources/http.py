@@ -14,7 +14,7 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
-from pilotis.sources import SourceError
+from pilotis.core.sources import SourceError
 
 USER_AGENT = "Pilotis/1.0 (portail de données)"
 MAX_BYTES = 200 * 1024 * 1024

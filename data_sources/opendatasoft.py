@@ -26,10 +26,10 @@ from pydantic import Field, field_validator
 from data_sources.http import get_json
 from data_sources.rest import load_frame, run_in_duck
 from data_sources.sql import expand_env
-from pilotis.measures import Agg, BinOp, Node, Num
-from pilotis.query import PERIOD, Filter, Query
-from pilotis.schema import DatasetBase, Duration, parse_duration
-from pilotis.sources import DataSource, SourceError, query_columns, register_source
+from pilotis.core.measures import Agg, BinOp, Node, Num
+from pilotis.core.query import PERIOD, Filter, Query
+from pilotis.core.schema import DatasetBase, Duration, parse_duration
+from pilotis.core.sources import DataSource, SourceError, query_columns, register_source
 
 RECORDS_MAX_LIMIT = 100
 """Largest ``limit`` accepted by ``/records`` (for a query without ``group_by``)."""

@@ -18,10 +18,10 @@ from pydantic import Field, field_validator
 
 from data_sources.http import get_json, json_path
 from data_sources.sql import expand_env
-from pilotis.freshness import window
-from pilotis.query import Query, build_select, compile_for_duckdb, table_for
-from pilotis.schema import DatasetBase, Duration, Strict, parse_duration
-from pilotis.sources import DUCK_TYPES, DataSource, DuckRuntime, SourceError, register_source
+from pilotis.core.freshness import window
+from pilotis.core.query import Query, build_select, compile_for_duckdb, table_for
+from pilotis.core.schema import DatasetBase, Duration, Strict, parse_duration
+from pilotis.core.sources import DUCK_TYPES, DataSource, DuckRuntime, SourceError, register_source
 
 
 class Pagination(Strict):

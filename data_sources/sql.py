@@ -11,9 +11,9 @@ import pandas as pd
 import sqlalchemy as sa
 from pydantic import field_validator
 
-from pilotis.query import Query, build_select
-from pilotis.schema import DatasetBase, Duration, parse_duration
-from pilotis.sources import DataSource, SourceError, register_source
+from pilotis.core.query import Query, build_select
+from pilotis.core.schema import DatasetBase, Duration, parse_duration
+from pilotis.core.sources import DataSource, SourceError, register_source
 
 _ENV = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
 

@@ -16,10 +16,10 @@ from layouts.common import (
     period_labels,
     wrap_labels,
 )
-from pilotis.i18n import t
-from pilotis.query import PERIOD
-from pilotis.schema import DataWidgetBase
-from pilotis.widgets import RenderContext, WidgetType, register_widget
+from pilotis.core.i18n import t
+from pilotis.core.query import PERIOD
+from pilotis.core.schema import DataWidgetBase
+from pilotis.core.widgets import RenderContext, WidgetType, register_widget
 
 
 class ChartConfig(DataWidgetBase):

@@ -12,9 +12,13 @@ import plotly.graph_objects as go
 from dash import dash_table, dcc, html
 from dash.dash_table.Format import Format, Group, Scheme, Symbol
 
-from pilotis.formatting import NNBSP, format_period, format_value
-from pilotis.i18n import t
-from pilotis.query import PERIOD
+from pilotis.core.formatting import NNBSP, format_period, format_value
+from pilotis.core.i18n import t
+from pilotis.core.query import PERIOD
+
+# Re-exported: widget modules and dashboards take them from here.
+from pilotis.ui.components import notice as notice
+from pilotis.ui.components import scroll_region as scroll_region
 
 Fmt = Literal["number", "percent", "euro"]
 PALETTE = ["#1d4e89", "#e07a1f", "#2a9d8f", "#8d5ba8", "#c4423b", "#6b8e23", "#5c677d", "#b07aa1"]
@@ -132,22 +136,6 @@ def data_details(
     )  # a single line: CommonMark passes an HTML block through untouched
     scroller = scroll_region(dcc.Markdown(table, dangerously_allow_html=True), caption or "")
     return html.Details([html.Summary(t("see_data", lang)), scroller], className="pilotis-details")
-
-
-def scroll_region(table: Any, label: str) -> html.Div:
-    """A wide table's box, scrolled sideways on small screens. It takes the focus so that the
-    keyboard can scroll it too (axe ``scrollable-region-focusable``), and is named by ``label``."""
-    return html.Div(table, className="table-responsive", tabIndex="0", role="region", **{"aria-label": label})
-
-
-def notice(text: str, kind: Literal["info", "warning", "danger"] = "info") -> html.Div:
-    """A short message inside a widget (never a traceback)."""
-    icon = {"info": "bi-info-circle", "warning": "bi-exclamation-triangle", "danger": "bi-x-octagon"}[kind]
-    return html.Div(
-        [html.I(className=f"bi {icon} me-1", **{"aria-hidden": "true"}), text],
-        className=f"pilotis-notice alert alert-{kind} py-1 px-2 mb-2 small",
-        role="status",
-    )
 
 
 def datatable(

@@ -3,7 +3,7 @@
 The user picks the territories in five labelled native selects (keyboard and screen-reader
 friendly, no custom multi-select); the period is the dashboard's period filter. Each indicator is
 computed for every chosen territory from **one** query per dataset grouped by territory column
-and period (:func:`pilotis.comparisons.compare_territories`), never one query per territory.
+and period (:func:`pilotis.core.comparisons.compare_territories`), never one query per territory.
 """
 
 from __future__ import annotations
@@ -18,15 +18,15 @@ from plotly.subplots import make_subplots
 from pydantic import Field
 
 from layouts.common import PALETTE, accessible_graph, figure_layout, notice, scroll_region
-from pilotis.access import territory_allowed
-from pilotis.comparisons import Evaluator, compare_territories
-from pilotis.errors import did_you_mean
-from pilotis.formatting import format_period, format_value
-from pilotis.i18n import t
-from pilotis.indicators import leaves
-from pilotis.schema import WidgetBase
-from pilotis.territory import Territory
-from pilotis.widgets import CheckContext, RenderContext, WidgetType, register_widget
+from pilotis.core.access import territory_allowed
+from pilotis.core.comparisons import Evaluator, compare_territories
+from pilotis.core.errors import did_you_mean
+from pilotis.core.formatting import format_period, format_value
+from pilotis.core.i18n import t
+from pilotis.core.indicators import leaves
+from pilotis.core.schema import WidgetBase
+from pilotis.core.territory import Territory
+from pilotis.core.widgets import CheckContext, RenderContext, WidgetType, register_widget
 
 SLOTS = 5
 

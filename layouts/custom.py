@@ -1,6 +1,6 @@
 """Custom widget: a function of the dashboard's callbacks module draws it.
 
-The function receives the :class:`~pilotis.widgets.RenderContext` (filters, access rules and
+The function receives the :class:`~pilotis.core.widgets.RenderContext` (filters, access rules and
 cache already applied) and returns Dash components, a plotly figure, or — better for
 accessibility — a ``(figure, dataframe)`` pair: the dataframe (columns already named for a
 reader) is offered under the graph as a data table.
@@ -15,9 +15,10 @@ import plotly.graph_objects as go
 from pydantic import Field
 
 from layouts.common import accessible_graph, data_details, figure_layout
-from pilotis.i18n import t
-from pilotis.schema import DataWidgetBase
-from pilotis.widgets import RenderContext, WidgetType, register_widget
+from pilotis.core.errors import did_you_mean
+from pilotis.core.i18n import t
+from pilotis.core.schema import DataWidgetBase
+from pilotis.core.widgets import RenderContext, WidgetType, register_widget
 
 
 class CustomConfig(DataWidgetBase):
@@ -43,8 +44,6 @@ class Custom(WidgetType):
             return  # the module's own error is reported; its functions cannot be checked
         function = getattr(ctx.module, widget.function, None) if ctx.module else None
         if not callable(function):
-            from pilotis.errors import did_you_mean
-
             # Functions defined in the module itself (not what it imports).
             names = (
                 [

@@ -5,7 +5,7 @@ format, direction and source come from ``config/indicators/``) or a measure writ
 widget (``dataset`` + ``measure``). ``compare`` lists what the value is compared with (previous
 period, same period a year earlier, département / EPCI / comparable communes, rank, target,
 another indicator); ``sparkline: 12`` adds the last 12 periods. The numbers come from
-:mod:`pilotis.comparisons` (grouped queries, shared by the KPIs of a dashboard); the card is
+:mod:`pilotis.core.comparisons` (grouped queries, shared by the KPIs of a dashboard); the card is
 drawn by :mod:`layouts.kpi_card`.
 """
 
@@ -18,12 +18,12 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from layouts.kpi_card import card
-from pilotis.comparisons import POSITIONS, Evaluator
-from pilotis.errors import HintedValueError, did_you_mean
-from pilotis.indicators import Indicator, leaves, widget_indicator
-from pilotis.measures import parse_measure
-from pilotis.schema import DataWidgetBase, Strict
-from pilotis.widgets import CheckContext, RenderContext, WidgetType, register_widget
+from pilotis.core.comparisons import POSITIONS, Evaluator
+from pilotis.core.errors import HintedValueError, did_you_mean
+from pilotis.core.indicators import Indicator, leaves, widget_indicator
+from pilotis.core.measures import parse_measure
+from pilotis.core.schema import DataWidgetBase, Strict
+from pilotis.core.widgets import CheckContext, RenderContext, WidgetType, register_widget
 
 BATCH = True
 """Share the queries of the KPIs of a dashboard (turned off by the benchmark's baseline only)."""

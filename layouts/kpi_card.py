@@ -1,4 +1,4 @@
-"""Drawing a KPI card from a :class:`pilotis.comparisons.KpiResult`.
+"""Drawing a KPI card from a :class:`pilotis.core.comparisons.KpiResult`.
 
 Every comparison is a sentence with its numbers (arrow, signed change, both periods, the
 meaning in words): colour only repeats what the text says. The sparkline is an SVG image with
@@ -13,11 +13,13 @@ from typing import Any
 
 from dash import html
 
-from pilotis.comparisons import Comparison, KpiResult, shift
-from pilotis.formatting import format_number, format_period, format_value
-from pilotis.i18n import t
-from pilotis.indicators import Indicator
-from pilotis.widgets import RenderContext
+from layouts.common import notice
+from pilotis.core.comparisons import Comparison, KpiResult, shift
+from pilotis.core.formatting import format_number, format_period, format_value
+from pilotis.core.i18n import t
+from pilotis.core.indicators import Indicator
+from pilotis.core.usage import drill_targets
+from pilotis.core.widgets import RenderContext
 
 SPARK_WIDTH, SPARK_HEIGHT = 140, 36
 STATUS_ICONS = {
@@ -283,8 +285,6 @@ def links(widget: Any, indicator: Indicator, ctx: RenderContext) -> html.P | Non
     if not widget.kpi:
         return None
     lang = ctx.lang
-    from pilotis.overview import drill_targets
-
     parts: list[Any] = [
         html.A(
             [
@@ -316,8 +316,6 @@ def card(widget: Any, indicator: Indicator, result: KpiResult, ctx: RenderContex
     lang = ctx.lang
     children: list[Any] = []
     if not result.exact:
-        from layouts.common import notice
-
         children.append(notice(t("not_at_level", lang), "info"))
     children.append(html.P(Formats(widget, lang).value(result.value), className="pilotis-kpi-value mb-1"))
     if result.end is not None:

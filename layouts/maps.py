@@ -11,9 +11,9 @@ import plotly.graph_objects as go
 from pydantic import field_validator
 
 from layouts.common import accessible_graph, data_details, figure_layout, notice
-from pilotis.i18n import t
-from pilotis.schema import DataWidgetBase
-from pilotis.widgets import RenderContext, WidgetType, register_widget
+from pilotis.core.i18n import t
+from pilotis.core.schema import DataWidgetBase
+from pilotis.core.widgets import RenderContext, WidgetType, register_widget
 
 _GEO_CACHE: dict[tuple[str, int], dict] = {}
 

@@ -11,8 +11,8 @@ from typing import Literal
 from dash import html
 from pydantic import Field
 
-from pilotis.schema import SLUG, WidgetBase
-from pilotis.widgets import CheckContext, WidgetType, register_widget
+from pilotis.core.schema import SLUG, WidgetBase
+from pilotis.core.widgets import CheckContext, WidgetType, register_widget
 
 
 class SectionConfig(WidgetBase):
@@ -38,7 +38,7 @@ class Section(WidgetType):
 
     @classmethod
     def check(cls, widget: SectionConfig, ctx: CheckContext) -> None:  # type: ignore[override]
-        """The linked dashboard is checked with the other dashboards (``pilotis.overview``)."""
+        """The linked dashboard is checked with the other dashboards (``pilotis.ui.overview``)."""
 
     @classmethod
     def is_static(cls, widget: SectionConfig) -> bool:  # type: ignore[override]

@@ -8,9 +8,9 @@ from typing import Literal
 from pydantic import Field
 
 from layouts.common import datatable, notice
-from pilotis.i18n import t
-from pilotis.schema import DataWidgetBase, Strict
-from pilotis.widgets import RenderContext, WidgetType, register_widget
+from pilotis.core.i18n import t
+from pilotis.core.schema import DataWidgetBase, Strict
+from pilotis.core.widgets import RenderContext, WidgetType, register_widget
 
 
 class TableMeasure(Strict):

@@ -6,8 +6,8 @@ from typing import Literal
 
 from dash import dcc
 
-from pilotis.schema import WidgetBase
-from pilotis.widgets import RenderContext, WidgetType, register_widget
+from pilotis.core.schema import WidgetBase
+from pilotis.core.widgets import RenderContext, WidgetType, register_widget
 
 
 class MarkdownConfig(WidgetBase):

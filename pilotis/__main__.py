@@ -1,5 +1,5 @@
 """``python -m pilotis``: the command-line interface."""
 
-from pilotis.cli import main
+from pilotis.cli.main import main
 
 raise SystemExit(main())

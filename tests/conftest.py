@@ -13,9 +13,9 @@ from flask.testing import FlaskClient
 from werkzeug.datastructures import Headers
 
 from app import create_app
-from pilotis.db import Database, get_db
-from pilotis.portal import Portal
-from pilotis.settings import DEMO_SECRET_KEY, ROOT, Settings
+from pilotis.accounts.db import Database, get_db
+from pilotis.core.settings import DEMO_SECRET_KEY, ROOT, Settings
+from pilotis.ui.portal import Portal
 from tests import helpers
 from tests.dbutil import SUITE_ENV, postgres_schema
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from pilotis.registry import Dashboard
-from pilotis.users import DEMO_PASSWORD
+from pilotis.accounts.users import DEMO_PASSWORD
+from pilotis.core.registry import Dashboard
 
 
 def widget_inputs(dashboard: Dashboard, territory: str, period: str | None) -> list[dict[str, Any]]:
@@ -81,7 +81,7 @@ def widget_content(
 ) -> Any:
     """The children a widget callback returns (asserts HTTP 200). ``controls``: values of the
     widget's own controls (``WidgetType.inputs``, e.g. the territories of a compare view)."""
-    from pilotis.widgets import WIDGET_TYPES
+    from pilotis.core.widgets import WIDGET_TYPES
 
     inputs = widget_inputs(dashboard, territory, period)
     widget = dashboard.widget(widget_id)

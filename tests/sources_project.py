@@ -14,7 +14,7 @@ from pathlib import Path
 from dash import Dash
 
 from app import create_app
-from pilotis.settings import DEMO_SECRET_KEY, ROOT, Settings
+from pilotis.core.settings import DEMO_SECRET_KEY, ROOT, Settings
 
 DATASETS = """
 ods_indicateurs:
@@ -73,7 +73,7 @@ widgets:
 MODULE = """
 from dash import html
 
-from pilotis.formatting import format_value
+from pilotis.core.formatting import format_value
 
 
 def _total(widget, ctx, column):

@@ -19,12 +19,12 @@ from typing import Any
 import pytest
 from dash._utils import split_callback_id
 
-from pilotis.access import Principal, can_view, can_view_component
-from pilotis.enforce import SHELL_IDS
-from pilotis.i18n import t
-from pilotis.registry import Dashboard
-from pilotis.settings import ROOT
-from pilotis.users import DEMO_USERS
+from pilotis.accounts.users import DEMO_USERS
+from pilotis.core.access import Principal, can_view, can_view_component
+from pilotis.core.i18n import t
+from pilotis.core.registry import Dashboard
+from pilotis.core.settings import ROOT
+from pilotis.web.enforce import SHELL_IDS
 from tests.helpers import csrf_headers, login_as, router_body
 
 DASHBOARDS = sorted(p.stem for p in (ROOT / "dashboards").glob("*.yaml"))
@@ -400,7 +400,7 @@ def test_a_new_dashboard_is_covered_and_denied_by_default(tmp_path, settings) ->
 def test_views_and_refusals_are_audited(app, db, agent_rh, reference) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import select
 
-    from pilotis.models import AuditEvent
+    from pilotis.accounts.models import AuditEvent
 
     forbidden, allowed = _forbidden_and_allowed(app)
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, select
 
-from pilotis import audit
-from pilotis.db import Database
-from pilotis.models import AuditEvent
+from pilotis.accounts import audit
+from pilotis.accounts.db import Database
+from pilotis.accounts.models import AuditEvent
 from tests.dbutil import DB_KINDS, database_url
 
 
@@ -88,7 +88,7 @@ def test_logins_are_audited_without_passwords(app, db, login_as) -> None:  # typ
         everything = session.scalars(select(AuditEvent)).all()
     assert not any("mauvais-mot-de-passe-xyz" in f"{r.detail}{r.target}{r.username}" for r in everything)
     with db.session() as session:  # leave agent.rh unlocked for the other tests
-        from pilotis.models import LoginAttempt
+        from pilotis.accounts.models import LoginAttempt
 
         session.execute(delete(LoginAttempt).where(LoginAttempt.username == "agent.rh"))
 

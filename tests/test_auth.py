@@ -19,9 +19,9 @@ import itsdangerous.timed
 import pytest
 from sqlalchemy import select
 
-from pilotis import users
-from pilotis.db import Database
-from pilotis.models import AuditEvent
+from pilotis.accounts import users
+from pilotis.accounts.db import Database
+from pilotis.accounts.models import AuditEvent
 from tests.helpers import form_token, login_as, post_callback, widget_inputs
 
 PASSWORD = "un-mot-de-passe-solide"
@@ -328,7 +328,7 @@ def test_tampered_session_is_anonymous(client, db, portal) -> None:  # type: ign
 
 
 def test_login_as_helper_and_principal(app, db, portal) -> None:  # type: ignore[no-untyped-def]
-    from pilotis.auth import current_principal
+    from pilotis.web.auth import current_principal
 
     username = new_user(db, portal, territory="epci:200083392", department="solidarites")
     client = app.server.test_client()
@@ -387,7 +387,7 @@ def test_dash_renderer_reads_the_cookie_we_set() -> None:
     """The installed dash-renderer sends the `_csrf_token` cookie as `X-CSRFToken` (Dash 4.4.1)."""
     import dash
 
-    from pilotis import csrf
+    from pilotis.web import csrf
 
     bundle = Path(dash.__path__[0]) / "dash-renderer" / "build" / "dash_renderer.min.js"
     source = bundle.read_text(encoding="utf-8")

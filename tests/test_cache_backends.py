@@ -17,13 +17,13 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from pilotis.cache import FileCache, RedisCache, TieredCache, TTLCache, decode, encode, frame_bytes
-from pilotis.data import GENERATION_CHECK, DataService
-from pilotis.freshness import window
-from pilotis.measures import parse_measure
-from pilotis.query import Filter, Query
-from pilotis.schema import DatasetBase
-from pilotis.sources import DataSource, SourceError
+from pilotis.core.cache import FileCache, RedisCache, TieredCache, TTLCache, decode, encode, frame_bytes
+from pilotis.core.data import GENERATION_CHECK, DataService
+from pilotis.core.freshness import window
+from pilotis.core.measures import parse_measure
+from pilotis.core.query import Filter, Query
+from pilotis.core.schema import DatasetBase
+from pilotis.core.sources import DataSource, SourceError
 from tests.fake_api import ODS_PREFIX, FakeApi
 from tests.helpers import login_as, texts, widget_content
 from tests.sources_project import make_app, write_project

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from pilotis.errors import ConfigError, ConfigIssue
-from pilotis.loader import load_registry
-from pilotis.settings import ROOT, Settings
+from pilotis.core.errors import ConfigError, ConfigIssue
+from pilotis.core.loader import load_registry
+from pilotis.core.settings import ROOT, Settings
 
 RSA = "dashboards/rsa.yaml"
 RSA_PY = "dashboards/rsa.py"
@@ -415,6 +415,22 @@ CASES = [
         "`path`",
     ),
     Case(
+        "dashboard id taken by a page of the portal",
+        lambda p: p.write("dashboards/donnees.yaml", p.text(RSA).replace("id: rsa\n", "id: donnees\n")),
+        "dashboards/donnees.yaml",
+        "donnees\n",
+        "adresse `/donnees` déjà utilisée par le portail (catalogue des données)",
+        "ajoutez `path: /autre-adresse` ou changez l'`id`",
+    ),
+    Case(
+        "dashboard id reserved for a coming page",
+        lambda p: p.write("dashboards/alertes.yaml", p.text(RSA).replace("id: rsa\n", "id: alertes\n")),
+        "dashboards/alertes.yaml",
+        "alertes\n",
+        "adresse `/alertes` déjà utilisée par le portail",
+        "changez l'`id`",
+    ),
+    Case(
         "duplicate YAML key",
         edit(RSA, "icon: people\n", "icon: people\nicon: cash-coin\n"),
         RSA,
@@ -750,6 +766,27 @@ def test_check_command_reports_every_error_and_exits_1(project: Project) -> None
     assert lines[3] == "    aide : vouliez-vous dire `kpi` ?"
     assert lines[-1] == "2 erreurs de configuration."
     assert "Traceback" not in result.stderr
+
+
+def test_check_command_refuses_a_dashboard_shadowed_by_a_portal_page(project: Project) -> None:
+    """`id: donnees` would be served at /donnees, the data catalogue's address: refused by `check`."""
+    project.write("dashboards/donnees.yaml", project.text(RSA).replace("id: rsa\n", "id: donnees\n"))
+    (project.root / "data").symlink_to(ROOT / "data", target_is_directory=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "pilotis", "check", str(project.root)],
+        cwd=project.root,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1, result.stdout
+    line, col = project.locate("dashboards/donnees.yaml", "donnees\n")
+    assert result.stderr.splitlines()[:2] == [
+        f"dashboards/donnees.yaml:{line}:{col}: adresse `/donnees` déjà utilisée par le portail "
+        "(catalogue des données)",
+        "    aide : ajoutez `path: /autre-adresse` ou changez l'`id`",
+    ]
 
 
 def test_check_command_on_the_shipped_configuration_prints_one_line() -> None:

@@ -8,9 +8,9 @@ from collections.abc import Callable
 
 import pytest
 
-from pilotis.cron import PARIS, CronError, parse_cron
-from pilotis.freshness import window
-from pilotis.schema import DatasetBase
+from pilotis.core.cron import PARIS, CronError, parse_cron
+from pilotis.core.freshness import window
+from pilotis.core.schema import DatasetBase
 
 Rule = Callable[[dt.datetime], bool]
 CASES: list[tuple[str, Rule]] = [

@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pilotis.i18n import TEXTS
-from pilotis.registry import Dashboard
-from pilotis.settings import ROOT
-from pilotis.widgets import WIDGET_TYPES
+from pilotis.core.i18n import TEXTS
+from pilotis.core.registry import Dashboard
+from pilotis.core.settings import ROOT
+from pilotis.core.widgets import WIDGET_TYPES
 from tests.helpers import find_figures, texts, widget_content
 
 DATA = ROOT / "data"

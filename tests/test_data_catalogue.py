@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from pilotis.settings import ROOT
-from pilotis.users import DEMO_USERS
+from pilotis.accounts.users import DEMO_USERS
+from pilotis.core.settings import ROOT
 from tests.helpers import login_as, route, texts
 from tests.test_access_matrix import component_values
 
@@ -112,8 +112,8 @@ def test_signed_out_visitors_are_sent_to_sign_in(client) -> None:  # type: ignor
     ],
 )
 def test_refresh_policy_in_words(options: dict[str, Any], fr: str, en: str) -> None:
-    from pilotis.data_catalogue import refresh_text
-    from pilotis.schema import DatasetBase
+    from pilotis.core.schema import DatasetBase
+    from pilotis.web.data_catalogue import refresh_text
 
     config = DatasetBase(type="csv", title="t", **options)
     assert fr in refresh_text(config, "fr") and en in refresh_text(config, "en")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pilotis.errors import ConfigError
-from pilotis.loader import load_departments, load_registry
-from pilotis.settings import ROOT
+from pilotis.core.errors import ConfigError
+from pilotis.core.loader import load_departments, load_registry
+from pilotis.core.settings import ROOT
 from tests.test_config_errors import Project
 
 DEPARTMENTS = "config/departments.yaml"

@@ -20,11 +20,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from data_sources.files import ParquetSource
-from pilotis.errors import ConfigError
-from pilotis.loader import load_registry
-from pilotis.measures import MeasureError, columns_of, parse_measure, to_sql
-from pilotis.settings import ROOT
-from pilotis.yamlmarks import parse_yaml
+from pilotis.core.errors import ConfigError
+from pilotis.core.loader import load_registry
+from pilotis.core.measures import MeasureError, columns_of, parse_measure, to_sql
+from pilotis.core.settings import ROOT
+from pilotis.core.yamlmarks import parse_yaml
 
 RSA_TEXT = (ROOT / "dashboards" / "rsa.yaml").read_text(encoding="utf-8")
 SETTINGS = settings(
@@ -361,7 +361,7 @@ def test_very_deep_nesting_does_not_crash_the_process(tmp_path: Path) -> None:
     for name, text in texts.items():
         (tmp_path / f"{name}.yaml").write_text(text, encoding="utf-8")
     code = (
-        "import sys; from pathlib import Path; from pilotis.yamlmarks import read_yaml\n"
+        "import sys; from pathlib import Path; from pilotis.core.yamlmarks import read_yaml\n"
         "for name in sys.argv[1:]:\n"
         "    doc, issues = read_yaml(Path(name), name)\n"
         "    print(issues[0].message)\n"

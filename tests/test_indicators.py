@@ -25,13 +25,13 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from pilotis.access import Principal, can_view_indicator, can_view_widget
-from pilotis.comparisons import Evaluator, Window, band_of, compare_territories
-from pilotis.errors import ConfigError
-from pilotis.loader import load_registry
-from pilotis.settings import ROOT
-from pilotis.territory import Territory
-from pilotis.users import DEMO_USERS
+from pilotis.accounts.users import DEMO_USERS
+from pilotis.core.access import Principal, can_view_indicator, can_view_widget
+from pilotis.core.comparisons import Evaluator, Window, band_of, compare_territories
+from pilotis.core.errors import ConfigError
+from pilotis.core.loader import load_registry
+from pilotis.core.settings import ROOT
+from pilotis.core.territory import Territory
 from tests.helpers import (
     json,
     login_as,

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from pilotis.access import can_view
-from pilotis.i18n import TEXTS
-from pilotis.registry import Dashboard
-from pilotis.users import DEMO_USERS
+from pilotis.accounts.users import DEMO_USERS
+from pilotis.core.access import can_view
+from pilotis.core.i18n import TEXTS
+from pilotis.core.registry import Dashboard
 from tests.test_access_matrix import call, principal_of_demo, readable, router_body
 
 USERNAMES = [u.username for u in DEMO_USERS]

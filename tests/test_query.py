@@ -14,10 +14,10 @@ import sqlalchemy as sa
 
 from data_sources.files import ParquetSource
 from data_sources.sql import SqlSource
-from pilotis.formatting import NNBSP, format_date, format_number, format_period, format_value
-from pilotis.measures import Agg, BinOp, MeasureError, Num, columns_of, is_additive, parse_measure
-from pilotis.query import PERIOD, Filter, Query
-from pilotis.sources import DataSource, DuckRuntime
+from pilotis.core.formatting import NNBSP, format_date, format_number, format_period, format_value
+from pilotis.core.measures import Agg, BinOp, MeasureError, Num, columns_of, is_additive, parse_measure
+from pilotis.core.query import PERIOD, Filter, Query
+from pilotis.core.sources import DataSource, DuckRuntime
 
 # --------------------------------------------------------------------------- parsing
 
@@ -223,7 +223,7 @@ def test_division_of_integers_is_not_truncated(sources: dict[str, DataSource], e
 def test_measure_compiles_to_one_select_for_each_dialect() -> None:
     from sqlalchemy.dialects import postgresql, sqlite
 
-    from pilotis.query import build_select, compile_for_duckdb, table_for
+    from pilotis.core.query import build_select, compile_for_duckdb, table_for
 
     table = table_for("faits", ["code", "date", "valeur", "base"])
     query = Query(

@@ -16,12 +16,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pilotis.access import Principal, RowsDenied, clamp_territory, row_filters, territory_scope
-from pilotis.measures import Agg
-from pilotis.query import Filter, Query
-from pilotis.schema import DatasetBase, RowLevel, TerritoryColumns
-from pilotis.settings import ROOT
-from pilotis.territory import Territory
+from pilotis.core.access import Principal, RowsDenied, clamp_territory, row_filters, territory_scope
+from pilotis.core.measures import Agg
+from pilotis.core.query import Filter, Query
+from pilotis.core.schema import DatasetBase, RowLevel, TerritoryColumns
+from pilotis.core.settings import ROOT
+from pilotis.core.territory import Territory
 from tests.helpers import (
     find_figures,
     post_callback,
@@ -361,8 +361,8 @@ def test_every_dashboard_for_an_epci_restricted_member(app, portal, db, truth, d
     """A member of the dashboard's department attached to Laval Agglomération: every widget
     answers (data or the French "not available for your area" notice), and no code or name of
     a commune or EPCI outside Laval Agglomération appears anywhere in what they receive."""
-    from pilotis import users
-    from pilotis.schema import AccessRule
+    from pilotis.accounts import users
+    from pilotis.core.schema import AccessRule
     from tests.helpers import login_as
 
     dashboard = portal.registry.dashboards[dashboard_id]

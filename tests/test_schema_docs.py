@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from pilotis.docs import anchor, yaml_reference_markdown
-from pilotis.docs import yaml_models as all_strict_models
-from pilotis.jsonschema import source_models, widget_models
-from pilotis.schema import DashboardSpec, DatasetBase, DataWidgetBase, PortalConfig, WidgetBase
-from pilotis.settings import ROOT
-from pilotis.sources import SOURCE_TYPES
-from pilotis.widgets import WIDGET_TYPES
+from pilotis.cli.docs import anchor, yaml_reference_markdown
+from pilotis.cli.docs import yaml_models as all_strict_models
+from pilotis.core.jsonschema import source_models, widget_models
+from pilotis.core.schema import DashboardSpec, DatasetBase, DataWidgetBase, PortalConfig, WidgetBase
+from pilotis.core.settings import ROOT
+from pilotis.core.sources import SOURCE_TYPES
+from pilotis.core.widgets import WIDGET_TYPES
 
 REFERENCE = ROOT / "docs" / "yaml-reference.md"
 
@@ -38,7 +38,7 @@ def _models_in(annotation: typing.Any) -> list[type[BaseModel]]:
 
 def yaml_models() -> list[type[BaseModel]]:
     """Every model a YAML file can contain (every ``Strict`` subclass), nested ones included."""
-    from pilotis.indicators import IndicatorSpec
+    from pilotis.core.indicators import IndicatorSpec
 
     roots = [
         PortalConfig,
@@ -177,7 +177,7 @@ def test_docs_command_prints_the_reference() -> None:
 
 
 def test_durations_accept_the_written_form_in_the_json_schema() -> None:
-    from pilotis.jsonschema import dashboard_schema
+    from pilotis.core.jsonschema import dashboard_schema
 
     refresh = dashboard_schema()["properties"]["refresh"]
     kinds = {alternative.get("type") for alternative in refresh["anyOf"]}

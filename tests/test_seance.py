@@ -18,19 +18,19 @@ import pytest
 from dash import Dash
 from dash._utils import split_callback_id
 
-from pilotis import display_links, snapshots
-from pilotis.access import Principal, can_view, can_view_seance
-from pilotis.cache import TTLCache
-from pilotis.data import DataService, time_bucket
-from pilotis.errors import ConfigError
-from pilotis.loader import load_registry
-from pilotis.measures import Agg
-from pilotis.query import Query
-from pilotis.seance_render import canonical, projected, split
-from pilotis.seances import SeanceSpec, pack
-from pilotis.settings import ROOT, Settings
-from pilotis.sources import SourceError
-from pilotis.users import DEMO_USERS
+from pilotis.accounts import display_links, snapshots
+from pilotis.accounts.users import DEMO_USERS
+from pilotis.core.access import Principal, can_view, can_view_seance
+from pilotis.core.cache import TTLCache
+from pilotis.core.data import DataService, time_bucket
+from pilotis.core.errors import ConfigError
+from pilotis.core.loader import load_registry
+from pilotis.core.measures import Agg
+from pilotis.core.query import Query
+from pilotis.core.seances import SeanceSpec, pack
+from pilotis.core.settings import ROOT, Settings
+from pilotis.core.sources import SourceError
+from pilotis.ui.seance_render import canonical, projected, split
 from tests.helpers import csrf_headers, find_figures, login_as, texts
 
 UPDATE = "/_dash-update-component"
@@ -191,7 +191,7 @@ def test_rows_of_twelve_columns_become_slides() -> None:
 
 
 def test_every_seance_key_is_documented() -> None:
-    from pilotis.seances import SeanceFilters, SeanceItem
+    from pilotis.core.seances import SeanceFilters, SeanceItem
 
     for model in (SeanceSpec, SeanceItem, SeanceFilters):
         for name, info in model.model_fields.items():
@@ -403,7 +403,7 @@ def test_a_restricted_agent_never_sees_other_rows(app, portal) -> None:  # type:
 
 def test_time_bucket_shares_one_query_per_period() -> None:
     """The data service alone: 5 clients asking the same query in the same period → 1 run."""
-    from pilotis.loader import load_registry as load
+    from pilotis.core.loader import load_registry as load
 
     registry = load(ROOT)
     source = registry.datasets["rsa_departements"]
@@ -621,7 +621,7 @@ def test_revoked_expired_tampered_or_misused_links_are_refused(app, screen) -> N
     old, old_token = display_links.create(db, secret, "commission-rsa", 1)
     from sqlalchemy import update
 
-    from pilotis.models import DisplayLink
+    from pilotis.accounts.models import DisplayLink
 
     with db.session() as session:
         session.execute(
@@ -643,9 +643,9 @@ def test_revoked_expired_tampered_or_misused_links_are_refused(app, screen) -> N
 
 def test_every_display_link_id_can_be_revoked_from_the_command_line(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """An id starting with `-` was read by argparse as an option (`revoke` then failed, about 1 link in 64)."""
-    from pilotis import display_links
-    from pilotis.cli import build_parser
-    from pilotis.db import Database
+    from pilotis.accounts import display_links
+    from pilotis.accounts.db import Database
+    from pilotis.cli.main import build_parser
 
     db = Database(f"sqlite:///{tmp_path / 'ids.db'}")
     db.upgrade()
@@ -658,7 +658,7 @@ def test_every_display_link_id_can_be_revoked_from_the_command_line(settings, tm
 
 
 def test_display_link_command_line(settings, tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
-    from pilotis.cli import main
+    from pilotis.cli.main import main
 
     database = f"sqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("PILOTIS_DATABASE_URL", database)
@@ -690,7 +690,7 @@ def test_display_link_command_line(settings, tmp_path, monkeypatch, capsys) -> N
     assert "vouliez-vous dire `commission-rsa`" in capsys.readouterr().err
     assert main(["display-link", "revoke", link_id]) == 0
     assert main(["display-link", "revoke", link_id]) == 1
-    from pilotis.db import Database
+    from pilotis.accounts.db import Database
 
     with Database(database) as db:
         with pytest.raises(display_links.LinkRefused) as refused:
@@ -699,7 +699,7 @@ def test_display_link_command_line(settings, tmp_path, monkeypatch, capsys) -> N
 
 
 def test_can_view_seance_decision() -> None:
-    from pilotis.schema import DashboardSpec
+    from pilotis.core.schema import DashboardSpec
 
     spec = DashboardSpec(id="rsa", title="RSA", access={"departments": ["solidarites"]}, widgets=[{}])
     other = DashboardSpec(id="rh", title="RH", access={"departments": ["rh"]}, widgets=[{}])

@@ -16,11 +16,12 @@ import pytest
 from dash import Dash
 from sqlalchemy import insert, select
 
-from pilotis import display_links, seance_render, snapshots
-from pilotis.db import Database, utcnow
-from pilotis.models import AuditEvent, SeanceSnapshot
-from pilotis.portal import Portal
-from pilotis.seance_render import canonical
+from pilotis.accounts import display_links, snapshots
+from pilotis.accounts.db import Database, utcnow
+from pilotis.accounts.models import AuditEvent, SeanceSnapshot
+from pilotis.ui import seance_render
+from pilotis.ui.portal import Portal
+from pilotis.ui.seance_render import canonical
 from tests.dbutil import DB_KINDS, database_url
 from tests.helpers import login_as, texts
 from tests.test_seance import call, freeze_body, principal_of_demo, refresh_body, refreshed, router

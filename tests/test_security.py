@@ -15,12 +15,12 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
 from app import create_app
-from pilotis import users
-from pilotis.db import Database
-from pilotis.errors import StartupError
-from pilotis.models import Base, Department, User
-from pilotis.settings import DEMO_SECRET_KEY, ROOT, Settings
-from pilotis.users import DEMO_PASSWORD, DEMO_USERS
+from pilotis.accounts import users
+from pilotis.accounts.db import Database
+from pilotis.accounts.models import Base, Department, User
+from pilotis.accounts.users import DEMO_PASSWORD, DEMO_USERS
+from pilotis.core.errors import StartupError
+from pilotis.core.settings import DEMO_SECRET_KEY, ROOT, Settings
 from tests.dbutil import DB_KINDS, database_url
 from tests.helpers import form_token, login_as
 
@@ -147,7 +147,7 @@ def test_behind_a_proxy_the_client_address_is_used(settings: Settings, tmp_path:
     }
     client.post("/login", data=data, headers={**headers, "Referer": "https://localhost/login"})
     db = app.server.extensions["pilotis_db"]
-    from pilotis.models import AuditEvent
+    from pilotis.accounts.models import AuditEvent
 
     with db.session() as session:
         row = session.scalars(select(AuditEvent).where(AuditEvent.event == "login_failure")).one()

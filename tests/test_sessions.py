@@ -22,11 +22,11 @@ from dash import Dash
 from sqlalchemy import create_engine, event, select, text
 
 from app import create_app
-from pilotis import users
-from pilotis.cli import main
-from pilotis.db import Database, get_db, utcnow
-from pilotis.models import AuditEvent
-from pilotis.settings import ROOT, Settings
+from pilotis.accounts import user_sessions, users
+from pilotis.accounts.db import Database, get_db, utcnow
+from pilotis.accounts.models import AuditEvent
+from pilotis.cli.main import main
+from pilotis.core.settings import ROOT, Settings
 from tests.conftest import DashClient
 from tests.dbutil import DB_KINDS, database_url
 from tests.helpers import form_token, login_as, post_callback, widget_inputs
@@ -217,12 +217,7 @@ class Clock:
 def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
     fake = Clock()
     monkeypatch.setattr(itsdangerous.timed, "time", fake)
-    try:
-        import pilotis.user_sessions
-    except ImportError:  # the code before server-side sessions: only the cookie's clock exists
-        pass
-    else:
-        monkeypatch.setattr(pilotis.user_sessions, "utcnow", fake.utcnow)
+    monkeypatch.setattr(user_sessions, "utcnow", fake.utcnow)
     yield fake
 
 

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 
 from data_sources.files import CsvSource, ExcelSource, ParquetSource, detect_encoding
-from pilotis.measures import parse_measure
-from pilotis.query import PERIOD, Filter, Query
-from pilotis.sources import DuckRuntime, SourceError
+from pilotis.core.measures import parse_measure
+from pilotis.core.query import PERIOD, Filter, Query
+from pilotis.core.sources import DuckRuntime, SourceError
 
 FRENCH_CSV = (
     "code_insee;commune;date;montant;effectif\r\n"

@@ -11,9 +11,9 @@ import pytest
 
 from data_sources.opendatasoft import OpendatasoftSource, odsql_condition
 from data_sources.rest import RestSource
-from pilotis.measures import Agg, parse_measure
-from pilotis.query import PERIOD, Filter, Query
-from pilotis.sources import DuckRuntime, SourceError
+from pilotis.core.measures import Agg, parse_measure
+from pilotis.core.query import PERIOD, Filter, Query
+from pilotis.core.sources import DuckRuntime, SourceError
 from tests.fake_api import ODS_PREFIX, FakeApi
 
 FIELDS = {"code_insee": "text", "epci": "text", "date": "date", "valeur": "double", "n": "int"}

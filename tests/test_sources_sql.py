@@ -12,9 +12,9 @@ import pytest
 import sqlalchemy as sa
 
 from data_sources.sql import SqlSource
-from pilotis.measures import parse_measure
-from pilotis.query import PERIOD, Filter, Query
-from pilotis.sources import DuckRuntime, SourceError
+from pilotis.core.measures import parse_measure
+from pilotis.core.query import PERIOD, Filter, Query
+from pilotis.core.sources import DuckRuntime, SourceError
 
 ROWS = [
     {"code_insee": "53130", "date": dt.date(2024, 1, 1), "montant": 10.5, "agents": 2},

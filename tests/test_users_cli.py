@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from pilotis import passwords
-from pilotis.cli import main
-from pilotis.db import Database
-from pilotis.models import AuditEvent, User
-from pilotis.settings import ROOT
+from pilotis.accounts import passwords
+from pilotis.accounts.db import Database
+from pilotis.accounts.models import AuditEvent, User
+from pilotis.cli.main import main
+from pilotis.core.settings import ROOT
 from tests.dbutil import DB_KINDS, database_url
 
 GOOD = "mot-de-passe-robuste-1"

@@ -32,7 +32,7 @@ from typing import Any
 
 import pytest
 
-from pilotis.settings import ROOT
+from pilotis.core.settings import ROOT
 
 CHROMIUM = Path(os.environ.get("PILOTIS_CHROMIUM", "/usr/bin/chromium"))
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"

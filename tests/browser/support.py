@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from pilotis.settings import ROOT
+from pilotis.core.settings import ROOT
 
 DASHBOARD_FILES = sorted((ROOT / "dashboards").glob("*.yaml"))
 """Globbed: a new dashboard is covered by every browser test without editing them."""
@@ -50,7 +50,7 @@ def expected(portal: Any, dashboard_id: str) -> Expected:
     """Counts taken from the loaded registry (the same YAML the server reads)."""
     dashboard = portal.registry.dashboards[dashboard_id]
     widgets = dashboard.widgets
-    from pilotis.widgets import WIDGET_TYPES
+    from pilotis.core.widgets import WIDGET_TYPES
 
     return Expected(
         id=dashboard_id,

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from pilotis.access import Principal, can_view
+from pilotis.core.access import Principal, can_view
 from tests.browser.conftest import DESKTOP, USER, login_page_exists, new_tab, sign_in
 from tests.browser.support import (
     CHANGED_JS,
@@ -36,7 +36,7 @@ ENGLISH_MONTHS = {"Feb", "Apr", "May", "Aug", "Dec"}
 
 def principal_of(username: str) -> Principal:
     """The demo account's access profile, as the server builds it."""
-    from pilotis.users import DEMO_USERS
+    from pilotis.accounts.users import DEMO_USERS
 
     demo = next(d for d in DEMO_USERS if d.username == username)
     return Principal(

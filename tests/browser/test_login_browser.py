@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from pilotis.settings import ROOT
+from pilotis.core.settings import ROOT
 from tests.browser.conftest import new_tab, serve, sign_in
 
 pytestmark = pytest.mark.browser

@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from pilotis.access import Principal, can_view
-from pilotis.users import DEMO_USERS
+from pilotis.accounts.users import DEMO_USERS
+from pilotis.core.access import Principal, can_view
 from tests.browser.conftest import DESKTOP, new_tab, sign_in
 from tests.browser.support import READY_TIMEOUT, dashboard_ids, expected
 

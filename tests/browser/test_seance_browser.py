@@ -17,8 +17,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from pilotis.seance_view import KPI_TEXT_PX, MIN_TEXT_PX
-from pilotis.settings import ROOT
+from pilotis.core.settings import ROOT
+from pilotis.web.seance_view import KPI_TEXT_PX, MIN_TEXT_PX
 from tests.browser.conftest import ARTIFACTS, new_tab, serve, sign_in, write_json
 from tests.browser.support import describe, run_axe
 

@@ -1,0 +1,204 @@
+"""Tables of the application database: users (with roles), their sign-in sessions, departments,
+login attempts, audit log.
+
+The schema is created and changed by Alembic migrations (``pilotis/migrations/versions``), never
+by ``create_all``: a change here needs a new revision (``python -m pilotis db revision "…"``).
+Timestamps are naive UTC (see :func:`pilotis.accounts.db.utcnow`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from pilotis.accounts.db import utcnow
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention (stable constraint names for migrations)."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class User(Base):
+    """A person who signs in; reduced to a :class:`pilotis.core.access.Principal` for decisions."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(150), unique=True)
+    """Identifier typed at login, stored lower-case."""
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    department: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """Direction id from `config/departments.yaml` (None: no direction)."""
+    territory: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """Row-level restriction such as `epci:200083392` (None: every row)."""
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Created by demo mode with a published password: production refuses to start with one."""
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    """Bumped on password change or deactivation: every open session of the user ends."""
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    role_rows: Mapped[list[UserRole]] = relationship(
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        order_by="UserRole.role",
+    )
+
+    @property
+    def roles(self) -> list[str]:
+        """The user's roles, sorted."""
+        return [r.role for r in self.role_rows]
+
+    @roles.setter
+    def roles(self, values: list[str]) -> None:
+        wanted = sorted(set(values))
+        self.role_rows = [r for r in self.role_rows if r.role in wanted]
+        have = {r.role for r in self.role_rows}
+        self.role_rows += [UserRole(role=role) for role in wanted if role not in have]
+
+
+class UserRole(Base):
+    """One role of one user (a user may hold several)."""
+
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class UserSession(Base):
+    """One sign-in session: what the signed session cookie points at, revocable on the server.
+
+    The cookie carries a random id; only its SHA-256 is stored (``id_hash``), so that a copy of
+    this table does not let anyone open the sessions it lists. See :mod:`pilotis.user_sessions`.
+    """
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (Index("ix_user_sessions_user_id", "user_id"),)
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """Hex SHA-256 of the random session id the cookie carries (looked up on every request)."""
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    """Last request, written at most every few minutes (see ``user_sessions.TOUCH_EVERY``)."""
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    """Absolute end, whatever the activity (``created_at`` + ``session_max_hours``)."""
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    """Why it ended: `logout`, `signout_everywhere`, `disabled`, `password`, `roles`…"""
+
+
+class Department(Base):
+    """A direction of the org chart, copied from `config/departments.yaml` at start-up."""
+
+    __tablename__ = "departments"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    label: Mapped[str] = mapped_column(String(200))
+
+
+class LoginAttempt(Base):
+    """One login attempt; failures within a window lock the account name and the address."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_username_created_at", "username", "created_at"),
+        Index("ix_login_attempts_ip_created_at", "ip", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    username: Mapped[str] = mapped_column(String(150))
+    """The name typed (normalised), whether or not such a user exists."""
+    ip: Mapped[str] = mapped_column(String(64))
+    success: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AuditEvent(Base):
+    """One line of the audit log."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_created_at", "created_at"),
+        Index("ix_audit_events_event_created_at", "event", "created_at"),
+        Index("ix_audit_events_username_created_at", "username", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    event: Mapped[str] = mapped_column(String(40))
+    """Event type, see :data:`pilotis.accounts.audit.EVENTS`."""
+    username: Mapped[str | None] = mapped_column(String(150), nullable=True)
+    """Who acted (for a failed login: the name typed), `cli:<account>` for the command line."""
+    ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    target: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    """What the event is about: a page path, a dashboard id, the user administered…"""
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class SeanceSnapshot(Base):
+    """A frozen séance (« instantané »): the figures and texts shown, as canonical JSON.
+
+    Rendered from ``content`` only, never by querying again, so that the same address shows the
+    same figures later (minutes, délibération). ``sha256`` is the hash of the uncompressed JSON.
+    """
+
+    __tablename__ = "seance_snapshots"
+    __table_args__ = (Index("ix_seance_snapshots_seance_created_at", "seance", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """Random, unguessable identifier (in the address `/seance/<séance>/instantane/<id>`)."""
+    seance: Mapped[str] = mapped_column(String(160))
+    """Key of the séance frozen: its id, or `@<dashboard>` for a dashboard presented alone."""
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    author: Mapped[str | None] = mapped_column(String(150), nullable=True)
+    dashboards: Mapped[str] = mapped_column(Text, default="")
+    """Ids of the dashboards shown, space-separated: access requires every one of them."""
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    """The canonical JSON of what was shown, zlib-compressed."""
+    scope: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    """Row scope it was rendered with (`epci:200083392`, see ``access.recorded_scope``); NULL: every row
+    of the département (also snapshots frozen before migration 0003). Opens only for a scope covering it."""
+
+
+class DisplayLink(Base):
+    """A signed link that lets a wall screen show one séance without anyone signing in."""
+
+    __tablename__ = "display_links"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    """Token id (carried by the signed token; revoking it refuses the token)."""
+    seance: Mapped[str] = mapped_column(String(160))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    """Where the screen is (« écran du hall »), for the administrators."""
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(150), nullable=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    revoked_by: Mapped[str | None] = mapped_column(String(150), nullable=True)

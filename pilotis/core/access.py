@@ -1,0 +1,232 @@
+"""The one access decision: may this person see this dashboard (and which rows)?
+
+Every place that shows or returns data asks here: the navigation, the home page, the page
+route, the routing callback, every widget callback, exports and the API. Deny unless allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from pilotis.core.query import Filter
+from pilotis.core.schema import AccessRule, DashboardSpec, DatasetBase
+from pilotis.core.territory import Territory, TerritoryIndex, territory_filters
+
+if TYPE_CHECKING:
+    from pilotis.core.registry import Dashboard, Registry
+
+ROLES = ("agent", "manager", "president", "admin", "display")
+"""Known roles. `president` reads everything; `admin` manages users and reads the audit log."""
+READ_ALL_ROLES = frozenset({"president", "admin"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking: an authenticated user reduced to what access decisions need."""
+
+    username: str
+    department: str | None = None
+    roles: frozenset[str] = field(default_factory=frozenset)
+    territory: str | None = None
+    """Row-level restriction, e.g. `epci:200083392` (only that EPCI's rows) or None (all rows)."""
+    seance: str | None = None
+    """Set for a wall screen opened by a display link (role `display`): the one séance it may show
+    (``pilotis.accounts.display_links``). Such a principal opens no dashboard page and no other séance."""
+
+
+def can_view(principal: Principal | None, dashboard: DashboardSpec) -> bool:
+    """True when ``principal`` may open ``dashboard``. Anonymous users may open nothing.
+
+    - no ``access`` block: administrators only (default deny: a dashboard nobody has opened
+      to anyone yet — the president included — is a draft);
+    - ``access: public-internal``: every signed-in user;
+    - ``access: {departments, roles}``: members of a listed department or holders of a listed
+      role; ``president`` and ``admin`` read every dashboard that has an ``access`` block.
+    """
+    if principal is None or principal.seance is not None:  # a display link opens its séance only
+        return False
+    rule = dashboard.access
+    if rule is None:
+        return "admin" in principal.roles
+    if principal.roles & READ_ALL_ROLES:
+        return True
+    if rule == "public-internal":
+        return True
+    if not isinstance(rule, AccessRule):
+        return False
+    if principal.department and principal.department in rule.departments:
+        return True
+    return bool(principal.roles & set(rule.roles))
+
+
+def can_view_seance(principal: Principal | None, seance: str, dashboards: Iterable[DashboardSpec | None]) -> bool:
+    """True when ``principal`` may watch the séance ``seance`` (its live page, its callbacks and
+    its snapshots), which shows ``dashboards`` (None stands for a dashboard that no longer exists).
+
+    - a display link (``principal.seance``): its own séance only, whatever it shows;
+    - anyone else: every dashboard shown must pass :func:`can_view` (no séance widens access).
+    """
+    if principal is None:
+        return False
+    if principal.seance is not None:
+        return principal.seance == seance
+    specs = list(dashboards)
+    return bool(specs) and all(spec is not None and can_view(principal, spec) for spec in specs)
+
+
+def can_view_indicator(principal: Principal | None, registry: Registry, indicator: str) -> bool:
+    """True when ``principal`` may see the indicator ``indicator`` (its card, its KPI anywhere).
+
+    An indicator is visible to whoever may open at least one *thematic* dashboard (not an
+    ``overview``) that shows it, directly or inside another indicator's formula. An indicator
+    that no thematic dashboard shows is visible to administrators only (default deny). A
+    synthesis dashboard never makes an indicator visible by itself.
+    """
+    if principal is None or principal.seance is not None:
+        return False
+    shown_on = [
+        registry.dashboards[d] for d in registry.indicator_dashboards.get(indicator, ()) if d in registry.dashboards
+    ]
+    if not shown_on:
+        return "admin" in principal.roles and indicator in registry.indicators
+    return any(can_view(principal, d.spec) for d in shown_on)
+
+
+def can_view_widget(principal: Principal | None, registry: Registry, dashboard: Dashboard, widget_id: str) -> bool:
+    """True when ``principal`` may see the widget ``widget_id`` of ``dashboard``: the dashboard
+    (:func:`can_view`) and, on a synthesis dashboard (``overview: true``), every indicator the
+    widget shows (:func:`can_view_indicator`). Used by the page layout, the widget callback and
+    the callback guard (``pilotis.web.enforce``)."""
+    return can_view(principal, dashboard.spec) and widget_indicators_visible(principal, registry, dashboard, widget_id)
+
+
+def widget_indicators_visible(
+    principal: Principal | None, registry: Registry, dashboard: Dashboard, widget_id: str
+) -> bool:
+    """The widget-level part of :func:`can_view_widget` alone, for callers that decided on the
+    dashboard already (a séance: :func:`can_view_seance`). A wall screen's display link shows
+    what its séance shows."""
+    if not dashboard.spec.overview:
+        return True
+    if principal is not None and principal.seance is not None:
+        return True
+    shown = dashboard.widget_indicators.get(widget_id, ())
+    return all(can_view_indicator(principal, registry, i) for i in shown)
+
+
+def can_view_component(principal: Principal | None, registry: Registry, component_id: str) -> bool:
+    """The widget-level part of the decision for a component id ``<dashboard>--<widget>[-<control>]``
+    of a synthesis dashboard (ids of other dashboards, of filters and of the shell: True, their
+    dashboard-level decision is :func:`can_view`)."""
+    dashboard = registry.owner_of(component_id) if isinstance(component_id, str) else None
+    if dashboard is None or not dashboard.spec.overview:
+        return True
+    name = component_id.partition("--")[2]
+    widget_id = next(
+        (
+            w
+            for w in sorted(dashboard.widget_indicators, key=len, reverse=True)
+            if name == w or name.startswith(w + "-")
+        ),
+        None,
+    )
+    return widget_id is None or can_view_widget(principal, registry, dashboard, widget_id)
+
+
+# --------------------------------------------------------------------------- rows
+
+
+class RowsDenied(Exception):
+    """Raised when a dataset's rows cannot be restricted to the user's territory (``row_level``)."""
+
+    def __init__(self, dataset: str) -> None:
+        super().__init__(dataset)
+        self.dataset = dataset
+
+
+def territory_scope(principal: Principal | None, index: TerritoryIndex) -> Territory | None:
+    """The territory ``principal`` is restricted to, or None when they may see every row.
+
+    Fails closed: a restriction that cannot be read, or that names no known EPCI or commune of
+    the portal's département, becomes an impossible territory (no row passes).
+    """
+    if principal is None:
+        return _NOWHERE
+    if principal.territory is None or principal.roles & READ_ALL_ROLES:
+        return None
+    level, sep, code = principal.territory.partition(":")
+    if not sep or level not in ("departement", "epci", "commune") or not code:
+        return _NOWHERE
+    scope = Territory(level, code)
+    if level == "departement" and code == index.departement_code:
+        return None
+    return scope if index.is_known(scope) else _NOWHERE
+
+
+_NOWHERE = Territory("commune", "\x00aucune")
+"""A territory no row belongs to (used when a restriction cannot be honoured)."""
+
+
+def territory_allowed(scope: Territory | None, territory: Territory, index: TerritoryIndex) -> bool:
+    """True when ``territory`` lies inside ``scope`` (None: everything is allowed)."""
+    if scope is None:
+        return True
+    if territory == scope:
+        return True
+    return (
+        scope.level == "epci" and territory.level == "commune" and index.commune_epci.get(territory.code) == scope.code
+    )
+
+
+def clamp_territory(scope: Territory | None, territory: Territory, index: TerritoryIndex) -> Territory:
+    """``territory`` if it lies inside ``scope``, else the scope itself (never wider)."""
+    if scope is None or territory_allowed(scope, territory, index):
+        return territory
+    return scope
+
+
+def recorded_scope(principal: Principal | None, index: TerritoryIndex) -> str | None:
+    """The row scope of ``principal`` as kept with a rendering (a snapshot): ``epci:200083392``,
+    or None when they see every row. A restriction that cannot be honoured is kept as a territory
+    nobody else has (only unrestricted principals are covered by it, see :func:`scope_covers`)."""
+    scope = territory_scope(principal, index)
+    return None if scope is None else scope.value.replace("\x00", "")
+
+
+def scope_covers(principal: Principal | None, recorded: str | None, index: TerritoryIndex) -> bool:
+    """True when ``principal`` may see every row of a rendering made with the row scope
+    ``recorded`` (:func:`recorded_scope`; None: every row of the département, also the value of
+    snapshots frozen before the scope was recorded). Deny unless the scope lies inside theirs."""
+    scope = territory_scope(principal, index)
+    if scope is None:
+        return True
+    if recorded is None or scope is _NOWHERE:
+        return False
+    level, sep, code = recorded.partition(":")
+    return bool(sep and code) and territory_allowed(scope, Territory(level, code), index)
+
+
+def row_filters(
+    principal: Principal | None, dataset: DatasetBase, index: TerritoryIndex, dataset_id: str = ""
+) -> tuple[Filter, ...]:
+    """Conditions every query on ``dataset`` must carry for ``principal`` (before aggregation).
+
+    - no territorial restriction (or ``president`` / ``admin``): no condition;
+    - restricted to an EPCI or a commune: the rows of that territory only, through the dataset's
+      ``territory`` columns (EPCI column, or the list of the EPCI's communes);
+    - the dataset cannot be cut at that level: :class:`RowsDenied`, unless the dataset says
+      ``row_level: {territory: allow}`` (public département-level statistics).
+    """
+    scope = territory_scope(principal, index)
+    if scope is None:
+        return ()
+    if scope is _NOWHERE:
+        raise RowsDenied(dataset_id)
+    filters, exact = territory_filters(dataset, scope, index)
+    if exact and filters:
+        return filters
+    if dataset.row_level.territory == "allow":
+        return ()
+    raise RowsDenied(dataset_id)

@@ -1,0 +1,227 @@
+"""The data service: runs queries on registered sources, through the cache, and keeps them up.
+
+Every result is stored twice: a *fresh* entry (expires per the dataset's ``ttl`` or ``refresh``
+policy; key = query + source fingerprint + refresh epoch + refresh generation) and a *last good*
+entry (key = query only, kept for months). When a source fails, the last good result is served,
+marked stale (``attrs["stale_since"]``), and the failure is recorded for the sources page;
+without any good result the :class:`SourceError` goes up to the widget (a French notice).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import logging
+import math
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from pilotis.core.cache import TTLCache
+from pilotis.core.freshness import KEEP, Observation, SourceStatus, StatusStore, observe, window
+from pilotis.core.measures import Agg
+from pilotis.core.query import Filter, Query
+from pilotis.core.sources import DataSource, SourceError
+
+log = logging.getLogger(__name__)
+
+GENERATION_CHECK = 2.0
+"""Seconds a process trusts its copy of a dataset's refresh generation (manual refresh delay)."""
+
+_BUCKET: ContextVar[int | None] = ContextVar("pilotis_time_bucket", default=None)
+
+
+@contextlib.contextmanager
+def time_bucket(seconds: int | None) -> Iterator[None]:
+    """Inside the block, results of datasets cached by ``ttl`` live until the end of the current
+    period of ``seconds`` aligned on the epoch (floor(now / seconds)), and that period is part of
+    the cache key: every screen and every worker showing a séance refreshed every ``seconds``
+    share one query per period and per distinct query (the live séance view uses it). Datasets
+    with a ``refresh`` policy keep their own schedule.
+    """
+    token = _BUCKET.set(seconds if seconds and seconds > 0 else None)
+    try:
+        yield
+    finally:
+        _BUCKET.reset(token)
+
+
+@dataclass
+class DataService:
+    """Executes :class:`Query` objects against the sources, caching results per source policy."""
+
+    sources: dict[str, DataSource]
+    cache: Any = field(default_factory=TTLCache)
+    """A backend of :mod:`pilotis.core.cache` (TTLCache, FileCache, RedisCache)."""
+    clock: Callable[[], float] = time.time
+    _generations: dict[str, tuple[str, float]] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _bounds: TTLCache = field(default_factory=lambda: TTLCache(max_entries=256), repr=False)
+
+    def __post_init__(self) -> None:
+        self.status = StatusStore(self.cache)
+
+    # ------------------------------------------------------------------ queries
+    def query(self, query: Query) -> pd.DataFrame:
+        """The result of ``query``; raises :class:`SourceError` with a French message.
+
+        When the source fails but answered this query before, the last good result is returned
+        with ``attrs["stale_since"]`` (time of that result) and ``attrs["error"]``.
+        """
+        source = self.sources.get(query.dataset)
+        if source is None:
+            raise SourceError(f"jeu de données inconnu : {query.dataset}")
+        dataset = query.dataset
+        now = self.clock()
+        fresh_key, digest, lifetime = self._key(source, query, now)
+        found, value = self.cache.get(fresh_key)
+        if found:
+            observe(Observation(dataset, value.attrs.get("refreshed_at")))
+            return value.copy(deep=False)  # copy-on-write: a caller's changes stay its own
+        try:
+            result = self._run(source, query, now)
+        except SourceError as exc:
+            found, good = self.cache.get(f"good:{dataset}|{digest}")
+            if not found:
+                observe(Observation(dataset, None, stale=True, message=str(exc)))
+                raise
+            good = good.copy(deep=False)  # the cached object stays as it was
+            good.attrs["stale_since"] = good.attrs.get("refreshed_at")
+            good.attrs["error"] = str(exc)
+            observe(Observation(dataset, good.attrs.get("refreshed_at"), stale=True, message=str(exc)))
+            return good
+        result.attrs.setdefault("refreshed_at", now)
+        valid_until = result.attrs.pop("valid_until", None)
+        if isinstance(valid_until, int | float):
+            lifetime = min(lifetime, max(1.0, valid_until - now))
+        self.cache.set_many([(fresh_key, result, lifetime), (f"good:{dataset}|{digest}", result, KEEP)])
+        observe(Observation(dataset, result.attrs["refreshed_at"]))
+        return result.copy(deep=False)
+
+    def _key(self, source: DataSource, query: Query, now: float) -> tuple[str, str, float]:
+        """``(fresh key, digest of the query, seconds a new result stays fresh)``."""
+        lifetime, epoch = window(source.config, now)
+        bucket = _BUCKET.get()
+        if bucket and getattr(source.config, "refresh", None) is None:
+            start = math.floor(now / bucket) * bucket  # séance: one query per aligned period
+            lifetime, epoch = max(1.0, start + bucket - now), f"b{bucket}@{start:.0f}"
+        # Shared by every user, worker and machine. Safe: the key is the whole query (repr), and every
+        # query built for a user carries access.row_filters for that user (RenderContext.filters,
+        # comparisons.Evaluator.filters), so a result depends on nothing but its key; whether the user
+        # may ask it at all (dashboard, widget) is decided before, in access.py. The "good:" copy of
+        # the last result uses the same digest; "fail:" and "gen:" keys hold no data, per dataset.
+        digest = hashlib.sha256(repr(query).encode()).hexdigest()
+        generation = self.generation(query.dataset)
+        return f"q:{query.dataset}|{digest}|{source.fingerprint()}|{epoch}|{generation}", digest, lifetime
+
+    def _run(self, source: DataSource, query: Query, now: float) -> pd.DataFrame:
+        """Ask the source, unless it failed less than ``retry`` seconds ago (shared back-off)."""
+        dataset = query.dataset
+        found, failure = self.cache.get(f"fail:{dataset}|backoff")
+        if found and isinstance(failure, dict):
+            raise SourceError(str(failure.get("message", "")), str(failure.get("kind", "error")))
+        try:
+            result = source.run(query)
+        except SourceError as exc:
+            self._failed(dataset, exc, now, source.config.retry)
+            raise
+        except Exception as exc:  # noqa: BLE001 - an unexpected bug of a source is a failure too
+            log.exception("source %s : erreur inattendue", dataset)
+            error = SourceError(f"erreur inattendue de la source ({exc.__class__.__name__})")
+            self._failed(dataset, error, now, source.config.retry)
+            raise error from exc
+        self.status.success(dataset, now)
+        return result
+
+    def _failed(self, dataset: str, exc: SourceError, now: float, retry: float) -> None:
+        log.warning("source %s en échec (%s) : %s", dataset, exc.label, exc)
+        self.status.failure(dataset, now, str(exc), exc.kind)
+        self.cache.set(f"fail:{dataset}|backoff", {"message": str(exc), "kind": exc.kind}, retry)
+
+    # ------------------------------------------------------------------ refresh
+    def generation(self, dataset: str) -> str:
+        """The dataset's refresh generation (changed by :meth:`refresh`, read every 2 s)."""
+        now = time.monotonic()
+        with self._lock:
+            known = self._generations.get(dataset)
+        if known and now - known[1] < GENERATION_CHECK:
+            return known[0]
+        found, value = self.cache.get(f"gen:{dataset}|current")
+        token = str(value) if found else "0"
+        if known and known[0] != token and dataset in self.sources:
+            self.sources[dataset].invalidate()  # another worker asked for a refresh
+        with self._lock:
+            self._generations[dataset] = (token, now)
+        return token
+
+    def refresh(self, dataset: str) -> None:
+        """Manual refresh: every worker of every machine reads ``dataset`` again on next use."""
+        token = uuid.uuid4().hex[:12]
+        self.cache.set(f"gen:{dataset}|current", token, KEEP)
+        self.cache.clear_namespace(f"q:{dataset}")
+        self.cache.delete(f"fail:{dataset}|backoff")
+        with self._lock:
+            self._generations[dataset] = (token, time.monotonic())
+        if dataset in self.sources:
+            self.sources[dataset].invalidate()
+        log.info("jeu de données %s : rafraîchissement demandé", dataset)
+
+    def last_status(self, dataset: str) -> SourceStatus:
+        """Last success, last failure and its message for ``dataset`` (shared by all workers)."""
+        return self.status.get(dataset)
+
+    def period_bounds(self, dataset: str) -> tuple[dt.date, dt.date] | None:
+        """First and last period of a dataset (one cheap MIN/MAX query, cached).
+
+        Every page and callback asks it (the year filter): the answer is also kept in memory
+        :data:`GENERATION_CHECK` seconds per cache key, unless it comes from a failing source.
+        """
+        source = self.sources[dataset]
+        period = source.config.period
+        if period is None:
+            return None
+        query = Query(
+            dataset=dataset,
+            measures=(("debut", Agg("min", period.column)), ("fin", Agg("max", period.column))),
+        )
+        # Per process, keyed like the query: first and last period of the whole dataset (no row
+        # filter), the same for every user (the years the period filter offers), no row value.
+        key = self._key(source, query, self.clock())[0]
+        found, bounds = self._bounds.get(key)
+        if found:
+            return bounds
+        frame = self.query(query)
+        bounds = None
+        if not frame.empty and not pd.isna(first := frame["debut"].iloc[0]):
+            bounds = as_date(first), as_date(frame["fin"].iloc[0])
+        if "stale_since" not in frame.attrs:
+            self._bounds.set(key, bounds, GENERATION_CHECK)
+        return bounds
+
+    def years(self, dataset: str) -> list[int]:
+        """The years covered by a dataset, most recent first."""
+        bounds = self.period_bounds(dataset)
+        if not bounds:
+            return []
+        return list(range(bounds[1].year, bounds[0].year - 1, -1))
+
+
+def as_date(value: object) -> dt.date:
+    """A period value of a query result (date, datetime, Timestamp, ISO text) as a ``date``."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return pd.Timestamp(value).date()
+
+
+def year_filters(column: str, year: int) -> tuple[Filter, Filter]:
+    """Conditions selecting one calendar year on a date column."""
+    return (Filter(column, ">=", dt.date(year, 1, 1)), Filter(column, "<", dt.date(year + 1, 1, 1)))

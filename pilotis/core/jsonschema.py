@@ -1,0 +1,80 @@
+"""JSON Schemas of the YAML files, built from the pydantic models and the registered types."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from pilotis.core.indicators import IndicatorSpec
+from pilotis.core.schema import DashboardSpec
+from pilotis.core.sources import SOURCE_TYPES
+from pilotis.core.widgets import WIDGET_TYPES
+
+
+def _schemas(models: list[type[BaseModel]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """A ``$ref`` per model and the shared ``$defs``, generated together.
+
+    One generation for all models lets pydantic give distinct names to same-named classes
+    (every source type's model is called ``Config``): merging separate schemas would let the
+    last one overwrite the others.
+    """
+    keys, top = models_json_schema([(m, "validation") for m in models], ref_template="#/$defs/{model}")
+    return [dict(keys[(m, "validation")]) for m in models], dict(top.get("$defs", {}))
+
+
+def _one_of(models: list[type[BaseModel]], title: str) -> dict[str, Any]:
+    refs, defs = _schemas(models)
+    return {"title": title, "oneOf": refs, "$defs": defs}
+
+
+def widget_models() -> list[type[BaseModel]]:
+    """One model per registered widget class (several `type:` names may share one).
+
+    The caller registers the types first (:func:`pilotis.plugins.register_builtins`)."""
+    return list(dict.fromkeys(w.Config for w in WIDGET_TYPES.values()))
+
+
+def source_models() -> list[type[BaseModel]]:
+    """One model per registered data-source type."""
+    return [s.Config for s in SOURCE_TYPES.values()]
+
+
+def dashboard_schema() -> dict[str, Any]:
+    """JSON Schema of a `dashboards/*.yaml` file, widgets included."""
+    refs, defs = _schemas([DashboardSpec, *widget_models()])
+    schema = defs.pop(refs[0]["$ref"].rsplit("/", 1)[1])
+    schema["$defs"] = defs
+    schema["properties"]["widgets"]["items"] = {"title": "Widget", "oneOf": refs[1:]}
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Tableau de bord Pilotis"
+    return schema
+
+
+def datasets_schema() -> dict[str, Any]:
+    """JSON Schema of a `config/datasets/*.yaml` file (identifier → dataset)."""
+    sources = _one_of(source_models(), "Jeu de données")
+    defs = sources.pop("$defs")
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Jeux de données Pilotis",
+        "type": "object",
+        "propertyNames": {"pattern": "^[a-z][a-z0-9_-]*$"},
+        "additionalProperties": sources,
+        "$defs": defs,
+    }
+
+
+def indicators_schema() -> dict[str, Any]:
+    """JSON Schema of a `config/indicators/*.yaml` file (name → indicator)."""
+    schema = IndicatorSpec.model_json_schema(ref_template="#/$defs/{model}")
+    defs = schema.pop("$defs", {})
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Indicateurs Pilotis",
+        "type": "object",
+        "propertyNames": {"pattern": "^[a-z][a-z0-9_]*$"},
+        "additionalProperties": schema,
+        "$defs": defs,
+    }

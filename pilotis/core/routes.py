@@ -1,0 +1,61 @@
+"""The portal's own addresses: one table, read by the app (which requests bypass the Dash page
+router) and by the loader (``pilotis check`` refuses a dashboard whose address collides with one).
+
+A dashboard is served at ``/<id>`` (or its ``path:``); without this table a dashboard
+``id: donnees`` passed the check and was silently shadowed by the data catalogue. Addresses of
+features to come (``/api``, ``/alertes``, ``/referents``) are reserved now, so that adding them
+never takes the address of a dashboard a collectivité already published.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Route:
+    """A reserved address: ``path`` itself and everything below ``path/``."""
+
+    path: str
+    purpose: str
+    server: Literal["", "page", "folder"] = ""
+    """How Flask answers it, never the Dash page router: ``"page"`` (this exact address) or
+    ``"folder"`` (the addresses below it); empty: a Dash page, or reserved for later."""
+
+    def covers(self, url: str) -> bool:
+        """``url`` is this address or below it (``/admin`` covers ``/admin/audit``)."""
+        return url == self.path or url.startswith(self.path + "/")
+
+    def serves(self, url: str) -> bool:
+        """Flask answers ``url`` here (other addresses under a page go to the 404 check)."""
+        if self.server == "page":
+            return url == self.path
+        return self.server == "folder" and url.startswith(self.path + "/")
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("/donnees", "catalogue des données"),
+    Route("/indicateurs", "catalogue et fiches des indicateurs"),
+    Route("/seance", "mode séance"),
+    Route("/admin", "administration (journal d'audit, état des sources)", server="folder"),
+    Route("/login", "connexion", server="page"),
+    Route("/logout", "déconnexion", server="page"),
+    Route("/lang", "choix de la langue", server="folder"),
+    Route("/assets", "fichiers statiques", server="folder"),
+    Route("/favicon.ico", "icône du site", server="page"),
+    Route("/api", "API JSON (à venir)"),
+    Route("/alertes", "alertes sur les indicateurs (à venir)"),
+    Route("/referents", "référents des tableaux de bord (à venir)"),
+)
+"""Every address the portal keeps for itself, besides ``/`` and the ``/_…`` addresses of Dash."""
+
+
+def reserved_route(url: str) -> Route | None:
+    """The route ``url`` collides with, if any (``/`` and ``/_…`` are checked by the caller)."""
+    return next((route for route in ROUTES if route.covers(url)), None)
+
+
+def served_by_server(path: str) -> bool:
+    """``path`` is answered by Flask itself (``/_dash-…``, ``/assets/…``, ``/login``…), not a page."""
+    return path.startswith("/_") or any(route.serves(path) for route in ROUTES)

@@ -1,0 +1,27 @@
+"""Small Dash building blocks shared by the engine's pages and by widget types (``layouts/``).
+
+They live on the ``ui`` floor so that the engine (portal, notices, catalogue pages) can use them
+without importing the ``layouts`` extension package, which sits above it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from dash import html
+
+
+def scroll_region(table: Any, label: str) -> html.Div:
+    """A wide table's box, scrolled sideways on small screens. It takes the focus so that the
+    keyboard can scroll it too (axe ``scrollable-region-focusable``), and is named by ``label``."""
+    return html.Div(table, className="table-responsive", tabIndex="0", role="region", **{"aria-label": label})
+
+
+def notice(text: str, kind: Literal["info", "warning", "danger"] = "info") -> html.Div:
+    """A short message inside a widget (never a traceback)."""
+    icon = {"info": "bi-info-circle", "warning": "bi-exclamation-triangle", "danger": "bi-x-octagon"}[kind]
+    return html.Div(
+        [html.I(className=f"bi {icon} me-1", **{"aria-hidden": "true"}), text],
+        className=f"pilotis-notice alert alert-{kind} py-1 px-2 mb-2 small",
+        role="status",
+    )

@@ -1,0 +1,349 @@
+"""Page layouts: the shell (header, navigation), the home page, dashboard pages, error pages."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from pilotis.core.access import Principal
+from pilotis.core.i18n import t
+from pilotis.core.registry import Dashboard
+from pilotis.core.schema import DataWidgetBase
+from pilotis.core.sources import SourceError
+from pilotis.core.territory import Territory
+from pilotis.core.widgets import WIDGET_TYPES
+from pilotis.ui.overview import widget_cards
+from pilotis.ui.portal import Portal
+
+
+def shell(
+    portal: Portal, dashboards: list[Dashboard], lang: str, *, bare: bool = False, account: list | None = None
+) -> html.Div:
+    """The frame of every page: skip link, header with navigation, main region, footer.
+
+    ``bare``: a séance page (projection, wall screen): the main region only, no navigation.
+    ``account``: the signed-in user's corner of the header (:func:`pilotis.web.account.account_menu`,
+    built by the web floor, which knows the request).
+    """
+    if bare:
+        return html.Div(
+            [
+                dcc.Location(id="url", refresh="callback-nav"),
+                html.Main(html.Div(id="page"), id="contenu", tabIndex="-1", className="pilotis-bare-main"),
+                html.Div(id="page-title", hidden=True),
+            ]
+        )
+    collectivite = portal.registry.portal.collectivite
+    brand: list = []
+    if collectivite.logo:
+        brand.append(html.Img(src=f"/assets/{collectivite.logo}", alt="", height="36", className="me-2"))
+    brand.append(
+        html.Span(
+            [
+                html.Span(collectivite.nom, className="pilotis-brand-name"),
+                html.Span(portal.registry.portal.title, className="pilotis-brand-product"),
+            ]
+        )
+    )
+    links = [dbc.NavItem(dbc.NavLink(t("home", lang), href="/", active="exact"))]
+    links += [
+        dbc.NavItem(
+            dbc.NavLink(
+                [html.I(className=f"bi bi-{d.spec.icon} me-1", **{"aria-hidden": "true"}), d.spec.title],
+                href=d.spec.url,
+                active="exact",
+            )
+        )
+        for d in dashboards
+    ]
+    other = "en" if lang == "fr" else "fr"
+    header = html.Header(
+        html.Nav(
+            dbc.Container(
+                [
+                    html.A(brand, href="/", className="navbar-brand d-flex align-items-center"),
+                    dbc.Nav(links, className="me-auto flex-wrap", navbar=True),
+                    html.A(
+                        t("language", lang),
+                        href=f"/lang/{other}",
+                        lang=other,
+                        hrefLang=other,
+                        className="btn btn-sm btn-outline-light",
+                    ),
+                    *(account or []),
+                ],
+                fluid=True,
+                className="d-flex flex-wrap align-items-center gap-2",
+            ),
+            className="navbar navbar-dark pilotis-navbar",
+            **{"aria-label": t("main_nav", lang)},
+        ),
+    )
+    return html.Div(
+        [
+            html.A(t("skip", lang), href="#contenu", className="visually-hidden-focusable pilotis-skip"),
+            dcc.Location(id="url", refresh="callback-nav"),
+            header,
+            html.Main(dbc.Container(html.Div(id="page"), fluid=True, className="py-3"), id="contenu", tabIndex="-1"),
+            html.Div(id="page-title", hidden=True),
+            html.Footer(
+                dbc.Container(
+                    [
+                        html.Nav(
+                            [
+                                html.A(t("indicators", lang), href="/indicateurs", className="me-3"),
+                                html.A(t("data_catalogue", lang), href="/donnees"),
+                            ],
+                            className="small mb-1",
+                            **{"aria-label": t("catalogues", lang)},
+                        ),
+                        html.P(
+                            f"{portal.registry.portal.title} — {t('footer', lang)}",
+                            className="small mb-0",
+                        ),
+                    ],
+                    fluid=True,
+                ),
+                className="pilotis-footer py-2",
+            ),
+        ]
+    )
+
+
+def home(portal: Portal, dashboards: list[Dashboard], lang: str) -> html.Div:
+    """The home page: one card per dashboard the user may open."""
+    cards = [
+        dbc.Col(
+            html.Article(
+                dbc.Card(
+                    dbc.CardBody(
+                        [
+                            html.H2(
+                                [
+                                    html.I(className=f"bi bi-{d.spec.icon} me-2", **{"aria-hidden": "true"}),
+                                    d.spec.title,
+                                ],
+                                className="h5 card-title",
+                            ),
+                            html.P(d.spec.description, className="card-text"),
+                            html.A(
+                                [t("open", lang), html.Span(f" : {d.spec.title}", className="visually-hidden")],
+                                href=d.spec.url,
+                                className="btn btn-primary btn-sm",
+                            ),
+                        ]
+                    ),
+                    className="h-100 pilotis-home-card",
+                )
+            ),
+            xs=12,
+            md=6,
+            xl=3,
+            className="mb-3",
+        )
+        for d in dashboards
+    ]
+    return html.Div(
+        [
+            html.H1(portal.registry.portal.collectivite.nom, className="h3"),
+            html.P(t("home_intro", lang), className="lead"),
+            html.H2(t("dashboards", lang), className="h5 mt-4"),
+            dbc.Row(cards),
+        ]
+    )
+
+
+def not_found(lang: str) -> html.Div:
+    """The 404 page content."""
+    return html.Div(
+        [
+            html.H1(t("not_found", lang), className="h3"),
+            html.P(t("not_found_text", lang)),
+            html.A(t("back_home", lang), href="/", className="btn btn-primary"),
+        ]
+    )
+
+
+def denied(lang: str) -> html.Div:
+    """The "access denied" page content (names nothing of the refused dashboard)."""
+    return html.Div(
+        [
+            html.H1(t("denied", lang), className="h3"),
+            html.P(t("denied_text", lang)),
+            html.A(t("back_home", lang), href="/", className="btn btn-primary"),
+        ]
+    )
+
+
+def _scoped_options(portal: Portal, scope: Territory, lang: str) -> list[dict]:
+    """Territory choices of a user restricted to ``scope``: it, and its communes for an EPCI."""
+    index = portal.territories
+    options = [{"label": index.name(scope) if index.is_known(scope) else "—", "value": scope.value}]
+    if scope.level == "epci":
+        communes = sorted(index.communes_of(scope.code), key=lambda c: index.communes.get(c, c))
+        options.append({"label": f"── {t('communes', lang)} ──", "value": "sep:communes", "disabled": True})
+        options += [{"label": index.communes[c], "value": f"commune:{c}"} for c in communes]
+    return options
+
+
+def _territory_options(portal: Portal, levels: list[str], lang: str) -> list[dict]:
+    index = portal.territories
+    options: list[dict] = []
+    if "departement" in levels:
+        options.append(
+            {
+                "label": f"{index.departement_name} ({t('departement', lang).lower()})",
+                "value": f"departement:{index.departement_code}",
+            }
+        )
+    if "epci" in levels:
+        options.append({"label": f"── {t('epci', lang)} ──", "value": "sep:epci", "disabled": True})
+        options += [{"label": name, "value": f"epci:{code}"} for code, name in index.epcis.items()]
+    if "commune" in levels:
+        options.append({"label": f"── {t('communes', lang)} ──", "value": "sep:communes", "disabled": True})
+        options += [{"label": name, "value": f"commune:{code}"} for code, name in index.communes.items()]
+    return options
+
+
+def filters(portal: Portal, dashboard: Dashboard, lang: str, scope: Territory | None = None) -> html.Section:
+    """The filter bar. Absent filters still exist, hidden, so callbacks keep the same inputs.
+
+    ``scope`` (``access.territory_scope``): the only territory a restricted user may choose;
+    the server clamps any other value anyway (``Portal.parse_filters``).
+    """
+    spec = dashboard.spec.filters
+    dep = f"departement:{portal.registry.portal.collectivite.code_departement}"
+    territory_options = _territory_options(portal, spec.territory.levels, lang) if spec.territory else []
+    if scope is not None:
+        dep = scope.value
+        territory_options = _scoped_options(portal, scope, lang)
+    try:
+        years = portal.data.years(spec.period.dataset) if spec.period else []
+    except SourceError:  # the period source is down and never answered: the page still renders
+        years = []
+    period_options = [{"label": str(y), "value": str(y)} for y in years]
+    period_options.append({"label": t("all_period", lang), "value": "all"})
+    period_default = str(years[0]) if years and spec.period and spec.period.default == "latest" else "all"
+    territory_id, period_id = dashboard.dom_id("territory"), dashboard.dom_id("period")
+    return html.Section(
+        [
+            html.H2(t("filters", lang), className="visually-hidden"),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        [
+                            dbc.Label(t("territory", lang), html_for=territory_id),
+                            dbc.Select(
+                                id=territory_id,
+                                options=territory_options or [{"label": "-", "value": dep}],
+                                value=dep,
+                                persistence=True,
+                                persistence_type="session",
+                            ),
+                        ],
+                        xs=12,
+                        md=6,
+                        lg=4,
+                        style=None if spec.territory else {"display": "none"},
+                    ),
+                    dbc.Col(
+                        [
+                            dbc.Label(t("period", lang), html_for=period_id),
+                            dbc.Select(
+                                id=period_id,
+                                options=period_options,
+                                value=period_default,
+                                persistence=True,
+                                persistence_type="session",
+                            ),
+                        ],
+                        xs=12,
+                        md=4,
+                        lg=2,
+                        style=None if spec.period else {"display": "none"},
+                    ),
+                ],
+                className="g-2",
+            ),
+        ],
+        className="pilotis-filters mb-3",
+        **{"aria-label": t("filters", lang)},
+    )
+
+
+def widget_card(portal: Portal, dashboard: Dashboard, widget, lang: str) -> dbc.Col:  # type: ignore[no-untyped-def]
+    """A widget's frame: title, description, content placeholder, source line."""
+    header = [html.H2(widget.title, className="h6 mb-1")] if widget.title else []
+    if widget.description:
+        header.append(html.P(widget.description, className="small text-muted mb-2"))
+    footer: list = []
+    if isinstance(widget, DataWidgetBase):
+        dataset = portal.registry.datasets[widget.dataset].config
+        source = f"{t('source', lang)} : {dataset.producer or dataset.title}"
+        footer.append(html.Span(source))
+        if dataset.simulated:
+            footer.append(html.Span(t("simulated", lang), className="badge pilotis-simulated ms-2"))
+    widget_type = WIDGET_TYPES[widget.type]
+    if widget_type.is_static(widget):
+        body = widget_type.render(widget, None)
+    else:
+        body = dcc.Loading(
+            html.Div(id=dashboard.dom_id(widget.id), className="pilotis-widget-body"), type="dot", delay_show=300
+        )
+    controls = widget_type.controls(widget, lambda name: dashboard.dom_id(f"{widget.id}-{name}"), portal, lang)
+    card = html.Section(
+        [
+            html.Div(header),
+            *([controls] if controls is not None else []),
+            body,
+            html.P(footer, className="pilotis-source small mb-0 mt-2"),
+        ],
+        className=f"card card-body h-100 pilotis-widget pilotis-{widget.type}",
+        **({"aria-label": widget.title} if widget.title else {}),
+    )
+    return dbc.Col(card, xs=12, lg=widget.width, className="mb-3")
+
+
+def dashboard_page(
+    portal: Portal, dashboard: Dashboard, lang: str, scope: Territory | None = None, principal: Principal | None = None
+) -> html.Div:
+    """A dashboard page: title, filters, widget grid, optional refresh timer.
+
+    ``scope``: the territory the user is restricted to (None: the whole département).
+    ``principal``: on a synthesis dashboard, only the widgets they may see are in the page.
+    """
+    spec = dashboard.spec
+    children: list = [
+        html.Div(
+            [
+                html.Div(
+                    [
+                        html.H1(
+                            [html.I(className=f"bi bi-{spec.icon} me-2", **{"aria-hidden": "true"}), spec.title],
+                            className="h3 mb-1",
+                        ),
+                        html.P(spec.description, className="text-muted"),
+                    ]
+                ),
+                # Séance mode (full screen, projection); assets/seance.js adds the chosen filters.
+                html.A(
+                    [
+                        html.I(className="bi bi-easel me-1", **{"aria-hidden": "true"}),
+                        "Présenter" if lang == "fr" else "Present",
+                    ],
+                    href=f"/seance/d/{spec.id}",
+                    className="btn btn-outline-primary btn-sm pilotis-present",
+                    title="Projeter ce tableau de bord en séance (plein écran)"
+                    if lang == "fr"
+                    else "Project this dashboard full screen",
+                    **{"data-dashboard": spec.id},
+                ),
+            ],
+            className="d-flex flex-wrap justify-content-between align-items-start gap-2",
+        ),
+        filters(portal, dashboard, lang, scope),
+        dbc.Row(widget_cards(portal, dashboard, lang, principal, widget_card)),
+    ]
+    if spec.refresh:
+        children.append(dcc.Interval(id=dashboard.dom_id("refresh"), interval=spec.refresh * 1000))
+    return html.Div(children, className=f"pilotis-dashboard pilotis-dashboard-{spec.id}")

@@ -1,0 +1,161 @@
+"""The per-app state object: settings, loaded registry, data service, territory reference."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from dash.development.base_component import Component
+
+from pilotis.core.access import (
+    Principal,
+    RowsDenied,
+    clamp_territory,
+    row_filters,
+    territory_scope,
+    widget_indicators_visible,
+)
+from pilotis.core.data import DataService
+from pilotis.core.freshness import Observation, observing
+from pilotis.core.i18n import t
+from pilotis.core.query import Filter
+from pilotis.core.registry import Dashboard, Registry
+from pilotis.core.schema import DataWidgetBase, WidgetBase
+from pilotis.core.settings import Settings
+from pilotis.core.sources import SourceError
+from pilotis.core.territory import Territory, TerritoryIndex
+from pilotis.core.widgets import WIDGET_TYPES, RenderContext
+from pilotis.ui.components import notice
+from pilotis.ui.notices import with_freshness
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Portal:
+    """Everything one app instance serves. Stored on the Flask app (``extensions['pilotis']``)."""
+
+    settings: Settings
+    registry: Registry
+    data: DataService
+    _territories: TerritoryIndex | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def territories(self) -> TerritoryIndex:
+        """The commune/EPCI reference, read once per process from the lookup dataset."""
+        with self._lock:
+            if self._territories is None:
+                portal = self.registry.portal
+                self._territories = TerritoryIndex.load(
+                    self.data,
+                    portal.communes_dataset,
+                    portal.collectivite.code_departement,
+                    portal.collectivite.nom.removeprefix("Département de la ").removeprefix("Département de "),
+                )
+            return self._territories
+
+    def parse_filters(
+        self, dashboard: Dashboard, territory: str | None, period: str | None, scope: Territory | None = None
+    ) -> tuple[Territory, int | None]:
+        """Validated filter values: unknown territories or years fall back to the defaults.
+
+        ``scope`` (``access.territory_scope``): a territory outside it becomes the scope itself,
+        so a crafted request never widens a restricted user's view.
+        """
+        dep = self.registry.portal.collectivite.code_departement
+        chosen = Territory.parse(territory, dep)
+        if not self.territories.is_known(chosen):
+            chosen = Territory("departement", dep)
+        chosen = clamp_territory(scope, chosen, self.territories)
+        year: int | None = None
+        spec = dashboard.spec.filters.period
+        if spec is not None:
+            try:
+                years = self.data.years(spec.dataset)
+            except SourceError:  # the period source is down: widgets still render, all years
+                years = []
+            if period == "all":
+                year = None
+            elif period and period.isdigit() and int(period) in years:
+                year = int(period)
+            elif spec.default == "latest" and years and period is None:
+                year = years[0]
+        return chosen, year
+
+    def render_context(
+        self,
+        dashboard: Dashboard,
+        territory: str | None,
+        period: str | None,
+        lang: str = "fr",
+        *,
+        principal: Principal | None,
+        controls: dict[str, object] | None = None,
+    ) -> RenderContext:
+        """What a widget (or an export, or the API) of ``dashboard`` reads through, for
+        ``principal``: the territory clamped to their scope, and the row-level rules of
+        :func:`pilotis.core.access.row_filters` added to every query before aggregation (so they are
+        part of every cache key). Rendering raises :class:`~pilotis.core.access.RowsDenied` when a
+        dataset cannot be restricted to their territory. The caller checks ``can_view`` first.
+        """
+        index = self.territories
+        scope = territory_scope(principal, index)
+        chosen, year = self.parse_filters(dashboard, territory, period, scope)
+
+        def rules(dataset_id: str) -> tuple[Filter, ...]:
+            config = self.registry.datasets[dataset_id].config
+            return row_filters(principal, config, index, dataset_id)
+
+        return RenderContext(
+            registry=self.registry,
+            dashboard=dashboard,
+            data=self.data,
+            territories=index,
+            territory=chosen,
+            year=year,
+            lang=lang,
+            row_filters=rules,
+            scope=scope,
+            principal=principal,
+            controls=dict(controls or {}),
+        )
+
+    def render_widget(
+        self,
+        dashboard: Dashboard,
+        widget: WidgetBase,
+        territory: str | None,
+        period: str | None,
+        lang: str = "fr",
+        *,
+        principal: Principal | None,
+        observed: list[Observation] | None = None,
+        controls: dict[str, object] | None = None,
+    ) -> Component | list[Component]:
+        """A widget's content for these filters, as ``principal`` may see it (row-level rules of
+        ``access.row_filters`` go into every query, hence into the cache key); failures become
+        French messages, never tracebacks. ``observed`` receives what the rendering read (the
+        séance view uses it for its « données au … » stamp and its stale indicator).
+        ``controls``: values of the widget's own controls (``WidgetType.inputs``)."""
+        if not widget_indicators_visible(principal, self.registry, dashboard, widget.id):
+            return notice(t("out_of_scope", lang), "info")  # an indicator of another direction
+        seen: list[Observation] = []
+        try:
+            ctx = self.render_context(dashboard, territory, period, lang, principal=principal, controls=controls)
+            with observing() as seen:
+                content = WIDGET_TYPES[widget.type].render(widget, ctx)
+            return with_freshness(content, seen, self.registry, lang)
+        except RowsDenied:
+            return notice(t("out_of_scope", lang), "info")
+        except SourceError as exc:
+            name = widget.dataset if isinstance(widget, DataWidgetBase) else widget.id
+            title = self.registry.datasets[name].config.title if name in self.registry.datasets else name
+            return notice(t("source_failed", lang, source=title, reason=str(exc)), "danger")
+        except Exception:  # noqa: BLE001 - a widget never takes the page down
+            log.exception("widget %s/%s en erreur", dashboard.id, widget.id)
+            return notice(t("internal_error", lang), "danger")
+        finally:
+            if observed is not None:
+                observed.extend(seen)

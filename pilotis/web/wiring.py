@@ -1,0 +1,167 @@
+"""Wiring of the Dash app: index page, routing, widget callbacks, language switch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flask
+from dash import Dash, Input, Output, html
+
+from pilotis.core.access import can_view, can_view_widget, territory_scope
+from pilotis.core.i18n import LANGUAGES, t
+from pilotis.core.registry import Dashboard
+from pilotis.core.widgets import WIDGET_TYPES
+from pilotis.ui import pages
+from pilotis.ui.portal import Portal
+from pilotis.web import data_catalogue, indicator_pages, seance_view
+from pilotis.web.account import account_menu
+from pilotis.web.context import current_lang
+from pilotis.web.enforce import audit, current_principal
+
+INDEX = """<!DOCTYPE html>
+<html lang="{lang}">
+<head>
+{%metas%}
+<title>{%title%}</title>
+{%favicon%}
+{%css%}
+</head>
+<body>
+<noscript>Pilotis a besoin de JavaScript pour afficher les tableaux de bord.</noscript>
+{%app_entry%}
+<footer>
+{%config%}
+{%scripts%}
+{%renderer%}
+</footer>
+</body>
+</html>"""
+
+
+def visible_dashboards(portal: Portal) -> list[Dashboard]:
+    """Dashboards the current user may open, in navigation order (``access.can_view``)."""
+    principal = current_principal()
+    return [d for d in portal.registry.ordered() if can_view(principal, d.spec)]
+
+
+def install(app: Dash, portal: Portal) -> None:
+    """Register the layout, the router and every widget callback on ``app``."""
+    default = portal.settings.lang
+
+    def interpolate_index(**kwargs: str) -> str:
+        page = Dash.interpolate_index(app, **kwargs).replace("{lang}", current_lang(default), 1)
+        if seance_view.bare_request():  # séance: no header from the first paint (assets/seance.css)
+            page = page.replace("<body>", '<body class="pilotis-bare">', 1)
+        return page
+
+    app.index_string = INDEX
+    app.interpolate_index = interpolate_index  # type: ignore[method-assign]
+
+    def layout() -> Any:
+        lang = current_lang(default)
+        bare = seance_view.bare_request()  # a séance screen: no header, hence no account corner
+        account = [] if bare else account_menu(lang)
+        return pages.shell(portal, visible_dashboards(portal), lang, bare=bare, account=account)
+
+    app.layout = layout
+
+    @app.callback(Output("page", "children"), Output("page-title", "children"), Input("url", "pathname"))
+    def route(pathname: str | None):  # type: ignore[no-untyped-def]
+        lang = current_lang(default)
+        title = portal.registry.portal.title
+        principal = current_principal()
+        if seance_view.is_seance_path(pathname) or (principal is not None and principal.seance):
+            return seance_view.route(portal, pathname or "/", lang)  # séances; wall screens
+        if not pathname or pathname == "/":
+            return pages.home(portal, visible_dashboards(portal), lang), title
+        if indicator_pages.indicator_id(pathname) is not None:  # indicator cards and catalogue
+            return indicator_pages.route(portal, pathname, principal, lang)
+        if data_catalogue.is_catalogue(pathname):  # the datasets behind what this user may see
+            return data_catalogue.route(portal, principal, lang)
+        dashboard = portal.registry.by_path(pathname)
+        if dashboard is None:
+            return pages.not_found(lang), f"{t('not_found', lang)} — {title}"
+        principal = current_principal()
+        if not can_view(principal, dashboard.spec):
+            audit("access_denied", principal, f"page {pathname}", f"tableau de bord {dashboard.id}")
+            return pages.denied(lang), f"{t('denied', lang)} — {title}"
+        audit("page_view", principal, f"page {pathname}", f"tableau de bord {dashboard.id}")
+        scope = territory_scope(principal, portal.territories)
+        return (
+            pages.dashboard_page(portal, dashboard, lang, scope=scope, principal=principal),
+            f"{dashboard.spec.title} — {title}",
+        )
+
+    app.clientside_callback(  # on this app: dash.clientside_callback would go to a global list
+        "function(title) { if (title) { document.title = title; } return window.dash_clientside.no_update; }",
+        Output("page-title", "title"),
+        Input("page-title", "children"),
+    )
+
+    seance_view.install(app, portal)  # /seance/…: live séances, snapshots, display links
+
+    @app.server.before_request
+    def indicator_guard():  # type: ignore[no-untyped-def]
+        if not indicator_pages.indicator_id(flask.request.path):
+            return None
+        return indicator_pages.guard(portal, current_principal())  # /indicateurs/<id>: 403
+
+    for dashboard in portal.registry.ordered():
+        for widget in dashboard.widgets:
+            if not WIDGET_TYPES[widget.type].is_static(widget):
+                _widget_callback(app, portal, dashboard, widget.id)
+
+    server = app.server
+
+    @server.route("/lang/<lang>")
+    def switch_language(lang: str) -> flask.Response:
+        target = flask.request.referrer or "/"
+        if not target.startswith(flask.request.host_url):
+            target = "/"
+        response = flask.redirect(target)
+        if lang in LANGUAGES:
+            response.set_cookie("pilotis_lang", lang, max_age=365 * 86400, samesite="Lax", httponly=True)
+        return response
+
+
+def _widget_callback(app: Dash, portal: Portal, dashboard: Dashboard, widget_id: str) -> None:
+    inputs = [Input(dashboard.dom_id("territory"), "value"), Input(dashboard.dom_id("period"), "value")]
+    if dashboard.spec.refresh:
+        inputs.append(Input(dashboard.dom_id("refresh"), "n_intervals"))
+    widget = dashboard.widget(widget_id)
+    own = WIDGET_TYPES[widget.type].inputs(widget)  # the widget's own controls (compare view)
+    inputs += [Input(dashboard.dom_id(f"{widget_id}-{name}"), prop) for name, prop in own]
+
+    @app.callback(Output(dashboard.dom_id(widget_id), "children"), *inputs)
+    def update(territory: str | None, period: str | None, *rest: object) -> object:
+        principal = current_principal()
+        # also refused earlier by enforce.guard_dash (dashboard; widget of a synthesis dashboard)
+        if not can_view_widget(principal, portal.registry, dashboard, widget_id):
+            flask.abort(403)
+        values = rest[len(rest) - len(own) :] if own else ()
+        controls = dict(zip((name for name, _ in own), values, strict=True))
+        return portal.render_widget(
+            dashboard,
+            widget,
+            territory,
+            period,
+            current_lang(portal.settings.lang),
+            principal=principal,
+            controls=controls,
+        )
+
+    update.__name__ = f"update_{dashboard.id}_{widget_id}"
+
+
+def page_status(portal: Portal, path: str) -> int:
+    """HTTP status of a page path: 200 for home and dashboards, 404 otherwise."""
+    if path in ("", "/") or portal.registry.by_path(path) is not None:
+        return 200
+    if seance_view.page_known(portal, path) or indicator_pages.page_known(portal, path):
+        return 200
+    if data_catalogue.is_catalogue(path):
+        return 200
+    return 404
+
+
+__all__ = ["install", "current_lang", "page_status", "html"]
