@@ -1,20 +1,40 @@
-"""``python -m pilotis``: check the configuration, write the JSON Schema."""
+"""``python -m pilotis``: check the configuration, write the JSON Schema, and the commands of
+each concern (``users``, ``audit``, ``db``, ``display-link``).
+
+A command imports only what it needs, because every run of the CLI (a cron job, a deployment
+script, a test) pays its imports: ``check`` needs the loader (pandas, the widgets), ``schema`` the
+JSON Schema builder, ``docs`` the reference writer, and the commands of the other concerns live in
+the modules named in :data:`COMMANDS`, imported only when their command runs (all of them for
+``--help`` or an unknown command, so that argparse lists every choice).
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from pilotis.errors import ConfigError
-from pilotis.jsonschema import dashboard_schema, datasets_schema
-from pilotis.loader import load_registry
 from pilotis.settings import Settings
+
+COMMANDS: dict[str, str] = {
+    "users": "pilotis.users_cli",
+    "audit": "pilotis.audit_cli",
+    "db": "pilotis.db_cli",
+    "display-link": "pilotis.display_links",
+}
+"""Commands added by another module's ``register(sub)``, by command name → module (imported on
+use; tests/test_cli.py checks that each module registers exactly its command)."""
+OWN_COMMANDS = ("check", "schema", "docs")
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate every dashboard and config file; print all errors, exit 1 if any."""
+    from pilotis.loader import load_registry  # here, not at the top: the other commands never need it
+
     settings = Settings.from_env()
     root = Path(args.path).resolve() if args.path else settings.root
     config_dir = root / "config" if args.path else settings.config_dir
@@ -36,7 +56,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
     """Write the JSON Schemas of dashboards and datasets (for editor completion)."""
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
-    from pilotis.jsonschema import indicators_schema
+    from pilotis.jsonschema import dashboard_schema, datasets_schema, indicators_schema  # only this command needs it
 
     for name, schema in (
         ("dashboard", dashboard_schema()),
@@ -65,8 +85,12 @@ def cmd_docs(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (sub-commands are added by each concern)."""
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser (sub-commands are added by each concern).
+
+    With ``argv``, only the module of the command it names is imported and registered (all of
+    them when it names none or an unknown one); without, every command is there.
+    """
     parser = argparse.ArgumentParser(prog="python -m pilotis", description="Pilotis, portail de données")
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check", help="valider les tableaux de bord et la configuration")
@@ -78,14 +102,16 @@ def build_parser() -> argparse.ArgumentParser:
     docs = sub.add_parser("docs", help="afficher la référence YAML (Markdown) tirée du code")
     docs.add_argument("-o", "--output", help="fichier à écrire (ex. docs/yaml-reference.md)")
     docs.set_defaults(func=cmd_docs)
-    from pilotis import audit_cli, db_cli, display_links, users_cli
-
-    for module in (users_cli, audit_cli, db_cli, display_links):
-        module.register(sub)
+    chosen = next((a for a in argv if not a.startswith("-")), None) if argv is not None else None
+    known = chosen in COMMANDS or chosen in OWN_COMMANDS
+    for name, module in COMMANDS.items():
+        if not known or chosen == name:
+            importlib.import_module(module).register(sub)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(argv).parse_args(argv)
     return int(args.func(args))
