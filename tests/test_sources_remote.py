@@ -47,12 +47,12 @@ def api() -> Iterator[FakeApi]:
 
 
 def ods(api: FakeApi, tmp_path: Path, **options: object) -> OpendatasoftSource:
+    options = {"timeout": "1s", **options}  # 1 s: the failure tests' slow server answers after 2.5 s
     config = OpendatasoftSource.Config(
         type="opendatasoft",
         title="Indicateurs",
         url=api.url,
         dataset_id="indicateurs",
-        timeout="1s",
         period={"column": "date", "grain": "month"},
         **options,
     )  # type: ignore[arg-type]
@@ -133,7 +133,7 @@ def test_period_grains(api: FakeApi, tmp_path: Path) -> None:
 
 def test_paging_limits_are_respected(api: FakeApi, tmp_path: Path) -> None:
     # 300 communes × 24 months = 7 200 groups: one /records call (≤ 20 000 with group_by)
-    src = ods(api, tmp_path)
+    src = ods(api, tmp_path, timeout="30s")  # 7 200 groups: over 1 s on a busy CI machine
     grouped = src.run(
         Query(
             "ind",
@@ -147,7 +147,7 @@ def test_paging_limits_are_respected(api: FakeApi, tmp_path: Path) -> None:
     assert len(grouped) == 7200
     assert [int(p["offset"]) + int(p["limit"]) for p in calls(api, "/records")] == [19999]  # below 20 000
     # pages of 1 000 groups: 8 calls, every one within the documented window
-    small = ods(api, tmp_path, group_page_size=1000)
+    small = ods(api, tmp_path, group_page_size=1000, timeout="30s")
     api.requests.clear()
     assert (
         len(
@@ -176,7 +176,7 @@ def test_paging_limits_are_respected(api: FakeApi, tmp_path: Path) -> None:
 def test_more_than_ten_thousand_raw_rows_use_exports(tmp_path: Path) -> None:
     server = FakeApi(rows(500), FIELDS).start()  # 12 000 rows
     try:
-        src = ods(server, tmp_path)
+        src = ods(server, tmp_path, timeout="30s")
         result = src.run(Query("ind", (("n", parse_measure("count_distinct(code_insee)")),)))
         assert int(result.iloc[0]["n"]) == 500
         assert calls(server, "/exports/json")
@@ -429,7 +429,7 @@ def test_back_quotes_in_names_and_control_characters_are_escaped(tmp_path: Path)
 
 
 def test_min_max_of_text_are_computed_locally(api: FakeApi, tmp_path: Path) -> None:
-    src = ods(api, tmp_path)
+    src = ods(api, tmp_path, timeout="30s")  # 7 200 rows exported
     bounds = src.run(
         Query(
             "ind",
