@@ -222,7 +222,7 @@ def run(quick: bool = False) -> str:
     loader_calls, callbacks = (1000, 100) if quick else (3000, 300)
     rows = []
     with tempfile.TemporaryDirectory() as tmp, pg_url() as pg:
-        targets = [("SQLite (file)", f"sqlite:///{Path(tmp) / 'pilotis.db'}")]
+        targets = [("SQLite (file)", f"sqlite:///{Path(tmp) / 'pilotis.accounts.db'}")]
         if pg:
             targets.append(("PostgreSQL (loopback)", pg))
         for label, url in targets:

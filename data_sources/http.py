@@ -7,13 +7,19 @@ URL's query string or a header value (an API key may be in them).
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import email.utils
 import json
 import socket
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from email.message import Message
 from typing import Any
 
+from pilotis.core.freshness import format_moment
 from pilotis.core.sources import SourceError
 
 USER_AGENT = "Pilotis/1.0 (portail de données)"
@@ -74,6 +80,7 @@ def _reason(reason: object) -> str:
 
 def _http_error(source_id: str, where: str, exc: urllib.error.HTTPError) -> SourceError:
     detail = ""
+    payload: Any = None
     try:
         payload = json.loads(exc.read(64 * 1024) or b"{}")
         if isinstance(payload, dict):
@@ -86,12 +93,47 @@ def _http_error(source_id: str, where: str, exc: urllib.error.HTTPError) -> Sour
     if exc.code == 404:
         return SourceError(f"source {source_id} : adresse introuvable (HTTP 404, {where})", "unreachable")
     if exc.code == 429:
-        return SourceError(f"source {source_id} : quota d'appels dépassé (HTTP 429)", "refused")
+        reset = quota_reset(exc.headers, payload, time.time())
+        if reset is None:
+            return SourceError(f"source {source_id} : quota d'appels dépassé (HTTP 429)", "refused")
+        day, hour = format_moment(reset)
+        return SourceError(
+            f"source {source_id} : quota d'appels dépassé (HTTP 429), "
+            f"nouvel essai après le {day} à {hour} (heure de Paris)",
+            "refused",
+            retry_at=reset,
+        )
     if exc.code in (408, 504):
         return SourceError(f"source {source_id} : délai dépassé (HTTP {exc.code})", "timeout")
     if exc.code >= 500:
         return SourceError(f"source {source_id} injoignable (HTTP {exc.code}, {where})", "unreachable")
     return SourceError(f"source {source_id} : requête refusée (HTTP {exc.code}){suffix}", "refused")
+
+
+def quota_reset(headers: Message | None, payload: Any, now: float) -> float | None:
+    """When an exhausted quota resets (epoch seconds), as a 429 answer says it, else None.
+
+    Opendatasoft gives it twice: ``X-RateLimit-Reset`` (epoch seconds) and ``reset_time`` in the
+    body (ISO 8601); other APIs send ``Retry-After`` (seconds or an HTTP date). A time already
+    past or unreadable is ignored.
+    """
+    candidates: list[float] = []
+    header = headers.get("X-RateLimit-Reset") if headers is not None else None
+    if header and header.strip().isdigit():
+        candidates.append(float(header.strip()))
+    body = payload.get("reset_time") if isinstance(payload, dict) else None
+    if isinstance(body, str):
+        with contextlib.suppress(ValueError):
+            moment = dt.datetime.fromisoformat(body.replace("Z", "+00:00"))
+            candidates.append((moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).timestamp())
+    after = headers.get("Retry-After") if headers is not None else None
+    if after and after.strip().isdigit():
+        candidates.append(now + float(after.strip()))
+    elif after:
+        with contextlib.suppress(TypeError, ValueError):
+            candidates.append(email.utils.parsedate_to_datetime(after).timestamp())
+    future = [c for c in candidates if c > now]
+    return max(future) if future else None
 
 
 def json_path(document: Any, path: str) -> Any:

@@ -7,14 +7,27 @@ groups and period grains → ``group_by`` (``date_format(`date`, "yyyy-MM") as p
 Arithmetic between aggregates (``sum(a) / sum(b)``) is done on the few returned rows.
 
 Paging respects the documented limits of ``/records`` (``limit`` ≤ 100, ``offset + limit`` ≤
-10 000); a result that does not fit is read from ``/exports/json`` (no cap). What ODSQL cannot
-aggregate (``count_distinct``, quarters) falls back to exporting the filtered rows, only the
-needed columns, and aggregating them with DuckDB.
+10 000; with ``group_by``, ``offset + limit`` < 20 000); a result that does not fit is read from
+``/exports/json`` (no cap). What ODSQL cannot aggregate (``count_distinct``, quarters, ``min`` /
+``max`` of text, which the API allows on numbers and dates only) falls back to exporting the
+filtered rows, only the needed columns, and aggregating them with DuckDB.
+
+Every request carries ``timezone=Europe/Paris`` (the API's default is UTC): datetimes are grouped,
+filtered and returned in Paris time, as the rest of the portal shows them.
+
+Quoting follows the official client (``@opendatasoft/api-client``): every field name and every
+label is back-quoted (a field called ``year`` or ``date`` is a keyword otherwise), a back-quote
+inside a name is written ``\\```; strings are JSON string literals (quotes, backslashes and control
+characters escaped); numbers are plain decimals, never in scientific notation.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import decimal
+import json
+import math
+import re
 import threading
 import urllib.parse
 import uuid
@@ -26,6 +39,7 @@ from pydantic import Field, field_validator
 from data_sources.http import get_json
 from data_sources.rest import load_frame, run_in_duck
 from data_sources.sql import expand_env
+from pilotis.core.cron import PARIS
 from pilotis.core.measures import Agg, BinOp, Node, Num
 from pilotis.core.query import PERIOD, Filter, Query
 from pilotis.core.schema import DatasetBase, Duration, parse_duration
@@ -35,8 +49,12 @@ RECORDS_MAX_LIMIT = 100
 """Largest ``limit`` accepted by ``/records`` (for a query without ``group_by``)."""
 RECORDS_MAX_WINDOW = 10_000
 """``offset + limit`` must stay within this on ``/records``; beyond, ``/exports`` is used."""
-GROUPED_MAX = 20_000
-"""With ``group_by`` the documented limits are larger: ``limit`` and ``offset + limit`` ≤ 20 000."""
+GROUPED_WINDOW = 20_000
+"""With ``group_by`` the documented limits are larger: ``offset + limit`` must stay *below* 20 000."""
+GROUPED_MAX = GROUPED_WINDOW - 1
+"""Largest ``limit`` of a grouped query (``offset`` 0: ``0 + limit`` < 20 000)."""
+TIMEZONE = PARIS.key
+"""The portal's time zone, sent as ``timezone``: how datetimes are grouped, filtered and returned."""
 _TYPES = {
     "text": "VARCHAR",
     "int": "BIGINT",
@@ -46,6 +64,10 @@ _TYPES = {
     "boolean": "BOOLEAN",
 }
 _FORMATS = {"year": "yyyy", "month": "yyyy-MM", "day": "yyyy-MM-dd"}
+_OFFSET = re.compile(r"T.*(Z|[+-]\d\d:?\d\d)$")
+"""The end of an ISO datetime that carries its offset."""
+_ORDERED = ("int", "double", "date", "datetime")
+"""Field types on which the API computes ``min`` and ``max``."""
 
 
 @register_source
@@ -71,7 +93,7 @@ class OpendatasoftSource(DataSource):
         page_size: int = Field(default=100, ge=1, le=RECORDS_MAX_LIMIT)
         """Lignes par appel à `/records` sans regroupement (100 au plus, limite de l'API)."""
         group_page_size: int = Field(default=GROUPED_MAX, ge=1, le=GROUPED_MAX)
-        """Groupes par appel à `/records` pour une agrégation (`group_by` : 20 000 au plus, limite de l'API)."""
+        """Groupes par appel à `/records` pour une agrégation (`group_by` : 19 999 au plus, limite de l'API)."""
         timeout: Duration = 10
         """Délai maximal d'une requête (`10s`) ; au-delà : « délai dépassé »."""
 
@@ -97,6 +119,7 @@ class OpendatasoftSource(DataSource):
         headers = {}
         if self.config.api_key:  # type: ignore[attr-defined]
             headers["Authorization"] = f"Apikey {expand_env(self.config.api_key)}"  # type: ignore[attr-defined]
+        params = {**(params or {}), "timezone": TIMEZONE}
         return get_json(self.id, self.base + path, params, headers, float(self.config.timeout))  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------------ schema
@@ -135,7 +158,7 @@ class OpendatasoftSource(DataSource):
                     *(alias for alias, _ in query.measures),
                 ]
             )
-        plan = self._plan(query)
+        plan = self._plan(query, fields)
         frame = self._local(query, fields) if plan is None else self._pushed(query, plan, fields)
         return frame
 
@@ -144,7 +167,7 @@ class OpendatasoftSource(DataSource):
         parts += [odsql_condition(f) for f in filters]
         return " AND ".join(parts) or None
 
-    def _plan(self, query: Query) -> dict[str, Any] | None:
+    def _plan(self, query: Query, fields: dict[str, str]) -> dict[str, Any] | None:
         """The ODSQL parameters computing ``query``'s aggregates, or None when ODSQL cannot."""
         if query.raw_columns or not query.measures:
             return None
@@ -153,33 +176,35 @@ class OpendatasoftSource(DataSource):
             for leaf in _leaves(node):
                 if leaf.func == "count_distinct":
                     return None
+                if leaf.func in ("min", "max") and fields.get(leaf.column) not in _ORDERED:
+                    return None  # the API allows min / max on numbers and dates only
                 leaves.setdefault(leaf, f"m{len(leaves)}")
         groups: list[str] = []
         for name in query.group_by:
             if name == PERIOD:
                 grain = query.period_grain
-                column = f"`{query.period_column}`"
+                column = odsql_field(str(query.period_column))
                 if grain == query.native_grain:
-                    groups.append(f"{column} as {PERIOD}")
+                    groups.append(f"{column} as {odsql_field(PERIOD)}")
                 elif grain in _FORMATS:
-                    groups.append(f'date_format({column}, "{_FORMATS[grain]}") as {PERIOD}')
+                    groups.append(f'date_format({column}, "{_FORMATS[grain]}") as {odsql_field(PERIOD)}')
                 else:
                     return None  # quarters: no ODSQL date function
             else:
-                groups.append(f"`{name}` as {name}")
-        select = [f"{_agg(leaf)} as {label}" for leaf, label in leaves.items()]
+                groups.append(f"{odsql_field(name)} as {odsql_field(name)}")
+        select = [f"{_agg(leaf)} as {odsql_field(label)}" for leaf, label in leaves.items()]
         return {
             "leaves": leaves,
             "select": ", ".join(select),
             "group_by": ", ".join(groups),
-            "labels": [g.rsplit(" as ", 1)[1] for g in groups],
+            "labels": list(query.group_by),
         }
 
     def _pushed(self, query: Query, plan: dict[str, Any], fields: dict[str, str]) -> pd.DataFrame:
         params: dict[str, Any] = {"select": plan["select"], "where": self._where(query.filters)}
         if plan["group_by"]:
             params["group_by"] = plan["group_by"]
-            params["order_by"] = ", ".join(plan["labels"])
+            params["order_by"] = ", ".join(odsql_field(label) for label in plan["labels"])
         rows = self.fetch(params, grouped=bool(plan["group_by"]))
         frame = pd.DataFrame(rows)
         for label in [*plan["labels"], *plan["leaves"].values()]:
@@ -203,7 +228,7 @@ class OpendatasoftSource(DataSource):
         """Export the filtered rows (needed columns only) and aggregate them with DuckDB."""
         names = sorted(query_columns(query)) or list(fields)[:1]
         rows = self.fetch(
-            {"select": ", ".join(f"`{n}`" for n in names), "where": self._where(query.filters)},
+            {"select": ", ".join(odsql_field(n) for n in names), "where": self._where(query.filters)},
             export=True,
         )
         frame = pd.DataFrame(rows, columns=names)
@@ -221,13 +246,13 @@ class OpendatasoftSource(DataSource):
         """Every result row: pages of ``/records`` within the API limits, else ``/exports/json``.
 
         Documented limits of ``/records``: without ``group_by``, ``limit`` ≤ 100 and
-        ``offset + limit`` ≤ 10 000; with ``group_by``, both ≤ 20 000.
+        ``offset + limit`` ≤ 10 000; with ``group_by``, ``offset + limit`` < 20 000.
         """
         params = {k: v for k, v in params.items() if v}
         if not export:
             cfg = self.config
             limit = cfg.group_page_size if grouped else cfg.page_size  # type: ignore[attr-defined]
-            window = GROUPED_MAX if grouped else RECORDS_MAX_WINDOW
+            window = GROUPED_MAX if grouped else RECORDS_MAX_WINDOW  # largest offset + limit allowed
             rows: list[dict[str, Any]] = []
             offset = 0
             while offset + limit <= window:
@@ -250,22 +275,35 @@ class OpendatasoftSource(DataSource):
 
 # --------------------------------------------------------------------------- ODSQL
 def odsql_literal(value: object) -> str:
-    """An ODSQL literal: ``"texte"``, ``12.5``, ``true``, ``date'2020-01-01'``."""
+    """An ODSQL literal: ``"texte"``, ``12.5``, ``true``, ``date'2020-01-01'``.
+
+    Numbers are plain decimals (``0.00001``, not ``1e-05``: ODSQL has no exponent); strings are
+    JSON string literals, as the official client writes them (``"a\\nb"``, ``"\\"x\\""``).
+    """
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dt.datetime):
         return f"date'{value.isoformat()}'"
     if isinstance(value, dt.date):
         return f"date'{value.isoformat()}'"
-    if isinstance(value, int | float):
-        return repr(value)
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{text}"'
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise SourceError(f"valeur numérique impossible à transmettre à Opendatasoft : {value}", "refused")
+        return format(decimal.Decimal(repr(value)), "f")
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def odsql_field(name: str) -> str:
+    """A field name or a label, always back-quoted (keywords such as ``year`` or ``date`` would
+    be read as ODSQL otherwise), a back-quote inside written ``\\``` as the official client does."""
+    return "`" + name.replace("`", "\\`") + "`"
 
 
 def odsql_condition(flt: Filter) -> str:
     """One filter as an ODSQL ``where`` expression."""
-    field = f"`{flt.column}`"
+    field = odsql_field(flt.column)
     if flt.op == "in":
         return "(" + " OR ".join(f"{field} = {odsql_literal(v)}" for v in _values(flt)) + ")"
     return f"{field} {flt.op} {odsql_literal(flt.value)}"
@@ -278,7 +316,7 @@ def _values(flt: Filter) -> tuple[object, ...]:
 def _agg(leaf: Agg) -> str:
     if leaf.column == "*":
         return "count(*)"
-    return f"{leaf.func}(`{leaf.column}`)"
+    return f"{leaf.func}({odsql_field(leaf.column)})"
 
 
 def _leaves(node: Node) -> list[Agg]:
@@ -306,14 +344,16 @@ def _evaluate(node: Node, frame: pd.DataFrame, labels: dict[Agg, str]) -> pd.Ser
 
 
 def _to_dates(values: pd.Series, grain: str | None) -> pd.Series:
-    """ODS date strings (``2020``, ``2020-03``, ``2020-03-01``, ISO datetimes) as naive datetimes."""
+    """ODS date strings (``2020``, ``2020-03``, ``2020-03-01``, ISO datetimes) as naive datetimes;
+    a datetime with an offset (``2024-02-01T00:30:00+01:00``) as Paris local time."""
     text = values.astype("object").where(values.notna(), None)
     if grain == "year":
         text = text.map(lambda v: None if v is None else f"{str(v)[:4]}-01-01")
     elif grain == "month":
         text = text.map(lambda v: None if v is None else f"{str(v)[:7]}-01")
     parsed = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")
-    return parsed.dt.tz_localize(None)
+    zoned = text.map(lambda v: v is not None and _OFFSET.search(str(v)) is not None).astype(bool)
+    return parsed.dt.tz_convert(PARIS).dt.tz_localize(None).where(zoned, parsed.dt.tz_localize(None))
 
 
 def _order(frame: pd.DataFrame, query: Query) -> pd.DataFrame:

@@ -28,7 +28,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         with postgres_schema(suite_url) as url:
             yield url
     else:
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'pilotis.db'}"
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'pilotis.accounts.db'}"
 
 
 @pytest.fixture(scope="session")

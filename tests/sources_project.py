@@ -149,7 +149,7 @@ def make_app(root: Path, instance: Path, **settings: object) -> Dash:
         "secret_key": DEMO_SECRET_KEY,
         "secure_cookies": False,
         "proxies": 0,
-        "database_url": f"sqlite:///{instance / 'pilotis.db'}",
+        "database_url": f"sqlite:///{instance / 'pilotis.accounts.db'}",
     }
     values.update(settings)
     app = create_app(Settings.from_env(**values))

@@ -375,7 +375,7 @@ def test_a_new_dashboard_is_covered_and_denied_by_default(tmp_path, settings) ->
         settings,
         dashboards_dir=folder,
         instance_dir=tmp_path / "instance",
-        database_url=f"sqlite:///{tmp_path / 'pilotis.db'}",
+        database_url=f"sqlite:///{tmp_path / 'pilotis.accounts.db'}",
     )
     app = create_app(other)
     refs = references(app, ["brouillon", "ouvert"])

@@ -24,6 +24,7 @@ from pilotis.core.measures import parse_measure
 from pilotis.core.query import Filter, Query
 from pilotis.core.schema import DatasetBase
 from pilotis.core.sources import DataSource, SourceError
+from tests import cache_writer
 from tests.fake_api import ODS_PREFIX, FakeApi
 from tests.helpers import login_as, texts, widget_content
 from tests.sources_project import make_app, write_project
@@ -51,10 +52,6 @@ def test_encoding_is_safe_and_faithful() -> None:
         decode(b"\x80\x04pickle")  # never unpickled
 
 
-def _write(directory: str, key: str, value: float) -> None:
-    FileCache(Path(directory)).set(key, {"v": value}, 60)
-
-
 def test_file_cache(tmp_path: Path) -> None:
     now = [1000.0]
     cache = FileCache(tmp_path, clock=lambda: now[0])
@@ -69,7 +66,7 @@ def test_file_cache(tmp_path: Path) -> None:
     cache.clear_namespace("q:ds")
     assert cache.get("q:ds|b") == (False, None) and cache.get("q:autre|c")[0]
     # another process writes, this one reads (atomic rename, no half-written entry)
-    process = multiprocessing.get_context("spawn").Process(target=_write, args=(str(tmp_path), "k|1", 3.0))
+    process = multiprocessing.get_context("spawn").Process(target=cache_writer.write, args=(str(tmp_path), "k|1", 3.0))
     process.start()
     process.join(30)
     assert FileCache(tmp_path).get("k|1") == (True, {"v": 3.0})

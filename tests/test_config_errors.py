@@ -21,6 +21,7 @@ import pytest
 from pilotis.core.errors import ConfigError, ConfigIssue
 from pilotis.core.loader import load_registry
 from pilotis.core.settings import ROOT, Settings
+from tests.cli_run import run_cli
 
 RSA = "dashboards/rsa.yaml"
 RSA_PY = "dashboards/rsa.py"
@@ -747,14 +748,7 @@ def _env(**extra: str) -> dict[str, str]:
 
 def test_check_command_reports_every_error_and_exits_1(project: Project) -> None:
     _broken_tree(project)
-    result = subprocess.run(
-        [sys.executable, "-m", "pilotis", "check", str(project.root)],
-        cwd=project.root,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_cli(["check", str(project.root)], cwd=project.root)  # in-process: see tests/cli_run.py
     assert result.returncode == 1, result.stderr
     assert result.stdout == ""
     lines = result.stderr.splitlines()

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-import subprocess
-import sys
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -32,6 +30,7 @@ from pilotis.core.errors import ConfigError
 from pilotis.core.loader import load_registry
 from pilotis.core.settings import ROOT
 from pilotis.core.territory import Territory
+from tests.cli_run import run_cli
 from tests.helpers import (
     json,
     login_as,
@@ -323,15 +322,7 @@ def test_legacy_kpis_stay_valid_and_bind_to_their_indicator(portal) -> None:  # 
 def test_check_command_reports_file_and_line(project: Project) -> None:
     project.edit(RSA_IND, "formula: rsa.foyers_allocataires /", "formula: rsa.foyer_allocataires /")
     (project.root / "data").symlink_to(ROOT / "data", target_is_directory=True)
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
-    result = subprocess.run(
-        [sys.executable, "-m", "pilotis", "check", str(project.root)],
-        cwd=project.root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_cli(["check", str(project.root)], cwd=project.root)  # in-process: see tests/cli_run.py
     assert result.returncode == 1, result.stderr
     line = project.line_of(RSA_IND, "formula: rsa.foyer_allocataires")
     first = result.stderr.splitlines()[0]

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import typing
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from pilotis.core.schema import DashboardSpec, DatasetBase, DataWidgetBase, Port
 from pilotis.core.settings import ROOT
 from pilotis.core.sources import SOURCE_TYPES
 from pilotis.core.widgets import WIDGET_TYPES
+from tests.cli_run import run_cli
 
 REFERENCE = ROOT / "docs" / "yaml-reference.md"
 
@@ -109,13 +108,7 @@ def test_every_yaml_model_and_key_has_a_description(model: type[BaseModel]) -> N
 
 
 def test_schema_command_writes_valid_json_covering_every_widget(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "pilotis", "schema", "-o", str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_cli(["schema", "-o", str(tmp_path)], cwd=ROOT)  # in-process: see tests/cli_run.py
     assert result.returncode == 0, result.stderr
     dashboard = json.loads((tmp_path / "dashboard.schema.json").read_text(encoding="utf-8"))
     datasets = json.loads((tmp_path / "datasets.schema.json").read_text(encoding="utf-8"))
@@ -164,14 +157,7 @@ def test_committed_yaml_reference_is_up_to_date() -> None:
 
 
 def test_docs_command_prints_the_reference() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "pilotis", "docs"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        encoding="utf-8",
-    )
+    result = run_cli(["docs"], cwd=ROOT)  # in-process: see tests/cli_run.py
     assert result.returncode == 0, result.stderr
     assert result.stdout == yaml_reference_markdown()
 

@@ -87,7 +87,7 @@ def make_app(
         settings,
         config_dir=config,
         instance_dir=instance or tmp / "instance",
-        database_url=f"sqlite:///{database or tmp / 'pilotis.db'}",
+        database_url=f"sqlite:///{database or tmp / 'pilotis.accounts.db'}",
         cache_url="",
     )
     app = create_app(other)
@@ -649,10 +649,11 @@ def test_every_display_link_id_can_be_revoked_from_the_command_line(settings, tm
 
     db = Database(f"sqlite:///{tmp_path / 'ids.db'}")
     db.upgrade()
+    parser = build_parser()  # once: building it 300 times cost 1 s (10 s on a busy machine)
     try:
         for _ in range(300):
             link, _token = display_links.create(db, settings.secret_key, "commission-rsa", 1)
-            assert build_parser().parse_args(["display-link", "revoke", link.id]).id == link.id
+            assert parser.parse_args(["display-link", "revoke", link.id]).id == link.id
     finally:
         db.dispose()
 

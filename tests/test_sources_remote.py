@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
+from email.message import Message
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
 
-from data_sources.opendatasoft import OpendatasoftSource, odsql_condition
+from data_sources.http import get_json, quota_reset
+from data_sources.opendatasoft import OpendatasoftSource, odsql_condition, odsql_literal
 from data_sources.rest import RestSource
+from pilotis.core.cache import TTLCache
+from pilotis.core.data import DataService
 from pilotis.core.measures import Agg, parse_measure
 from pilotis.core.query import PERIOD, Filter, Query
 from pilotis.core.sources import DuckRuntime, SourceError
@@ -41,12 +47,12 @@ def api() -> Iterator[FakeApi]:
 
 
 def ods(api: FakeApi, tmp_path: Path, **options: object) -> OpendatasoftSource:
+    options = {"timeout": "1s", **options}  # 1 s: the failure tests' slow server answers after 2.5 s
     config = OpendatasoftSource.Config(
         type="opendatasoft",
         title="Indicateurs",
         url=api.url,
         dataset_id="indicateurs",
-        timeout="1s",
         period={"column": "date", "grain": "month"},
         **options,
     )  # type: ignore[arg-type]
@@ -88,8 +94,8 @@ def test_aggregation_is_pushed_down(api: FakeApi, tmp_path: Path) -> None:
     assert list(result["v"]) == pytest.approx(list(expected["sum"]))
     assert list(result["moy"]) == pytest.approx(list(expected["mean"]))
     params = calls(api, "/records")[-1]
-    assert params["select"] == "sum(`valeur`) as m0, count(*) as m1"
-    assert params["group_by"] == "`epci` as epci"
+    assert params["select"] == "sum(`valeur`) as `m0`, count(*) as `m1`"
+    assert params["group_by"] == "`epci` as `epci`"
     assert "`date` >= date'2024-01-01'" in params["where"]
     assert not calls(api, "/exports/json")  # 2 groups: one page of /records
 
@@ -107,7 +113,7 @@ def test_period_grains(api: FakeApi, tmp_path: Path) -> None:
         )
     )
     assert [d.date() for d in yearly[PERIOD]] == [dt.date(2023, 1, 1), dt.date(2024, 1, 1)]
-    assert calls(api, "/records")[-1]["group_by"] == 'date_format(`date`, "yyyy") as periode'
+    assert calls(api, "/records")[-1]["group_by"] == 'date_format(`date`, "yyyy") as `periode`'
     quarterly = src.run(
         Query(
             "ind",
@@ -127,7 +133,7 @@ def test_period_grains(api: FakeApi, tmp_path: Path) -> None:
 
 def test_paging_limits_are_respected(api: FakeApi, tmp_path: Path) -> None:
     # 300 communes × 24 months = 7 200 groups: one /records call (≤ 20 000 with group_by)
-    src = ods(api, tmp_path)
+    src = ods(api, tmp_path, timeout="30s")  # 7 200 groups: over 1 s on a busy CI machine
     grouped = src.run(
         Query(
             "ind",
@@ -139,8 +145,9 @@ def test_paging_limits_are_respected(api: FakeApi, tmp_path: Path) -> None:
         )
     )
     assert len(grouped) == 7200
+    assert [int(p["offset"]) + int(p["limit"]) for p in calls(api, "/records")] == [19999]  # below 20 000
     # pages of 1 000 groups: 8 calls, every one within the documented window
-    small = ods(api, tmp_path, group_page_size=1000)
+    small = ods(api, tmp_path, group_page_size=1000, timeout="30s")
     api.requests.clear()
     assert (
         len(
@@ -158,7 +165,7 @@ def test_paging_limits_are_respected(api: FakeApi, tmp_path: Path) -> None:
         == 7200
     )
     pages = calls(api, "/records")
-    assert len(pages) == 8 and all(int(p["limit"]) + int(p["offset"]) <= 20000 for p in pages)
+    assert len(pages) == 8 and all(int(p["limit"]) + int(p["offset"]) < 20000 for p in pages)
     # raw rows (no group_by): 7 200 rows, /records would need offset > 10 000: export instead
     api.requests.clear()
     distinct = src.run(Query("ind", (("n", parse_measure("count_distinct(code_insee)")),)))
@@ -169,7 +176,7 @@ def test_paging_limits_are_respected(api: FakeApi, tmp_path: Path) -> None:
 def test_more_than_ten_thousand_raw_rows_use_exports(tmp_path: Path) -> None:
     server = FakeApi(rows(500), FIELDS).start()  # 12 000 rows
     try:
-        src = ods(server, tmp_path)
+        src = ods(server, tmp_path, timeout="30s")
         result = src.run(Query("ind", (("n", parse_measure("count_distinct(code_insee)")),)))
         assert int(result.iloc[0]["n"]) == 500
         assert calls(server, "/exports/json")
@@ -321,3 +328,219 @@ def test_rest_wrong_records_path(api: FakeApi, tmp_path: Path) -> None:
     with pytest.raises(SourceError) as wrong:
         src.run(Query("api", (("n", parse_measure("count(*)")),)))
     assert wrong.value.kind == "malformed" and "data.absent" in str(wrong.value)
+
+
+# --------------------------------------------------------------------------- the published API's rules
+def raw_get(api: FakeApi, endpoint: str, **params: object) -> SourceError | object:
+    """One request as sent by hand: the decoded answer, or the SourceError of a refusal."""
+    try:
+        return get_json("brut", f"{api.url}{ODS_PREFIX}indicateurs{endpoint}", dict(params))
+    except SourceError as exc:
+        return exc
+
+
+def test_fake_server_refuses_what_the_reference_refuses(api: FakeApi) -> None:
+    """The fake answers 400 where the published API does, so that the tests below mean something."""
+    refused = {
+        "exponent": raw_get(api, "/records", select="count(*) as n", where="`valeur` > 1e-05"),
+        "bare keyword label": raw_get(api, "/records", select="count(*) as n", group_by="`epci` as year"),
+        "bare keyword order": raw_get(api, "/records", select="count(*) as n", group_by="`n` as `n`", order_by="year"),
+        "raw newline": raw_get(api, "/records", select="count(*) as n", where='`epci` = "a\nb"'),
+        "max of text": raw_get(api, "/records", select="max(`epci`) as m"),
+        "grouped window": raw_get(api, "/records", select="count(*) as n", group_by="`epci` as `epci`", limit=20000),
+        "unknown zone": raw_get(api, "/records", select="count(*) as n", timezone="Mars/Olympus"),
+    }
+    for case, answer in refused.items():
+        assert isinstance(answer, SourceError) and "HTTP 400" in str(answer), case
+    accepted = raw_get(api, "/records", select="max(`valeur`) as `m`", where="`valeur` > 0.00001", limit=1)
+    assert isinstance(accepted, dict) and accepted["results"][0]["m"] == 322.0
+    grouped = raw_get(api, "/records", select="count(*) as n", group_by="`epci` as `year`", limit=19999)
+    assert isinstance(grouped, dict) and grouped["total_count"] == 5
+
+
+def test_decimals_are_written_without_exponent(api: FakeApi, tmp_path: Path) -> None:
+    assert odsql_literal(1e-05) == "0.00001"
+    assert odsql_literal(1e16) == "10000000000000000"
+    assert odsql_literal(-2.5e-7) == "-0.00000025"
+    assert odsql_literal(12.5) == "12.5" and odsql_literal(3) == "3"
+    src = ods(api, tmp_path)
+    query = Query(
+        "ind",
+        (("n", parse_measure("count(*)")),),
+        filters=(Filter("valeur", ">=", 1e-05), Filter("valeur", "<", 1e16)),
+    )
+    assert int(src.run(query).iloc[0]["n"]) == 300 * 24 - 1  # every row but valeur = 0.0
+
+
+KEYWORDS = {"year": "int", "group": "text", "date": "date", "valeur": "double"}
+
+
+def keyword_rows() -> list[dict[str, object]]:
+    return [
+        {"year": 2020 + i % 3, "group": f"G{i % 2}", "date": dt.date(2020 + i % 3, 1 + i % 12, 1), "valeur": float(i)}
+        for i in range(60)
+    ]
+
+
+def test_fields_named_like_keywords_are_back_quoted_everywhere(tmp_path: Path) -> None:
+    server = FakeApi(keyword_rows(), KEYWORDS).start()
+    try:
+        src = ods(server, tmp_path)
+        result = src.run(
+            Query(
+                "ind",
+                (("v", parse_measure("sum(valeur)")),),
+                group_by=("year",),
+                filters=(Filter("group", "=", "G1"),),
+            )
+        )
+        frame = reference(keyword_rows())
+        expected = frame[frame["group"] == "G1"].groupby("year")["valeur"].sum()
+        assert list(result["year"]) == list(expected.index)
+        assert list(result["v"]) == pytest.approx(list(expected))
+        params = calls(server, "/records")[-1]
+        assert params["group_by"] == "`year` as `year`" and params["order_by"] == "`year`"
+        assert params["where"] == '`group` = "G1"'
+    finally:
+        server.stop()
+
+
+def test_back_quotes_in_names_and_control_characters_are_escaped(tmp_path: Path) -> None:
+    fields = {"nom `court`": "text", "valeur": "double"}
+    data = [
+        {"nom `court`": "ligne\nsuite", "valeur": 1.0},
+        {"nom `court`": "tab\there", "valeur": 2.0},
+        {"nom `court`": "cloche\x07", "valeur": 4.0},
+        {"nom `court`": 'guillemets "x" \\ fin', "valeur": 8.0},
+    ]
+    assert odsql_condition(Filter("nom `court`", "=", "a\nb\x07")) == '`nom \\`court\\`` = "a\\nb\\u0007"'
+    server = FakeApi(data, fields).start()
+    try:
+        src = ods(server, tmp_path)
+        for row in data:
+            query = Query(
+                "ind", (("v", parse_measure("sum(valeur)")),), filters=(Filter("nom `court`", "=", row["nom `court`"]),)
+            )
+            assert src.run(query).iloc[0]["v"] == row["valeur"]
+        grouped = src.run(Query("ind", (("v", parse_measure("sum(valeur)")),), group_by=("nom `court`",)))
+        assert sorted(grouped["nom `court`"]) == sorted(str(r["nom `court`"]) for r in data)
+    finally:
+        server.stop()
+
+
+def test_min_max_of_text_are_computed_locally(api: FakeApi, tmp_path: Path) -> None:
+    src = ods(api, tmp_path, timeout="30s")  # 7 200 rows exported
+    bounds = src.run(
+        Query(
+            "ind",
+            (("premier", Agg("min", "code_insee")), ("dernier", Agg("max", "code_insee"))),
+            group_by=("epci",),
+        )
+    )
+    assert list(bounds["epci"]) == ["E0", "E1", "E2", "E3", "E4"]
+    assert list(bounds["premier"]) == ["53000", "53001", "53002", "53003", "53004"]
+    assert list(bounds["dernier"]) == ["53295", "53296", "53297", "53298", "53299"]
+    assert calls(api, "/exports/json")[-1]["select"] == "`code_insee`, `epci`"
+    assert not any("min(" in p.get("select", "") or "max(" in p.get("select", "") for p in calls(api, "/records"))
+    api.requests.clear()
+    numbers = src.run(Query("ind", (("haut", Agg("max", "valeur")),)))  # numbers: still computed by the API
+    assert numbers.iloc[0]["haut"] == 322.0 and calls(api, "/records") and not calls(api, "/exports/json")
+
+
+EVENTS = {"horodatage": "datetime", "valeur": "double"}
+
+
+def event_rows() -> list[dict[str, object]]:
+    utc = [
+        dt.datetime(2024, 1, 15, 12, 0),
+        dt.datetime(2024, 1, 31, 23, 30),  # 1 February, 00:30 in Paris
+        dt.datetime(2024, 2, 10, 8, 0),
+        dt.datetime(2024, 6, 30, 22, 15),  # 1 July, 00:15 in Paris (summer time)
+    ]
+    return [{"horodatage": moment, "valeur": float(i + 1)} for i, moment in enumerate(utc)]
+
+
+def test_datetimes_are_grouped_and_filtered_in_paris_time(tmp_path: Path) -> None:
+    server = FakeApi(event_rows(), EVENTS).start()
+    try:
+        config = OpendatasoftSource.Config(
+            type="opendatasoft",
+            title="Évènements",
+            url=server.url,
+            dataset_id="indicateurs",
+            timeout="1s",
+            period={"column": "horodatage", "grain": "day"},
+        )  # type: ignore[arg-type]
+        src = OpendatasoftSource("ev", config, tmp_path, DuckRuntime(work_dir=tmp_path))
+        monthly = src.run(
+            Query(
+                "ev",
+                (("n", parse_measure("count(*)")),),
+                group_by=(PERIOD,),
+                period_column="horodatage",
+                period_grain="month",
+                native_grain="day",
+            )
+        )
+        assert [d.date() for d in monthly[PERIOD]] == [dt.date(2024, 1, 1), dt.date(2024, 2, 1), dt.date(2024, 7, 1)]
+        assert list(monthly["n"]) == [1, 2, 1]
+        february = Query(
+            "ev",
+            (("n", parse_measure("count(*)")),),
+            filters=(Filter("horodatage", ">=", dt.date(2024, 2, 1)), Filter("horodatage", "<", dt.date(2024, 3, 1))),
+        )
+        assert int(src.run(february).iloc[0]["n"]) == 2
+        last = src.run(Query("ev", (("fin", Agg("max", "horodatage")),)))
+        assert last.iloc[0]["fin"] == pd.Timestamp("2024-07-01 00:15")  # Paris local time
+        quarterly = src.run(  # no ODSQL quarter: rows exported, then grouped here, in Paris time too
+            Query(
+                "ev",
+                (("n", parse_measure("count(*)")),),
+                group_by=(PERIOD,),
+                period_column="horodatage",
+                period_grain="quarter",
+                native_grain="day",
+            )
+        )
+        assert list(quarterly["n"]) == [3, 1] and quarterly[PERIOD].iloc[-1] == pd.Timestamp("2024-07-01")
+        assert {p.get("timezone") for _, p in server.requests} == {"Europe/Paris"}
+    finally:
+        server.stop()
+
+
+def test_quota_exceeded_says_when_and_waits_until_then(api: FakeApi, tmp_path: Path) -> None:
+    now = [time.time()]
+    src = ods(api, tmp_path)
+    data = DataService({"ind": src}, TTLCache(clock=lambda: now[0]), clock=lambda: now[0])
+    query = Query("ind", (("v", parse_measure("sum(valeur)")),), filters=(Filter("epci", "=", "E3"),))
+    api.mode = "quota"
+    api.quota_reset = float(int(now[0]) + 3 * 3600)
+    with pytest.raises(SourceError) as exhausted:
+        data.query(query)
+    local = dt.datetime.fromtimestamp(api.quota_reset, ZoneInfo("Europe/Paris"))
+    when = f"nouvel essai après le {local:%d/%m/%Y} à {local:%H:%M} (heure de Paris)"
+    assert exhausted.value.kind == "refused" and "quota d'appels dépassé" in str(exhausted.value)
+    assert when in str(exhausted.value)
+    asked = len(api.requests)
+    api.mode = "ok"  # the portal would answer again, but the quota is not reset yet: do not ask
+    now[0] += 3600
+    with pytest.raises(SourceError) as waiting:
+        data.query(query)
+    assert when in str(waiting.value) and len(api.requests) == asked
+    now[0] = api.quota_reset + 1
+    assert data.query(query).iloc[0]["v"] > 0 and len(api.requests) > asked
+
+
+def test_quota_reset_from_either_hint() -> None:
+    now = 1_800_000_000.0
+    header = Message()
+    header["X-RateLimit-Reset"] = str(int(now) + 600)
+    assert quota_reset(header, None, now) == now + 600
+    assert (
+        quota_reset(Message(), {"reset_time": "2027-02-01T00:00:00Z"}, now)
+        == dt.datetime(2027, 2, 1, tzinfo=dt.UTC).timestamp()
+    )
+    retry = Message()
+    retry["Retry-After"] = "120"
+    assert quota_reset(retry, {}, now) == now + 120
+    assert quota_reset(Message(), {"reset_time": "2020-01-01T00:00:00Z"}, now) is None  # already past

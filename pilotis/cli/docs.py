@@ -6,12 +6,15 @@ file differs from what the models say, so the reference never goes stale.
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import json
 import pkgutil
+import sys
 import types
 import typing
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -303,3 +306,24 @@ def _literal_types(model: type[BaseModel]) -> list[str]:
 
 def _literal_type(model: type[BaseModel]) -> str:
     return _literal_types(model)[0]
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    """Print the Markdown YAML reference, or write it (`-o docs/yaml-reference.md`)."""
+    text = yaml_reference_markdown()  # computed first: a failure never leaves an empty file
+    if args.output:
+        path = Path(args.output)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+        print(f"écrit : {path}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Add ``docs`` to the command line."""
+    docs = sub.add_parser("docs", help="afficher la référence YAML (Markdown) tirée du code")
+    docs.add_argument("-o", "--output", help="fichier à écrire (ex. docs/yaml-reference.md)")
+    docs.set_defaults(func=cmd_docs)

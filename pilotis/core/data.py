@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 GENERATION_CHECK = 2.0
 """Seconds a process trusts its copy of a dataset's refresh generation (manual refresh delay)."""
 
+MAX_BACKOFF = 2 * 86400.0
+"""Longest wait before asking a failed source again, whatever time it gave (a daily quota resets
+within a day; a manual refresh clears the wait at once)."""
+
 _BUCKET: ContextVar[int | None] = ContextVar("pilotis_time_bucket", default=None)
 
 
@@ -141,8 +145,12 @@ class DataService:
         return result
 
     def _failed(self, dataset: str, exc: SourceError, now: float, retry: float) -> None:
+        """Record the failure; no new attempt for ``retry`` seconds, or until the time the source
+        gave (``exc.retry_at``: an exhausted API quota resets then), whichever is later."""
         log.warning("source %s en échec (%s) : %s", dataset, exc.label, exc)
         self.status.failure(dataset, now, str(exc), exc.kind)
+        if exc.retry_at is not None:
+            retry = max(retry, min(exc.retry_at - now, MAX_BACKOFF))
         self.cache.set(f"fail:{dataset}|backoff", {"message": str(exc), "kind": exc.kind}, retry)
 
     # ------------------------------------------------------------------ refresh

@@ -60,11 +60,14 @@ class SourceError(Exception):
     """A source could not answer (file missing, database down, bad columns). Shown in French.
 
     ``kind`` is one of :data:`ERROR_KINDS`; the message never contains a traceback or a secret.
+    ``retry_at`` (epoch seconds), when the source said so (an API quota resets then): asking it
+    again before is pointless, the data service backs off until then.
     """
 
-    def __init__(self, message: str, kind: str = "error") -> None:
+    def __init__(self, message: str, kind: str = "error", retry_at: float | None = None) -> None:
         super().__init__(message)
         self.kind = kind if kind in ERROR_KINDS else "error"
+        self.retry_at = retry_at
 
     @property
     def label(self) -> str:
