@@ -27,7 +27,8 @@ RSA_PY = "dashboards/rsa.py"
 SOLIDARITES = "config/datasets/solidarites.yaml"
 PORTAL = "config/portal.yaml"
 TERRITOIRE = "config/datasets/territoire.yaml"
-RSA_INDICATORS = ("config/indicators/rsa.yaml", "config/indicators/territoire.yaml")
+RSA_IND = "config/indicators/rsa.yaml"
+RSA_INDICATORS = (RSA_IND, "config/indicators/territoire.yaml")
 
 
 class Project:
@@ -638,6 +639,41 @@ CASES = [
         None,
         "fichier ignoré : extension `.yml`",
         "`finances.yaml`",
+    ),
+    Case(
+        "malformed named measure used by an indicator",
+        edits(
+            (SOLIDARITES, "  ttl: 15min\n", "  measures:\n    foyers: sum(foyers_allocataires) /\n  ttl: 15min\n"),
+            (RSA_IND, "  measure: sum(foyers_allocataires)\n", "  measure: foyers\n"),
+        ),
+        SOLIDARITES,
+        "sum(foyers_allocataires) /",
+        "mesure `sum(foyers_allocataires) /` incomplète",
+        "terminez par un agrégat",
+    ),
+    Case(
+        "flat measure of 2,000 terms",
+        edit(RSA, KPI_MEASURE, "    measure: " + "sum(foyers_allocataires) + " * 2000 + "1\n    unit: foyers\n"),
+        RSA,
+        "sum(foyers_allocataires) + sum",
+        "mesure trop longue (plus de 100 opérateurs)",
+        "découpez-la",
+    ),
+    Case(
+        "flat formula of 2,000 terms",
+        edit(RSA_IND, "formula: rsa.foyers_allocataires /", "formula: " + "rsa.foyers_allocataires + " * 2000 + "1 +"),
+        RSA_IND,
+        "rsa.foyers_allocataires + rsa",
+        "formule trop longue (plus de 100 opérateurs)",
+        "découpez-la",
+    ),
+    Case(
+        "decimal comma in a formula",
+        edit(RSA_IND, "territoire.population * 1000", "territoire.population * 1000,5"),
+        RSA_IND,
+        "rsa.foyers_allocataires / territoire",
+        "virgule décimale dans `1000,5`",
+        "`1000.5`",
     ),
 ]
 
