@@ -7,6 +7,7 @@ import logging
 import re
 import sys
 import traceback
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -61,6 +62,10 @@ class _Loader:
         self.schemas: dict[str, set[str]] = {}
         self.indicators: dict[str, Any] = {}
         self.failed_indicators: set[str] = set()
+        self.failed_dashboards: set[str] = set()
+        """Ids of dashboards whose file failed: séances naming them are not reported again."""
+        self.failed_widgets: dict[str, set[str]] = {}
+        """Ids of the widgets that failed, by dashboard id (same reason)."""
 
     def display(self, path: Path) -> str:
         try:
@@ -90,6 +95,30 @@ class _Loader:
                     self.display(path), 1, 1, "fichier ignoré : extension `.yml`", f"renommez-le `{path.stem}.yaml`"
                 )
             )
+
+    def staged(self) -> list[ConfigIssue]:
+        """The issues, each with its file's place in the order of dependencies.
+
+        Datasets come first (everything reads them), then the org chart, the portal, the
+        indicators, the dashboards (and their callbacks modules), the séances: a knock-on error
+        (a séance naming a widget that failed) is listed after its root cause.
+        """
+        config = self.config_dir.resolve()
+        folders = [
+            (config / "datasets", 0),
+            (config / "departments.yaml", 1),
+            (config / "portal.yaml", 2),
+            (config / "indicators", 3),
+            (self.dashboards_dir.resolve(), 4),
+            (config / "seances", 5),
+        ]
+        stages: dict[str, int] = {}
+        for issue in self.issues:
+            if issue.path not in stages:
+                path = Path(issue.path).resolve()
+                found = [rank for folder, rank in folders if path == folder or folder in path.parents]
+                stages[issue.path] = found[0] if found else len(folders)
+        return [replace(issue, stage=stages[issue.path]) for issue in self.issues]
 
     def validate(self, model: type[BaseModel], data: Any, doc: MarkedDocument, loc: tuple = ()) -> Any:
         try:
@@ -369,6 +398,8 @@ class _Loader:
                 continue
             spec = self.validate(DashboardSpec, doc.data, doc)
             if spec is None:
+                if isinstance(doc.data.get("id"), str):
+                    self.failed_dashboards.add(doc.data["id"])
                 raw = doc.data.get("widgets")
                 if isinstance(raw, list) and all(isinstance(w, dict) for w in raw):
                     self.widgets(raw, doc, sources, None, module_failed=True)  # report them too
@@ -401,6 +432,9 @@ class _Loader:
             widgets = self.widgets(
                 spec.widgets, doc, sources, module, module_failed=module is None and module_path.exists()
             )
+            self.failed_widgets[spec.id] = {str(raw.get("id")) for raw in spec.widgets if isinstance(raw, dict)} - {
+                w.id for w in widgets
+            }
             self.check_filters(spec, doc, sources)
             files[spec.id] = doc.path
             paths[url] = doc.path
@@ -636,7 +670,7 @@ def load_registry(
                 )
                 loader.issues.append(loader.portal_doc.issue((key,), f"{key} : jeu de données `{name}` inconnu", hint))
     if loader.issues or portal is None:
-        raise ConfigError(loader.issues)
+        raise ConfigError(loader.staged())
     registry = Registry(
         root=root,
         portal=portal,

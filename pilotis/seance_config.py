@@ -175,6 +175,8 @@ def _check_items(
     for index, item in indexed:
         loc: tuple = ("items", index)
         dashboard = dashboards.get(item.dashboard)
+        if dashboard is None and item.dashboard in loader.failed_dashboards:
+            continue  # its own file's errors are reported (and fail the load)
         if dashboard is None:
             loader.issues.append(
                 doc.issue(
@@ -185,7 +187,10 @@ def _check_items(
             )
             continue
         known = [w.id for w in dashboard.widgets]
+        failed = loader.failed_widgets.get(dashboard.id, set())
         for position, widget_id in enumerate(item.widgets or []):
+            if widget_id in failed:
+                continue  # reported where the widget is defined
             if widget_id not in known:
                 loader.issues.append(
                     doc.issue(

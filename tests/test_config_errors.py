@@ -8,7 +8,9 @@ the cases keep working when the shipped files change around them.
 
 from __future__ import annotations
 
+import cProfile
 import os
+import pstats
 import shutil
 import subprocess
 import sys
@@ -18,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from pilotis.errors import ConfigError, ConfigIssue
+from pilotis.errors import MAX_SHOWN_PER_FILE, ConfigError, ConfigIssue
 from pilotis.loader import load_registry
 from pilotis.settings import ROOT, Settings
 
@@ -26,6 +28,7 @@ RSA = "dashboards/rsa.yaml"
 RSA_PY = "dashboards/rsa.py"
 SOLIDARITES = "config/datasets/solidarites.yaml"
 PORTAL = "config/portal.yaml"
+SEANCE = "config/seances/commission-rsa.yaml"
 TERRITOIRE = "config/datasets/territoire.yaml"
 RSA_IND = "config/indicators/rsa.yaml"
 RSA_INDICATORS = (RSA_IND, "config/indicators/territoire.yaml")
@@ -839,3 +842,69 @@ def test_app_py_exits_1_with_the_report_and_no_traceback(project: Project, tmp_p
     assert "type de widget `kpj` inconnu" in result.stderr
     assert "type de source `parket` inconnu" in result.stderr
     assert result.stderr.rstrip().endswith("2 erreurs de configuration.")
+
+
+# --------------------------------------------------------------------------- large files, order of the report
+
+
+def _unknown_keys(project: Project, count: int) -> None:
+    base = (ROOT / RSA).read_text(encoding="utf-8")
+    project.write(RSA, base + "".join(f"cle_inconnue_{i}: {i}\n" for i in range(count)))
+
+
+def _calls_to_check(project: Project) -> int:
+    """Python function calls made by one load of ``project`` (a measure of work, not of time)."""
+    profile = cProfile.Profile()
+    with pytest.raises(ConfigError):
+        profile.runcall(load_registry, ROOT, project.root / "config", project.root / "dashboards")
+    return pstats.Stats(profile).total_calls  # type: ignore[attr-defined, no-any-return]
+
+
+def test_checking_grows_linearly_with_the_number_of_unknown_keys(project: Project) -> None:
+    """3,000 unknown keys took 12 s and 12,000 took 111 s: each was compared with every other."""
+    _unknown_keys(project, 1_500)
+    small = _calls_to_check(project)
+    _unknown_keys(project, 6_000)
+    large = _calls_to_check(project)
+    assert large / small < 6, (small, large)  # 4 times the keys: about 4 times the work (16 if quadratic)
+
+
+def test_the_report_shows_at_most_fifty_errors_per_file_and_counts_the_others(project: Project) -> None:
+    _unknown_keys(project, 3_000)
+    issues = project.issues()
+    assert len(issues) == 3_000
+    lines = ConfigError(issues).report().splitlines()
+    located = [line for line in lines if ": clé `cle_inconnue_" in line]
+    assert len(located) == MAX_SHOWN_PER_FILE == 50
+    path = issues[0].path
+    assert lines[-2] == f"{path}: … et 2 950 autres erreurs dans ce fichier"
+    assert lines[-1] == "3 000 erreurs de configuration."
+    first = project.locate(RSA, "cle_inconnue_0:")
+    assert located[0].startswith(f"{path}:{first[0]}:{first[1]}: ")  # the first ones, in file order
+
+
+def _with_seance(project: Project) -> None:
+    (project.root / "config" / "seances").mkdir()
+    shutil.copy(ROOT / SEANCE, project.root / SEANCE)
+
+
+def test_a_seance_does_not_repeat_the_errors_of_its_dashboard(project: Project) -> None:
+    _with_seance(project)
+    project.edit(RSA, "title: Observatoire du RSA\n", "titre: Observatoire du RSA\n")
+    assert [project.rel(i) for i in project.issues()] == [RSA]  # not « tableau de bord `rsa` inconnu »
+    project.edit(RSA, "titre: Observatoire du RSA\n", "title: Observatoire du RSA\n")
+    project.edit(RSA, "type: kpi", "type: kpj")  # the widget `foyers` fails; the séance shows it
+    assert [(project.rel(i), i.message) for i in project.issues()] == [(RSA, "type de widget `kpj` inconnu")]
+
+
+def test_root_causes_are_listed_before_the_files_that_depend_on_them(project: Project) -> None:
+    """Datasets, then the portal, indicators, dashboards, séances: the order things are built in."""
+    _with_seance(project)
+    project.edit(SEANCE, "duration: 40s", "duration: 40 secondes")
+    project.edit(RSA, "type: kpi", "type: kpj")
+    project.edit(SOLIDARITES, "title: Dépenses d'aide sociale", "titre: Dépenses d'aide sociale")
+    project.edit(RSA_IND, "  unit: foyers\n", "  unite: foyers\n")
+    report = ConfigError(project.issues()).report()
+    files = [line.split(":")[0] for line in report.splitlines() if not line.startswith(" ")][:-1]
+    order = [str(Path(f).resolve().relative_to(project.root.resolve())) for f in files]
+    assert order == [SOLIDARITES, RSA_IND, RSA, SEANCE], report
