@@ -12,7 +12,7 @@ from pydantic import field_validator
 
 from layouts.common import accessible_graph, data_details, figure_layout, notice
 from pilotis.i18n import t
-from pilotis.schema import DataWidgetBase
+from pilotis.schema import ColorScale, DataWidgetBase
 from pilotis.widgets import RenderContext, WidgetType, register_widget
 
 _GEO_CACHE: dict[tuple[str, int], dict] = {}
@@ -47,7 +47,7 @@ class ChoroplethConfig(DataWidgetBase):
     """Bornes `[min, max]` de l'échelle de couleurs, ex. `[0, 1]` pour un taux : une valeur
     au-delà prend la couleur de la borne (un taux de 110 % n'écrase pas les autres nuances),
     mais reste exacte au survol et dans le tableau de données."""
-    colorscale: str = "Blues"
+    colorscale: ColorScale = "Blues"
     """Échelle de couleurs plotly (`Blues`, `Oranges`, `Viridis`…)."""
     format: Literal["number", "percent", "euro"] = "number"
     """Format des valeurs."""

@@ -25,7 +25,7 @@ from pydantic import Field, model_validator
 from pilotis.errors import HintedValueError, did_you_mean
 from pilotis.expressions import Grammar, Token, parse, walk
 from pilotis.measures import AGGREGATES, Agg, BinOp, MeasureError, Node, Num, parse_measure
-from pilotis.schema import Strict
+from pilotis.schema import Strict, Year
 
 if TYPE_CHECKING:
     from pilotis.sources import DataSource
@@ -68,7 +68,7 @@ class TargetSpec(Strict):
 
     value: float | None = None
     """Valeur cible fixe (dans l'unité de l'indicateur ; une fraction 0–1 pour un pourcentage)."""
-    year: int | None = None
+    year: Year | None = None
     """Échéance de la cible fixe (année), affichée avec elle."""
     label: str = ""
     """D'où vient la cible (« Plan départemental d'insertion 2020 »), affiché avec elle."""

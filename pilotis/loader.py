@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
 import re
 import sys
@@ -14,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from pilotis.access import ROLES
 from pilotis.errors import ConfigError, ConfigIssue, did_you_mean
 from pilotis.measures import MeasureError, columns_of, parse_measure
 from pilotis.registry import Dashboard, Registry
@@ -148,7 +150,51 @@ class _Loader:
             )
             return None
         self.portal_doc = doc
-        return self.validate(PortalConfig, doc.data, doc)
+        portal = self.validate(PortalConfig, doc.data, doc)
+        if portal is not None:
+            for key in ("geo_communes", "geo_epci"):
+                self.check_geojson(doc, key, getattr(portal, key))
+        return portal
+
+    def check_geojson(self, doc: MarkedDocument, key: str, value: str) -> None:
+        """A map's outlines must exist and be a GeoJSON ``FeatureCollection`` (the map reads it)."""
+        path = self.root / value
+        written = key in doc.data
+        if not path.is_file():
+            folder = Path(value).parent
+            siblings = (
+                [(folder / p.name).as_posix() for p in path.parent.glob("*.geojson")] if path.parent.is_dir() else []
+            )
+            hint = did_you_mean(value, siblings, "fichiers GeoJSON") or "chemin relatif à la racine du projet"
+            self.issues.append(
+                doc.issue(
+                    (key,),
+                    f"`{key}` : fichier `{value}` introuvable",
+                    hint,
+                    key=not written,
+                )
+            )
+            return
+        try:
+            data = json.loads(path.read_bytes())
+        except (OSError, ValueError):
+            data = None
+        features = data.get("features") if isinstance(data, dict) and data.get("type") == "FeatureCollection" else None
+        if not isinstance(features, list):
+            problem = "n'est pas un fichier GeoJSON lisible"
+        elif not all(isinstance(f, dict) and "code" in (f.get("properties") or {}) for f in features):
+            problem = "a des contours sans propriété `code`"
+        else:
+            return
+        self.issues.append(
+            doc.issue(
+                (key,),
+                f"`{key}` : `{value}` {problem}",
+                "indiquez un fichier GeoJSON `FeatureCollection` dont chaque contour a la propriété `code` "
+                "(code INSEE de la commune ou SIREN de l'EPCI)",
+                key=not written,
+            )
+        )
 
     # ------------------------------------------------------------------ departments
     def departments(self) -> dict[str, str]:
@@ -207,6 +253,14 @@ class _Loader:
                 if name not in departments:
                     self.issues.append(
                         doc.issue(loc, f"direction `{name}` inconnue", did_you_mean(name, departments) or hint_missing)
+                    )
+            roles = spec.access.roles if isinstance(spec.access, AccessRule) else []
+            for index, role in enumerate(roles):
+                if role not in ROLES:  # a typo would silently grant nothing
+                    self.issues.append(
+                        doc.issue(
+                            ("access", "roles", index), f"rôle `{role}` inconnu", did_you_mean(role, ROLES, "rôles")
+                        )
                     )
 
     # ------------------------------------------------------------------ datasets
