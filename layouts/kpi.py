@@ -249,7 +249,8 @@ class Kpi(WidgetType):
                         ctx.problem(
                             (*loc, "indicator"),
                             f"indicateur `{item.indicator}` inconnu",
-                            did_you_mean(item.indicator, ctx.indicators, "indicateurs"),
+                            did_you_mean(item.indicator, ctx.indicators, "indicateurs")
+                            or "déclarez-le dans config/indicators/<thème>.yaml",
                         )
                 elif other.unit_key != unit:
                     ctx.problem(

@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 from pydantic import field_validator
 
 from layouts.common import accessible_graph, data_details, figure_layout, notice
+from pilotis.errors import HintedValueError
 from pilotis.i18n import t
 from pilotis.schema import ColorScale, DataWidgetBase
 from pilotis.widgets import RenderContext, WidgetType, register_widget
@@ -60,7 +61,9 @@ class ChoroplethConfig(DataWidgetBase):
     @classmethod
     def _ordered(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
         if value is not None and value[0] >= value[1]:
-            raise ValueError("la borne minimale de `range` doit être inférieure à la maximale, ex. `[0, 1]`")
+            raise HintedValueError(
+                "la borne minimale de `range` doit être inférieure à la maximale", "exemple : `range: [0, 1]`"
+            )
         return value
 
 

@@ -514,7 +514,8 @@ class IndicatorLoader:
                     doc,
                     (*loc, "dataset"),
                     f"jeu de données `{dataset}` inconnu",
-                    did_you_mean(dataset, self.sources, "jeux de données"),
+                    did_you_mean(dataset, self.sources, "jeux de données")
+                    or "déclarez-le dans config/datasets/<fichier>.yaml",
                 )
             return None
         columns = self.loader.columns(source)

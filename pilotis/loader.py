@@ -359,7 +359,7 @@ class _Loader:
             self.issues.append(
                 doc.issue(
                     (*loc, where),
-                    f"source `{dataset_id}` illisible : {exc.__class__.__name__}: {exc}",
+                    f"source `{dataset_id}` illisible : `{exc.__class__.__name__}: {exc}`",
                     f"erreur inattendue du type de source `{kind}`",
                 )
             )
@@ -515,7 +515,7 @@ class _Loader:
                     self.display(path),
                     line,
                     col,
-                    f"module de callbacks en erreur : {exc.__class__.__name__}: {detail}",
+                    f"module de callbacks en erreur : `{exc.__class__.__name__}: {detail}`",
                     "corrigez le code Python de ce module (l'import s'arrête à cette ligne)",
                 )
             )
@@ -603,7 +603,7 @@ class _Loader:
                     doc.issue(
                         (*loc, "dataset"),
                         f"jeu de données `{widget.dataset}` inconnu",
-                        did_you_mean(widget.dataset, sources),
+                        did_you_mean(widget.dataset, sources) or "déclarez-le dans config/datasets/<fichier>.yaml",
                     )
                 )
                 return
@@ -643,7 +643,7 @@ class _Loader:
         except Exception as exc:  # noqa: BLE001 - a widget type's bug is reported, not a traceback
             ctx.problem(
                 ("type",),
-                f"vérification du widget impossible : {exc.__class__.__name__}: {exc}",
+                f"vérification du widget impossible : `{exc.__class__.__name__}: {exc}`",
                 f"erreur inattendue du type de widget `{widget.type}`",
             )
         for rel, message, hint in ctx.problems:
@@ -679,7 +679,8 @@ class _Loader:
                 doc.issue(
                     loc,
                     f"jeu de données `{period.dataset}` inconnu",
-                    did_you_mean(period.dataset, sources, "jeux de données"),
+                    did_you_mean(period.dataset, sources, "jeux de données")
+                    or "déclarez-le dans config/datasets/<fichier>.yaml",
                 )
             )
         elif sources[period.dataset].config.period is None:
@@ -718,7 +719,10 @@ def load_registry(
             if name not in sources and name not in loader.failed:
                 written = key in loader.portal_doc.data
                 hint = (
-                    did_you_mean(name, sources, "jeux de données")
+                    (
+                        did_you_mean(name, sources, "jeux de données")
+                        or "déclarez-le dans config/datasets/<fichier>.yaml"
+                    )
                     if written
                     else f"déclarez le jeu de données `{name}` dans config/datasets/, ou écrivez `{key}: …`"
                 )

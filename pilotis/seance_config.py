@@ -182,7 +182,8 @@ def _check_items(
                 doc.issue(
                     (*loc, "dashboard"),
                     f"tableau de bord `{item.dashboard}` inconnu",
-                    did_you_mean(item.dashboard, dashboards, "tableaux de bord"),
+                    did_you_mean(item.dashboard, dashboards, "tableaux de bord")
+                    or "indiquez l'`id` d'un tableau de bord de dashboards/",
                 )
             )
             continue
@@ -196,7 +197,7 @@ def _check_items(
                     doc.issue(
                         (*loc, "widgets", position),
                         f"widget `{widget_id}` absent du tableau de bord `{dashboard.id}`",
-                        did_you_mean(widget_id, known, "widgets"),
+                        did_you_mean(widget_id, known, "widgets") or "retirez ce widget de la liste",
                     )
                 )
             elif (item.widgets or []).index(widget_id) != position:

@@ -29,6 +29,8 @@ _EXPECTED = {
     "none_required": "vide",
 }
 
+REFERENCE_HINT = "voir la référence de cette clé dans docs/yaml-reference.md"
+"""The hint of last resort: every issue has an « aide » line."""
 DETAILED_HINTS = MAX_SHOWN_PER_FILE
 """Unknown keys of one document that get a « vouliez-vous dire » search; the others (never shown:
 the report stops at :data:`~pilotis.errors.MAX_SHOWN_PER_FILE` per file) list the allowed keys."""
@@ -242,7 +244,7 @@ def _message(errors: list[Any], name: str, model: type[BaseModel], loc: Loc) -> 
         return f"{name} doit être {_EXPECTED[kind]} (reçu : {shown_value(value)})", _type_hint(kind, value)
     if kind == "literal_error":
         literals = _literals(errors)
-        return f"{name} : valeur {shown_value(value)} non permise", did_you_mean(str(value), literals)
+        return f"{name} : valeur {shown_value(value)} non permise", did_you_mean(str(value), literals) or REFERENCE_HINT
     if kind == "string_pattern_mismatch":
         pattern = str(ctx.get("pattern", ""))
         if "a-z][a-z0-9_-]" in pattern:
@@ -263,18 +265,34 @@ def _message(errors: list[Any], name: str, model: type[BaseModel], loc: Loc) -> 
             "greater_than": ">",
             "less_than": "<",
         }[kind]
-        return f"{name} doit être {word} {bound} (reçu : {value})", ""
+        return f"{name} doit être {word} {bound} (reçu : {value})", f"écrivez un nombre {word} {bound}"
     if kind == "too_short":
         return (
             f"{name} doit contenir au moins {ctx.get('min_length')} élément(s)",
             "ajoutez des éléments (lignes commençant par `- `)",
         )
     if kind == "too_long":
-        return f"{name} est trop long (au plus {ctx.get('max_length')})", ""
+        limit = ctx.get("max_length")
+        return f"{name} a trop d'éléments (au plus {limit})", f"gardez au plus {limit} élément(s)"
+    if kind == "string_too_short":
+        limit = ctx.get("min_length")
+        if limit == 1:
+            return f"{name} ne doit pas être vide", "écrivez un texte après les deux-points"
+        return f"{name} est trop court (au moins {limit} caractères)", "complétez la valeur"
+    if kind == "string_too_long":
+        limit = ctx.get("max_length")
+        if limit == 1:
+            return (
+                f"{name} doit être un seul caractère (reçu : {shown_value(value)})",
+                'écrivez un caractère entre guillemets, ex. `";"`',
+            )
+        return f"{name} est trop long (au plus {limit} caractères)", "raccourcissez la valeur"
     if kind in ("value_error", "assertion_error"):
         cause = ctx.get("error")
-        return f"{name} : {cause if cause is not None else error['msg']}", str(getattr(cause, "hint", ""))
-    return f"{name} : {error['msg']}", ""
+        hint = str(getattr(cause, "hint", "")) or REFERENCE_HINT
+        return f"{name} : {cause if cause is not None else 'valeur non valide'}", hint
+    # A kind without a French wording (pydantic's own message is in English): say it plainly.
+    return f"{name} : valeur {shown_value(value)} non valide", REFERENCE_HINT
 
 
 def _type_hint(kind: str, value: Any) -> str:
@@ -299,4 +317,6 @@ def _type_hint(kind: str, value: Any) -> str:
         return "écrivez `[a, b]` ou une ligne `- a` par élément, indentée sous la clé"
     if kind in ("dict_type", "model_type", "model_attributes_type"):
         return "écrivez les sous-clés sur les lignes suivantes, indentées de deux espaces"
-    return ""
+    if kind == "none_required":
+        return "supprimez la valeur après les deux-points"
+    return REFERENCE_HINT

@@ -391,9 +391,25 @@ def parse_yaml(text: str, path: str) -> tuple[MarkedDocument | None, list[Config
                 "réduisez les niveaux d'indentation et de crochets",
             )
         ]
-    except (yaml.YAMLError, ValueError, TypeError) as exc:
-        return None, [ConfigIssue(path, 1, 1, f"YAML illisible : {exc}", "")]
+    except (yaml.YAMLError, ValueError, TypeError):
+        return None, [
+            ConfigIssue(path, 1, 1, "YAML illisible", "vérifiez l'indentation, les guillemets et les deux-points")
+        ]
     return doc, issues
+
+
+_OS_HINT = "vérifiez que le fichier existe, est un fichier (pas un dossier) et que Pilotis peut le lire"
+
+
+def _os_reason(exc: OSError) -> str:
+    """Why a file cannot be opened, in French (``strerror`` is in the system's language)."""
+    if isinstance(exc, FileNotFoundError):
+        return "fichier introuvable"
+    if isinstance(exc, IsADirectoryError):
+        return "c'est un dossier"
+    if isinstance(exc, PermissionError):
+        return "lecture non autorisée"
+    return f"erreur système n° {exc.errno}" if exc.errno is not None else "erreur système"
 
 
 def read_yaml(path: Path, display: str) -> tuple[MarkedDocument | None, list[ConfigIssue]]:
@@ -409,10 +425,10 @@ def read_yaml(path: Path, display: str) -> tuple[MarkedDocument | None, list[Con
                 display,
                 line,
                 col,
-                f"fichier illisible : {exc.reason}",
-                "enregistrez le fichier en UTF-8",
+                "fichier illisible : octet invalide en UTF-8",
+                "enregistrez le fichier en UTF-8 (dans l'éditeur : « Enregistrer sous… », encodage UTF-8)",
             )
         ]
     except OSError as exc:
-        return None, [ConfigIssue(display, 1, 1, f"fichier illisible : {exc.strerror}", "")]
+        return None, [ConfigIssue(display, 1, 1, f"fichier illisible : {_os_reason(exc)}", _OS_HINT)]
     return parse_yaml(text.removeprefix("\ufeff"), display)
