@@ -914,6 +914,31 @@ def test_check_command_reports_every_error_and_exits_1(project: Project) -> None
     assert "Traceback" not in result.stderr
 
 
+def test_check_command_locates_broken_measures_instead_of_a_traceback(project: Project) -> None:
+    """A malformed named measure used by an indicator, and a 2,000-term measure, crashed `check`."""
+    project.edit(SOLIDARITES, "  ttl: 15min\n", "  measures:\n    foyers: sum(foyers_allocataires) /\n  ttl: 15min\n")
+    project.edit(RSA_IND, "  measure: sum(foyers_allocataires)\n", "  measure: foyers\n")
+    project.edit(RSA, KPI_MEASURE, "    measure: " + "sum(foyers_allocataires) + " * 2000 + "1\n    unit: foyers\n")
+    (project.root / "data").symlink_to(ROOT / "data", target_is_directory=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "pilotis", "check", str(project.root)],
+        cwd=project.root,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    named = project.locate(SOLIDARITES, "sum(foyers_allocataires) /")
+    long = project.locate(RSA, "sum(foyers_allocataires) + sum")
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(f"{SOLIDARITES}:{named[0]}:{named[1]}: mesure `sum(foyers_allocataires) /` incomplète")
+    assert lines[1].startswith("    aide : ")
+    assert lines[2] == f"{RSA}:{long[0]}:{long[1]}: mesure trop longue (plus de 100 opérateurs)"
+    assert lines[3].startswith("    aide : ")
+    assert lines[-1] == "2 erreurs de configuration."
+
+
 def test_check_command_on_the_shipped_configuration_prints_one_line() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "pilotis", "check"],
