@@ -150,14 +150,24 @@ class _Loader:
             )
             return None
         self.portal_doc = doc
-        portal = self.validate(PortalConfig, doc.data, doc)
-        if portal is not None:
-            for key in ("geo_communes", "geo_epci"):
-                self.check_geojson(doc, key, getattr(portal, key))
-        return portal
+        return self.validate(PortalConfig, doc.data, doc)
+
+    def check_maps(self, portal: PortalConfig, dashboards: dict[str, Dashboard]) -> None:
+        """The outlines of each map level in use (`geo_communes`, `geo_epci`) exist and are GeoJSON."""
+        if self.portal_doc is None:
+            return
+        levels = {
+            getattr(widget, "level", None)
+            for dashboard in dashboards.values()
+            for widget in dashboard.widgets
+            if widget.type == "choropleth"  # the widget type that draws these outlines (layouts/maps.py)
+        }
+        for level, key in (("commune", "geo_communes"), ("epci", "geo_epci")):
+            if level in levels:
+                self.check_geojson(self.portal_doc, key, getattr(portal, key))
 
     def check_geojson(self, doc: MarkedDocument, key: str, value: str) -> None:
-        """A map's outlines must exist and be a GeoJSON ``FeatureCollection`` (the map reads it)."""
+        """``value`` must be a GeoJSON ``FeatureCollection`` whose features have a `code` (the map reads it)."""
         path = self.root / value
         written = key in doc.data
         if not path.is_file():
@@ -713,6 +723,8 @@ def load_registry(
 
     shown_on = check_usage(loader, dashboards)  # which dashboards show which indicators
     seances = loader.seances(dashboards, sources, portal)
+    if portal is not None:
+        loader.check_maps(portal, dashboards)
     if portal is not None and loader.portal_doc is not None:
         for key in ("communes_dataset", "epci_dataset"):
             name = getattr(portal, key)

@@ -697,10 +697,10 @@ CASES = [
     ),
     Case(
         "GeoJSON path to a file that is not GeoJSON",
-        edit(PORTAL, "geo_epci: data/geo/epci.geojson", "geo_epci: config/portal.yaml"),
+        edit(PORTAL, "geo_communes: data/geo/communes.geojson", "geo_communes: config/portal.yaml"),
         PORTAL,
         "config/portal.yaml",
-        "`geo_epci` : `config/portal.yaml` n'est pas un fichier GeoJSON lisible",
+        "`geo_communes` : `config/portal.yaml` n'est pas un fichier GeoJSON lisible",
         "FeatureCollection",
     ),
     Case(
@@ -1067,3 +1067,12 @@ def test_a_file_saved_in_latin_1_is_reported_at_its_first_bad_byte_in_french(pro
     assert (issue.line, issue.col) == (line, len("title: Suivi du RSA ") + 1)
     assert issue.message == "fichier illisible : octet invalide en UTF-8"  # not Python's « invalid continuation byte »
     assert "UTF-8" in issue.hint
+
+
+def test_map_outlines_are_required_only_for_the_levels_a_map_draws(project: Project) -> None:
+    """The RSA observatory draws communes only: missing EPCI outlines break no page."""
+    project.edit(PORTAL, "geo_epci: data/geo/epci.geojson", "geo_epci: data/geo/absent.geojson")
+    assert "rsa" in load_registry(ROOT, project.root / "config", project.root / "dashboards").dashboards
+    project.edit(RSA, "    level: commune\n", "    level: epci\n")
+    (issue,) = project.issues()
+    assert (project.rel(issue), issue.message) == (PORTAL, "`geo_epci` : fichier `data/geo/absent.geojson` introuvable")
