@@ -105,7 +105,7 @@ def tokens(text: str, grammar: Grammar) -> list[Token]:
                 break
             at = len(text) - len(text[pos:].lstrip())
             raise grammar.error(
-                f"{grammar.what} `{text}` : caractère `{text[at]}` inattendu (position {at + 1})",
+                f"{grammar.what} `{shorten(text)}` : caractère `{text[at]}` inattendu (position {at + 1})",
                 "opérateurs permis : `+`, `-`, `*`, `/` et parenthèses ; " + grammar.example,
                 at,
             )
@@ -124,6 +124,7 @@ def parse(text: str, grammar: Grammar) -> Any:
     text = str(text).strip()
     what, error = grammar.what, grammar.error
     items = tokens(text, grammar)
+    full, text = text, shorten(text)  # `text` from here on is how the expression is quoted
     if not items:
         raise error(f"{what} vide", grammar.example, 0)
     _decimal_comma(text, items, grammar)
@@ -143,7 +144,7 @@ def parse(text: str, grammar: Grammar) -> Any:
         token = items[index] if index < len(items) else None
         if expect_operand:
             if token is None:
-                raise error(f"{what} `{text}` incomplète : un terme manque à la fin", grammar.end_hint, len(text))
+                raise error(f"{what} `{text}` incomplète : un terme manque à la fin", grammar.end_hint, len(full))
             if token.kind == "num":
                 operands.append(Num(float(token.text)))
                 index += 1
@@ -222,6 +223,15 @@ def _decimal_comma(text: str, items: list[Token], grammar: Grammar) -> None:
                     f"écrivez le nombre avec un point : `{before.text}.{after.text}`",
                     comma.pos,
                 )
+
+
+QUOTED = 80
+"""Longest expression quoted whole in a message (a longer one is cut, its position still given)."""
+
+
+def shorten(text: str) -> str:
+    """``text`` as quoted in a message: whole, or its first :data:`QUOTED` characters and « … »."""
+    return text if len(text) <= QUOTED else text[: QUOTED - 1] + "…"
 
 
 def walk(node: Any) -> list[Any]:

@@ -434,3 +434,11 @@ def test_very_deep_nesting_does_not_crash_the_process(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", code, *paths], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr[-500:]
     assert len(result.stdout.splitlines()) == len(texts)
+
+
+def test_a_long_expression_is_quoted_shortened_in_its_message() -> None:
+    text = "sum(a) + " * 50 + "%"
+    with pytest.raises(MeasureError) as info:
+        parse_measure(text)
+    assert len(str(info.value)) < 200 and "…" in str(info.value)
+    assert info.value.pos == len(text) - 1 and f"(position {len(text)})" in str(info.value)
