@@ -11,8 +11,9 @@ import plotly.graph_objects as go
 from pydantic import field_validator
 
 from layouts.common import accessible_graph, data_details, figure_layout, notice
+from pilotis.core.errors import HintedValueError
 from pilotis.core.i18n import t
-from pilotis.core.schema import DataWidgetBase
+from pilotis.core.schema import ColorScale, DataWidgetBase
 from pilotis.core.widgets import RenderContext, WidgetType, register_widget
 
 _GEO_CACHE: dict[tuple[str, int], dict] = {}
@@ -47,7 +48,7 @@ class ChoroplethConfig(DataWidgetBase):
     """Bornes `[min, max]` de l'échelle de couleurs, ex. `[0, 1]` pour un taux : une valeur
     au-delà prend la couleur de la borne (un taux de 110 % n'écrase pas les autres nuances),
     mais reste exacte au survol et dans le tableau de données."""
-    colorscale: str = "Blues"
+    colorscale: ColorScale = "Blues"
     """Échelle de couleurs plotly (`Blues`, `Oranges`, `Viridis`…)."""
     format: Literal["number", "percent", "euro"] = "number"
     """Format des valeurs."""
@@ -60,7 +61,9 @@ class ChoroplethConfig(DataWidgetBase):
     @classmethod
     def _ordered(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
         if value is not None and value[0] >= value[1]:
-            raise ValueError("la borne minimale de `range` doit être inférieure à la maximale, ex. `[0, 1]`")
+            raise HintedValueError(
+                "la borne minimale de `range` doit être inférieure à la maximale", "exemple : `range: [0, 1]`"
+            )
         return value
 
 
