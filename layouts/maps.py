@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 from pydantic import field_validator
 
 from layouts.common import accessible_graph, data_details, figure_layout, notice
+from pilotis.formatting import french_fold
 from pilotis.i18n import t
 from pilotis.schema import DataWidgetBase
 from pilotis.widgets import RenderContext, WidgetType, register_widget
@@ -163,7 +164,12 @@ class Choropleth(WidgetType):
         _geo_layout(fig)
         figure_layout(fig, lang, legend=False, height=widget.height)
         level = t(f"level_{widget.level}", lang)
-        label = t("map_of", lang, title=widget.title or widget.id, level=level)
+        title = widget.title or widget.id
+        by_level = t("map_of", lang, title="", level=level).split(",")[-1].strip()  # « par commune »
+        if french_fold(by_level) in french_fold(title):  # the title already says it: once is enough
+            label = t("map_plain", lang, title=title)
+        else:
+            label = t("map_of", lang, title=title, level=level)
         labels = {
             code_column: "Code",
             "nom": "Nom" if lang == "fr" else "Name",

@@ -73,6 +73,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "per_1000": {"fr": "pour 1 000 habitants", "en": "per 1,000 inhabitants"},
     "per_inhabitant": {"fr": "par habitant", "en": "per inhabitant"},
     "map_of": {"fr": "Carte : {title}, par {level}", "en": "Map: {title}, by {level}"},
+    "map_plain": {"fr": "Carte : {title}", "en": "Map: {title}"},
     "level_commune": {"fr": "commune", "en": "municipality"},
     "level_epci": {"fr": "EPCI", "en": "EPCI"},
     "footer": {
@@ -193,6 +194,19 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "catalogue_down": {"fr": "Indisponible (source {reason})", "en": "Unavailable (source {reason})"},
     "catalogue_not_read": {"fr": "Pas encore lu", "en": "Not read yet"},
+    # accessible data tables (layouts/html_table.py, assets/pilotis-table.js)
+    "sort_by": {"fr": "Trier par {column}", "en": "Sort by {column}"},
+    "sorted_ascending": {"fr": "Trié par {column}, ordre croissant.", "en": "Sorted by {column}, ascending."},
+    "sorted_descending": {"fr": "Trié par {column}, ordre décroissant.", "en": "Sorted by {column}, descending."},
+    "page_of": {"fr": "Page {page} sur {pages}", "en": "Page {page} of {pages}"},
+    "table_pages": {"fr": "Pages du tableau : {caption}", "en": "Table pages: {caption}"},
+    "first_page": {"fr": "Première page", "en": "First page"},
+    "previous_page": {"fr": "Page précédente", "en": "Previous page"},
+    "next_page": {"fr": "Page suivante", "en": "Next page"},
+    "last_page": {"fr": "Dernière page", "en": "Last page"},
+    "rows_count": {"fr": "{count} lignes", "en": "{count} rows"},
+    "page_loaded": {"fr": "Page affichée : {title}", "en": "Page shown: {title}"},
+    "series_table": {"fr": "Séries : {title}", "en": "Series: {title}"},
 }
 
 

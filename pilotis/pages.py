@@ -83,6 +83,13 @@ def shell(portal: Portal, dashboards: list[Dashboard], lang: str, *, bare: bool 
             header,
             html.Main(dbc.Container(html.Div(id="page"), fluid=True, className="py-3"), id="contenu", tabIndex="-1"),
             html.Div(id="page-title", hidden=True),
+            # Said after a dashboard is chosen in the menu (assets/pilotis-a11y.js fills it).
+            html.Div(
+                id="pilotis-announce",
+                className="visually-hidden",
+                role="status",
+                **{"aria-live": "polite", "aria-atomic": "true", "data-template": t("page_loaded", lang)},
+            ),
             html.Footer(
                 dbc.Container(
                     [
@@ -142,7 +149,7 @@ def home(portal: Portal, dashboards: list[Dashboard], lang: str) -> html.Div:
     ]
     return html.Div(
         [
-            html.H1(portal.registry.portal.collectivite.nom, className="h3"),
+            html.H1(portal.registry.portal.collectivite.nom, className="h3", tabIndex="-1"),
             html.P(t("home_intro", lang), className="lead"),
             html.H2(t("dashboards", lang), className="h5 mt-4"),
             dbc.Row(cards),
@@ -154,7 +161,7 @@ def not_found(lang: str) -> html.Div:
     """The 404 page content."""
     return html.Div(
         [
-            html.H1(t("not_found", lang), className="h3"),
+            html.H1(t("not_found", lang), className="h3", tabIndex="-1"),
             html.P(t("not_found_text", lang)),
             html.A(t("back_home", lang), href="/", className="btn btn-primary"),
         ]
@@ -165,7 +172,7 @@ def denied(lang: str) -> html.Div:
     """The "access denied" page content (names nothing of the refused dashboard)."""
     return html.Div(
         [
-            html.H1(t("denied", lang), className="h3"),
+            html.H1(t("denied", lang), className="h3", tabIndex="-1"),
             html.P(t("denied_text", lang)),
             html.A(t("back_home", lang), href="/", className="btn btn-primary"),
         ]
@@ -318,6 +325,7 @@ def dashboard_page(
                         html.H1(
                             [html.I(className=f"bi bi-{spec.icon} me-2", **{"aria-hidden": "true"}), spec.title],
                             className="h3 mb-1",
+                            tabIndex="-1",  # the focus lands here after a menu choice (assets/pilotis-a11y.js)
                         ),
                         html.P(spec.description, className="text-muted"),
                     ]

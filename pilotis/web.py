@@ -24,11 +24,9 @@ INDEX = """<!DOCTYPE html>
 <body>
 <noscript>Pilotis a besoin de JavaScript pour afficher les tableaux de bord.</noscript>
 {%app_entry%}
-<footer>
 {%config%}
 {%scripts%}
 {%renderer%}
-</footer>
 </body>
 </html>"""
 

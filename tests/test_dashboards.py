@@ -23,7 +23,7 @@ from pilotis.i18n import TEXTS
 from pilotis.registry import Dashboard
 from pilotis.settings import ROOT
 from pilotis.widgets import WIDGET_TYPES
-from tests.helpers import find_figures, texts, widget_content
+from tests.helpers import find_figures, html_table_rows, texts, widget_content
 
 DATA = ROOT / "data"
 LAVAL = "200083392"  # CA Laval Agglomération (34 communes)
@@ -228,18 +228,9 @@ def test_finances_per_inhabitant(client, portal) -> None:  # type: ignore[no-unt
 def test_finances_grants_table_totals_the_real_file(client, portal) -> None:  # type: ignore[no-untyped-def]
     grants = pd.read_csv(DATA / "dotations_2019.csv")
     content = widget_content(client, portal.registry.dashboards["finances"], "projets", "departement:53", "2025")
-    rows = [node["props"]["data"] for node in _tables(content)][0]
+    rows = html_table_rows(content)
     assert len(rows) == len(grants)
     assert sum(row["m0"] for row in rows) == pytest.approx(grants["montant_sub"].sum())
-
-
-def _tables(tree: Any) -> list[Any]:
-    if isinstance(tree, dict):
-        found = [tree] if tree.get("type") == "DataTable" else []
-        return found + [t for v in tree.get("props", {}).values() for t in _tables(v)]
-    if isinstance(tree, list):
-        return [t for item in tree for t in _tables(item)]
-    return []
 
 
 @cache
