@@ -315,3 +315,34 @@ def test_territory_changes_figure(
     assert whole != part
     if "locations" in part[0]:
         assert set(part[0]["locations"]) == laval_communes()
+
+
+def test_compare_small_multiples_come_with_the_series_they_draw(client, portal) -> None:  # type: ignore[no-untyped-def]
+    """« Comparer des territoires »: each indicator's panels have a data table of every point
+    drawn (one row per period, one column per territory), not only the last values."""
+    dashboard = portal.registry.dashboards["rsa"]
+    chosen = {"t1": f"epci:{LAVAL}", "t2": "commune:53130"}
+    content = widget_content(client, dashboard, "comparer", "departement:53", "2019", chosen)
+    figures = find_figures(content)
+    assert figures
+    shown = " ".join(texts(content))
+    assert "Séries : " in shown and "Voir les données" in shown
+    tables = [html_table_rows(part) for part in _series_tables(content)]
+    assert len(tables) == len(figures)
+    for rows, figure in zip(tables, figures, strict=True):
+        traces = figure["data"]
+        assert len(traces) == 2 and len(rows) == len(traces[0]["y"]) > 1  # the year's months, not one value
+        for column, trace in zip(("t1", "t2"), traces, strict=True):
+            assert [row[column] for row in rows] == pytest.approx([v for v in trace["y"]], rel=1e-3)
+        assert rows[0]["periode"] == "janvier 2019"
+
+
+def _series_tables(tree: Any) -> list[Any]:
+    """The « Voir les données » of each small-multiples panel (a Details component)."""
+    if isinstance(tree, dict):
+        if tree.get("type") == "Details":
+            return [tree]
+        return [t for v in tree.get("props", {}).values() for t in _series_tables(v)]
+    if isinstance(tree, list):
+        return [t for item in tree for t in _series_tables(item)]
+    return []
