@@ -172,7 +172,12 @@ class Chart(WidgetType):
             fig.update_xaxes(tickformat=tick)
         axis = fig.update_xaxes if widget.horizontal else fig.update_yaxes
         # A rate reads "25 %" on its axis, not "0,25" (plotly's d3 format; French separators apply).
-        axis(title_text=widget.y_title, rangemode="tozero", tickformat=".0%" if widget.format == "percent" else None)
+        axis(
+            title_text=widget.y_title,
+            rangemode="tozero",
+            tickformat=".0%" if widget.format == "percent" else None,
+            separatethousands=True,  # « 4 000 » on the value axis (x for horizontal bars)
+        )
         height = 320
         if widget.horizontal:
             fig.update_yaxes(autorange="reversed")

@@ -38,6 +38,9 @@ def figure_layout(fig: go.Figure, lang: str, *, legend: bool = True, height: int
         xaxis={"exponentformat": "none"},
         yaxis={"exponentformat": "none"},
     )
+    # « 4 000 », not « 4000 »: plotly leaves 4-digit ticks unseparated unless told. Value axes
+    # only (every y axis of small multiples too): an x axis may hold years (« 2 019 »).
+    fig.update_yaxes(separatethousands=True)
     return fig
 
 

@@ -30,7 +30,7 @@ from layouts.common import (
 from pilotis.access import territory_allowed
 from pilotis.comparisons import Evaluator, compare_territories
 from pilotis.errors import did_you_mean
-from pilotis.formatting import format_period, format_value
+from pilotis.formatting import format_period, format_value, french_sort_key
 from pilotis.i18n import t
 from pilotis.indicators import leaves
 from pilotis.query import PERIOD
@@ -73,9 +73,11 @@ def _choices(widget: CompareConfig, index: Any, lang: str) -> list[dict[str, Any
             }
         )
     if "epci" in widget.levels:
-        options += [{"label": name, "value": f"epci:{code}"} for code, name in index.epcis.items()]
+        epcis = sorted(index.epcis.items(), key=lambda item: french_sort_key(item[1]))
+        options += [{"label": name, "value": f"epci:{code}"} for code, name in epcis]
     if "commune" in widget.levels:
-        options += [{"label": name, "value": f"commune:{code}"} for code, name in index.communes.items()]
+        communes = sorted(index.communes.items(), key=lambda item: french_sort_key(item[1]))
+        options += [{"label": name, "value": f"commune:{code}"} for code, name in communes]
     return options
 
 

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 from pydantic import field_validator
 
 from layouts.common import accessible_graph, data_details, figure_layout, notice
-from pilotis.formatting import french_fold
+from pilotis.formatting import NNBSP, french_fold
 from pilotis.i18n import t
 from pilotis.schema import DataWidgetBase
 from pilotis.widgets import RenderContext, WidgetType, register_widget
@@ -151,11 +151,12 @@ class Choropleth(WidgetType):
                 marker_line_color="white",
                 marker_line_width=0.5,
                 hovertemplate=f"%{{text}}<br>%{{z:{hover_format(widget.format, decimals)}}}"
-                + (f" {suffix}" if suffix else "")
+                + (f"{NNBSP if lang == 'fr' else ' '}{suffix}" if suffix else "")  # « 12,5 € », never « 12,5 | € »
                 + "<extra></extra>",
                 colorbar={
                     "title": {"text": suffix, "side": "right"},
                     "thickness": 12,
+                    "separatethousands": True,
                     **({"tickformat": ".0%"} if widget.format == "percent" else {}),
                 },
                 **scale,

@@ -70,7 +70,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "sign_out": {"fr": "Se déconnecter", "en": "Sign out"},
     "audit_log": {"fr": "Journal d'audit", "en": "Audit log"},
     "account": {"fr": "Compte connecté", "en": "Signed-in account"},
-    "per_1000": {"fr": "pour 1 000 habitants", "en": "per 1,000 inhabitants"},
+    "per_1000": {"fr": "pour 1\u202f000 habitants", "en": "per 1,000 inhabitants"},
     "per_inhabitant": {"fr": "par habitant", "en": "per inhabitant"},
     "map_of": {"fr": "Carte : {title}, par {level}", "en": "Map: {title}, by {level}"},
     "map_plain": {"fr": "Carte : {title}", "en": "Map: {title}"},

@@ -7,6 +7,7 @@ from dash import dcc, html
 
 from pilotis.access import Principal
 from pilotis.account import account_menu
+from pilotis.formatting import french_sort_key
 from pilotis.i18n import t
 from pilotis.overview import widget_cards
 from pilotis.portal import Portal
@@ -184,7 +185,7 @@ def _scoped_options(portal: Portal, scope: Territory, lang: str) -> list[dict]:
     index = portal.territories
     options = [{"label": index.name(scope) if index.is_known(scope) else "—", "value": scope.value}]
     if scope.level == "epci":
-        communes = sorted(index.communes_of(scope.code), key=lambda c: index.communes.get(c, c))
+        communes = sorted(index.communes_of(scope.code), key=lambda c: french_sort_key(index.communes.get(c, c)))
         options.append({"label": f"── {t('communes', lang)} ──", "value": "sep:communes", "disabled": True})
         options += [{"label": index.communes[c], "value": f"commune:{c}"} for c in communes]
     return options
@@ -202,10 +203,12 @@ def _territory_options(portal: Portal, levels: list[str], lang: str) -> list[dic
         )
     if "epci" in levels:
         options.append({"label": f"── {t('epci', lang)} ──", "value": "sep:epci", "disabled": True})
-        options += [{"label": name, "value": f"epci:{code}"} for code, name in index.epcis.items()]
+        epcis = sorted(index.epcis.items(), key=lambda item: french_sort_key(item[1]))
+        options += [{"label": name, "value": f"epci:{code}"} for code, name in epcis]
     if "commune" in levels:
         options.append({"label": f"── {t('communes', lang)} ──", "value": "sep:communes", "disabled": True})
-        options += [{"label": name, "value": f"commune:{code}"} for code, name in index.communes.items()]
+        communes = sorted(index.communes.items(), key=lambda item: french_sort_key(item[1]))  # « Mée », « Moulay »
+        options += [{"label": name, "value": f"commune:{code}"} for code, name in communes]
     return options
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import re
+import unicodedata
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from pilotis.i18n import TEXTS
 from pilotis.registry import Dashboard
 from pilotis.settings import ROOT
 from pilotis.widgets import WIDGET_TYPES
-from tests.helpers import find_figures, html_table_rows, texts, widget_content
+from tests.helpers import find_figures, html_table_rows, route, texts, widget_content
 
 DATA = ROOT / "data"
 LAVAL = "200083392"  # CA Laval Agglomération (34 communes)
@@ -345,4 +346,57 @@ def _series_tables(tree: Any) -> list[Any]:
         return [t for v in tree.get("props", {}).values() for t in _series_tables(v)]
     if isinstance(tree, list):
         return [t for item in tree for t in _series_tables(item)]
+    return []
+
+
+def _by_id(tree: Any, component_id: str) -> dict[str, Any] | None:
+    if isinstance(tree, dict):
+        if tree.get("props", {}).get("id") == component_id:
+            return tree
+        for value in tree.get("props", {}).values():
+            found = _by_id(value, component_id)
+            if found is not None:
+                return found
+    if isinstance(tree, list):
+        for item in tree:
+            found = _by_id(item, component_id)
+            if found is not None:
+                return found
+    return None
+
+
+@pytest.mark.parametrize("select_id", ["rsa--territory", "rsa--comparer-t1"])
+def test_territory_choices_follow_french_alphabetical_order(client, select_id: str) -> None:  # type: ignore[no-untyped-def]
+    """Names in the order of a French dictionary: case and accents do not count at first
+    (code point order put « CC Mayenne Communauté » before « CC de l'Ernée », « Évron » after
+    « Voutré »)."""
+
+    def folded(name: str) -> str:  # the test's own fold, independent of pilotis.formatting
+        return "".join(c for c in unicodedata.normalize("NFD", name) if not unicodedata.combining(c)).lower()
+
+    select = _by_id(route(client, "/rsa"), select_id)
+    assert select is not None
+    options = [o for o in select["props"]["options"] if not o.get("disabled") and o["value"]]
+    epcis = [o["label"] for o in options if o["value"].startswith("epci:")]
+    communes = [o["label"] for o in options if o["value"].startswith("commune:")]
+    assert len(epcis) == 10 and len(communes) == 240
+    assert epcis.index("CC de l'Ernée") < epcis.index("CC du Pays Sabolien") < epcis.index("CC Mayenne Communauté")
+    for names in (epcis, communes):
+        assert [folded(n) for n in names] == sorted(folded(n) for n in names)
+    assert communes.index("Ernée") < communes.index("Évron") < communes.index("Fontaine-Couverte")
+    assert communes.index("Mée") < communes.index("Moulay")
+
+
+def test_map_name_says_per_commune_once(client, portal) -> None:  # type: ignore[no-untyped-def]
+    content = widget_content(client, portal.registry.dashboards["rsa"], "carte", "departement:53", "2019")
+    names = [node["props"]["aria-label"] for node in _with_role_img(content)]
+    assert names == ["Carte : Foyers allocataires pour 1 000 habitants, par commune"]
+
+
+def _with_role_img(tree: Any) -> list[dict[str, Any]]:
+    if isinstance(tree, dict):
+        found = [tree] if tree.get("props", {}).get("role") == "img" else []
+        return found + [n for v in tree.get("props", {}).values() for n in _with_role_img(v)]
+    if isinstance(tree, list):
+        return [n for item in tree for n in _with_role_img(item)]
     return []
