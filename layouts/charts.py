@@ -115,7 +115,13 @@ class Chart(WidgetType):
         labels = {PERIOD: "Période" if lang == "fr" else "Period", "valeur": widget.title or "Valeur"}
         labels.update({c: dataset.label(c) for c in frame.columns if c not in labels})
         details = data_details(
-            frame, labels, {"valeur": (widget.format, widget.decimals)}, lang, caption=widget.title, grain=grain
+            frame,
+            labels,
+            {"valeur": (widget.format, widget.decimals)},
+            lang,
+            caption=widget.title,
+            grain=grain,
+            caption_from_yaml=True,
         )
         label = t("chart_of", lang, title=widget.title or widget.id)
         if widget.description:

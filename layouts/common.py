@@ -109,10 +109,20 @@ def data_details(
     caption: str,
     grain: str | None = None,
     page_size: int = 20,
+    caption_from_yaml: bool = False,
 ) -> html.Details:
     """A collapsed ``<details>`` with the figure's data as an accessible table
     (:func:`layouts.html_table.data_table`: caption, header scopes, sort buttons, pages)."""
-    table = data_table(frame, labels, formats, lang, caption or "", page_size=page_size, grain=grain)
+    table = data_table(
+        frame,
+        labels,
+        formats,
+        lang,
+        caption or "",
+        page_size=page_size,
+        grain=grain,
+        caption_from_yaml=caption_from_yaml,
+    )
     return html.Details([html.Summary(t("see_data", lang)), table], className="pilotis-details")
 
 

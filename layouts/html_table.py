@@ -15,6 +15,7 @@ sort key (``data-sort``): the raw number, an ISO date, or the name folded for Fr
 
 from __future__ import annotations
 
+import hashlib
 import math
 from html import escape
 from typing import Any, Literal
@@ -29,10 +30,12 @@ from pilotis.query import PERIOD
 Fmt = Literal["number", "percent", "euro"]
 
 
-def scroll_region(table: Any, label: str) -> html.Div:
+def scroll_region(table: Any, label: str, *, labelledby: str | None = None) -> html.Div:
     """A wide table's box, scrolled sideways on small screens. It takes the focus so that the
-    keyboard can scroll it too (axe ``scrollable-region-focusable``), and is named by ``label``."""
-    return html.Div(table, className="table-responsive", tabIndex="0", role="region", **{"aria-label": label})
+    keyboard can scroll it too (axe ``scrollable-region-focusable``), and is named by ``label``
+    (or by the element ``labelledby``, e.g. the table's caption, which may carry its own lang)."""
+    name = {"aria-labelledby": labelledby} if labelledby else {"aria-label": label}
+    return html.Div(table, className="table-responsive", tabIndex="0", role="region", **name)
 
 
 def _esc(value: object) -> str:
@@ -78,11 +81,14 @@ def data_table(
     grain: str | None = None,
     sorted_by: tuple[str, bool] | None = None,
     table_id: str | None = None,
+    caption_from_yaml: bool = False,
 ) -> html.Div:
     """``frame`` as an accessible, sortable, paged table.
 
     ``formats``: numeric columns (right-aligned, French numbers); ``grain``: the period column's
-    grain; ``sorted_by``: (column, descending) when the rows arrive sorted (the header says so).
+    grain; ``sorted_by``: (column, descending) when the rows arrive sorted (the header says so);
+    ``caption_from_yaml``: the caption is a title written in YAML (French): ``lang="fr"`` on an
+    English page.
     """
     columns = [str(c) for c in frame.columns]
     header_index = _row_header(columns)
@@ -113,9 +119,14 @@ def data_table(
             cells.append(f'<{tag}{scope}{align} data-sort="{_esc(key)}">{_esc(text)}</{tag}>')
         hidden = " hidden" if number >= page_size else ""
         rows.append(f"<tr{hidden}>{''.join(cells)}</tr>")
+    # The caption names the scrolled region too (aria-labelledby): one id per table content.
+    digest = hashlib.sha1(f"{caption}|{columns}|{len(frame)}|{table_id}".encode()).hexdigest()[:12]
+    caption_id = f"pilotis-caption-{digest}"
+    caption_lang = ' lang="fr"' if caption_from_yaml and lang != "fr" else ""
     table = (
         '<table class="table table-sm table-striped pilotis-data-table">'
-        f"<caption>{_esc(caption)}</caption><thead><tr>{''.join(heads)}</tr></thead>"
+        f'<caption id="{caption_id}"{caption_lang}>{_esc(caption)}</caption>'
+        f"<thead><tr>{''.join(heads)}</tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
     )  # a single line: CommonMark passes an HTML block through untouched
     pages = max(1, math.ceil(len(frame) / page_size))
@@ -134,7 +145,8 @@ def data_table(
             )
         )
         pager = (
-            f'<nav class="pilotis-pager" aria-label="{_esc(t("table_pages", lang, caption=caption))}">'
+            f'<nav class="pilotis-pager" aria-labelledby="{caption_id}-pages {caption_id}">'
+            f'<span id="{caption_id}-pages" hidden>{_esc(t("table_pages", lang))}</span>'
             f'<div class="pilotis-pager-buttons">{buttons}</div></nav>'
         )
     live = (
@@ -151,7 +163,7 @@ def data_table(
         attributes["id"] = table_id
     return html.Div(
         [
-            scroll_region(dcc.Markdown(table, dangerously_allow_html=True), caption),
+            scroll_region(dcc.Markdown(table, dangerously_allow_html=True), caption, labelledby=caption_id),
             dcc.Markdown(pager + live, dangerously_allow_html=True, className="pilotis-pager-box"),
         ],
         className="pilotis-table",

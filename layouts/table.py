@@ -104,5 +104,6 @@ class Table(WidgetType):
             page_size=widget.page_size,
             sorted_by=("m0", True),  # the query's order: largest values of the first measure first
             table_id=ctx.dashboard.dom_id(f"{widget.id}-table"),
+            caption_from_yaml=bool(widget.title),
         )
         return table if exact else [notice(t("not_at_level", lang)), table]

@@ -23,6 +23,7 @@ from pilotis import audit, passwords, security
 from pilotis.access import Principal
 from pilotis.csrf import clear_cookie, init_csrf
 from pilotis.db import EXTENSION, Database, get_db
+from pilotis.i18n import request_lang, t, translate
 from pilotis.models import User, UserRole
 from pilotis.throttle import Throttle, lockout_message
 from pilotis.users import (
@@ -181,7 +182,7 @@ def _demo_hint() -> str | None:
     if portal is None or portal.settings.mode != "demo":
         return None
     names = ", ".join(demo.username for demo in DEMO_USERS)
-    return f"Démonstration : comptes {names} ; mot de passe {DEMO_PASSWORD}."
+    return t("demo_hint", request_lang(portal.settings.lang), names=names, password=DEMO_PASSWORD)
 
 
 def render_message(heading: str, text: str, status: int = 200, **extra: Any) -> tuple[str, int]:
@@ -197,7 +198,17 @@ def page_context() -> dict[str, Any]:
     sheets = ["/assets/vendor/bootstrap/bootstrap.min.css"]
     if portal and (portal.settings.root / "assets" / "pilotis.css").exists():
         sheets.append("/assets/pilotis.css")
-    return {"portal_title": title, "collectivite": collectivite, "stylesheets": sheets}
+    lang = request_lang(portal.settings.lang if portal else "fr")
+    # t / tr: interface texts in the reader's language (tr: a French message constant, translated
+    # when pilotis/i18n.py knows it); the portal's own names (YAML) stay French, marked lang="fr".
+    return {
+        "portal_title": title,
+        "collectivite": collectivite,
+        "stylesheets": sheets,
+        "lang": lang,
+        "t": lambda key, **values: t(key, lang, **values),
+        "tr": lambda text: translate(text, lang),
+    }
 
 
 def _throttle() -> Throttle:

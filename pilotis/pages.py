@@ -18,6 +18,12 @@ from pilotis.territory import Territory
 from pilotis.widgets import WIDGET_TYPES
 
 
+def yaml_text(lang: str) -> dict[str, str]:
+    """Attributes of an element showing text written in YAML (French) on a page in ``lang``:
+    ``lang="fr"`` inside an English page, so that a screen reader reads it with French rules."""
+    return {"lang": "fr"} if lang != "fr" else {}
+
+
 def shell(portal: Portal, dashboards: list[Dashboard], lang: str, *, bare: bool = False) -> html.Div:
     """The frame of every page: skip link, header with navigation, main region, footer.
 
@@ -40,14 +46,18 @@ def shell(portal: Portal, dashboards: list[Dashboard], lang: str, *, bare: bool 
             [
                 html.Span(collectivite.nom, className="pilotis-brand-name"),
                 html.Span(portal.registry.portal.title, className="pilotis-brand-product"),
-            ]
+            ],
+            **yaml_text(lang),
         )
     )
     links = [dbc.NavItem(dbc.NavLink(t("home", lang), href="/", active="exact"))]
     links += [
         dbc.NavItem(
             dbc.NavLink(
-                [html.I(className=f"bi bi-{d.spec.icon} me-1", **{"aria-hidden": "true"}), d.spec.title],
+                [
+                    html.I(className=f"bi bi-{d.spec.icon} me-1", **{"aria-hidden": "true"}),
+                    html.Span(d.spec.title, **yaml_text(lang)),
+                ],
                 href=d.spec.url,
                 active="exact",
             )
@@ -129,10 +139,15 @@ def home(portal: Portal, dashboards: list[Dashboard], lang: str) -> html.Div:
                                     d.spec.title,
                                 ],
                                 className="h5 card-title",
+                                **yaml_text(lang),
                             ),
-                            html.P(d.spec.description, className="card-text"),
+                            html.P(d.spec.description, className="card-text", **yaml_text(lang)),
                             html.A(
-                                [t("open", lang), html.Span(f" : {d.spec.title}", className="visually-hidden")],
+                                [
+                                    t("open", lang),
+                                    html.Span(" : " if lang == "fr" else ": ", className="visually-hidden"),
+                                    html.Span(d.spec.title, className="visually-hidden", **yaml_text(lang)),
+                                ],
                                 href=d.spec.url,
                                 className="btn btn-primary btn-sm",
                             ),
@@ -150,7 +165,7 @@ def home(portal: Portal, dashboards: list[Dashboard], lang: str) -> html.Div:
     ]
     return html.Div(
         [
-            html.H1(portal.registry.portal.collectivite.nom, className="h3", tabIndex="-1"),
+            html.H1(portal.registry.portal.collectivite.nom, className="h3", tabIndex="-1", **yaml_text(lang)),
             html.P(t("home_intro", lang), className="lead"),
             html.H2(t("dashboards", lang), className="h5 mt-4"),
             dbc.Row(cards),
@@ -280,9 +295,10 @@ def filters(portal: Portal, dashboard: Dashboard, lang: str, scope: Territory | 
 
 def widget_card(portal: Portal, dashboard: Dashboard, widget, lang: str) -> dbc.Col:  # type: ignore[no-untyped-def]
     """A widget's frame: title, description, content placeholder, source line."""
-    header = [html.H2(widget.title, className="h6 mb-1")] if widget.title else []
+    title_id = dashboard.dom_id(f"{widget.id}-title")
+    header = [html.H2(widget.title, id=title_id, className="h6 mb-1", **yaml_text(lang))] if widget.title else []
     if widget.description:
-        header.append(html.P(widget.description, className="small text-muted mb-2"))
+        header.append(html.P(widget.description, className="small text-muted mb-2", **yaml_text(lang)))
     footer: list = []
     if isinstance(widget, DataWidgetBase):
         dataset = portal.registry.datasets[widget.dataset].config
@@ -306,7 +322,7 @@ def widget_card(portal: Portal, dashboard: Dashboard, widget, lang: str) -> dbc.
             html.P(footer, className="pilotis-source small mb-0 mt-2"),
         ],
         className=f"card card-body h-100 pilotis-widget pilotis-{widget.type}",
-        **({"aria-label": widget.title} if widget.title else {}),
+        **({"aria-labelledby": title_id} if widget.title else {}),  # the h2 (its lang="fr" too)
     )
     return dbc.Col(card, xs=12, lg=widget.width, className="mb-3")
 
@@ -327,23 +343,22 @@ def dashboard_page(
                     [
                         html.H1(
                             [html.I(className=f"bi bi-{spec.icon} me-2", **{"aria-hidden": "true"}), spec.title],
+                            **yaml_text(lang),
                             className="h3 mb-1",
                             tabIndex="-1",  # the focus lands here after a menu choice (assets/pilotis-a11y.js)
                         ),
-                        html.P(spec.description, className="text-muted"),
+                        html.P(spec.description, className="text-muted", **yaml_text(lang)),
                     ]
                 ),
                 # Séance mode (full screen, projection); assets/seance.js adds the chosen filters.
                 html.A(
                     [
                         html.I(className="bi bi-easel me-1", **{"aria-hidden": "true"}),
-                        "Présenter" if lang == "fr" else "Present",
+                        t("present", lang),
                     ],
                     href=f"/seance/d/{spec.id}",
                     className="btn btn-outline-primary btn-sm pilotis-present",
-                    title="Projeter ce tableau de bord en séance (plein écran)"
-                    if lang == "fr"
-                    else "Project this dashboard full screen",
+                    title=t("present_title", lang),
                     **{"data-dashboard": spec.id},
                 ),
             ],

@@ -8,7 +8,7 @@ from dash import Dash, Input, Output, html
 from pilotis import data_catalogue, indicator_pages, pages, seance_view
 from pilotis.access import can_view, can_view_widget, territory_scope
 from pilotis.enforce import audit, current_principal
-from pilotis.i18n import LANGUAGES, t
+from pilotis.i18n import LANGUAGES, request_lang, t
 from pilotis.portal import Portal
 from pilotis.registry import Dashboard
 from pilotis.widgets import WIDGET_TYPES
@@ -22,7 +22,7 @@ INDEX = """<!DOCTYPE html>
 {%css%}
 </head>
 <body>
-<noscript>Pilotis a besoin de JavaScript pour afficher les tableaux de bord.</noscript>
+<noscript>{noscript}</noscript>
 {%app_entry%}
 {%config%}
 {%scripts%}
@@ -33,11 +33,7 @@ INDEX = """<!DOCTYPE html>
 
 def current_lang(default: str = "fr") -> str:
     """The interface language of this request (cookie ``pilotis_lang``)."""
-    try:
-        value = flask.request.cookies.get("pilotis_lang", default)
-    except RuntimeError:
-        return default
-    return value if value in LANGUAGES else default
+    return request_lang(default)
 
 
 def visible_dashboards(portal: Portal) -> list[Dashboard]:
@@ -51,7 +47,9 @@ def install(app: Dash, portal: Portal) -> None:
     default = portal.settings.lang
 
     def interpolate_index(**kwargs: str) -> str:
-        page = Dash.interpolate_index(app, **kwargs).replace("{lang}", current_lang(default), 1)
+        lang = current_lang(default)
+        page = Dash.interpolate_index(app, **kwargs).replace("{lang}", lang, 1)
+        page = page.replace("{noscript}", t("noscript", lang), 1)
         if seance_view.bare_request():  # séance: no header from the first paint (assets/seance.css)
             page = page.replace("<body>", '<body class="pilotis-bare">', 1)
         return page

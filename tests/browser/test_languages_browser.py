@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import login_page_exists, new_tab
+from pilotis.i18n import TEXTS
+from tests.browser.conftest import USER, login_page_exists, new_tab, sign_in
 from tests.browser.support import expected, wait_ready
 
 pytestmark = pytest.mark.browser
@@ -65,5 +66,117 @@ def test_login_page_reflows_at_320_px(browser: Any, live_server: str) -> None:
             ".map(e => e.tagName + '.' + e.className).slice(0, 5)"
         )
         assert not wide, wide
+    finally:
+        context.close()
+
+
+# Text nodes and names (aria-label, title) outside YAML content (lang="fr") and outside the
+# plotly drawing (data): which ones are a French interface text, or contain a French phrase.
+FRENCH_LEFT_JS = """
+(texts) => {
+  const found = new Set();
+  const check = (value, where) => {
+    const text = (value || '').trim();
+    if (!text) return;
+    for (const fr of texts) {
+      if (text === fr || (fr.includes(' ') && text.includes(fr))) {
+        found.add(`${where}: «${text.slice(0, 80)}» has «${fr}»`);
+      }
+    }
+  };
+  // Skipped: YAML content (lang="fr"), identifiers (code), the plotly drawing (data), scripts.
+  const skip = (el) => !el || el.closest('[lang="fr"], code, script, style, noscript, .js-plotly-plot, [hidden]');
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    if (!skip(walker.currentNode.parentElement)) check(walker.currentNode.textContent, 'text');
+  }
+  document.querySelectorAll('[aria-label], [title], [placeholder], [data-template]').forEach(el => {
+    if (skip(el)) return;
+    for (const name of ['aria-label', 'title', 'placeholder', 'data-template']) check(el.getAttribute(name), name);
+  });
+  check(document.title, 'document.title');
+  return [...found];
+}
+"""
+
+
+def french_interface_texts() -> list[str]:
+    """Every French interface text that differs from its English one, placeholders cut out
+    (the longest fixed part of a template)."""
+    found = set()
+    for entry in TEXTS.values():
+        if entry["fr"] == entry.get("en"):
+            continue
+        parts = [p.strip(" :;,.«»") for p in re.split(r"\{\w+\}", entry["fr"])]
+        longest = max(parts, key=len)
+        if len(longest) >= 4 and (longest == entry["fr"] or len(longest) >= 12):
+            found.add(longest)
+    return sorted(found)
+
+
+def english_tab(browser: Any, base: str, username: str | None) -> tuple[Any, Any]:
+    """A context signed in as ``username`` (French sign-in form), then switched to English."""
+    context, tab = new_tab(browser, base, None)
+    if username:
+        sign_in(tab.page, base, username)
+    context.add_cookies([{"name": "pilotis_lang", "value": "en", "url": base}])
+    return context, tab
+
+
+def assert_english(tab: Any, path: str, wait: str = "", *, load: bool = True) -> None:
+    """``path`` in English: html[lang=en], no French interface text outside lang="fr"."""
+    if load:
+        tab.page.goto(tab.base + path)
+        tab.page.wait_for_selector(wait, timeout=30_000)
+    assert tab.page.evaluate("document.documentElement.lang") == "en", path
+    left = tab.page.evaluate(FRENCH_LEFT_JS, french_interface_texts())
+    assert not left, f"{path}: French interface texts in the English page:\n" + "\n".join(left)
+
+
+def test_english_pages_say_everything_in_english_and_mark_french_content(browser, live_server, portal) -> None:  # type: ignore[no-untyped-def]
+    if not login_page_exists(live_server):
+        pytest.skip("no login page in this configuration")
+    rsa = portal.registry.dashboards["rsa"]
+    context, tab = english_tab(browser, live_server, None)
+    try:
+        assert_english(tab, "/login", "#username")
+        assert tab.page.get_by_label("Username").count() == 1
+    finally:
+        context.close()
+
+    context, tab = english_tab(browser, live_server, USER)
+    try:
+        assert_english(tab, "/", ".pilotis-home-card")
+        assert_english(tab, rsa.spec.url, "#page h1")
+        wait_ready(tab.page, expected(portal, "rsa"))
+        tab.page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
+        assert_english(tab, rsa.spec.url, load=False)  # every widget drawn, every data table open
+        # The dashboard's YAML title and its widgets' titles are French text inside an English page.
+        titles = [rsa.spec.title] + [w.title for w in rsa.widgets if w.title][:3]
+        for title in titles:
+            lang = tab.page.evaluate(
+                """(title) => { const el = [...document.querySelectorAll('#page h1, #page h2')]
+                     .find(e => e.textContent.trim() === title);
+                   return el ? (el.closest('[lang]') || {}).lang : 'absent'; }""",
+                title,
+            )
+            assert lang == "fr", f"{title!r}: lang={lang}"
+        assert_english(tab, "/nulle-part", "main h1")
+        assert tab.page.locator("main h1").text_content() == "Page not found"
+        assert_english(tab, "/logout", "main h1")
+    finally:
+        context.close()
+
+    context, tab = english_tab(browser, live_server, "admin")
+    try:
+        assert_english(tab, "/admin/audit", "main h1")
+        assert_english(tab, "/admin/sources", "main h1")
+    finally:
+        context.close()
+
+    context, tab = english_tab(browser, live_server, "agent.rh")
+    try:
+        assert_english(tab, "/admin/audit", "main h1")  # 403: not an administrator
+        assert tab.page.locator("main h1").text_content() == "Access denied"
     finally:
         context.close()
