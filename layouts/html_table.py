@@ -34,7 +34,7 @@ def scroll_region(table: Any, label: str, *, labelledby: str | None = None) -> h
     """A wide table's box, scrolled sideways on small screens. It takes the focus so that the
     keyboard can scroll it too (axe ``scrollable-region-focusable``), and is named by ``label``
     (or by the element ``labelledby``, e.g. the table's caption, which may carry its own lang)."""
-    name = {"aria-labelledby": labelledby} if labelledby else {"aria-label": label}
+    name: dict[str, Any] = {"aria-labelledby": labelledby} if labelledby else {"aria-label": label}
     return html.Div(table, className="table-responsive", tabIndex="0", role="region", **name)
 
 
@@ -153,7 +153,7 @@ def data_table(
         f'<p class="pilotis-table-status{"" if pages > 1 else " visually-hidden"}" '
         f'aria-live="polite" aria-atomic="true">{_esc(status)}</p>'
     )
-    attributes = {
+    attributes: dict[str, Any] = {
         "data-page-size": str(page_size),
         "data-text-page": t("page_of", lang, page="{page}", pages="{pages}"),
         "data-text-ascending": t("sorted_ascending", lang, column="{column}"),

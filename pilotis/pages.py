@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
@@ -18,10 +20,15 @@ from pilotis.territory import Territory
 from pilotis.widgets import WIDGET_TYPES
 
 
-def yaml_text(lang: str) -> dict[str, str]:
+def yaml_text(lang: str) -> dict[str, Any]:
     """Attributes of an element showing text written in YAML (French) on a page in ``lang``:
     ``lang="fr"`` inside an English page, so that a screen reader reads it with French rules."""
     return {"lang": "fr"} if lang != "fr" else {}
+
+
+def live_region(template: str) -> dict[str, Any]:
+    """Attributes of the polite live region that says which page was just shown."""
+    return {"aria-live": "polite", "aria-atomic": "true", "data-template": template}
 
 
 def shell(portal: Portal, dashboards: list[Dashboard], lang: str, *, bare: bool = False) -> html.Div:
@@ -99,7 +106,7 @@ def shell(portal: Portal, dashboards: list[Dashboard], lang: str, *, bare: bool 
                 id="pilotis-announce",
                 className="visually-hidden",
                 role="status",
-                **{"aria-live": "polite", "aria-atomic": "true", "data-template": t("page_loaded", lang)},
+                **live_region(t("page_loaded", lang)),
             ),
             html.Footer(
                 dbc.Container(
@@ -314,6 +321,7 @@ def widget_card(portal: Portal, dashboard: Dashboard, widget, lang: str) -> dbc.
             html.Div(id=dashboard.dom_id(widget.id), className="pilotis-widget-body"), type="dot", delay_show=300
         )
     controls = widget_type.controls(widget, lambda name: dashboard.dom_id(f"{widget.id}-{name}"), portal, lang)
+    named_by: dict[str, Any] = {"aria-labelledby": title_id} if widget.title else {}  # the h2 (its lang too)
     card = html.Section(
         [
             html.Div(header),
@@ -322,7 +330,7 @@ def widget_card(portal: Portal, dashboard: Dashboard, widget, lang: str) -> dbc.
             html.P(footer, className="pilotis-source small mb-0 mt-2"),
         ],
         className=f"card card-body h-100 pilotis-widget pilotis-{widget.type}",
-        **({"aria-labelledby": title_id} if widget.title else {}),  # the h2 (its lang="fr" too)
+        **named_by,
     )
     return dbc.Col(card, xs=12, lg=widget.width, className="mb-3")
 
