@@ -8,7 +8,7 @@ import sys
 import flask
 from dash import Dash
 
-from pilotis import enforce
+from pilotis import enforce, static_cache
 from pilotis.admin_sources import bp as sources_bp
 from pilotis.auth import install_auth
 from pilotis.cache import make_cache
@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None) -> Dash:
         compress=True,
         update_title=None,
     )
+    static_cache.install(server, settings.root / "assets")  # after Dash's compression hook: runs before it
     enforce.install(app, portal)  # before any other hook: every Dash endpoint asks access.can_view
     install_auth(server, portal)  # database, sessions, CSRF, /login, /logout, /admin/audit
     server.register_blueprint(sources_bp)  # /admin/sources: état des sources, manual refresh
