@@ -16,7 +16,7 @@ from pilotis.core.routes import served_by_server
 from pilotis.core.settings import Settings
 from pilotis.plugins import register_builtins
 from pilotis.ui.portal import Portal
-from pilotis.web import enforce
+from pilotis.web import enforce, static_cache
 from pilotis.web.admin import bp as admin_bp
 from pilotis.web.admin_sources import bp as sources_bp
 from pilotis.web.auth import bp as auth_bp
@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None) -> Dash:
         compress=True,
         update_title=None,
     )
+    static_cache.install(server, settings.root / "assets")  # after Dash's compression hook: runs before it
     enforce.install(app, portal)  # before any other hook: every Dash endpoint asks access.can_view
     install_auth(server, portal)  # database, sessions, CSRF
     # Every blueprint, here and only here (their addresses are in pilotis/core/routes.py).
