@@ -14,6 +14,7 @@ from pilotis.auth import install_auth
 from pilotis.cache import make_cache
 from pilotis.data import DataService
 from pilotis.errors import ConfigError, StartupError
+from pilotis.instance_secret import with_demo_key
 from pilotis.loader import load_registry
 from pilotis.portal import Portal
 from pilotis.settings import Settings
@@ -28,7 +29,7 @@ def create_app(settings: Settings | None = None) -> Dash:
 
     Raises :class:`ConfigError` (with every problem of every file) when the YAML is invalid.
     """
-    settings = settings or Settings.from_env()
+    settings = with_demo_key(settings or Settings.from_env())  # demo mode: this installation's key
     registry = load_registry(
         settings.root, settings.config_dir, settings.dashboards_dir, instance_dir=settings.instance_dir
     )
