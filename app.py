@@ -8,7 +8,7 @@ import sys
 import flask
 from dash import Dash
 
-from pilotis import enforce
+from pilotis import enforce, request_limits
 from pilotis.admin_sources import bp as sources_bp
 from pilotis.auth import install_auth
 from pilotis.cache import make_cache
@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None) -> Dash:
         return None
 
     install(app, portal)
+    request_limits.install(app, settings)  # body limit (413), unknown Dash bundles (404)
     return app
 
 

@@ -44,6 +44,8 @@ def check_settings(settings: Settings) -> None:
         < 1
     ):
         raise StartupError("les limites de tentatives de connexion doivent être ≥ 1.")
+    if settings.max_request_bytes < 16_384:
+        raise StartupError("PILOTIS_MAX_REQUEST_BYTES doit valoir au moins 16384 (16 Kio).")
     check_secret_key(settings)
     if settings.mode != "production":
         return

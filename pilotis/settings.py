@@ -78,6 +78,10 @@ class Settings:
     """Failed logins per client address within `login_lockout_minutes` before it is locked."""
     login_lockout_minutes: int = 15
     """Counting window and lockout duration of failed logins."""
+    max_request_bytes: int = 1_048_576
+    """Largest request body accepted (PILOTIS_MAX_REQUEST_BYTES), larger ones get HTTP 413. The
+    largest body the portal itself sends is a séance refresh callback (a few kB, see
+    pilotis/request_limits.py): 1 MiB leaves room and stops a 50 MB body at the door."""
 
     def __post_init__(self) -> None:
         if not self.cache_url:
@@ -110,6 +114,7 @@ class Settings:
             "login_max_failures_account": int(os.environ.get("PILOTIS_LOGIN_MAX_FAILURES_ACCOUNT", "5")),
             "login_max_failures_ip": int(os.environ.get("PILOTIS_LOGIN_MAX_FAILURES_IP", "20")),
             "login_lockout_minutes": int(os.environ.get("PILOTIS_LOGIN_LOCKOUT_MINUTES", "15")),
+            "max_request_bytes": int(os.environ.get("PILOTIS_MAX_REQUEST_BYTES", "1048576")),
         }
         values.update(overrides)
         # Demo mode without a key: the installation's own (the server and the command line agree).

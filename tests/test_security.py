@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from dash import Dash
 from flask.sessions import SecureCookieSessionInterface
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from app import create_app
@@ -325,3 +327,80 @@ def test_demo_mode_answers_this_machine_only_unless_told(
     assert told.server.test_client().get("/login", environ_base={"REMOTE_ADDR": "192.0.2.10"}).status_code == 200
     for each in (app, proxied, told):
         each.server.extensions["pilotis_db"].dispose()
+
+
+# --------------------------------------------------------------------------- what one request may cost
+
+ROUTE = "..page.children...page-title.children.."
+ROUTE_OUTPUTS = [{"id": "page", "property": "children"}, {"id": "page-title", "property": "children"}]
+
+
+def route_body(**changes: object) -> dict[str, Any]:
+    """The body dash-renderer posts for the page router (the home page)."""
+    body: dict[str, Any] = {
+        "output": ROUTE,
+        "outputs": ROUTE_OUTPUTS,
+        "inputs": [{"id": "url", "property": "pathname", "value": "/"}],
+        "changedPropIds": ["url.pathname"],
+    }
+    body.update(changes)
+    return body
+
+
+def test_request_bodies_are_capped(settings: Settings, tmp_path: Path, president_client: FlaskClient) -> None:
+    assert president_client.post("/_dash-update-component", json=route_body()).status_code == 200
+    large = route_body(padding="x" * (2 * 1024 * 1024))  # 2 MB; 50 MB was accepted before
+    response = president_client.post("/_dash-update-component", json=large)
+    assert response.status_code == 413
+    assert "Requête trop volumineuse" in response.get_json()["error"]
+    form = president_client.post("/login", data={"username": "x", "password": "y" * 2_000_000})
+    assert form.status_code == 413
+    small = demo_app(settings, tmp_path, max_request_bytes=20_000)  # PILOTIS_MAX_REQUEST_BYTES
+    client = small.server.test_client()
+    login_as(client, "president")
+    assert client.post("/_dash-update-component", json=route_body()).status_code == 200
+    assert client.post("/_dash-update-component", json=route_body(padding="x" * 30_000)).status_code == 413
+    small.server.extensions["pilotis_db"].dispose()
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (route_body(inputs=[{"id": "url", "property": "pathname", "value": "/"}] * 10_000), "`inputs`"),
+        (route_body(inputs="url.pathname"), "`inputs`"),
+        (route_body(inputs=[]), "`inputs`"),  # fewer than declared: the callback would crash (500)
+        (route_body(inputs=[["url", "pathname"]]), "`inputs`"),
+        (route_body(inputs=[{"id": "u" * 5000, "property": "pathname", "value": "/"}]), "`inputs`"),
+        (route_body(state=[{"id": "url", "property": "pathname", "value": "/"}]), "`state`"),
+        (route_body(outputs=ROUTE_OUTPUTS * 500), "`outputs`"),
+        (route_body(outputs={"id": "page", "property": "children"}), "`outputs`"),
+        (route_body(changedPropIds=["url.pathname"] * 1000), "`changedPropIds`"),
+        (route_body(output=["page.children"]), "`output`"),
+        ([route_body()], "objet JSON"),
+    ],
+)
+def test_malformed_or_oversized_callbacks_get_400(president_client: FlaskClient, body: Any, field: str) -> None:
+    response = president_client.post("/_dash-update-component", json=body)
+    assert response.status_code == 400, response.data[:200]
+    assert field in response.get_json()["error"]
+
+
+def test_a_callback_body_that_is_not_json_gets_400(president_client: FlaskClient) -> None:
+    response = president_client.post("/_dash-update-component", data="{pas du json", content_type="application/json")
+    assert response.status_code == 400
+    assert "JSON" in response.get_json()["error"]
+
+
+def test_unknown_component_bundles_are_not_found(client: FlaskClient, president_client: FlaskClient) -> None:
+    for path in (
+        "/_dash-component-suites/dash/nope.js",
+        "/_dash-component-suites/nopkg/x.js",
+        "/_dash-component-suites/dash/deps/../../app.py",
+        "/_dash-component-suites/plotly/package_data/absent.min.js",
+    ):
+        assert client.get(path).status_code == 404, path
+    index = president_client.get("/").get_data(as_text=True)  # the bundles a page names are served
+    bundles = re.findall(r'src="(/_dash-component-suites/[^"]+)"', index)
+    assert len(bundles) >= 5
+    for bundle in bundles:
+        assert client.get(bundle).status_code == 200, bundle
