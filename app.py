@@ -8,7 +8,7 @@ import sys
 import flask
 from dash import Dash
 
-from pilotis import enforce, request_limits
+from pilotis import csp, enforce, request_limits
 from pilotis.admin_sources import bp as sources_bp
 from pilotis.auth import install_auth
 from pilotis.cache import make_cache
@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None) -> Dash:
 
     install(app, portal)
     request_limits.install(app, settings)  # body limit (413), unknown Dash bundles (404)
+    csp.install(app)  # Content-Security-Policy: Dash's inline scripts by hash, nothing external
     return app
 
 

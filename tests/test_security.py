@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
 import os
 import re
 import stat
@@ -404,3 +406,30 @@ def test_unknown_component_bundles_are_not_found(client: FlaskClient, president_
     assert len(bundles) >= 5
     for bundle in bundles:
         assert client.get(bundle).status_code == 200, bundle
+
+
+# --------------------------------------------------------------------------- Content-Security-Policy
+
+INLINE_SCRIPT = re.compile(r"<script(?P<attrs>[^>]*)>(?P<code>.*?)</script>", re.S)
+
+
+def directives(header: str) -> dict[str, list[str]]:
+    parts = (part.split() for part in header.split(";") if part.strip())
+    return {words[0]: words[1:] for words in parts}
+
+
+def test_every_response_carries_a_strict_policy(president_client: FlaskClient, client: FlaskClient) -> None:
+    page = president_client.get("/rsa")
+    for response in (page, client.get("/login"), president_client.get("/_dash-layout"), client.get("/nulle-part")):
+        policy = directives(response.headers["Content-Security-Policy"])
+        assert policy["default-src"] == ["'self'"] and policy["frame-ancestors"] == ["'none'"]
+        assert policy["object-src"] == ["'none'"] and policy["connect-src"] == ["'self'"]
+        assert "'unsafe-inline'" not in policy["script-src"] and "'unsafe-eval'" not in policy["script-src"]
+        assert not any("http" in source or source == "*" for sources in policy.values() for source in sources)
+    html = page.get_data(as_text=True)
+    inline = [m["code"] for m in INLINE_SCRIPT.finditer(html) if "src=" not in m["attrs"] and "json" not in m["attrs"]]
+    assert inline, "the Dash index page has inline scripts (renderer, clientside callbacks)"
+    allowed = directives(page.headers["Content-Security-Policy"])["script-src"]
+    for code in inline:  # each inline script the page runs is allowed by its hash, and only so
+        digest = base64.b64encode(hashlib.sha256(code.encode("utf-8")).digest()).decode("ascii")
+        assert f"'sha256-{digest}'" in allowed, code[:80]
