@@ -373,8 +373,10 @@ def install_auth(server: flask.Flask, portal: Portal) -> Database:
         sync_departments(db, portal.registry.departments)
         if settings.mode == "production":
             security.check_no_demo_users(db)
-        elif ensure_demo_users(db):
-            log.warning("mode démonstration : comptes de démonstration créés (mot de passe publié)")
+        else:
+            security.check_only_demo_accounts(db)  # real accounts are served in production mode only
+            if ensure_demo_users(db):
+                log.warning("mode démonstration : comptes de démonstration créés (mot de passe publié)")
     except BaseException:
         db.dispose()
         raise
