@@ -457,8 +457,10 @@ def sources(portal: Portal, seance: Seance, slide: int, visible: frozenset[int] 
     return list(dict.fromkeys(found))
 
 
-def stamp(portal: Portal, seance: Seance, rendered: Rendered, slide: int, lang: str) -> str:
-    """« Données au 29/11/2026 à 10:42 — Sources : DREES, 2020 » for one slide."""
+def stamp(portal: Portal, seance: Seance, rendered: Rendered, slide: int, lang: str) -> str | list[Any]:
+    """« Données au 29/11/2026 à 10:42 — Sources : DREES, 2020 » for one slide. In another
+    language, the producers' names (written in YAML, in French) come in a ``lang="fr"`` span: the
+    stamp is then a list (text, span as Dash JSON), stored as is in a snapshot."""
     seen = rendered.slide_observations(seance, slide)
     times = [o.refreshed_at for o in seen if o.refreshed_at is not None]
     parts = []
@@ -466,8 +468,15 @@ def stamp(portal: Portal, seance: Seance, rendered: Rendered, slide: int, lang: 
         day, hour = format_moment(min(times), lang)
         parts.append(f"Données au {day} à {hour}" if lang == "fr" else f"Data as of {day} {hour}")
     names = sources(portal, seance, slide, rendered.visible)
-    if names:
-        parts.append(("Sources : " if lang == "fr" else "Sources: ") + " ; ".join(names))
+    if names and lang == "fr":
+        parts.append("Sources : " + " ; ".join(names))
+    elif names:
+        french = {
+            "type": "Span",
+            "namespace": "dash_html_components",
+            "props": {"children": "; ".join(names), "lang": "fr"},
+        }
+        return [" — ".join([*parts, "Sources: "]), french]
     return " — ".join(parts)
 
 

@@ -41,6 +41,7 @@ from pilotis.ui.seance_render import (
     stamp,
     visible_slots,
 )
+from pilotis.ui.seance_texts import script_texts
 from pilotis.web.context import current_lang
 from pilotis.web.display_guard import guard as display_links_guard
 from pilotis.web.enforce import audit, current_principal, denied_page, seance_allowed
@@ -97,6 +98,11 @@ def _lang() -> str:
     return current_lang(portal.settings.lang)
 
 
+def _yaml_lang(lang: str) -> str | None:
+    """``lang="fr"`` on a title written in YAML (French) inside a page shown in another language."""
+    return "fr" if lang != "fr" else None
+
+
 def _params(search: str | None) -> dict[str, str]:
     values = parse_qs((search or "").lstrip("?"))
     return {key: items[0] for key, items in values.items() if items}
@@ -113,7 +119,7 @@ def route(portal: Portal, pathname: str, lang: str) -> tuple[Any, str]:
     title = registry.portal.title
     denied = (
         pages.denied(lang),
-        f"{'Accès refusé' if lang == 'fr' else 'Access denied'} — {title}",
+        f"{t('denied', lang)} — {title}",
     )
     found = registry.seance_by_path(pathname) if is_seance_path(pathname) else None
     if principal is not None and principal.seance is not None:
@@ -128,17 +134,17 @@ def route(portal: Portal, pathname: str, lang: str) -> tuple[Any, str]:
     if found is None:
         if not is_seance_path(pathname):
             return denied
-        return pages.not_found(lang), f"{'Page introuvable' if lang == 'fr' else 'Not found'} — {title}"
+        return pages.not_found(lang), f"{t('not_found', lang)} — {title}"
     seance, snapshot_id = found
     if not seance_allowed(principal, registry, seance):
         audit("access_denied", principal, f"page {pathname[:200]}", f"séance {seance.key}")
         return denied
     if snapshot_id is None:
         audit("page_view", principal, f"page {pathname[:200]}", f"séance {seance.key}")
-        return live_page(portal, seance, lang, principal), f"{seance.spec.title} — séance — {title}"
+        return live_page(portal, seance, lang, principal), f"{seance.spec.title} — {t('seance', lang)} — {title}"
     snapshot = snapshots.load(get_db(), snapshot_id)
     if snapshot is None or snapshot.seance != seance.key:
-        return pages.not_found(lang), f"{'Page introuvable' if lang == 'fr' else 'Not found'} — {title}"
+        return pages.not_found(lang), f"{t('not_found', lang)} — {title}"
     reason = snapshots.refusal(principal, registry, portal.territories, snapshot)
     if reason is not None:
         audit("access_denied", principal, f"page {pathname[:200]}", f"instantané {snapshot.id} : {reason}")
@@ -146,7 +152,7 @@ def route(portal: Portal, pathname: str, lang: str) -> tuple[Any, str]:
     audit("page_view", principal, f"page {pathname[:200]}", f"instantané {snapshot.id}")
     return snapshot_page(
         portal, seance, snapshot, lang, principal
-    ), f"{seance.spec.title} — instantané du {moment_text(snapshot.timestamp, lang)} — {title}"
+    ), f"{seance.spec.title} — {t('seance_snapshot_of', lang, when=moment_text(snapshot.timestamp, lang))} — {title}"
 
 
 # --------------------------------------------------------------------------- layout
@@ -175,7 +181,7 @@ def _button(icon: str, label: str, action: str, text: str = "", **extra: Any) ->
     )
 
 
-def _head(portal: Portal, title: str, status: Any) -> html.Header:
+def _head(portal: Portal, title: str, status: Any, lang: str) -> html.Header:
     collectivite = portal.registry.portal.collectivite
     brand: list[Any] = []
     if collectivite.logo:
@@ -191,35 +197,35 @@ def _head(portal: Portal, title: str, status: Any) -> html.Header:
     return html.Header(
         [
             html.Div(brand, className="pilotis-seance-brand"),
-            html.H1(title, className="pilotis-seance-title"),
+            html.H1(title, className="pilotis-seance-title", lang=_yaml_lang(lang)),
             status,
         ],
         className="pilotis-seance-head",
     )
 
 
-def _foot(seance: Seance, slides: int, *, frozen: bool, exit_url: str, can_freeze: bool) -> html.Footer:
+def _foot(seance: Seance, slides: int, lang: str, *, frozen: bool, exit_url: str, can_freeze: bool) -> html.Footer:
     controls = [
-        _button("chevron-left", "Diapositive précédente (flèche gauche)", "prev"),
-        _button("pause-fill", "Mettre en pause (espace)", "pause"),
-        _button("chevron-right", "Diapositive suivante (flèche droite)", "next"),
-        _button("arrows-fullscreen", "Plein écran (F)", "fullscreen"),
+        _button("chevron-left", t("seance_previous", lang), "prev"),
+        _button("pause-fill", t("seance_pause", lang), "pause"),
+        _button("chevron-right", t("seance_next", lang), "next"),
+        _button("arrows-fullscreen", t("seance_fullscreen", lang), "fullscreen"),
     ]
     if can_freeze:
         controls.append(
             html.Button(
                 [
                     html.I(className="bi bi-snow", **_attrs({"aria-hidden": "true"})),
-                    html.Span("Figer", className="ms-2"),
+                    html.Span(t("seance_freeze", lang), className="ms-2"),
                 ],
                 id=seance.dom_id("freeze"),
                 type="button",
                 className="pilotis-seance-button",
-                title="Figer les chiffres affichés (instantané daté pour le compte rendu)",
+                title=t("seance_freeze_title", lang),
             )
         )
     if exit_url:
-        controls.append(_button("box-arrow-left", "Quitter la séance (Échap)", "leave", "Quitter"))
+        controls.append(_button("box-arrow-left", t("seance_leave", lang), "leave", t("seance_leave_short", lang)))
     segments = [
         html.Div(html.Div(className="pilotis-seance-fill"), className="pilotis-seance-segment") for _ in range(slides)
     ]
@@ -228,10 +234,10 @@ def _foot(seance: Seance, slides: int, *, frozen: bool, exit_url: str, can_freez
             controls,
             className="pilotis-seance-controls",
             role="toolbar",
-            **_attrs({"aria-label": "Commandes de la séance"}),
+            **_attrs({"aria-label": t("seance_controls", lang)}),
         ),
         html.Span(f"1 / {slides}", className="pilotis-seance-counter"),
-        html.Span("En pause", className="pilotis-seance-paused", hidden=True),
+        html.Span(t("seance_paused_badge", lang), className="pilotis-seance-paused", hidden=True),
     ]
     if can_freeze:
         children.append(html.Div(id=seance.dom_id("frozen"), className="pilotis-seance-frozen", role="status"))
@@ -249,6 +255,7 @@ def _slot_view(
     figure: dict[str, Any] | None = None,
     title: str | None = None,
     kind: str | None = None,
+    lang: str = "fr",
 ) -> html.Section:
     widget = None
     dashboard = portal.registry.dashboards.get(slot["dashboard"] if isinstance(slot, dict) else slot.dashboard)
@@ -257,7 +264,7 @@ def _slot_view(
     kind = kind or (widget.type if widget is not None else "widget")
     title = title if title is not None else (widget.title if widget is not None else "")
     width = slot["width"] if isinstance(slot, dict) else slot.width
-    label = f"Graphique : {title}" if title else "Graphique"
+    label = t("seance_chart_named", lang, title=title) if title else t("seance_chart", lang)
     graph_props: dict[str, Any] = {
         "figure": figure or EMPTY_FIGURE,
         "config": {
@@ -287,7 +294,7 @@ def _slot_view(
         figure_props["hidden"] = figure is None
     children: list[Any] = []
     if title:
-        children.append(html.H3(title, className="pilotis-seance-widget-title"))
+        children.append(html.H3(title, className="pilotis-seance-widget-title", lang=_yaml_lang(lang)))
     children.append(html.Div(body if body is not None else [], **body_props))
     children.append(html.Div(dcc.Graph(**graph_props), **figure_props))
     return html.Section(
@@ -307,6 +314,7 @@ def _slide(
     subtitle: Any,
     stamp_text: Any,
     ids: tuple[str | None, str | None],
+    lang: str = "fr",
 ) -> html.Section:
     sub_props: dict[str, Any] = {"id": ids[0]} if ids[0] else {}
     stamp_props: dict[str, Any] = {"id": ids[1]} if ids[1] else {}
@@ -314,7 +322,7 @@ def _slide(
         [
             html.Div(
                 [
-                    html.H2(title, className="pilotis-seance-slide-title"),
+                    html.H2(title, className="pilotis-seance-slide-title", lang=_yaml_lang(lang)),
                     html.P(subtitle, className="pilotis-seance-subtitle", **sub_props),
                 ],
                 className="pilotis-seance-slide-head",
@@ -326,8 +334,9 @@ def _slide(
         **_attrs(
             {
                 "data-duration": str(duration),
-                "aria-roledescription": "diapositive",
-                "aria-label": f"{index + 1} sur {total} : {title}",
+                "aria-roledescription": t("seance_slide", lang),
+                "aria-label": t("seance_slide_label", lang, number=index + 1, total=total, title=title),
+                "data-title": title,
             }
         ),
     )
@@ -348,7 +357,9 @@ def live_page(portal: Portal, seance: Seance, lang: str, principal: Principal | 
     total = max(1, len(shown))
     slides = []
     for position, slide in enumerate(shown):
-        widgets = [_slot_view(portal, seance, slot, live=True) for slot in slide.slots if slot.index in visible]
+        widgets = [
+            _slot_view(portal, seance, slot, live=True, lang=lang) for slot in slide.slots if slot.index in visible
+        ]
         slides.append(
             _slide(
                 position,
@@ -359,16 +370,27 @@ def live_page(portal: Portal, seance: Seance, lang: str, principal: Principal | 
                 subtitle="",
                 stamp_text="",
                 ids=(seance.dom_id(f"sub-{slide.index}"), seance.dom_id(f"stamp-{slide.index}")),
+                lang=lang,
             )
         )
     if not shown:  # nothing of this séance is for this viewer (a direction without indicators)
         notice = html.P(t("out_of_scope", lang), className="pilotis-seance-empty")
         slides.append(
-            _slide(0, 1, seance.spec.title, seance.refresh, [notice], subtitle="", stamp_text="", ids=(None, None))
+            _slide(
+                0,
+                1,
+                seance.spec.title,
+                seance.refresh,
+                [notice],
+                subtitle="",
+                stamp_text="",
+                ids=(None, None),
+                lang=lang,
+            )
         )
     status = html.Div(
         [
-            html.Span("Connexion…", id=seance.dom_id("status"), className="pilotis-seance-status"),
+            html.Span(t("seance_connecting", lang), id=seance.dom_id("status"), className="pilotis-seance-status"),
             html.Span(id=seance.dom_id("beat"), className="pilotis-seance-beat", hidden=True),
         ],
         className="pilotis-seance-live",
@@ -378,10 +400,10 @@ def live_page(portal: Portal, seance: Seance, lang: str, principal: Principal | 
     can_freeze = principal is not None and principal.seance is None
     return html.Div(
         [
-            _head(portal, seance.spec.title, status),
+            _head(portal, seance.spec.title, status, lang),
             html.Div(slides, className="pilotis-seance-slides"),
             _withheld(seance, visible, shown),
-            _foot(seance, total, frozen=False, exit_url=exit_url, can_freeze=can_freeze),
+            _foot(seance, total, lang, frozen=False, exit_url=exit_url, can_freeze=can_freeze),
             html.Div(
                 className="pilotis-seance-announce visually-hidden",
                 **_attrs({"aria-live": "polite"}),
@@ -397,6 +419,7 @@ def live_page(portal: Portal, seance: Seance, lang: str, principal: Principal | 
                 "data-seance": seance.key,
                 "data-mode": "live",
                 "data-refresh": str(seance.refresh),
+                **script_texts(lang),
             }
         ),
     )
@@ -449,6 +472,7 @@ def snapshot_page(
                 figure=slot.get("figure"),
                 title=slot.get("title", ""),
                 kind=slot.get("type"),
+                lang=lang,
             )
             for slot in slide.get("slots", [])
         ]
@@ -462,37 +486,34 @@ def snapshot_page(
                 subtitle=slide.get("subtitle", ""),
                 stamp_text=slide.get("stamp", ""),
                 ids=(None, None),
+                lang=lang,
             )
         )
     when = moment_text(snapshot.timestamp, lang)
     intact = snapshot.intact()
     banner = html.Div(
         [
-            html.Strong(f"Instantané du {when}"),
-            html.Span(f" — figé par {snapshot.author}" if snapshot.author else ""),
-            html.Span(
-                " — chiffres figés, non actualisés."
-                if intact
-                else " — ATTENTION : le contenu ne correspond plus à son empreinte."
-            ),
+            html.Strong(t("seance_snapshot_of", lang, when=when)),
+            html.Span(t("seance_frozen_by", lang, author=snapshot.author) if snapshot.author else ""),
+            html.Span(t("seance_frozen_intact" if intact else "seance_frozen_broken", lang)),
             html.Br(),
-            html.Span("Empreinte SHA-256 : ", className="pilotis-seance-hash-label"),
+            html.Span(t("seance_hash_label", lang), className="pilotis-seance-hash-label"),
             html.Code(snapshots.short(snapshot.sha256), className="pilotis-seance-hash"),
         ],
         className="pilotis-seance-snapshot" + ("" if intact else " is-broken"),
         role="note",
     )
     status = html.Div(
-        html.Span(f"Instantané du {when}", className="pilotis-seance-status is-frozen"),
+        html.Span(t("seance_snapshot_of", lang, when=when), className="pilotis-seance-status is-frozen"),
         className="pilotis-seance-live",
     )
     exit_url = _exit_url(seance, principal, portal)
     return html.Div(
         [
-            _head(portal, content.get("title") or seance.spec.title, status),
+            _head(portal, content.get("title") or seance.spec.title, status, lang),
             banner,
             html.Div(slides, className="pilotis-seance-slides"),
-            _foot(seance, total, frozen=True, exit_url=exit_url, can_freeze=False),
+            _foot(seance, total, lang, frozen=True, exit_url=exit_url, can_freeze=False),
             html.Div(
                 className="pilotis-seance-announce visually-hidden",
                 **_attrs({"aria-live": "polite"}),
@@ -507,6 +528,7 @@ def snapshot_page(
                 "data-mode": "snapshot",
                 "data-snapshot": snapshot.id,
                 "data-sha256": snapshot.sha256,
+                **script_texts(lang),
             }
         ),
     )
@@ -518,10 +540,10 @@ def snapshot_page(
 def _status(rendered: Rendered, lang: str) -> tuple[str, str]:
     since = stale_since(rendered, lang)
     if since is None:
-        return f"Actualisé à {clock_text(rendered.at)}", "pilotis-seance-status is-fresh"
+        return t("seance_refreshed_at", lang, time=clock_text(rendered.at)), "pilotis-seance-status is-fresh"
     if since:
-        return f"Données non actualisées depuis le {since}", "pilotis-seance-status is-stale"
-    return "Données non actualisées (source indisponible)", "pilotis-seance-status is-stale"
+        return t("seance_stale_since", lang, since=since), "pilotis-seance-status is-stale"
+    return t("seance_stale_unknown", lang), "pilotis-seance-status is-stale"
 
 
 def snapshot_content(
@@ -651,9 +673,9 @@ def _install_seance(app: Dash, portal: Portal, seance: Seance) -> None:
     )
     def freeze(_clicks: int | None, search: str | None) -> Any:
         principal = allowed()
-        if principal is None or principal.seance is not None:
-            return "Un écran d'affichage ne peut pas figer la séance."
         lang = _lang()
+        if principal is None or principal.seance is not None:
+            return t("seance_display_cannot_freeze", lang)
         params = _params(search)
         period = parse_refresh(params.get(REFRESH_PARAM), seance.refresh)
         overrides = {k: params[k] for k in OVERRIDES if params.get(k)}
@@ -666,13 +688,13 @@ def _install_seance(app: Dash, portal: Portal, seance: Seance) -> None:
         audit("seance_snapshot", principal, url, f"empreinte sha256 {snapshot.sha256}")
         return [
             html.A(
-                f"Instantané du {moment_text(snapshot.timestamp, lang)}",
+                t("seance_snapshot_of", lang, when=moment_text(snapshot.timestamp, lang)),
                 href=url,
                 target="_blank",
                 rel="noopener",
                 className="pilotis-seance-snapshot-link",
             ),
-            html.Span(f" — empreinte {snapshot.sha256[:12]}…", className="pilotis-seance-hash"),
+            html.Span(t("seance_hash_short", lang, hash=snapshot.sha256[:12]), className="pilotis-seance-hash"),
         ]
 
     freeze.__name__ = f"seance_freeze_{seance.key.replace('@', 'd_').replace('-', '_')}"
