@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 import pandas as pd
 
@@ -78,7 +78,7 @@ class Scope:
         territory: Territory,
         year: int | None,
         **options: Any,
-    ) -> Scope:
+    ) -> Self:
         """The scope of ``principal``: the territory clamped to their restriction and their
         row-level rules (:func:`pilotis.core.access.row_filters`) on every query. The caller
         decided first that they may see what is computed (``access.can_view…``)."""
