@@ -11,10 +11,12 @@ from typing import Any, Literal
 from dash import html
 
 
-def scroll_region(table: Any, label: str) -> html.Div:
+def scroll_region(table: Any, label: str, *, labelledby: str | None = None) -> html.Div:
     """A wide table's box, scrolled sideways on small screens. It takes the focus so that the
-    keyboard can scroll it too (axe ``scrollable-region-focusable``), and is named by ``label``."""
-    return html.Div(table, className="table-responsive", tabIndex="0", role="region", **{"aria-label": label})
+    keyboard can scroll it too (axe ``scrollable-region-focusable``), and is named by ``label``
+    (or by the element ``labelledby``, e.g. the table's caption, which may carry its own lang)."""
+    name: dict[str, Any] = {"aria-labelledby": labelledby} if labelledby else {"aria-label": label}
+    return html.Div(table, className="table-responsive", tabIndex="0", role="region", **name)
 
 
 def notice(text: str, kind: Literal["info", "warning", "danger"] = "info") -> html.Div:
