@@ -331,6 +331,7 @@ class Compare(WidgetType):
         caption = t("series_table", lang, title=indicator.label)
         return data_details(frame, labels, formats, lang, caption=caption, grain=grain)
 
+
 DATA_LABELS = {
     "territoire": "Territoire",
     "code": "Code",
