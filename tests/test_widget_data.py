@@ -30,7 +30,7 @@ from pilotis.core.settings import ROOT
 from pilotis.core.territory import Territory
 from pilotis.core.widgets import WIDGET_TYPES
 from pilotis.ui.seance_render import plain
-from tests.helpers import find_figures, texts
+from tests.helpers import find_figures, html_table_rows, texts
 
 DATA = ROOT / "data"
 LAVAL_EPCI = "200083392"
@@ -63,16 +63,6 @@ def number(text: str) -> float:
     """A French-formatted number (``1 937``, ``16,8``) as a float."""
     digits = re.sub(r"[\s\u202f\u00a0]", "", text).replace(",", ".")
     return float(re.match(r"-?\d+(\.\d+)?", digits).group(0))  # type: ignore[union-attr]
-
-
-def table_rows(tree: Any) -> list[dict[str, Any]]:
-    if isinstance(tree, dict):
-        if tree.get("type") == "DataTable":
-            return list(tree["props"]["data"])
-        return [r for v in tree.get("props", {}).values() for r in table_rows(v)]
-    if isinstance(tree, list):
-        return [r for item in tree for r in table_rows(item)]
-    return []
 
 
 def by_class(tree: Any, name: str) -> list[Any]:
@@ -130,7 +120,8 @@ def check_widget(widget: Any, frame: pd.DataFrame, tree: Any) -> None:
         labels_drawn = [t for trace in figure["data"][1:] for t in trace["text"]]
         assert sorted(map(str, labels_drawn)) == sorted(map(str, frame[widget.label])), widget.id
     elif kind == "table":
-        rows = table_rows(tree)
+        rows = html_table_rows(tree)
+        assert len(rows) == len(frame), widget.id
         for column in frame.columns:
             assert [r[column] for r in rows] == pytest.approx(list(frame[column])), (widget.id, column)
     elif kind == "kpi":
