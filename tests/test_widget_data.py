@@ -25,10 +25,12 @@ import pytest
 from pilotis.accounts.users import DEMO_USERS
 from pilotis.core.access import Principal
 from pilotis.core.evaluator import Evaluator
+from pilotis.core.i18n import t
+from pilotis.core.schema import WidgetBase
 from pilotis.core.scope import Scope
 from pilotis.core.settings import ROOT
 from pilotis.core.territory import Territory
-from pilotis.core.widgets import WIDGET_TYPES
+from pilotis.core.widgets import WIDGET_TYPES, WidgetType, register_widget, seance_default, seance_graph
 from pilotis.ui.seance_render import plain
 from tests.helpers import find_figures, html_table_rows, texts
 
@@ -268,3 +270,28 @@ def test_restricted_scope_withholds_positions(portal) -> None:  # type: ignore[n
     rsa["date"] = pd.to_datetime(rsa["date"])
     laval = rsa[(rsa["epci_siren"] == LAVAL_EPCI) & (rsa["date"].dt.year == 2020)]
     assert result.value == laval.loc[laval["date"] == laval["date"].max(), "foyers_allocataires"].sum()
+
+
+# --------------------------------------------------------------------------- what a type declares
+
+
+def test_widget_type_declares_its_texts_and_seance_behaviour() -> None:
+    """A type's texts reach i18n when it registers (a clash is refused at import), and séances ask
+    the type whether to show it by default and whether it is a graph (no list of type names)."""
+    assert t("compare_need_two", "en") == "Choose at least two different territories."  # layouts/compare.py
+
+    class Clash(WidgetType):
+        type_names = ("clash_for_test",)
+        Config = WidgetBase
+        texts = {"no_data": {"fr": "Autre chose", "en": "Something else"}}
+
+    with pytest.raises(ValueError, match="no_data"):
+        register_widget(Clash)
+    assert "clash_for_test" not in WIDGET_TYPES
+    assert (seance_default("table"), seance_default("markdown"), seance_default("kpi")) == (False, False, True)
+    assert (seance_graph("line"), seance_graph("choropleth"), seance_graph("kpi"), seance_graph("custom")) == (
+        True,
+        True,
+        False,
+        False,
+    )
