@@ -55,6 +55,11 @@ def _cell(column: str, value: Any, formats: dict[str, tuple[Fmt, int]], lang: st
     return text, french_fold(text), False
 
 
+def _props(values: dict[str, Any]) -> dict[str, Any]:
+    """``data-*`` / ``aria-*`` attributes for a Dash html component (typed loosely for its kwargs)."""
+    return values
+
+
 def _split(template: str) -> tuple[str, str]:
     """The text before and after ``{column}`` in a translated template."""
     before, _, after = template.partition("\x00")
@@ -94,8 +99,8 @@ def data_table(
         name.append(labels.get(column, column))
         if after:
             name.append(html.Span(after, className="visually-hidden"))
-        name.append(html.Span(className="pilotis-sort-icon", **{"aria-hidden": "true"}))
-        button = html.Button(name, type="button", className="pilotis-sort", **{"data-action": "sort"})
+        name.append(html.Span(className="pilotis-sort-icon", **_props({"aria-hidden": "true"})))
+        button = html.Button(name, type="button", className="pilotis-sort", **_props({"data-action": "sort"}))
         heads.append(html.Th(button, scope="col", className="text-end" if numeric else None, **extra))
     rows = [
         [list(_cell(column, value, formats, lang, grain)[:2]) for column, value in zip(columns, record, strict=True)]
@@ -115,13 +120,13 @@ def data_table(
     pages = max(1, math.ceil(len(frame) / page_size))
     pager: list[Any] = []
     if pages > 1:
-        off = {"aria-disabled": "true"}
+        off: dict[str, Any] = {"aria-disabled": "true"}
         buttons = [
             html.Button(
                 t(key, lang),
                 type="button",
                 className="btn btn-sm btn-outline-secondary",
-                **{"data-action": action, **(off if action in ("first", "previous") else {})},
+                **_props({"data-action": action, **(off if action in ("first", "previous") else {})}),
             )
             for action, key in (
                 ("first", "first_page"),
@@ -137,14 +142,14 @@ def data_table(
                     html.Div(buttons, className="pilotis-pager-buttons"),
                 ],
                 className="pilotis-pager",
-                **{"aria-labelledby": f"{caption_id}-pages {caption_id}"},
+                **_props({"aria-labelledby": f"{caption_id}-pages {caption_id}"}),
             )
         )
     pager.append(
         html.P(
             t("page_of", lang, page=1, pages=pages) if pages > 1 else "",
             className="pilotis-table-status" + ("" if pages > 1 else " visually-hidden"),
-            **{"aria-live": "polite", "aria-atomic": "true"},
+            **_props({"aria-live": "polite", "aria-atomic": "true"}),
         )
     )
     attributes: dict[str, Any] = {

@@ -82,7 +82,7 @@ def _convert(node: SyntaxTreeNode) -> Any:  # noqa: PLR0911, C901 - one branch p
         return html.Ol(_children(node), start=str(start)) if start not in (None, 1) else html.Ol(_children(node))
     if kind == "link":
         title = node.attrs.get("title")
-        extra = {"title": str(title)} if title else {}
+        extra: dict[str, Any] = {"title": str(title)} if title else {}
         return html.A(_children(node), href=str(node.attrs.get("href", "")), **extra)
     if kind == "image":
         return html.Img(src=str(node.attrs.get("src", "")), alt=_plain(node))

@@ -143,7 +143,7 @@ def _state(portal: Portal, dataset: str, lang: str) -> html.Span:
 def _row(portal: Portal, dataset: str, dashboards: list[Dashboard], lang: str) -> html.Tr:
     config = portal.registry.datasets[dataset].config
     coverage = _coverage(portal, dataset, lang)  # reads the source when needed: the state is then known
-    fr: dict[str, str] = {"lang": "fr"} if lang != "fr" else {}  # written in YAML, in French
+    fr: dict[str, Any] = {"lang": "fr"} if lang != "fr" else {}  # written in YAML, in French
     about: list[Any] = [html.Strong(config.title, **fr)]
     if config.simulated:
         about.append(html.Span(t("simulated", lang), className="badge pilotis-simulated ms-2"))

@@ -144,7 +144,7 @@ def datasets_of(portal: Portal, indicator: Indicator) -> list[str]:
     return found
 
 
-def _french(lang: str) -> dict[str, str]:
+def _french(lang: str) -> dict[str, Any]:
     """``lang="fr"`` for content written in YAML (French) inside a page shown in another language."""
     return {"lang": "fr"} if lang != "fr" else {}
 
