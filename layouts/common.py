@@ -15,6 +15,7 @@ from dash.dash_table.Format import Format, Group, Scheme, Symbol
 from pilotis.core.formatting import NNBSP, format_period, format_value
 from pilotis.core.i18n import t
 from pilotis.core.query import PERIOD
+from pilotis.ui.components import aria
 
 # Re-exported: widget modules and dashboards take them from here.
 from pilotis.ui.components import notice as notice
@@ -86,7 +87,7 @@ def accessible_graph(
         props["id"] = graph_id
     # role="figure", not "img": the plotly toolbar inside holds real buttons
     # (an img's children are presentational: axe nested-interactive, serious).
-    children: list[Any] = [html.Div(dcc.Graph(**props), role="figure", **{"aria-label": label})]
+    children: list[Any] = [html.Div(dcc.Graph(**props), role="figure", **aria(label=label))]
     if table is not None:
         children.append(table)
     return html.Div(children, className="pilotis-graph")

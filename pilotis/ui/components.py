@@ -11,17 +11,33 @@ from typing import Any, Literal
 from dash import html
 
 
+def aria(**attributes: str) -> dict[str, Any]:
+    """``aria-*`` attributes for a Dash HTML component: ``html.I(className=…, **aria(hidden="true"))``.
+
+    Dash renders any ``aria-*`` keyword, but its typed signatures cannot name them; a dict typed
+    ``dict[str, Any]`` passes them through mypy without an ignore (``**aria(x=str)`` does not:
+    mypy checks its ``str`` values against every declared keyword). ``described_by`` -> ``aria-describedby``
+    is not done: write the attribute's own name (``describedby``).
+    """
+    return {f"aria-{name}": value for name, value in attributes.items()}
+
+
+def data_attributes(**attributes: str) -> dict[str, Any]:
+    """``data-*`` attributes for a Dash HTML component (``data_attributes(dashboard="rsa")``), typed as :func:`aria`."""
+    return {f"data-{name.replace('_', '-')}": value for name, value in attributes.items()}
+
+
 def scroll_region(table: Any, label: str) -> html.Div:
     """A wide table's box, scrolled sideways on small screens. It takes the focus so that the
     keyboard can scroll it too (axe ``scrollable-region-focusable``), and is named by ``label``."""
-    return html.Div(table, className="table-responsive", tabIndex="0", role="region", **{"aria-label": label})
+    return html.Div(table, className="table-responsive", tabIndex="0", role="region", **aria(label=label))
 
 
 def notice(text: str, kind: Literal["info", "warning", "danger"] = "info") -> html.Div:
     """A short message inside a widget (never a traceback)."""
     icon = {"info": "bi-info-circle", "warning": "bi-exclamation-triangle", "danger": "bi-x-octagon"}[kind]
     return html.Div(
-        [html.I(className=f"bi {icon} me-1", **{"aria-hidden": "true"}), text],
+        [html.I(className=f"bi {icon} me-1", **aria(hidden="true")), text],
         className=f"pilotis-notice alert alert-{kind} py-1 px-2 mb-2 small",
         role="status",
     )

@@ -12,6 +12,7 @@ from pilotis.core.schema import DataWidgetBase
 from pilotis.core.sources import SourceError
 from pilotis.core.territory import Territory
 from pilotis.core.widgets import WIDGET_TYPES
+from pilotis.ui.components import aria, data_attributes
 from pilotis.ui.overview import widget_cards
 from pilotis.ui.portal import Portal
 
@@ -49,7 +50,7 @@ def shell(
     links += [
         dbc.NavItem(
             dbc.NavLink(
-                [html.I(className=f"bi bi-{d.spec.icon} me-1", **{"aria-hidden": "true"}), d.spec.title],
+                [html.I(className=f"bi bi-{d.spec.icon} me-1", **aria(hidden="true")), d.spec.title],
                 href=d.spec.url,
                 active="exact",
             )
@@ -76,7 +77,7 @@ def shell(
                 className="d-flex flex-wrap align-items-center gap-2",
             ),
             className="navbar navbar-dark pilotis-navbar",
-            **{"aria-label": t("main_nav", lang)},
+            **aria(label=t("main_nav", lang)),
         ),
     )
     return html.Div(
@@ -95,7 +96,7 @@ def shell(
                                 html.A(t("data_catalogue", lang), href="/donnees"),
                             ],
                             className="small mb-1",
-                            **{"aria-label": t("catalogues", lang)},
+                            **aria(label=t("catalogues", lang)),
                         ),
                         html.P(
                             f"{portal.registry.portal.title} — {t('footer', lang)}",
@@ -120,7 +121,7 @@ def home(portal: Portal, dashboards: list[Dashboard], lang: str) -> html.Div:
                         [
                             html.H2(
                                 [
-                                    html.I(className=f"bi bi-{d.spec.icon} me-2", **{"aria-hidden": "true"}),
+                                    html.I(className=f"bi bi-{d.spec.icon} me-2", **aria(hidden="true")),
                                     d.spec.title,
                                 ],
                                 className="h5 card-title",
@@ -267,7 +268,7 @@ def filters(portal: Portal, dashboard: Dashboard, lang: str, scope: Territory | 
             ),
         ],
         className="pilotis-filters mb-3",
-        **{"aria-label": t("filters", lang)},
+        **aria(label=t("filters", lang)),
     )
 
 
@@ -299,7 +300,7 @@ def widget_card(portal: Portal, dashboard: Dashboard, widget, lang: str) -> dbc.
             html.P(footer, className="pilotis-source small mb-0 mt-2"),
         ],
         className=f"card card-body h-100 pilotis-widget pilotis-{widget.type}",
-        **({"aria-label": widget.title} if widget.title else {}),
+        **(aria(label=widget.title) if widget.title else {}),
     )
     return dbc.Col(card, xs=12, lg=widget.width, className="mb-3")
 
@@ -319,7 +320,7 @@ def dashboard_page(
                 html.Div(
                     [
                         html.H1(
-                            [html.I(className=f"bi bi-{spec.icon} me-2", **{"aria-hidden": "true"}), spec.title],
+                            [html.I(className=f"bi bi-{spec.icon} me-2", **aria(hidden="true")), spec.title],
                             className="h3 mb-1",
                         ),
                         html.P(spec.description, className="text-muted"),
@@ -328,7 +329,7 @@ def dashboard_page(
                 # Séance mode (full screen, projection); assets/seance.js adds the chosen filters.
                 html.A(
                     [
-                        html.I(className="bi bi-easel me-1", **{"aria-hidden": "true"}),
+                        html.I(className="bi bi-easel me-1", **aria(hidden="true")),
                         "Présenter" if lang == "fr" else "Present",
                     ],
                     href=f"/seance/d/{spec.id}",
@@ -336,7 +337,7 @@ def dashboard_page(
                     title="Projeter ce tableau de bord en séance (plein écran)"
                     if lang == "fr"
                     else "Project this dashboard full screen",
-                    **{"data-dashboard": spec.id},
+                    **data_attributes(dashboard=spec.id),
                 ),
             ],
             className="d-flex flex-wrap justify-content-between align-items-start gap-2",
