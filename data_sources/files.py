@@ -46,7 +46,7 @@ class FileSource(DataSource):
     Config: ClassVar[type[DatasetBase]] = FileDataset
     _lock = threading.Lock()
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._view_state: tuple[int, str] | None = None
         self._schema: dict[str, str] | None = None
@@ -263,8 +263,8 @@ class CsvSource(FileSource):
                     [str(f) for f in self.files()],
                     encodings,
                     cfg.delimiter,  # type: ignore[attr-defined]
-                    cfg.decimal,
-                    sorted((k, v.type) for k, v in cfg.columns.items()),  # type: ignore[attr-defined]
+                    cfg.decimal,  # type: ignore[attr-defined]
+                    sorted((k, v.type) for k, v in cfg.columns.items()),
                 )
             ).encode()
         ).hexdigest()[:16]

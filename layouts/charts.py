@@ -50,7 +50,7 @@ class ChartConfig(DataWidgetBase):
 def territory_names(
     frame: pd.DataFrame,
     dataset,
-    ctx: RenderContext,  # type: ignore[no-untyped-def]
+    ctx: RenderContext,
     columns: tuple[str | None, ...],
 ) -> pd.DataFrame:
     """Commune / EPCI names instead of their codes on an axis or in a legend."""
@@ -83,7 +83,7 @@ class Chart(WidgetType):
         yield ("measure",), widget.measure
 
     @classmethod
-    def check(cls, widget: ChartConfig, ctx) -> None:  # type: ignore[no-untyped-def, override]
+    def check(cls, widget: ChartConfig, ctx) -> None:  # type: ignore[override]
         dataset = ctx.datasets.get(widget.dataset)
         if dataset is not None and widget.x == PERIOD and dataset.period is None:
             ctx.problem(
@@ -93,7 +93,7 @@ class Chart(WidgetType):
             )
 
     @classmethod
-    def render(cls, widget: ChartConfig, ctx: RenderContext):  # type: ignore[no-untyped-def, override]
+    def render(cls, widget: ChartConfig, ctx: RenderContext):  # type: ignore[override]
         lang = ctx.lang
         dataset = ctx.dataset(widget.dataset)
         group = (widget.x,) + ((widget.color,) if widget.color else ())
@@ -149,8 +149,7 @@ class Chart(WidgetType):
             hover_x = period_labels(part[PERIOD], grain, lang) if is_period else None
             common = {"name": str(name) if name is not None else widget.title, "customdata": hover_x}
             value = f"%{{y:.{widget.decimals}%}}" if widget.format == "percent" else "%{y}"
-            template = f"%{{customdata}}<br>{value}<extra>%{{fullData.name}}</extra>"
-            template = template if is_period else None
+            template = f"%{{customdata}}<br>{value}<extra>%{{fullData.name}}</extra>" if is_period else None
             if widget.type in ("bar", "stacked_bar"):
                 fig.add_trace(
                     go.Bar(x=x, y=y, orientation="h" if widget.horizontal else "v", hovertemplate=template, **common)

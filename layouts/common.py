@@ -9,7 +9,8 @@ from typing import Any, Literal
 
 import pandas as pd
 import plotly.graph_objects as go
-from dash import dash_table, dcc, html
+from dash import dcc, html
+from dash.dash_table.DataTable import DataTable
 from dash.dash_table.Format import Format, Group, Scheme, Symbol
 
 from pilotis.core.formatting import NNBSP, format_period, format_value
@@ -146,9 +147,9 @@ def datatable(
     formats: dict[str, tuple[Fmt, int]],
     lang: str,
     page_size: int = 10,
-) -> dash_table.DataTable:
+) -> DataTable:
     """A sortable, paginated table with French number formats."""
-    columns = []
+    columns: list[Any] = []  # dash_table's `Columns` TypedDict cannot hold a `Format` object
     for name in frame.columns:
         spec: dict[str, Any] = {"name": labels.get(name, name), "id": name}
         if name in formats:
@@ -163,7 +164,7 @@ def datatable(
         else:
             spec["type"] = "text"  # codes and names: left-aligned (numbers stay right-aligned)
         columns.append(spec)
-    return dash_table.DataTable(
+    return DataTable(
         id=table_id,
         data=frame.to_dict("records"),
         columns=columns,

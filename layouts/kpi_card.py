@@ -235,7 +235,8 @@ def sparkline(widget: Any, points: list[tuple[dt.date, float | None]], grain: st
     low, high = min(values), max(values)
     span = (high - low) or 1.0
     step = (SPARK_WIDTH - 8) / max(len(points) - 1, 1)
-    coords, segments = [], []
+    coords: list[str] = []
+    segments: list[list[str]] = []
     for i, (_, value) in enumerate(points):
         if value is None:
             if coords:

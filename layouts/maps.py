@@ -81,7 +81,7 @@ class Choropleth(WidgetType):
         yield ("measure",), widget.measure
 
     @classmethod
-    def check(cls, widget: ChoroplethConfig, ctx) -> None:  # type: ignore[no-untyped-def, override]
+    def check(cls, widget: ChoroplethConfig, ctx) -> None:  # type: ignore[override]
         dataset = ctx.datasets.get(widget.dataset)
         column = getattr(dataset.territory, widget.level, None) if dataset and dataset.territory else None
         if dataset is not None and column is None:
@@ -96,7 +96,7 @@ class Choropleth(WidgetType):
             )
 
     @classmethod
-    def render(cls, widget: ChoroplethConfig, ctx: RenderContext):  # type: ignore[no-untyped-def, override]
+    def render(cls, widget: ChoroplethConfig, ctx: RenderContext):  # type: ignore[override]
         lang = ctx.lang
         dataset = ctx.dataset(widget.dataset)
         assert dataset.territory is not None
@@ -215,7 +215,7 @@ class Points(WidgetType):
         yield ("size",), widget.size or "count(*)"
 
     @classmethod
-    def render(cls, widget: PointsConfig, ctx: RenderContext):  # type: ignore[no-untyped-def, override]
+    def render(cls, widget: PointsConfig, ctx: RenderContext):  # type: ignore[override]
         lang = ctx.lang
         dataset = ctx.dataset(widget.dataset)
         group = (widget.label, widget.lat, widget.lon) + ((widget.color,) if widget.color else ())

@@ -41,7 +41,7 @@ class TableConfig(DataWidgetBase):
     """Nombre maximal de lignes renvoyées (les plus grandes valeurs de la première mesure)."""
 
 
-def add_territory_names(frame, dataset, ctx: RenderContext, labels: dict[str, str]):  # type: ignore[no-untyped-def]
+def add_territory_names(frame, dataset, ctx: RenderContext, labels: dict[str, str]):
     """Insert the commune / EPCI name after a territory code column."""
     if dataset.territory is None:
         return frame
@@ -75,7 +75,7 @@ class Table(WidgetType):
             yield ("measures", index, "measure"), measure.measure
 
     @classmethod
-    def render(cls, widget: TableConfig, ctx: RenderContext):  # type: ignore[no-untyped-def, override]
+    def render(cls, widget: TableConfig, ctx: RenderContext):  # type: ignore[override]
         lang = ctx.lang
         dataset = ctx.dataset(widget.dataset)
         aliases = {f"m{i}": m for i, m in enumerate(widget.measures)}

@@ -12,8 +12,11 @@ import json
 from typing import Any
 
 import plotly.utils
+import pytest
+from dash import html
 
 from pilotis.core.access import Principal
+from pilotis.core.widgets import WIDGET_TYPES, RenderContext
 from pilotis.ui import pages
 from pilotis.ui.components import aria, data_attributes, notice, scroll_region
 from pilotis.ui.portal import Portal
@@ -67,3 +70,22 @@ def test_the_shell_names_its_navigation(portal: Portal) -> None:
     sent = _sent(pages.shell(portal, portal.registry.ordered(), "fr"))
     navs = {p.get("aria-label") for p in sent if p["type"] == "Nav"}
     assert "Navigation principale" in navs
+
+
+def test_a_static_widget_is_drawn_with_a_real_context(portal: Portal, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``render(widget, ctx)`` always gets a :class:`RenderContext`: a static widget (drawn once with
+    the page, no callback) gets the page's language, not ``None``."""
+    seen: list[RenderContext] = []
+
+    class Probe(WIDGET_TYPES["markdown"]):  # type: ignore[misc, valid-type]
+        @classmethod
+        def render(cls, widget: Any, ctx: RenderContext) -> Any:
+            seen.append(ctx)
+            return html.P(f"langue {ctx.lang}")
+
+    monkeypatch.setitem(WIDGET_TYPES, "markdown", Probe)
+    dashboard = portal.registry.dashboards["rsa"]
+    markdown = next(w for w in dashboard.widgets if w.type == "markdown")
+    sent = _sent(pages.widget_card(portal, dashboard, markdown, "en"))
+    assert any(p["type"] == "P" and p.get("children") == "langue en" for p in sent)
+    assert isinstance(seen[0], RenderContext) and seen[0].dashboard is dashboard

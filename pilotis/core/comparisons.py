@@ -83,7 +83,7 @@ def truncate(day: dt.date, grain: str) -> dt.date:
 def as_dates(values: pd.Series) -> list[dt.date]:
     """The period column of a query result as ``date`` objects (vectorised for datetimes)."""
     if pd.api.types.is_datetime64_any_dtype(values):
-        return values.to_numpy().astype("datetime64[D]").tolist()  # type: ignore[no-any-return]
+        return values.to_numpy().astype("datetime64[D]").tolist()
     return [as_date(v) for v in values]
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import dash_bootstrap_components as dbc
 from dash import dcc, html
+from dash.development.base_component import Component
 
 from pilotis.core.access import Principal
 from pilotis.core.i18n import t
@@ -179,7 +183,9 @@ def denied(lang: str) -> html.Div:
 def _scoped_options(portal: Portal, scope: Territory, lang: str) -> list[dict]:
     """Territory choices of a user restricted to ``scope``: it, and its communes for an EPCI."""
     index = portal.territories
-    options = [{"label": index.name(scope) if index.is_known(scope) else "—", "value": scope.value}]
+    options: list[dict[str, Any]] = [
+        {"label": index.name(scope) if index.is_known(scope) else "—", "value": scope.value}
+    ]
     if scope.level == "epci":
         communes = sorted(index.communes_of(scope.code), key=lambda c: index.communes.get(c, c))
         options.append({"label": f"── {t('communes', lang)} ──", "value": "sep:communes", "disabled": True})
@@ -187,7 +193,7 @@ def _scoped_options(portal: Portal, scope: Territory, lang: str) -> list[dict]:
     return options
 
 
-def _territory_options(portal: Portal, levels: list[str], lang: str) -> list[dict]:
+def _territory_options(portal: Portal, levels: Sequence[str], lang: str) -> list[dict]:
     index = portal.territories
     options: list[dict] = []
     if "departement" in levels:
@@ -272,9 +278,9 @@ def filters(portal: Portal, dashboard: Dashboard, lang: str, scope: Territory | 
     )
 
 
-def widget_card(portal: Portal, dashboard: Dashboard, widget, lang: str) -> dbc.Col:  # type: ignore[no-untyped-def]
+def widget_card(portal: Portal, dashboard: Dashboard, widget, lang: str) -> dbc.Col:
     """A widget's frame: title, description, content placeholder, source line."""
-    header = [html.H2(widget.title, className="h6 mb-1")] if widget.title else []
+    header: list[Component] = [html.H2(widget.title, className="h6 mb-1")] if widget.title else []
     if widget.description:
         header.append(html.P(widget.description, className="small text-muted mb-2"))
     footer: list = []
@@ -285,8 +291,11 @@ def widget_card(portal: Portal, dashboard: Dashboard, widget, lang: str) -> dbc.
         if dataset.simulated:
             footer.append(html.Span(t("simulated", lang), className="badge pilotis-simulated ms-2"))
     widget_type = WIDGET_TYPES[widget.type]
+    body: Component | list[Component]
     if widget_type.is_static(widget):
-        body = widget_type.render(widget, None)
+        # Drawn once with the page: content that reads no data (markdown) still gets a real context
+        # (the page's language, its default filters, nobody's row rules), as every render() does.
+        body = widget_type.render(widget, portal.render_context(dashboard, None, None, lang, principal=None))
     else:
         body = dcc.Loading(
             html.Div(id=dashboard.dom_id(widget.id), className="pilotis-widget-body"), type="dot", delay_show=300
@@ -296,7 +305,7 @@ def widget_card(portal: Portal, dashboard: Dashboard, widget, lang: str) -> dbc.
         [
             html.Div(header),
             *([controls] if controls is not None else []),
-            body,
+            *(body if isinstance(body, list) else [body]),
             html.P(footer, className="pilotis-source small mb-0 mt-2"),
         ],
         className=f"card card-body h-100 pilotis-widget pilotis-{widget.type}",
