@@ -11,12 +11,13 @@ from dash import Dash
 from pilotis.core.cache import make_cache
 from pilotis.core.data import DataService
 from pilotis.core.errors import ConfigError, StartupError
+from pilotis.core.instance_secret import with_demo_key
 from pilotis.core.loader import load_registry
 from pilotis.core.routes import served_by_server
 from pilotis.core.settings import Settings
 from pilotis.plugins import register_builtins
 from pilotis.ui.portal import Portal
-from pilotis.web import enforce
+from pilotis.web import csp, enforce, request_limits, static_cache
 from pilotis.web.admin import bp as admin_bp
 from pilotis.web.admin_sources import bp as sources_bp
 from pilotis.web.auth import bp as auth_bp
@@ -29,7 +30,7 @@ def create_app(settings: Settings | None = None) -> Dash:
 
     Raises :class:`ConfigError` (with every problem of every file) when the YAML is invalid.
     """
-    settings = settings or Settings.from_env()
+    settings = with_demo_key(settings or Settings.from_env())  # demo mode: this installation's key
     register_builtins()  # the shipped widget and source types (layouts/, data_sources/)
     registry = load_registry(
         settings.root, settings.config_dir, settings.dashboards_dir, instance_dir=settings.instance_dir
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> Dash:
         compress=True,
         update_title=None,  # type: ignore[arg-type]  # documented (no « Updating… » title), not annotated
     )
+    static_cache.install(server, settings.root / "assets")  # after Dash's compression hook: runs before it
     enforce.install(app, portal)  # before any other hook: every Dash endpoint asks access.can_view
     install_auth(server, portal)  # database, sessions, CSRF
     # Every blueprint, here and only here (their addresses are in pilotis/core/routes.py).
@@ -65,6 +67,8 @@ def create_app(settings: Settings | None = None) -> Dash:
         return None
 
     install(app, portal)
+    request_limits.install(app, settings)  # body limit (413), unknown Dash bundles (404)
+    csp.install(app)  # Content-Security-Policy: Dash's inline scripts by hash, nothing external
     return app
 
 

@@ -2,64 +2,23 @@
  * Pilotis — accessibility patches for markup that Dash components render without names.
  * Dash links every .js file of assets/ on every page; this one has no dependency.
  *
- * - dash_table.DataTable (Dash 4.4.1) renders its pagination as icon-only <button>s and an
- *   unlabelled page <input> (axe: button-name, critical): give them French/English names.
- * - Its sort arrows are clickable <span>s, unreachable with the keyboard: make them buttons
- *   (role, tabindex, name, Enter/Space).
  * - dbc.NavLink marks the current page with the class `active` only: add aria-current="page".
+ * - A plotly graph is one image for assistive technologies: its wrapper has role="img" and the
+ *   figure's name (layouts/common.py accessible_graph); the SVG inside (ticks read as images,
+ *   hover layers) is hidden from them. Its data stays available in « Voir les données ».
+ * - After a dashboard is chosen in the menu (Dash changes the page without loading a new
+ *   document), the focus moves to the page's h1 and the new page is announced in the polite
+ *   live region #pilotis-announce: a screen reader user hears where they are, and Tab goes on
+ *   from the top of the new content instead of from the menu link.
  */
 (function () {
   "use strict";
-  var TEXTS = {
-    fr: {
-      "first-page": "Première page", "previous-page": "Page précédente",
-      "next-page": "Page suivante", "last-page": "Dernière page",
-      "current-page": "Numéro de page", sort: "Trier par la colonne"
-    },
-    en: {
-      "first-page": "First page", "previous-page": "Previous page",
-      "next-page": "Next page", "last-page": "Last page",
-      "current-page": "Page number", sort: "Sort by column"
-    }
-  };
-
-  function texts() {
-    var lang = (document.documentElement.getAttribute("lang") || "fr").slice(0, 2);
-    return TEXTS[lang] || TEXTS.fr;
-  }
-
-  function label(element, text) {
-    if (element.getAttribute("aria-label") !== text) {
-      element.setAttribute("aria-label", text);
-    }
-  }
-
   function patch() {
-    var t = texts();
-    var buttons = document.querySelectorAll(".dash-table-container .previous-next-container button");
-    for (var i = 0; i < buttons.length; i++) {
-      var name = buttons[i].className.split(" ").filter(function (c) { return t[c]; })[0];
-      if (name) {
-        label(buttons[i], t[name]);
-      }
-      if (buttons[i].getAttribute("type") !== "button") {
-        buttons[i].setAttribute("type", "button");
-      }
+    var graphs = document.querySelectorAll(".pilotis-graph > [role='img'] > :not([aria-hidden])");
+    for (var g = 0; g < graphs.length; g++) {
+      graphs[g].setAttribute("aria-hidden", "true");
     }
-    var inputs = document.querySelectorAll(".dash-table-container input.current-page");
-    for (var j = 0; j < inputs.length; j++) {
-      label(inputs[j], t["current-page"]);
-    }
-    var sorts = document.querySelectorAll(".dash-table-container .column-header--sort");
-    for (var k = 0; k < sorts.length; k++) {
-      if (sorts[k].getAttribute("role") !== "button") {
-        sorts[k].setAttribute("role", "button");
-        sorts[k].setAttribute("tabindex", "0");
-      }
-      var header = sorts[k].closest("th");
-      var name = header && header.querySelector(".column-header-name");
-      label(sorts[k], t.sort + (name ? " " + name.textContent.trim() : ""));
-    }
+    announce();
     var links = document.querySelectorAll(".pilotis-navbar .nav-link");
     for (var n = 0; n < links.length; n++) {
       var current = links[n].classList.contains("active");
@@ -82,19 +41,37 @@
     }
   }
 
-  document.addEventListener("keydown", function (event) {
-    var target = event.target;
-    if ((event.key === "Enter" || event.key === " ") && target && target.classList &&
-        target.classList.contains("column-header--sort")) {
-      event.preventDefault();
-      target.click();
+  var shownTitle = null;  // the page title last seen in #page-title (null: first page not drawn yet)
+
+  function announce() {
+    var holder = document.getElementById("page-title");
+    var title = holder ? holder.textContent.trim() : "";
+    if (!title || title === shownTitle) {
+      return;
     }
-  });
+    var first = shownTitle === null;
+    shownTitle = title;
+    if (first) {
+      return;  // the document just loaded: the browser says its title, the focus stays put
+    }
+    var heading = document.querySelector("#page h1");
+    if (heading) {
+      if (!heading.hasAttribute("tabindex")) {
+        heading.setAttribute("tabindex", "-1");
+      }
+      heading.focus({preventScroll: false});
+    }
+    var region = document.getElementById("pilotis-announce");
+    if (region) {
+      var template = region.getAttribute("data-template") || "{title}";
+      region.textContent = template.replace("{title}", title);
+    }
+  }
 
   function start() {
     patch();
     new MutationObserver(schedule).observe(document.body, {
-      childList: true, subtree: true, attributes: true, attributeFilter: ["class"]
+      childList: true, subtree: true, characterData: true, attributes: true, attributeFilter: ["class"]
     });
   }
 

@@ -9,6 +9,12 @@
  * Each slide shows `data-duration` seconds; the progress bar has one segment per slide.
  * Data refreshes come from the server (a Dash callback on a dcc.Interval): when the heartbeat
  * stops changing for more than two periods, the indicator turns to « données non actualisées ».
+ *
+ * Fit step (after the slides are built, on every resize and every refreshed content): the CSS
+ * scales everything with the screen (assets/seance.css, `--u`); what still does not fit is
+ * measured here, on every slide: a KPI value wider than its card gets a smaller size (still on
+ * one line, never broken inside a word), and a card whose lines overflow hides its last lines
+ * and says so at its end (« 2 éléments masqués : voir la fiche »). Nothing is clipped silently.
  */
 (function () {
   "use strict";
@@ -53,6 +59,217 @@
     };
     el.setAttribute("data-ready", "true");
     show(0, false);
+    watchContent(el);
+    scheduleFit();
+    if (document.fonts && document.fonts.ready) {
+      document.fonts.ready.then(scheduleFit);
+    }
+  }
+
+  /* ---------------------------------------------------------------- fit step */
+  var LINES = "li, p, tr, .alert, .pilotis-notice, .pilotis-sparkline, h4, h5, h6, dt, dd, pre, blockquote, img";
+  var KPI_MIN_RATIO = 0.45;
+  var fitObserver = null;
+  var fitPending = false;
+
+  function overflows(el) {
+    return el.scrollHeight > el.clientHeight + 1 || el.scrollWidth > el.clientWidth + 1;
+  }
+
+  function resetFit(slide) {
+    var hidden = slide.querySelectorAll("[data-fit-hidden]");
+    for (var i = 0; i < hidden.length; i++) {
+      hidden[i].removeAttribute("data-fit-hidden");
+    }
+    var notes = slide.querySelectorAll(".pilotis-seance-more");
+    for (var j = 0; j < notes.length; j++) {
+      notes[j].parentNode.removeChild(notes[j]);
+    }
+    var values = slide.querySelectorAll(".pilotis-kpi-value[data-fit-size]");
+    for (var k = 0; k < values.length; k++) {
+      values[k].removeAttribute("data-fit-size");
+      values[k].style.removeProperty("--fit-size");
+    }
+  }
+
+  /* A KPI value wider than its card: the largest size that fits, on one line. */
+  function fitValue(value) {
+    if (value.scrollWidth <= value.clientWidth + 1) {
+      return;
+    }
+    var size = parseFloat(getComputedStyle(value).fontSize);
+    var floor = size * KPI_MIN_RATIO;
+    var next = Math.max(floor, Math.floor(size * value.clientWidth / value.scrollWidth * 0.98));
+    for (var step = 0; step < 6; step++) {
+      value.setAttribute("data-fit-size", "");
+      value.style.setProperty("--fit-size", next + "px");
+      if (value.scrollWidth <= value.clientWidth + 1 || next <= floor) {
+        return;
+      }
+      next = Math.max(floor, Math.floor(next * 0.92));
+    }
+  }
+
+  /* Lines of a card that may be hidden, last first: the innermost ones, never the KPI value. */
+  function hideableLines(body) {
+    var found = Array.prototype.slice.call(body.querySelectorAll(LINES));
+    return found.filter(function (el) {
+      if (el.closest("thead") || el.classList.contains("pilotis-kpi-value") || el.querySelector(".pilotis-kpi-value")) {
+        return false;
+      }
+      return !el.querySelector(LINES);
+    });
+  }
+
+  function fitBody(body) {
+    if (!overflows(body)) {
+      return;
+    }
+    var lines = hideableLines(body);
+    if (!lines.length) {
+      return;
+    }
+    var kpi = body.querySelector(".pilotis-kpi-value");
+    var note = document.createElement("p");
+    note.className = "pilotis-seance-more";
+    body.appendChild(note);
+    var count = 0;
+    while (overflows(body) && lines.length) {
+      lines.pop().setAttribute("data-fit-hidden", "");
+      count += 1;
+      note.textContent = count + (count > 1 ? " éléments masqués" : " élément masqué") +
+        (kpi ? " : voir la fiche indicateur" : " : voir le tableau de bord");
+    }
+    if (!count) {
+      body.removeChild(note);
+    }
+  }
+
+  function fitSlides() {
+    fitPending = false;
+    var el = root();
+    if (!el) {
+      return;
+    }
+    var slides = el.querySelectorAll(".pilotis-seance-slide");
+    for (var i = 0; i < slides.length; i++) {
+      resetFit(slides[i]);
+      var values = slides[i].querySelectorAll(".pilotis-kpi-value");
+      for (var v = 0; v < values.length; v++) {
+        fitValue(values[v]);
+      }
+      var bodies = slides[i].querySelectorAll(".pilotis-seance-body");
+      for (var b = 0; b < bodies.length; b++) {
+        fitBody(bodies[b]);
+      }
+    }
+    el.setAttribute("data-fit", window.innerWidth + "x" + window.innerHeight);
+    if (fitObserver) {
+      fitObserver.takeRecords(); // our own changes are not new content
+    }
+  }
+
+  function scheduleFit() {
+    if (!fitPending) {
+      fitPending = true;
+      window.requestAnimationFrame(fitSlides);
+    }
+  }
+
+  /* Refit when the server sends new content (not when plotly redraws a figure). */
+  function watchContent(el) {
+    if (fitObserver) {
+      fitObserver.disconnect();
+    }
+    if (!window.MutationObserver) {
+      return;
+    }
+    fitObserver = new MutationObserver(function (records) {
+      for (var i = 0; i < records.length; i++) {
+        var target = records[i].target;
+        var node = target.nodeType === 1 ? target : target.parentElement;
+        if (node && !node.closest(".pilotis-seance-figure")) {
+          scheduleFit();
+          return;
+        }
+      }
+    });
+    fitObserver.observe(el, { childList: true, subtree: true, characterData: true });
+  }
+
+  /* Figures are drawn for 1920×1080 (28 px fonts, pilotis/seance_render.py): their fonts follow
+     the screen's scale like the rest of the slide. Each figure sent by the server is rescaled
+     once (a WeakMap remembers the scale applied to that layout object). */
+  var scaledLayouts = new WeakMap();
+
+  function screenScale() {
+    return Math.min(window.innerWidth / 1920, window.innerHeight / 1080);
+  }
+
+  function scaledFont(font, ratio, into, key) {
+    if (font && typeof font.size === "number") {
+      into[key + ".size"] = Math.round(font.size * ratio * 10) / 10;
+    }
+  }
+
+  function scaleFigures(el) {
+    if (!window.Plotly || !window.Plotly.update) {
+      return;
+    }
+    var scale = screenScale();
+    var graphs = el.querySelectorAll(".pilotis-seance-figure .js-plotly-plot");
+    for (var i = 0; i < graphs.length; i++) {
+      var gd = graphs[i];
+      var layout = gd.layout;
+      if (!layout || !gd._fullLayout) {
+        continue;
+      }
+      var fresh = !scaledLayouts.has(layout);
+      var applied = fresh ? 1 : scaledLayouts.get(layout);
+      if (!fresh && Math.abs(applied - scale) < 0.01) {
+        continue;
+      }
+      var ratio = scale / applied;
+      var relayout = {};
+      scaledFont(layout.font, ratio, relayout, "font");
+      scaledFont(layout.legend && layout.legend.font, ratio, relayout, "legend.font");
+      scaledFont(layout.hoverlabel && layout.hoverlabel.font, ratio, relayout, "hoverlabel.font");
+      Object.keys(layout).forEach(function (key) {
+        var axis = layout[key];
+        if (/^[xy]axis\d*$/.test(key) && axis) {
+          scaledFont(axis.tickfont, ratio, relayout, key + ".tickfont");
+          scaledFont(axis.title && axis.title.font, ratio, relayout, key + ".title.font");
+        }
+      });
+      var restyle = {};
+      var traces = [];
+      (gd.data || []).forEach(function (trace, index) {
+        var one = {};
+        scaledFont(trace.textfont, ratio, one, "textfont");
+        scaledFont(trace.insidetextfont, ratio, one, "insidetextfont");
+        scaledFont(trace.outsidetextfont, ratio, one, "outsidetextfont");
+        if (fresh && trace.type === "pie") {
+          // labels beside the slices, black on white (21:1): white on a light slice is not 7:1
+          one.textposition = "outside";
+          one["outsidetextfont.color"] = "#000000";
+        }
+        if (trace.colorbar) {
+          scaledFont(trace.colorbar.tickfont, ratio, one, "colorbar.tickfont");
+          if (typeof trace.colorbar.thickness === "number") {
+            one["colorbar.thickness"] = Math.round(trace.colorbar.thickness * ratio);
+          }
+        }
+        Object.keys(one).forEach(function (key) {
+          if (!restyle[key]) {
+            restyle[key] = (gd.data || []).map(function () { return undefined; });
+          }
+          restyle[key][index] = one[key];
+        });
+        traces.push(index);
+      });
+      scaledLayouts.set(layout, scale);
+      window.Plotly.update(gd, restyle, relayout, traces);
+    }
   }
 
   function duration(index) {
@@ -268,6 +485,7 @@
       show(state.index + 1, false);
     }
     watchBeat();
+    scaleFigures(el);
     el.classList.toggle("is-idle", Date.now() - state.lastMove > IDLE_MS);
   }
 
@@ -276,6 +494,11 @@
   document.addEventListener("mousemove", function () {
     if (state) {
       state.lastMove = Date.now();
+    }
+  });
+  window.addEventListener("resize", function () {
+    if (state) {
+      scheduleFit();
     }
   });
   window.setInterval(tick, TICK_MS);

@@ -141,7 +141,7 @@ def measure(url: str, loader_calls: int, callbacks: int) -> dict[str, float]:
     """Both loaders on the app of ``url``: µs per loader call, ms per cached callback."""
     from app import create_app
     from pilotis.accounts.db import get_db
-    from pilotis.core.settings import DEMO_SECRET_KEY, Settings
+    from pilotis.core.settings import Settings
     from pilotis.web import auth
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -149,7 +149,6 @@ def measure(url: str, loader_calls: int, callbacks: int) -> dict[str, float]:
             instance_dir=Path(tmp),
             database_url=url,
             mode="demo",
-            secret_key=DEMO_SECRET_KEY,
             cache_url="memory://",
             secure_cookies=False,
             proxies=0,

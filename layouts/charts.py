@@ -115,7 +115,13 @@ class Chart(WidgetType):
         labels = {PERIOD: "Période" if lang == "fr" else "Period", "valeur": widget.title or "Valeur"}
         labels.update({c: dataset.label(c) for c in frame.columns if c not in labels})
         details = data_details(
-            frame, labels, {"valeur": (widget.format, widget.decimals)}, lang, caption=widget.title, grain=grain
+            frame,
+            labels,
+            {"valeur": (widget.format, widget.decimals)},
+            lang,
+            caption=widget.title,
+            grain=grain,
+            caption_from_yaml=True,
         )
         label = t("chart_of", lang, title=widget.title or widget.id)
         if widget.description:
@@ -171,7 +177,12 @@ class Chart(WidgetType):
             fig.update_xaxes(tickformat=tick)
         axis = fig.update_xaxes if widget.horizontal else fig.update_yaxes
         # A rate reads "25 %" on its axis, not "0,25" (plotly's d3 format; French separators apply).
-        axis(title_text=widget.y_title, rangemode="tozero", tickformat=".0%" if widget.format == "percent" else None)
+        axis(
+            title_text=widget.y_title,
+            rangemode="tozero",
+            tickformat=".0%" if widget.format == "percent" else None,
+            separatethousands=True,  # « 4 000 » on the value axis (x for horizontal bars)
+        )
         height = 320
         if widget.horizontal:
             fig.update_yaxes(autorange="reversed")

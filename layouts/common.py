@@ -4,25 +4,21 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterable, Sequence
-from html import escape
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
 from dash import dcc, html
-from dash.dash_table.DataTable import DataTable
-from dash.dash_table.Format import Format, Group, Scheme, Symbol
 
-from pilotis.core.formatting import NNBSP, format_period, format_value
+from layouts.html_table import Fmt, data_table
+from pilotis.core.formatting import NNBSP, format_period
 from pilotis.core.i18n import t
-from pilotis.core.query import PERIOD
 from pilotis.ui.components import aria
 
 # Re-exported: widget modules and dashboards take them from here.
 from pilotis.ui.components import notice as notice
 from pilotis.ui.components import scroll_region as scroll_region
 
-Fmt = Literal["number", "percent", "euro"]
 PALETTE = ["#1d4e89", "#e07a1f", "#2a9d8f", "#8d5ba8", "#c4423b", "#6b8e23", "#5c677d", "#b07aa1"]
 """Colour-blind-friendly qualitative palette (contrast ≥ 3:1 on white for marks)."""
 
@@ -47,6 +43,9 @@ def figure_layout(fig: go.Figure, lang: str, *, legend: bool = True, height: int
         xaxis={"exponentformat": "none"},
         yaxis={"exponentformat": "none"},
     )
+    # « 4 000 », not « 4000 »: plotly leaves 4-digit ticks unseparated unless told. Value axes
+    # only (every y axis of small multiples too): an x axis may hold years (« 2 019 »).
+    fig.update_yaxes(separatethousands=True)
     return fig
 
 
@@ -63,10 +62,15 @@ def wrap_labels(values: Iterable[Any], width: int = 28) -> list[Any]:
 
 
 def graph_config(lang: str) -> dict[str, Any]:
-    """dcc.Graph config: French locale, no plotly logo, no external links."""
+    """dcc.Graph config: French locale, no plotly logo, no toolbar, no external links.
+
+    No toolbar (``displayModeBar``): its zoom / pan / PNG buttons are mouse-only, unnamed for a
+    screen reader and added 5 to 7 Tab stops per chart; the data are in « Voir les données ».
+    """
     return {
         "locale": lang,
         "displaylogo": False,
+        "displayModeBar": False,
         "responsive": True,
         # plotly.js 4 adds "Share chart..." (sendChartToCloud): it uploads the figure's data to
         # Plotly Cloud. Never on an internal portal of confidential data.
@@ -82,13 +86,16 @@ def graph_config(lang: str) -> dict[str, Any]:
 def accessible_graph(
     figure: go.Figure, label: str, table: html.Details | None, lang: str, graph_id: str | None = None
 ) -> html.Div:
-    """A graph with an accessible name (``role=figure``) and its data offered as a table."""
+    """A graph as one image with an accessible name (``role=img``), its data offered as a table.
+
+    Inside, plotly's SVG would be read as a heap of images named by tick labels: the wrapper's
+    ``img`` role makes its content presentational, and assets/pilotis-a11y.js also hides it
+    (``aria-hidden``). There is nothing to focus inside (no toolbar: :func:`graph_config`).
+    """
     props: dict[str, Any] = {"figure": figure, "config": graph_config(lang)}
     if graph_id:
         props["id"] = graph_id
-    # role="figure", not "img": the plotly toolbar inside holds real buttons
-    # (an img's children are presentational: axe nested-interactive, serious).
-    children: list[Any] = [html.Div(dcc.Graph(**props), role="figure", **aria(label=label))]
+    children: list[Any] = [html.Div(dcc.Graph(**props), role="img", **aria(label=label))]
     if table is not None:
         children.append(table)
     return html.Div(children, className="pilotis-graph")
@@ -106,79 +113,22 @@ def data_details(
     lang: str,
     caption: str,
     grain: str | None = None,
+    page_size: int = 20,
+    caption_from_yaml: bool = False,
 ) -> html.Details:
-    """A collapsed ``<details>`` with the figure's data as a plain, accessible HTML table.
-
-    The table is one escaped HTML string in a ``dcc.Markdown``, not one Dash component per cell:
-    dash-renderer walks every component of every callback answer, and a map's 240 rows × 3 cells
-    made a dashboard take ~4× longer to become ready (8 s of dash-renderer CPU on /rh).
-    """
-
-    def esc(value: object) -> str:  # escaped, on one line (a blank line would end the HTML block)
-        return escape(str(value)).replace("\r", " ").replace("\n", " ")  # keeps U+202F
-
-    head = "".join(f'<th scope="col">{esc(labels.get(c, c))}</th>' for c in frame.columns)
-    rows = []
-    for record in frame.itertuples(index=False):
-        cells = []
-        for column, value in zip(frame.columns, record, strict=True):
-            if column == PERIOD and grain:
-                text, align = format_period(pd.Timestamp(value).date(), grain, lang), ""
-            elif column in formats:
-                fmt, decimals = formats[column]
-                text, align = format_value(value, fmt, decimals, lang=lang), ' class="text-end"'
-            else:
-                text, align = "–" if pd.isna(value) else str(value), ""
-            cells.append(f"<td{align}>{esc(text)}</td>")
-        rows.append(f"<tr>{''.join(cells)}</tr>")
-    table = (
-        '<table class="table table-sm table-striped pilotis-data-table">'
-        f"<caption>{esc(caption or '')}</caption><thead><tr>{head}</tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>"
-    )  # a single line: CommonMark passes an HTML block through untouched
-    scroller = scroll_region(dcc.Markdown(table, dangerously_allow_html=True), caption or "")
-    return html.Details([html.Summary(t("see_data", lang)), scroller], className="pilotis-details")
-
-
-def datatable(
-    table_id: str,
-    frame: pd.DataFrame,
-    labels: dict[str, str],
-    formats: dict[str, tuple[Fmt, int]],
-    lang: str,
-    page_size: int = 10,
-) -> DataTable:
-    """A sortable, paginated table with French number formats."""
-    columns: list[Any] = []  # dash_table's `Columns` TypedDict cannot hold a `Format` object
-    for name in frame.columns:
-        spec: dict[str, Any] = {"name": labels.get(name, name), "id": name}
-        if name in formats:
-            fmt, decimals = formats[name]
-            scheme = Scheme.percentage if fmt == "percent" else Scheme.fixed
-            spec["type"] = "numeric"
-            spec["format"] = Format(
-                precision=decimals, scheme=scheme, group=Group.yes, symbol_suffix=f"{NNBSP}€" if fmt == "euro" else ""
-            )
-            if fmt == "euro":
-                spec["format"] = spec["format"].symbol(Symbol.yes)  # shows the " €" suffix
-        else:
-            spec["type"] = "text"  # codes and names: left-aligned (numbers stay right-aligned)
-        columns.append(spec)
-    return DataTable(
-        id=table_id,
-        data=frame.to_dict("records"),
-        columns=columns,
-        sort_action="native",
-        page_action="native",
+    """A collapsed ``<details>`` with the figure's data as an accessible table
+    (:func:`layouts.html_table.data_table`: caption, header scopes, sort buttons, pages)."""
+    table = data_table(
+        frame,
+        labels,
+        formats,
+        lang,
+        caption or "",
         page_size=page_size,
-        locale_format={"decimal": ",", "group": NNBSP} if lang == "fr" else {},
-        style_as_list_view=True,
-        style_table={"overflowX": "auto"},
-        style_cell={"fontFamily": "inherit", "fontSize": "0.9rem", "padding": "6px"},
-        style_header={"fontWeight": "600", "backgroundColor": "#f1f3f5", "color": "#1f2933"},
-        style_cell_conditional=[{"if": {"column_type": "text"}, "textAlign": "left"}],
-        style_header_conditional=[{"if": {"column_type": "text"}, "textAlign": "left"}],
+        grain=grain,
+        caption_from_yaml=caption_from_yaml,
     )
+    return html.Details([html.Summary(t("see_data", lang)), table], className="pilotis-details")
 
 
 def column_formats(names: Sequence[str], fmt: Fmt, decimals: int) -> dict[str, tuple[Fmt, int]]:

@@ -12,18 +12,28 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 import dash_bootstrap_components as dbc
+import pandas as pd
 import plotly.graph_objects as go
 from dash import html
 from plotly.subplots import make_subplots
 from pydantic import Field
 
-from layouts.common import PALETTE, accessible_graph, figure_layout, notice, scroll_region
+from layouts.common import (
+    PALETTE,
+    accessible_graph,
+    column_formats,
+    data_details,
+    figure_layout,
+    notice,
+    scroll_region,
+)
 from pilotis.core.access import territory_allowed
 from pilotis.core.comparisons import Evaluator, compare_territories
 from pilotis.core.errors import did_you_mean
-from pilotis.core.formatting import format_period, format_value
+from pilotis.core.formatting import format_period, format_value, french_sort_key
 from pilotis.core.i18n import t
 from pilotis.core.indicators import leaves
+from pilotis.core.query import PERIOD
 from pilotis.core.schema import TerritoryLevel, WidgetBase, all_levels
 from pilotis.core.territory import Territory
 from pilotis.core.widgets import CheckContext, RenderContext, WidgetType, register_widget
@@ -61,9 +71,11 @@ def _choices(widget: CompareConfig, index: Any, lang: str) -> list[dict[str, Any
             }
         )
     if "epci" in widget.levels:
-        options += [{"label": name, "value": f"epci:{code}"} for code, name in index.epcis.items()]
+        epcis = sorted(index.epcis.items(), key=lambda item: french_sort_key(item[1]))
+        options += [{"label": name, "value": f"epci:{code}"} for code, name in epcis]
     if "commune" in widget.levels:
-        options += [{"label": name, "value": f"commune:{code}"} for code, name in index.communes.items()]
+        communes = sorted(index.communes.items(), key=lambda item: french_sort_key(item[1]))
+        options += [{"label": name, "value": f"commune:{code}"} for code, name in communes]
     return options
 
 
@@ -240,11 +252,15 @@ class Compare(WidgetType):
             subplot_titles=names,
             horizontal_spacing=0.03,
         )
+        drawn: dict[str, pd.Series] = {}  # what each panel draws, for its data table
+        grain = "year"
         for i, (_, evaluator) in enumerate(evaluators, start=1):
             window = evaluator.window()
             series = evaluator.series()
             if window is not None and evaluator.mode in ("year", "latest"):
                 series = series[[p.year == window.end.year for p in series.index]]
+            drawn[f"t{i}"] = series
+            grain = evaluator.grain()
             figure.add_trace(
                 go.Scatter(
                     x=list(series.index),
@@ -265,6 +281,24 @@ class Compare(WidgetType):
         return html.Div(
             [
                 html.H3(indicator.label, className="h6 mt-2"),
-                accessible_graph(figure, label, None, lang),
+                accessible_graph(figure, label, cls.series_table(indicator, drawn, names, grain, lang), lang),
             ]
         )
+
+    @classmethod
+    def series_table(
+        cls, indicator: Any, drawn: dict[str, pd.Series], names: list[str], grain: str, lang: str
+    ) -> html.Details | None:
+        """« Voir les données » of the small multiples: one row per period, one column per
+        territory, the very values each panel draws (not only the last ones)."""
+        frame = pd.DataFrame(drawn)
+        if frame.empty:
+            return None
+        frame = frame.sort_index()
+        frame.insert(0, PERIOD, list(frame.index))
+        frame = frame.reset_index(drop=True)
+        spec = indicator.spec
+        labels = {PERIOD: "Période" if lang == "fr" else "Period", **{f"t{i}": n for i, n in enumerate(names, 1)}}
+        formats = column_formats(list(drawn), spec.format, spec.decimals)
+        caption = t("series_table", lang, title=indicator.label)
+        return data_details(frame, labels, formats, lang, caption=caption, grain=grain)

@@ -29,6 +29,8 @@ BATCH = True
 """Share the queries of the KPIs of a dashboard (turned off by the benchmark's baseline only)."""
 _REQUIRED = object()
 """Marks `dataset` / `measure` missing on a KPI without `kpi:` (reported as a required key)."""
+_BLANK = object()
+"""Marks `dataset:` / `measure:` written without a value on a KPI without `kpi:`."""
 
 
 class CompareWith(Strict):
@@ -101,8 +103,8 @@ class KpiConfig(DataWidgetBase):
         if isinstance(data, dict) and data.get("kpi") is None:
             return {
                 **data,
-                "dataset": data.get("dataset", _REQUIRED),
-                "measure": data.get("measure", _REQUIRED),
+                "dataset": _BLANK if "dataset" in data and data["dataset"] is None else data.get("dataset", _REQUIRED),
+                "measure": _BLANK if "measure" in data and data["measure"] is None else data.get("measure", _REQUIRED),
             }
         return data
 
@@ -111,6 +113,10 @@ class KpiConfig(DataWidgetBase):
     def _required(cls, value: Any) -> Any:
         if value is _REQUIRED:
             raise PydanticCustomError("missing", "Field required")
+        if value is _BLANK:  # `measure:` with nothing after it: the page would have nothing to show
+            raise HintedValueError(
+                "valeur vide", "écrivez une mesure (`sum(colonne)`) ou un jeu de données, ou utilisez `kpi:`"
+            )
         return value
 
     @model_validator(mode="after")
@@ -243,7 +249,8 @@ class Kpi(WidgetType):
                         ctx.problem(
                             (*loc, "indicator"),
                             f"indicateur `{item.indicator}` inconnu",
-                            did_you_mean(item.indicator, ctx.indicators, "indicateurs"),
+                            did_you_mean(item.indicator, ctx.indicators, "indicateurs")
+                            or "déclarez-le dans config/indicators/<thème>.yaml",
                         )
                 elif other.unit_key != unit:
                     ctx.problem(

@@ -11,8 +11,10 @@ import plotly.graph_objects as go
 from pydantic import field_validator
 
 from layouts.common import accessible_graph, data_details, figure_layout, notice
+from pilotis.core.errors import HintedValueError
+from pilotis.core.formatting import NNBSP, french_fold
 from pilotis.core.i18n import t
-from pilotis.core.schema import DataWidgetBase
+from pilotis.core.schema import ColorScale, DataWidgetBase
 from pilotis.core.widgets import RenderContext, WidgetType, register_widget
 
 _GEO_CACHE: dict[tuple[str, int], dict] = {}
@@ -47,7 +49,7 @@ class ChoroplethConfig(DataWidgetBase):
     """Bornes `[min, max]` de l'échelle de couleurs, ex. `[0, 1]` pour un taux : une valeur
     au-delà prend la couleur de la borne (un taux de 110 % n'écrase pas les autres nuances),
     mais reste exacte au survol et dans le tableau de données."""
-    colorscale: str = "Blues"
+    colorscale: ColorScale = "Blues"
     """Échelle de couleurs plotly (`Blues`, `Oranges`, `Viridis`…)."""
     format: Literal["number", "percent", "euro"] = "number"
     """Format des valeurs."""
@@ -60,7 +62,9 @@ class ChoroplethConfig(DataWidgetBase):
     @classmethod
     def _ordered(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
         if value is not None and value[0] >= value[1]:
-            raise ValueError("la borne minimale de `range` doit être inférieure à la maximale, ex. `[0, 1]`")
+            raise HintedValueError(
+                "la borne minimale de `range` doit être inférieure à la maximale", "exemple : `range: [0, 1]`"
+            )
         return value
 
 
@@ -150,11 +154,12 @@ class Choropleth(WidgetType):
                 marker_line_color="white",
                 marker_line_width=0.5,
                 hovertemplate=f"%{{text}}<br>%{{z:{hover_format(widget.format, decimals)}}}"
-                + (f" {suffix}" if suffix else "")
+                + (f"{NNBSP if lang == 'fr' else ' '}{suffix}" if suffix else "")  # « 12,5 € », never « 12,5 | € »
                 + "<extra></extra>",
                 colorbar={
                     "title": {"text": suffix, "side": "right"},
                     "thickness": 12,
+                    "separatethousands": True,
                     **({"tickformat": ".0%"} if widget.format == "percent" else {}),
                 },
                 **scale,
@@ -163,7 +168,12 @@ class Choropleth(WidgetType):
         _geo_layout(fig)
         figure_layout(fig, lang, legend=False, height=widget.height)
         level = t(f"level_{widget.level}", lang)
-        label = t("map_of", lang, title=widget.title or widget.id, level=level)
+        title = widget.title or widget.id
+        by_level = t("map_of", lang, title="", level=level).split(",")[-1].strip()  # « par commune »
+        if french_fold(by_level) in french_fold(title):  # the title already says it: once is enough
+            label = t("map_plain", lang, title=title)
+        else:
+            label = t("map_of", lang, title=title, level=level)
         labels = {
             code_column: "Code",
             "nom": "Nom" if lang == "fr" else "Name",

@@ -1,4 +1,4 @@
-"""Sortable, paginated table of grouped measures."""
+"""Sortable, paged table of grouped measures (an accessible HTML table, ``layouts/html_table.py``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from layouts.common import datatable, notice
+from layouts.common import notice
+from layouts.html_table import data_table
 from pilotis.core.i18n import t
 from pilotis.core.schema import DataWidgetBase, Strict
 from pilotis.core.widgets import RenderContext, WidgetType, register_widget
@@ -94,5 +95,15 @@ class Table(WidgetType):
         for column in widget.group_by:
             frame[column] = frame[column].astype(str)
         frame = add_territory_names(frame, dataset, ctx, labels)
-        table = datatable(ctx.dashboard.dom_id(f"{widget.id}-table"), frame, labels, formats, lang, widget.page_size)
+        table = data_table(
+            frame,
+            labels,
+            formats,
+            lang,
+            widget.title or widget.id,
+            page_size=widget.page_size,
+            sorted_by=("m0", True),  # the query's order: largest values of the first measure first
+            table_id=ctx.dashboard.dom_id(f"{widget.id}-table"),
+            caption_from_yaml=bool(widget.title),
+        )
         return table if exact else [notice(t("not_at_level", lang)), table]

@@ -14,7 +14,7 @@ from werkzeug.datastructures import Headers
 
 from app import create_app
 from pilotis.accounts.db import Database, get_db
-from pilotis.core.settings import DEMO_SECRET_KEY, ROOT, Settings
+from pilotis.core.settings import ROOT, Settings
 from pilotis.ui.portal import Portal
 from tests import helpers
 from tests.dbutil import SUITE_ENV, postgres_schema
@@ -40,8 +40,8 @@ def settings(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Set
         dashboards_dir=ROOT / "dashboards",
         instance_dir=tmp_path_factory.mktemp("instance"),
         database_url=database_url,
-        mode="demo",
-        secret_key=DEMO_SECRET_KEY,
+        mode="demo",  # no key given: the installation's own, generated in the instance folder
+        host="0.0.0.0",  # demo mode open to other addresses: tests sign in from per-test REMOTE_ADDRs
         secure_cookies=False,
         proxies=0,
     )

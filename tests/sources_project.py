@@ -14,7 +14,7 @@ from pathlib import Path
 from dash import Dash
 
 from app import create_app
-from pilotis.core.settings import DEMO_SECRET_KEY, ROOT, Settings
+from pilotis.core.settings import ROOT, Settings
 
 DATASETS = """
 ods_indicateurs:
@@ -146,7 +146,6 @@ def make_app(root: Path, instance: Path, **settings: object) -> Dash:
         "dashboards_dir": root / "dashboards",
         "instance_dir": instance,
         "mode": "demo",
-        "secret_key": DEMO_SECRET_KEY,
         "secure_cookies": False,
         "proxies": 0,
         "database_url": f"sqlite:///{instance / 'pilotis.accounts.db'}",

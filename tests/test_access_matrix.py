@@ -327,9 +327,6 @@ def test_mixed_ids_are_refused(app, agent_rh, reference) -> None:  # type: ignor
 @pytest.mark.parametrize(
     "body",
     [
-        None,
-        [],
-        {"output": 3},
         {"output": "nobody.children", "inputs": [], "state": []},
         {
             "output": ROUTER,
@@ -337,12 +334,26 @@ def test_mixed_ids_are_refused(app, agent_rh, reference) -> None:  # type: ignor
             "inputs": [{"id": "inconnu", "property": "value", "value": 1}],
             "state": [],
         },
-        {"output": ROUTER, "inputs": [{"id": {"type": "x", "index": 1}, "property": "value"}]},
     ],
 )
 def test_malformed_or_unknown_callbacks_are_refused(agent_rh, body) -> None:  # type: ignore[no-untyped-def]
     response = call(agent_rh, body)
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        None,
+        [],
+        {"output": 3},
+        {"output": ROUTER, "inputs": [{"id": {"type": "x", "index": 1}, "property": "value"}]},  # no outputs
+    ],
+)
+def test_unreadable_callback_bodies_are_bad_requests(agent_rh, body) -> None:  # type: ignore[no-untyped-def]
+    """Not the shape dash-renderer sends: 400 naming what is wrong (pilotis/request_limits.py)."""
+    response = call(agent_rh, body)
+    assert response.status_code == 400 and response.get_json()["error"]
 
 
 def test_router_never_renders_a_forbidden_page(app, agent_rh) -> None:  # type: ignore[no-untyped-def]

@@ -57,9 +57,11 @@ def test_a_dashboard_page_names_its_regions_and_hides_its_icons(portal: Portal) 
     dashboard = portal.registry.dashboards["rsa"]
     admin = Principal("admin", "dgs", frozenset({"admin"}))
     sent = _sent(pages.dashboard_page(portal, dashboard, "fr", principal=admin))
-    labels = {p.get("aria-label") for p in sent}
-    assert "Filtres" in labels
-    assert {w.title for w in dashboard.widgets if w.title and w.type != "section"} <= labels
+    assert "Filtres" in {p.get("aria-label") for p in sent}
+    # Each widget's region is named by its own heading (which carries the heading's lang too).
+    headings = {p["id"]: p["children"] for p in sent if p["type"] == "H2" and "id" in p}
+    named = {headings.get(p.get("aria-labelledby")) for p in sent if p["type"] == "Section"}
+    assert {w.title for w in dashboard.widgets if w.title and w.type != "section"} <= named
     icons = [p for p in sent if p["type"] == "I"]
     assert icons and all(p.get("aria-hidden") == "true" for p in icons)
     present = next(p for p in sent if p["type"] == "A" and p.get("href") == "/seance/d/rsa")

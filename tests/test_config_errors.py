@@ -8,7 +8,10 @@ the cases keep working when the shipped files change around them.
 
 from __future__ import annotations
 
+import cProfile
 import os
+import pstats
+import re
 import shutil
 import subprocess
 import sys
@@ -18,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from pilotis.core.errors import ConfigError, ConfigIssue
+from pilotis.core.errors import MAX_SHOWN_PER_FILE, ConfigError, ConfigIssue
 from pilotis.core.loader import load_registry
 from pilotis.core.settings import ROOT, Settings
 from tests.cli_run import run_cli
@@ -27,8 +30,10 @@ RSA = "dashboards/rsa.yaml"
 RSA_PY = "dashboards/rsa.py"
 SOLIDARITES = "config/datasets/solidarites.yaml"
 PORTAL = "config/portal.yaml"
+SEANCE = "config/seances/commission-rsa.yaml"
 TERRITOIRE = "config/datasets/territoire.yaml"
-RSA_INDICATORS = ("config/indicators/rsa.yaml", "config/indicators/territoire.yaml")
+RSA_IND = "config/indicators/rsa.yaml"
+RSA_INDICATORS = (RSA_IND, "config/indicators/territoire.yaml")
 
 
 class Project:
@@ -198,7 +203,7 @@ CASES = [
         RSA,
         "13",
         "`width` doit être ≤ 12 (reçu : 13)",
-        "",
+        "écrivez un nombre ≤ 12",
     ),
     Case(
         "unknown widget type",
@@ -573,7 +578,7 @@ CASES = [
         ),
         RSA_PY,
         "raise RuntimeError",
-        "module de callbacks en erreur : RuntimeError: boum",
+        "module de callbacks en erreur : `RuntimeError: boum`",
         "code Python",
     ),
     Case(
@@ -581,7 +586,7 @@ CASES = [
         edit(RSA_PY, "\ndef taux_pour_1000", "\nSEUIL = = 1000\n\n\ndef taux_pour_1000"),
         RSA_PY,
         "= 1000",
-        "module de callbacks en erreur : SyntaxError: invalid syntax",
+        "module de callbacks en erreur : `SyntaxError: invalid syntax`",
         "code Python",
     ),
     Case(
@@ -656,6 +661,149 @@ CASES = [
         "fichier ignoré : extension `.yml`",
         "`finances.yaml`",
     ),
+    Case(
+        "malformed named measure used by an indicator",
+        edits(
+            (SOLIDARITES, "  ttl: 15min\n", "  measures:\n    foyers: sum(foyers_allocataires) /\n  ttl: 15min\n"),
+            (RSA_IND, "  measure: sum(foyers_allocataires)\n", "  measure: foyers\n"),
+        ),
+        SOLIDARITES,
+        "sum(foyers_allocataires) /",
+        "mesure `sum(foyers_allocataires) /` incomplète",
+        "terminez par un agrégat",
+    ),
+    Case(
+        "flat measure of 2,000 terms",
+        edit(RSA, KPI_MEASURE, "    measure: " + "sum(foyers_allocataires) + " * 2000 + "1\n    unit: foyers\n"),
+        RSA,
+        "sum(foyers_allocataires) + sum",
+        "mesure trop longue (plus de 100 opérateurs)",
+        "découpez-la",
+    ),
+    Case(
+        "flat formula of 2,000 terms",
+        edit(RSA_IND, "formula: rsa.foyers_allocataires /", "formula: " + "rsa.foyers_allocataires + " * 2000 + "1 +"),
+        RSA_IND,
+        "rsa.foyers_allocataires + rsa",
+        "formule trop longue (plus de 100 opérateurs)",
+        "découpez-la",
+    ),
+    Case(
+        "decimal comma in a formula",
+        edit(RSA_IND, "territoire.population * 1000", "territoire.population * 1000,5"),
+        RSA_IND,
+        "rsa.foyers_allocataires / territoire",
+        "virgule décimale dans `1000,5`",
+        "`1000.5`",
+    ),
+    Case(
+        "unknown colour scale",
+        edit(RSA, "colorscale: Oranges", "colorscale: Orange"),
+        RSA,
+        "Orange\n",
+        "échelle de couleurs `Orange` inconnue",
+        "vouliez-vous dire `Oranges` ?",
+    ),
+    Case(
+        "missing GeoJSON file",
+        edit(PORTAL, "geo_communes: data/geo/communes.geojson", "geo_communes: data/geo/commune.geojson"),
+        PORTAL,
+        "data/geo/commune.geojson",
+        "fichier `data/geo/commune.geojson` introuvable",
+        "vouliez-vous dire `data/geo/communes.geojson` ?",
+    ),
+    Case(
+        "GeoJSON path to a file that is not GeoJSON",
+        edit(PORTAL, "geo_communes: data/geo/communes.geojson", "geo_communes: config/portal.yaml"),
+        PORTAL,
+        "config/portal.yaml",
+        "`geo_communes` : `config/portal.yaml` n'est pas un fichier GeoJSON lisible",
+        "FeatureCollection",
+    ),
+    Case(
+        "unknown role in access",
+        edit(RSA, "  roles: [president]\n", "  roles: [presdient]\n"),
+        RSA,
+        "presdient]",
+        "rôle `presdient` inconnu",
+        "vouliez-vous dire `president` ?",
+    ),
+    Case(
+        "empty KPI measure",
+        edit(RSA, KPI_MEASURE, '    measure: ""\n    unit: foyers\n'),
+        RSA,
+        '""',
+        "mesure vide",
+        "sum(montant)",
+    ),
+    Case(
+        "KPI measure left blank",
+        edit(RSA, KPI_MEASURE, "    measure:\n    unit: foyers\n"),
+        RSA,
+        "\n    unit: foyers",  # the (empty) value, just after `measure:`
+        "`measure` : valeur vide",
+        "écrivez une mesure",
+    ),
+    Case(
+        "KPI measure of spaces",
+        edit(RSA, KPI_MEASURE, '    measure: "  "\n    unit: foyers\n'),
+        RSA,
+        '"  "',
+        "mesure vide",
+        "sum(montant)",
+    ),
+    Case(
+        "target year too large",
+        edit(RSA_IND, "target: {value: 3800, year: 2020,", "target: {value: 3800, year: 20200,"),
+        RSA_IND,
+        "20200",
+        "`year` : année 20200 invraisemblable",
+        "année sur quatre chiffres",
+    ),
+    Case(
+        "negative target year",
+        edit(RSA_IND, "target: {value: 3800, year: 2020,", "target: {value: 3800, year: -1,"),
+        RSA_IND,
+        "-1,",
+        "`year` : année -1 invraisemblable",
+        "année sur quatre chiffres",
+    ),
+    Case(
+        "CSV delimiter of two characters",
+        edit(
+            SOLIDARITES,
+            "path: data/aide_sociale_departements.csv\n",
+            'path: data/aide_sociale_departements.csv\n  delimiter: ";;"\n',
+        ),
+        SOLIDARITES,
+        '";;"',
+        "`delimiter` doit être un seul caractère (reçu : `;;`)",
+        'entre guillemets, ex. `";"`',
+    ),
+    Case(
+        "empty referent name",
+        edit(RSA_IND, "referent: {name: Observatoire social départemental,", 'referent: {name: "",'),
+        RSA_IND,
+        '""',
+        "`name` ne doit pas être vide",
+        "écrivez un texte",
+    ),
+    Case(
+        "map range in the wrong order",
+        edit(RSA, "    colorscale: Oranges\n", "    colorscale: Oranges\n    range: [1, 0]\n"),
+        RSA,
+        "[1, 0]",
+        "la borne minimale de `range` doit être inférieure à la maximale",
+        "`range: [0, 1]`",
+    ),
+    Case(
+        "a folder named like a dashboard file",
+        lambda p: (p.root / "dashboards" / "dossier.yaml").mkdir(),
+        "dashboards/dossier.yaml",
+        None,
+        "fichier illisible : c'est un dossier",
+        "pas un dossier",
+    ),
 ]
 
 
@@ -680,13 +828,27 @@ def test_mistake_is_reported_at_its_place(project: Project, case: Case) -> None:
     line, col = project.locate(case.file, case.at, case.occurrence) if case.at else (1, 1)
     assert (issue.line, issue.col) == (line, col), report
     assert case.hint in issue.hint, report
-    if case.hint:
-        assert issue.hint, report
+    for each in issues:  # the expected issue and any other one of the same run
+        assert each.hint, f"no « aide » line:\n{each}"
+        assert not ENGLISH.search(_outside_code(f"{each.message} {each.hint}")), f"English words:\n{each}"
     assert str(issue).startswith(f"{issue.path}:{issue.line}:{issue.col}: {issue.message}")
 
 
+ENGLISH = re.compile(
+    r"\b(should|must|field|required|input|valid|invalid|at least|at most|characters?|string|error|expected|"
+    r"not|unknown|missing|value)\b",
+    re.IGNORECASE,
+)
+"""Words of pydantic's, PyYAML's or the system's English messages (none may reach a user)."""
+
+
+def _outside_code(text: str) -> str:
+    """``text`` without its `code` parts (keys and values may be English words)."""
+    return re.sub(r"`[^`]*`", "", text)
+
+
 def test_every_mistake_has_a_hint() -> None:
-    assert all(case.hint for case in CASES if "≤" not in case.message)
+    assert all(case.hint for case in CASES)
 
 
 def test_several_errors_in_several_files_are_reported_together_and_sorted(project: Project) -> None:
@@ -783,6 +945,31 @@ def test_check_command_refuses_a_dashboard_shadowed_by_a_portal_page(project: Pr
     ]
 
 
+def test_check_command_locates_broken_measures_instead_of_a_traceback(project: Project) -> None:
+    """A malformed named measure used by an indicator, and a 2,000-term measure, crashed `check`."""
+    project.edit(SOLIDARITES, "  ttl: 15min\n", "  measures:\n    foyers: sum(foyers_allocataires) /\n  ttl: 15min\n")
+    project.edit(RSA_IND, "  measure: sum(foyers_allocataires)\n", "  measure: foyers\n")
+    project.edit(RSA, KPI_MEASURE, "    measure: " + "sum(foyers_allocataires) + " * 2000 + "1\n    unit: foyers\n")
+    (project.root / "data").symlink_to(ROOT / "data", target_is_directory=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "pilotis", "check", str(project.root)],
+        cwd=project.root,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    named = project.locate(SOLIDARITES, "sum(foyers_allocataires) /")
+    long = project.locate(RSA, "sum(foyers_allocataires) + sum")
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(f"{SOLIDARITES}:{named[0]}:{named[1]}: mesure `sum(foyers_allocataires) /` incomplète")
+    assert lines[1].startswith("    aide : ")
+    assert lines[2] == f"{RSA}:{long[0]}:{long[1]}: mesure trop longue (plus de 100 opérateurs)"
+    assert lines[3].startswith("    aide : ")
+    assert lines[-1] == "2 erreurs de configuration."
+
+
 def test_check_command_on_the_shipped_configuration_prints_one_line() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "pilotis", "check"],
@@ -834,3 +1021,89 @@ def test_app_py_exits_1_with_the_report_and_no_traceback(project: Project, tmp_p
     assert "type de widget `kpj` inconnu" in result.stderr
     assert "type de source `parket` inconnu" in result.stderr
     assert result.stderr.rstrip().endswith("2 erreurs de configuration.")
+
+
+# --------------------------------------------------------------------------- large files, order of the report
+
+
+def _unknown_keys(project: Project, count: int) -> None:
+    base = (ROOT / RSA).read_text(encoding="utf-8")
+    project.write(RSA, base + "".join(f"cle_inconnue_{i}: {i}\n" for i in range(count)))
+
+
+def _calls_to_check(project: Project) -> int:
+    """Python function calls made by one load of ``project`` (a measure of work, not of time)."""
+    profile = cProfile.Profile()
+    with pytest.raises(ConfigError):
+        profile.runcall(load_registry, ROOT, project.root / "config", project.root / "dashboards")
+    return pstats.Stats(profile).total_calls  # type: ignore[attr-defined, no-any-return]
+
+
+def test_checking_grows_linearly_with_the_number_of_unknown_keys(project: Project) -> None:
+    """3,000 unknown keys took 12 s and 12,000 took 111 s: each was compared with every other."""
+    _unknown_keys(project, 1_500)
+    small = _calls_to_check(project)
+    _unknown_keys(project, 6_000)
+    large = _calls_to_check(project)
+    assert large / small < 6, (small, large)  # 4 times the keys: about 4 times the work (16 if quadratic)
+
+
+def test_the_report_shows_at_most_fifty_errors_per_file_and_counts_the_others(project: Project) -> None:
+    _unknown_keys(project, 3_000)
+    issues = project.issues()
+    assert len(issues) == 3_000
+    lines = ConfigError(issues).report().splitlines()
+    located = [line for line in lines if ": clé `cle_inconnue_" in line]
+    assert len(located) == MAX_SHOWN_PER_FILE == 50
+    path = issues[0].path
+    assert lines[-2] == f"{path}: … et 2 950 autres erreurs dans ce fichier"
+    assert lines[-1] == "3 000 erreurs de configuration."
+    first = project.locate(RSA, "cle_inconnue_0:")
+    assert located[0].startswith(f"{path}:{first[0]}:{first[1]}: ")  # the first ones, in file order
+
+
+def _with_seance(project: Project) -> None:
+    (project.root / "config" / "seances").mkdir()
+    shutil.copy(ROOT / SEANCE, project.root / SEANCE)
+
+
+def test_a_seance_does_not_repeat_the_errors_of_its_dashboard(project: Project) -> None:
+    _with_seance(project)
+    project.edit(RSA, "title: Observatoire du RSA\n", "titre: Observatoire du RSA\n")
+    assert [project.rel(i) for i in project.issues()] == [RSA]  # not « tableau de bord `rsa` inconnu »
+    project.edit(RSA, "titre: Observatoire du RSA\n", "title: Observatoire du RSA\n")
+    project.edit(RSA, "type: kpi", "type: kpj")  # the widget `foyers` fails; the séance shows it
+    assert [(project.rel(i), i.message) for i in project.issues()] == [(RSA, "type de widget `kpj` inconnu")]
+
+
+def test_root_causes_are_listed_before_the_files_that_depend_on_them(project: Project) -> None:
+    """Datasets, then the portal, indicators, dashboards, séances: the order things are built in."""
+    _with_seance(project)
+    project.edit(SEANCE, "duration: 40s", "duration: 40 secondes")
+    project.edit(RSA, "type: kpi", "type: kpj")
+    project.edit(SOLIDARITES, "title: Dépenses d'aide sociale", "titre: Dépenses d'aide sociale")
+    project.edit(RSA_IND, "  unit: foyers\n", "  unite: foyers\n")
+    report = ConfigError(project.issues()).report()
+    files = [line.split(":")[0] for line in report.splitlines() if not line.startswith(" ")][:-1]
+    order = [str(Path(f).resolve().relative_to(project.root.resolve())) for f in files]
+    assert order == [SOLIDARITES, RSA_IND, RSA, SEANCE], report
+
+
+def test_a_file_saved_in_latin_1_is_reported_at_its_first_bad_byte_in_french(project: Project) -> None:
+    text = project.text(RSA).replace("title: Observatoire du RSA", "title: Suivi du RSA été")
+    project.write(RSA, "")
+    (project.root / RSA).write_bytes(text.encode("latin-1"))
+    (issue,) = project.issues()
+    line = text[: text.index("été")].count("\n") + 1
+    assert (issue.line, issue.col) == (line, len("title: Suivi du RSA ") + 1)
+    assert issue.message == "fichier illisible : octet invalide en UTF-8"  # not Python's « invalid continuation byte »
+    assert "UTF-8" in issue.hint
+
+
+def test_map_outlines_are_required_only_for_the_levels_a_map_draws(project: Project) -> None:
+    """The RSA observatory draws communes only: missing EPCI outlines break no page."""
+    project.edit(PORTAL, "geo_epci: data/geo/epci.geojson", "geo_epci: data/geo/absent.geojson")
+    assert "rsa" in load_registry(ROOT, project.root / "config", project.root / "dashboards").dashboards
+    project.edit(RSA, "    level: commune\n", "    level: epci\n")
+    (issue,) = project.issues()
+    assert (project.rel(issue), issue.message) == (PORTAL, "`geo_epci` : fichier `data/geo/absent.geojson` introuvable")

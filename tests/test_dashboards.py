@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import re
+import unicodedata
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from pilotis.core.i18n import TEXTS
 from pilotis.core.registry import Dashboard
 from pilotis.core.settings import ROOT
 from pilotis.core.widgets import WIDGET_TYPES
-from tests.helpers import find_figures, texts, widget_content
+from tests.helpers import find_figures, html_table_rows, route, texts, widget_content
 
 DATA = ROOT / "data"
 LAVAL = "200083392"  # CA Laval Agglomération (34 communes)
@@ -228,18 +229,9 @@ def test_finances_per_inhabitant(client, portal) -> None:  # type: ignore[no-unt
 def test_finances_grants_table_totals_the_real_file(client, portal) -> None:  # type: ignore[no-untyped-def]
     grants = pd.read_csv(DATA / "dotations_2019.csv")
     content = widget_content(client, portal.registry.dashboards["finances"], "projets", "departement:53", "2025")
-    rows = [node["props"]["data"] for node in _tables(content)][0]
+    rows = html_table_rows(content)
     assert len(rows) == len(grants)
     assert sum(row["m0"] for row in rows) == pytest.approx(grants["montant_sub"].sum())
-
-
-def _tables(tree: Any) -> list[Any]:
-    if isinstance(tree, dict):
-        found = [tree] if tree.get("type") == "DataTable" else []
-        return found + [t for v in tree.get("props", {}).values() for t in _tables(v)]
-    if isinstance(tree, list):
-        return [t for item in tree for t in _tables(item)]
-    return []
 
 
 @cache
@@ -324,3 +316,87 @@ def test_territory_changes_figure(
     assert whole != part
     if "locations" in part[0]:
         assert set(part[0]["locations"]) == laval_communes()
+
+
+def test_compare_small_multiples_come_with_the_series_they_draw(client, portal) -> None:  # type: ignore[no-untyped-def]
+    """« Comparer des territoires »: each indicator's panels have a data table of every point
+    drawn (one row per period, one column per territory), not only the last values."""
+    dashboard = portal.registry.dashboards["rsa"]
+    chosen = {"t1": f"epci:{LAVAL}", "t2": "commune:53130"}
+    content = widget_content(client, dashboard, "comparer", "departement:53", "2019", chosen)
+    figures = find_figures(content)
+    assert figures
+    shown = " ".join(texts(content))
+    assert "Séries : " in shown and "Voir les données" in shown
+    tables = [html_table_rows(part) for part in _series_tables(content)]
+    assert len(tables) == len(figures)
+    for rows, figure in zip(tables, figures, strict=True):
+        traces = figure["data"]
+        assert len(traces) == 2 and len(rows) == len(traces[0]["y"]) > 1  # the year's months, not one value
+        for column, trace in zip(("t1", "t2"), traces, strict=True):
+            assert [row[column] for row in rows] == pytest.approx([v for v in trace["y"]], rel=1e-3)
+        assert rows[0]["periode"] == "janvier 2019"
+
+
+def _series_tables(tree: Any) -> list[Any]:
+    """The « Voir les données » of each small-multiples panel (a Details component)."""
+    if isinstance(tree, dict):
+        if tree.get("type") == "Details":
+            return [tree]
+        return [t for v in tree.get("props", {}).values() for t in _series_tables(v)]
+    if isinstance(tree, list):
+        return [t for item in tree for t in _series_tables(item)]
+    return []
+
+
+def _by_id(tree: Any, component_id: str) -> dict[str, Any] | None:
+    if isinstance(tree, dict):
+        if tree.get("props", {}).get("id") == component_id:
+            return tree
+        for value in tree.get("props", {}).values():
+            found = _by_id(value, component_id)
+            if found is not None:
+                return found
+    if isinstance(tree, list):
+        for item in tree:
+            found = _by_id(item, component_id)
+            if found is not None:
+                return found
+    return None
+
+
+@pytest.mark.parametrize("select_id", ["rsa--territory", "rsa--comparer-t1"])
+def test_territory_choices_follow_french_alphabetical_order(client, select_id: str) -> None:  # type: ignore[no-untyped-def]
+    """Names in the order of a French dictionary: case and accents do not count at first
+    (code point order put « CC Mayenne Communauté » before « CC de l'Ernée », « Évron » after
+    « Voutré »)."""
+
+    def folded(name: str) -> str:  # the test's own fold, independent of pilotis.formatting
+        return "".join(c for c in unicodedata.normalize("NFD", name) if not unicodedata.combining(c)).lower()
+
+    select = _by_id(route(client, "/rsa"), select_id)
+    assert select is not None
+    options = [o for o in select["props"]["options"] if not o.get("disabled") and o["value"]]
+    epcis = [o["label"] for o in options if o["value"].startswith("epci:")]
+    communes = [o["label"] for o in options if o["value"].startswith("commune:")]
+    assert len(epcis) == 10 and len(communes) == 240
+    assert epcis.index("CC de l'Ernée") < epcis.index("CC du Pays Sabolien") < epcis.index("CC Mayenne Communauté")
+    for names in (epcis, communes):
+        assert [folded(n) for n in names] == sorted(folded(n) for n in names)
+    assert communes.index("Ernée") < communes.index("Évron") < communes.index("Fontaine-Couverte")
+    assert communes.index("Mée") < communes.index("Moulay")
+
+
+def test_map_name_says_per_commune_once(client, portal) -> None:  # type: ignore[no-untyped-def]
+    content = widget_content(client, portal.registry.dashboards["rsa"], "carte", "departement:53", "2019")
+    names = [node["props"]["aria-label"] for node in _with_role_img(content)]
+    assert names == ["Carte : Foyers allocataires pour 1 000 habitants, par commune"]
+
+
+def _with_role_img(tree: Any) -> list[dict[str, Any]]:
+    if isinstance(tree, dict):
+        found = [tree] if tree.get("props", {}).get("role") == "img" else []
+        return found + [n for v in tree.get("props", {}).values() for n in _with_role_img(v)]
+    if isinstance(tree, list):
+        return [n for item in tree for n in _with_role_img(item)]
+    return []

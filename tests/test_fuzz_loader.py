@@ -2,8 +2,9 @@
 
 Random text, and mutations of the shipped RSA dashboard (lines deleted, duplicated, swapped,
 re-indented, values replaced by odd scalars), go through the real :func:`load_registry`.
-Measures get the same treatment with :func:`parse_measure`. Example counts are bounded so that
-the file runs in well under 30 seconds; the Hypothesis database is disabled (no files written).
+Measures and formulas get the same treatment with :func:`parse_measure` and :func:`parse_formula`.
+Example counts are bounded so that the file runs in well under 30 seconds; the Hypothesis database
+is disabled (no files written).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from hypothesis import strategies as st
 
 from data_sources.files import ParquetSource
 from pilotis.core.errors import ConfigError
+from pilotis.core.expressions import MAX_DEPTH, MAX_OPERATORS
+from pilotis.core.indicators import evaluate, parse_formula, refs_of
 from pilotis.core.loader import load_registry
 from pilotis.core.measures import MeasureError, columns_of, parse_measure, to_sql
 from pilotis.core.settings import ROOT
@@ -349,6 +352,67 @@ def test_deeply_nested_measure_is_a_measure_error() -> None:
         parse_measure("(" * 5000 + "sum(a)" + ")" * 5000)
 
 
+FORMULA_TOKENS = [t for t in TOKENS if t not in ("sum", "avg", "SUM")] + ["rsa.a", "territoire.population", "x.y.z"]
+
+
+@settings(SETTINGS, max_examples=400)
+@given(text=st.one_of(st.text(max_size=60), st.lists(st.sampled_from(FORMULA_TOKENS), max_size=25).map("".join)))
+def test_parse_formula_raises_only_measure_error(text: str) -> None:
+    try:
+        expr = parse_formula(text)
+    except MeasureError as exc:
+        assert str(exc) and isinstance(exc.hint, str)
+        assert 0 <= exc.pos <= len(text.strip())
+        return
+    assert evaluate(expr, lambda _id: 2.0) is None or isinstance(evaluate(expr, lambda _id: 2.0), float)
+
+
+@pytest.mark.parametrize("terms", [2_000, 20_000])
+def test_flat_and_deep_expressions_are_refused_alike_never_a_recursion_error(terms: int) -> None:
+    """Measures and formulas share one parser: same bounds, same messages, no RecursionError."""
+    flat_measure = " + ".join(["sum(a)"] * terms)
+    flat_formula = " + ".join(["rsa.a"] * terms)
+    for parser, text in ((parse_measure, flat_measure), (parse_formula, flat_formula)):
+        with pytest.raises(MeasureError, match="trop longue"):
+            parser(text)
+    for parser, atom in ((parse_measure, "sum(a)"), (parse_formula, "rsa.a")):
+        with pytest.raises(MeasureError, match="trop imbriquée"):
+            parser("(" * terms + atom + ")" * terms)
+
+
+def test_longest_accepted_measure_compiles_and_walks() -> None:
+    """The bounds leave room for the recursive walkers (SQL compilation, evaluation)."""
+    nested = "(" * MAX_DEPTH + " / ".join(["sum(a)"] * (MAX_OPERATORS + 1)) + ")" * MAX_DEPTH
+    node = parse_measure(nested)
+    table = sa.table("t", sa.column("a"))
+    assert "sum" in str(sa.select(to_sql(node, table)).compile())
+    assert columns_of(node) == {"a"}
+    formula = parse_formula("(" * MAX_DEPTH + " - ".join(["rsa.a"] * (MAX_OPERATORS + 1)) + ")" * MAX_DEPTH)
+    assert refs_of(formula) == ["rsa.a"]
+    assert evaluate(formula, lambda _id: 1.0) == -float(MAX_OPERATORS - 1)
+
+
+@pytest.mark.parametrize(
+    ("parser", "text"),
+    [(parse_measure, "sum(a) * 1,5"), (parse_formula, "rsa.a * 1,5")],
+)
+def test_decimal_comma_is_refused_by_both_languages_with_a_hint(parser: object, text: str) -> None:
+    with pytest.raises(MeasureError) as info:
+        parser(text)  # type: ignore[operator]
+    assert "virgule décimale dans `1,5`" in str(info.value)
+    assert info.value.hint == "écrivez le nombre avec un point : `1.5`"
+    assert info.value.pos == text.index(",")
+
+
+def test_errors_say_where_in_the_expression() -> None:
+    with pytest.raises(MeasureError) as info:
+        parse_measure("sum(a) + % 2")
+    assert info.value.pos == 9 and "(position 10)" in str(info.value)
+    with pytest.raises(MeasureError) as info:
+        parse_formula("rsa.a rsa.b")
+    assert info.value.pos == 6 and "(position 7)" in str(info.value)
+
+
 def test_very_deep_nesting_does_not_crash_the_process(tmp_path: Path) -> None:
     """libyaml recurses on the C stack: a very deep document must not reach it (segfault).
 
@@ -370,3 +434,11 @@ def test_very_deep_nesting_does_not_crash_the_process(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", code, *paths], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr[-500:]
     assert len(result.stdout.splitlines()) == len(texts)
+
+
+def test_a_long_expression_is_quoted_shortened_in_its_message() -> None:
+    text = "sum(a) + " * 50 + "%"
+    with pytest.raises(MeasureError) as info:
+        parse_measure(text)
+    assert len(str(info.value)) < 200 and "…" in str(info.value)
+    assert info.value.pos == len(text) - 1 and f"(position {len(text)})" in str(info.value)

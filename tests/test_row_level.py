@@ -24,6 +24,7 @@ from pilotis.core.settings import ROOT
 from pilotis.core.territory import Territory
 from tests.helpers import (
     find_figures,
+    html_table_rows,
     post_callback,
     route,
     texts,
@@ -178,13 +179,7 @@ def test_commune_inside_the_epci_can_be_chosen(laval, portal, truth) -> None:  #
 
 
 def _table_rows(tree: object) -> list[dict]:
-    if isinstance(tree, dict):
-        if tree.get("type") == "DataTable":
-            return tree["props"]["data"]
-        return [r for v in tree.get("props", {}).values() for r in _table_rows(v)]
-    if isinstance(tree, list):
-        return [r for item in tree for r in _table_rows(item)]
-    return []
+    return html_table_rows(tree)
 
 
 def test_table_lists_only_their_communes_with_exact_values(laval, portal, truth) -> None:  # type: ignore[no-untyped-def]

@@ -255,3 +255,59 @@ def test_the_module_entry_point(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "0 compte(s)." in result.stdout
+
+
+def test_import_refuses_unknown_and_extra_columns(cli_db, monkeypatch, capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "agents.csv"
+    path.write_text(
+        "username,display_name,department,roles,territory,password,email\n"
+        f"a.dupont,Alice,finances,agent,,{GOOD},alice@example.org\n",
+        encoding="utf-8",
+    )
+    assert run(monkeypatch, "users", "import", str(path)) == 1
+    err = capsys.readouterr().err
+    assert f"{path}:1: colonne `email` inconnue" in err
+    assert user(cli_db, "a.dupont") is None
+    # one line with more values than the header (a comma inside an unquoted name)
+    path.write_text(
+        "username,display_name,department,roles,territory,password\n"
+        f"a.dupont,Alice,finances,agent,,{GOOD}\n"
+        f"b.durand,Durand, Bruno,rh,agent,,{GOOD}\n",
+        encoding="utf-8",
+    )
+    assert run(monkeypatch, "users", "import", str(path)) == 1
+    err = capsys.readouterr().err
+    assert f"{path}:3: 1 valeur(s) en trop" in err and "guillemets" in err
+    assert user(cli_db, "a.dupont") is None  # all or nothing
+
+
+def test_import_refuses_unknown_territory_codes(cli_db, monkeypatch, capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = write_csv(
+        tmp_path / "agents.csv",
+        [
+            ["a.dupont", "Alice", "finances", "agent", "epci:200083392", GOOD],  # Laval Agglomération
+            ["b.durand", "Bruno", "rh", "agent", "epci:200083393", GOOD],  # one digit off
+            ["c.petit", "Chloé", "rh", "agent", "commune:99999", GOOD],
+            ["d.martin", "Denis", "rh", "agent", "departement:53", GOOD],
+        ],
+    )
+    assert run(monkeypatch, "users", "import", str(path)) == 1
+    err = capsys.readouterr().err
+    assert f"{path}:3: territoire `epci:200083393` inconnu" in err
+    assert f"{path}:4: territoire `commune:99999` inconnu" in err
+    assert f"{path}:2:" not in err and f"{path}:5:" not in err
+    assert user(cli_db, "a.dupont") is None
+
+
+def test_import_locates_a_bad_utf8_byte_on_its_line(cli_db, monkeypatch, capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "agents.csv"
+    lines = [
+        "username,display_name,department,roles,territory,password",
+        f"a.dupont,Alice,finances,agent,,{GOOD}",
+        f"c.petit,Chlo\xe9,rh,agent,,{GOOD}",  # saved in Latin-1 by a spreadsheet
+    ]
+    path.write_bytes("\n".join(lines).encode("latin-1"))
+    assert run(monkeypatch, "users", "import", str(path)) == 1
+    err = capsys.readouterr().err
+    assert f"{path}:3: octet invalide en UTF-8 (colonne 13)" in err, err
+    assert "enregistrez le fichier en UTF-8" in err

@@ -24,6 +24,7 @@ from pilotis.accounts.db import Database
 from pilotis.accounts.models import User
 from pilotis.accounts.throttle import Throttle
 from pilotis.accounts.users import (
+    TERRITORY,
     UserError,
     all_users,
     check_fields,
@@ -37,9 +38,12 @@ from pilotis.accounts.users import (
     split_roles,
 )
 from pilotis.core.access import ROLES
-from pilotis.core.errors import ConfigError
-from pilotis.core.loader import load_departments
+from pilotis.core.data import DataService
+from pilotis.core.errors import ConfigError, did_you_mean
+from pilotis.core.loader import load_departments, load_registry
 from pilotis.core.settings import Settings
+from pilotis.core.territory import TerritoryIndex
+from pilotis.plugins import register_builtins
 
 CSV_COLUMNS = ("username", "display_name", "department", "roles", "territory", "password")
 
@@ -224,28 +228,84 @@ class ImportRow:
     password: str
 
 
-def parse_import(path: Path, departments: dict[str, str], existing: set[str]) -> tuple[list[ImportRow], list[str]]:
-    """The rows of a users CSV and every problem found (as `FILE:LINE: message`)."""
-    shown = str(path)
+Territories = Callable[[], dict[str, set[str]]]
+"""Gives the known territory codes by level (``departement``, ``epci``, ``commune``); called at
+most once, and only when a line names a territory (it reads the configuration and data)."""
+
+
+def known_territories(settings: Settings) -> dict[str, set[str]]:
+    """The département, EPCI and commune codes of the portal's reference table (ConfigError when invalid)."""
+    register_builtins()  # the configuration names the shipped widget and source types
+    registry = load_registry(
+        settings.root, settings.config_dir, settings.dashboards_dir, instance_dir=settings.instance_dir
+    )
+    portal = registry.portal
+    index = TerritoryIndex.load(
+        DataService(registry.datasets), portal.communes_dataset, portal.collectivite.code_departement, ""
+    )
+    return {
+        "departement": {portal.collectivite.code_departement},
+        "epci": set(index.epcis),
+        "commune": set(index.communes),
+    }
+
+
+def _read_text(path: Path) -> tuple[str | None, str]:
+    """The file's text, or None and a `LINE:COL: message` locating the first non-UTF-8 byte."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        return [], [f"{shown}:1: fichier illisible ({exc}) : enregistrez-le en UTF-8"]
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, f"1: fichier illisible ({exc.strerror or exc.__class__.__name__})"
+    try:
+        return raw.decode("utf-8-sig"), ""
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        return None, f"{line}: octet invalide en UTF-8 (colonne {col}) : enregistrez le fichier en UTF-8"
+
+
+def parse_import(
+    path: Path,
+    departments: dict[str, str],
+    existing: set[str],
+    territories: Territories | None = None,
+) -> tuple[list[ImportRow], list[str]]:
+    """The rows of a users CSV and every problem found (as `FILE:LINE: message`).
+
+    ``territories`` checks that each `epci:…` / `commune:…` code exists (a typo would give the
+    account an empty scope); without it only the form of the code is checked.
+    """
+    shown = str(path)
+    text, problem = _read_text(path)
+    if text is None:
+        return [], [f"{shown}:{problem}"]
     first = text.splitlines()[0] if text.strip() else ""
     delimiter = ";" if first.count(";") > first.count(",") else ","
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    expected = f"en-tête attendu : {','.join(CSV_COLUMNS)}"
     missing = [c for c in CSV_COLUMNS if c not in header]
+    unknown = [h for h in header if h not in CSV_COLUMNS]
+    duplicated = sorted({h for h in header if header.count(h) > 1})
+    header_problems = []
     if missing:
-        return [], [
-            f"{shown}:1: colonne(s) manquante(s) : {', '.join(missing)} (en-tête attendu : {','.join(CSV_COLUMNS)})"
-        ]
+        header_problems.append(f"{shown}:1: colonne(s) manquante(s) : {', '.join(missing)} ({expected})")
+    for name in unknown:
+        header_problems.append(
+            f"{shown}:1: colonne `{name}` inconnue ({did_you_mean(name, CSV_COLUMNS, 'colonnes possibles')})"
+        )
+    if duplicated:
+        header_problems.append(f"{shown}:1: colonne(s) en double : {', '.join(duplicated)} ({expected})")
+    if header_problems:
+        return [], header_problems
     reader.fieldnames = header
+    codes: dict[str, set[str]] | None = None
     rows: list[ImportRow] = []
     problems: list[str] = []
     seen: dict[str, int] = {}
     for record in reader:
         line = reader.line_num
+        extra = record.get(None)
         values = {k: (v or "").strip() for k, v in record.items() if k is not None}
         username = normalize_username(values.get("username", ""))
         roles = split_roles(values.get("roles", ""))
@@ -253,6 +313,19 @@ def parse_import(path: Path, departments: dict[str, str], existing: set[str]) ->
         territory = values.get("territory") or None
         password = (record.get("password") or "").rstrip("\r\n")
         here = check_fields(username, department, roles, territory, departments)
+        if extra:
+            here.append(
+                f"{len(extra)} valeur(s) en trop après la colonne `{header[-1]}` "
+                f"(séparateur `{delimiter}` dans une valeur ? mettez-la entre guillemets)"
+            )
+        if territory and territories is not None and TERRITORY.match(territory):
+            if codes is None:
+                codes = territories()
+            level, code = territory.split(":", 1)
+            known = codes.get(level, set())
+            if code not in known:
+                hint = did_you_mean(code, known, "codes possibles") or "aucun code connu à ce niveau"
+                here.append(f"territoire `{territory}` inconnu ({hint})")
         if username in seen:
             here.append(f"identifiant `{username}` déjà présent ligne {seen[username]}")
         seen.setdefault(username, line)
@@ -287,7 +360,13 @@ def cmd_import(args: argparse.Namespace, db: Database) -> int:
         print(exc.report(), file=sys.stderr)
         return 1
     existing = {u.username for u in all_users(db)}
-    rows, problems = parse_import(path, departments, existing)
+    try:
+        rows, problems = parse_import(
+            path, departments, existing, functools.partial(known_territories, Settings.from_env())
+        )
+    except ConfigError as exc:
+        print(exc.report(), file=sys.stderr)
+        return 1
     if problems:
         print("\n".join(problems), file=sys.stderr)
         print(f"{len(problems)} erreur(s) : aucun compte importé.", file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import groupby
 
 
 @dataclass(frozen=True, order=True)
@@ -16,6 +17,9 @@ class ConfigIssue:
     col: int
     message: str
     hint: str = ""
+    stage: int = field(default=0, compare=False)
+    """Where the file stands in the order of loading (datasets before the indicators and
+    dashboards that use them…): a report lists root causes before their knock-on effects."""
 
     def __str__(self) -> str:
         text = f"{self.path}:{self.line}:{self.col}: {self.message}"
@@ -34,12 +38,35 @@ class ConfigError(Exception):
         super().__init__(self.report())
 
     def report(self) -> str:
-        """The full report, one issue per line (plus its hint), sorted by file and line."""
-        lines = [str(issue) for issue in sorted(self.issues)]
+        """The full report, one issue per line (plus its hint).
+
+        Files come in loading order (``stage``: what others depend on first), then by name;
+        issues by line and column. At most :data:`MAX_SHOWN_PER_FILE` issues are printed per
+        file, then one line says how many more there are (thousands of unknown keys must not
+        drown the first, usually telling, error).
+        """
+        ordered = sorted(self.issues, key=lambda i: (i.stage, i.path, i.line, i.col, i.message, i.hint))
+        lines: list[str] = []
+        for path, group in groupby(ordered, key=lambda i: i.path):
+            issues = list(group)
+            lines += [str(issue) for issue in issues[:MAX_SHOWN_PER_FILE]]
+            hidden = len(issues) - MAX_SHOWN_PER_FILE
+            if hidden > 0:
+                more = "autre erreur" if hidden == 1 else "autres erreurs"
+                lines.append(f"{path}: … et {thousands(hidden)} {more} dans ce fichier")
         count = len(self.issues)
         plural = "s" if count > 1 else ""
-        lines.append(f"{count} erreur{plural} de configuration.")
+        lines.append(f"{thousands(count)} erreur{plural} de configuration.")
         return "\n".join(lines)
+
+
+MAX_SHOWN_PER_FILE = 50
+"""Most issues printed for one file (the others are counted on one line)."""
+
+
+def thousands(number: int) -> str:
+    """``2950`` → ``2 950`` (French grouping, with a plain space so that it greps)."""
+    return f"{number:,}".replace(",", " ")
 
 
 class HintedValueError(ValueError):
@@ -74,6 +101,12 @@ def did_you_mean(word: str, candidates: Iterable[str], what: str = "valeurs poss
     match = closest(word, options)
     if match is not None:
         return f"vouliez-vous dire `{match}` ?"
+    return possible_values(options, what)
+
+
+def possible_values(candidates: Iterable[str], what: str = "valeurs possibles") -> str:
+    """A French hint listing the allowed values (the first twelve), without looking for a typo."""
+    options = sorted({str(c) for c in candidates})
     if not options:
         return ""
     shown = ", ".join(f"`{o}`" for o in options[:12])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import unicodedata
 
 NNBSP = "\u202f"
 """Narrow no-break space: the French thousands separator (« 1 234,5 »)."""
@@ -85,3 +86,21 @@ def format_period(value: dt.date, grain: str, lang: str = "fr") -> str:
         months = MONTHS_FR if lang == "fr" else MONTHS_EN
         return f"{months[value.month - 1]} {value.year}"
     return format_date(value, lang)
+
+
+def french_fold(text: object) -> str:
+    """``text`` without accents nor case (« Évron » → « evron », « Œuvre » → « oeuvre »)."""
+    value = "" if text is None else str(text)
+    base = "".join(c for c in unicodedata.normalize("NFD", value) if not unicodedata.combining(c))
+    return base.casefold().replace("œ", "oe").replace("æ", "ae")
+
+
+def french_sort_key(text: object) -> tuple[str, str]:
+    """A key that sorts names as a French reader expects: accents and case ignored at first
+    (« Mée » before « Moulay », « Évron » among the E), ties broken by the exact text.
+
+    No ICU on these machines: :func:`french_fold` strips the combining marks (NFD) and folds
+    the case; the original text breaks ties, so that the order is total and stable.
+    """
+    value = "" if text is None else str(text)
+    return french_fold(value), value

@@ -75,9 +75,10 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "audit_log": {"fr": "Journal d'audit", "en": "Audit log"},
     "account": {"fr": "Compte connecté", "en": "Signed-in account"},
-    "per_1000": {"fr": "pour 1 000 habitants", "en": "per 1,000 inhabitants"},
+    "per_1000": {"fr": "pour 1\u202f000 habitants", "en": "per 1,000 inhabitants"},
     "per_inhabitant": {"fr": "par habitant", "en": "per inhabitant"},
     "map_of": {"fr": "Carte : {title}, par {level}", "en": "Map: {title}, by {level}"},
+    "map_plain": {"fr": "Carte : {title}", "en": "Map: {title}"},
     "level_commune": {"fr": "commune", "en": "municipality"},
     "level_epci": {"fr": "EPCI", "en": "EPCI"},
     "footer": {
@@ -198,7 +199,162 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "catalogue_down": {"fr": "Indisponible (source {reason})", "en": "Unavailable (source {reason})"},
     "catalogue_not_read": {"fr": "Pas encore lu", "en": "Not read yet"},
+    # server-rendered pages (pilotis/templates/pilotis/*.html): sign-in, messages, administration
+    "login_title": {"fr": "Connexion", "en": "Sign in"},
+    "login_intro": {
+        "fr": "Connectez-vous avec l'identifiant et le mot de passe fournis par l'administrateur du portail.",
+        "en": "Sign in with the username and password given by the portal administrator.",
+    },
+    "username": {"fr": "Identifiant", "en": "Username"},
+    "password": {"fr": "Mot de passe", "en": "Password"},
+    "sign_in": {"fr": "Se connecter", "en": "Sign in"},
+    "login_help": {
+        "fr": "Mot de passe oublié ou compte bloqué : contactez l'administrateur du portail.",
+        "en": "Forgotten password or locked account: contact the portal administrator.",
+    },
+    "demo_hint": {
+        "fr": "Démonstration : comptes {names} ; mot de passe {password}.",
+        "en": "Demonstration: accounts {names}; password {password}.",
+    },
+    "login_failed": {"fr": "Identifiant ou mot de passe incorrect.", "en": "Wrong username or password."},
+    "logged_out": {"fr": "Vous êtes déconnecté.", "en": "You are signed out."},
+    "login_required": {
+        "fr": "Connectez-vous pour accéder à cette page.",
+        "en": "Sign in to open this page.",
+    },
+    "sign_out_title": {"fr": "Déconnexion", "en": "Sign out"},
+    "sign_out_confirm": {
+        "fr": "Voulez-vous vous déconnecter du portail ?",
+        "en": "Do you want to sign out of the portal?",
+    },
+    "page_denied_text": {
+        "fr": "Votre compte n'a pas accès à cette page.",
+        "en": "Your account has no access to this page.",
+    },
+    "page_denied_long": {
+        "fr": "Vous n'avez pas accès à cette page. Si vous en avez besoin pour votre travail, demandez "
+        "l'accès à la direction qui la publie ou à l'administrateur du portail.",
+        "en": "You do not have access to this page. If you need it for your work, ask the department "
+        "that publishes it or the portal administrator.",
+    },
+    "request_refused": {"fr": "Requête refusée", "en": "Request refused"},
+    "form_expired": {
+        "fr": "Votre session a expiré ou ce formulaire n'est plus valide : veuillez réessayer.",
+        "en": "Your session has expired or this form is no longer valid: please try again.",
+    },
+    "audit_intro": {
+        "fr": "Connexions, consultations, refus d'accès, administration des comptes et exports. Heures de Paris.",
+        "en": "Sign-ins, page views, refusals, account administration and exports. Paris time.",
+    },
+    "audit_filters": {"fr": "Filtres du journal", "en": "Log filters"},
+    "event": {"fr": "Événement", "en": "Event"},
+    "all_events": {"fr": "Tous", "en": "All"},
+    "user_prefix": {"fr": "Utilisateur (début de l'identifiant)", "en": "User (start of the username)"},
+    "date_from": {"fr": "Du", "en": "From"},
+    "date_to": {"fr": "Au", "en": "To"},
+    "filter": {"fr": "Filtrer", "en": "Filter"},
+    "clear": {"fr": "Effacer", "en": "Clear"},
+    "export_csv": {"fr": "Exporter en CSV", "en": "Export as CSV"},
+    "audit_caption": {
+        "fr": "Événements du journal d'audit, du plus récent au plus ancien",
+        "en": "Audit log events, most recent first",
+    },
+    "date": {"fr": "Date", "en": "Date"},
+    "user": {"fr": "Utilisateur", "en": "User"},
+    "address": {"fr": "Adresse", "en": "Address"},
+    "target_col": {"fr": "Cible", "en": "Target"},
+    "detail": {"fr": "Détail", "en": "Detail"},
+    "no_event": {"fr": "Aucun événement pour ces filtres.", "en": "No event for these filters."},
+    "audit_pages": {"fr": "Pages du journal", "en": "Log pages"},
+    "sources_title": {"fr": "État des sources", "en": "Source status"},
+    "sources_intro": {
+        "fr": "Dernière lecture réussie et dernier échec de chaque source de données (heures de Paris). "
+        "Quand une source échoue, les widgets montrent les dernières données obtenues avec la mention "
+        "« données non actualisées ». « Rafraîchir » relit la source au prochain affichage, sur tous les serveurs.",
+        "en": "Last successful read and last failure of each data source (Paris time). When a source fails, "
+        "widgets show the last data obtained, marked “data not refreshed”. “Refresh” reads the source again "
+        "at the next display, on every server.",
+    },
+    "refresh_asked": {"fr": "Rafraîchissement demandé pour « {name} ».", "en": "Refresh requested for “{name}”."},
+    "sources_caption": {"fr": "État des sources de données", "en": "Status of the data sources"},
+    "type": {"fr": "Type", "en": "Type"},
+    "state": {"fr": "État", "en": "State"},
+    "last_success": {"fr": "Dernier succès", "en": "Last success"},
+    "last_failure": {"fr": "Dernier échec", "en": "Last failure"},
+    "message": {"fr": "Message", "en": "Message"},
+    "action": {"fr": "Action", "en": "Action"},
+    "refresh": {"fr": "Rafraîchir", "en": "Refresh"},
+    "present": {"fr": "Présenter", "en": "Present"},
+    "present_title": {
+        "fr": "Projeter ce tableau de bord en séance (plein écran)",
+        "en": "Project this dashboard full screen",
+    },
+    "period_col": {"fr": "Période", "en": "Period"},
+    "noscript": {
+        "fr": "Pilotis a besoin de JavaScript pour afficher les tableaux de bord.",
+        "en": "Pilotis needs JavaScript to show the dashboards.",
+    },
+    # audit events (pilotis/audit.py EVENTS: same French labels) and source states (admin_sources.py)
+    "event_login_success": {"fr": "Connexion réussie", "en": "Successful sign-in"},
+    "event_login_failure": {"fr": "Échec de connexion", "en": "Failed sign-in"},
+    "event_login_locked": {"fr": "Connexion bloquée (trop de tentatives)", "en": "Sign-in blocked (too many attempts)"},
+    "event_logout": {"fr": "Déconnexion", "en": "Sign-out"},
+    "event_sessions_revoked": {
+        "fr": "Sessions fermées (déconnexion partout)",
+        "en": "Sessions ended (signed out everywhere)",
+    },
+    "event_page_view": {"fr": "Consultation d'une page", "en": "Page view"},
+    "event_access_denied": {"fr": "Accès refusé", "en": "Access denied"},
+    "event_user_created": {"fr": "Compte créé", "en": "Account created"},
+    "event_user_updated": {"fr": "Compte modifié", "en": "Account changed"},
+    "event_user_password": {"fr": "Mot de passe changé", "en": "Password changed"},
+    "event_user_disabled": {"fr": "Compte désactivé", "en": "Account deactivated"},
+    "event_user_enabled": {"fr": "Compte réactivé", "en": "Account reactivated"},
+    "event_audit_export": {"fr": "Export du journal d'audit", "en": "Audit log export"},
+    "event_export": {"fr": "Export de données", "en": "Data export"},
+    "event_source_refresh": {"fr": "Rafraîchissement d'une source", "en": "Source refresh"},
+    "event_seance_snapshot": {"fr": "Séance figée (instantané)", "en": "Frozen séance (snapshot)"},
+    "event_display_link_created": {"fr": "Lien d'affichage créé", "en": "Display link created"},
+    "event_display_link_revoked": {"fr": "Lien d'affichage révoqué", "en": "Display link revoked"},
+    "event_display_link_refused": {"fr": "Lien d'affichage refusé", "en": "Display link refused"},
+    "source_failing": {"fr": "en échec", "en": "failing"},
+    "source_up_to_date": {"fr": "à jour", "en": "up to date"},
+    "source_not_read": {"fr": "non interrogée", "en": "not read yet"},
+    "kind_unreachable": {"fr": "injoignable", "en": "unreachable"},
+    "kind_timeout": {"fr": "délai dépassé", "en": "timed out"},
+    "kind_auth": {"fr": "identifiants refusés", "en": "credentials refused"},
+    "kind_malformed": {"fr": "réponse illisible", "en": "unreadable answer"},
+    "kind_columns": {"fr": "colonnes modifiées", "en": "columns changed"},
+    "kind_missing": {"fr": "fichier introuvable", "en": "file not found"},
+    "kind_refused": {"fr": "requête refusée", "en": "request refused"},
+    "kind_error": {"fr": "erreur", "en": "error"},
+    # accessible data tables (layouts/html_table.py, assets/pilotis-table.js)
+    "sort_by": {"fr": "Trier par {column}", "en": "Sort by {column}"},
+    "sorted_ascending": {"fr": "Trié par {column}, ordre croissant.", "en": "Sorted by {column}, ascending."},
+    "sorted_descending": {"fr": "Trié par {column}, ordre décroissant.", "en": "Sorted by {column}, descending."},
+    "page_of": {"fr": "Page {page} sur {pages}", "en": "Page {page} of {pages}"},
+    "table_pages": {"fr": "Pages du tableau :", "en": "Table pages:"},
+    "first_page": {"fr": "Première page", "en": "First page"},
+    "previous_page": {"fr": "Page précédente", "en": "Previous page"},
+    "next_page": {"fr": "Page suivante", "en": "Next page"},
+    "last_page": {"fr": "Dernière page", "en": "Last page"},
+    "rows_count": {"fr": "{count} lignes", "en": "{count} rows"},
+    "page_loaded": {"fr": "Page affichée : {title}", "en": "Page shown: {title}"},
+    "series_table": {"fr": "Séries : {title}", "en": "Series: {title}"},
 }
+
+
+_KEY_OF_FRENCH = {entry["fr"]: key for key, entry in TEXTS.items() if "{" not in entry["fr"]}
+"""The key of each fixed French text (read-only): :func:`translate` of a text written in French."""
+
+
+def translate(text: str | None, lang: str) -> str:
+    """A fixed French interface text (as an older module writes it, e.g. a message constant) in
+    ``lang``: its English entry when ``TEXTS`` has it, else the text unchanged."""
+    if not text:
+        return ""
+    key = _KEY_OF_FRENCH.get(text)
+    return t(key, lang) if key and lang != "fr" else text
 
 
 def t(key: str, lang: str = "fr", **values: object) -> str:

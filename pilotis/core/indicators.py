@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field, model_validator
 
 from pilotis.core.errors import HintedValueError, did_you_mean
+from pilotis.core.expressions import Grammar, Token, parse, walk
 from pilotis.core.measures import AGGREGATES, Agg, BinOp, MeasureError, Node, Num, parse_measure
-from pilotis.core.schema import Strict
+from pilotis.core.schema import Strict, Year
 
 if TYPE_CHECKING:
     from pilotis.core.sources import DataSource
@@ -67,7 +68,7 @@ class TargetSpec(Strict):
 
     value: float | None = None
     """Valeur cible fixe (dans l'unité de l'indicateur ; une fraction 0–1 pour un pourcentage)."""
-    year: int | None = None
+    year: Year | None = None
     """Échéance de la cible fixe (année), affichée avec elle."""
     label: str = ""
     """D'où vient la cible (« Plan départemental d'insertion 2020 »), affiché avec elle."""
@@ -208,106 +209,48 @@ class Ref:
 Expr = Ref | Num | BinOp
 """A formula tree: indicator references, numbers, arithmetic (``BinOp`` of :mod:`measures`)."""
 
-_FORMULA_TOKEN = re.compile(
-    r"\s*(?:(?P<ref>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)|(?P<num>\d+(?:[.,]\d+)?)"
-    r"|(?P<op>[-+*/])|(?P<paren>[()]))"
-)
 FORMULA_EXAMPLE = "exemple : `rsa.foyers_allocataires / territoire.population * 1000`"
 
 
+def _reference(tokens: list[Token], index: int, text: str) -> tuple[Ref, int]:
+    """The atom of a formula: an indicator id ``theme.name``, starting at ``tokens[index]``."""
+    token = tokens[index]
+    following = tokens[index + 1] if index + 1 < len(tokens) else None
+    if (following is not None and following.text == "(") or token.text in AGGREGATES:
+        raise MeasureError(
+            f"formule `{text}` : `{token.text}(…)` est une mesure, pas un indicateur",
+            "une formule combine des indicateurs ; une mesure s'écrit avec `dataset` et `measure`",
+            token.pos,
+        )
+    if not ID.match(token.text):
+        raise MeasureError(
+            f"formule `{text}` : `{token.text}` n'est pas un identifiant d'indicateur",
+            "un identifiant s'écrit `thème.nom` en minuscules, ex. `rsa.foyers_allocataires`",
+            token.pos,
+        )
+    return Ref(token.text), index + 1
+
+
+FORMULA = Grammar(
+    what="formule",
+    example=FORMULA_EXAMPLE,
+    atom=_reference,
+    operand_hint="écrivez un identifiant d'indicateur ou un nombre à cet endroit",
+    end_hint="terminez par un identifiant d'indicateur ou un nombre",
+    error=MeasureError,
+)
+"""Formulas: the shared expression language of :mod:`pilotis.core.expressions` over indicator ids."""
+
+
 def parse_formula(text: str) -> Expr:
-    """Parse a formula over indicator ids; raise :class:`MeasureError` (message + hint)."""
-    text = str(text).strip()
-    tokens: list[tuple[str, str]] = []
-    pos = 0
-    while pos < len(text):
-        match = _FORMULA_TOKEN.match(text, pos)
-        if not match:
-            if not text[pos:].strip():
-                break
-            raise MeasureError(
-                f"formule `{text}` : caractère `{text[pos:].lstrip()[0]}` inattendu",
-                "opérateurs permis : `+`, `-`, `*`, `/` et parenthèses ; " + FORMULA_EXAMPLE,
-            )
-        kind = match.lastgroup or "paren"
-        tokens.append((kind, match.group(kind)))
-        pos = match.end()
-    if not tokens:
-        raise MeasureError("formule vide", FORMULA_EXAMPLE)
-    state = {"pos": 0}
-
-    def peek() -> tuple[str, str] | None:
-        return tokens[state["pos"]] if state["pos"] < len(tokens) else None
-
-    def expression(depth: int) -> Expr:
-        node = term(depth)
-        while (token := peek()) is not None and token[1] in "+-" and token[0] == "op":
-            state["pos"] += 1
-            node = BinOp(token[1], node, term(depth))  # type: ignore[arg-type]
-        return node
-
-    def term(depth: int) -> Expr:
-        node = atom(depth)
-        while (token := peek()) is not None and token[1] in "*/" and token[0] == "op":
-            state["pos"] += 1
-            node = BinOp(token[1], node, atom(depth))  # type: ignore[arg-type]
-        return node
-
-    def atom(depth: int) -> Expr:
-        token = peek()
-        if token is None:
-            raise MeasureError(
-                f"formule `{text}` incomplète : un terme manque à la fin",
-                "terminez par un identifiant d'indicateur ou un nombre",
-            )
-        kind, value = token
-        state["pos"] += 1
-        if kind == "num":
-            return Num(float(value.replace(",", ".")))
-        if value == "(" and depth < 40:
-            node = expression(depth + 1)
-            closing = peek()
-            if closing is None or closing[1] != ")":
-                raise MeasureError(
-                    f"formule `{text}` : parenthèse fermante `)` manquante",
-                    "fermez chaque parenthèse ouverte",
-                )
-            state["pos"] += 1
-            return node
-        if kind == "ref":
-            following = peek()
-            if following is not None and following[1] == "(" or value in AGGREGATES:
-                raise MeasureError(
-                    f"formule `{text}` : `{value}(…)` est une mesure, pas un indicateur",
-                    "une formule combine des indicateurs ; une mesure s'écrit avec `dataset` et `measure`",
-                )
-            if not ID.match(value):
-                raise MeasureError(
-                    f"formule `{text}` : `{value}` n'est pas un identifiant d'indicateur",
-                    "un identifiant s'écrit `thème.nom` en minuscules, ex. `rsa.foyers_allocataires`",
-                )
-            return Ref(value)
-        raise MeasureError(
-            f"formule `{text}` : « {value} » inattendu",
-            "écrivez un identifiant d'indicateur ou un nombre à cet endroit",
-        )
-
-    node = expression(0)
-    if state["pos"] < len(tokens):
-        raise MeasureError(
-            f"formule `{text}` : « {tokens[state['pos']][1]} » inattendu",
-            "reliez les termes par un opérateur `+`, `-`, `*` ou `/`",
-        )
-    return node
+    """Parse a formula over indicator ids; raise :class:`MeasureError` (message, hint, position)."""
+    expr: Expr = parse(text, FORMULA)
+    return expr
 
 
 def refs_of(expr: Expr) -> list[str]:
     """Indicator ids a formula uses, in order of appearance (no duplicates)."""
-    if isinstance(expr, Ref):
-        return [expr.id]
-    if isinstance(expr, BinOp):
-        return list(dict.fromkeys(refs_of(expr.left) + refs_of(expr.right)))  # type: ignore[arg-type]
-    return []
+    return list(dict.fromkeys(node.id for node in walk(expr) if isinstance(node, Ref)))
 
 
 def evaluate(expr: Expr, value_of: Callable[[str], Any]) -> Any:
@@ -320,8 +263,8 @@ def evaluate(expr: Expr, value_of: Callable[[str], Any]) -> Any:
         return expr.value
     if isinstance(expr, Ref):
         return value_of(expr.id)
-    left = evaluate(expr.left, value_of)  # type: ignore[arg-type]
-    right = evaluate(expr.right, value_of)  # type: ignore[arg-type]
+    left = evaluate(expr.left, value_of)
+    right = evaluate(expr.right, value_of)
     if left is None or right is None:
         return None
     if expr.op == "/":
@@ -571,7 +514,8 @@ class IndicatorLoader:
                     doc,
                     (*loc, "dataset"),
                     f"jeu de données `{dataset}` inconnu",
-                    did_you_mean(dataset, self.sources, "jeux de données"),
+                    did_you_mean(dataset, self.sources, "jeux de données")
+                    or "déclarez-le dans config/datasets/<fichier>.yaml",
                 )
             return None
         columns = self.loader.columns(source)
@@ -596,7 +540,10 @@ class IndicatorLoader:
             )
         if len(self.loader.issues) > before:
             return None
-        return parse_measure(named.get(measure, measure))
+        try:
+            return parse_measure(named.get(measure, measure))
+        except MeasureError:
+            return None  # a named measure that does not parse: reported where the dataset declares it
 
     # ------------------------------------------------------------------ formulas
     def check_references(self) -> None:
@@ -690,8 +637,8 @@ class IndicatorLoader:
             left, right = self.unit_of(expr.left.id), self.unit_of(expr.right.id)
             if left is not None and right is not None and left != right:
                 yield (expr.left.id, left), (expr.right.id, right)
-        yield from self.unit_pairs(expr.left)  # type: ignore[arg-type]
-        yield from self.unit_pairs(expr.right)  # type: ignore[arg-type]
+        yield from self.unit_pairs(expr.left)
+        yield from self.unit_pairs(expr.right)
 
     def closure(self, indicator_id: str) -> set[str]:
         found = {indicator_id}
@@ -709,7 +656,7 @@ class IndicatorLoader:
         if isinstance(expr, Ref):
             return self.additive(expr.id)
         if isinstance(expr, BinOp):
-            left: Expr = expr.left  # type: ignore[assignment]
-            right: Expr = expr.right  # type: ignore[assignment]
+            left: Expr = expr.left
+            right: Expr = expr.right
             return expr.op in "+-" and self._additive_expr(left) and self._additive_expr(right)
         return False

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
 import re
 import sys
 import traceback
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from pilotis.core.access import ROLES
 from pilotis.core.errors import ConfigError, ConfigIssue, did_you_mean
 from pilotis.core.indicators import IndicatorLoader
 from pilotis.core.measures import MeasureError, columns_of, parse_measure
@@ -58,6 +61,10 @@ class _Loader:
         self.schemas: dict[str, set[str]] = {}
         self.indicators: dict[str, Any] = {}
         self.failed_indicators: set[str] = set()
+        self.failed_dashboards: set[str] = set()
+        """Ids of dashboards whose file failed: séances naming them are not reported again."""
+        self.failed_widgets: dict[str, set[str]] = {}
+        """Ids of the widgets that failed, by dashboard id (same reason)."""
 
     def display(self, path: Path) -> str:
         try:
@@ -88,6 +95,30 @@ class _Loader:
                 )
             )
 
+    def staged(self) -> list[ConfigIssue]:
+        """The issues, each with its file's place in the order of dependencies.
+
+        Datasets come first (everything reads them), then the org chart, the portal, the
+        indicators, the dashboards (and their callbacks modules), the séances: a knock-on error
+        (a séance naming a widget that failed) is listed after its root cause.
+        """
+        config = self.config_dir.resolve()
+        folders = [
+            (config / "datasets", 0),
+            (config / "departments.yaml", 1),
+            (config / "portal.yaml", 2),
+            (config / "indicators", 3),
+            (self.dashboards_dir.resolve(), 4),
+            (config / "seances", 5),
+        ]
+        stages: dict[str, int] = {}
+        for issue in self.issues:
+            if issue.path not in stages:
+                path = Path(issue.path).resolve()
+                found = [rank for folder, rank in folders if path == folder or folder in path.parents]
+                stages[issue.path] = found[0] if found else len(folders)
+        return [replace(issue, stage=stages[issue.path]) for issue in self.issues]
+
     def validate(self, model: type[BaseModel], data: Any, doc: MarkedDocument, loc: tuple = ()) -> Any:
         try:
             return model.model_validate(data)
@@ -117,6 +148,60 @@ class _Loader:
             return None
         self.portal_doc = doc
         return self.validate(PortalConfig, doc.data, doc)
+
+    def check_maps(self, portal: PortalConfig, dashboards: dict[str, Dashboard]) -> None:
+        """The outlines of each map level in use (`geo_communes`, `geo_epci`) exist and are GeoJSON."""
+        if self.portal_doc is None:
+            return
+        levels = {
+            getattr(widget, "level", None)
+            for dashboard in dashboards.values()
+            for widget in dashboard.widgets
+            if widget.type == "choropleth"  # the widget type that draws these outlines (layouts/maps.py)
+        }
+        for level, key in (("commune", "geo_communes"), ("epci", "geo_epci")):
+            if level in levels:
+                self.check_geojson(self.portal_doc, key, getattr(portal, key))
+
+    def check_geojson(self, doc: MarkedDocument, key: str, value: str) -> None:
+        """``value`` must be a GeoJSON ``FeatureCollection`` whose features have a `code` (the map reads it)."""
+        path = self.root / value
+        written = key in doc.data
+        if not path.is_file():
+            folder = Path(value).parent
+            siblings = (
+                [(folder / p.name).as_posix() for p in path.parent.glob("*.geojson")] if path.parent.is_dir() else []
+            )
+            hint = did_you_mean(value, siblings, "fichiers GeoJSON") or "chemin relatif à la racine du projet"
+            self.issues.append(
+                doc.issue(
+                    (key,),
+                    f"`{key}` : fichier `{value}` introuvable",
+                    hint,
+                    key=not written,
+                )
+            )
+            return
+        try:
+            data = json.loads(path.read_bytes())
+        except (OSError, ValueError):
+            data = None
+        features = data.get("features") if isinstance(data, dict) and data.get("type") == "FeatureCollection" else None
+        if not isinstance(features, list):
+            problem = "n'est pas un fichier GeoJSON lisible"
+        elif not all(isinstance(f, dict) and "code" in (f.get("properties") or {}) for f in features):
+            problem = "a des contours sans propriété `code`"
+        else:
+            return
+        self.issues.append(
+            doc.issue(
+                (key,),
+                f"`{key}` : `{value}` {problem}",
+                "indiquez un fichier GeoJSON `FeatureCollection` dont chaque contour a la propriété `code` "
+                "(code INSEE de la commune ou SIREN de l'EPCI)",
+                key=not written,
+            )
+        )
 
     # ------------------------------------------------------------------ departments
     def departments(self) -> dict[str, str]:
@@ -175,6 +260,14 @@ class _Loader:
                 if name not in departments:
                     self.issues.append(
                         doc.issue(loc, f"direction `{name}` inconnue", did_you_mean(name, departments) or hint_missing)
+                    )
+            roles = spec.access.roles if isinstance(spec.access, AccessRule) else []
+            for index, role in enumerate(roles):
+                if role not in ROLES:  # a typo would silently grant nothing
+                    self.issues.append(
+                        doc.issue(
+                            ("access", "roles", index), f"rôle `{role}` inconnu", did_you_mean(role, ROLES, "rôles")
+                        )
                     )
 
     # ------------------------------------------------------------------ datasets
@@ -273,7 +366,7 @@ class _Loader:
             self.issues.append(
                 doc.issue(
                     (*loc, where),
-                    f"source `{dataset_id}` illisible : {exc.__class__.__name__}: {exc}",
+                    f"source `{dataset_id}` illisible : `{exc.__class__.__name__}: {exc}`",
                     f"erreur inattendue du type de source `{kind}`",
                 )
             )
@@ -366,6 +459,8 @@ class _Loader:
                 continue
             spec = self.validate(DashboardSpec, doc.data, doc)
             if spec is None:
+                if isinstance(doc.data.get("id"), str):
+                    self.failed_dashboards.add(doc.data["id"])
                 raw = doc.data.get("widgets")
                 if isinstance(raw, list) and all(isinstance(w, dict) for w in raw):
                     self.widgets(raw, doc, sources, None, module_failed=True)  # report them too
@@ -398,6 +493,9 @@ class _Loader:
             widgets = self.widgets(
                 spec.widgets, doc, sources, module, module_failed=module is None and module_path.exists()
             )
+            self.failed_widgets[spec.id] = {str(raw.get("id")) for raw in spec.widgets if isinstance(raw, dict)} - {
+                w.id for w in widgets
+            }
             self.check_filters(spec, doc, sources)
             files[spec.id] = doc.path
             paths[url] = doc.path
@@ -424,7 +522,7 @@ class _Loader:
                     self.display(path),
                     line,
                     col,
-                    f"module de callbacks en erreur : {exc.__class__.__name__}: {detail}",
+                    f"module de callbacks en erreur : `{exc.__class__.__name__}: {detail}`",
                     "corrigez le code Python de ce module (l'import s'arrête à cette ligne)",
                 )
             )
@@ -512,7 +610,7 @@ class _Loader:
                     doc.issue(
                         (*loc, "dataset"),
                         f"jeu de données `{widget.dataset}` inconnu",
-                        did_you_mean(widget.dataset, sources),
+                        did_you_mean(widget.dataset, sources) or "déclarez-le dans config/datasets/<fichier>.yaml",
                     )
                 )
                 return
@@ -552,7 +650,7 @@ class _Loader:
         except Exception as exc:  # noqa: BLE001 - a widget type's bug is reported, not a traceback
             ctx.problem(
                 ("type",),
-                f"vérification du widget impossible : {exc.__class__.__name__}: {exc}",
+                f"vérification du widget impossible : `{exc.__class__.__name__}: {exc}`",
                 f"erreur inattendue du type de widget `{widget.type}`",
             )
         for rel, message, hint in ctx.problems:
@@ -584,7 +682,8 @@ class _Loader:
                 doc.issue(
                     loc,
                     f"jeu de données `{period.dataset}` inconnu",
-                    did_you_mean(period.dataset, sources, "jeux de données"),
+                    did_you_mean(period.dataset, sources, "jeux de données")
+                    or "déclarez-le dans config/datasets/<fichier>.yaml",
                 )
             )
         elif sources[period.dataset].config.period is None:
@@ -614,19 +713,24 @@ def load_registry(
     loader.check_departments(dashboards, departments)
     shown_on = check_usage(loader, dashboards)  # which dashboards show which indicators
     seances = loader.seances(dashboards, sources, portal)
+    if portal is not None:
+        loader.check_maps(portal, dashboards)
     if portal is not None and loader.portal_doc is not None:
         for key in ("communes_dataset", "epci_dataset"):
             name = getattr(portal, key)
             if name not in sources and name not in loader.failed:
                 written = key in loader.portal_doc.data
                 hint = (
-                    did_you_mean(name, sources, "jeux de données")
+                    (
+                        did_you_mean(name, sources, "jeux de données")
+                        or "déclarez-le dans config/datasets/<fichier>.yaml"
+                    )
                     if written
                     else f"déclarez le jeu de données `{name}` dans config/datasets/, ou écrivez `{key}: …`"
                 )
                 loader.issues.append(loader.portal_doc.issue((key,), f"{key} : jeu de données `{name}` inconnu", hint))
     if loader.issues or portal is None:
-        raise ConfigError(loader.issues)
+        raise ConfigError(loader.staged())
     registry = Registry(
         root=root,
         portal=portal,

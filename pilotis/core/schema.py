@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
+import plotly.colors
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -22,11 +24,46 @@ from pydantic import (
 )
 
 from pilotis.core.cron import CronError, parse_cron
-from pilotis.core.errors import HintedValueError
+from pilotis.core.errors import HintedValueError, did_you_mean
 
 SLUG = r"^[a-z][a-z0-9_-]*$"
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|sec|min|m|h|j|d)\s*$")
 _UNITS = {"s": 1, "sec": 1, "min": 60, "m": 60, "h": 3600, "j": 86400, "d": 86400}
+
+
+COLOR_SCALES = sorted(
+    name
+    for module in (plotly.colors.sequential, plotly.colors.diverging, plotly.colors.cyclical)
+    for name, value in vars(module).items()
+    if not name.startswith("_") and not name.endswith("_r") and isinstance(value, list)
+)
+"""Plotly's named colour scales (``Blues``, ``Viridis``…); case does not matter, ``_r`` reverses."""
+
+
+def _known_color_scale(value: str) -> str:
+    lower = {name.lower() for name in COLOR_SCALES}
+    if value.lower().removesuffix("_r") not in lower:
+        raise HintedValueError(
+            f"échelle de couleurs `{value}` inconnue",
+            did_you_mean(value.removesuffix("_r"), COLOR_SCALES, "échelles possibles"),
+        )
+    return value
+
+
+ColorScale = Annotated[str, AfterValidator(_known_color_scale)]
+"""A plotly colour scale name, checked when the configuration loads (the map would fail)."""
+
+
+def _plausible_year(value: int) -> int:
+    if not 1900 <= value <= 2100:
+        raise HintedValueError(
+            f"année {value} invraisemblable", "écrivez une année sur quatre chiffres, entre 1900 et 2100 (ex. `2026`)"
+        )
+    return value
+
+
+Year = Annotated[int, AfterValidator(_plausible_year)]
+"""A calendar year between 1900 and 2100 (a target year of `20200` or `-1` is a typo)."""
 
 
 def parse_duration(value: str | int) -> int:

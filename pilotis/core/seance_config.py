@@ -172,23 +172,29 @@ def _check_items(
     for index, item in indexed:
         loc: tuple = ("items", index)
         dashboard = dashboards.get(item.dashboard)
+        if dashboard is None and item.dashboard in loader.failed_dashboards:
+            continue  # its own file's errors are reported (and fail the load)
         if dashboard is None:
             loader.issues.append(
                 doc.issue(
                     (*loc, "dashboard"),
                     f"tableau de bord `{item.dashboard}` inconnu",
-                    did_you_mean(item.dashboard, dashboards, "tableaux de bord"),
+                    did_you_mean(item.dashboard, dashboards, "tableaux de bord")
+                    or "indiquez l'`id` d'un tableau de bord de dashboards/",
                 )
             )
             continue
         known = [w.id for w in dashboard.widgets]
+        failed = loader.failed_widgets.get(dashboard.id, set())
         for position, widget_id in enumerate(item.widgets or []):
+            if widget_id in failed:
+                continue  # reported where the widget is defined
             if widget_id not in known:
                 loader.issues.append(
                     doc.issue(
                         (*loc, "widgets", position),
                         f"widget `{widget_id}` absent du tableau de bord `{dashboard.id}`",
-                        did_you_mean(widget_id, known, "widgets"),
+                        did_you_mean(widget_id, known, "widgets") or "retirez ce widget de la liste",
                     )
                 )
             elif (item.widgets or []).index(widget_id) != position:

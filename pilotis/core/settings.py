@@ -6,9 +6,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pilotis.core import instance_secret
+
 ROOT = Path(__file__).resolve().parents[2]
-DEMO_SECRET_KEY = "pilotis-demo-cle-secrete-a-ne-pas-utiliser-en-production"
-"""The secret key of demo mode; production mode refuses to start with it."""
 MODES = ("demo", "production")
 
 
@@ -45,7 +45,8 @@ class Settings:
     debug: bool = False
     """Development mode: Dash dev tools and hot reload of YAML and Python."""
     host: str = "127.0.0.1"
-    """Address of the development server."""
+    """Address of the development server (PILOTIS_HOST). In demo mode, unless it is set to a
+    non-loopback address, only clients of this machine are answered, whatever server runs the app."""
     port: int = 8050
     """Port of the development server."""
     lang: str = "fr"
@@ -59,8 +60,10 @@ class Settings:
     """Prefix of every Redis key (PILOTIS_CACHE_PREFIX): several portals can share one Redis."""
     mode: str = "demo"
     """`demo` (demo users created on first start) or `production` (refuses demo secrets)."""
-    secret_key: str = DEMO_SECRET_KEY
-    """Signs session cookies and CSRF tokens (PILOTIS_SECRET_KEY or PILOTIS_SECRET_KEY_FILE)."""
+    secret_key: str = ""
+    """Signs session cookies, CSRF tokens and display links (PILOTIS_SECRET_KEY or
+    PILOTIS_SECRET_KEY_FILE). Required in production; in demo mode, when empty, a random key kept in
+    `<instance_dir>/secret_key` (pilotis/instance_secret.py): no key is ever published."""
     database_url: str = ""
     """SQLAlchemy URL of the users/audit database; empty: `sqlite:///<instance_dir>/pilotis.db`."""
     session_minutes: float = 60
@@ -77,6 +80,10 @@ class Settings:
     """Failed logins per client address within `login_lockout_minutes` before it is locked."""
     login_lockout_minutes: int = 15
     """Counting window and lockout duration of failed logins."""
+    max_request_bytes: int = 1_048_576
+    """Largest request body accepted (PILOTIS_MAX_REQUEST_BYTES), larger ones get HTTP 413. The
+    largest body the portal itself sends is a séance refresh callback (6.9 kB in Chromium, see
+    pilotis/request_limits.py): 1 MiB leaves room and stops a 50 MB body at the door."""
 
     def __post_init__(self) -> None:
         if not self.cache_url:
@@ -101,7 +108,7 @@ class Settings:
             "cache_url": _env_secret("PILOTIS_CACHE_URL", ""),
             "cache_prefix": os.environ.get("PILOTIS_CACHE_PREFIX", "pilotis:"),
             "mode": os.environ.get("PILOTIS_MODE", "demo").strip().lower(),
-            "secret_key": _env_secret("PILOTIS_SECRET_KEY", DEMO_SECRET_KEY),
+            "secret_key": _env_secret("PILOTIS_SECRET_KEY", ""),
             "database_url": _env_secret("PILOTIS_DATABASE_URL", ""),
             "session_minutes": float(os.environ.get("PILOTIS_SESSION_MINUTES", "60")),
             "session_max_hours": float(os.environ.get("PILOTIS_SESSION_MAX_HOURS", "12")),
@@ -110,6 +117,8 @@ class Settings:
             "login_max_failures_account": int(os.environ.get("PILOTIS_LOGIN_MAX_FAILURES_ACCOUNT", "5")),
             "login_max_failures_ip": int(os.environ.get("PILOTIS_LOGIN_MAX_FAILURES_IP", "20")),
             "login_lockout_minutes": int(os.environ.get("PILOTIS_LOGIN_LOCKOUT_MINUTES", "15")),
+            "max_request_bytes": int(os.environ.get("PILOTIS_MAX_REQUEST_BYTES", "1048576")),
         }
         values.update(overrides)
-        return cls(**values)  # type: ignore[arg-type]
+        # Demo mode without a key: the installation's own (the server and the command line agree).
+        return instance_secret.with_demo_key(cls(**values))  # type: ignore[arg-type]

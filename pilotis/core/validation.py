@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from pilotis.core.errors import ConfigIssue, closest, did_you_mean
+from pilotis.core.errors import MAX_SHOWN_PER_FILE, ConfigIssue, closest, did_you_mean, possible_values
 from pilotis.core.yamlmarks import Loc, MarkedDocument
 
 _EXPECTED = {
@@ -28,6 +28,12 @@ _EXPECTED = {
     "list_type": "une liste (`[a, b]` ou une ligne `- a` par élément)",
     "none_required": "vide",
 }
+
+REFERENCE_HINT = "voir la référence de cette clé dans docs/yaml-reference.md"
+"""The hint of last resort: every issue has an « aide » line."""
+DETAILED_HINTS = MAX_SHOWN_PER_FILE
+"""Unknown keys of one document that get a « vouliez-vous dire » search; the others (never shown:
+the report stops at :data:`~pilotis.errors.MAX_SHOWN_PER_FILE` per file) list the allowed keys."""
 
 # Parts of a pydantic ``loc`` that name a union member rather than a key: ``str``,
 # ``list[union[str,int]]``, ``literal['public-internal']``, ``AccessRule``, ``function-after[…]``.
@@ -138,20 +144,26 @@ def pydantic_issues(
         complete[loc] = whole
     # A value that failed every member of a union: keep the member error that went deepest
     # (``access: {departements: …}`` is a misspelt key of the mapping form, not a bad literal).
-    locs = list(grouped)
-    for loc in locs:
-        if any(len(other) > len(loc) and other[: len(loc)] == loc for other in locs):
-            del grouped[loc]
+    # (Linear in the number of errors: a file with thousands of unknown keys is checked in
+    # proportion to its size, never by comparing every error with every other.)
+    prefixes = {loc[:length] for loc in grouped for length in range(len(loc))}
+    for loc in [loc for loc in grouped if loc in prefixes]:
+        del grouped[loc]
     # An unknown key that is a typo of a missing required key is one mistake, reported once.
     unknown = {loc: error for loc, errors in grouped.items() for error in errors if error["type"] == "extra_forbidden"}
+    missing_in: dict[Loc, list[str | int]] = {}
+    for loc, errors in grouped.items():
+        if loc and any(e["type"] == "missing" for e in errors):
+            missing_in.setdefault(loc[:-1], []).append(loc[-1])
     suggestions: dict[Loc, str | None] = {}
-    for loc in unknown:
-        missing = [
-            m[-1] for m, errors in grouped.items() if m[:-1] == loc[:-1] and any(e["type"] == "missing" for e in errors)
-        ]
+    for loc in list(unknown)[:DETAILED_HINTS]:
+        missing = missing_in.get(loc[:-1])
         suggestions[loc] = closest(str(loc[-1]), missing) if missing else None
     typos = {(*loc[:-1], key) for loc, key in suggestions.items() if key is not None}
 
+    detailed = 0
+    present: dict[Loc, set[str]] = {}
+    fields: dict[Loc, list[str]] = {}
     issues: list[ConfigIssue] = []
     for loc, errors in grouped.items():
         kinds = {e["type"] for e in errors}
@@ -159,11 +171,19 @@ def pydantic_issues(
         if "extra_forbidden" in kinds:
             key = str(loc[-1])
             suggestion = suggestions.get(loc)
+            detailed += 1
             if suggestion is not None:
                 hint = f"vouliez-vous dire `{suggestion}` ?"
             else:
-                allowed = [f for f in _fields(model, loc[:-1]) if f not in _present(data, loc[:-1])]
-                hint = did_you_mean(key, allowed or _fields(model, loc[:-1]), "clés possibles")
+                parent = loc[:-1]
+                if parent not in fields:
+                    fields[parent] = _fields(model, parent)
+                    present[parent] = _present(data, parent)
+                allowed = [f for f in fields[parent] if f not in present[parent]] or fields[parent]
+                if detailed <= DETAILED_HINTS:
+                    hint = did_you_mean(key, allowed, "clés possibles")
+                else:  # beyond what the report shows: no typo search (it costs more than the rest)
+                    hint = possible_values(allowed, "clés possibles")
             issues.append(doc.issue(full, f"clé `{key}` inconnue", hint, key=True))
         elif "missing" in kinds:
             if loc in typos:
@@ -224,7 +244,7 @@ def _message(errors: list[Any], name: str, model: type[BaseModel], loc: Loc) -> 
         return f"{name} doit être {_EXPECTED[kind]} (reçu : {shown_value(value)})", _type_hint(kind, value)
     if kind == "literal_error":
         literals = _literals(errors)
-        return f"{name} : valeur {shown_value(value)} non permise", did_you_mean(str(value), literals)
+        return f"{name} : valeur {shown_value(value)} non permise", did_you_mean(str(value), literals) or REFERENCE_HINT
     if kind == "string_pattern_mismatch":
         pattern = str(ctx.get("pattern", ""))
         if "a-z][a-z0-9_-]" in pattern:
@@ -245,18 +265,34 @@ def _message(errors: list[Any], name: str, model: type[BaseModel], loc: Loc) -> 
             "greater_than": ">",
             "less_than": "<",
         }[kind]
-        return f"{name} doit être {word} {bound} (reçu : {value})", ""
+        return f"{name} doit être {word} {bound} (reçu : {value})", f"écrivez un nombre {word} {bound}"
     if kind == "too_short":
         return (
             f"{name} doit contenir au moins {ctx.get('min_length')} élément(s)",
             "ajoutez des éléments (lignes commençant par `- `)",
         )
     if kind == "too_long":
-        return f"{name} est trop long (au plus {ctx.get('max_length')})", ""
+        limit = ctx.get("max_length")
+        return f"{name} a trop d'éléments (au plus {limit})", f"gardez au plus {limit} élément(s)"
+    if kind == "string_too_short":
+        limit = ctx.get("min_length")
+        if limit == 1:
+            return f"{name} ne doit pas être vide", "écrivez un texte après les deux-points"
+        return f"{name} est trop court (au moins {limit} caractères)", "complétez la valeur"
+    if kind == "string_too_long":
+        limit = ctx.get("max_length")
+        if limit == 1:
+            return (
+                f"{name} doit être un seul caractère (reçu : {shown_value(value)})",
+                'écrivez un caractère entre guillemets, ex. `";"`',
+            )
+        return f"{name} est trop long (au plus {limit} caractères)", "raccourcissez la valeur"
     if kind in ("value_error", "assertion_error"):
         cause = ctx.get("error")
-        return f"{name} : {cause if cause is not None else error['msg']}", str(getattr(cause, "hint", ""))
-    return f"{name} : {error['msg']}", ""
+        hint = str(getattr(cause, "hint", "")) or REFERENCE_HINT
+        return f"{name} : {cause if cause is not None else 'valeur non valide'}", hint
+    # A kind without a French wording (pydantic's own message is in English): say it plainly.
+    return f"{name} : valeur {shown_value(value)} non valide", REFERENCE_HINT
 
 
 def _type_hint(kind: str, value: Any) -> str:
@@ -281,4 +317,6 @@ def _type_hint(kind: str, value: Any) -> str:
         return "écrivez `[a, b]` ou une ligne `- a` par élément, indentée sous la clé"
     if kind in ("dict_type", "model_type", "model_attributes_type"):
         return "écrivez les sous-clés sur les lignes suivantes, indentées de deux espaces"
-    return ""
+    if kind == "none_required":
+        return "supprimez la valeur après les deux-points"
+    return REFERENCE_HINT

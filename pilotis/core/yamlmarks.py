@@ -321,12 +321,26 @@ C_LOADER_MAX_NESTING = 5_000
 parser is used (it stops at Python's recursion limit with an error that becomes an issue)."""
 
 
+def _possible_depth(text: str) -> int:
+    """An upper bound of the nesting depth of ``text``, in one pass.
+
+    A flow level needs a bracket; a block level needs more indentation or one more indicator
+    (``-``, ``?``, ``:``) on its line, and a sequence may sit at its parent mapping's
+    indentation (hence the factor 2). Counting every indicator of the file instead sent any
+    file of more than 5,000 keys to the slow pure-Python parser.
+    """
+    deepest = 0
+    for line in text.splitlines():
+        stripped = line.lstrip(" ")
+        inline = stripped.count("-") + stripped.count("?") + stripped.count(":")
+        deepest = max(deepest, len(line) - len(stripped) + inline)
+    return text.count("[") + text.count("{") + 2 * deepest + 2
+
+
 def _compose(text: str) -> yaml.Node | None:
     """The node tree, by libyaml when available (fast); PyYAML's own parser words the errors."""
     fast = getattr(yaml, "CSafeLoader", None)
-    # Every nesting level needs one of these characters: their count bounds the depth.
-    levels = sum(text.count(c) for c in "[{-?:")
-    if fast is not None and levels < C_LOADER_MAX_NESTING:
+    if fast is not None and _possible_depth(text) < C_LOADER_MAX_NESTING:
         try:
             return yaml.compose(text, Loader=fast)
         except (yaml.YAMLError, ValueError, TypeError):
@@ -377,9 +391,25 @@ def parse_yaml(text: str, path: str) -> tuple[MarkedDocument | None, list[Config
                 "réduisez les niveaux d'indentation et de crochets",
             )
         ]
-    except (yaml.YAMLError, ValueError, TypeError) as exc:
-        return None, [ConfigIssue(path, 1, 1, f"YAML illisible : {exc}", "")]
+    except (yaml.YAMLError, ValueError, TypeError):
+        return None, [
+            ConfigIssue(path, 1, 1, "YAML illisible", "vérifiez l'indentation, les guillemets et les deux-points")
+        ]
     return doc, issues
+
+
+_OS_HINT = "vérifiez que le fichier existe, est un fichier (pas un dossier) et que Pilotis peut le lire"
+
+
+def _os_reason(exc: OSError) -> str:
+    """Why a file cannot be opened, in French (``strerror`` is in the system's language)."""
+    if isinstance(exc, FileNotFoundError):
+        return "fichier introuvable"
+    if isinstance(exc, IsADirectoryError):
+        return "c'est un dossier"
+    if isinstance(exc, PermissionError):
+        return "lecture non autorisée"
+    return f"erreur système n° {exc.errno}" if exc.errno is not None else "erreur système"
 
 
 def read_yaml(path: Path, display: str) -> tuple[MarkedDocument | None, list[ConfigIssue]]:
@@ -395,10 +425,10 @@ def read_yaml(path: Path, display: str) -> tuple[MarkedDocument | None, list[Con
                 display,
                 line,
                 col,
-                f"fichier illisible : {exc.reason}",
-                "enregistrez le fichier en UTF-8",
+                "fichier illisible : octet invalide en UTF-8",
+                "enregistrez le fichier en UTF-8 (dans l'éditeur : « Enregistrer sous… », encodage UTF-8)",
             )
         ]
     except OSError as exc:
-        return None, [ConfigIssue(display, 1, 1, f"fichier illisible : {exc.strerror}", "")]
+        return None, [ConfigIssue(display, 1, 1, f"fichier illisible : {_os_reason(exc)}", _OS_HINT)]
     return parse_yaml(text.removeprefix("\ufeff"), display)

@@ -15,9 +15,9 @@ def aria(**attributes: str) -> dict[str, Any]:
     """``aria-*`` attributes for a Dash HTML component: ``html.I(className=…, **aria(hidden="true"))``.
 
     Dash renders any ``aria-*`` keyword, but its typed signatures cannot name them; a dict typed
-    ``dict[str, Any]`` passes them through mypy without an ignore (``**aria(x=str)`` does not:
-    mypy checks its ``str`` values against every declared keyword). ``described_by`` -> ``aria-describedby``
-    is not done: write the attribute's own name (``describedby``).
+    ``dict[str, Any]`` passes them through mypy without an ignore (a literal ``**{"aria-x": "…"}`` does
+    not: mypy checks its ``str`` values against every declared keyword). Write the attribute's own
+    name: ``aria(labelledby=…)`` -> ``aria-labelledby``.
     """
     return {f"aria-{name}": value for name, value in attributes.items()}
 
@@ -27,10 +27,12 @@ def data_attributes(**attributes: str) -> dict[str, Any]:
     return {f"data-{name.replace('_', '-')}": value for name, value in attributes.items()}
 
 
-def scroll_region(table: Any, label: str) -> html.Div:
+def scroll_region(table: Any, label: str, *, labelledby: str | None = None) -> html.Div:
     """A wide table's box, scrolled sideways on small screens. It takes the focus so that the
-    keyboard can scroll it too (axe ``scrollable-region-focusable``), and is named by ``label``."""
-    return html.Div(table, className="table-responsive", tabIndex="0", role="region", **aria(label=label))
+    keyboard can scroll it too (axe ``scrollable-region-focusable``), and is named by ``label``
+    (or by the element ``labelledby``, e.g. the table's caption, which may carry its own lang)."""
+    name = aria(labelledby=labelledby) if labelledby else aria(label=label)
+    return html.Div(table, className="table-responsive", tabIndex="0", role="region", **name)
 
 
 def notice(text: str, kind: Literal["info", "warning", "danger"] = "info") -> html.Div:

@@ -10,6 +10,7 @@ from dash import dcc, html
 from dash.development.base_component import Component
 
 from pilotis.core.access import Principal
+from pilotis.core.formatting import french_sort_key
 from pilotis.core.i18n import t
 from pilotis.core.registry import Dashboard
 from pilotis.core.schema import DataWidgetBase
@@ -19,6 +20,17 @@ from pilotis.core.widgets import WIDGET_TYPES
 from pilotis.ui.components import aria, data_attributes
 from pilotis.ui.overview import widget_cards
 from pilotis.ui.portal import Portal
+
+
+def yaml_text(lang: str) -> dict[str, Any]:
+    """Attributes of an element showing text written in YAML (French) on a page in ``lang``:
+    ``lang="fr"`` inside an English page, so that a screen reader reads it with French rules."""
+    return {"lang": "fr"} if lang != "fr" else {}
+
+
+def live_region(template: str) -> dict[str, Any]:
+    """Attributes of the polite live region that says which page was just shown."""
+    return {"aria-live": "polite", "aria-atomic": "true", "data-template": template}
 
 
 def shell(
@@ -47,14 +59,18 @@ def shell(
             [
                 html.Span(collectivite.nom, className="pilotis-brand-name"),
                 html.Span(portal.registry.portal.title, className="pilotis-brand-product"),
-            ]
+            ],
+            **yaml_text(lang),
         )
     )
     links = [dbc.NavItem(dbc.NavLink(t("home", lang), href="/", active="exact"))]
     links += [
         dbc.NavItem(
             dbc.NavLink(
-                [html.I(className=f"bi bi-{d.spec.icon} me-1", **aria(hidden="true")), d.spec.title],
+                [
+                    html.I(className=f"bi bi-{d.spec.icon} me-1", **aria(hidden="true")),
+                    html.Span(d.spec.title, **yaml_text(lang)),
+                ],
                 href=d.spec.url,
                 active="exact",
             )
@@ -91,6 +107,13 @@ def shell(
             header,
             html.Main(dbc.Container(html.Div(id="page"), fluid=True, className="py-3"), id="contenu", tabIndex="-1"),
             html.Div(id="page-title", hidden=True),
+            # Said after a dashboard is chosen in the menu (assets/pilotis-a11y.js fills it).
+            html.Div(
+                id="pilotis-announce",
+                className="visually-hidden",
+                role="status",
+                **live_region(t("page_loaded", lang)),
+            ),
             html.Footer(
                 dbc.Container(
                     [
@@ -129,10 +152,15 @@ def home(portal: Portal, dashboards: list[Dashboard], lang: str) -> html.Div:
                                     d.spec.title,
                                 ],
                                 className="h5 card-title",
+                                **yaml_text(lang),
                             ),
-                            html.P(d.spec.description, className="card-text"),
+                            html.P(d.spec.description, className="card-text", **yaml_text(lang)),
                             html.A(
-                                [t("open", lang), html.Span(f" : {d.spec.title}", className="visually-hidden")],
+                                [
+                                    t("open", lang),
+                                    html.Span(" : " if lang == "fr" else ": ", className="visually-hidden"),
+                                    html.Span(d.spec.title, className="visually-hidden", **yaml_text(lang)),
+                                ],
                                 href=d.spec.url,
                                 className="btn btn-primary btn-sm",
                             ),
@@ -150,7 +178,7 @@ def home(portal: Portal, dashboards: list[Dashboard], lang: str) -> html.Div:
     ]
     return html.Div(
         [
-            html.H1(portal.registry.portal.collectivite.nom, className="h3"),
+            html.H1(portal.registry.portal.collectivite.nom, className="h3", tabIndex="-1", **yaml_text(lang)),
             html.P(t("home_intro", lang), className="lead"),
             html.H2(t("dashboards", lang), className="h5 mt-4"),
             dbc.Row(cards),
@@ -162,7 +190,7 @@ def not_found(lang: str) -> html.Div:
     """The 404 page content."""
     return html.Div(
         [
-            html.H1(t("not_found", lang), className="h3"),
+            html.H1(t("not_found", lang), className="h3", tabIndex="-1"),
             html.P(t("not_found_text", lang)),
             html.A(t("back_home", lang), href="/", className="btn btn-primary"),
         ]
@@ -173,7 +201,7 @@ def denied(lang: str) -> html.Div:
     """The "access denied" page content (names nothing of the refused dashboard)."""
     return html.Div(
         [
-            html.H1(t("denied", lang), className="h3"),
+            html.H1(t("denied", lang), className="h3", tabIndex="-1"),
             html.P(t("denied_text", lang)),
             html.A(t("back_home", lang), href="/", className="btn btn-primary"),
         ]
@@ -187,7 +215,7 @@ def _scoped_options(portal: Portal, scope: Territory, lang: str) -> list[dict]:
         {"label": index.name(scope) if index.is_known(scope) else "—", "value": scope.value}
     ]
     if scope.level == "epci":
-        communes = sorted(index.communes_of(scope.code), key=lambda c: index.communes.get(c, c))
+        communes = sorted(index.communes_of(scope.code), key=lambda c: french_sort_key(index.communes.get(c, c)))
         options.append({"label": f"── {t('communes', lang)} ──", "value": "sep:communes", "disabled": True})
         options += [{"label": index.communes[c], "value": f"commune:{c}"} for c in communes]
     return options
@@ -205,10 +233,12 @@ def _territory_options(portal: Portal, levels: Sequence[str], lang: str) -> list
         )
     if "epci" in levels:
         options.append({"label": f"── {t('epci', lang)} ──", "value": "sep:epci", "disabled": True})
-        options += [{"label": name, "value": f"epci:{code}"} for code, name in index.epcis.items()]
+        epcis = sorted(index.epcis.items(), key=lambda item: french_sort_key(item[1]))
+        options += [{"label": name, "value": f"epci:{code}"} for code, name in epcis]
     if "commune" in levels:
         options.append({"label": f"── {t('communes', lang)} ──", "value": "sep:communes", "disabled": True})
-        options += [{"label": name, "value": f"commune:{code}"} for code, name in index.communes.items()]
+        communes = sorted(index.communes.items(), key=lambda item: french_sort_key(item[1]))  # « Mée », « Moulay »
+        options += [{"label": name, "value": f"commune:{code}"} for code, name in communes]
     return options
 
 
@@ -280,9 +310,12 @@ def filters(portal: Portal, dashboard: Dashboard, lang: str, scope: Territory | 
 
 def widget_card(portal: Portal, dashboard: Dashboard, widget, lang: str) -> dbc.Col:
     """A widget's frame: title, description, content placeholder, source line."""
-    header: list[Component] = [html.H2(widget.title, className="h6 mb-1")] if widget.title else []
+    title_id = dashboard.dom_id(f"{widget.id}-title")
+    header: list[Component] = (
+        [html.H2(widget.title, id=title_id, className="h6 mb-1", **yaml_text(lang))] if widget.title else []
+    )
     if widget.description:
-        header.append(html.P(widget.description, className="small text-muted mb-2"))
+        header.append(html.P(widget.description, className="small text-muted mb-2", **yaml_text(lang)))
     footer: list = []
     if isinstance(widget, DataWidgetBase):
         dataset = portal.registry.datasets[widget.dataset].config
@@ -301,6 +334,7 @@ def widget_card(portal: Portal, dashboard: Dashboard, widget, lang: str) -> dbc.
             html.Div(id=dashboard.dom_id(widget.id), className="pilotis-widget-body"), type="dot", delay_show=300
         )
     controls = widget_type.controls(widget, lambda name: dashboard.dom_id(f"{widget.id}-{name}"), portal, lang)
+    named_by = aria(labelledby=title_id) if widget.title else {}  # the h2 (its lang too)
     card = html.Section(
         [
             html.Div(header),
@@ -309,7 +343,7 @@ def widget_card(portal: Portal, dashboard: Dashboard, widget, lang: str) -> dbc.
             html.P(footer, className="pilotis-source small mb-0 mt-2"),
         ],
         className=f"card card-body h-100 pilotis-widget pilotis-{widget.type}",
-        **(aria(label=widget.title) if widget.title else {}),
+        **named_by,
     )
     return dbc.Col(card, xs=12, lg=widget.width, className="mb-3")
 
@@ -330,22 +364,22 @@ def dashboard_page(
                     [
                         html.H1(
                             [html.I(className=f"bi bi-{spec.icon} me-2", **aria(hidden="true")), spec.title],
+                            **yaml_text(lang),
                             className="h3 mb-1",
+                            tabIndex="-1",  # the focus lands here after a menu choice (assets/pilotis-a11y.js)
                         ),
-                        html.P(spec.description, className="text-muted"),
+                        html.P(spec.description, className="text-muted", **yaml_text(lang)),
                     ]
                 ),
                 # Séance mode (full screen, projection); assets/seance.js adds the chosen filters.
                 html.A(
                     [
                         html.I(className="bi bi-easel me-1", **aria(hidden="true")),
-                        "Présenter" if lang == "fr" else "Present",
+                        t("present", lang),
                     ],
                     href=f"/seance/d/{spec.id}",
                     className="btn btn-outline-primary btn-sm pilotis-present",
-                    title="Projeter ce tableau de bord en séance (plein écran)"
-                    if lang == "fr"
-                    else "Project this dashboard full screen",
+                    title=t("present_title", lang),
                     **data_attributes(dashboard=spec.id),
                 ),
             ],

@@ -32,7 +32,9 @@ from pilotis.accounts.users import (
     sync_departments,
 )
 from pilotis.core.access import Principal
+from pilotis.core.i18n import t, translate
 from pilotis.web import security
+from pilotis.web.context import current_lang
 from pilotis.web.csrf import clear_cookie, init_csrf
 
 if TYPE_CHECKING:
@@ -183,7 +185,7 @@ def _demo_hint() -> str | None:
     if portal is None or portal.settings.mode != "demo":
         return None
     names = ", ".join(demo.username for demo in DEMO_USERS)
-    return f"Démonstration : comptes {names} ; mot de passe {DEMO_PASSWORD}."
+    return t("demo_hint", current_lang(portal.settings.lang), names=names, password=DEMO_PASSWORD)
 
 
 def render_message(heading: str, text: str, status: int = 200, **extra: Any) -> tuple[str, int]:
@@ -199,7 +201,17 @@ def page_context() -> dict[str, Any]:
     sheets = ["/assets/vendor/bootstrap/bootstrap.min.css"]
     if portal and (portal.settings.root / "assets" / "pilotis.css").exists():
         sheets.append("/assets/pilotis.css")
-    return {"portal_title": title, "collectivite": collectivite, "stylesheets": sheets}
+    lang = current_lang(portal.settings.lang if portal else "fr")
+    # t / tr: interface texts in the reader's language (tr: a French message constant, translated
+    # when pilotis/i18n.py knows it); the portal's own names (YAML) stay French, marked lang="fr".
+    return {
+        "portal_title": title,
+        "collectivite": collectivite,
+        "stylesheets": sheets,
+        "lang": lang,
+        "t": lambda key, **values: t(key, lang, **values),
+        "tr": lambda text: translate(text, lang),
+    }
 
 
 def _throttle() -> Throttle:
@@ -361,8 +373,10 @@ def install_auth(server: flask.Flask, portal: Portal) -> Database:
         sync_departments(db, portal.registry.departments)
         if settings.mode == "production":
             security.check_no_demo_users(db)
-        elif ensure_demo_users(db):
-            log.warning("mode démonstration : comptes de démonstration créés (mot de passe publié)")
+        else:
+            security.check_only_demo_accounts(db)  # real accounts are served in production mode only
+            if ensure_demo_users(db):
+                log.warning("mode démonstration : comptes de démonstration créés (mot de passe publié)")
     except BaseException:
         db.dispose()
         raise

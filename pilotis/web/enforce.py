@@ -41,6 +41,7 @@ from pilotis.ui.portal import Portal
 from pilotis.web.auth import current_principal as signed_in
 from pilotis.web.auth import login_url as auth_login_url
 from pilotis.web.display_session import display_principal
+from pilotis.web.request_limits import callback_body_problem
 from pilotis.web.responses import denied_page, error_page
 
 log = logging.getLogger(__name__)
@@ -264,13 +265,14 @@ def install(app: Dash, portal: Portal) -> None:
         if principal is None:
             return _json(401, "authentification requise")
         if endpoint == update_endpoint:
+            # Read at most MAX_CONTENT_LENGTH bytes (else 413), then check the shape and size of
+            # the body against the callback's declaration (400) before any costlier work.
+            body = flask.request.get_json(silent=True)
+            problem = callback_body_problem(body, app.callback_map, exact=False)
+            if problem is not None:
+                return _json(400, problem)
             try:
-                check_callback(
-                    principal,
-                    portal.registry,
-                    app.callback_map,
-                    flask.request.get_json(silent=True),
-                )
+                check_callback(principal, portal.registry, app.callback_map, body)
             except Refused as refused:
                 audit(
                     "access_denied",
@@ -279,6 +281,9 @@ def install(app: Dash, portal: Portal) -> None:
                     refused.reason,
                 )
                 return _json(403, "accès refusé")
+            problem = callback_body_problem(body, app.callback_map)  # exact counts: allowed callbacks
+            if problem is not None:
+                return _json(400, problem)
         return None
 
     per_user = {update_endpoint, dependencies_endpoint, prefix + "_dash-layout"}

@@ -28,13 +28,11 @@ INDEX = """<!DOCTYPE html>
 {%css%}
 </head>
 <body>
-<noscript>Pilotis a besoin de JavaScript pour afficher les tableaux de bord.</noscript>
+<noscript>{noscript}</noscript>
 {%app_entry%}
-<footer>
 {%config%}
 {%scripts%}
 {%renderer%}
-</footer>
 </body>
 </html>"""
 
@@ -50,7 +48,9 @@ def install(app: Dash, portal: Portal) -> None:
     default = portal.settings.lang
 
     def interpolate_index(**kwargs: str) -> str:
-        page = Dash.interpolate_index(app, **kwargs).replace("{lang}", current_lang(default), 1)
+        lang = current_lang(default)
+        page = Dash.interpolate_index(app, **kwargs).replace("{lang}", lang, 1)
+        page = page.replace("{noscript}", t("noscript", lang), 1)
         if seance_view.bare_request():  # séance: no header from the first paint (assets/seance.css)
             page = page.replace("<body>", '<body class="pilotis-bare">', 1)
         return page

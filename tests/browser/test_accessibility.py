@@ -5,8 +5,8 @@ tables of the figures open), the login page once the app has one. Full reports a
 test-artifacts/axe-<page>.json.
 
 No rule is excluded: the known Dash 4.4.1 `aria-hidden-focus` of dcc.Dropdown does not apply
-(filters are dbc.Select, native <select>); the DataTable's unnamed pagination buttons are named
-by assets/pilotis-a11y.js; graphs are `role=figure` with an aria-label.
+(filters are dbc.Select, native <select>); data tables are plain HTML tables with named sort and
+page buttons (layouts/html_table.py); graphs are `role=img` with an aria-label.
 """
 
 from __future__ import annotations

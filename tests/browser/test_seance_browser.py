@@ -214,7 +214,7 @@ def test_rotation_follows_the_schedule_and_the_keys(projector: Any) -> None:
         new MutationObserver(() => window.__slides.push(seen()))
           .observe(root, {attributes: true, attributeFilter: ['data-slide']});
     }""")
-    page.wait_for_function("window.__slides.length >= 3", timeout=10_000)
+    page.wait_for_function("() => window.__slides.length >= 3", timeout=10_000)
     changes = page.evaluate("window.__slides")
     gaps = [b[1] - a[1] for a, b in zip(changes, changes[1:], strict=False)]
     assert all(1700 <= g <= 2600 for g in gaps), f"2 s slides, changes after {gaps} ms"
@@ -234,13 +234,13 @@ def test_rotation_follows_the_schedule_and_the_keys(projector: Any) -> None:
     assert page.evaluate(SLIDE_JS) == start, "paused: no rotation"
     assert page.get_by_role("button", name="Reprendre la rotation (espace)").get_attribute("aria-pressed") == "true"
     page.keyboard.press("Space")
-    page.wait_for_function(f"({SLIDE_JS})() !== {start}", timeout=4_000)
+    page.wait_for_function(f"() => ({SLIDE_JS})() !== {start}", timeout=4_000)
     # F: full screen (where the browser allows it), Esc: leave
     page.keyboard.press("f")
     page.wait_for_timeout(300)
     if page.evaluate("document.fullscreenElement !== null"):
         page.keyboard.press("f")
-        page.wait_for_function("document.fullscreenElement === null", timeout=3_000)
+        page.wait_for_function("() => document.fullscreenElement === null", timeout=3_000)
     with page.expect_navigation():
         page.keyboard.press("Escape")
     assert page.url.rstrip("/") == projector.base
@@ -275,7 +275,7 @@ def test_live_refresh_redraws_in_place_and_shows_staleness(projector: Any, seanc
     page.route("**/_dash-update-component*", lambda route: route.abort())
     page.evaluate("() => { const real = Date.now; Date.now = () => real() + 120000; }")
     page.wait_for_function(
-        "document.querySelector('.pilotis-seance-status').classList.contains('is-late')",
+        "() => document.querySelector('.pilotis-seance-status').classList.contains('is-late')",
         timeout=5_000,
     )
     assert status.inner_text().startswith("Données non actualisées depuis ")
@@ -302,7 +302,7 @@ def test_freeze_then_snapshot_page(projector: Any, axe_script: Path) -> None:
     assert href and href.startswith(URL + "/instantane/")
     page.goto(projector.base + href)
     page.wait_for_selector(".pilotis-seance.is-snapshot[data-ready='true']", timeout=20_000)
-    page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg g.trace').length >= 3")
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .main-svg g.trace').length >= 3")
     banner = page.locator(".pilotis-seance-snapshot")
     assert banner.inner_text().startswith("Instantané du ") and "SHA-256" in banner.inner_text()
     assert page.locator(".pilotis-seance-beat").count() == 0  # frozen: nothing refreshes

@@ -1,0 +1,120 @@
+"""A light front end, measured in Chromium the way a visitor meets it (not timed).
+
+- A first visit to /rsa (empty browser cache) downloads at most 700 kB of JavaScript on the
+  wire: plotly.js reduced to the trace types the portal draws, no syntax highlighter for the
+  Markdown widgets.
+- A second visit transfers at most 50 kB of static files (/assets, Dash's component suites):
+  versioned addresses come from the cache without a request, the others get 304 answers.
+- The reduced plotly.js is the one drawing, with Dash's plotly.js major version and the French
+  locale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import USER, _context, sign_in, write_json
+
+pytestmark = pytest.mark.browser
+
+PAGE = "/rsa"
+MAX_FIRST_JS = 700 * 1024
+MAX_SECOND_STATIC = 50 * 1024
+STATIC = ("/assets/", "/_dash-component-suites/")
+DRAWN = ".js-plotly-plot .main-svg g.trace"
+
+
+@pytest.fixture
+def cold_context(browser: Any, live_server: str) -> Iterator[Any]:
+    """A signed-in context whose browser cache is empty (signed in elsewhere, cookies copied)."""
+    login = _context(browser, {"width": 1366, "height": 768})
+    try:
+        page = login.new_page()
+        sign_in(page, live_server, USER)
+        state = login.storage_state()
+    finally:
+        login.close()
+    context = _context(browser, {"width": 1366, "height": 768}, state)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+def _visit(page: Any, url: str) -> list[dict[str, Any]]:
+    """Load ``url`` until its figures are drawn; every finished request with its wire size."""
+    rows: list[dict[str, Any]] = []
+
+    def finished(request: Any) -> None:
+        response = request.response()
+        sizes = request.sizes()
+        rows.append(
+            {
+                "url": request.url,
+                "type": request.resource_type,
+                "status": response.status if response else None,
+                "bytes": sizes["responseBodySize"] + sizes["responseHeadersSize"],
+                "cache": response.headers.get("cache-control") if response else None,
+            }
+        )
+
+    page.on("requestfinished", finished)
+    page.goto(url)
+    page.wait_for_selector(DRAWN, timeout=30_000)
+    page.wait_for_load_state("networkidle", timeout=30_000)
+    page.remove_listener("requestfinished", finished)
+    return rows
+
+
+@pytest.fixture
+def two_visits(cold_context: Any, live_server: str) -> tuple[Any, list[dict[str, Any]], list[dict[str, Any]]]:
+    """/rsa opened twice in a browser whose cache was empty: the page, and each visit's requests."""
+    page = cold_context.new_page()
+    first = _visit(page, live_server + PAGE)
+    second = _visit(page, live_server + PAGE)
+    write_json("frontend-weight.json", {"first": first, "second": second})
+    return page, first, second
+
+
+def test_second_visit_reuses_static_files_and_plotly_is_the_partial_bundle(two_visits: Any) -> None:
+    page, first, second = two_visits
+    urls = [r["url"] for r in first]
+    assert not [u for u in urls if "plotly.min.js" in u], "Dash's full plotly.js is not downloaded"
+    assert not [u for u in urls if "dcc/async-highlight" in u], "no highlighter for Markdown widgets"
+
+    static = [r for r in second if any(p in r["url"] for p in STATIC)]
+    again = sum(r["bytes"] for r in static)
+    assert again <= MAX_SECOND_STATIC, f"second load: {again / 1024:.0f} kB of static files: {static}"
+    resent = [r for r in static if r["status"] == 200 and r["bytes"] > 2048]
+    assert not resent, f"static files downloaded again: {resent}"
+    versioned = [r for r in first if "/assets/" in r["url"] and "?m=" in r["url"]]
+    assert versioned and all("immutable" in (r["cache"] or "") for r in versioned), versioned
+
+    plotly = page.evaluate("""() => {
+        const gd = document.querySelector('.js-plotly-plot');
+        return {
+            version: window.Plotly && window.Plotly.version,
+            february: gd._fullLayout._d3locale.timeFormat('%b')(new Date(2020, 1, 15)),
+            traces: [...document.querySelectorAll('.js-plotly-plot')].map(g => (g.data || []).map(t => t.type)).flat(),
+        };
+    }""")
+    assert str(plotly["version"]).startswith("4."), plotly  # the major version Dash 4.4.1 ships
+    assert plotly["traces"], plotly
+    assert plotly["february"] != "Feb", f"plotly's French locale is registered: {plotly}"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="≈ 890 kB: Dash's DataTable (async-table + its highlighter, 140 kB) and dcc.Markdown "
+    "(67 kB, data tables and the « À savoir » text) still load on /rsa; issue 12's accessible table "
+    "removes the first. Remove this mark when the test passes (strict: it then fails as XPASS).",
+)
+def test_first_visit_downloads_at_most_700_kb_of_javascript(two_visits: Any) -> None:
+    _, first, _ = two_visits
+    scripts = [r for r in first if r["type"] == "script"]
+    js = sum(r["bytes"] for r in scripts)
+    biggest = sorted(scripts, key=lambda r: -r["bytes"])[:6]
+    assert js <= MAX_FIRST_JS, f"{js / 1024:.0f} kB of JavaScript on the wire for {PAGE}: {biggest}"
