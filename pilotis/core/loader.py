@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pilotis.core.errors import ConfigError, did_you_mean
-from pilotis.core.indicators import IndicatorLoader
+from pilotis.core.indicator_config import IndicatorLoader
 from pilotis.core.load_dashboards import DashboardFiles
 from pilotis.core.load_datasets import DatasetFiles
 from pilotis.core.load_portal import PortalFiles
