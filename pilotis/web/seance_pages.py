@@ -18,7 +18,8 @@ from pilotis.core.i18n import t
 from pilotis.core.seances import Seance, Slide
 from pilotis.ui.components import aria, data_attributes
 from pilotis.ui.portal import Portal
-from pilotis.ui.seance_render import moment_text, visible_slots
+from pilotis.ui.seance_scope import visible_slots
+from pilotis.ui.seance_text import moment_text
 
 MIN_TEXT_PX = 28
 """Smallest text of a séance page at 1920×1080 (declared here and in assets/seance.css)."""

@@ -30,15 +30,9 @@ from pilotis.core.data import time_bucket
 from pilotis.core.seances import Seance, parse_refresh
 from pilotis.ui import pages
 from pilotis.ui.portal import Portal
-from pilotis.ui.seance_render import (
-    Rendered,
-    clock_text,
-    describe_filters,
-    moment_text,
-    render,
-    stale_since,
-    stamp,
-)
+from pilotis.ui.seance_render import Rendered, render
+from pilotis.ui.seance_scope import describe_filters
+from pilotis.ui.seance_text import clock_text, moment_text, stale_since, stamp
 from pilotis.web.context import current_lang
 from pilotis.web.display_guard import guard as display_links_guard
 from pilotis.web.enforce import audit, current_principal, denied_page, seance_allowed
