@@ -19,7 +19,8 @@ from layouts.common import (
 from pilotis.core.i18n import t
 from pilotis.core.query import PERIOD
 from pilotis.core.schema import DataWidgetBase
-from pilotis.core.widgets import RenderContext, WidgetType, register_widget
+from pilotis.core.scope import Scope
+from pilotis.core.widgets import RenderContext, WidgetType, labelled, register_widget
 
 
 class ChartConfig(DataWidgetBase):
@@ -50,7 +51,7 @@ class ChartConfig(DataWidgetBase):
 def territory_names(
     frame: pd.DataFrame,
     dataset,
-    ctx: RenderContext,
+    ctx: Scope,
     columns: tuple[str | None, ...],
 ) -> pd.DataFrame:
     """Commune / EPCI names instead of their codes on an axis or in a legend."""
@@ -70,6 +71,7 @@ class Chart(WidgetType):
 
     type_names = ("line", "bar", "stacked_bar", "area", "pie")
     Config = ChartConfig
+    graph = True
 
     @classmethod
     def columns_used(cls, widget: ChartConfig) -> Iterator[tuple[tuple[str | int, ...], str]]:  # type: ignore[override]
@@ -93,9 +95,10 @@ class Chart(WidgetType):
             )
 
     @classmethod
-    def render(cls, widget: ChartConfig, ctx: RenderContext):  # type: ignore[override]
-        lang = ctx.lang
-        dataset = ctx.dataset(widget.dataset)
+    def data(cls, widget: ChartConfig, scope: Scope) -> pd.DataFrame:  # type: ignore[override]
+        """The points drawn: the axis (``periode`` or the ``x`` column, names instead of codes),
+        the series column if any, and ``valeur``; sorted as drawn."""
+        dataset = scope.dataset(widget.dataset)
         group = (widget.x,) + ((widget.color,) if widget.color else ())
         options: dict = {}
         if widget.grain:
@@ -104,16 +107,24 @@ class Chart(WidgetType):
             options["order_by"] = (("valeur", True),)
             if widget.limit and not widget.color:
                 options["limit"] = widget.limit
-        frame, exact = ctx.query(widget, {"valeur": widget.measure}, group, **options)
+        frame, exact = scope.query(widget, {"valeur": widget.measure}, group, **options)
+        if widget.x == PERIOD and not frame.empty:
+            frame = frame.sort_values([PERIOD, *([widget.color] if widget.color else [])])
+        frame = territory_names(frame, dataset, scope, (widget.x, widget.color))
+        labels = {PERIOD: "Période" if scope.lang == "fr" else "Period", "valeur": widget.title or "Valeur"}
+        labels.update({c: dataset.label(c) for c in frame.columns if c not in labels})
+        return labelled(frame, labels, exact=exact)
+
+    @classmethod
+    def render(cls, widget: ChartConfig, ctx: RenderContext):  # type: ignore[override]
+        lang = ctx.lang
+        dataset = ctx.dataset(widget.dataset)
+        frame = cls.data(widget, ctx)
         if frame.empty:
             return notice(t("no_data", lang))
+        exact, labels = frame.attrs["exact"], frame.attrs["labels"]
         grain = widget.grain or (dataset.period.grain if dataset.period else "year")
-        if widget.x == PERIOD:
-            frame = frame.sort_values([PERIOD, *([widget.color] if widget.color else [])])
-        frame = territory_names(frame, dataset, ctx, (widget.x, widget.color))
         figure = cls.figure(widget, frame, grain, lang, ctx)
-        labels = {PERIOD: "Période" if lang == "fr" else "Period", "valeur": widget.title or "Valeur"}
-        labels.update({c: dataset.label(c) for c in frame.columns if c not in labels})
         details = data_details(
             frame,
             labels,

@@ -28,15 +28,16 @@ from layouts.common import (
     scroll_region,
 )
 from pilotis.core.access import territory_allowed
-from pilotis.core.comparisons import Evaluator, compare_territories
+from pilotis.core.comparisons import Comparison, Evaluator, Window, compare_territories
 from pilotis.core.errors import did_you_mean
 from pilotis.core.formatting import format_period, format_value, french_sort_key
 from pilotis.core.i18n import t
 from pilotis.core.indicators import leaves
 from pilotis.core.query import PERIOD
 from pilotis.core.schema import TerritoryLevel, WidgetBase, all_levels
+from pilotis.core.scope import Scope
 from pilotis.core.territory import Territory
-from pilotis.core.widgets import CheckContext, RenderContext, WidgetType, register_widget
+from pilotis.core.widgets import CheckContext, RenderContext, WidgetType, labelled, register_widget
 
 SLOTS = 5
 
@@ -84,6 +85,15 @@ class Compare(WidgetType):
     """« Comparer » widget."""
 
     type_names = ("compare",)
+    texts = {
+        "compare_territories": {"fr": "Territoires à comparer (2 à 5)", "en": "Territories to compare (2 to 5)"},
+        "territory_n": {"fr": "Territoire {n}", "en": "Territory {n}"},
+        "none_choice": {"fr": "— aucun —", "en": "— none —"},
+        "compare_need_two": {
+            "fr": "Choisissez au moins deux territoires différents.",
+            "en": "Choose at least two different territories.",
+        },
+    }
     Config = CompareConfig
 
     @classmethod
@@ -170,7 +180,7 @@ class Compare(WidgetType):
         )
 
     @classmethod
-    def chosen(cls, ctx: RenderContext) -> list[Territory]:
+    def chosen(cls, ctx: Scope) -> list[Territory]:
         """The distinct known territories chosen, inside the user's scope."""
         index = ctx.territories
         found: list[Territory] = []
@@ -184,6 +194,24 @@ class Compare(WidgetType):
         return found
 
     @classmethod
+    def data(cls, widget: CompareConfig, scope: Scope) -> pd.DataFrame:  # type: ignore[override]
+        """One row per territory chosen (``scope.controls``) and indicator: its value, the period
+        it covers and the value a year before (empty with fewer than two territories)."""
+        territories = cls.chosen(scope)
+        rows: list[tuple[Any, ...]] = []
+        for indicator_id in widget.indicators if len(territories) >= 2 else ():
+            indicator = scope.registry.indicators[indicator_id]
+            page = scope.page()
+            for territory, evaluator in compare_territories(
+                scope, indicator, territories, period=widget.period, page=page
+            ):
+                window, value, previous = figures(evaluator)
+                reference = previous.reference if previous is not None else None
+                end = window.end if window else None
+                rows.append((scope.territories.name(territory), str(territory), indicator_id, value, end, reference))
+        return labelled(pd.DataFrame(rows, columns=list(DATA_LABELS)), DATA_LABELS)
+
+    @classmethod
     def render(cls, widget: CompareConfig, ctx: RenderContext) -> list:  # type: ignore[override]
         lang = ctx.lang
         territories = cls.chosen(ctx)
@@ -195,7 +223,7 @@ class Compare(WidgetType):
         headers: list[str] = [t("territory", lang)]
         for indicator_id in widget.indicators:
             indicator = ctx.registry.indicators[indicator_id]
-            evaluators = compare_territories(ctx, indicator, territories, period=widget.period)
+            evaluators = compare_territories(ctx, indicator, territories, period=widget.period, page=ctx.page())
             children.append(cls.multiples(indicator, evaluators, names, lang))
             spec = indicator.spec
             unit = f" ({spec.unit})" if spec.unit and spec.format == "number" else ""
@@ -204,9 +232,7 @@ class Compare(WidgetType):
                 f"{indicator.label} : {t('change_year', lang).lower()}",
             ]
             for name, (_, evaluator) in zip(names, evaluators, strict=True):
-                window = evaluator.window()
-                value = evaluator.value(window) if window or evaluator.anchor is None else None
-                previous = evaluator.previous_year(window) if window is not None else None
+                window, value, previous = figures(evaluator)
                 when = f" ({format_period(window.end, evaluator.grain(), lang)})" if window else ""
                 rows[name].append(format_value(value, spec.format, spec.decimals, lang=lang) + when)
                 change = "–"
@@ -302,3 +328,22 @@ class Compare(WidgetType):
         formats = column_formats(list(drawn), spec.format, spec.decimals)
         caption = t("series_table", lang, title=indicator.label)
         return data_details(frame, labels, formats, lang, caption=caption, grain=grain)
+
+
+DATA_LABELS = {
+    "territoire": "Territoire",
+    "code": "Code",
+    "indicateur": "Indicateur",
+    "valeur": "Valeur",
+    "periode": "Période",
+    "valeur_annee_precedente": "Valeur un an avant",
+}
+"""French labels of the columns of the widget's data."""
+
+
+def figures(evaluator: Evaluator) -> tuple[Window | None, float | None, Comparison | None]:
+    """What a row shows for one territory: the window, the value, the same period a year before."""
+    window = evaluator.window()
+    value = evaluator.value(window) if window or evaluator.anchor is None else None
+    previous = evaluator.previous_year(window) if window is not None else None
+    return window, value, previous

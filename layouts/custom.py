@@ -18,7 +18,8 @@ from layouts.common import Fmt, accessible_graph, data_details, figure_layout
 from pilotis.core.errors import did_you_mean
 from pilotis.core.i18n import t
 from pilotis.core.schema import DataWidgetBase
-from pilotis.core.widgets import RenderContext, WidgetType, register_widget
+from pilotis.core.scope import Scope
+from pilotis.core.widgets import RenderContext, WidgetType, labelled, register_widget
 
 
 class CustomConfig(DataWidgetBase):
@@ -63,6 +64,16 @@ class Custom(WidgetType):
             ctx.problem(
                 ("function",), f"fonction `{widget.function}` introuvable dans le module du tableau de bord", hint
             )
+
+    @classmethod
+    def data(cls, widget: CustomConfig, scope: Scope) -> pd.DataFrame:  # type: ignore[override]
+        """The table a function returns with its figure (``(figure, tableau)``), columns as it
+        names them; an empty frame when it returns components only (their data is its own)."""
+        dashboard = next(d for d in scope.registry.dashboards.values() if any(w is widget for w in d.widgets))
+        result = getattr(dashboard.module, widget.function)(widget, RenderContext.of(scope, dashboard))
+        if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], pd.DataFrame):
+            return labelled(result[1], {})
+        return labelled(pd.DataFrame(), {})
 
     @classmethod
     def render(cls, widget: CustomConfig, ctx: RenderContext):  # type: ignore[override]

@@ -14,16 +14,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Literal
 
+import pandas as pd
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from layouts.kpi_card import card
-from pilotis.core.comparisons import POSITIONS, Evaluator
+from pilotis.core.comparisons import POSITIONS, Evaluator, KpiResult
 from pilotis.core.errors import HintedValueError, did_you_mean
 from pilotis.core.indicators import Indicator, leaves, widget_indicator
 from pilotis.core.measures import parse_measure
 from pilotis.core.schema import DataWidgetBase, Strict
-from pilotis.core.widgets import CheckContext, RenderContext, WidgetType, register_widget
+from pilotis.core.scope import Scope
+from pilotis.core.widgets import CheckContext, RenderContext, WidgetType, labelled, register_widget
 
 BATCH = True
 """Share the queries of the KPIs of a dashboard (turned off by the benchmark's baseline only)."""
@@ -268,7 +270,7 @@ class Kpi(WidgetType):
             )
 
     @classmethod
-    def indicator(cls, widget: KpiConfig, ctx: RenderContext) -> Indicator:
+    def indicator(cls, widget: KpiConfig, ctx: Scope) -> Indicator:
         """The declared indicator, or an unnamed one made of the widget's measure."""
         if widget.kpi is not None:
             return ctx.registry.indicators[widget.kpi]
@@ -277,8 +279,9 @@ class Kpi(WidgetType):
         return widget_indicator(widget, widget.dataset, parse_measure(named.get(widget.measure, widget.measure)))
 
     @classmethod
-    def evaluator(cls, widget: KpiConfig, ctx: RenderContext, batch: bool | None = None) -> Evaluator:
-        """The engine computing this KPI for ``ctx`` (filters, territory, access rules)."""
+    def evaluator(cls, widget: KpiConfig, ctx: Scope, batch: bool | None = None) -> Evaluator:
+        """The engine computing this KPI for ``ctx`` (filters, territory, access rules), sharing
+        its queries with the other KPIs of the page (``ctx.page()``)."""
         return Evaluator(
             ctx,
             cls.indicator(widget, ctx),
@@ -286,10 +289,11 @@ class Kpi(WidgetType):
             period=widget.period,
             extra_where=dict(widget.where),
             batch=BATCH if batch is None else batch,
+            page=ctx.page(),
         )
 
     @classmethod
-    def values(cls, widget: KpiConfig, ctx: RenderContext) -> dict[str, Any]:
+    def values(cls, widget: KpiConfig, ctx: Scope) -> dict[str, Any]:
         """Current value and the value a year before, with their dates (benchmarks, exports).
 
         Each value is the measure computed by the database over the right rows (a ratio of sums
@@ -308,7 +312,41 @@ class Kpi(WidgetType):
         }
 
     @classmethod
+    def compute(cls, widget: KpiConfig, scope: Scope) -> tuple[Indicator, KpiResult]:
+        """The indicator shown and everything its card shows (what :meth:`render` draws and
+        :meth:`data` returns: one computation, so they cannot differ)."""
+        evaluator = cls.evaluator(widget, scope)
+        return evaluator.indicator, evaluator.result(widget.compare_items(), widget.sparkline)
+
+    @classmethod
+    def data(cls, widget: KpiConfig, scope: Scope) -> pd.DataFrame:  # type: ignore[override]
+        """One row for the value (``element`` = `valeur`), one per comparison shown (its kind,
+        the reference compared with) and one per point of the sparkline (`courbe`)."""
+        indicator, result = cls.compute(widget, scope)
+        return result_frame(indicator, result)
+
+    @classmethod
     def render(cls, widget: KpiConfig, ctx: RenderContext) -> list:  # type: ignore[override]
-        evaluator = cls.evaluator(widget, ctx)
-        result = evaluator.result(widget.compare_items(), widget.sparkline)
-        return card(widget, evaluator.indicator, result, ctx)
+        indicator, result = cls.compute(widget, ctx)
+        return card(widget, indicator, result, ctx)
+
+
+FRAME_LABELS = {
+    "element": "Élément",
+    "valeur": "Valeur",
+    "reference": "Référence",
+    "periode": "Période",
+    "periode_reference": "Période de référence",
+    "libelle": "Libellé",
+}
+"""French labels of the columns of a KPI's data."""
+
+
+def result_frame(indicator: Indicator, result: KpiResult) -> pd.DataFrame:
+    """A KPI card's figures as a frame (see :meth:`Kpi.data`)."""
+    rows: list[tuple[Any, ...]] = [("valeur", result.value, None, result.end, None, indicator.label)]
+    for found in result.comparisons:
+        rows.append((found.kind, found.value, found.reference, found.period, found.reference_period, found.label))
+    rows += [("courbe", value, None, period, None, "") for period, value in result.sparkline]
+    frame = pd.DataFrame(rows, columns=list(FRAME_LABELS))
+    return labelled(frame, FRAME_LABELS, exact=result.exact)

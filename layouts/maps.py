@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
+import pandas as pd
 import plotly.graph_objects as go
 from pydantic import field_validator
 
@@ -15,7 +16,8 @@ from pilotis.core.errors import HintedValueError
 from pilotis.core.formatting import NNBSP, french_fold
 from pilotis.core.i18n import t
 from pilotis.core.schema import ColorScale, DataWidgetBase
-from pilotis.core.widgets import RenderContext, WidgetType, register_widget
+from pilotis.core.scope import Scope
+from pilotis.core.widgets import RenderContext, WidgetType, labelled, register_widget
 
 _GEO_CACHE: dict[tuple[str, int], dict] = {}
 
@@ -73,12 +75,20 @@ def hover_format(fmt: str, decimals: int) -> str:
     return f".{decimals}%" if fmt == "percent" else f",.{decimals}f"
 
 
+def per_unit(widget: ChoroplethConfig, lang: str) -> str:
+    """« pour 1 000 habitants », « par habitant » or nothing."""
+    if widget.per_1000_inhabitants:
+        return t("per_1000", lang)
+    return t("per_inhabitant", lang) if widget.per_inhabitant else ""
+
+
 @register_widget
 class Choropleth(WidgetType):
     """Choropleth map widget."""
 
     type_names = ("choropleth",)
     Config = ChoroplethConfig
+    graph = True
 
     @classmethod
     def measures_used(cls, widget: ChoroplethConfig) -> Iterator[tuple[tuple[str | int, ...], str]]:  # type: ignore[override]
@@ -100,17 +110,15 @@ class Choropleth(WidgetType):
             )
 
     @classmethod
-    def render(cls, widget: ChoroplethConfig, ctx: RenderContext):  # type: ignore[override]
-        lang = ctx.lang
-        dataset = ctx.dataset(widget.dataset)
+    def data(cls, widget: ChoroplethConfig, scope: Scope) -> pd.DataFrame:  # type: ignore[override]
+        """The areas coloured: their code, ``nom`` and ``valeur`` (per inhabitant when asked)."""
+        dataset = scope.dataset(widget.dataset)
         assert dataset.territory is not None
         code_column = getattr(dataset.territory, widget.level)
-        frame, _ = ctx.query(widget, {"valeur": widget.measure}, (code_column,))
+        frame, exact = scope.query(widget, {"valeur": widget.measure}, (code_column,))
         frame = frame.dropna(subset=["valeur"])
-        if frame.empty:
-            return notice(t("no_data", lang))
         frame[code_column] = frame[code_column].astype(str)
-        index = ctx.territories
+        index = scope.territories
         names = index.communes if widget.level == "commune" else index.epcis
         per = 1000 if widget.per_1000_inhabitants else 1 if widget.per_inhabitant else 0
         if per:
@@ -124,6 +132,23 @@ class Choropleth(WidgetType):
                 for c, v in zip(frame[code_column], frame["valeur"], strict=True)
             ]
         frame.insert(1, "nom", [names.get(c, c) for c in frame[code_column]])
+        unit = per_unit(widget, scope.lang)
+        labels = {
+            code_column: "Code",
+            "nom": "Nom" if scope.lang == "fr" else "Name",
+            "valeur": f"{widget.title} {unit}".strip(),
+        }
+        return labelled(frame, labels, exact=exact)
+
+    @classmethod
+    def render(cls, widget: ChoroplethConfig, ctx: RenderContext):  # type: ignore[override]
+        lang = ctx.lang
+        dataset = ctx.dataset(widget.dataset)
+        assert dataset.territory is not None
+        code_column = getattr(dataset.territory, widget.level)
+        frame = cls.data(widget, ctx)
+        if frame.empty:
+            return notice(t("no_data", lang))
         geo_path = ctx.registry.root / (
             ctx.registry.portal.geo_communes if widget.level == "commune" else ctx.registry.portal.geo_epci
         )
@@ -133,13 +158,7 @@ class Choropleth(WidgetType):
             "type": "FeatureCollection",
             "features": [f for f in geo["features"] if f["properties"]["code"] in shown],
         }
-        unit = (
-            t("per_1000", lang)
-            if widget.per_1000_inhabitants
-            else t("per_inhabitant", lang)
-            if widget.per_inhabitant
-            else ""
-        )
+        unit = per_unit(widget, lang)
         decimals = 1 if widget.per_1000_inhabitants else widget.decimals
         suffix = " ".join(part for part in ("€" if widget.format == "euro" else "", unit) if part)
         scale = {"zmin": widget.range[0], "zmax": widget.range[1]} if widget.range else {}
@@ -174,13 +193,8 @@ class Choropleth(WidgetType):
             label = t("map_plain", lang, title=title)
         else:
             label = t("map_of", lang, title=title, level=level)
-        labels = {
-            code_column: "Code",
-            "nom": "Nom" if lang == "fr" else "Name",
-            "valeur": f"{widget.title} {unit}".strip(),
-        }
         table = frame.sort_values("valeur", ascending=False)
-        details = data_details(table, labels, {"valeur": (widget.format, decimals)}, lang, caption=label)
+        details = data_details(table, frame.attrs["labels"], {"valeur": (widget.format, decimals)}, lang, caption=label)
         return accessible_graph(fig, label, details, lang)
 
 
@@ -211,6 +225,7 @@ class Points(WidgetType):
 
     type_names = ("points",)
     Config = PointsConfig
+    graph = True
 
     @classmethod
     def columns_used(cls, widget: PointsConfig) -> Iterator[tuple[tuple[str | int, ...], str]]:  # type: ignore[override]
@@ -225,12 +240,20 @@ class Points(WidgetType):
         yield ("size",), widget.size or "count(*)"
 
     @classmethod
+    def data(cls, widget: PointsConfig, scope: Scope) -> pd.DataFrame:  # type: ignore[override]
+        """The points placed: label, latitude, longitude, colour column if any, ``valeur`` (size)."""
+        dataset = scope.dataset(widget.dataset)
+        group = (widget.label, widget.lat, widget.lon) + ((widget.color,) if widget.color else ())
+        frame, exact = scope.query(widget, {"valeur": widget.size or "count(*)"}, group, order_by=(("valeur", True),))
+        frame = frame.dropna(subset=[widget.lat, widget.lon])
+        labels = {c: dataset.label(c) for c in frame.columns}
+        labels["valeur"] = "Valeur" if scope.lang == "fr" else "Value"
+        return labelled(frame, labels, exact=exact)
+
+    @classmethod
     def render(cls, widget: PointsConfig, ctx: RenderContext):  # type: ignore[override]
         lang = ctx.lang
-        dataset = ctx.dataset(widget.dataset)
-        group = (widget.label, widget.lat, widget.lon) + ((widget.color,) if widget.color else ())
-        frame, _ = ctx.query(widget, {"valeur": widget.size or "count(*)"}, group, order_by=(("valeur", True),))
-        frame = frame.dropna(subset=[widget.lat, widget.lon])
+        frame = cls.data(widget, ctx)
         if frame.empty:
             return notice(t("no_data", lang))
         fig = go.Figure()
@@ -267,9 +290,11 @@ class Points(WidgetType):
         _geo_layout(fig)
         figure_layout(fig, lang, legend=bool(widget.color), height=widget.height)
         label = t("chart_of", lang, title=widget.title or widget.id)
-        labels = {c: dataset.label(c) for c in frame.columns}
-        labels["valeur"] = "Valeur" if lang == "fr" else "Value"
         details = data_details(
-            frame.drop(columns=[widget.lat, widget.lon]), labels, {"valeur": (widget.format, 0)}, lang, caption=label
+            frame.drop(columns=[widget.lat, widget.lon]),
+            frame.attrs["labels"],
+            {"valeur": (widget.format, 0)},
+            lang,
+            caption=label,
         )
         return accessible_graph(fig, label, details, lang)

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Literal
 
+import pandas as pd
 from pydantic import Field
 
 from layouts.common import notice
 from layouts.html_table import data_table
 from pilotis.core.i18n import t
 from pilotis.core.schema import DataWidgetBase, Strict
-from pilotis.core.widgets import RenderContext, WidgetType, register_widget
+from pilotis.core.scope import Scope
+from pilotis.core.widgets import RenderContext, WidgetType, labelled, register_widget
 
 
 class TableMeasure(Strict):
@@ -42,7 +44,7 @@ class TableConfig(DataWidgetBase):
     """Nombre maximal de lignes renvoyées (les plus grandes valeurs de la première mesure)."""
 
 
-def add_territory_names(frame, dataset, ctx: RenderContext, labels: dict[str, str]):
+def add_territory_names(frame, dataset, ctx: Scope, labels: dict[str, str]):
     """Insert the commune / EPCI name after a territory code column."""
     if dataset.territory is None:
         return frame
@@ -64,6 +66,7 @@ class Table(WidgetType):
 
     type_names = ("table",)
     Config = TableConfig
+    projected = False  # unreadable from 5 m away: a séance shows it only when an item lists it
 
     @classmethod
     def columns_used(cls, widget: TableConfig) -> Iterator[tuple[tuple[str | int, ...], str]]:  # type: ignore[override]
@@ -76,25 +79,33 @@ class Table(WidgetType):
             yield ("measures", index, "measure"), measure.measure
 
     @classmethod
-    def render(cls, widget: TableConfig, ctx: RenderContext):  # type: ignore[override]
-        lang = ctx.lang
-        dataset = ctx.dataset(widget.dataset)
+    def data(cls, widget: TableConfig, scope: Scope) -> pd.DataFrame:  # type: ignore[override]
+        """The rows shown: the ``group_by`` columns (as text, commune / EPCI names added after
+        their codes) and one column ``m0``, ``m1``… per measure (labelled with its header)."""
+        dataset = scope.dataset(widget.dataset)
         aliases = {f"m{i}": m for i, m in enumerate(widget.measures)}
-        frame, exact = ctx.query(
+        frame, exact = scope.query(
             widget,
             {a: m.measure for a, m in aliases.items()},
             tuple(widget.group_by),
             order_by=(("m0", True),),
             limit=widget.limit,
         )
-        if frame.empty:
-            return notice(t("no_data", lang))
         labels = {c: dataset.label(c) for c in widget.group_by}
         labels.update({a: m.label for a, m in aliases.items()})
-        formats = {a: (m.format, m.decimals) for a, m in aliases.items()}
         for column in widget.group_by:
             frame[column] = frame[column].astype(str)
-        frame = add_territory_names(frame, dataset, ctx, labels)
+        frame = add_territory_names(frame, dataset, scope, labels)
+        return labelled(frame, labels, exact=exact)
+
+    @classmethod
+    def render(cls, widget: TableConfig, ctx: RenderContext):  # type: ignore[override]
+        lang = ctx.lang
+        frame = cls.data(widget, ctx)
+        if frame.empty:
+            return notice(t("no_data", lang))
+        exact, labels = frame.attrs["exact"], frame.attrs["labels"]
+        formats = {f"m{i}": (m.format, m.decimals) for i, m in enumerate(widget.measures)}
         table = data_table(
             frame,
             labels,

@@ -25,6 +25,7 @@ class Markdown(WidgetType):
 
     type_names = ("markdown",)
     Config = MarkdownConfig
+    projected = False  # a séance shows it only when an item lists it
 
     @classmethod
     def is_static(cls, widget: WidgetBase) -> bool:

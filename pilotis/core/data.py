@@ -117,8 +117,8 @@ class DataService:
             start = math.floor(now / bucket) * bucket  # séance: one query per aligned period
             lifetime, epoch = max(1.0, start + bucket - now), f"b{bucket}@{start:.0f}"
         # Shared by every user, worker and machine. Safe: the key is the whole query (repr), and every
-        # query built for a user carries access.row_filters for that user (RenderContext.filters,
-        # comparisons.Evaluator.filters), so a result depends on nothing but its key; whether the user
+        # query built for a user carries access.row_filters for that user (Scope.dataset_filters, the
+        # one filter builder of widgets and indicators), so a result depends on nothing but its key; whether the user
         # may ask it at all (dashboard, widget) is decided before, in access.py. The "good:" copy of
         # the last result uses the same digest; "fail:" and "gen:" keys hold no data, per dataset.
         digest = hashlib.sha256(repr(query).encode()).hexdigest()

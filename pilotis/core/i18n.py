@@ -123,13 +123,6 @@ TEXTS: dict[str, dict[str, str]] = {
     "indicators": {"fr": "Indicateurs", "en": "Indicators"},
     "see_dashboard": {"fr": "Voir : {title}", "en": "See: {title}"},
     "open_dashboard": {"fr": "Ouvrir : {title}", "en": "Open: {title}"},
-    "compare_territories": {"fr": "Territoires à comparer (2 à 5)", "en": "Territories to compare (2 to 5)"},
-    "territory_n": {"fr": "Territoire {n}", "en": "Territory {n}"},
-    "none_choice": {"fr": "— aucun —", "en": "— none —"},
-    "compare_need_two": {
-        "fr": "Choisissez au moins deux territoires différents.",
-        "en": "Choose at least two different territories.",
-    },
     "change_year": {"fr": "Évolution sur un an", "en": "Change over a year"},
     "unavailable": {"fr": "indisponible", "en": "unavailable"},
     "formula": {"fr": "Formule", "en": "Formula"},
@@ -342,6 +335,17 @@ TEXTS: dict[str, dict[str, str]] = {
     "page_loaded": {"fr": "Page affichée : {title}", "en": "Page shown: {title}"},
     "series_table": {"fr": "Séries : {title}", "en": "Series: {title}"},
 }
+
+
+def add_texts(texts: dict[str, dict[str, str]], owner: str) -> None:
+    """Add the texts an extension declares (a widget type's ``texts``); a key already used for
+    another text is a programming error, raised at import time."""
+    for key, entry in texts.items():
+        if "fr" not in entry:
+            raise ValueError(f"{owner}: le texte `{key}` n'a pas de version française")
+        if TEXTS.get(key, entry) != entry:
+            raise ValueError(f"{owner}: le texte `{key}` existe déjà avec une autre valeur")
+        TEXTS[key] = dict(entry)
 
 
 _KEY_OF_FRENCH = {entry["fr"]: key for key, entry in TEXTS.items() if "{" not in entry["fr"]}

@@ -256,8 +256,8 @@ class WidgetBase(Strict):
     id: str = Field(pattern=SLUG)
     """Identifiant unique dans le tableau de bord (lettres minuscules, chiffres, `_`, `-`)."""
     type: str
-    """Type de widget : `kpi`, `line`, `bar`, `stacked_bar`, `area`, `pie`, `choropleth`, `points`, `table`,
-    `markdown`, `custom`."""
+    """Type de widget : un des types enregistrés (`python -m pilotis schema` les liste, avec les options de
+    chacun)."""
     title: str = ""
     """Titre affiché au-dessus du widget."""
     description: str = ""

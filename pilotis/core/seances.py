@@ -25,6 +25,7 @@ from pydantic import Field, field_validator
 
 from pilotis.core.errors import HintedValueError
 from pilotis.core.schema import Duration, Strict, parse_duration
+from pilotis.core.widgets import seance_default
 
 if TYPE_CHECKING:
     from pilotis.core.registry import Dashboard, Registry
@@ -41,8 +42,6 @@ MIN_REFRESH = 10
 """Shortest refresh period accepted (YAML or ``?rafraichissement=``)."""
 DEFAULT_DURATION = 30
 """Seconds each slide stays on screen when the item does not say."""
-SKIPPED_BY_DEFAULT = frozenset({"table", "markdown"})
-"""Widget types shown only when an item lists them (unreadable, or static, from 5 m away)."""
 _TERRITORY = re.compile(r"^(departement|epci|commune):[0-9A-Za-z]+$")
 
 
@@ -213,7 +212,8 @@ def build(key: str, spec: SeanceSpec, registry: Registry) -> Seance:
         if item.widgets:
             widgets = [dashboard.widget(w) for w in item.widgets]
         else:
-            widgets = [w for w in dashboard.widgets if w.type not in SKIPPED_BY_DEFAULT]
+            # types shown only when an item lists them declare it (``WidgetType.projected``)
+            widgets = [w for w in dashboard.widgets if seance_default(w.type)]
             widgets = widgets or list(dashboard.widgets)
         for row in pack([w.width for w in widgets]):
             slots = []

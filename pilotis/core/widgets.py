@@ -9,31 +9,52 @@ to columns at load time (``check``), and renders Dash components from query resu
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
 
-from pilotis.core.data import DataService, year_filters
-from pilotis.core.measures import Agg, Node, parse_measure
-from pilotis.core.query import PERIOD, Filter, Query
-from pilotis.core.schema import DatasetBase, DataWidgetBase, WidgetBase
-from pilotis.core.territory import Territory, TerritoryIndex, territory_filters
+from pilotis.core.i18n import add_texts
+from pilotis.core.partials import Page
+from pilotis.core.schema import DatasetBase, WidgetBase
+from pilotis.core.scope import Scope
 
 if TYPE_CHECKING:
     from dash.development.base_component import Component
 
-    from pilotis.core.registry import Dashboard, Registry
+    from pilotis.core.registry import Dashboard
 
 WIDGET_TYPES: dict[str, type[WidgetType]] = {}
 """Registered widget types, keyed by YAML ``type:`` (filled at import time only)."""
 
 
 def register_widget(cls: type[WidgetType]) -> type[WidgetType]:
-    """Class decorator: make a widget type available as ``type: <name>`` (one or several names)."""
+    """Class decorator: make a widget type available as ``type: <name>`` (one or several names),
+    with the interface texts it declares (``texts``)."""
+    add_texts(cls.texts, owner=cls.__name__)
     for name in cls.type_names:
         WIDGET_TYPES[name] = cls
     return cls
+
+
+def seance_default(type_name: str) -> bool:
+    """True when a séance shows widgets of this type without being told (``WidgetType.projected``)."""
+    found = WIDGET_TYPES.get(type_name)
+    return found.projected if found is not None else True
+
+
+def seance_graph(type_name: str) -> bool:
+    """True when a widget of this type is a graph that a séance projects (``WidgetType.graph``)."""
+    found = WIDGET_TYPES.get(type_name)
+    return found.graph if found is not None else False
+
+
+def labelled(frame: pd.DataFrame, labels: dict[str, str], *, exact: bool = True) -> pd.DataFrame:
+    """``frame`` carrying the labels of its columns and whether the data could be cut at the
+    chosen territory (``frame.attrs['labels']``, ``frame.attrs['exact']``): what ``data()`` returns."""
+    frame.attrs["labels"] = {column: labels.get(column, column) for column in frame.columns}
+    frame.attrs["exact"] = exact
+    return frame
 
 
 @dataclass
@@ -56,125 +77,27 @@ class CheckContext:
         self.problems.append((loc, message, hint))
 
 
-@dataclass
-class RenderContext:
-    """What a widget sees when it renders: the filters chosen, the data, the language."""
+@dataclass(kw_only=True)
+class RenderContext(Scope):
+    """What a widget sees when it renders: a :class:`~pilotis.core.scope.Scope` (filters chosen,
+    data, access rules, language, the widget's controls) and the dashboard it is drawn on."""
 
-    registry: Registry
     dashboard: Dashboard
-    data: DataService
-    territories: TerritoryIndex
-    territory: Territory
-    year: int | None
-    lang: str = "fr"
-    row_filters: Callable[[str], tuple[Filter, ...]] = lambda dataset: ()
-    """Row-level rules of the user (``access.row_filters``), added to every query of a dataset."""
-    scope: Territory | None = None
-    """The territory the user is restricted to (None: every row). With a scope, even a
-    ``territory: all`` query only covers it: never label such a figure « département »."""
-    principal: Any = None
-    """Who is asking (:class:`pilotis.core.access.Principal`): for links to pages they may open."""
-    controls: dict[str, Any] = field(default_factory=dict)
-    """Values of the widget's own controls (:meth:`WidgetType.inputs`), by name."""
 
-    def dataset(self, dataset_id: str) -> DatasetBase:
-        """The configuration of a dataset."""
-        return self.registry.datasets[dataset_id].config
+    def __post_init__(self) -> None:
+        # On a page with a period filter, no year chosen means « toute la période ».
+        self.all_years = self.dashboard.spec.filters.period is not None
 
-    def measure(self, dataset_id: str, text: str) -> Node:
-        """A measure by name (declared on the dataset) or by expression."""
-        named = self.dataset(dataset_id).measures.get(text)
-        return parse_measure(named or text)
+    @classmethod
+    def of(cls, scope: Scope, dashboard: Dashboard) -> RenderContext:
+        """``scope`` as seen by a widget of ``dashboard`` (itself when it already is)."""
+        if isinstance(scope, RenderContext) and scope.dashboard is dashboard:
+            return scope
+        return cls(**{f.name: getattr(scope, f.name) for f in fields(Scope)}, dashboard=dashboard)
 
-    def filters(self, widget: DataWidgetBase, *, period: bool = True) -> tuple[tuple[Filter, ...], bool]:
-        """Territory, period, fixed and row-level filters for ``widget``'s dataset.
-
-        Returns the filters and whether the data could be cut at the chosen territory level.
-        """
-        dataset = self.dataset(widget.dataset)
-        result: list[Filter] = list(self.row_filters(widget.dataset))
-        exact = True
-        if widget.territory == "filter":
-            extra, exact = territory_filters(dataset, self.territory, self.territories)
-            result.extend(extra)
-        if period and widget.period == "filter" and self.year and dataset.period:
-            result.extend(year_filters(dataset.period.column, self.year))
-        for column, value in widget.where.items():
-            if isinstance(value, list):
-                result.append(Filter(column, "in", tuple(value)))
-            else:
-                result.append(Filter(column, "=", value))
-        return tuple(result), exact
-
-    def query(
-        self,
-        widget: DataWidgetBase,
-        measures: dict[str, str],
-        group_by: tuple[str, ...] = (),
-        *,
-        period: bool = True,
-        extra: tuple[Filter, ...] = (),
-        **options: Any,
-    ) -> tuple[pd.DataFrame, bool]:
-        """Run an aggregate on the widget's dataset with all its filters (and ``extra``) applied."""
-        dataset = self.dataset(widget.dataset)
-        filters, exact = self.filters(widget, period=period)
-        filters += extra
-        if dataset.period and dataset.period.kind == "stock":
-            if PERIOD not in group_by and dataset.period.column not in group_by:
-                filters += self.latest_period(widget.dataset, filters)
-            elif PERIOD in group_by and _coarser(options.get("grain"), dataset.period.grain):
-                filters += self.last_periods(widget.dataset, filters, options["grain"])
-        query = Query(
-            dataset=widget.dataset,
-            measures=tuple((alias, self.measure(widget.dataset, text)) for alias, text in measures.items()),
-            group_by=group_by,
-            filters=filters,
-            period_column=dataset.period.column if dataset.period else None,
-            period_grain=options.pop("grain", dataset.period.grain if dataset.period else None),
-            native_grain=dataset.period.grain if dataset.period else None,
-            **options,
-        )
-        return self.data.query(query), exact
-
-    def latest_period(self, dataset_id: str, filters: tuple[Filter, ...]) -> tuple[Filter, ...]:
-        """A stock (a headcount) is read at the last period of the selection, never summed over time."""
-        column = self.dataset(dataset_id).period.column  # type: ignore[union-attr]
-        frame = self.data.query(Query(dataset=dataset_id, measures=(("fin", Agg("max", column)),), filters=filters))
-        if frame.empty or pd.isna(frame.iloc[0]["fin"]):
-            return ()
-        return (Filter(column, "=", pd.Timestamp(frame.iloc[0]["fin"]).date()),)
-
-    def last_periods(self, dataset_id: str, filters: tuple[Filter, ...], grain: str) -> tuple[Filter, ...]:
-        """A stock grouped by a coarser grain (months shown by year) is read at the last native
-        period of each group (December, or the last month available), never summed."""
-        period = self.dataset(dataset_id).period
-        assert period is not None
-        frame = self.data.query(
-            Query(
-                dataset=dataset_id,
-                measures=(("fin", Agg("max", period.column)),),
-                group_by=(PERIOD,),
-                filters=filters,
-                period_column=period.column,
-                period_grain=grain,
-                native_grain=period.grain,
-            )
-        )
-        ends = tuple(pd.Timestamp(v).date() for v in frame["fin"].dropna())
-        return (Filter(period.column, "in", ends),) if ends else ()
-
-    def territory_name(self) -> str:
-        """The name of the chosen territory."""
-        return self.territories.name(self.territory)
-
-
-_GRAINS = ("day", "month", "quarter", "year")
-
-
-def _coarser(grain: str | None, native: str) -> bool:
-    """True when ``grain`` groups several periods of the ``native`` grain."""
-    return grain in _GRAINS and native in _GRAINS and _GRAINS.index(grain) > _GRAINS.index(native)
+    def page(self) -> Page:
+        """The KPIs drawn on the same dashboard (an evaluation shares their queries)."""
+        return Page.of(self.registry, self.dashboard.widgets)
 
 
 class WidgetType:
@@ -182,6 +105,14 @@ class WidgetType:
 
     type_names: ClassVar[tuple[str, ...]]
     Config: ClassVar[type[WidgetBase]]
+    texts: ClassVar[dict[str, dict[str, str]]] = {}
+    """Interface texts of the type, ``{key: {"fr": …, "en": …}}``, added to
+    :data:`pilotis.core.i18n.TEXTS` when the type is registered (``t(key, lang)``)."""
+    projected: ClassVar[bool] = True
+    """Shown on a séance slide when the séance item does not list its widgets (False: unreadable
+    or static from 5 m away, like a table or a text; an item may still list it)."""
+    graph: ClassVar[bool] = False
+    """The content is one graph: a séance projects its figure restyled for a room."""
 
     @classmethod
     def columns_used(cls, widget: WidgetBase) -> Iterator[tuple[tuple[str | int, ...], str]]:
@@ -220,6 +151,18 @@ class WidgetType:
         """The components of :meth:`inputs` (above the widget's content); ``dom_id(name)`` gives
         their ids, ``options`` is what the page offers the user (territory choices…)."""
         return None
+
+    @classmethod
+    def data(cls, widget: WidgetBase, scope: Scope) -> pd.DataFrame:
+        """The data the widget shows for ``scope`` (filters and row rules applied), computed
+        without drawing: exports, the JSON API and alerts read it; :meth:`render` draws from it.
+
+        The frame's ``attrs['labels']`` names its columns in the interface language (labels of
+        the dataset's columns), ``attrs['exact']`` is False when the data does not go down to the
+        chosen territory (see :func:`labelled`). Default: an empty frame, for a widget that shows
+        no data (a text, a section heading). Raises ``RowsDenied`` / ``SourceError`` like a query.
+        """
+        return labelled(pd.DataFrame(), {})
 
     @classmethod
     def render(cls, widget: WidgetBase, ctx: RenderContext) -> Component | list[Component]:

@@ -8,20 +8,13 @@ from dataclasses import dataclass, field
 
 from dash.development.base_component import Component
 
-from pilotis.core.access import (
-    Principal,
-    RowsDenied,
-    clamp_territory,
-    row_filters,
-    territory_scope,
-    widget_indicators_visible,
-)
+from pilotis.core.access import Principal, RowsDenied, clamp_territory, territory_scope, widget_indicators_visible
 from pilotis.core.data import DataService
 from pilotis.core.freshness import Observation, observing
 from pilotis.core.i18n import t
-from pilotis.core.query import Filter
 from pilotis.core.registry import Dashboard, Registry
 from pilotis.core.schema import DataWidgetBase, WidgetBase
+from pilotis.core.scope import Scope
 from pilotis.core.settings import Settings
 from pilotis.core.sources import SourceError
 from pilotis.core.territory import Territory, TerritoryIndex
@@ -64,11 +57,7 @@ class Portal:
         ``scope`` (``access.territory_scope``): a territory outside it becomes the scope itself,
         so a crafted request never widens a restricted user's view.
         """
-        dep = self.registry.portal.collectivite.code_departement
-        chosen = Territory.parse(territory, dep)
-        if not self.territories.is_known(chosen):
-            chosen = Territory("departement", dep)
-        chosen = clamp_territory(scope, chosen, self.territories)
+        chosen = clamp_territory(scope, self.known_territory(territory), self.territories)
         year: int | None = None
         spec = dashboard.spec.filters.period
         if spec is not None:
@@ -101,26 +90,31 @@ class Portal:
         dataset cannot be restricted to their territory. The caller checks ``can_view`` first.
         """
         index = self.territories
-        scope = territory_scope(principal, index)
-        chosen, year = self.parse_filters(dashboard, territory, period, scope)
-
-        def rules(dataset_id: str) -> tuple[Filter, ...]:
-            config = self.registry.datasets[dataset_id].config
-            return row_filters(principal, config, index, dataset_id)
-
-        return RenderContext(
-            registry=self.registry,
-            dashboard=dashboard,
-            data=self.data,
-            territories=index,
-            territory=chosen,
-            year=year,
+        chosen, year = self.parse_filters(dashboard, territory, period, territory_scope(principal, index))
+        return RenderContext.for_principal(
+            self.registry,
+            self.data,
+            index,
+            principal,
+            chosen,
+            year,
             lang=lang,
-            row_filters=rules,
-            scope=scope,
-            principal=principal,
             controls=dict(controls or {}),
+            dashboard=dashboard,
         )
+
+    def scope(self, territory: str | None, year: int | None, lang: str = "fr", *, principal: Principal | None) -> Scope:
+        """What an indicator or a widget's data is computed for, without a dashboard (alerts, the
+        JSON API): ``territory`` (``epci:200083392``; unknown: the département) clamped to the
+        principal's restriction, their row rules on every query, ``year`` (None: latest)."""
+        chosen = self.known_territory(territory)
+        return Scope.for_principal(self.registry, self.data, self.territories, principal, chosen, year, lang=lang)
+
+    def known_territory(self, territory: str | None) -> Territory:
+        """``territory`` parsed (``commune:53130``), or the département when unknown."""
+        dep = self.registry.portal.collectivite.code_departement
+        chosen = Territory.parse(territory, dep)
+        return chosen if self.territories.is_known(chosen) else Territory("departement", dep)
 
     def render_widget(
         self,

@@ -16,6 +16,7 @@ from pilotis.accounts import snapshots
 from pilotis.core.access import Principal
 from pilotis.core.i18n import t
 from pilotis.core.seances import Seance, Slide
+from pilotis.core.widgets import seance_graph
 from pilotis.ui.components import aria, data_attributes
 from pilotis.ui.portal import Portal
 from pilotis.ui.seance_scope import visible_slots
@@ -25,7 +26,6 @@ MIN_TEXT_PX = 28
 """Smallest text of a séance page at 1920×1080 (declared here and in assets/seance.css)."""
 KPI_TEXT_PX = 72
 """Smallest size of a KPI value on a séance page."""
-GRAPH_TYPES = frozenset({"line", "bar", "stacked_bar", "area", "pie", "choropleth", "points"})
 EMPTY_FIGURE: dict[str, Any] = {
     "data": [],
     "layout": {
@@ -169,7 +169,7 @@ def _slot_view(
         graph_props["id"] = seance.dom_id(f"s{index}-graph")
         body_props["id"] = seance.dom_id(f"s{index}-body")
         figure_props["id"] = seance.dom_id(f"s{index}-figure")
-        figure_props["hidden"] = kind not in GRAPH_TYPES
+        figure_props["hidden"] = not seance_graph(kind)  # the type says (``WidgetType.graph``)
     else:
         figure_props["hidden"] = figure is None
     children: list[Any] = []

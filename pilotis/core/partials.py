@@ -1,0 +1,217 @@
+"""Partial aggregates: an indicator's measure split into aggregates that add up across groups.
+
+A measured indicator is queried as a :class:`Leaf` (dataset, measure tree, fixed filters). To
+answer any set of periods or territories from one grouped query, its measure is split into
+*partial aggregates*: ``sum(a) / sum(b)`` is asked as ``sum(a)`` and ``sum(b)`` per group, then
+added up over the groups wanted and divided (a ratio of sums stays a ratio of sums). Sums,
+counts, minimums and maximums split this way; ``avg`` and ``count_distinct`` do not (asked again
+to the database for each set). pandas only adds up small aggregated results.
+
+**Batching.** The leaves of the other KPIs of a page (:class:`Page`) that read the same dataset
+ride on the same grouped query: the first KPI runs it, the others are answered by the cache.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from pilotis.core.indicators import Indicator, leaves, widget_indicator
+from pilotis.core.measures import Agg, BinOp, Node, Num, parse_measure
+from pilotis.core.schema import DatasetBase
+
+if TYPE_CHECKING:
+    from pilotis.core.registry import Registry
+
+SPLITTABLE = ("sum", "count", "min", "max")
+COMBINE = {"sum": "sum", "count": "sum", "min": "min", "max": "max"}
+"""How partial aggregates of several groups add up into those of their union."""
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """A measured indicator as the engine queries it: dataset, measure tree, fixed filters."""
+
+    indicator: Indicator = field(compare=False)
+    dataset: str
+    node: Node
+    where: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def aggs(self) -> tuple[Agg, ...]:
+        """The aggregates of the measure, in order, without duplicates."""
+        found: list[Agg] = []
+
+        def walk(node: Node) -> None:
+            if isinstance(node, Agg):
+                if node not in found:
+                    found.append(node)
+            elif isinstance(node, BinOp):
+                walk(node.left)
+                walk(node.right)
+
+        walk(self.node)
+        return tuple(found)
+
+    @property
+    def splittable(self) -> bool:
+        """True when partial aggregates per group can be combined into the measure of a set."""
+        return all(a.func in SPLITTABLE for a in self.aggs)
+
+    @property
+    def key(self) -> str:
+        """What KPIs must share to be answered by one batched query: the dataset."""
+        return self.dataset
+
+    def matches(self, frame: pd.DataFrame) -> pd.Series:
+        """Rows of a batched result that belong to this leaf (its fixed filters)."""
+        mask = pd.Series(True, index=frame.index)
+        for column, value in self.where:
+            values = list(value) if isinstance(value, tuple) else [value]
+            mask &= frame[column].isin(values)
+        return mask
+
+
+def where_key(items: Iterable[tuple[str, Any]]) -> tuple[tuple[str, Any], ...]:
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in items))
+
+
+def leaf_of(indicator: Indicator, extra_where: dict[str, Any] | None = None) -> Leaf:
+    """The :class:`Leaf` of a measured indicator (``extra_where``: a KPI widget's own filters)."""
+    assert indicator.measure is not None and indicator.spec.dataset is not None
+    return Leaf(
+        indicator,
+        indicator.spec.dataset,
+        indicator.measure,
+        where_key({**indicator.spec.where, **(extra_where or {})}.items()),
+    )
+
+
+def measure_value(node: Node, get: Callable[[Agg], Any]) -> Any:
+    """A measure tree evaluated on partial aggregates (numbers or Series alike)."""
+    if isinstance(node, Num):
+        return node.value
+    if isinstance(node, Agg):
+        return get(node)
+    left, right = measure_value(node.left, get), measure_value(node.right, get)
+    if left is None or right is None:
+        return None
+    if node.op == "/":
+        if isinstance(right, pd.Series):
+            return left / right.where(right != 0)
+        return None if right == 0 or missing(right) else left / right
+    return {"+": lambda: left + right, "-": lambda: left - right, "*": lambda: left * right}[node.op]()
+
+
+def missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def number(value: Any) -> float | None:
+    if value is None or isinstance(value, pd.Series):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) or math.isinf(number) else number
+
+
+def combine(frame: pd.DataFrame, aliases: dict[Agg, str]) -> dict[Agg, Any]:
+    """Partial aggregates of several groups combined into those of their union."""
+    if frame.empty:
+        return {agg: None for agg in aliases}
+    result: dict[Agg, Any] = {}
+    for agg, alias in aliases.items():
+        column = pd.to_numeric(frame[alias], errors="coerce")
+        if column.isna().all():
+            result[agg] = None
+        elif agg.func in ("sum", "count"):
+            result[agg] = float(column.sum())
+        else:
+            result[agg] = float(column.min() if agg.func == "min" else column.max())
+    return result
+
+
+def regroup(frame: pd.DataFrame, keys: tuple[str, ...], aliases: dict[Agg, str]) -> pd.DataFrame:
+    """Partial aggregates added up per ``keys`` (groups with NULL keys kept), or into one row."""
+    how = {alias: COMBINE[agg.func] for agg, alias in aliases.items()}
+    if not keys:
+        totals = combine(frame, aliases)
+        return (
+            pd.DataFrame([{aliases[a]: v for a, v in totals.items()}])
+            if not frame.empty
+            else pd.DataFrame(columns=list(how))
+        )
+    numeric = frame.assign(**{a: pd.to_numeric(frame[a], errors="coerce") for a in how})
+    grouped = numeric.groupby(list(keys), dropna=False, sort=True)
+    parts = [
+        grouped[alias].sum(min_count=1) if kind == "sum" else getattr(grouped[alias], kind)()
+        for alias, kind in how.items()
+    ]  # a sum of NULLs stays NULL, as in SQL
+    return pd.concat(parts, axis=1).reset_index()
+
+
+def grouped_by(frame: pd.DataFrame, by: str, aliases: dict[Agg, str], text: bool = True) -> pd.DataFrame:
+    """Partial aggregates combined per value of column ``by`` (vectorised groupby)."""
+    frame = frame[frame[by].notna()]
+    parts = {}
+    keys = frame[by].astype(str) if text else frame[by]
+    for agg, alias in aliases.items():
+        column = pd.to_numeric(frame[alias], errors="coerce").groupby(keys)
+        parts[alias] = getattr(column, COMBINE[agg.func])()
+    return pd.DataFrame(parts)
+
+
+def territory_columns(dataset: DatasetBase) -> dict[str, str]:
+    """Territory columns of a dataset by level (`commune`, `epci`, `departement`)."""
+    cols = dataset.territory
+    return {
+        level: getattr(cols, level)
+        for level in ("commune", "epci", "departement")
+        if cols is not None and getattr(cols, level)
+    }
+
+
+# --------------------------------------------------------------------------- the page (batching)
+
+
+@dataclass(frozen=True)
+class Page:
+    """What an evaluation shares with the other widgets drawn with it (optional): the leaves of
+    their KPIs (asked in the same grouped queries) and their longest sparkline (how many years
+    those queries read before the selected one, so that they are the same for all)."""
+
+    leaves: tuple[Leaf, ...] = ()
+    sparkline: int = 0
+
+    @classmethod
+    def of(cls, registry: Registry, widgets: Sequence[Any]) -> Page:
+        """The page made of ``widgets`` (a dashboard's)."""
+        return cls(
+            tuple(leaf for widget in widgets for leaf in widget_leaves(registry, widget)),
+            max((getattr(w, "sparkline", None) or 0 for w in widgets), default=0),
+        )
+
+
+def widget_leaves(registry: Registry, widget: Any) -> list[Leaf]:
+    """The leaves a widget queries (KPI by indicator or by measure, compare)."""
+    indicators = getattr(registry, "indicators", {})
+    found: list[Leaf] = []
+    ids: list[str] = []
+    if getattr(widget, "kpi", None):
+        ids.append(widget.kpi)
+        ids += [c.indicator for c in getattr(widget, "compare", ()) or () if not isinstance(c, str)]
+    elif widget.type == "kpi" and getattr(widget, "measure", None) and widget.dataset in registry.datasets:
+        named = registry.datasets[widget.dataset].config.measures
+        node = parse_measure(named.get(widget.measure, widget.measure))
+        found.append(leaf_of(widget_indicator(widget, widget.dataset, node), dict(widget.where)))
+    ids += list(getattr(widget, "indicators", ()) or ())
+    for indicator_id in ids:
+        if indicator_id in indicators:
+            found += [leaf_of(leaf) for leaf in leaves(indicators[indicator_id], indicators.__getitem__)]
+    return found

@@ -1,0 +1,186 @@
+"""Where a territory stands among others: the département, EPCI and comparable-communes averages
+and the rank of a KPI card, from **one** query per dataset grouped by territory (commune and EPCI
+columns) at the current window — for every territory at once, never one query per territory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from pilotis.core.partials import Leaf, combine, grouped_by, measure_value, number
+from pilotis.core.query import Filter
+from pilotis.core.results import Comparison
+from pilotis.core.windows import Window, band_of
+
+if TYPE_CHECKING:
+    from pilotis.core.evaluator import Evaluator
+
+
+class Positions:
+    """The territorial comparisons of one evaluation (its grouped results kept per window)."""
+
+    def __init__(self, evaluator: Evaluator) -> None:
+        self.ev = evaluator
+        # Per evaluation (one widget for one principal, one request), never shared between users.
+        self._frames: dict[tuple[Leaf, Window | None], pd.DataFrame] = {}
+
+    def space_frame(self, leaf: Leaf, window: Window | None) -> pd.DataFrame:
+        """Partial aggregates of ``leaf`` per territory unit at ``window`` (one query)."""
+        key = (leaf, window if self.ev.dataset(leaf).period is not None else None)
+        if key not in self._frames:
+            columns = tuple(self.ev.columns(leaf).values())
+            if leaf.splittable:
+                filters = self.ev.filters(leaf, None, where=False) + self.ev.window_filters(leaf, key[1])
+                self._frames[key] = self.ev.fetch(leaf, columns, filters)
+            else:
+                filters = self.ev.filters(leaf, None) + self.ev.window_filters(leaf, key[1])
+                self._frames[key] = self.ev.run(leaf, self.ev.measures(leaf), columns, filters)
+        return self._frames[key]
+
+    def leaf_units(self, leaf: Leaf, window: Window | None, level: str) -> pd.Series | None:
+        """``leaf`` per territory unit of ``level`` (commune, epci, departement), or None."""
+        columns = self.ev.columns(leaf)
+        frame = self.space_frame(leaf, window)
+        if level in columns:
+            by = columns[level]
+        elif level == "epci" and "commune" in columns:
+            frame = frame.assign(
+                _epci=frame[columns["commune"]].astype(str).map(self.ev.scope.territories.commune_epci)
+            )
+            by = "_epci"
+        else:
+            return None
+        if not leaf.splittable:
+            if level not in columns or len(columns) > 1 and frame[by].duplicated().any():
+                return None
+            return pd.to_numeric(frame.set_index(frame[by].astype(str))["m"], errors="coerce")
+        aliases = self.ev.aliases(leaf)
+        grouped = grouped_by(frame, by, aliases)
+        return measure_value(leaf.node, lambda a: grouped[aliases[a]])
+
+    def leaf_set(
+        self, leaf: Leaf, window: Window | None, level: str | None, codes: Iterable[str] | None
+    ) -> float | None:
+        """``leaf`` over a set of territory units (``level`` None: every row)."""
+        columns = self.ev.columns(leaf)
+        if level is not None and level not in columns and not (level == "epci" and "commune" in columns):
+            return None
+        if not leaf.splittable:
+            extra: tuple[Filter, ...] = ()
+            if level is not None:
+                column = columns.get(level) or columns["commune"]
+                wanted = tuple(codes or ())
+                if level == "epci" and level not in columns:
+                    wanted = tuple(c for e in wanted for c in self.ev.scope.territories.communes_of(e))
+                extra = (Filter(column, "in", wanted),)
+            base = self.ev.filters(leaf, None) + self.ev.window_filters(leaf, window) + extra
+            frame = self.ev.run(leaf, (("m", leaf.node),), (), base)
+            return None if frame.empty else number(frame.iloc[0]["m"])
+        frame = self.space_frame(leaf, window)
+        if level is not None:
+            chosen = set(codes or ())
+            if level in columns:
+                frame = frame[frame[columns[level]].astype(str).isin(chosen)]
+            else:
+                communes = {c for e in chosen for c in self.ev.scope.territories.communes_of(e)}
+                frame = frame[frame[columns["commune"]].astype(str).isin(communes)]
+        totals = combine(frame, self.ev.aliases(leaf))
+        return number(measure_value(leaf.node, lambda a: totals[a]))
+
+    def units(self, window: Window | None, level: str) -> pd.Series | None:
+        """The indicator for every territory unit of ``level`` (for ranks and averages)."""
+        parts = {
+            leaf: self.leaf_units(leaf, window, level) if self.ev.dataset(leaf).territory else None
+            for leaf in self.ev.leaves
+        }
+        if any(self.ev.columns(leaf) and parts[leaf] is None for leaf in self.ev.leaves):
+            return None
+
+        def value_of(leaf: Leaf) -> Any:
+            return parts[leaf] if parts[leaf] is not None else self.ev.leaf_value(leaf, window)
+
+        result = self.ev.formula(value_of)
+        return result if isinstance(result, pd.Series) else None
+
+    def set_value(self, window: Window | None, level: str | None, codes: Iterable[str] | None) -> float | None:
+        codes = list(codes) if codes is not None else None
+        return self.ev.formula(lambda leaf: self.leaf_set(leaf, window, level, codes))
+
+    def allowed(self) -> bool:
+        """Territorial comparisons need every row: not for a user restricted to a territory."""
+        return not any(self.ev.scope.row_filters(leaf.dataset) for leaf in self.ev.leaves)
+
+    def position(self, kind: str, window: Window | None, value: float | None) -> Comparison | None:
+        index = self.ev.scope.territories
+        territory = self.ev.scope.territory
+        level = territory.level
+        if self.ev.territory_all or value is None:
+            return None
+        average = self.ev.indicator.additive
+        if kind == "rank":
+            units = self.units(window, level)
+            if units is None or territory.code not in units.index or pd.isna(units[territory.code]):
+                return None
+            units = units.dropna()
+            rank = int(units.rank(ascending=False, method="min")[territory.code])
+            return Comparison("rank", value=value, rank=rank, count=len(units), level=level)
+        if level == "departement":
+            return None
+        if kind == "departement":
+            count = len(index.communes) if level == "commune" else len(index.epcis)
+            total = self.set_value(window, None, None)
+            label = index.departement_name
+            return self._average("departement", value, total, count, average, label, level)
+        if kind == "epci":
+            if level != "commune" or territory.code not in index.commune_epci:
+                return None
+            epci = index.commune_epci[territory.code]
+            total = self.set_value(window, "epci", [epci])
+            return self._average(
+                "epci",
+                value,
+                total,
+                len(index.communes_of(epci)),
+                average,
+                index.epcis.get(epci, epci),
+                level,
+            )
+        if kind == "comparables":
+            if level != "commune" or territory.code not in index.population:
+                return None
+            band = band_of(index.population[territory.code])
+            codes = [c for c, p in index.population.items() if band_of(p) == band]
+            total = self.set_value(window, "commune", codes)
+            result = self._average("comparables", value, total, len(codes), average, "", level)
+            if result is not None:
+                result.label = f"{band[0]}|{band[1] if band[1] is not None else ''}"
+            return result
+        return None
+
+    def _average(
+        self,
+        kind: str,
+        value: float,
+        total: float | None,
+        count: int,
+        average: bool,
+        label: str,
+        level: str,
+    ) -> Comparison | None:
+        if total is None:
+            return None
+        if average:
+            return Comparison(
+                kind,
+                value=value,
+                reference=total / count if count else None,
+                label=label,
+                average=True,
+                count=count,
+                level=level,
+                share=value / total if kind == "departement" and total else None,
+            )
+        return Comparison(kind, value=value, reference=total, label=label, level=level)

@@ -1,0 +1,124 @@
+"""What a KPI card shows, computed once: its value, the comparisons declared for it (previous
+period or year, territorial positions, target, another indicator), its sparkline and status.
+
+:func:`kpi_result` assembles them from an :class:`~pilotis.core.evaluator.Evaluator` (the time
+comparisons are its own, the positions are in :mod:`pilotis.core.positions`, targets and
+thresholds in :mod:`pilotis.core.targets`). The card's text is written by the widget.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pilotis.core.evaluator import Evaluator
+
+POSITIONS = ("departement", "epci", "comparables", "rank")
+"""Comparisons with other territories (withheld from a viewer restricted to some rows)."""
+
+
+@dataclass
+class Comparison:
+    """One comparison line of a KPI card (the text is written by the widget)."""
+
+    kind: str
+    """`previous_period`, `previous_year`, `departement`, `epci`, `comparables`, `rank`,
+    `target` or `indicator`."""
+    reference: float | None = None
+    """The value compared with (previous value, average, target…)."""
+    value: float | None = None
+    """The value it is compared to (usually the card's value)."""
+    period: dt.date | None = None
+    """The period of ``value`` (changes)."""
+    reference_period: dt.date | None = None
+    """The period of ``reference`` (changes)."""
+    start: dt.date | None = None
+    """First period of a cumulated window (flows), for both values."""
+    label: str = ""
+    """Name of the reference (territory, set of communes, other indicator, target source)."""
+    average: bool = False
+    """True when ``reference`` is an average per territory (volumes)."""
+    count: int | None = None
+    """How many territories the average, or the rank, is taken over."""
+    rank: int | None = None
+    """The rank (1 = highest value)."""
+    level: str = ""
+    """Territory level of a rank or an average (`commune`, `epci`, `departement`)."""
+    share: float | None = None
+    """For a volume: share of the département total."""
+
+
+@dataclass
+class KpiResult:
+    """Everything a KPI card shows, computed once."""
+
+    value: float | None = None
+    end: dt.date | None = None
+    start: dt.date | None = None
+    grain: str = "year"
+    exact: bool = True
+    comparisons: list[Comparison] = field(default_factory=list)
+    sparkline: list[tuple[dt.date, float | None]] = field(default_factory=list)
+    status: str | None = None
+    """`ok`, `warning` or `alert` (thresholds); None without thresholds or when they do not
+    apply."""
+    positions_withheld: bool = False
+    """True when territorial comparisons were asked but the user's rows are restricted."""
+
+
+def kpi_result(evaluator: Evaluator, compare: Iterable[Any], sparkline: int | None = None) -> KpiResult:
+    """Value, comparisons, sparkline and status for a KPI card (``compare``: the widget's
+    ``compare`` items; ``sparkline``: how many periods)."""
+    evaluator.sparkline_length = max(evaluator.sparkline_length, sparkline or 0)
+    window = evaluator.window()
+    result = KpiResult(grain=evaluator.grain())
+    if evaluator.anchor is not None and window is None:
+        result.exact = evaluator.exact
+        return result  # no data for these filters
+    result.value = evaluator.value(window)
+    result.end, result.start = (window.end, window.start) if window else (None, None)
+    for item in compare:
+        kind = item if isinstance(item, str) else "indicator"
+        found: Comparison | None = None
+        if kind in ("previous_year", "previous_period") and window is not None:
+            found = getattr(evaluator, kind)(window)
+        elif kind in POSITIONS:
+            if not evaluator.exact:
+                continue  # the data does not go down to the selected territory
+            if not evaluator.positions.allowed():
+                result.positions_withheld = True
+                continue
+            found = evaluator.positions.position(kind, window, result.value)
+        elif kind == "target":
+            found = evaluator.targets.target(window, result.value)
+        elif kind == "indicator":
+            found = reference(evaluator, item, result.value)
+        if found is not None:
+            if found.value is None and kind not in ("previous_period",):
+                found.value = result.value
+            result.comparisons.append(found)
+    if sparkline and window is not None:
+        result.sparkline = evaluator.sparkline(window, sparkline)
+    result.status = evaluator.targets.status(result.value)
+    result.exact = evaluator.exact
+    return result
+
+
+def reference(evaluator: Evaluator, item: Any, value: float | None) -> Comparison | None:
+    """The comparison with another indicator (``compare: [{indicator: …}]``), same filters."""
+    other = evaluator.lookup(item.indicator)
+    sibling = evaluator.sibling(other)
+    window = sibling.window()
+    if sibling.anchor is not None and window is None:
+        return None
+    evaluator.exact = evaluator.exact and sibling.exact
+    return Comparison(
+        "indicator",
+        value=value,
+        reference=sibling.value(window),
+        label=item.label or other.label,
+        reference_period=window.end if window else None,
+    )
