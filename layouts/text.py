@@ -32,5 +32,5 @@ class Markdown(WidgetType):
         return True
 
     @classmethod
-    def render(cls, widget: MarkdownConfig, ctx: RenderContext | None = None):  # type: ignore[no-untyped-def, override]
+    def render(cls, widget: MarkdownConfig, ctx: RenderContext | None = None):  # type: ignore[override]
         return dcc.Markdown(widget.text, dangerously_allow_html=False, className="pilotis-markdown")

@@ -1,0 +1,74 @@
+"""The words of a séance page: sources and update time of a slide (« stamp »), staleness,
+moments and the clock, in French or English."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from pilotis.core.formatting import format_date
+from pilotis.core.freshness import PARIS, format_moment
+from pilotis.core.schema import DataWidgetBase
+from pilotis.core.seances import Seance
+from pilotis.ui.portal import Portal
+from pilotis.ui.seance_render import Rendered
+
+
+def sources(portal: Portal, seance: Seance, slide: int, visible: frozenset[int] | None = None) -> list[str]:
+    """Producers of the data of one slide (« DREES, 2020 »), once each; only those of the
+    ``visible`` slots when given."""
+    registry = portal.registry
+    found: list[str] = []
+    for slot in seance.slides[slide].slots:
+        if visible is not None and slot.index not in visible:
+            continue
+        widget = registry.dashboards[slot.dashboard].widget(slot.widget)
+        if isinstance(widget, DataWidgetBase) and widget.dataset in registry.datasets:
+            config = registry.datasets[widget.dataset].config
+            text = config.producer or config.title
+            if config.simulated:
+                text += " (données simulées)"
+            found.append(text)
+    return list(dict.fromkeys(found))
+
+
+def stamp(portal: Portal, seance: Seance, rendered: Rendered, slide: int, lang: str) -> str:
+    """« Données au 29/11/2026 à 10:42 — Sources : DREES, 2020 » for one slide."""
+    seen = rendered.slide_observations(seance, slide)
+    times = [o.refreshed_at for o in seen if o.refreshed_at is not None]
+    parts = []
+    if times:
+        day, hour = format_moment(min(times), lang)
+        parts.append(f"Données au {day} à {hour}" if lang == "fr" else f"Data as of {day} {hour}")
+    names = sources(portal, seance, slide, rendered.visible)
+    if names:
+        parts.append(("Sources : " if lang == "fr" else "Sources: ") + " ; ".join(names))
+    return " — ".join(parts)
+
+
+def stale_since(rendered: Rendered, lang: str) -> str | None:
+    """« 29/11/2026 à 10:42 » when some data shown is the last good copy, else None."""
+    stale = [o.refreshed_at for s in rendered.slots for o in s.observations if o.stale and o.refreshed_at is not None]
+    failed = any(s.failed for s in rendered.slots)
+    if not stale and not failed:
+        return None
+    if not stale:
+        return ""
+    day, hour = format_moment(min(stale), lang)
+    return f"{day} à {hour}" if lang == "fr" else f"{day} {hour}"
+
+
+def moment_text(timestamp: float, lang: str = "fr") -> str:
+    """« 29/11/2026 à 10:42 » (Paris time)."""
+    moment = dt.datetime.fromtimestamp(timestamp, PARIS)
+    return (
+        f"{format_date(moment, lang)} à {moment:%H:%M}"
+        if lang == "fr"
+        else f"{format_date(moment, lang)} {moment:%H:%M}"
+    )
+
+
+def clock_text(timestamp: float | None = None) -> str:
+    """« 10:42:05 » (Paris time)."""
+    moment = dt.datetime.fromtimestamp(time.time() if timestamp is None else timestamp, PARIS)
+    return moment.strftime("%H:%M:%S")
