@@ -26,7 +26,7 @@ help:
 	@echo "make test     install app + test dependencies, Chromium, axe-core; run all tests"
 	@echo "make install  create $(VENV) and install requirements.txt + requirements-dev.txt"
 	@echo "make browser  install Chromium (apt, as root) and axe-core (npm) for browser tests"
-	@echo "make lint     ruff check, ruff format --check, mypy"
+	@echo "make lint     ruff check, ruff format --check, mypy (CI runs it before the tests)"
 	@echo "make bench    run the benchmarks (bench/run_all.py)"
 	@echo "make check    validate the configuration (python -m pilotis check)"
 
@@ -89,7 +89,7 @@ test: install browser
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy pilotis
+	$(VENV)/bin/mypy
 
 run: install-run
 	$(PY) app.py

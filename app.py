@@ -41,13 +41,13 @@ def create_app(settings: Settings | None = None) -> Dash:
     server.extensions["pilotis"] = portal
     app = Dash(
         __name__,
-        server=server,
+        server=server,  # type: ignore[arg-type]  # documented (a Flask instance), not in Dash's annotation
         title=registry.portal.title,
         assets_folder=str(settings.root / "assets"),
         suppress_callback_exceptions=True,
         serve_locally=True,
         compress=True,
-        update_title=None,
+        update_title=None,  # type: ignore[arg-type]  # documented (no « Updating… » title), not annotated
     )
     static_cache.install(server, settings.root / "assets")  # after Dash's compression hook: runs before it
     enforce.install(app, portal)  # before any other hook: every Dash endpoint asks access.can_view

@@ -13,7 +13,7 @@ from pilotis.core.formatting import format_value
 from pilotis.core.widgets import RenderContext
 
 
-def taux_pour_1000(widget, ctx: RenderContext) -> list:  # type: ignore[no-untyped-def]
+def taux_pour_1000(widget, ctx: RenderContext) -> list:
     """Households per 1,000 inhabitants, for the selected territory and year."""
     frame, _ = ctx.query(widget, {"foyers": "sum(foyers_allocataires)"})
     value = None if frame.empty else frame.iloc[0]["foyers"]

@@ -8,16 +8,13 @@ fingerprint: every worker shares it and queries stay pushed down.
 
 from __future__ import annotations
 
-import codecs
 import contextlib
-import fcntl
 import glob
 import hashlib
 import logging
 import os
 import shutil
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar, Literal
 
@@ -25,6 +22,7 @@ import duckdb
 import pandas as pd
 from pydantic import Field
 
+from data_sources.file_helpers import detect_encoding, file_lock, transcode
 from pilotis.core.query import Query, build_select, compile_for_duckdb, table_for
 from pilotis.core.schema import DatasetBase
 from pilotis.core.sources import DUCK_TYPES, DataSource, SourceError, register_source
@@ -46,7 +44,7 @@ class FileSource(DataSource):
     Config: ClassVar[type[DatasetBase]] = FileDataset
     _lock = threading.Lock()
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._view_state: tuple[int, str] | None = None
         self._schema: dict[str, str] | None = None
@@ -263,8 +261,8 @@ class CsvSource(FileSource):
                     [str(f) for f in self.files()],
                     encodings,
                     cfg.delimiter,  # type: ignore[attr-defined]
-                    cfg.decimal,
-                    sorted((k, v.type) for k, v in cfg.columns.items()),  # type: ignore[attr-defined]
+                    cfg.decimal,  # type: ignore[attr-defined]
+                    sorted((k, v.type) for k, v in cfg.columns.items()),
                 )
             ).encode()
         ).hexdigest()[:16]
@@ -272,7 +270,7 @@ class CsvSource(FileSource):
         target = folder / f"{self.id}-{version}.parquet"
         if target.exists():
             return target
-        with _file_lock(folder / f"{self.id}.lock"):
+        with file_lock(folder / f"{self.id}.lock"):
             if target.exists():
                 return target
             scratch = folder / f".{self.id}-{version}"
@@ -354,57 +352,6 @@ class CsvSource(FileSource):
 
 _DETECTED: dict[tuple[str, int, int], str] = {}
 """Encodings already detected in this process, keyed by (path, mtime, size)."""
-
-
-def detect_encoding(path: Path, chunk: int = 1 << 20) -> str:
-    """`utf-16` (BOM), `utf-8` when the whole file decodes as UTF-8, else `cp1252`."""
-    with path.open("rb") as handle:
-        head = handle.read(4)
-        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return "utf-16"
-        handle.seek(0)
-        decoder = codecs.getincrementaldecoder("utf-8")()
-        try:
-            while block := handle.read(chunk):
-                decoder.decode(block)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return "cp1252"
-    return "utf-8"
-
-
-def transcode(source: Path, target: Path, encoding: str) -> Path:
-    """Copy ``source`` to ``target`` in UTF-8 (``cp1252`` bytes it does not map: latin-1)."""
-    try:
-        _transcode(source, target, encoding)
-    except UnicodeDecodeError:
-        if encoding != "cp1252":
-            raise
-        _transcode(source, target, "latin-1")
-    return target
-
-
-def _transcode(source: Path, target: Path, encoding: str) -> None:
-    with (
-        source.open("r", encoding=encoding, newline="") as reader,
-        target.open("w", encoding="utf-8", newline="") as writer,
-    ):
-        while block := reader.read(1 << 20):
-            writer.write(block)
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    """An exclusive lock between processes of this machine (and a thread lock inside one)."""
-    with _THREAD_LOCK, path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-_THREAD_LOCK = threading.RLock()
 
 
 @register_source

@@ -53,7 +53,7 @@ class SqlSource(DataSource):
         def _timeout(cls, value: str | int) -> int:
             return parse_duration(value)
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._engine: sa.Engine | None = None
         self._schema: dict[str, str] | None = None

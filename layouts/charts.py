@@ -51,7 +51,7 @@ class ChartConfig(DataWidgetBase):
 def territory_names(
     frame: pd.DataFrame,
     dataset,
-    ctx: Scope,  # type: ignore[no-untyped-def]
+    ctx: Scope,
     columns: tuple[str | None, ...],
 ) -> pd.DataFrame:
     """Commune / EPCI names instead of their codes on an axis or in a legend."""
@@ -85,7 +85,7 @@ class Chart(WidgetType):
         yield ("measure",), widget.measure
 
     @classmethod
-    def check(cls, widget: ChartConfig, ctx) -> None:  # type: ignore[no-untyped-def, override]
+    def check(cls, widget: ChartConfig, ctx) -> None:  # type: ignore[override]
         dataset = ctx.datasets.get(widget.dataset)
         if dataset is not None and widget.x == PERIOD and dataset.period is None:
             ctx.problem(
@@ -116,7 +116,7 @@ class Chart(WidgetType):
         return labelled(frame, labels, exact=exact)
 
     @classmethod
-    def render(cls, widget: ChartConfig, ctx: RenderContext):  # type: ignore[no-untyped-def, override]
+    def render(cls, widget: ChartConfig, ctx: RenderContext):  # type: ignore[override]
         lang = ctx.lang
         dataset = ctx.dataset(widget.dataset)
         frame = cls.data(widget, ctx)
@@ -166,8 +166,7 @@ class Chart(WidgetType):
             hover_x = period_labels(part[PERIOD], grain, lang) if is_period else None
             common = {"name": str(name) if name is not None else widget.title, "customdata": hover_x}
             value = f"%{{y:.{widget.decimals}%}}" if widget.format == "percent" else "%{y}"
-            template = f"%{{customdata}}<br>{value}<extra>%{{fullData.name}}</extra>"
-            template = template if is_period else None
+            template = f"%{{customdata}}<br>{value}<extra>%{{fullData.name}}</extra>" if is_period else None
             if widget.type in ("bar", "stacked_bar"):
                 fig.add_trace(
                     go.Bar(x=x, y=y, orientation="h" if widget.horizontal else "v", hovertemplate=template, **common)

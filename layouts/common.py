@@ -13,6 +13,7 @@ from dash import dcc, html
 from layouts.html_table import Fmt, data_table
 from pilotis.core.formatting import NNBSP, format_period
 from pilotis.core.i18n import t
+from pilotis.ui.components import aria
 
 # Re-exported: widget modules and dashboards take them from here.
 from pilotis.ui.components import notice as notice
@@ -94,7 +95,7 @@ def accessible_graph(
     props: dict[str, Any] = {"figure": figure, "config": graph_config(lang)}
     if graph_id:
         props["id"] = graph_id
-    children: list[Any] = [html.Div(dcc.Graph(**props), role="img", **{"aria-label": label})]
+    children: list[Any] = [html.Div(dcc.Graph(**props), role="img", **aria(label=label))]
     if table is not None:
         children.append(table)
     return html.Div(children, className="pilotis-graph")

@@ -34,7 +34,7 @@ from pilotis.core.formatting import format_period, format_value, french_sort_key
 from pilotis.core.i18n import t
 from pilotis.core.indicators import leaves
 from pilotis.core.query import PERIOD
-from pilotis.core.schema import WidgetBase
+from pilotis.core.schema import TerritoryLevel, WidgetBase, all_levels
 from pilotis.core.scope import Scope
 from pilotis.core.territory import Territory
 from pilotis.core.widgets import CheckContext, RenderContext, WidgetType, labelled, register_widget
@@ -53,9 +53,7 @@ class CompareConfig(WidgetBase):
     territories: list[str] = Field(default_factory=list, max_length=SLOTS)
     """Territoires proposés au départ (`departement:53`, `epci:200083392`, `commune:53130`) ;
     par défaut le département et le premier EPCI."""
-    levels: list[Literal["departement", "epci", "commune"]] = Field(
-        default_factory=lambda: ["departement", "epci", "commune"]
-    )
+    levels: list[TerritoryLevel] = Field(default_factory=all_levels)
     """Niveaux proposés dans les listes."""
     period: Literal["filter", "latest", "all"] = "filter"
     """`filter` : l'année du filtre de période ; `latest` : la dernière année ; `all` : toute
@@ -139,11 +137,11 @@ class Compare(WidgetType):
         return tuple((f"t{i}", "value") for i in range(1, SLOTS + 1))
 
     @classmethod
-    def controls(
+    def controls(  # type: ignore[override]
         cls,
         widget: CompareConfig,
         dom_id: Callable[[str], str],
-        options: Any,  # type: ignore[override]
+        options: Any,
         lang: str,
     ) -> html.Fieldset:
         """Five labelled selects; ``options`` is the portal (its territory reference)."""

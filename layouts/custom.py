@@ -14,7 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from pydantic import Field
 
-from layouts.common import accessible_graph, data_details, figure_layout
+from layouts.common import Fmt, accessible_graph, data_details, figure_layout
 from pilotis.core.errors import did_you_mean
 from pilotis.core.i18n import t
 from pilotis.core.schema import DataWidgetBase
@@ -40,7 +40,7 @@ class Custom(WidgetType):
     Config = CustomConfig
 
     @classmethod
-    def check(cls, widget: CustomConfig, ctx) -> None:  # type: ignore[no-untyped-def, override]
+    def check(cls, widget: CustomConfig, ctx) -> None:  # type: ignore[override]
         if ctx.module_failed:
             return  # the module's own error is reported; its functions cannot be checked
         function = getattr(ctx.module, widget.function, None) if ctx.module else None
@@ -76,7 +76,7 @@ class Custom(WidgetType):
         return labelled(pd.DataFrame(), {})
 
     @classmethod
-    def render(cls, widget: CustomConfig, ctx: RenderContext):  # type: ignore[no-untyped-def, override]
+    def render(cls, widget: CustomConfig, ctx: RenderContext):  # type: ignore[override]
         function = getattr(ctx.dashboard.module, widget.function)
         result = function(widget, ctx)
         frame = None
@@ -88,7 +88,7 @@ class Custom(WidgetType):
                 label += f" — {widget.description}"
             details = None
             if isinstance(frame, pd.DataFrame) and not frame.empty:
-                formats = {
+                formats: dict[str, tuple[Fmt, int]] = {
                     c: ("number", 0 if pd.api.types.is_integer_dtype(frame[c]) else 2)
                     for c in frame.columns
                     if pd.api.types.is_numeric_dtype(frame[c])
@@ -97,7 +97,7 @@ class Custom(WidgetType):
                     frame,
                     {},
                     formats,
-                    ctx.lang,  # type: ignore[arg-type]
+                    ctx.lang,
                     caption=widget.title or widget.id,
                 )
             styled = figure_layout(

@@ -20,6 +20,7 @@ from pilotis.core.i18n import t
 from pilotis.core.indicators import Indicator
 from pilotis.core.usage import drill_targets
 from pilotis.core.widgets import RenderContext
+from pilotis.ui.components import aria
 
 SPARK_WIDTH, SPARK_HEIGHT = 140, 36
 STATUS_ICONS = {
@@ -192,7 +193,7 @@ def target_line(widget: Any, item: Comparison, lang: str) -> list[Any]:
                     max="100",
                     title=label,
                     className="pilotis-kpi-progress",
-                    **{"aria-label": label},
+                    **aria(label=label),
                 ),
                 className="pilotis-kpi-progress-item",
             )
@@ -220,7 +221,7 @@ def status_badge(widget: Any, indicator: Indicator, status: str, lang: str) -> h
     if status != "ok" and limit is not None:
         text += " : " + t("threshold_reached", lang, value=Formats(widget, lang).value(limit))
     return html.P(
-        [html.I(className=f"bi {STATUS_ICONS[status]} me-1", **{"aria-hidden": "true"}), text],
+        [html.I(className=f"bi {STATUS_ICONS[status]} me-1", **aria(hidden="true")), text],
         className=f"pilotis-status pilotis-status-{status} small mb-1",
     )
 
@@ -234,7 +235,8 @@ def sparkline(widget: Any, points: list[tuple[dt.date, float | None]], grain: st
     low, high = min(values), max(values)
     span = (high - low) or 1.0
     step = (SPARK_WIDTH - 8) / max(len(points) - 1, 1)
-    coords, segments = [], []
+    coords: list[str] = []
+    segments: list[list[str]] = []
     for i, (_, value) in enumerate(points):
         if value is None:
             if coords:
@@ -288,12 +290,12 @@ def links(widget: Any, indicator: Indicator, ctx: RenderContext) -> html.P | Non
     parts: list[Any] = [
         html.A(
             [
-                html.I(className="bi bi-info-circle me-1", **{"aria-hidden": "true"}),
+                html.I(className="bi bi-info-circle me-1", **aria(hidden="true")),
                 t("indicator_card", lang),
             ],
             href=f"/indicateurs/{indicator.id}",
             className="pilotis-kpi-info",
-            **{"aria-label": f"{t('indicator_card', lang)} : {indicator.label}"},
+            **aria(label=f"{t('indicator_card', lang)} : {indicator.label}"),
         )
     ]
     if ctx.dashboard.spec.overview:
@@ -302,7 +304,7 @@ def links(widget: Any, indicator: Indicator, ctx: RenderContext) -> html.P | Non
                 html.A(
                     [
                         t("see_dashboard", lang, title=target.spec.title),
-                        html.I(className="bi bi-arrow-right ms-1", **{"aria-hidden": "true"}),
+                        html.I(className="bi bi-arrow-right ms-1", **aria(hidden="true")),
                     ],
                     href=target.spec.url,
                     className="pilotis-drill ms-3",

@@ -95,7 +95,7 @@ class Choropleth(WidgetType):
         yield ("measure",), widget.measure
 
     @classmethod
-    def check(cls, widget: ChoroplethConfig, ctx) -> None:  # type: ignore[no-untyped-def, override]
+    def check(cls, widget: ChoroplethConfig, ctx) -> None:  # type: ignore[override]
         dataset = ctx.datasets.get(widget.dataset)
         column = getattr(dataset.territory, widget.level, None) if dataset and dataset.territory else None
         if dataset is not None and column is None:
@@ -141,7 +141,7 @@ class Choropleth(WidgetType):
         return labelled(frame, labels, exact=exact)
 
     @classmethod
-    def render(cls, widget: ChoroplethConfig, ctx: RenderContext):  # type: ignore[no-untyped-def, override]
+    def render(cls, widget: ChoroplethConfig, ctx: RenderContext):  # type: ignore[override]
         lang = ctx.lang
         dataset = ctx.dataset(widget.dataset)
         assert dataset.territory is not None
@@ -251,7 +251,7 @@ class Points(WidgetType):
         return labelled(frame, labels, exact=exact)
 
     @classmethod
-    def render(cls, widget: PointsConfig, ctx: RenderContext):  # type: ignore[no-untyped-def, override]
+    def render(cls, widget: PointsConfig, ctx: RenderContext):  # type: ignore[override]
         lang = ctx.lang
         frame = cls.data(widget, ctx)
         if frame.empty:

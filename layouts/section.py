@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Literal
 
 from dash import html
+from dash.development.base_component import Component
 from pydantic import Field
 
 from pilotis.core.schema import SLUG, WidgetBase
@@ -46,7 +47,7 @@ class Section(WidgetType):
 
     @classmethod
     def render(cls, widget: SectionConfig, ctx: object) -> html.Div:  # type: ignore[override]
-        parts = [html.H2(widget.title, className="h5 mb-0")]
+        parts: list[Component] = [html.H2(widget.title, className="h5 mb-0")]
         if widget.description:
             parts.append(html.P(widget.description, className="small text-muted mb-0"))
         return html.Div(parts, className="pilotis-section")

@@ -44,7 +44,7 @@ class TableConfig(DataWidgetBase):
     """Nombre maximal de lignes renvoyées (les plus grandes valeurs de la première mesure)."""
 
 
-def add_territory_names(frame, dataset, ctx: Scope, labels: dict[str, str]):  # type: ignore[no-untyped-def]
+def add_territory_names(frame, dataset, ctx: Scope, labels: dict[str, str]):
     """Insert the commune / EPCI name after a territory code column."""
     if dataset.territory is None:
         return frame
@@ -99,7 +99,7 @@ class Table(WidgetType):
         return labelled(frame, labels, exact=exact)
 
     @classmethod
-    def render(cls, widget: TableConfig, ctx: RenderContext):  # type: ignore[no-untyped-def, override]
+    def render(cls, widget: TableConfig, ctx: RenderContext):  # type: ignore[override]
         lang = ctx.lang
         frame = cls.data(widget, ctx)
         if frame.empty:

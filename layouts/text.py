@@ -33,5 +33,5 @@ class Markdown(WidgetType):
         return True
 
     @classmethod
-    def render(cls, widget: MarkdownConfig, ctx: RenderContext | None = None):  # type: ignore[no-untyped-def, override]
+    def render(cls, widget: MarkdownConfig, ctx: RenderContext | None = None):  # type: ignore[override]
         return html.Div(markdown_components(widget.text), className="pilotis-markdown")

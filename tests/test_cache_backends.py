@@ -17,7 +17,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from pilotis.core.cache import FileCache, RedisCache, TieredCache, TTLCache, decode, encode, frame_bytes
+from pilotis.core.cache import FileCache, RedisCache, TieredCache, TTLCache, frame_bytes
+from pilotis.core.cache_codec import decode, encode
 from pilotis.core.data import GENERATION_CHECK, DataService
 from pilotis.core.freshness import window
 from pilotis.core.measures import parse_measure

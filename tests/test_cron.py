@@ -73,3 +73,17 @@ def test_dataset_window_follows_the_schedule() -> None:
 def test_unreadable_schedules_say_why(text: str, message: str) -> None:
     with pytest.raises(CronError, match=message):
         parse_cron(text)
+
+
+@pytest.mark.parametrize("day", [dt.date(2026, 3, 29), dt.date(2026, 10, 25)], ids=["summer time", "winter time"])
+def test_an_hourly_schedule_fires_every_hour_across_the_clock_change(day: dt.date) -> None:
+    """On the days the clocks change, « 30 * * * * » still fires once an hour of real time: the
+    window of a dataset read hourly never stretches to two hours (nor shrinks to none)."""
+    cron = parse_cron("30 * * * *")
+    start = dt.datetime.combine(day, dt.time(0, 0), PARIS).astimezone(dt.UTC)
+    for quarter in range(4 * 6):
+        now = start + dt.timedelta(minutes=15 * quarter)
+        last, following = cron.previous(now), cron.next(now)
+        # In UTC: Python subtracts two Paris times as wall-clock times, blind to the clock change.
+        assert following.astimezone(dt.UTC) - last.astimezone(dt.UTC) == dt.timedelta(hours=1), now
+        assert last <= now < following and following.minute == 30

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pilotis.accounts import audit
 from pilotis.accounts.db import Database
-from pilotis.cli.users import actor
+from pilotis.cli.common import actor
 from pilotis.core.settings import Settings
 
 

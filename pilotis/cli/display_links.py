@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from pilotis.accounts import audit
 from pilotis.accounts.db import Database
 from pilotis.accounts.display_links import PARAM, create, links, revoke
-from pilotis.cli.users import actor
+from pilotis.cli.common import actor
 from pilotis.core.errors import ConfigError, did_you_mean
 from pilotis.core.loader import load_registry
 from pilotis.core.settings import Settings

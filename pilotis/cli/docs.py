@@ -138,8 +138,8 @@ def model_table(model: type[BaseModel], fields: list[str]) -> str:
         info = model.model_fields[name]
         kind = type_text(info.annotation)
         extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-        examples = extra.get("examples") if isinstance(extra.get("examples"), list) else []
-        if examples:  # a duration: `15min` (or a number of seconds)
+        examples = extra.get("examples")
+        if isinstance(examples, list) and examples:  # a duration: `15min` (or a number of seconds)
             kind = "durée (" + ", ".join(f"`{e}`" for e in examples) + ")"
         rows.append(f"| `{name}` | {kind} | {default_text(info)} | {_cell(info.description or '')} |")
     return "\n".join(rows)

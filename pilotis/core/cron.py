@@ -4,6 +4,11 @@ Five fields: minute (0–59), hour (0–23), day of the month (1–31), month (1
 (0–7, 0 and 7 = Sunday). Each field is ``*``, a number, a range ``a-b``, a step ``*/n`` or
 ``a-b/n``, or a comma-separated list of those. As in cron, when both the day of the month and the
 day of the week are restricted, a day matching either one fires.
+
+The calendar arithmetic (firings before and after a moment, summer time) is croniter's. This
+module is our layer on top: only the five numeric fields above (croniter also takes seconds,
+years and names such as ``mon``), every mistake reported in French naming the field, before
+croniter sees the text.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ import functools
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from croniter import CroniterError, croniter
+
 PARIS = ZoneInfo("Europe/Paris")
 FIELDS = (
     ("minute", 0, 59),
@@ -21,8 +28,7 @@ FIELDS = (
     ("mois", 1, 12),
     ("jour de la semaine", 0, 7),
 )
-HORIZON_DAYS = 4 * 366 + 1
-"""How far a schedule is searched (29 February comes back within four years)."""
+MINUTE = dt.timedelta(minutes=1)
 
 
 class CronError(ValueError):
@@ -31,54 +37,36 @@ class CronError(ValueError):
 
 @dataclass(frozen=True)
 class Cron:
-    """A parsed cron expression."""
+    """A checked cron expression (see :func:`parse_cron`)."""
 
     text: str
-    times: tuple[dt.time, ...]
-    """Times of day it fires at, sorted."""
-    days: frozenset[int]
-    months: frozenset[int]
-    weekdays: frozenset[int]
-    """0 = Sunday … 6 = Saturday."""
-    any_day: bool
-    any_weekday: bool
-
-    def fires_on(self, day: dt.date) -> bool:
-        """True when the schedule fires at some time of ``day``."""
-        if day.month not in self.months:
-            return False
-        by_day, by_weekday = day.day in self.days, day.isoweekday() % 7 in self.weekdays
-        if self.any_day or self.any_weekday:
-            return by_day and by_weekday
-        return by_day or by_weekday
 
     def previous(self, moment: dt.datetime) -> dt.datetime:
         """The last time the schedule fired at or before ``moment`` (aware, Paris time)."""
-        local = moment.astimezone(PARIS)
-        for offset in range(HORIZON_DAYS):
-            day = local.date() - dt.timedelta(days=offset)
-            if self.fires_on(day):
-                for time in reversed(self.times):
-                    candidate = dt.datetime.combine(day, time, PARIS)
-                    if candidate <= local:
-                        return candidate
-        raise CronError(f"« {self.text} » ne s'est jamais produit")
+        # Firings fall on whole minutes: « at or before moment » is « strictly before the next minute ».
+        return self._firing(_next_minute(moment), forward=False)
 
     def next(self, moment: dt.datetime) -> dt.datetime:
         """The first time the schedule fires strictly after ``moment`` (aware, Paris time)."""
-        local = moment.astimezone(PARIS)
-        for offset in range(HORIZON_DAYS):
-            day = local.date() + dt.timedelta(days=offset)
-            if self.fires_on(day):
-                for time in self.times:
-                    candidate = dt.datetime.combine(day, time, PARIS)
-                    if candidate > local:
-                        return candidate
-        raise CronError(f"« {self.text} » ne se produit jamais")
+        return self._firing(moment.astimezone(PARIS), forward=True)
+
+    def _firing(self, start: dt.datetime, *, forward: bool) -> dt.datetime:
+        try:
+            schedule = croniter(self.text, start)
+            found = schedule.get_next(dt.datetime) if forward else schedule.get_prev(dt.datetime)
+        except CroniterError:  # croniter searches a few decades, then gives up
+            raise CronError(f"« {self.text} » ne se produit jamais") from None
+        return found.astimezone(PARIS)
 
 
-def _field(text: str, name: str, low: int, high: int) -> frozenset[int]:
-    values: set[int] = set()
+def _next_minute(moment: dt.datetime) -> dt.datetime:
+    """The whole minute after ``moment``, in Paris time (computed in UTC: no summer-time jump)."""
+    utc = moment.astimezone(dt.UTC).replace(second=0, microsecond=0)
+    return (utc + MINUTE).astimezone(PARIS)
+
+
+def _check_field(text: str, name: str, low: int, high: int) -> None:
+    """French message for a field croniter would refuse (or read otherwise than documented above)."""
     for part in text.split(","):
         body, _, step_text = part.partition("/")
         try:
@@ -89,16 +77,12 @@ def _field(text: str, name: str, low: int, high: int) -> frozenset[int]:
                 first, last = (int(x) for x in body.split("-", 1))
             else:
                 first = last = int(body)
-                if step_text:
-                    last = high
         except ValueError:
             raise CronError(f"{name} : « {part} » illisible (nombre, `*`, `a-b`, `*/n` ou liste `a,b`)") from None
         if step < 1:
             raise CronError(f"{name} : pas « /{step_text} » invalide (au moins 1)")
         if not low <= first <= last <= high:
             raise CronError(f"{name} : « {part} » hors de {low}–{high}")
-        values.update(range(first, last + 1, step))
-    return frozenset(values)
 
 
 # Memoised per process on a schedule of the configuration (and a minute, below): nothing about a user.
@@ -110,18 +94,13 @@ def parse_cron(text: str) -> Cron:
         raise CronError(
             f"« {text} » : 5 champs attendus (minute heure jour mois jour-de-la-semaine), {len(parts)} trouvés"
         )
-    minutes, hours, days, months, weekdays = (
-        _field(part, name, low, high) for part, (name, low, high) in zip(parts, FIELDS, strict=True)
-    )
-    cron = Cron(
-        text=text,
-        times=tuple(dt.time(h, m) for h in sorted(hours) for m in sorted(minutes)),
-        days=days,
-        months=months,
-        weekdays=frozenset(d % 7 for d in weekdays),
-        any_day=parts[2] == "*",
-        any_weekday=parts[4] == "*",
-    )
+    for part, (name, low, high) in zip(parts, FIELDS, strict=True):
+        _check_field(part, name, low, high)
+    cron = Cron(" ".join(parts))
+    try:
+        croniter(cron.text)
+    except CroniterError as exc:  # a form the checks above let through: say it rather than crash later
+        raise CronError(f"« {text} » illisible ({exc})") from None
     cron.next(dt.datetime(2000, 1, 1, tzinfo=PARIS))  # a day that never comes (31 February) is an error now
     return cron
 

@@ -77,7 +77,7 @@ class HintedValueError(ValueError):
         self.hint = hint
 
 
-def closest(word: str, candidates: Iterable[str]) -> str | None:
+def closest(word: str, candidates: Iterable[str | int]) -> str | None:
     """The candidate ``word`` was most likely meant to be (typo, case, prefix), if any."""
     options = sorted({str(c) for c in candidates})
     word = str(word)

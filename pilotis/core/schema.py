@@ -89,6 +89,14 @@ Duration = Annotated[
 ]
 
 
+TerritoryLevel = Literal["departement", "epci", "commune"]
+
+
+def all_levels() -> list[TerritoryLevel]:
+    """Every territory level, in the order a selector lists them (its default)."""
+    return ["departement", "epci", "commune"]
+
+
 class Strict(BaseModel):
     """Base of every YAML model: unknown keys are errors, values are immutable."""
 
@@ -286,9 +294,7 @@ class AccessRule(Strict):
 class TerritoryFilter(Strict):
     """A territory selector (département, EPCI, commune)."""
 
-    levels: list[Literal["departement", "epci", "commune"]] = Field(
-        default_factory=lambda: ["departement", "epci", "commune"]
-    )
+    levels: list[TerritoryLevel] = Field(default_factory=all_levels)
     """Niveaux proposés dans la liste."""
 
 

@@ -17,6 +17,7 @@ from pilotis.core.sources import DataSource, SourceError
 from pilotis.core.territory import TerritoryIndex
 
 if TYPE_CHECKING:
+    from pilotis.core.load_files import ConfigReader
     from pilotis.core.registry import Dashboard
     from pilotis.core.schema import PortalConfig
     from pilotis.core.yamlmarks import MarkedDocument
@@ -91,14 +92,14 @@ def resolve_territory(value: str, index: TerritoryIndex | None, dep: str) -> tup
 
 
 def load_seances(
-    loader: Any,
+    loader: ConfigReader,
     dashboards: dict[str, Dashboard],
     sources: dict[str, DataSource],
     portal: PortalConfig | None,
 ) -> dict[str, SeanceSpec]:
     """Validated séance specs of ``<config>/seances/*.yaml`` (territory names resolved to codes).
 
-    ``loader`` is the :class:`pilotis.core.loader._Loader` collecting issues.
+    ``loader`` is the configuration loader collecting issues.
     """
     folder = loader.config_dir / "seances"
     if not folder.is_dir():
@@ -159,7 +160,7 @@ def _quiet(model: type[BaseModel], data: Any) -> Any:
 
 
 def _check_items(
-    loader: Any,
+    loader: ConfigReader,
     doc: MarkedDocument,
     indexed: list[tuple[int, SeanceItem]],
     dashboards: dict[str, Dashboard],

@@ -43,7 +43,7 @@ class TerritoryIndex:
     departement_name: str = ""
 
     @classmethod
-    def load(cls, data, communes_dataset: str, dep_code: str, dep_name: str) -> TerritoryIndex:  # type: ignore[no-untyped-def]
+    def load(cls, data, communes_dataset: str, dep_code: str, dep_name: str) -> TerritoryIndex:
         """Read the commune reference table through the data service (lookup, not facts)."""
         frame = data.query(
             Query(

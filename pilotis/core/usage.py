@@ -22,10 +22,11 @@ from pilotis.core.schema import DataWidgetBase
 from pilotis.core.widgets import WIDGET_TYPES
 
 if TYPE_CHECKING:
+    from pilotis.core.load_files import ConfigReader
     from pilotis.core.registry import Dashboard, Registry
 
 
-def check_usage(loader: Any, dashboards: dict[str, Dashboard]) -> dict[str, tuple[str, ...]]:
+def check_usage(loader: ConfigReader, dashboards: dict[str, Dashboard]) -> dict[str, tuple[str, ...]]:
     """Fill ``Dashboard.widget_indicators``; the thematic dashboards showing each indicator."""
     indicators = loader.indicators
     shown_on: dict[str, list[str]] = {}
@@ -46,7 +47,9 @@ def check_usage(loader: Any, dashboards: dict[str, Dashboard]) -> dict[str, tupl
         if not dashboard.spec.overview:
             continue
         doc = loader.read(dashboard.source_file)
-        raws = doc.data.get("widgets", []) if doc is not None and isinstance(doc.data, dict) else []
+        if doc is None:  # not reachable: a dashboard loaded from its file, which was read
+            continue
+        raws = doc.data.get("widgets", []) if isinstance(doc.data, dict) else []
         index = {raw.get("id"): i for i, raw in enumerate(raws) if isinstance(raw, dict)}
         for widget in dashboard.widgets:
             loc = ("widgets", index.get(widget.id, 0))

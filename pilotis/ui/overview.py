@@ -17,6 +17,7 @@ from dash import html
 from pilotis.core.access import Principal, can_view
 from pilotis.core.i18n import t
 from pilotis.core.usage import visible_widgets
+from pilotis.ui.components import aria
 
 if TYPE_CHECKING:
     from pilotis.core.registry import Dashboard
@@ -43,7 +44,7 @@ def section(portal: Portal, widget: Any, lang: str, principal: Principal | None)
             html.A(
                 [
                     t("open_dashboard", lang, title=target.spec.title),
-                    html.I(className="bi bi-arrow-right ms-1", **{"aria-hidden": "true"}),
+                    html.I(className="bi bi-arrow-right ms-1", **aria(hidden="true")),
                 ],
                 href=target.spec.url,
                 className="pilotis-drill small",

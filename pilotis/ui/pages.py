@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
+from dash.development.base_component import Component
 
 from pilotis.core.access import Principal
 from pilotis.core.formatting import french_sort_key
@@ -15,6 +17,7 @@ from pilotis.core.schema import DataWidgetBase
 from pilotis.core.sources import SourceError
 from pilotis.core.territory import Territory
 from pilotis.core.widgets import WIDGET_TYPES
+from pilotis.ui.components import aria, data_attributes
 from pilotis.ui.overview import widget_cards
 from pilotis.ui.portal import Portal
 
@@ -65,7 +68,7 @@ def shell(
         dbc.NavItem(
             dbc.NavLink(
                 [
-                    html.I(className=f"bi bi-{d.spec.icon} me-1", **{"aria-hidden": "true"}),
+                    html.I(className=f"bi bi-{d.spec.icon} me-1", **aria(hidden="true")),
                     html.Span(d.spec.title, **yaml_text(lang)),
                 ],
                 href=d.spec.url,
@@ -94,7 +97,7 @@ def shell(
                 className="d-flex flex-wrap align-items-center gap-2",
             ),
             className="navbar navbar-dark pilotis-navbar",
-            **{"aria-label": t("main_nav", lang)},
+            **aria(label=t("main_nav", lang)),
         ),
     )
     return html.Div(
@@ -120,7 +123,7 @@ def shell(
                                 html.A(t("data_catalogue", lang), href="/donnees"),
                             ],
                             className="small mb-1",
-                            **{"aria-label": t("catalogues", lang)},
+                            **aria(label=t("catalogues", lang)),
                         ),
                         html.P(
                             f"{portal.registry.portal.title} — {t('footer', lang)}",
@@ -145,7 +148,7 @@ def home(portal: Portal, dashboards: list[Dashboard], lang: str) -> html.Div:
                         [
                             html.H2(
                                 [
-                                    html.I(className=f"bi bi-{d.spec.icon} me-2", **{"aria-hidden": "true"}),
+                                    html.I(className=f"bi bi-{d.spec.icon} me-2", **aria(hidden="true")),
                                     d.spec.title,
                                 ],
                                 className="h5 card-title",
@@ -208,7 +211,9 @@ def denied(lang: str) -> html.Div:
 def _scoped_options(portal: Portal, scope: Territory, lang: str) -> list[dict]:
     """Territory choices of a user restricted to ``scope``: it, and its communes for an EPCI."""
     index = portal.territories
-    options = [{"label": index.name(scope) if index.is_known(scope) else "—", "value": scope.value}]
+    options: list[dict[str, Any]] = [
+        {"label": index.name(scope) if index.is_known(scope) else "—", "value": scope.value}
+    ]
     if scope.level == "epci":
         communes = sorted(index.communes_of(scope.code), key=lambda c: french_sort_key(index.communes.get(c, c)))
         options.append({"label": f"── {t('communes', lang)} ──", "value": "sep:communes", "disabled": True})
@@ -216,7 +221,7 @@ def _scoped_options(portal: Portal, scope: Territory, lang: str) -> list[dict]:
     return options
 
 
-def _territory_options(portal: Portal, levels: list[str], lang: str) -> list[dict]:
+def _territory_options(portal: Portal, levels: Sequence[str], lang: str) -> list[dict]:
     index = portal.territories
     options: list[dict] = []
     if "departement" in levels:
@@ -299,14 +304,16 @@ def filters(portal: Portal, dashboard: Dashboard, lang: str, scope: Territory | 
             ),
         ],
         className="pilotis-filters mb-3",
-        **{"aria-label": t("filters", lang)},
+        **aria(label=t("filters", lang)),
     )
 
 
-def widget_card(portal: Portal, dashboard: Dashboard, widget, lang: str) -> dbc.Col:  # type: ignore[no-untyped-def]
+def widget_card(portal: Portal, dashboard: Dashboard, widget, lang: str) -> dbc.Col:
     """A widget's frame: title, description, content placeholder, source line."""
     title_id = dashboard.dom_id(f"{widget.id}-title")
-    header = [html.H2(widget.title, id=title_id, className="h6 mb-1", **yaml_text(lang))] if widget.title else []
+    header: list[Component] = (
+        [html.H2(widget.title, id=title_id, className="h6 mb-1", **yaml_text(lang))] if widget.title else []
+    )
     if widget.description:
         header.append(html.P(widget.description, className="small text-muted mb-2", **yaml_text(lang)))
     footer: list = []
@@ -317,19 +324,22 @@ def widget_card(portal: Portal, dashboard: Dashboard, widget, lang: str) -> dbc.
         if dataset.simulated:
             footer.append(html.Span(t("simulated", lang), className="badge pilotis-simulated ms-2"))
     widget_type = WIDGET_TYPES[widget.type]
+    body: Component | list[Component]
     if widget_type.is_static(widget):
-        body = widget_type.render(widget, None)
+        # Drawn once with the page: content that reads no data (markdown) still gets a real context
+        # (the page's language, its default filters, nobody's row rules), as every render() does.
+        body = widget_type.render(widget, portal.render_context(dashboard, None, None, lang, principal=None))
     else:
         body = dcc.Loading(
             html.Div(id=dashboard.dom_id(widget.id), className="pilotis-widget-body"), type="dot", delay_show=300
         )
     controls = widget_type.controls(widget, lambda name: dashboard.dom_id(f"{widget.id}-{name}"), portal, lang)
-    named_by: dict[str, Any] = {"aria-labelledby": title_id} if widget.title else {}  # the h2 (its lang too)
+    named_by = aria(labelledby=title_id) if widget.title else {}  # the h2 (its lang too)
     card = html.Section(
         [
             html.Div(header),
             *([controls] if controls is not None else []),
-            body,
+            *(body if isinstance(body, list) else [body]),
             html.P(footer, className="pilotis-source small mb-0 mt-2"),
         ],
         className=f"card card-body h-100 pilotis-widget pilotis-{widget.type}",
@@ -353,7 +363,7 @@ def dashboard_page(
                 html.Div(
                     [
                         html.H1(
-                            [html.I(className=f"bi bi-{spec.icon} me-2", **{"aria-hidden": "true"}), spec.title],
+                            [html.I(className=f"bi bi-{spec.icon} me-2", **aria(hidden="true")), spec.title],
                             **yaml_text(lang),
                             className="h3 mb-1",
                             tabIndex="-1",  # the focus lands here after a menu choice (assets/pilotis-a11y.js)
@@ -364,13 +374,13 @@ def dashboard_page(
                 # Séance mode (full screen, projection); assets/seance.js adds the chosen filters.
                 html.A(
                     [
-                        html.I(className="bi bi-easel me-1", **{"aria-hidden": "true"}),
+                        html.I(className="bi bi-easel me-1", **aria(hidden="true")),
                         t("present", lang),
                     ],
                     href=f"/seance/d/{spec.id}",
                     className="btn btn-outline-primary btn-sm pilotis-present",
                     title=t("present_title", lang),
-                    **{"data-dashboard": spec.id},
+                    **data_attributes(dashboard=spec.id),
                 ),
             ],
             className="d-flex flex-wrap justify-content-between align-items-start gap-2",

@@ -7,7 +7,7 @@ restyled for a room (``figure``: large fonts, black text, size taken from the sc
 view sends these to existing components (``figure`` of a ``dcc.Graph``: Plotly.react redraws in
 place, no flicker); a snapshot stores exactly the same JSON.
 
-What a viewer may see of a séance is decided per slot (:func:`visible_slots`, through
+What a viewer may see of a séance is decided per slot (:mod:`pilotis.ui.seance_scope`, through
 :func:`pilotis.access.widget_indicators_visible`): on a synthesis dashboard a manager sees his
 direction's indicators only. A slot he may not see is not rendered, not cached for him, not sent,
 and the page does not name it.
@@ -16,27 +16,22 @@ and the page does not name it.
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import hashlib
 import json
 import math
-import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
 from dash._utils import to_json
 
-from pilotis.core.access import Principal, can_view, clamp_territory, territory_scope, widget_indicators_visible
+from pilotis.core.access import Principal, territory_scope
 from pilotis.core.canonical import canonical
 from pilotis.core.data import time_bucket
-from pilotis.core.formatting import format_date
-from pilotis.core.freshness import PARIS, Observation, format_moment
-from pilotis.core.schema import DataWidgetBase
-from pilotis.core.seances import Seance, SeanceItem, Slot
-from pilotis.core.sources import SourceError
-from pilotis.core.territory import Territory
+from pilotis.core.freshness import Observation
+from pilotis.core.seances import Seance, Slot
 from pilotis.ui.portal import Portal
+from pilotis.ui.seance_scope import audience, clean_overrides, item_filters, visible_slots
 
 FIGURE_FONT_PX = 28
 """Font size of every text of a projected figure (ticks, legends, colour bars, labels)."""
@@ -137,135 +132,6 @@ class Rendered:
 def plain(component: Any) -> Any:
     """A Dash component tree (or figure) as plain JSON values, like the browser receives it."""
     return json.loads(to_json(component))
-
-
-# --------------------------------------------------------------------------- filters
-
-
-def item_filters(
-    portal: Portal, item: SeanceItem, overrides: dict[str, str] | None = None
-) -> tuple[str | None, str | None]:
-    """``(territory, period)`` values for an item, as the dashboard's filter widgets send them.
-
-    ``overrides`` (``territoire``, ``periode``): chosen when starting the implicit séance of a
-    dashboard (the « Présenter » button carries the filters of the page).
-    """
-    overrides = overrides or {}
-    territory = overrides.get("territoire") or item.filters.territory
-    period: str | int | None = overrides.get("periode") or item.filters.period
-    if period == "latest":
-        spec = portal.registry.dashboards[item.dashboard].spec.filters.period
-        try:
-            years = portal.data.years(spec.dataset) if spec else []
-        except SourceError:  # the source is down: the dashboard's default applies
-            years = []
-        period = str(years[0]) if years else None
-    return territory, (str(period) if period is not None else None)
-
-
-def describe_filters(
-    portal: Portal,
-    item: SeanceItem,
-    territory: str | None,
-    period: str | None,
-    principal: Principal | None,
-    lang: str,
-) -> str:
-    """« Laval Agglomération · 2024 »: what the item shows, in words."""
-    dashboard = portal.registry.dashboards[item.dashboard]
-    try:
-        scope = territory_scope(principal, portal.territories)
-        chosen, year = portal.parse_filters(dashboard, territory, period, scope)
-        name = portal.territories.name(chosen)
-    except Exception:  # noqa: BLE001 - the reference is unavailable: say nothing rather than fail
-        return ""
-    parts = []
-    if dashboard.spec.filters.territory is not None:
-        parts.append(name)
-    if dashboard.spec.filters.period is not None:
-        parts.append(str(year) if year else ("toute la période" if lang == "fr" else "whole period"))
-    return " · ".join(p for p in parts if p)
-
-
-# --------------------------------------------------------------------------- who sees what
-
-
-def visible_slots(portal: Portal, seance: Seance, principal: Principal | None) -> frozenset[int]:
-    """Indexes of the slots of ``seance`` that ``principal`` may see.
-
-    The caller decided on the séance already (:func:`pilotis.access.can_view_seance`: every
-    dashboard shown, or a display link of this séance); each slot then needs the widget-level
-    decision :func:`pilotis.access.widget_indicators_visible` (on a synthesis dashboard, the
-    indicators of the other directions are hidden). Like the synthesis page
-    (:func:`pilotis.overview.visible_widgets`), a section heading of a synthesis dashboard whose
-    widgets are all hidden is hidden too.
-    """
-    registry = portal.registry
-    shown: list[Slot] = []
-    for slot in seance.slots:
-        dashboard = registry.dashboards.get(slot.dashboard)
-        if dashboard is not None and widget_indicators_visible(principal, registry, dashboard, slot.widget):
-            shown.append(slot)
-    kept: set[int] = set()
-    for position, slot in enumerate(shown):
-        if _is_overview_section(portal, slot):
-            following = shown[position + 1] if position + 1 < len(shown) else None
-            if following is None or following.item != slot.item or _is_overview_section(portal, following):
-                continue
-        kept.add(slot.index)
-    return frozenset(kept)
-
-
-def _is_overview_section(portal: Portal, slot: Slot) -> bool:
-    dashboard = portal.registry.dashboards[slot.dashboard]
-    return bool(dashboard.spec.overview) and dashboard.widget(slot.widget).type == "section"
-
-
-def audience(portal: Portal, seance: Seance, principal: Principal | None) -> tuple[frozenset[int], str]:
-    """The slots ``principal`` may see and a digest of everything that decides what they see of
-    ``seance`` besides their rows: those slots, and the dashboards they may open (a KPI of a
-    synthesis dashboard links to the thematic dashboard of its indicator that the viewer may
-    open: :func:`pilotis.overview.drill_targets`). Two viewers with the same digest and the same
-    row scope receive the same rendering."""
-    visible = visible_slots(portal, seance, principal)
-    opens = sorted(d.id for d in portal.registry.dashboards.values() if can_view(principal, d.spec))
-    digest = hashlib.sha256(canonical({"slots": sorted(visible), "opens": opens})).hexdigest()[:24]
-    return visible, digest
-
-
-def clean_overrides(
-    portal: Portal, seance: Seance, principal: Principal | None, overrides: dict[str, str] | None
-) -> dict[str, str]:
-    """The ``?territoire=`` / ``?periode=`` of a dashboard presented alone, as the values the
-    rendering will use, before any cache key is built: a value naming no known territory or
-    year of the data, the département itself, a territory outside the viewer's scope (clamped to
-    it, as the rendering would), or a filter the dashboard does not have, is dropped or
-    normalised. Crafted addresses thus share the renderings of real filters (no render each)."""
-    if not seance.implicit or not overrides:
-        return {}
-    dashboard = portal.registry.dashboards[seance.spec.items[0].dashboard]
-    filters = dashboard.spec.filters
-    clean: dict[str, str] = {}
-    territory = overrides.get("territoire")
-    if territory and filters.territory is not None:
-        index = portal.territories
-        chosen = Territory.parse(territory, index.departement_code)
-        if index.is_known(chosen):
-            chosen = clamp_territory(territory_scope(principal, index), chosen, index)
-            if chosen.level != "departement":
-                clean["territoire"] = chosen.value
-    period = (overrides.get("periode") or "").strip()
-    if period and filters.period is not None:
-        if period in ("all", "latest"):
-            clean["periode"] = period
-        elif period.isdigit():
-            try:
-                years = portal.data.years(filters.period.dataset)
-            except SourceError:
-                years = []
-            if int(period) in years:
-                clean["periode"] = str(int(period))
-    return clean
 
 
 # --------------------------------------------------------------------------- rendering
@@ -436,78 +302,6 @@ def projected(figure: dict[str, Any]) -> dict[str, Any]:
     return figure
 
 
-# --------------------------------------------------------------------------- stamps
-
-
-def sources(portal: Portal, seance: Seance, slide: int, visible: frozenset[int] | None = None) -> list[str]:
-    """Producers of the data of one slide (« DREES, 2020 »), once each; only those of the
-    ``visible`` slots when given."""
-    registry = portal.registry
-    found: list[str] = []
-    for slot in seance.slides[slide].slots:
-        if visible is not None and slot.index not in visible:
-            continue
-        widget = registry.dashboards[slot.dashboard].widget(slot.widget)
-        if isinstance(widget, DataWidgetBase) and widget.dataset in registry.datasets:
-            config = registry.datasets[widget.dataset].config
-            text = config.producer or config.title
-            if config.simulated:
-                text += " (données simulées)"
-            found.append(text)
-    return list(dict.fromkeys(found))
-
-
-def stamp(portal: Portal, seance: Seance, rendered: Rendered, slide: int, lang: str) -> str | list[Any]:
-    """« Données au 29/11/2026 à 10:42 — Sources : DREES, 2020 » for one slide. In another
-    language, the producers' names (written in YAML, in French) come in a ``lang="fr"`` span: the
-    stamp is then a list (text, span as Dash JSON), stored as is in a snapshot."""
-    seen = rendered.slide_observations(seance, slide)
-    times = [o.refreshed_at for o in seen if o.refreshed_at is not None]
-    parts = []
-    if times:
-        day, hour = format_moment(min(times), lang)
-        parts.append(f"Données au {day} à {hour}" if lang == "fr" else f"Data as of {day} {hour}")
-    names = sources(portal, seance, slide, rendered.visible)
-    if names and lang == "fr":
-        parts.append("Sources : " + " ; ".join(names))
-    elif names:
-        french = {
-            "type": "Span",
-            "namespace": "dash_html_components",
-            "props": {"children": "; ".join(names), "lang": "fr"},
-        }
-        return [" — ".join([*parts, "Sources: "]), french]
-    return " — ".join(parts)
-
-
-def stale_since(rendered: Rendered, lang: str) -> str | None:
-    """« 29/11/2026 à 10:42 » when some data shown is the last good copy, else None."""
-    stale = [o.refreshed_at for s in rendered.slots for o in s.observations if o.stale and o.refreshed_at is not None]
-    failed = any(s.failed for s in rendered.slots)
-    if not stale and not failed:
-        return None
-    if not stale:
-        return ""
-    day, hour = format_moment(min(stale), lang)
-    return f"{day} à {hour}" if lang == "fr" else f"{day} {hour}"
-
-
-def moment_text(timestamp: float, lang: str = "fr") -> str:
-    """« 29/11/2026 à 10:42 » (Paris time)."""
-    moment = dt.datetime.fromtimestamp(timestamp, PARIS)
-    return (
-        f"{format_date(moment, lang)} à {moment:%H:%M}"
-        if lang == "fr"
-        else f"{format_date(moment, lang)} {moment:%H:%M}"
-    )
-
-
-def clock_text(timestamp: float | None = None) -> str:
-    """« 10:42:05 » (Paris time)."""
-    moment = dt.datetime.fromtimestamp(time.time() if timestamp is None else timestamp, PARIS)
-    return moment.strftime("%H:%M:%S")
-
-
 __all__ = [
     "render",
     "Rendered",
@@ -515,7 +309,6 @@ __all__ = [
     "canonical",
     "projected",
     "split",
-    "stamp",
     "Slot",
     "visible_slots",
     "audience",

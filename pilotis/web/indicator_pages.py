@@ -23,7 +23,7 @@ from pilotis.core.indicators import FREQUENCIES, Indicator, Ref
 from pilotis.core.measures import BinOp, Num
 from pilotis.core.sources import SourceError
 from pilotis.ui import pages
-from pilotis.ui.components import scroll_region
+from pilotis.ui.components import aria, scroll_region
 from pilotis.ui.portal import Portal
 from pilotis.web.enforce import audit, denied_page
 
@@ -250,17 +250,17 @@ def card(portal: Portal, indicator: Indicator, principal: Principal | None, lang
             html.Nav(
                 html.A(
                     [
-                        html.I(className="bi bi-arrow-left me-1", **{"aria-hidden": "true"}),
+                        html.I(className="bi bi-arrow-left me-1", **aria(hidden="true")),
                         t("all_indicators", lang),
                     ],
                     href=PREFIX,
                 ),
                 className="small mb-2",
-                **{"aria-label": t("breadcrumb", lang)},
+                **aria(label=t("breadcrumb", lang)),
             ),
             html.H1(
                 [
-                    html.I(className="bi bi-info-circle me-2", **{"aria-hidden": "true"}),
+                    html.I(className="bi bi-info-circle me-2", **aria(hidden="true")),
                     indicator.label,
                 ],
                 className="h3 mb-1",
@@ -343,7 +343,7 @@ def catalogue(portal: Portal, principal: Principal | None, lang: str) -> html.Di
         sections.append(
             html.Section(
                 [html.H2(theme.capitalize(), className="h5 mt-3", **fr), scroller],
-                **{"aria-label": theme},
+                **aria(label=theme),
             )
         )
     if not sections:

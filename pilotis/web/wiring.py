@@ -6,6 +6,7 @@ from typing import Any
 
 import flask
 from dash import Dash, Input, Output, html
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from pilotis.core.access import can_view, can_view_widget, territory_scope
 from pilotis.core.i18n import LANGUAGES, t
@@ -55,7 +56,7 @@ def install(app: Dash, portal: Portal) -> None:
         return page
 
     app.index_string = INDEX
-    app.interpolate_index = interpolate_index  # type: ignore[method-assign]
+    app.interpolate_index = interpolate_index  # type: ignore[method-assign, assignment]  # Dash's own hook
 
     def layout() -> Any:
         lang = current_lang(default)
@@ -66,7 +67,7 @@ def install(app: Dash, portal: Portal) -> None:
     app.layout = layout
 
     @app.callback(Output("page", "children"), Output("page-title", "children"), Input("url", "pathname"))
-    def route(pathname: str | None):  # type: ignore[no-untyped-def]
+    def route(pathname: str | None):
         lang = current_lang(default)
         title = portal.registry.portal.title
         principal = current_principal()
@@ -101,7 +102,7 @@ def install(app: Dash, portal: Portal) -> None:
     seance_view.install(app, portal)  # /seance/…: live séances, snapshots, display links
 
     @app.server.before_request
-    def indicator_guard():  # type: ignore[no-untyped-def]
+    def indicator_guard():
         if not indicator_pages.indicator_id(flask.request.path):
             return None
         return indicator_pages.guard(portal, current_principal())  # /indicateurs/<id>: 403
@@ -114,7 +115,7 @@ def install(app: Dash, portal: Portal) -> None:
     server = app.server
 
     @server.route("/lang/<lang>")
-    def switch_language(lang: str) -> flask.Response:
+    def switch_language(lang: str) -> WerkzeugResponse:
         target = flask.request.referrer or "/"
         if not target.startswith(flask.request.host_url):
             target = "/"

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from pilotis.core.settings import ROOT
-from pilotis.web.seance_view import KPI_TEXT_PX, MIN_TEXT_PX
+from pilotis.web.seance_pages import KPI_TEXT_PX, MIN_TEXT_PX
 from tests.browser.conftest import ARTIFACTS, new_tab, serve, sign_in, write_json
 from tests.browser.support import describe, run_axe
 

@@ -27,7 +27,7 @@ import pytest
 import yaml
 
 from pilotis.core.settings import ROOT
-from pilotis.web.seance_view import MIN_TEXT_PX
+from pilotis.web.seance_pages import MIN_TEXT_PX
 from tests.browser.conftest import ARTIFACTS, USER, _context, sign_in, write_json
 
 pytestmark = pytest.mark.browser

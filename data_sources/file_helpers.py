@@ -1,0 +1,62 @@
+"""Helpers of the file sources: a CSV file's encoding, its UTF-8 copy, a lock between the workers
+of one machine (converted copies are written once, whoever asks first)."""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import fcntl
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def detect_encoding(path: Path, chunk: int = 1 << 20) -> str:
+    """`utf-16` (BOM), `utf-8` when the whole file decodes as UTF-8, else `cp1252`."""
+    with path.open("rb") as handle:
+        head = handle.read(4)
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16"
+        handle.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            while block := handle.read(chunk):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1252"
+    return "utf-8"
+
+
+def transcode(source: Path, target: Path, encoding: str) -> Path:
+    """Copy ``source`` to ``target`` in UTF-8 (``cp1252`` bytes it does not map: latin-1)."""
+    try:
+        _transcode(source, target, encoding)
+    except UnicodeDecodeError:
+        if encoding != "cp1252":
+            raise
+        _transcode(source, target, "latin-1")
+    return target
+
+
+def _transcode(source: Path, target: Path, encoding: str) -> None:
+    with (
+        source.open("r", encoding=encoding, newline="") as reader,
+        target.open("w", encoding="utf-8", newline="") as writer,
+    ):
+        while block := reader.read(1 << 20):
+            writer.write(block)
+
+
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock between processes of this machine (and a thread lock inside one)."""
+    with _THREAD_LOCK, path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+_THREAD_LOCK = threading.RLock()
