@@ -1,8 +1,11 @@
 /*
  * Pilotis — sorting and paging of the accessible data tables (layouts/html_table.py).
  *
- * The server sends every row (those beyond the first page carry `hidden`), each cell with its
- * sort key in `data-sort` (raw number, ISO date, or the name folded for French collation).
+ * The server sends the caption, header and pager as Dash components and every row as JSON in the
+ * box's `data-rows` ([[text, sort key], …] per row: raw number, ISO date, or the name folded for
+ * French collation); this file writes them into the table's empty <tbody> as plain DOM (cheaper
+ * than one React component per cell), those beyond the first page `hidden`, each cell with its
+ * sort key in `data-sort`. A new callback answer (new `data-rows`) rebuilds the rows.
  * Nothing here touches the Tab key: buttons are real <button>s in the page's tab order.
  * Pager buttons at an end are `aria-disabled` rather than `disabled`, so that the focus stays
  * on the button just pressed (a disabled button drops the focus to the body).
@@ -16,6 +19,61 @@
     return (template || "").replace(/\{(\w+)\}/g, function (match, key) {
       return values[key] !== undefined ? values[key] : match;
     });
+  }
+
+  var built = new WeakMap();  // box -> the data-rows string its <tbody> was built from
+
+  function build(box) {
+    var data = box.getAttribute("data-rows");
+    var body = box.querySelector("table.pilotis-data-table tbody");
+    if (!body || data === null || built.get(box) === data) {
+      return;
+    }
+    built.set(box, data);
+    var heads = box.querySelectorAll("table.pilotis-data-table thead th");
+    var numeric = Array.prototype.map.call(heads, function (th) {
+      return th.getAttribute("data-type") === "num";
+    });
+    var header = parseInt(box.getAttribute("data-row-header"), 10) || 0;
+    var size = parseInt(box.getAttribute("data-page-size"), 10) || 10;
+    var fragment = document.createDocumentFragment();
+    JSON.parse(data).forEach(function (cells, number) {
+      var row = document.createElement("tr");
+      row.hidden = number >= size;
+      cells.forEach(function (cell, index) {
+        var element = document.createElement(index === header ? "th" : "td");
+        if (index === header) {
+          element.setAttribute("scope", "row");
+        }
+        if (numeric[index]) {
+          element.className = "text-end";
+        }
+        element.setAttribute("data-sort", cell[1]);
+        element.textContent = cell[0];
+        row.appendChild(element);
+      });
+      fragment.appendChild(row);
+    });
+    body.replaceChildren(fragment);
+    // The order the rows arrive in (the server's data-sorted), whatever was sorted before.
+    Array.prototype.forEach.call(heads, function (th) {
+      var state = th.getAttribute("data-sorted");
+      if (state) {
+        th.setAttribute("aria-sort", state);
+      } else {
+        th.removeAttribute("aria-sort");
+      }
+    });
+    show(box, 1, "");
+  }
+
+  function buildAll(root) {
+    if (root.matches && root.matches(".pilotis-table")) {
+      build(root);
+    }
+    if (root.querySelectorAll) {
+      root.querySelectorAll(".pilotis-table").forEach(build);
+    }
   }
 
   function rows(box) {
@@ -108,6 +166,7 @@
       return;
     }
     var box = button.closest(".pilotis-table");
+    build(box);
     var action = button.getAttribute("data-action");
     if (action === "sort") {
       sort(box, button.closest("th"));
@@ -120,4 +179,23 @@
     var target = {first: 1, previous: page - 1, next: page + 1, last: pageCount(box)}[action];
     show(box, target, "");
   });
+
+  // Tables arrive in callback answers: build each one as soon as React has put it in the page
+  // (before the browser paints), and again when an answer brings new rows.
+  new MutationObserver(function (records) {
+    records.forEach(function (record) {
+      if (record.type === "attributes") {
+        build(record.target);
+        return;
+      }
+      record.addedNodes.forEach(function (node) {
+        if (node.nodeType === 1 && node.namespaceURI === "http://www.w3.org/1999/xhtml") {
+          buildAll(node);
+        }
+      });
+    });
+  }).observe(document.documentElement, {
+    childList: true, subtree: true, attributes: true, attributeFilter: ["data-rows"],
+  });
+  buildAll(document);
 })();

@@ -27,6 +27,16 @@
     return document.querySelector(".pilotis-seance");
   }
 
+  // Every text said or written here comes from the page, in its language: the server renders
+  // them on the séance's root as data-text-* (pilotis/ui/seance_texts.py), {placeholders} kept.
+  function text(name, values) {
+    var el = root();
+    var template = (el && el.getAttribute("data-text-" + name)) || "";
+    return template.replace(/\{(\w+)\}/g, function (match, key) {
+      return values && values[key] !== undefined ? values[key] : match;
+    });
+  }
+
   function parseSeconds(text) {
     var match = /^\s*(\d+)\s*(s|sec|min|m|h)?\s*$/.exec(text || "");
     if (!match) {
@@ -137,8 +147,8 @@
     while (overflows(body) && lines.length) {
       lines.pop().setAttribute("data-fit-hidden", "");
       count += 1;
-      note.textContent = count + (count > 1 ? " éléments masqués" : " élément masqué") +
-        (kpi ? " : voir la fiche indicateur" : " : voir le tableau de bord");
+      note.textContent = text(count > 1 ? "hidden-many" : "hidden-one", {count: count}) +
+        text(kpi ? "see-card" : "see-dashboard");
     }
     if (!count) {
       body.removeChild(note);
@@ -304,8 +314,8 @@
     }
     state.root.setAttribute("data-slide", String(state.index));
     if (manual) {
-      announce("Diapositive " + (state.index + 1) + " sur " + count + " : " +
-        (state.slides[state.index].getAttribute("aria-label") || "").replace(/^\d+ sur \d+ : /, ""));
+      announce(text("slide", {number: state.index + 1, total: count,
+        title: state.slides[state.index].getAttribute("data-title") || ""}));
     }
   }
 
@@ -327,7 +337,7 @@
     var button = state.root.querySelector('[data-action="pause"]');
     if (button) {
       button.setAttribute("aria-pressed", paused ? "true" : "false");
-      var label = paused ? "Reprendre la rotation (espace)" : "Mettre en pause (espace)";
+      var label = text(paused ? "resume" : "pause");
       button.setAttribute("aria-label", label);
       button.setAttribute("title", label);
       var icon = button.querySelector(".bi");
@@ -335,7 +345,7 @@
         icon.className = paused ? "bi bi-play-fill" : "bi bi-pause-fill";
       }
     }
-    announce(paused ? "Rotation en pause" : "Rotation reprise");
+    announce(text(paused ? "paused" : "resumed"));
   }
 
   function fullscreen() {
@@ -456,9 +466,10 @@
       var since = state.beat ? new Date(state.beatAt) : null;
       status.classList.remove("is-fresh");
       status.classList.add("is-late");
-      status.textContent = "Données non actualisées" + (since
-        ? " depuis " + since.toLocaleTimeString("fr-FR", { hour: "2-digit", minute: "2-digit", second: "2-digit" })
-        : "");
+      status.textContent = since
+        ? text("late-since", {time: since.toLocaleTimeString(document.documentElement.lang === "en" ? "en-GB" : "fr-FR",
+          { hour: "2-digit", minute: "2-digit", second: "2-digit" })})
+        : text("late");
     }
   }
 

@@ -4,11 +4,14 @@ buttons that announce their state and a pager that says « Page 2 sur 5 ».
 It replaces ``dash_table.DataTable``, whose document-level key handling cancelled Tab: on every
 dashboard with a table, keyboard users were stuck on its first sort button (issue 12).
 
-Shape: the rows are one escaped HTML string in a ``dcc.Markdown`` (dash-renderer walks every
-component of a callback answer; one component per cell made a map's 240-row table cost ~8 s of
-renderer CPU). Every row is sent; the ones beyond the first page carry ``hidden``. Sorting and
-paging happen in the browser (``assets/pilotis-table.js``), without a round trip: the focus
-stays on the button pressed, the state is announced in a polite live region. Cells carry their
+Shape: the caption, the header (sort buttons) and the pager are Dash html components; the rows
+are sent as one compact JSON array in the box's ``data-rows`` (``[[text, sort key], …]`` per row)
+and ``assets/pilotis-table.js`` writes them into the (empty) ``<tbody>`` as plain DOM, the ones
+beyond the first page ``hidden``. Neither one component per cell (dash-renderer walks every
+component of a callback answer: a map's 240-row table cost ~8 s of renderer CPU) nor an HTML
+string in ``dcc.Markdown`` (its parser is a 67 kB lazy chunk). Sorting and paging happen in the
+browser, without a round trip: the focus stays on the button pressed, the state is announced in
+a polite live region. Cells carry their
 sort key (``data-sort``): the raw number, an ISO date, or the name folded for French collation
 (« Mée » before « Moulay »). Tables are bounded by their widget's ``limit`` (500 rows by default).
 """
@@ -16,12 +19,12 @@ sort key (``data-sort``): the raw number, an ISO date, or the name folded for Fr
 from __future__ import annotations
 
 import hashlib
+import json
 import math
-from html import escape
 from typing import Any, Literal
 
 import pandas as pd
-from dash import dcc, html
+from dash import html
 
 from pilotis.core.formatting import format_period, format_value, french_fold
 from pilotis.core.i18n import t
@@ -29,11 +32,6 @@ from pilotis.core.query import PERIOD
 from pilotis.ui.components import scroll_region
 
 Fmt = Literal["number", "percent", "euro"]
-
-
-def _esc(value: object) -> str:
-    """Escaped, on one line (a blank line would end the HTML block of the Markdown)."""
-    return escape(str(value)).replace("\r", " ").replace("\n", " ")  # keeps U+202F
 
 
 def _row_header(columns: list[str]) -> int:
@@ -55,6 +53,11 @@ def _cell(column: str, value: Any, formats: dict[str, tuple[Fmt, int]], lang: st
         return format_value(value, fmt, decimals, lang=lang), "" if missing else repr(float(value)), True
     text = "–" if pd.isna(value) else str(value)
     return text, french_fold(text), False
+
+
+def _props(values: dict[str, Any]) -> dict[str, Any]:
+    """``data-*`` / ``aria-*`` attributes for a Dash html component (typed loosely for its kwargs)."""
+    return values
 
 
 def _split(template: str) -> tuple[str, str]:
@@ -89,65 +92,70 @@ def data_table(
     heads = []
     for column in columns:
         numeric = column in formats
-        state = ""
+        extra: dict[str, Any] = {"data-col": column, "data-type": "num" if numeric else "text"}
         if sorted_by and sorted_by[0] == column:
-            state = f' aria-sort="{"descending" if sorted_by[1] else "ascending"}"'
-        label = _esc(labels.get(column, column))
-        kind, align = ("num", ' class="text-end"') if numeric else ("text", "")
-        heads.append(
-            f'<th scope="col" data-col="{_esc(column)}" data-type="{kind}"{state}{align}>'
-            f'<button type="button" class="pilotis-sort" data-action="sort">'
-            f'<span class="visually-hidden">{_esc(before)}</span>{label}'
-            f'<span class="visually-hidden">{_esc(after)}</span>'
-            f'<span class="pilotis-sort-icon" aria-hidden="true"></span></button></th>'
-        )
-    rows = []
-    for number, record in enumerate(frame.itertuples(index=False)):
-        cells = []
-        for index, (column, value) in enumerate(zip(columns, record, strict=True)):
-            text, key, numeric = _cell(column, value, formats, lang, grain)
-            tag = "th" if index == header_index else "td"
-            scope = ' scope="row"' if tag == "th" else ""
-            align = ' class="text-end"' if numeric else ""
-            cells.append(f'<{tag}{scope}{align} data-sort="{_esc(key)}">{_esc(text)}</{tag}>')
-        hidden = " hidden" if number >= page_size else ""
-        rows.append(f"<tr{hidden}>{''.join(cells)}</tr>")
+            extra["aria-sort"] = extra["data-sorted"] = "descending" if sorted_by[1] else "ascending"
+        name: list[Any] = [html.Span(before, className="visually-hidden")] if before else []
+        name.append(labels.get(column, column))
+        if after:
+            name.append(html.Span(after, className="visually-hidden"))
+        name.append(html.Span(className="pilotis-sort-icon", **_props({"aria-hidden": "true"})))
+        button = html.Button(name, type="button", className="pilotis-sort", **_props({"data-action": "sort"}))
+        heads.append(html.Th(button, scope="col", className="text-end" if numeric else None, **extra))
+    rows = [
+        [list(_cell(column, value, formats, lang, grain)[:2]) for column, value in zip(columns, record, strict=True)]
+        for record in frame.itertuples(index=False)
+    ]
     # The caption names the scrolled region too (aria-labelledby): one id per table content.
     digest = hashlib.sha1(f"{caption}|{columns}|{len(frame)}|{table_id}".encode()).hexdigest()[:12]
     caption_id = f"pilotis-caption-{digest}"
-    caption_lang = ' lang="fr"' if caption_from_yaml and lang != "fr" else ""
-    table = (
-        '<table class="table table-sm table-striped pilotis-data-table">'
-        f'<caption id="{caption_id}"{caption_lang}>{_esc(caption)}</caption>'
-        f"<thead><tr>{''.join(heads)}</tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>"
-    )  # a single line: CommonMark passes an HTML block through untouched
+    table = html.Table(
+        [
+            html.Caption(caption, id=caption_id, lang="fr" if caption_from_yaml and lang != "fr" else None),
+            html.Thead(html.Tr(heads)),
+            html.Tbody(),  # filled by pilotis-table.js from data-rows
+        ],
+        className="table table-sm table-striped pilotis-data-table",
+    )
     pages = max(1, math.ceil(len(frame) / page_size))
-    status = t("page_of", lang, page=1, pages=pages) if pages > 1 else ""
-    pager = ""
+    pager: list[Any] = []
     if pages > 1:
-        off = ' aria-disabled="true"'
-        buttons = "".join(
-            f'<button type="button" class="btn btn-sm btn-outline-secondary" data-action="{action}"'
-            f"{off if action in ('first', 'previous') else ''}>{_esc(t(key, lang))}</button>"
+        off: dict[str, Any] = {"aria-disabled": "true"}
+        buttons = [
+            html.Button(
+                t(key, lang),
+                type="button",
+                className="btn btn-sm btn-outline-secondary",
+                **_props({"data-action": action, **(off if action in ("first", "previous") else {})}),
+            )
             for action, key in (
                 ("first", "first_page"),
                 ("previous", "previous_page"),
                 ("next", "next_page"),
                 ("last", "last_page"),
             )
+        ]
+        pager.append(
+            html.Nav(
+                [
+                    html.Span(t("table_pages", lang), id=f"{caption_id}-pages", hidden="hidden"),
+                    html.Div(buttons, className="pilotis-pager-buttons"),
+                ],
+                className="pilotis-pager",
+                **_props({"aria-labelledby": f"{caption_id}-pages {caption_id}"}),
+            )
         )
-        pager = (
-            f'<nav class="pilotis-pager" aria-labelledby="{caption_id}-pages {caption_id}">'
-            f'<span id="{caption_id}-pages" hidden>{_esc(t("table_pages", lang))}</span>'
-            f'<div class="pilotis-pager-buttons">{buttons}</div></nav>'
+    pager.append(
+        html.P(
+            t("page_of", lang, page=1, pages=pages) if pages > 1 else "",
+            className="pilotis-table-status" + ("" if pages > 1 else " visually-hidden"),
+            **_props({"aria-live": "polite", "aria-atomic": "true"}),
         )
-    live = (
-        f'<p class="pilotis-table-status{"" if pages > 1 else " visually-hidden"}" '
-        f'aria-live="polite" aria-atomic="true">{_esc(status)}</p>'
     )
     attributes: dict[str, Any] = {
         "data-page-size": str(page_size),
+        "data-row-header": str(header_index),
+        "data-rows": json.dumps(rows, ensure_ascii=False, separators=(",", ":")),
         "data-text-page": t("page_of", lang, page="{page}", pages="{pages}"),
         "data-text-ascending": t("sorted_ascending", lang, column="{column}"),
         "data-text-descending": t("sorted_descending", lang, column="{column}"),
@@ -155,10 +163,7 @@ def data_table(
     if table_id:
         attributes["id"] = table_id
     return html.Div(
-        [
-            scroll_region(dcc.Markdown(table, dangerously_allow_html=True), caption, labelledby=caption_id),
-            dcc.Markdown(pager + live, dangerously_allow_html=True, className="pilotis-pager-box"),
-        ],
+        [scroll_region(table, caption, labelledby=caption_id), html.Div(pager, className="pilotis-pager-box")],
         className="pilotis-table",
         **attributes,
     )

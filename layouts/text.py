@@ -1,13 +1,14 @@
-"""Markdown text block (static: rendered once with the page)."""
+"""Markdown text block (static: rendered once with the page, on the server)."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from dash import dcc
+from dash import html
 
 from pilotis.core.schema import WidgetBase
 from pilotis.core.widgets import RenderContext, WidgetType, register_widget
+from pilotis.ui.markdown import markdown_components
 
 
 class MarkdownConfig(WidgetBase):
@@ -21,7 +22,7 @@ class MarkdownConfig(WidgetBase):
 
 @register_widget
 class Markdown(WidgetType):
-    """Markdown widget."""
+    """Markdown widget: html components built on the server (no Markdown parser in the browser)."""
 
     type_names = ("markdown",)
     Config = MarkdownConfig
@@ -33,4 +34,4 @@ class Markdown(WidgetType):
 
     @classmethod
     def render(cls, widget: MarkdownConfig, ctx: RenderContext | None = None):  # type: ignore[override]
-        return dcc.Markdown(widget.text, dangerously_allow_html=False, className="pilotis-markdown")
+        return html.Div(markdown_components(widget.text), className="pilotis-markdown")

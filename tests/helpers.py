@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from html.parser import HTMLParser
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -162,53 +161,33 @@ __all__ = [
 ]
 
 
-class _TableParser(HTMLParser):
-    """Rows of the portal's data tables (layouts/html_table.py) in an HTML string."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.columns: list[tuple[str, str]] = []  # (column id, "num" | "text")
-        self.rows: list[dict[str, Any]] = []
-        self._row: list[tuple[str, str]] | None = None
-        self._cell: list[str] | None = None
-        self._key = ""
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = dict(attrs)
-        if tag == "th" and found.get("scope") == "col":
-            self.columns.append((found.get("data-col") or "", found.get("data-type") or "text"))
-        elif tag == "tr":
-            self._row = []
-        elif tag in ("td", "th") and self._row is not None and found.get("scope") != "col":
-            self._cell, self._key = [], found.get("data-sort") or ""
-
-    def handle_data(self, data: str) -> None:
-        if self._cell is not None:
-            self._cell.append(data)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("td", "th") and self._cell is not None and self._row is not None:
-            self._row.append(("".join(self._cell), self._key))
-            self._cell = None
-        elif tag == "tr" and self._row:
-            row: dict[str, Any] = {}
-            for (column, kind), (text, key) in zip(self.columns, self._row, strict=True):
-                row[column] = (float(key) if key else None) if kind == "num" else text
-            self.rows.append(row)
-            self._row = None
+def _header_cells(tree: Any) -> list[dict[str, Any]]:
+    """Props of the column headers (``<th scope="col">``) inside a component tree."""
+    if isinstance(tree, dict):
+        props = tree.get("props", {})
+        found = [props] if tree.get("type") == "Th" and props.get("scope") == "col" else []
+        return found + [h for v in props.values() for h in _header_cells(v)]
+    if isinstance(tree, list):
+        return [h for item in tree for h in _header_cells(item)]
+    return []
 
 
 def html_table_rows(tree: Any) -> list[dict[str, Any]]:
-    """Every row of the data tables in a callback answer, keyed by column id: the number behind a
-    numeric cell (its ``data-sort``), the text shown in the others."""
-    if isinstance(tree, str):
-        if "pilotis-data-table" not in tree:
-            return []
-        parser = _TableParser()
-        parser.feed(tree)
-        return parser.rows
+    """Every row of the data tables (layouts/html_table.py) in a callback answer, keyed by column
+    id: the number behind a numeric cell (its sort key), the text shown in the others. The rows
+    travel as JSON in the table box's ``data-rows``, the columns are its header cells."""
     if isinstance(tree, dict):
-        return [r for v in tree.get("props", {}).values() for r in html_table_rows(v)]
+        props = tree.get("props", {})
+        if "data-rows" in props:
+            columns = [(h["data-col"], h["data-type"]) for h in _header_cells(props.get("children"))]
+            rows = []
+            for cells in json.loads(props["data-rows"]):
+                row: dict[str, Any] = {}
+                for (column, kind), (text, key) in zip(columns, cells, strict=True):
+                    row[column] = (float(key) if key else None) if kind == "num" else text
+                rows.append(row)
+            return rows
+        return [r for v in props.values() for r in html_table_rows(v)]
     if isinstance(tree, list):
         return [r for item in tree for r in html_table_rows(item)]
     return []

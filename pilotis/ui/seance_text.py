@@ -1,13 +1,15 @@
 """The words of a séance page: sources and update time of a slide (« stamp »), staleness,
-moments and the clock, in French or English."""
+moments and the clock, in French or English; the texts assets/seance.js writes or says."""
 
 from __future__ import annotations
 
 import datetime as dt
 import time
+from typing import Any
 
 from pilotis.core.formatting import format_date
 from pilotis.core.freshness import PARIS, format_moment
+from pilotis.core.i18n import t
 from pilotis.core.schema import DataWidgetBase
 from pilotis.core.seances import Seance
 from pilotis.ui.portal import Portal
@@ -32,8 +34,10 @@ def sources(portal: Portal, seance: Seance, slide: int, visible: frozenset[int] 
     return list(dict.fromkeys(found))
 
 
-def stamp(portal: Portal, seance: Seance, rendered: Rendered, slide: int, lang: str) -> str:
-    """« Données au 29/11/2026 à 10:42 — Sources : DREES, 2020 » for one slide."""
+def stamp(portal: Portal, seance: Seance, rendered: Rendered, slide: int, lang: str) -> str | list[Any]:
+    """« Données au 29/11/2026 à 10:42 — Sources : DREES, 2020 » for one slide. In another
+    language, the producers' names (written in YAML, in French) come in a ``lang="fr"`` span: the
+    stamp is then a list (text, span as Dash JSON), stored as is in a snapshot."""
     seen = rendered.slide_observations(seance, slide)
     times = [o.refreshed_at for o in seen if o.refreshed_at is not None]
     parts = []
@@ -41,8 +45,15 @@ def stamp(portal: Portal, seance: Seance, rendered: Rendered, slide: int, lang: 
         day, hour = format_moment(min(times), lang)
         parts.append(f"Données au {day} à {hour}" if lang == "fr" else f"Data as of {day} {hour}")
     names = sources(portal, seance, slide, rendered.visible)
-    if names:
-        parts.append(("Sources : " if lang == "fr" else "Sources: ") + " ; ".join(names))
+    if names and lang == "fr":
+        parts.append("Sources : " + " ; ".join(names))
+    elif names:
+        french = {
+            "type": "Span",
+            "namespace": "dash_html_components",
+            "props": {"children": "; ".join(names), "lang": "fr"},
+        }
+        return [" — ".join([*parts, "Sources: "]), french]
     return " — ".join(parts)
 
 
@@ -72,3 +83,25 @@ def clock_text(timestamp: float | None = None) -> str:
     """« 10:42:05 » (Paris time)."""
     moment = dt.datetime.fromtimestamp(time.time() if timestamp is None else timestamp, PARIS)
     return moment.strftime("%H:%M:%S")
+
+
+_SCRIPT_TEXTS = {
+    "slide": ("seance_slide_announce", {"number": "{number}", "total": "{total}", "title": "{title}"}),
+    "pause": ("seance_pause", {}),
+    "resume": ("seance_resume", {}),
+    "paused": ("seance_rotation_paused", {}),
+    "resumed": ("seance_rotation_resumed", {}),
+    "hidden-one": ("seance_hidden_one", {"count": "{count}"}),
+    "hidden-many": ("seance_hidden_many", {"count": "{count}"}),
+    "see-card": ("seance_see_card", {}),
+    "see-dashboard": ("seance_see_dashboard", {}),
+    "late": ("seance_late", {}),
+    "late-since": ("seance_late_since", {"time": "{time}"}),
+}
+
+
+def script_texts(lang: str) -> dict[str, Any]:
+    """The texts seance.js writes or says (slide announcements, pause button, « 2 éléments
+    masqués », late data) as ``data-text-<name>`` attributes of the séance's root, in ``lang``,
+    ``{placeholders}`` kept: the script holds no text of its own."""
+    return {f"data-text-{name}": t(key, lang, **values) for name, (key, values) in _SCRIPT_TEXTS.items()}

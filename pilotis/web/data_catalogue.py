@@ -143,16 +143,22 @@ def _state(portal: Portal, dataset: str, lang: str) -> html.Span:
 def _row(portal: Portal, dataset: str, dashboards: list[Dashboard], lang: str) -> html.Tr:
     config = portal.registry.datasets[dataset].config
     coverage = _coverage(portal, dataset, lang)  # reads the source when needed: the state is then known
-    about: list[Any] = [html.Strong(config.title)]
+    fr: dict[str, Any] = {"lang": "fr"} if lang != "fr" else {}  # written in YAML, in French
+    about: list[Any] = [html.Strong(config.title, **fr)]
     if config.simulated:
         about.append(html.Span(t("simulated", lang), className="badge pilotis-simulated ms-2"))
     if config.description:
-        about.append(html.P(config.description, className="small mb-0"))
+        about.append(html.P(config.description, className="small mb-0", **fr))
     if config.producer:
-        about.append(html.P(f"{t('producer', lang)} : {config.producer}", className="small text-muted mb-0"))
+        colon = " : " if lang == "fr" else ": "
+        about.append(
+            html.P([t("producer", lang), colon, html.Span(config.producer, **fr)], className="small text-muted mb-0")
+        )
     kind = SOURCE_KINDS.get(config.type, (config.type, config.type))[0 if lang == "fr" else 1]
     used = (
-        html.Ul([html.Li(html.A(d.spec.title, href=d.spec.url)) for d in dashboards], className="list-unstyled mb-0")
+        html.Ul(
+            [html.Li(html.A(d.spec.title, href=d.spec.url, **fr)) for d in dashboards], className="list-unstyled mb-0"
+        )
         if dashboards
         else "—"
     )

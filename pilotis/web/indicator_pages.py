@@ -107,6 +107,15 @@ def _formula_parts(expr: Any, portal: Portal, principal: Principal | None) -> li
     return [*left, f" {symbol} ", *right]
 
 
+def _colon(lang: str) -> str:
+    """« : » with its space before in French only (French spacing rules apply to French only)."""
+    return " : " if lang == "fr" else ": "
+
+
+def _semicolon(lang: str) -> str:
+    return " ; " if lang == "fr" else "; "
+
+
 def _freshness(portal: Portal, indicator: Indicator, lang: str) -> str:
     """The last period with data, per source dataset."""
     parts = []
@@ -117,12 +126,12 @@ def _freshness(portal: Portal, indicator: Indicator, lang: str) -> str:
         try:
             bounds = portal.data.period_bounds(dataset_id)
         except SourceError:
-            parts.append(f"{config.title} : {t('unavailable', lang)}")
+            parts.append(f"{config.title}{_colon(lang)}{t('unavailable', lang)}")
             continue
         if bounds:
             last = format_period(as_date(bounds[1]), config.period.grain, lang)
             parts.append(f"{last} ({config.title})")
-    return " ; ".join(parts) or "—"
+    return _semicolon(lang).join(parts) or "—"
 
 
 def datasets_of(portal: Portal, indicator: Indicator) -> list[str]:
@@ -135,8 +144,14 @@ def datasets_of(portal: Portal, indicator: Indicator) -> list[str]:
     return found
 
 
+def _french(lang: str) -> dict[str, Any]:
+    """``lang="fr"`` for content written in YAML (French) inside a page shown in another language."""
+    return {"lang": "fr"} if lang != "fr" else {}
+
+
 def card(portal: Portal, indicator: Indicator, principal: Principal | None, lang: str) -> html.Article:
     """The indicator's card."""
+    fr = _french(lang)
     spec = indicator.spec
     registry = portal.registry
     rows: list[tuple[str, Any]] = []
@@ -154,8 +169,8 @@ def card(portal: Portal, indicator: Indicator, principal: Principal | None, lang
     for dataset_id in datasets_of(portal, indicator):
         config = registry.datasets[dataset_id].config
         item: list[Any] = [
-            html.Strong(config.title),
-            f" — {config.producer}" if config.producer else "",
+            html.Strong(config.title, **fr),
+            html.Span(f" — {config.producer}", **fr) if config.producer else "",
         ]
         if config.simulated:
             item.append(html.Span(t("simulated", lang), className="badge pilotis-simulated ms-2"))
@@ -165,7 +180,7 @@ def card(portal: Portal, indicator: Indicator, principal: Principal | None, lang
         rows.append(
             (
                 t("producer_department", lang),
-                registry.departments.get(spec.department, spec.department),
+                html.Span(registry.departments.get(spec.department, spec.department), **fr),
             )
         )
     if spec.referent is not None:
@@ -185,16 +200,17 @@ def card(portal: Portal, indicator: Indicator, principal: Principal | None, lang
             text += f" ({target.year})" if target.year else ""
         else:
             text = t("target_by_year", lang, dataset=registry.datasets[target.dataset].config.title)  # type: ignore[index]
-        rows.append((t("target", lang), text + (f" — {target.label}" if target.label else "")))
+        rows.append((t("target", lang), [text, html.Span(f" — {target.label}", **fr) if target.label else ""]))
     if spec.thresholds is not None:
         parts = []
         for key in ("warning", "alert"):
             value = getattr(spec.thresholds, key)
             if value is not None:
                 parts.append(
-                    f"{t('status_' + key, lang)} : {format_value(value, spec.format, spec.decimals, spec.unit, lang)}"
+                    f"{t('status_' + key, lang)}{_colon(lang)}"
+                    f"{format_value(value, spec.format, spec.decimals, spec.unit, lang)}"
                 )
-        rows.append((t("thresholds", lang), " ; ".join(parts)))
+        rows.append((t("thresholds", lang), _semicolon(lang).join(parts)))
     shown = [
         registry.dashboards[d]
         for d in registry.indicator_dashboards.get(indicator.id, ())
@@ -205,7 +221,7 @@ def card(portal: Portal, indicator: Indicator, principal: Principal | None, lang
             (
                 t("shown_on", lang),
                 html.Ul(
-                    [html.Li(html.A(d.spec.title, href=d.spec.url)) for d in shown],
+                    [html.Li(html.A(d.spec.title, href=d.spec.url, **fr)) for d in shown],
                     className="list-unstyled mb-0",
                 ),
             )
@@ -220,7 +236,7 @@ def card(portal: Portal, indicator: Indicator, principal: Principal | None, lang
             (
                 t("used_by", lang),
                 html.Ul(
-                    [html.Li(html.A(i.label, href=f"{PREFIX}/{i.id}")) for i in used_by],
+                    [html.Li(html.A(i.label, href=f"{PREFIX}/{i.id}", **fr)) for i in used_by],
                     className="list-unstyled mb-0",
                 ),
             )
@@ -248,13 +264,14 @@ def card(portal: Portal, indicator: Indicator, principal: Principal | None, lang
                     indicator.label,
                 ],
                 className="h3 mb-1",
+                **fr,
             ),
             html.P(
                 [t("indicator_id", lang), " ", html.Code(indicator.id)],
                 className="text-muted small",
             ),
             html.H2(t("definition", lang), className="h5"),
-            html.P(spec.definition, className="pilotis-indicator-definition"),
+            html.P(spec.definition, className="pilotis-indicator-definition", **fr),
             html.H2(t("how_computed", lang), className="h5"),
             details,
         ],
@@ -265,6 +282,7 @@ def card(portal: Portal, indicator: Indicator, principal: Principal | None, lang
 def catalogue(portal: Portal, principal: Principal | None, lang: str) -> html.Div:
     """Every indicator the user may see, by theme, with its referent (a referents directory)."""
     registry = portal.registry
+    fr = _french(lang)
     visible = [i for i in registry.indicators.values() if can_view_indicator(principal, registry, i.id)]
     themes: dict[str, list[Indicator]] = {}
     for indicator in sorted(visible, key=lambda i: (i.theme, i.label)):
@@ -277,10 +295,11 @@ def catalogue(portal: Portal, principal: Principal | None, lang: str) -> html.Di
             rows.append(
                 html.Tr(
                     [
-                        html.Th(html.A(indicator.label, href=f"{PREFIX}/{indicator.id}"), scope="row"),
-                        html.Td(indicator.spec.definition),
+                        html.Th(html.A(indicator.label, href=f"{PREFIX}/{indicator.id}", **fr), scope="row"),
+                        html.Td(indicator.spec.definition, **fr),
                         html.Td(
-                            registry.departments.get(indicator.spec.department or "", indicator.spec.department or "—")
+                            registry.departments.get(indicator.spec.department or "", indicator.spec.department or "—"),
+                            **fr,
                         ),
                         html.Td(
                             (
@@ -323,7 +342,7 @@ def catalogue(portal: Portal, principal: Principal | None, lang: str) -> html.Di
         scroller = scroll_region(table, t("theme_caption", lang, theme=theme))
         sections.append(
             html.Section(
-                [html.H2(theme.capitalize(), className="h5 mt-3"), scroller],
+                [html.H2(theme.capitalize(), className="h5 mt-3", **fr), scroller],
                 **aria(label=theme),
             )
         )

@@ -20,7 +20,7 @@ from pilotis.core.widgets import seance_graph
 from pilotis.ui.components import aria, data_attributes
 from pilotis.ui.portal import Portal
 from pilotis.ui.seance_scope import visible_slots
-from pilotis.ui.seance_text import moment_text
+from pilotis.ui.seance_text import moment_text, script_texts
 
 MIN_TEXT_PX = 28
 """Smallest text of a séance page at 1920×1080 (declared here and in assets/seance.css)."""
@@ -62,7 +62,12 @@ def _button(icon: str, label: str, action: str, text: str = "", **extra: Any) ->
     )
 
 
-def _head(portal: Portal, title: str, status: Any) -> html.Header:
+def _yaml_lang(lang: str) -> str | None:
+    """``lang="fr"`` on a title written in YAML (French) inside a page shown in another language."""
+    return "fr" if lang != "fr" else None
+
+
+def _head(portal: Portal, title: str, status: Any, lang: str) -> html.Header:
     collectivite = portal.registry.portal.collectivite
     brand: list[Any] = []
     if collectivite.logo:
@@ -78,35 +83,35 @@ def _head(portal: Portal, title: str, status: Any) -> html.Header:
     return html.Header(
         [
             html.Div(brand, className="pilotis-seance-brand"),
-            html.H1(title, className="pilotis-seance-title"),
+            html.H1(title, className="pilotis-seance-title", lang=_yaml_lang(lang)),
             status,
         ],
         className="pilotis-seance-head",
     )
 
 
-def _foot(seance: Seance, slides: int, *, frozen: bool, exit_url: str, can_freeze: bool) -> html.Footer:
+def _foot(seance: Seance, slides: int, lang: str, *, frozen: bool, exit_url: str, can_freeze: bool) -> html.Footer:
     controls = [
-        _button("chevron-left", "Diapositive précédente (flèche gauche)", "prev"),
-        _button("pause-fill", "Mettre en pause (espace)", "pause"),
-        _button("chevron-right", "Diapositive suivante (flèche droite)", "next"),
-        _button("arrows-fullscreen", "Plein écran (F)", "fullscreen"),
+        _button("chevron-left", t("seance_previous", lang), "prev"),
+        _button("pause-fill", t("seance_pause", lang), "pause"),
+        _button("chevron-right", t("seance_next", lang), "next"),
+        _button("arrows-fullscreen", t("seance_fullscreen", lang), "fullscreen"),
     ]
     if can_freeze:
         controls.append(
             html.Button(
                 [
                     html.I(className="bi bi-snow", **aria(hidden="true")),
-                    html.Span("Figer", className="ms-2"),
+                    html.Span(t("seance_freeze", lang), className="ms-2"),
                 ],
                 id=seance.dom_id("freeze"),
                 type="button",
                 className="pilotis-seance-button",
-                title="Figer les chiffres affichés (instantané daté pour le compte rendu)",
+                title=t("seance_freeze_title", lang),
             )
         )
     if exit_url:
-        controls.append(_button("box-arrow-left", "Quitter la séance (Échap)", "leave", "Quitter"))
+        controls.append(_button("box-arrow-left", t("seance_leave", lang), "leave", t("seance_leave_short", lang)))
     segments = [
         html.Div(html.Div(className="pilotis-seance-fill"), className="pilotis-seance-segment") for _ in range(slides)
     ]
@@ -115,10 +120,10 @@ def _foot(seance: Seance, slides: int, *, frozen: bool, exit_url: str, can_freez
             controls,
             className="pilotis-seance-controls",
             role="toolbar",
-            **aria(label="Commandes de la séance"),
+            **aria(label=t("seance_controls", lang)),
         ),
         html.Span(f"1 / {slides}", className="pilotis-seance-counter"),
-        html.Span("En pause", className="pilotis-seance-paused", hidden=True),
+        html.Span(t("seance_paused_badge", lang), className="pilotis-seance-paused", hidden=True),
     ]
     if can_freeze:
         children.append(html.Div(id=seance.dom_id("frozen"), className="pilotis-seance-frozen", role="status"))
@@ -136,6 +141,7 @@ def _slot_view(
     figure: dict[str, Any] | None = None,
     title: str | None = None,
     kind: str | None = None,
+    lang: str = "fr",
 ) -> html.Section:
     widget = None
     dashboard = portal.registry.dashboards.get(slot["dashboard"] if isinstance(slot, dict) else slot.dashboard)
@@ -144,7 +150,7 @@ def _slot_view(
     kind = kind or (widget.type if widget is not None else "widget")
     title = title if title is not None else (widget.title if widget is not None else "")
     width = slot["width"] if isinstance(slot, dict) else slot.width
-    label = f"Graphique : {title}" if title else "Graphique"
+    label = t("seance_chart_named", lang, title=title) if title else t("seance_chart", lang)
     graph_props: dict[str, Any] = {
         "figure": figure or EMPTY_FIGURE,
         "config": {
@@ -174,7 +180,7 @@ def _slot_view(
         figure_props["hidden"] = figure is None
     children: list[Any] = []
     if title:
-        children.append(html.H3(title, className="pilotis-seance-widget-title"))
+        children.append(html.H3(title, className="pilotis-seance-widget-title", lang=_yaml_lang(lang)))
     children.append(html.Div(body if body is not None else [], **body_props))
     children.append(html.Div(dcc.Graph(**graph_props), **figure_props))
     return html.Section(
@@ -194,6 +200,7 @@ def _slide(
     subtitle: Any,
     stamp_text: Any,
     ids: tuple[str | None, str | None],
+    lang: str = "fr",
 ) -> html.Section:
     sub_props: dict[str, Any] = {"id": ids[0]} if ids[0] else {}
     stamp_props: dict[str, Any] = {"id": ids[1]} if ids[1] else {}
@@ -201,7 +208,7 @@ def _slide(
         [
             html.Div(
                 [
-                    html.H2(title, className="pilotis-seance-slide-title"),
+                    html.H2(title, className="pilotis-seance-slide-title", lang=_yaml_lang(lang)),
                     html.P(subtitle, className="pilotis-seance-subtitle", **sub_props),
                 ],
                 className="pilotis-seance-slide-head",
@@ -210,8 +217,11 @@ def _slide(
             html.P(stamp_text, className="pilotis-seance-stamp", **stamp_props),
         ],
         className="pilotis-seance-slide" + (" is-current" if index == 0 else ""),
-        **data_attributes(duration=str(duration)),
-        **aria(roledescription="diapositive", label=f"{index + 1} sur {total} : {title}"),
+        **data_attributes(duration=str(duration), title=title),
+        **aria(
+            roledescription=t("seance_slide", lang),
+            label=t("seance_slide_label", lang, number=index + 1, total=total, title=title),
+        ),
     )
 
 
@@ -230,7 +240,9 @@ def live_page(portal: Portal, seance: Seance, lang: str, principal: Principal | 
     total = max(1, len(shown))
     slides = []
     for position, slide in enumerate(shown):
-        widgets = [_slot_view(portal, seance, slot, live=True) for slot in slide.slots if slot.index in visible]
+        widgets = [
+            _slot_view(portal, seance, slot, live=True, lang=lang) for slot in slide.slots if slot.index in visible
+        ]
         slides.append(
             _slide(
                 position,
@@ -241,16 +253,27 @@ def live_page(portal: Portal, seance: Seance, lang: str, principal: Principal | 
                 subtitle="",
                 stamp_text="",
                 ids=(seance.dom_id(f"sub-{slide.index}"), seance.dom_id(f"stamp-{slide.index}")),
+                lang=lang,
             )
         )
     if not shown:  # nothing of this séance is for this viewer (a direction without indicators)
         notice = html.P(t("out_of_scope", lang), className="pilotis-seance-empty")
         slides.append(
-            _slide(0, 1, seance.spec.title, seance.refresh, [notice], subtitle="", stamp_text="", ids=(None, None))
+            _slide(
+                0,
+                1,
+                seance.spec.title,
+                seance.refresh,
+                [notice],
+                subtitle="",
+                stamp_text="",
+                ids=(None, None),
+                lang=lang,
+            )
         )
     status = html.Div(
         [
-            html.Span("Connexion…", id=seance.dom_id("status"), className="pilotis-seance-status"),
+            html.Span(t("seance_connecting", lang), id=seance.dom_id("status"), className="pilotis-seance-status"),
             html.Span(id=seance.dom_id("beat"), className="pilotis-seance-beat", hidden=True),
         ],
         className="pilotis-seance-live",
@@ -260,10 +283,10 @@ def live_page(portal: Portal, seance: Seance, lang: str, principal: Principal | 
     can_freeze = principal is not None and principal.seance is None
     return html.Div(
         [
-            _head(portal, seance.spec.title, status),
+            _head(portal, seance.spec.title, status, lang),
             html.Div(slides, className="pilotis-seance-slides"),
             _withheld(seance, visible, shown),
-            _foot(seance, total, frozen=False, exit_url=exit_url, can_freeze=can_freeze),
+            _foot(seance, total, lang, frozen=False, exit_url=exit_url, can_freeze=can_freeze),
             html.Div(
                 className="pilotis-seance-announce visually-hidden",
                 **aria(live="polite"),
@@ -274,6 +297,7 @@ def live_page(portal: Portal, seance: Seance, lang: str, principal: Principal | 
         id=seance.dom_id("root"),
         className="pilotis-seance",
         **data_attributes(exit=exit_url, seance=seance.key, mode="live", refresh=str(seance.refresh)),
+        **script_texts(lang),
     )
 
 
@@ -324,6 +348,7 @@ def snapshot_page(
                 figure=slot.get("figure"),
                 title=slot.get("title", ""),
                 kind=slot.get("type"),
+                lang=lang,
             )
             for slot in slide.get("slots", [])
         ]
@@ -337,37 +362,34 @@ def snapshot_page(
                 subtitle=slide.get("subtitle", ""),
                 stamp_text=slide.get("stamp", ""),
                 ids=(None, None),
+                lang=lang,
             )
         )
     when = moment_text(snapshot.timestamp, lang)
     intact = snapshot.intact()
     banner = html.Div(
         [
-            html.Strong(f"Instantané du {when}"),
-            html.Span(f" — figé par {snapshot.author}" if snapshot.author else ""),
-            html.Span(
-                " — chiffres figés, non actualisés."
-                if intact
-                else " — ATTENTION : le contenu ne correspond plus à son empreinte."
-            ),
+            html.Strong(t("seance_snapshot_of", lang, when=when)),
+            html.Span(t("seance_frozen_by", lang, author=snapshot.author) if snapshot.author else ""),
+            html.Span(t("seance_frozen_intact" if intact else "seance_frozen_broken", lang)),
             html.Br(),
-            html.Span("Empreinte SHA-256 : ", className="pilotis-seance-hash-label"),
+            html.Span(t("seance_hash_label", lang), className="pilotis-seance-hash-label"),
             html.Code(snapshots.short(snapshot.sha256), className="pilotis-seance-hash"),
         ],
         className="pilotis-seance-snapshot" + ("" if intact else " is-broken"),
         role="note",
     )
     status = html.Div(
-        html.Span(f"Instantané du {when}", className="pilotis-seance-status is-frozen"),
+        html.Span(t("seance_snapshot_of", lang, when=when), className="pilotis-seance-status is-frozen"),
         className="pilotis-seance-live",
     )
     exit_url = _exit_url(seance, principal, portal)
     return html.Div(
         [
-            _head(portal, content.get("title") or seance.spec.title, status),
+            _head(portal, content.get("title") or seance.spec.title, status, lang),
             banner,
             html.Div(slides, className="pilotis-seance-slides"),
-            _foot(seance, total, frozen=True, exit_url=exit_url, can_freeze=False),
+            _foot(seance, total, lang, frozen=True, exit_url=exit_url, can_freeze=False),
             html.Div(
                 className="pilotis-seance-announce visually-hidden",
                 **aria(live="polite"),
@@ -378,4 +400,5 @@ def snapshot_page(
         **data_attributes(
             exit=exit_url, seance=seance.key, mode="snapshot", snapshot=snapshot.id, sha256=snapshot.sha256
         ),
+        **script_texts(lang),
     )

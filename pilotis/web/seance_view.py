@@ -27,6 +27,7 @@ from pilotis.accounts import snapshots
 from pilotis.accounts.db import get_db
 from pilotis.core.access import Principal, recorded_scope
 from pilotis.core.data import time_bucket
+from pilotis.core.i18n import t
 from pilotis.core.seances import Seance, parse_refresh
 from pilotis.ui import pages
 from pilotis.ui.portal import Portal
@@ -86,7 +87,7 @@ def route(portal: Portal, pathname: str, lang: str) -> tuple[Any, str]:
     title = registry.portal.title
     denied = (
         pages.denied(lang),
-        f"{'Accès refusé' if lang == 'fr' else 'Access denied'} — {title}",
+        f"{t('denied', lang)} — {title}",
     )
     found = registry.seance_by_path(pathname) if is_seance_path(pathname) else None
     if principal is not None and principal.seance is not None:
@@ -101,17 +102,17 @@ def route(portal: Portal, pathname: str, lang: str) -> tuple[Any, str]:
     if found is None:
         if not is_seance_path(pathname):
             return denied
-        return pages.not_found(lang), f"{'Page introuvable' if lang == 'fr' else 'Not found'} — {title}"
+        return pages.not_found(lang), f"{t('not_found', lang)} — {title}"
     seance, snapshot_id = found
     if not seance_allowed(principal, registry, seance):
         audit("access_denied", principal, f"page {pathname[:200]}", f"séance {seance.key}")
         return denied
     if snapshot_id is None:
         audit("page_view", principal, f"page {pathname[:200]}", f"séance {seance.key}")
-        return live_page(portal, seance, lang, principal), f"{seance.spec.title} — séance — {title}"
+        return live_page(portal, seance, lang, principal), f"{seance.spec.title} — {t('seance', lang)} — {title}"
     snapshot = snapshots.load(get_db(), snapshot_id)
     if snapshot is None or snapshot.seance != seance.key:
-        return pages.not_found(lang), f"{'Page introuvable' if lang == 'fr' else 'Not found'} — {title}"
+        return pages.not_found(lang), f"{t('not_found', lang)} — {title}"
     reason = snapshots.refusal(principal, registry, portal.territories, snapshot)
     if reason is not None:
         audit("access_denied", principal, f"page {pathname[:200]}", f"instantané {snapshot.id} : {reason}")
@@ -119,7 +120,7 @@ def route(portal: Portal, pathname: str, lang: str) -> tuple[Any, str]:
     audit("page_view", principal, f"page {pathname[:200]}", f"instantané {snapshot.id}")
     return snapshot_page(
         portal, seance, snapshot, lang, principal
-    ), f"{seance.spec.title} — instantané du {moment_text(snapshot.timestamp, lang)} — {title}"
+    ), f"{seance.spec.title} — {t('seance_snapshot_of', lang, when=moment_text(snapshot.timestamp, lang))} — {title}"
 
 
 # --------------------------------------------------------------------------- callbacks
@@ -128,10 +129,10 @@ def route(portal: Portal, pathname: str, lang: str) -> tuple[Any, str]:
 def _status(rendered: Rendered, lang: str) -> tuple[str, str]:
     since = stale_since(rendered, lang)
     if since is None:
-        return f"Actualisé à {clock_text(rendered.at)}", "pilotis-seance-status is-fresh"
+        return t("seance_refreshed_at", lang, time=clock_text(rendered.at)), "pilotis-seance-status is-fresh"
     if since:
-        return f"Données non actualisées depuis le {since}", "pilotis-seance-status is-stale"
-    return "Données non actualisées (source indisponible)", "pilotis-seance-status is-stale"
+        return t("seance_stale_since", lang, since=since), "pilotis-seance-status is-stale"
+    return t("seance_stale_unknown", lang), "pilotis-seance-status is-stale"
 
 
 def snapshot_content(
@@ -261,9 +262,9 @@ def _install_seance(app: Dash, portal: Portal, seance: Seance) -> None:
     )
     def freeze(_clicks: int | None, search: str | None) -> Any:
         principal = allowed()
-        if principal is None or principal.seance is not None:
-            return "Un écran d'affichage ne peut pas figer la séance."
         lang = _lang()
+        if principal is None or principal.seance is not None:
+            return t("seance_display_cannot_freeze", lang)
         params = _params(search)
         period = parse_refresh(params.get(REFRESH_PARAM), seance.refresh)
         overrides = {k: params[k] for k in OVERRIDES if params.get(k)}
@@ -276,13 +277,13 @@ def _install_seance(app: Dash, portal: Portal, seance: Seance) -> None:
         audit("seance_snapshot", principal, url, f"empreinte sha256 {snapshot.sha256}")
         return [
             html.A(
-                f"Instantané du {moment_text(snapshot.timestamp, lang)}",
+                t("seance_snapshot_of", lang, when=moment_text(snapshot.timestamp, lang)),
                 href=url,
                 target="_blank",
                 rel="noopener",
                 className="pilotis-seance-snapshot-link",
             ),
-            html.Span(f" — empreinte {snapshot.sha256[:12]}…", className="pilotis-seance-hash"),
+            html.Span(t("seance_hash_short", lang, hash=snapshot.sha256[:12]), className="pilotis-seance-hash"),
         ]
 
     freeze.__name__ = f"seance_freeze_{seance.key.replace('@', 'd_').replace('-', '_')}"

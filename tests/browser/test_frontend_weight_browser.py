@@ -1,8 +1,8 @@
 """A light front end, measured in Chromium the way a visitor meets it (not timed).
 
 - A first visit to /rsa (empty browser cache) downloads at most 700 kB of JavaScript on the
-  wire: plotly.js reduced to the trace types the portal draws, no syntax highlighter for the
-  Markdown widgets.
+  wire: plotly.js reduced to the trace types the portal draws, no Markdown parser (texts and
+  data tables are built as html components on the server).
 - A second visit transfers at most 50 kB of static files (/assets, Dash's component suites):
   versioned addresses come from the cache without a request, the others get 304 answers.
 - The reduced plotly.js is the one drawing, with Dash's plotly.js major version and the French
@@ -84,6 +84,7 @@ def test_second_visit_reuses_static_files_and_plotly_is_the_partial_bundle(two_v
     urls = [r["url"] for r in first]
     assert not [u for u in urls if "plotly.min.js" in u], "Dash's full plotly.js is not downloaded"
     assert not [u for u in urls if "dcc/async-highlight" in u], "no highlighter for Markdown widgets"
+    assert not [u for u in urls if "dcc/async-markdown" in u], "no Markdown parser: texts are built on the server"
 
     static = [r for r in second if any(p in r["url"] for p in STATIC)]
     again = sum(r["bytes"] for r in static)
@@ -106,12 +107,6 @@ def test_second_visit_reuses_static_files_and_plotly_is_the_partial_bundle(two_v
     assert plotly["february"] != "Feb", f"plotly's French locale is registered: {plotly}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="≈ 890 kB: Dash's DataTable (async-table + its highlighter, 140 kB) and dcc.Markdown "
-    "(67 kB, data tables and the « À savoir » text) still load on /rsa; issue 12's accessible table "
-    "removes the first. Remove this mark when the test passes (strict: it then fails as XPASS).",
-)
 def test_first_visit_downloads_at_most_700_kb_of_javascript(two_visits: Any) -> None:
     _, first, _ = two_visits
     scripts = [r for r in first if r["type"] == "script"]

@@ -208,3 +208,36 @@ def test_charts_are_one_named_image_with_nothing_to_tab_through(tab, portal) -> 
     # « par commune » once in a map's name, even when the title already says it.
     names = [g["name"] for g in report]
     assert all(n.lower().count("par commune") <= 1 for n in names), names
+
+
+def test_table_shows_the_new_rows_after_a_filter_change(tab, portal) -> None:  # type: ignore[no-untyped-def]
+    """The rows travel as JSON beside the table (layouts/html_table.py) and pilotis-table.js writes
+    them: after sorting, a new territory brings its own communes, in the server's order, page 1."""
+    exp = expected(portal, "rsa")
+    page = tab.page
+    tab.open(exp.url)
+    wait_ready(page, exp)
+    box = page.locator("#rsa--communes-table")
+    status = box.locator(".pilotis-table-status")
+    box.get_by_role("button", name="Trier par Commune").click()
+    box.get_by_role("button", name="Page suivante").click()
+    assert status.text_content() == "Page 2 sur 24"
+
+    territory = page.locator("#rsa--territory")
+    epci = territory.locator("option").evaluate_all(
+        "options => options.filter(o => !o.disabled && o.value.startsWith('epci:')).map(o => o.value)"
+    )[0]
+    territory.select_option(epci)
+    page.wait_for_function(
+        "() => document.querySelectorAll('#rsa--communes-table tbody tr').length < 240", timeout=30_000
+    )
+    rows = box.locator("tbody tr").count()
+    assert 1 < rows < 240
+    pages = -(-rows // 10)
+    assert status.text_content() == (f"Page 1 sur {pages}" if pages > 1 else "")
+    assert box.locator("tbody tr:not([hidden])").count() == min(rows, 10)
+    assert box.locator("thead th[data-col='m0']").get_attribute("aria-sort") == "descending"
+    assert box.locator("thead th[data-col='code_insee_nom']").get_attribute("aria-sort") is None
+    values = box.locator("tbody td.text-end").evaluate_all("els => els.map(e => parseFloat(e.dataset.sort))")
+    assert values == sorted(values, reverse=True), "the server's order: largest first"
+    assert not tab.errors

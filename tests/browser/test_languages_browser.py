@@ -161,6 +161,14 @@ def test_english_pages_say_everything_in_english_and_mark_french_content(browser
                 title,
             )
             assert lang == "fr", f"{title!r}: lang={lang}"
+        # The indicators' catalogue and cards, the data catalogue: interface in English, names
+        # and descriptions written in YAML marked French.
+        assert_english(tab, "/indicateurs", "main h1")
+        indicator = tab.page.locator("main a[href^='/indicateurs/']").first.get_attribute("href")
+        assert indicator, "no indicator card linked from /indicateurs"
+        assert_english(tab, indicator, "main h1")
+        assert tab.page.evaluate("(document.querySelector('main h1').closest('[lang]') || {}).lang") == "fr"
+        assert_english(tab, "/donnees", "main table tbody tr")
         assert_english(tab, "/nulle-part", "main h1")
         assert tab.page.locator("main h1").text_content() == "Page not found"
         assert_english(tab, "/logout", "main h1")
@@ -178,5 +186,42 @@ def test_english_pages_say_everything_in_english_and_mark_french_content(browser
     try:
         assert_english(tab, "/admin/audit", "main h1")  # 403: not an administrator
         assert tab.page.locator("main h1").text_content() == "Access denied"
+    finally:
+        context.close()
+
+
+def test_english_seance_controls_and_announcements(browser, live_server, portal) -> None:  # type: ignore[no-untyped-def]
+    """A séance in English: controls, slide names, live announcements (said by seance.js) and the
+    status line; the slide and widget titles written in YAML are marked French."""
+    if not login_page_exists(live_server):
+        pytest.skip("no login page in this configuration")
+    seance = next(iter(portal.registry.seances.values()))
+    context, tab = english_tab(browser, live_server, USER)
+    try:
+        page = tab.page
+        assert_english(tab, seance.url, ".pilotis-seance-slide.is-current")
+        page.wait_for_function("() => !document.querySelector('.pilotis-seance-status').textContent.includes('…')")
+        assert page.locator(".pilotis-seance-status").text_content().startswith("Refreshed at ")
+        assert page.get_by_role("toolbar", name="Séance controls").count() == 1
+        assert page.get_by_role("button", name="Next slide (right arrow)").count() == 1
+        first = page.locator(".pilotis-seance-slide").first
+        assert first.get_attribute("aria-roledescription") == "slide"
+        total = page.locator(".pilotis-seance-slide").count()
+        assert first.get_attribute("aria-label") == f"1 of {total}: {first.locator('h2').text_content()}"
+        assert first.locator("h2").get_attribute("lang") == "fr"
+        assert page.evaluate("(document.querySelector('.pilotis-seance-title').closest('[lang]') || {}).lang") == "fr"
+        announcer = page.locator(".pilotis-seance-announce")
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function("() => document.querySelector('.pilotis-seance-announce').textContent !== ''")
+        assert announcer.text_content().startswith("Slide 2 of "), announcer.text_content()
+        page.keyboard.press("Space")
+        page.wait_for_function(
+            "() => document.querySelector('.pilotis-seance-announce').textContent.includes('paused')"
+        )
+        assert announcer.text_content() == "Rotation paused"
+        pause = page.locator('[data-action="pause"]')
+        assert pause.get_attribute("aria-label") == "Resume the rotation (space)"
+        assert page.locator(".pilotis-seance-paused").text_content() == "Paused"
+        assert_english(tab, seance.url, load=False)
     finally:
         context.close()
