@@ -135,6 +135,21 @@ def find_figures(tree: Any) -> list[dict[str, Any]]:
     return found
 
 
+def find_class(tree: Any, name: str) -> list[Any]:
+    """Components whose className contains ``name``."""
+    found: list[Any] = []
+    if isinstance(tree, dict):
+        props = tree.get("props", {})
+        if name in str(props.get("className", "")).split():
+            found.append(tree)
+        for value in props.values():
+            found += find_class(value, name)
+    elif isinstance(tree, list):
+        for item in tree:
+            found += find_class(item, name)
+    return found
+
+
 def texts(tree: Any) -> list[str]:
     """All strings inside a component tree, in order."""
     if isinstance(tree, str):

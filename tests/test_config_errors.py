@@ -928,14 +928,7 @@ def test_check_command_refuses_a_dashboard_shadowed_by_a_portal_page(project: Pr
     """`id: donnees` would be served at /donnees, the data catalogue's address: refused by `check`."""
     project.write("dashboards/donnees.yaml", project.text(RSA).replace("id: rsa\n", "id: donnees\n"))
     (project.root / "data").symlink_to(ROOT / "data", target_is_directory=True)
-    result = subprocess.run(
-        [sys.executable, "-m", "pilotis", "check", str(project.root)],
-        cwd=project.root,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_cli(["check", str(project.root)], cwd=project.root)  # in-process: see tests/cli_run.py
     assert result.returncode == 1, result.stdout
     line, col = project.locate("dashboards/donnees.yaml", "donnees\n")
     assert result.stderr.splitlines()[:2] == [

@@ -24,7 +24,7 @@ from pilotis.core.i18n import TEXTS
 from pilotis.core.registry import Dashboard
 from pilotis.core.settings import ROOT
 from pilotis.core.widgets import WIDGET_TYPES
-from tests.helpers import find_figures, html_table_rows, route, texts, widget_content
+from tests.helpers import find_class, find_figures, html_table_rows, route, texts, widget_content
 
 DATA = ROOT / "data"
 LAVAL = "200083392"  # CA Laval Agglomération (34 communes)
@@ -70,21 +70,6 @@ def latest_year(portal: Any, dashboard: Dashboard) -> str | None:
     """The year the period filter shows by default (None without a period filter)."""
     spec = dashboard.spec.filters.period
     return str(portal.data.years(spec.dataset)[0]) if spec else None
-
-
-def find_class(tree: Any, name: str) -> list[Any]:
-    """Components whose className contains ``name``."""
-    found: list[Any] = []
-    if isinstance(tree, dict):
-        props = tree.get("props", {})
-        if name in str(props.get("className", "")).split():
-            found.append(tree)
-        for value in props.values():
-            found += find_class(value, name)
-    elif isinstance(tree, list):
-        for item in tree:
-            found += find_class(item, name)
-    return found
 
 
 def parse_fr(text: str) -> float:

@@ -31,7 +31,7 @@ from pilotis.core.settings import ROOT
 from pilotis.core.territory import Territory
 from pilotis.core.widgets import WIDGET_TYPES, WidgetType, register_widget, seance_default, seance_graph
 from pilotis.ui.seance_render import plain
-from tests.helpers import find_figures, html_table_rows, texts
+from tests.helpers import find_class, find_figures, html_table_rows, texts
 
 DATA = ROOT / "data"
 LAVAL_EPCI = "200083392"
@@ -64,21 +64,6 @@ def number(text: str) -> float:
     """A French-formatted number (``1 937``, ``16,8``) as a float."""
     digits = re.sub(r"[\s\u202f\u00a0]", "", text).replace(",", ".")
     return float(re.match(r"-?\d+(\.\d+)?", digits).group(0))  # type: ignore[union-attr]
-
-
-def by_class(tree: Any, name: str) -> list[Any]:
-    """Components whose className contains ``name``."""
-    found: list[Any] = []
-    if isinstance(tree, dict):
-        props = tree.get("props", {})
-        if name in str(props.get("className", "")).split():
-            found.append(tree)
-        for value in props.values():
-            found += by_class(value, name)
-    elif isinstance(tree, list):
-        for item in tree:
-            found += by_class(item, name)
-    return found
 
 
 def rounded(items: list[float], digits: int = 4) -> list[float]:
@@ -127,7 +112,7 @@ def check_widget(widget: Any, frame: pd.DataFrame, tree: Any) -> None:
             assert [r[column] for r in rows] == pytest.approx(list(frame[column])), (widget.id, column)
     elif kind == "kpi":
         value = frame.loc[frame["element"] == "valeur", "valeur"].iloc[0]
-        shown = by_class(tree, "pilotis-kpi-value")
+        shown = find_class(tree, "pilotis-kpi-value")
         if value is None or pd.isna(value):
             assert "–" in texts(shown)[0] or not number_in(texts(shown)[0]), widget.id
         else:
@@ -138,7 +123,7 @@ def check_widget(widget: Any, frame: pd.DataFrame, tree: Any) -> None:
             expected = value * 100 if "%" in text else value
             assert number(text) * multiplier == pytest.approx(expected, rel=0.005, abs=0.051 * multiplier), widget.id
     elif kind == "compare":
-        body = [r for r in by_class(tree, "pilotis-compare-table")]
+        body = [r for r in find_class(tree, "pilotis-compare-table")]
         cells = texts(body)
         shown = [number(c) for c in cells if number_in(c) and "(" in c]  # « 1 234 (octobre 2020) »
         expected = [v for v in frame["valeur"] if v is not None and not pd.isna(v)]
