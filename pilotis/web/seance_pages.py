@@ -21,6 +21,7 @@ from pilotis.ui.components import aria, data_attributes
 from pilotis.ui.portal import Portal
 from pilotis.ui.seance_scope import visible_slots
 from pilotis.ui.seance_text import moment_text, script_texts
+from pilotis.web.seance_controls import exit_url_of, seance_foot, seance_head, yaml_lang
 
 MIN_TEXT_PX = 28
 """Smallest text of a séance page at 1920×1080 (declared here and in assets/seance.css)."""
@@ -36,99 +37,6 @@ EMPTY_FIGURE: dict[str, Any] = {
         "autosize": True,
     },
 }
-
-
-def _exit_url(seance: Seance, principal: Principal | None, portal: Portal) -> str:
-    if principal is not None and principal.seance is not None:
-        return ""  # a wall screen has nowhere else to go
-    if seance.implicit:
-        dashboard = portal.registry.dashboards.get(seance.key[1:])
-        return dashboard.spec.url if dashboard else "/"
-    return "/"
-
-
-def _button(icon: str, label: str, action: str, text: str = "", **extra: Any) -> html.Button:
-    children: list[Any] = [html.I(className=f"bi bi-{icon}", **aria(hidden="true"))]
-    if text:
-        children.append(html.Span(text, className="ms-2"))
-    return html.Button(
-        children,
-        type="button",
-        className="pilotis-seance-button",
-        title=label,
-        **aria(label=label),
-        **data_attributes(action=action),
-        **extra,
-    )
-
-
-def _yaml_lang(lang: str) -> str | None:
-    """``lang="fr"`` on a title written in YAML (French) inside a page shown in another language."""
-    return "fr" if lang != "fr" else None
-
-
-def _head(portal: Portal, title: str, status: Any, lang: str) -> html.Header:
-    collectivite = portal.registry.portal.collectivite
-    brand: list[Any] = []
-    if collectivite.logo:
-        brand.append(
-            html.Img(
-                src=f"/assets/{collectivite.logo}",
-                alt=collectivite.nom,
-                className="pilotis-seance-logo",
-            )
-        )
-    else:
-        brand.append(html.Span(collectivite.nom, className="pilotis-seance-collectivite"))
-    return html.Header(
-        [
-            html.Div(brand, className="pilotis-seance-brand"),
-            html.H1(title, className="pilotis-seance-title", lang=_yaml_lang(lang)),
-            status,
-        ],
-        className="pilotis-seance-head",
-    )
-
-
-def _foot(seance: Seance, slides: int, lang: str, *, frozen: bool, exit_url: str, can_freeze: bool) -> html.Footer:
-    controls = [
-        _button("chevron-left", t("seance_previous", lang), "prev"),
-        _button("pause-fill", t("seance_pause", lang), "pause"),
-        _button("chevron-right", t("seance_next", lang), "next"),
-        _button("arrows-fullscreen", t("seance_fullscreen", lang), "fullscreen"),
-    ]
-    if can_freeze:
-        controls.append(
-            html.Button(
-                [
-                    html.I(className="bi bi-snow", **aria(hidden="true")),
-                    html.Span(t("seance_freeze", lang), className="ms-2"),
-                ],
-                id=seance.dom_id("freeze"),
-                type="button",
-                className="pilotis-seance-button",
-                title=t("seance_freeze_title", lang),
-            )
-        )
-    if exit_url:
-        controls.append(_button("box-arrow-left", t("seance_leave", lang), "leave", t("seance_leave_short", lang)))
-    segments = [
-        html.Div(html.Div(className="pilotis-seance-fill"), className="pilotis-seance-segment") for _ in range(slides)
-    ]
-    children: list[Any] = [
-        html.Div(
-            controls,
-            className="pilotis-seance-controls",
-            role="toolbar",
-            **aria(label=t("seance_controls", lang)),
-        ),
-        html.Span(f"1 / {slides}", className="pilotis-seance-counter"),
-        html.Span(t("seance_paused_badge", lang), className="pilotis-seance-paused", hidden=True),
-    ]
-    if can_freeze:
-        children.append(html.Div(id=seance.dom_id("frozen"), className="pilotis-seance-frozen", role="status"))
-    children.append(html.Div(segments, className="pilotis-seance-progress", **aria(hidden="true")))
-    return html.Footer(children, className="pilotis-seance-foot" + (" is-snapshot" if frozen else ""))
 
 
 def _slot_view(
@@ -180,7 +88,7 @@ def _slot_view(
         figure_props["hidden"] = figure is None
     children: list[Any] = []
     if title:
-        children.append(html.H3(title, className="pilotis-seance-widget-title", lang=_yaml_lang(lang)))
+        children.append(html.H3(title, className="pilotis-seance-widget-title", lang=yaml_lang(lang)))
     children.append(html.Div(body if body is not None else [], **body_props))
     children.append(html.Div(dcc.Graph(**graph_props), **figure_props))
     return html.Section(
@@ -208,7 +116,7 @@ def _slide(
         [
             html.Div(
                 [
-                    html.H2(title, className="pilotis-seance-slide-title", lang=_yaml_lang(lang)),
+                    html.H2(title, className="pilotis-seance-slide-title", lang=yaml_lang(lang)),
                     html.P(subtitle, className="pilotis-seance-subtitle", **sub_props),
                 ],
                 className="pilotis-seance-slide-head",
@@ -279,14 +187,14 @@ def live_page(portal: Portal, seance: Seance, lang: str, principal: Principal | 
         className="pilotis-seance-live",
         role="status",
     )
-    exit_url = _exit_url(seance, principal, portal)
+    exit_url = exit_url_of(seance, principal, portal)
     can_freeze = principal is not None and principal.seance is None
     return html.Div(
         [
-            _head(portal, seance.spec.title, status, lang),
+            seance_head(portal, seance.spec.title, status, lang),
             html.Div(slides, className="pilotis-seance-slides"),
             _withheld(seance, visible, shown),
-            _foot(seance, total, lang, frozen=False, exit_url=exit_url, can_freeze=can_freeze),
+            seance_foot(seance, total, lang, frozen=False, exit_url=exit_url, can_freeze=can_freeze),
             html.Div(
                 className="pilotis-seance-announce visually-hidden",
                 **aria(live="polite"),
@@ -383,13 +291,13 @@ def snapshot_page(
         html.Span(t("seance_snapshot_of", lang, when=when), className="pilotis-seance-status is-frozen"),
         className="pilotis-seance-live",
     )
-    exit_url = _exit_url(seance, principal, portal)
+    exit_url = exit_url_of(seance, principal, portal)
     return html.Div(
         [
-            _head(portal, content.get("title") or seance.spec.title, status, lang),
+            seance_head(portal, content.get("title") or seance.spec.title, status, lang),
             banner,
             html.Div(slides, className="pilotis-seance-slides"),
-            _foot(seance, total, lang, frozen=True, exit_url=exit_url, can_freeze=False),
+            seance_foot(seance, total, lang, frozen=True, exit_url=exit_url, can_freeze=False),
             html.Div(
                 className="pilotis-seance-announce visually-hidden",
                 **aria(live="polite"),
