@@ -28,6 +28,8 @@ from pilotis.core.access import Principal, can_view_indicator, can_view_widget
 from pilotis.core.comparisons import Evaluator, Window, band_of, compare_territories
 from pilotis.core.errors import ConfigError
 from pilotis.core.loader import load_registry
+from pilotis.core.measures import Agg
+from pilotis.core.partials import grouped_by, regroup
 from pilotis.core.settings import ROOT
 from pilotis.core.territory import Territory
 from tests.cli_run import run_cli
@@ -690,3 +692,15 @@ def test_catalogue_lists_what_the_user_may_see(client_president, client_manager)
     theirs = routed(client_manager, "/indicateurs")
     assert "Dépenses de fonctionnement des communes" in theirs
     assert "Foyers allocataires" not in theirs and "Masse salariale" not in theirs
+
+
+def test_a_territory_without_data_has_no_value_rather_than_zero() -> None:
+    """Ranks and « Comparer des territoires » add partial sums per territory: a commune whose rows
+    are all NULL must stay without value (as SQL's SUM does), not count as 0 in the ranking."""
+    sums = {Agg("sum", "foyers"): "p0"}
+    frame = pd.DataFrame({"commune": ["53130", "53130", "53001"], "p0": [12.0, 3.0, None]})
+    by_commune = grouped_by(frame, "commune", sums)
+    assert by_commune.loc["53130", "p0"] == 15.0
+    assert pd.isna(by_commune.loc["53001", "p0"])
+    by_key = regroup(frame, ("commune",), sums).set_index("commune")
+    assert by_key.loc["53130", "p0"] == 15.0 and pd.isna(by_key.loc["53001", "p0"])

@@ -149,11 +149,14 @@ def regroup(frame: pd.DataFrame, keys: tuple[str, ...], aliases: dict[Agg, str])
         )
     numeric = frame.assign(**{a: pd.to_numeric(frame[a], errors="coerce") for a in how})
     grouped = numeric.groupby(list(keys), dropna=False, sort=True)
-    parts = [
-        grouped[alias].sum(min_count=1) if kind == "sum" else getattr(grouped[alias], kind)()
-        for alias, kind in how.items()
-    ]  # a sum of NULLs stays NULL, as in SQL
+    parts = [_combined(grouped[alias], kind) for alias, kind in how.items()]
     return pd.concat(parts, axis=1).reset_index()
+
+
+def _combined(groups: Any, kind: str) -> pd.Series:
+    """Partial aggregates of each group combined by ``kind`` (sum, min, max). A sum of NULLs
+    stays NULL, as in SQL: a territory without data has no value, not 0 (ranks, comparisons)."""
+    return groups.sum(min_count=1) if kind == "sum" else getattr(groups, kind)()
 
 
 def grouped_by(frame: pd.DataFrame, by: str, aliases: dict[Agg, str], text: bool = True) -> pd.DataFrame:
@@ -163,7 +166,7 @@ def grouped_by(frame: pd.DataFrame, by: str, aliases: dict[Agg, str], text: bool
     keys = frame[by].astype(str) if text else frame[by]
     for agg, alias in aliases.items():
         column = pd.to_numeric(frame[alias], errors="coerce").groupby(keys)
-        parts[alias] = getattr(column, COMBINE[agg.func])()
+        parts[alias] = _combined(column, COMBINE[agg.func])
     return pd.DataFrame(parts)
 
 
