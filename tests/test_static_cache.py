@@ -8,6 +8,7 @@ import brotli
 from flask.testing import FlaskClient
 
 from pilotis.core.settings import ROOT
+from pilotis.web import static_cache
 
 BR = {"Accept-Encoding": "gzip, deflate, br, zstd"}
 PLOTLY = "/assets/vendor/plotly/plotly-pilotis.min.js"
@@ -50,3 +51,21 @@ def test_without_brotli_the_file_is_sent_as_is_and_still_revalidates(client: Fla
         etag = first.headers["ETag"]
     with client.get("/assets/pilotis.css?m=1", headers={**identity, "If-None-Match": etag}) as again:
         assert again.status_code == 304
+
+
+def test_invented_bundle_fingerprints_are_compressed_once(client: FlaskClient, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Dash serves a bundle under any fingerprint, to anyone: five invented fingerprints must not
+    cost five compressions (nor five kept bodies) in the worker."""
+    calls: list[int] = []
+    real = brotli.compress
+
+    def counting(data: bytes, quality: int = 11, **options: object) -> bytes:
+        calls.append(quality)
+        return real(data, quality=quality, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(static_cache.brotli, "compress", counting)
+    for n in range(5):
+        url = f"/_dash-component-suites/dash/dcc/dash_core_components.v4_4_1m{1000 + n}.js"
+        response = client.get(url, headers=BR)
+        assert response.status_code == 200 and response.headers["Content-Encoding"] == "br"
+    assert len([q for q in calls if q == static_cache.BROTLI_QUALITY]) <= 1, calls

@@ -86,8 +86,12 @@ class StaticBodies:
         return body if same else None  # stale: the file was rebuilt without its .br
 
     def brotli(self, path: str, etag: str, data: bytes) -> bytes:
-        """``data`` compressed (once per address and version)."""
-        key = (path, etag)
+        """``data`` compressed (once per file and version).
+
+        Keyed by the file's path without its fingerprint: Dash serves a bundle under any
+        fingerprint (``….v4_4_1m<anything>.js``), so keying by the address would let anyone fill a
+        worker's memory and CPU with one entry and one compression per invented fingerprint."""
+        key = (check_fingerprint(path)[0], etag)
         with self._lock:
             found = self._bodies.get(key)
         if found is not None:
