@@ -526,6 +526,8 @@ def test_a_frozen_seance_shows_the_same_figures_after_the_data_changes(settings,
     assert re.fullmatch(r"/seance/essai/instantane/[A-Za-z0-9_-]{24}", link), link
     snapshot = snapshots.load(app.server.extensions["pilotis_db"], link.rsplit("/", 1)[1])
     assert snapshot is not None and snapshot.intact() and snapshot.author == "agent.rsa"
+    elsewhere = link.replace("/seance/essai/", "/seance/d/rsa/")  # another séance's address
+    assert client.get(elsewhere).status_code == 404, "a snapshot opens at its own séance's address only"
     stored = [s["figure"] for slide in snapshot.content["slides"] for s in slide["slots"] if s["figure"]]
     assert [json.loads(canonical(f)) for f in stored] == [
         json.loads(canonical(f)) for f in figures_of(live, seance).values()

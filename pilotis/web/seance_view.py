@@ -349,4 +349,7 @@ def page_known(portal: Portal, path: str) -> bool:
     found = portal.registry.seance_by_path(path) if is_seance_path(path) else None
     if found is None:
         return False
-    return found[1] is None or snapshots.load(get_db(), found[1]) is not None
+    if found[1] is None:
+        return True
+    snapshot = snapshots.load(get_db(), found[1])
+    return snapshot is not None and snapshot.seance == found[0].key  # a snapshot lives at its séance's address only
