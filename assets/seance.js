@@ -28,7 +28,7 @@
   }
 
   // Every text said or written here comes from the page, in its language: the server renders
-  // them on the séance's root as data-text-* (pilotis/ui/seance_texts.py), {placeholders} kept.
+  // them on the séance's root as data-text-* (pilotis/ui/seance_text.py), {placeholders} kept.
   function text(name, values) {
     var el = root();
     var template = (el && el.getAttribute("data-text-" + name)) || "";
@@ -207,7 +207,7 @@
     fitObserver.observe(el, { childList: true, subtree: true, characterData: true });
   }
 
-  /* Figures are drawn for 1920×1080 (28 px fonts, pilotis/seance_render.py): their fonts follow
+  /* Figures are drawn for 1920×1080 (28 px fonts, pilotis/ui/seance_render.py): their fonts follow
      the screen's scale like the rest of the slide. Each figure sent by the server is rescaled
      once (a WeakMap remembers the scale applied to that layout object). */
   var scaledLayouts = new WeakMap();

@@ -94,7 +94,7 @@ class UserSession(Base):
     """One sign-in session: what the signed session cookie points at, revocable on the server.
 
     The cookie carries a random id; only its SHA-256 is stored (``id_hash``), so that a copy of
-    this table does not let anyone open the sessions it lists. See :mod:`pilotis.user_sessions`.
+    this table does not let anyone open the sessions it lists. See :mod:`pilotis.accounts.user_sessions`.
     """
 
     __tablename__ = "user_sessions"

@@ -68,7 +68,7 @@ def save(
     scope: str | None,
 ) -> Snapshot:
     """Store ``content`` (JSON values only), rendered with the row scope ``scope``
-    (:func:`pilotis.access.recorded_scope` of its author), and return the snapshot (new random id)."""
+    (:func:`pilotis.core.access.recorded_scope` of its author), and return the snapshot (new random id)."""
     body = {"format": FORMAT, **content}
     data = canonical(body)
     digest = hashlib.sha256(data).hexdigest()

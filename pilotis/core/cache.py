@@ -190,7 +190,7 @@ class TieredCache:
         return int(self.back.misses)
 
     # The front holds the shared entries under the same keys, for no longer: safe for the reason
-    # written at each key (query results: pilotis.data.DataService._key).
+    # written at each key (query results: pilotis.core.data.DataService._key).
     def _in_front(self, key: str) -> bool:
         return key.startswith(self._namespaces)
 

@@ -8,7 +8,7 @@ view sends these to existing components (``figure`` of a ``dcc.Graph``: Plotly.r
 place, no flicker); a snapshot stores exactly the same JSON.
 
 What a viewer may see of a séance is decided per slot (:mod:`pilotis.ui.seance_scope`, through
-:func:`pilotis.access.widget_indicators_visible`): on a synthesis dashboard a manager sees his
+:func:`pilotis.core.access.widget_indicators_visible`): on a synthesis dashboard a manager sees his
 direction's indicators only. A slot he may not see is not rendered, not cached for him, not sent,
 and the page does not name it.
 """

@@ -68,11 +68,11 @@ def describe_filters(
 def visible_slots(portal: Portal, seance: Seance, principal: Principal | None) -> frozenset[int]:
     """Indexes of the slots of ``seance`` that ``principal`` may see.
 
-    The caller decided on the séance already (:func:`pilotis.access.can_view_seance`: every
+    The caller decided on the séance already (:func:`pilotis.core.access.can_view_seance`: every
     dashboard shown, or a display link of this séance); each slot then needs the widget-level
-    decision :func:`pilotis.access.widget_indicators_visible` (on a synthesis dashboard, the
+    decision :func:`pilotis.core.access.widget_indicators_visible` (on a synthesis dashboard, the
     indicators of the other directions are hidden). Like the synthesis page
-    (:func:`pilotis.overview.visible_widgets`), a section heading of a synthesis dashboard whose
+    (:func:`pilotis.core.usage.visible_widgets`), a section heading of a synthesis dashboard whose
     widgets are all hidden is hidden too.
     """
     registry = portal.registry
@@ -100,7 +100,7 @@ def audience(portal: Portal, seance: Seance, principal: Principal | None) -> tup
     """The slots ``principal`` may see and a digest of everything that decides what they see of
     ``seance`` besides their rows: those slots, and the dashboards they may open (a KPI of a
     synthesis dashboard links to the thematic dashboard of its indicator that the viewer may
-    open: :func:`pilotis.overview.drill_targets`). Two viewers with the same digest and the same
+    open: :func:`pilotis.core.usage.drill_targets`). Two viewers with the same digest and the same
     row scope receive the same rendering."""
     visible = visible_slots(portal, seance, principal)
     opens = sorted(d.id for d in portal.registry.dashboards.values() if can_view(principal, d.spec))

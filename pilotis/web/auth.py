@@ -60,7 +60,7 @@ class SessionUser(UserMixin):
     territory: str | None
     roles: frozenset[str] = field(default_factory=frozenset)
     session_id: str = field(default="", repr=False)
-    """The random id of the server-side session (see :mod:`pilotis.user_sessions`); never logged."""
+    """The random id of the server-side session (see :mod:`pilotis.accounts.user_sessions`); never logged."""
 
     def get_id(self) -> str:
         """The session id: what the signed cookie carries, looked up (hashed) on every request."""
@@ -334,7 +334,7 @@ def _load_user(session_id: str) -> SessionUser | None:
 
     None (anonymous) when the session is unknown, revoked, past its absolute end or idle, or the
     account is disabled. Asked on every request (each Dash callback is one), so it is ONE indexed
-    query (:data:`pilotis.user_sessions.SESSION_QUERY`, Core, no ORM objects), run again once
+    query (:data:`pilotis.accounts.user_sessions.SESSION_QUERY`, Core, no ORM objects), run again once
     on a fresh connection if the connection was cut; ``last_seen_at`` is written only every few minutes.
     """
     if not user_sessions.well_formed(session_id):

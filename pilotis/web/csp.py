@@ -1,7 +1,7 @@
 """Content-Security-Policy of every response: scripts of this site only, Dash's inline scripts by hash.
 
 Dash's index page carries a few inline scripts (the renderer start-up line and the clientside
-callbacks, e.g. the page title in ``pilotis/web.py``); :meth:`dash.Dash.csp_hashes` gives their
+callbacks, e.g. the page title in ``pilotis/web/wiring.py``); :meth:`dash.Dash.csp_hashes` gives their
 sha256 hashes, so ``script-src`` needs no ``'unsafe-inline'``: an injected ``<script>`` or an
 ``onclick=`` attribute does not run. Nothing is loaded from another origin (the portal is
 air-gapped: every bundle, font and map layer is served by the app itself).

@@ -40,6 +40,7 @@ from pilotis.core.seances import Seance
 from pilotis.ui.portal import Portal
 from pilotis.web.auth import current_principal as signed_in
 from pilotis.web.auth import login_url as auth_login_url
+from pilotis.web.context import current_lang
 from pilotis.web.display_session import display_principal
 from pilotis.web.request_limits import callback_body_problem
 from pilotis.web.responses import denied_page, error_page
@@ -318,7 +319,7 @@ def install(app: Dash, portal: Portal) -> None:
     def not_found(_error: Exception) -> flask.Response:
         if flask.request.path.startswith(prefix + "_"):
             return _json(404, "introuvable")
-        lang = flask.request.cookies.get("pilotis_lang", portal.settings.lang)
+        lang = current_lang(portal.settings.lang)
         return error_page(portal, 404, t("not_found", lang), t("not_found_text", lang))
 
 

@@ -9,7 +9,7 @@ read whole, and 600,000 inputs kept a worker busy 17 s before a 500. Here:
   séances, measured in tests/browser/test_csp_browser.py); 1 MiB leaves ample room;
 - a ``/_dash-update-component`` body must have the shape dash-renderer sends, and as many
   inputs, states and outputs as the callback declares (:func:`callback_body_problem`), checked
-  by ``pilotis.enforce`` before any access decision or callback runs: otherwise HTTP 400 naming
+  by ``pilotis.web.enforce`` before any access decision or callback runs: otherwise HTTP 400 naming
   the field;
 - an unknown ``/_dash-component-suites/…`` path is a 404, not a Dash exception (500).
 """
@@ -81,7 +81,7 @@ def callback_body_problem(body: Any, callback_map: dict[str, Any], *, exact: boo
     """Why a ``/_dash-update-component`` body is malformed (a French sentence naming the field),
     or None. Costs O(entries the callback declares): a body listing more is refused at once.
 
-    ``exact=False`` checks the shape and the upper bounds only: ``pilotis.enforce`` asks it before
+    ``exact=False`` checks the shape and the upper bounds only: ``pilotis.web.enforce`` asks it before
     the access decision (whose cost then stays bounded), and the exact counts (fewer entries than
     declared would crash the callback: a 500) after it, so that a forbidden callback is a 403
     whatever its body. An unknown ``output`` is not judged here: enforce refuses it (403, audited).

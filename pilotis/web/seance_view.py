@@ -322,8 +322,8 @@ def install(app: Dash, portal: Portal) -> None:
 
 def _guard_snapshot(portal: Portal) -> Any:
     """``GET /seance/…/instantane/<id>``: 403 (audited) when the visitor may watch the séance
-    but not this snapshot (:func:`pilotis.snapshots.refusal`: widgets, rows); the signed-out and
-    those refused the séance itself are answered by ``pilotis.enforce``; the router callback
+    but not this snapshot (:func:`pilotis.accounts.snapshots.refusal`: widgets, rows); the signed-out and
+    those refused the séance itself are answered by ``pilotis.web.enforce``; the router callback
     asks the same question (:func:`route`)."""
     request = flask.request
     if request.method != "GET" or not is_seance_path(request.path):
