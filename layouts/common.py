@@ -14,6 +14,7 @@ from layouts.html_table import Fmt, data_table
 from pilotis.core.formatting import NNBSP, format_period
 from pilotis.core.i18n import t
 from pilotis.ui.components import aria
+from pilotis.ui.components import graph_config as graph_config
 
 # Re-exported: widget modules and dashboards take them from here.
 from pilotis.ui.components import notice as notice
@@ -59,28 +60,6 @@ def wrap_labels(values: Iterable[Any], width: int = 28) -> list[Any]:
         "<br>".join(textwrap.wrap(v, width, break_on_hyphens=False)) if isinstance(v, str) and len(v) > width else v
         for v in values
     ]
-
-
-def graph_config(lang: str) -> dict[str, Any]:
-    """dcc.Graph config: French locale, no plotly logo, no toolbar, no external links.
-
-    No toolbar (``displayModeBar``): its zoom / pan / PNG buttons are mouse-only, unnamed for a
-    screen reader and added 5 to 7 Tab stops per chart; the data are in « Voir les données ».
-    """
-    return {
-        "locale": lang,
-        "displaylogo": False,
-        "displayModeBar": False,
-        "responsive": True,
-        # plotly.js 4 adds "Share chart..." (sendChartToCloud): it uploads the figure's data to
-        # Plotly Cloud. Never on an internal portal of confidential data.
-        "modeBarButtonsToRemove": ["lasso2d", "select2d", "sendDataToCloud", "sendChartToCloud", "editInChartStudio"],
-        "showSendToCloud": False,
-        # Geo plots load a base map (topojson) even when it is hidden; by default from a CDN,
-        # which an air-gapped intranet cannot reach (the map then stays blank).
-        "topojsonURL": "/assets/vendor/plotly-topojson/",
-        "toImageButtonOptions": {"format": "png", "scale": 2},
-    }
 
 
 def accessible_graph(

@@ -31,6 +31,7 @@ from pilotis.core.seances import SeanceSpec, pack
 from pilotis.core.settings import ROOT, Settings
 from pilotis.core.sources import SourceError
 from pilotis.ui.seance_render import canonical, projected, split
+from pilotis.web.seance_pages import live_page
 from tests.helpers import csrf_headers, find_figures, login_as, texts
 
 UPDATE = "/_dash-update-component"
@@ -713,3 +714,25 @@ def test_can_view_seance_decision() -> None:
     assert can_view_seance(screen, "commission-rsa", [other]) and not can_view_seance(screen, "s", [spec])
     assert not can_view(screen, DashboardSpec(id="p", title="P", access="public-internal", widgets=[{}]))
     assert not can_view_seance(None, "s", [spec])
+
+
+def test_seance_charts_use_the_page_language(portal) -> None:  # type: ignore[no-untyped-def]
+    """An English séance draws its date axes in English (plotly's locale), a French one in French."""
+    seance = portal.registry.seances["commission-rsa"]
+    president = Principal("president", None, frozenset({"president"}))
+    for lang in ("fr", "en"):
+        page = live_page(portal, seance, lang, president).to_plotly_json()
+        locales = {c["props"]["config"]["locale"] for c in _graphs(page)}
+        assert locales == {lang}, (lang, locales)
+
+
+def _graphs(tree: Any) -> list[dict[str, Any]]:
+    """Every dcc.Graph of a layout as JSON."""
+    if hasattr(tree, "to_plotly_json"):
+        tree = tree.to_plotly_json()
+    if isinstance(tree, list):
+        return [g for item in tree for g in _graphs(item)]
+    if not isinstance(tree, dict) or "props" not in tree:
+        return []
+    own = [tree] if tree.get("type") == "Graph" else []
+    return own + [g for value in tree["props"].values() for g in _graphs(value)]

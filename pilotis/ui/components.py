@@ -43,3 +43,25 @@ def notice(text: str, kind: Literal["info", "warning", "danger"] = "info") -> ht
         className=f"pilotis-notice alert alert-{kind} py-1 px-2 mb-2 small",
         role="status",
     )
+
+
+def graph_config(lang: str) -> dict[str, Any]:
+    """dcc.Graph config: French locale, no plotly logo, no toolbar, no external links.
+
+    No toolbar (``displayModeBar``): its zoom / pan / PNG buttons are mouse-only, unnamed for a
+    screen reader and added 5 to 7 Tab stops per chart; the data are in « Voir les données ».
+    """
+    return {
+        "locale": lang,
+        "displaylogo": False,
+        "displayModeBar": False,
+        "responsive": True,
+        # plotly.js 4 adds "Share chart..." (sendChartToCloud): it uploads the figure's data to
+        # Plotly Cloud. Never on an internal portal of confidential data.
+        "modeBarButtonsToRemove": ["lasso2d", "select2d", "sendDataToCloud", "sendChartToCloud", "editInChartStudio"],
+        "showSendToCloud": False,
+        # Geo plots load a base map (topojson) even when it is hidden; by default from a CDN,
+        # which an air-gapped intranet cannot reach (the map then stays blank).
+        "topojsonURL": "/assets/vendor/plotly-topojson/",
+        "toImageButtonOptions": {"format": "png", "scale": 2},
+    }

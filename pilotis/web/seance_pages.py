@@ -17,7 +17,7 @@ from pilotis.core.access import Principal
 from pilotis.core.i18n import t
 from pilotis.core.seances import Seance, Slide
 from pilotis.core.widgets import seance_graph
-from pilotis.ui.components import aria, data_attributes
+from pilotis.ui.components import aria, data_attributes, graph_config
 from pilotis.ui.portal import Portal
 from pilotis.ui.seance_scope import visible_slots
 from pilotis.ui.seance_text import moment_text, script_texts
@@ -61,14 +61,7 @@ def _slot_view(
     label = t("seance_chart_named", lang, title=title) if title else t("seance_chart", lang)
     graph_props: dict[str, Any] = {
         "figure": figure or EMPTY_FIGURE,
-        "config": {
-            "locale": "fr",
-            "displaylogo": False,
-            "displayModeBar": False,
-            "responsive": True,
-            "showSendToCloud": False,
-            "topojsonURL": "/assets/vendor/plotly-topojson/",
-        },
+        "config": graph_config(lang),  # the page's locale: English months on an English séance
         "style": {"height": "100%", "width": "100%"},
         "responsive": True,
     }
