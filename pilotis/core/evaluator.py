@@ -28,7 +28,7 @@ from pilotis.core.positions import Positions
 from pilotis.core.query import PERIOD, Filter, Query
 from pilotis.core.results import Comparison, KpiResult, kpi_result
 from pilotis.core.schema import DatasetBase
-from pilotis.core.scope import Scope
+from pilotis.core.scope import Scope, where_filters
 from pilotis.core.targets import Targets
 from pilotis.core.territory import Territory
 from pilotis.core.windows import PER_YEAR, Window, as_dates, truncate
@@ -139,8 +139,7 @@ class Evaluator:
         batch = self.batch_of(leaf)
         columns = sorted({c for other in batch for c, _ in other.where})
         if not columns or all(other.where == leaf.where for other in batch):
-            where = tuple(Filter(c, "in", v) if isinstance(v, tuple) else Filter(c, "=", v) for c, v in leaf.where)
-            return self.run(leaf, self.measures(leaf), group_by, filters + where)
+            return self.run(leaf, self.measures(leaf), group_by, filters + where_filters(leaf.where))
         shared: list[Filter] = []  # a condition every leaf of the batch has: the union of values
         for column in columns:
             values = [dict(other.where).get(column) for other in batch]
@@ -270,7 +269,7 @@ class Evaluator:
             return number(measure_value(leaf.node, lambda a: totals[a]))
         if self.kind(leaf) == "stock":
             return number(rows.iloc[0]["m"])
-        return number(self._direct(leaf, window).iloc[0]["m"]) if not rows.empty else None
+        return number(self._direct(leaf, window).iloc[0]["m"])
 
     def _direct(
         self,

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from pilotis.core.access import RowsDenied
-from pilotis.core.measures import parse_measure
 from pilotis.core.partials import number
 from pilotis.core.query import Query
 from pilotis.core.results import Comparison
@@ -39,8 +38,7 @@ class Targets:
             )
         year = window.end.year if window else None
         assert target.dataset is not None and target.measure is not None
-        named = self.ev.scope.dataset(target.dataset).measures
-        node = parse_measure(named.get(target.measure, target.measure))
+        node = self.ev.scope.measure(target.dataset, target.measure)
         keys = tuple(sorted(target.where)) + ((target.year_column,) if target.year_column else ())
         wanted = {**target.where, **({target.year_column: year} if target.year_column else {})}
         grouped = bool(keys) and not any(isinstance(v, list) for v in target.where.values()) and year is not None

@@ -82,7 +82,6 @@ def install(app: Dash, portal: Portal) -> None:
         dashboard = portal.registry.by_path(pathname)
         if dashboard is None:
             return pages.not_found(lang), f"{t('not_found', lang)} — {title}"
-        principal = current_principal()
         if not can_view(principal, dashboard.spec):
             audit("access_denied", principal, f"page {pathname}", f"tableau de bord {dashboard.id}")
             return pages.denied(lang), f"{t('denied', lang)} — {title}"
