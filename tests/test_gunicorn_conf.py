@@ -1,0 +1,34 @@
+"""The app under gunicorn keeps answering while browsers hold idle connections open.
+
+Chromium opens connections ahead of time (preconnect) and may send nothing on them. With
+gunicorn's default ``sync`` workers, two such sockets block both workers of ``-w 2`` until the
+worker timeout, and a real page load hangs (a browser test timed out in CI this way). The
+repository's ``gunicorn.conf.py`` (read by gunicorn from the working directory) picks threaded
+workers that poll their connections.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from tests.browser.conftest import serve
+
+
+def test_idle_connections_do_not_block_the_workers(tmp_path: Path) -> None:
+    with serve(tmp_path, ready_path="/login") as base:
+        address = urlsplit(base)
+        idle = [socket.create_connection((address.hostname, address.port)) for _ in range(4)]
+        try:
+            time.sleep(0.5)  # let the workers accept the idle sockets first, as with a preconnect
+            started = time.monotonic()
+            with urllib.request.urlopen(base + "/login", timeout=20) as response:
+                assert response.status == 200
+            # A sync worker answers only after the 60 s worker timeout (or never within 20 s).
+            assert time.monotonic() - started < 10
+        finally:
+            for sock in idle:
+                sock.close()
