@@ -1,7 +1,8 @@
 """Browser fixtures: the app served by gunicorn as in production, driven in a real Chromium.
 
-- ``live_server``: ``gunicorn app:server -w 2`` (threaded workers: gunicorn.conf.py) on a free loopback port, with its own instance
-  folder (database, cache), started once per session and always stopped.
+- ``live_server``: ``gunicorn app:server -w 2`` (threaded workers: ``gunicorn.conf.py``) on a
+  free loopback port, with its own instance folder (database, cache), started once per session
+  and always stopped.
 - ``browser``: Debian's Chromium (``/usr/bin/chromium``; Playwright cannot download one here).
 - ``tab`` / ``mobile_tab``: a new page (1366×768 / 390×844) of one session-wide context signed
   in through the real login form (when the app has one), recording every request and every
