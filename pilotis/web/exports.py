@@ -133,7 +133,7 @@ def export(dashboard_id: str, filename: str) -> WerkzeugResponse:
         chunks = csv_chunks(content, request.variant)
     else:
         chunks = xlsx_chunks(content, t("export_data_sheet", lang), t("export_about_sheet", lang))
-    response = flask.Response(chunks, mimetype=MIMETYPES[fmt])
+    response = flask.Response(chunks, content_type=MIMETYPES[fmt])
     response.headers["Content-Disposition"] = f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(name)}"
     response.headers["Cache-Control"] = "no-store"  # what a user may see: never kept for another
     return response
