@@ -80,7 +80,12 @@ def test_tools_csv_reads_without_options() -> None:
 def test_csv_formulas_are_neutralised(variant: str) -> None:
     sep = ";" if variant == "fr" else ","
     frame = pd.read_csv(
-        io.BytesIO(_csv(variant)), sep=sep, skiprows=HEADER_LINES, dtype=str, encoding="utf-8-sig", keep_default_na=False
+        io.BytesIO(_csv(variant)),
+        sep=sep,
+        skiprows=HEADER_LINES,
+        dtype=str,
+        encoding="utf-8-sig",
+        keep_default_na=False,
     )
     assert frame["Commune"].tolist()[2:] == ["'" + value for value in HOSTILE]
     assert neutralise("Laval") == "Laval" and neutralise("") == ""
