@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,7 @@ from pilotis.accounts import audit
 from pilotis.accounts.db import Database
 from pilotis.core.settings import ROOT
 from pilotis.ui.portal import Portal
+from tests.helpers import find_class, route, texts
 
 LAVAL = "200083392"
 OTHER_EPCI = "200055887"
@@ -148,3 +150,22 @@ def test_each_export_is_audited(agent_client: FlaskClient, db: Database) -> None
     event = audit.search(db, audit.AuditFilter(event="export", username="agent.rsa")).rows[0]
     assert event.target == "export rsa/comparer"
     assert event.detail.startswith(f"format xlsx, {book['Données'].max_row - 1} lignes")
+
+
+def test_page_offers_a_download_menu_per_widget_with_data(agent_client: FlaskClient, portal: Portal) -> None:
+    page = route(agent_client, "/rsa")
+    menus = find_class(page, "pilotis-download")
+    names = ["".join(texts(menu["props"]["children"][0])) for menu in menus]
+    dashboard = portal.registry.dashboards["rsa"]
+    with_data = [w for w in dashboard.widgets if w.type not in ("markdown", "section")]
+    assert len(menus) == len(with_data)  # not under the text « À savoir »
+    assert any("Télécharger" in name and " les données de « Communes »" in name for name in names)
+    links = find_class(page, "pilotis-export")
+    communes = [link["props"]["href"] for link in links if link["props"]["href"].startswith("/exports/rsa/communes.")]
+    assert communes == [
+        "/exports/rsa/communes.csv",
+        "/exports/rsa/communes.csv?variante=outils",
+        "/exports/rsa/communes.xlsx",
+    ]
+    compare = next(link for link in links if "/comparer." in link["props"]["href"])
+    assert json.loads(compare["props"]["data-controls"])["t1"] == "rsa--comparer-t1"  # for assets/exports.js
