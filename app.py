@@ -22,6 +22,7 @@ from pilotis.web.admin import bp as admin_bp
 from pilotis.web.admin_sources import bp as sources_bp
 from pilotis.web.auth import bp as auth_bp
 from pilotis.web.auth import install_auth
+from pilotis.web.exports import bp as exports_bp
 from pilotis.web.wiring import install, page_status
 
 
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     server.register_blueprint(auth_bp)  # /login, /logout
     server.register_blueprint(admin_bp)  # /admin/audit
     server.register_blueprint(sources_bp)  # /admin/sources: état des sources, manual refresh
+    server.register_blueprint(exports_bp)  # /exports/<dashboard>/<widget>.<csv|xlsx>: widget data as files
 
     @server.before_request
     def unknown_pages() -> flask.Response | None:

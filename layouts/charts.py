@@ -20,7 +20,7 @@ from pilotis.core.i18n import t
 from pilotis.core.query import PERIOD
 from pilotis.core.schema import DataWidgetBase
 from pilotis.core.scope import Scope
-from pilotis.core.widgets import RenderContext, WidgetType, labelled, register_widget
+from pilotis.core.widgets import RenderContext, WidgetType, labelled, register_widget, unit_of
 
 
 class ChartConfig(DataWidgetBase):
@@ -113,7 +113,7 @@ class Chart(WidgetType):
         frame = territory_names(frame, dataset, scope, (widget.x, widget.color))
         labels = {PERIOD: "Période" if scope.lang == "fr" else "Period", "valeur": widget.title or "Valeur"}
         labels.update({c: dataset.label(c) for c in frame.columns if c not in labels})
-        return labelled(frame, labels, exact=exact)
+        return labelled(frame, labels, exact=exact, units={"valeur": unit_of(widget.format)})
 
     @classmethod
     def render(cls, widget: ChartConfig, ctx: RenderContext):  # type: ignore[override]

@@ -208,7 +208,7 @@ class Compare(WidgetType):
                 window, value, previous = figures(evaluator)
                 reference = previous.reference if previous is not None else None
                 end = window.end if window else None
-                rows.append((scope.territories.name(territory), str(territory), indicator_id, value, end, reference))
+                rows.append((scope.territories.name(territory), territory.value, indicator_id, value, end, reference))
         return labelled(pd.DataFrame(rows, columns=list(DATA_LABELS)), DATA_LABELS)
 
     @classmethod

@@ -25,7 +25,7 @@ from pilotis.core.indicators import Indicator, leaves, widget_indicator
 from pilotis.core.measures import parse_measure
 from pilotis.core.schema import DataWidgetBase, Strict
 from pilotis.core.scope import Scope
-from pilotis.core.widgets import CheckContext, RenderContext, WidgetType, labelled, register_widget
+from pilotis.core.widgets import CheckContext, RenderContext, WidgetType, labelled, register_widget, unit_of
 
 BATCH = True
 """Share the queries of the KPIs of a dashboard (turned off by the benchmark's baseline only)."""
@@ -216,7 +216,7 @@ class Kpi(WidgetType):
         if not datasets:
             return
         periodic = any(d.period is not None for d in datasets)
-        unit = indicator.unit_key if indicator else {"euro": "€", "percent": "%"}.get(widget.format, widget.unit)
+        unit = indicator.unit_key if indicator else unit_of(widget.format, widget.unit)
         for i, item in enumerate(widget.compare_items()):
             loc: tuple[str | int, ...] = ("compare", i) if isinstance(widget.compare, list) else ("compare",)
             if item in ("previous_period", "previous_year") and not periodic and "compare" in widget.model_fields_set:
@@ -323,7 +323,7 @@ class Kpi(WidgetType):
         """One row for the value (``element`` = `valeur`), one per comparison shown (its kind,
         the reference compared with) and one per point of the sparkline (`courbe`)."""
         indicator, result = cls.compute(widget, scope)
-        return result_frame(indicator, result)
+        return result_frame(indicator, result, unit_of(widget.format, widget.unit))
 
     @classmethod
     def render(cls, widget: KpiConfig, ctx: RenderContext) -> list:  # type: ignore[override]
@@ -342,11 +342,11 @@ FRAME_LABELS = {
 """French labels of the columns of a KPI's data."""
 
 
-def result_frame(indicator: Indicator, result: KpiResult) -> pd.DataFrame:
-    """A KPI card's figures as a frame (see :meth:`Kpi.data`)."""
+def result_frame(indicator: Indicator, result: KpiResult, unit: str = "") -> pd.DataFrame:
+    """A KPI card's figures as a frame (see :meth:`Kpi.data`); ``unit``: that of its values."""
     rows: list[tuple[Any, ...]] = [("valeur", result.value, None, result.end, None, indicator.label)]
     for found in result.comparisons:
         rows.append((found.kind, found.value, found.reference, found.period, found.reference_period, found.label))
     rows += [("courbe", value, None, period, None, "") for period, value in result.sparkline]
     frame = pd.DataFrame(rows, columns=list(FRAME_LABELS))
-    return labelled(frame, FRAME_LABELS, exact=result.exact)
+    return labelled(frame, FRAME_LABELS, exact=result.exact, units={"valeur": unit, "reference": unit})

@@ -17,7 +17,7 @@ from pilotis.core.formatting import NNBSP, french_fold
 from pilotis.core.i18n import t
 from pilotis.core.schema import ColorScale, DataWidgetBase
 from pilotis.core.scope import Scope
-from pilotis.core.widgets import RenderContext, WidgetType, labelled, register_widget
+from pilotis.core.widgets import RenderContext, WidgetType, labelled, register_widget, unit_of
 
 _GEO_CACHE: dict[tuple[str, int], dict] = {}
 
@@ -138,7 +138,7 @@ class Choropleth(WidgetType):
             "nom": "Nom" if scope.lang == "fr" else "Name",
             "valeur": f"{widget.title} {unit}".strip(),
         }
-        return labelled(frame, labels, exact=exact)
+        return labelled(frame, labels, exact=exact, units={"valeur": unit_of(widget.format)})
 
     @classmethod
     def render(cls, widget: ChoroplethConfig, ctx: RenderContext):  # type: ignore[override]

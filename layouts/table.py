@@ -13,7 +13,7 @@ from layouts.html_table import data_table
 from pilotis.core.i18n import t
 from pilotis.core.schema import DataWidgetBase, Strict
 from pilotis.core.scope import Scope
-from pilotis.core.widgets import RenderContext, WidgetType, labelled, register_widget
+from pilotis.core.widgets import RenderContext, WidgetType, labelled, register_widget, unit_of
 
 
 class TableMeasure(Strict):
@@ -96,7 +96,8 @@ class Table(WidgetType):
         for column in widget.group_by:
             frame[column] = frame[column].astype(str)
         frame = add_territory_names(frame, dataset, scope, labels)
-        return labelled(frame, labels, exact=exact)
+        units = {a: unit_of(m.format) for a, m in aliases.items()}
+        return labelled(frame, labels, exact=exact, units=units)
 
     @classmethod
     def render(cls, widget: TableConfig, ctx: RenderContext):  # type: ignore[override]

@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from pilotis.accounts.db import Database, get_db, utcnow
 from pilotis.accounts.models import AuditEvent
+from pilotis.core.export_formats import neutralise
 
 log = logging.getLogger(__name__)
 LOCAL = ZoneInfo("Europe/Paris")
@@ -173,8 +174,7 @@ CSV_HEADER = ["date", "evenement", "libelle", "utilisateur", "adresse", "cible",
 
 def _cell(value: object) -> str:
     """A CSV cell that a spreadsheet will not run as a formula (typed user names are untrusted)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return neutralise("" if value is None else str(value))
 
 
 def write_csv(db: Database, out: IO[str], filters: AuditFilter, batch: int = 1000) -> int:

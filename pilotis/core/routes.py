@@ -44,6 +44,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/lang", "choix de la langue", server="folder"),
     Route("/assets", "fichiers statiques", server="folder"),
     Route("/favicon.ico", "icône du site", server="page"),
+    Route("/exports", "exports des widgets (CSV, XLSX)", server="folder"),
     Route("/api", "API JSON (à venir)"),
     Route("/alertes", "alertes sur les indicateurs (à venir)"),
     Route("/referents", "référents des tableaux de bord (à venir)"),

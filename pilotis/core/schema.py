@@ -30,7 +30,6 @@ SLUG = r"^[a-z][a-z0-9_-]*$"
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|sec|min|m|h|j|d)\s*$")
 _UNITS = {"s": 1, "sec": 1, "min": 60, "m": 60, "h": 3600, "j": 86400, "d": 86400}
 
-
 COLOR_SCALES = sorted(
     name
     for module in (plotly.colors.sequential, plotly.colors.diverging, plotly.colors.cyclical)
@@ -87,7 +86,6 @@ Duration = Annotated[
     # Written `15min` in YAML, validated to seconds: the JSON Schema accepts both forms.
     WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": _DURATION.pattern}]}),
 ]
-
 
 TerritoryLevel = Literal["departement", "epci", "commune"]
 
@@ -206,6 +204,8 @@ class DatasetBase(Strict):
     """Producteur et millésime à citer (Licence Ouverte : « DREES, 2020 »)."""
     simulated: bool = False
     """`true` pour des données générées : les widgets affichent « données simulées »."""
+    licence: str = ""
+    """Licence des données, citée dans l'en-tête des exports (ex. « Licence Ouverte / Etalab 2.0 »)."""
     columns: dict[str, ColumnSpec] = Field(default_factory=dict)
     """Libellés, types et unités des colonnes."""
     territory: TerritoryColumns | None = None

@@ -84,6 +84,9 @@ class Settings:
     """Largest request body accepted (PILOTIS_MAX_REQUEST_BYTES), larger ones get HTTP 413. The
     largest body the portal itself sends is a séance refresh callback (6.9 kB in Chromium, see
     pilotis/request_limits.py): 1 MiB leaves room and stops a 50 MB body at the door."""
+    export_max_rows: int = 100_000
+    """Most rows a widget export may hold (PILOTIS_EXPORT_MAX_ROWS); beyond, the export is refused
+    with a French message asking for a smaller territory or period (docs/exports.md)."""
 
     def __post_init__(self) -> None:
         if not self.cache_url:
@@ -118,6 +121,7 @@ class Settings:
             "login_max_failures_ip": int(os.environ.get("PILOTIS_LOGIN_MAX_FAILURES_IP", "20")),
             "login_lockout_minutes": int(os.environ.get("PILOTIS_LOGIN_LOCKOUT_MINUTES", "15")),
             "max_request_bytes": int(os.environ.get("PILOTIS_MAX_REQUEST_BYTES", "1048576")),
+            "export_max_rows": int(os.environ.get("PILOTIS_EXPORT_MAX_ROWS", "100000")),
         }
         values.update(overrides)
         # Demo mode without a key: the installation's own (the server and the command line agree).

@@ -49,12 +49,23 @@ def seance_graph(type_name: str) -> bool:
     return found.graph if found is not None else False
 
 
-def labelled(frame: pd.DataFrame, labels: dict[str, str], *, exact: bool = True) -> pd.DataFrame:
+def labelled(
+    frame: pd.DataFrame, labels: dict[str, str], *, exact: bool = True, units: dict[str, str] | None = None
+) -> pd.DataFrame:
     """``frame`` carrying the labels of its columns and whether the data could be cut at the
-    chosen territory (``frame.attrs['labels']``, ``frame.attrs['exact']``): what ``data()`` returns."""
+    chosen territory (``frame.attrs['labels']``, ``frame.attrs['exact']``): what ``data()`` returns.
+    ``units``: the unit of value columns (``frame.attrs['units']``, see :func:`unit_of`), written
+    in the column headers of exports."""
     frame.attrs["labels"] = {column: labels.get(column, column) for column in frame.columns}
     frame.attrs["exact"] = exact
+    frame.attrs["units"] = {column: unit for column, unit in (units or {}).items() if unit}
     return frame
+
+
+def unit_of(fmt: str, unit: str = "") -> str:
+    """The unit of values written in the format ``fmt``: `€` for `euro`, `%` for `percent` (a
+    0–1 fraction shown as a percentage), else ``unit`` (`foyers`)."""
+    return {"euro": "€", "percent": "%"}.get(fmt, unit)
 
 
 @dataclass

@@ -1,0 +1,55 @@
+/* « Télécharger » under a widget (pilotis/ui/downloads.py): the export links carry the filters
+   chosen on the page. Each link names the ids of the page's territory and year selects and of
+   the widget's own controls (data-territory, data-period, data-controls); its address is
+   rewritten from their current values just before it is followed, copied or hovered. */
+(function () {
+  "use strict";
+
+  function value(id) {
+    var el = id ? document.getElementById(id) : null;
+    return el && el.value ? el.value : "";
+  }
+
+  function refresh(link) {
+    var params = new URLSearchParams();
+    var variant = link.getAttribute("data-variant");
+    if (variant) {
+      params.set("variante", variant);
+    }
+    var territory = value(link.getAttribute("data-territory"));
+    if (territory) {
+      params.set("territoire", territory);
+    }
+    var period = value(link.getAttribute("data-period"));
+    if (period) {
+      params.set("annee", period);
+    }
+    var controls = {};
+    try {
+      controls = JSON.parse(link.getAttribute("data-controls") || "{}");
+    } catch (error) {
+      controls = {};
+    }
+    Object.keys(controls).forEach(function (name) {
+      var chosen = value(controls[name]);
+      if (chosen) {
+        params.set(name, chosen);
+      }
+    });
+    var query = params.toString();
+    link.setAttribute("href", link.getAttribute("data-base") + (query ? "?" + query : ""));
+  }
+
+  function onEvent(event) {
+    var link = event.target && event.target.closest && event.target.closest("a.pilotis-export");
+    if (link) {
+      refresh(link);
+    }
+  }
+
+  // click (mouse, Enter), focus (keyboard, before a copy of the address), pointer over (status bar)
+  document.addEventListener("click", onEvent, true);
+  document.addEventListener("focusin", onEvent);
+  document.addEventListener("mouseover", onEvent);
+  document.addEventListener("contextmenu", onEvent, true);
+})();
