@@ -56,7 +56,9 @@ def start(provider_id: str) -> Any:
     try:
         url, pending = oidc_client.authorization(provider, _callback_url(provider))
     except OidcError as exc:
-        return _failure(provider, exc.reason, UNAVAILABLE if exc.unavailable else REFUSED, 503)
+        return _failure(
+            provider, exc.reason, UNAVAILABLE if exc.unavailable else REFUSED, 503 if exc.unavailable else 502
+        )
     waiting = dict(flask.session.get("sso_pending") or {})
     now = time.time()
     waiting = {k: v for k, v in waiting.items() if now - float(v.get("at", 0)) < PENDING_SECONDS}
