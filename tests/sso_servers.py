@@ -160,9 +160,14 @@ class LdapServer:
 
     url: str
 
-    def admin(self) -> Connection:
+    @contextmanager
+    def admin(self) -> Iterator[Connection]:
+        """A connection as the directory's administrator, closed afterwards."""
         connection = Connection(Server(self.url), user=ROOT_DN, password=ROOT_PASSWORD, auto_bind=True)
-        return connection
+        try:
+            yield connection
+        finally:
+            connection.unbind()
 
     def add_user(self, uid: str, password: str, name: str) -> str:
         dn = f"uid={uid},ou=people,{SUFFIX}"

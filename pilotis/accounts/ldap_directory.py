@@ -10,6 +10,7 @@ before anything is sent (an LDAP server accepts a bind without password as an an
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ldap3 import BASE, NONE, SUBTREE, Connection, Server
@@ -35,17 +36,20 @@ class DirectoryUser:
     groups: tuple[str, ...]
 
 
-def _server(config: LdapDirectory) -> Server:
-    return Server(config.url, connect_timeout=config.timeout_seconds, get_info=NONE)
+def _seconds(config: LdapDirectory) -> int:
+    return max(1, math.ceil(config.timeout_seconds))  # ldap3 packs them as socket options: integers
 
 
 def _connection(config: LdapDirectory, user: str | None, password: str | None) -> Connection:
-    connection = Connection(
-        _server(config), user=user, password=password, receive_timeout=config.timeout_seconds, raise_exceptions=False
-    )
-    connection.open()
-    if config.start_tls:
-        connection.start_tls()
+    server = Server(config.url, connect_timeout=_seconds(config), get_info=NONE)
+    connection = Connection(server, user=user, password=password, receive_timeout=_seconds(config))
+    try:
+        connection.open()
+        if config.start_tls:
+            connection.start_tls()
+    except LDAPException:
+        connection.unbind()
+        raise
     return connection
 
 
