@@ -9,8 +9,8 @@ import pytest
 
 from pilotis.core.errors import ConfigError
 from pilotis.core.loader import load_registry
-from pilotis.core.sso_config import Match, Rule, SsoConfig, grant_for, matches
 from pilotis.core.settings import ROOT
+from pilotis.core.sso_config import Match, Rule, SsoConfig, grant_for, matches
 from tests.test_config_errors import Project
 
 SSO = "config/sso.yaml"
