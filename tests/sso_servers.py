@@ -5,13 +5,14 @@
   RP-initiated logout, all of it the real implementation;
 - :func:`slapd`: Debian's OpenLDAP server with a temporary configuration and database.
 
-Each returns None when its tool is missing on this machine (the fixtures then skip); CI installs
+The tests skip when a tool is missing on this machine, except in CI (``CI`` set), which installs
 them: ``apt-get install -y slapd ldap-utils`` and ``npm ci`` (see docs/sso.md).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import socket
@@ -29,6 +30,8 @@ from ldap3 import MODIFY_REPLACE, Connection, Server
 
 from pilotis.core.settings import ROOT
 
+CI = bool(os.environ.get("CI"))
+"""In CI the tools must be there: the tests fail instead of skipping."""
 NODE = shutil.which("node") or "/usr/bin/node"
 SLAPD = shutil.which("slapd") or "/usr/sbin/slapd"
 SUFFIX = "dc=pilotis,dc=test"

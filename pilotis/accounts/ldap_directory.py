@@ -48,6 +48,8 @@ def _connection(config: LdapDirectory, user: str | None, password: str | None) -
         if config.start_tls:
             connection.start_tls()
     except LDAPException:
+        if connection.socket is not None:  # ldap3 keeps the socket of a failed connect open
+            connection.socket.close()
         connection.unbind()
         raise
     return connection
