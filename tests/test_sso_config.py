@@ -84,6 +84,7 @@ def test_first_matching_rule_decides_and_nobody_else_gets_in() -> None:
     assert grant_for(CONFIG, "proconnect", [], proconnect) == CONFIG.rules[2]
     assert grant_for(CONFIG, "proconnect", [], {**proconnect, "email": "a.b@lamayenne.fr.evil.com"}) is None
     assert grant_for(CONFIG, "proconnect", [], {}) is None
+    assert grant_for(CONFIG, "proconnect", [], {**proconnect, "email_verified": False}) is None
 
 
 def test_a_group_named_by_its_cn_matches_the_dn_the_directory_returns() -> None:

@@ -98,7 +98,7 @@ class Match(_Strict):
     claims: dict[str, str | list[str]] = Field(default_factory=dict)
     """Revendications exigées : valeur, ou liste de valeurs acceptées (`siret: "22530001300011"`)."""
     email_domains: list[str] = Field(default_factory=list)
-    """Domaines de courriel acceptés (`lamayenne.fr`), lus dans la revendication `email`."""
+    """Domaines de courriel acceptés (`lamayenne.fr`), lus dans `email` (refusé si `email_verified` est faux)."""
 
 
 class Rule(_Strict):
@@ -205,6 +205,8 @@ def matches(match: Match, source: str, groups: Iterable[str], claims: Mapping[st
         if not accepted & {v.casefold() for v in _listed(claims.get(claim))}:
             return False
     if match.email_domains:
+        if claims.get("email_verified") is False:  # an address the provider did not check proves nothing
+            return False
         email = str(claims.get("email") or "")
         domain = email.rsplit("@", 1)[1].casefold() if "@" in email else ""
         if domain not in {d.casefold().lstrip("@") for d in match.email_domains}:

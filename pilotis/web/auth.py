@@ -299,10 +299,10 @@ def provider_logout_url() -> str | None:
     if not isinstance(signed, dict) or config is None:
         return None
     provider = config.provider(str(signed.get("provider")))
-    if provider is None or not signed.get("id_token"):
+    if provider is None:
         return None
     back = flask.url_for("pilotis_auth.login", logged_out=1, _external=True)
-    return oidc_client.logout_url(provider, str(signed["id_token"]), back)
+    return oidc_client.logout_url(provider, str(signed.get("id_token") or "") or None, back)
 
 
 def _signed_out(target: str | None = None) -> Any:

@@ -28,7 +28,7 @@ from authlib.common.urls import add_params_to_uri
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
-from joserfc.errors import JoseError
+from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
 
@@ -178,7 +178,7 @@ def _validate(
     try:
         try:
             decoded = jwt.decode(raw, _keyset(keys), registry=registry)
-        except JoseError:  # keys rotated since they were cached: fetch them once more
+        except InvalidKeyIdError:  # keys rotated since they were cached: fetch them once more
             decoded = jwt.decode(raw, _keyset(metadata(provider, refresh=True)[1]), registry=registry)
         options = {"iss": {"essential": True, "values": [document["issuer"]]}}
         params = {"nonce": nonce, "client_id": provider.client_id, "access_token": token.get("access_token")}
@@ -208,8 +208,11 @@ def _userinfo(client: OAuth2Session, url: str, subject: str, keys: dict[str, Any
     return data if isinstance(data, dict) and data.get("sub") == subject else {}
 
 
-def logout_url(provider: OidcProvider, id_token: str, post_logout_redirect_uri: str) -> str | None:
-    """The provider's end-session address (RP-initiated logout), or None if it publishes none."""
+def logout_url(provider: OidcProvider, id_token: str | None, post_logout_redirect_uri: str) -> str | None:
+    """The provider's end-session address (RP-initiated logout), or None if it publishes none.
+
+    ``id_token`` (the hint) may be missing when it was too large to keep in the session cookie:
+    ``client_id`` then tells the provider which client asks."""
     if not provider.end_session:
         return None
     try:
@@ -220,7 +223,7 @@ def logout_url(provider: OidcProvider, id_token: str, post_logout_redirect_uri: 
     if not isinstance(endpoint, str):
         return None
     params = {
-        "id_token_hint": id_token,
+        **({"id_token_hint": id_token} if id_token else {}),
         "post_logout_redirect_uri": post_logout_redirect_uri,
         "client_id": provider.client_id,
         "state": secrets.token_urlsafe(16),

@@ -23,6 +23,8 @@ from pilotis.web.auth_pages import render_message, safe_next
 from pilotis.web.oidc_client import OidcError, Pending
 
 MAX_PENDING = 5
+MAX_HINT = 1800
+"""Longest ID token kept in the session cookie as the logout hint (characters)."""
 PENDING_SECONDS = 600
 START_AGAIN = "La demande de connexion a expiré ou n'est pas valide. Recommencez depuis la page de connexion."
 REFUSED = "La connexion n'a pas pu être vérifiée. Recommencez depuis la page de connexion."
@@ -111,5 +113,8 @@ def callback(provider_id: str) -> Any:
     if not isinstance(admitted, Admitted):
         return admitted
     start_session(admitted.user, admitted.roles, provider.id)
-    flask.session["sso"] = {"provider": provider.id, "id_token": verified.id_token}
+    # The ID token is the logout hint; a huge one (Entra ID with many groups) would push the signed
+    # cookie past the 4 kB browsers keep, so it is then left out (logout by client_id alone).
+    hint = verified.id_token if len(verified.id_token) <= MAX_HINT else ""
+    flask.session["sso"] = {"provider": provider.id, "id_token": hint}
     return flask.redirect(str(entry.get("next") or "/"))
