@@ -32,10 +32,8 @@ from common import ROOT, fmt, load_average, md_table  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
 
-from pilotis.accounts.db import get_db  # noqa: E402
-from pilotis.accounts.users import create  # noqa: E402
 from tests.helpers import form_token  # noqa: E402
-from tests.sso_app import SECRET_ENV, sso_app  # noqa: E402
+from tests.sso_app import LOCAL_PASSWORD, SECRET_ENV, create_local, sso_app  # noqa: E402
 from tests.sso_servers import (  # noqa: E402
     CLIENT_SECRET,
     SUFFIX,
@@ -45,8 +43,6 @@ from tests.sso_servers import (  # noqa: E402
     slapd,
     slapd_available,
 )
-
-PASSWORD = "Un-mot-de-passe-solide-42"
 
 
 def _config(issuer: str | None, ldap_url: str | None) -> str:
@@ -77,25 +73,18 @@ def run(rounds: int = 20) -> str:
             issuer = op.issuer
         if slapd_available():
             directory = stack.enter_context(slapd(base / "ldap"))
-            directory.set_members("rsa", [directory.add_user("bruno", PASSWORD, "Bruno Ldap")])
+            directory.set_members("rsa", [directory.add_user("bruno", LOCAL_PASSWORD, "Bruno Ldap")])
             ldap_url = directory.url
         app = sso_app(base / "app", _config(issuer, ldap_url))
-        create(
-            get_db(app.server),
-            username="local",
-            display_name="Compte local",
-            department="solidarites",
-            roles=["agent"],
-            territory=None,
-            password=PASSWORD,
-            departments=app.server.extensions["pilotis"].registry.departments,
-        )
+        create_local(app, "local", ("agent",))
 
         def password_login(username: str) -> float:
             client = app.server.test_client()
             token = form_token(client.get("/login").get_data(as_text=True))
             began = time.perf_counter()
-            response = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
+            response = client.post(
+                "/login", data={"username": username, "password": LOCAL_PASSWORD, "csrf_token": token}
+            )
             spent = time.perf_counter() - began
             assert response.status_code == 302, response.data[:200]
             return spent

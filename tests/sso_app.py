@@ -13,11 +13,13 @@ from sqlalchemy import select
 from app import create_app
 from pilotis.accounts.db import get_db
 from pilotis.accounts.models import AuditEvent
+from pilotis.accounts.users import create
 from pilotis.core.settings import ROOT, Settings
 from tests.conftest import DashClient
 from tests.helpers import route, texts
 
 SECRET_ENV = "PILOTIS_TEST_SSO_SECRET"
+LOCAL_PASSWORD = "Un-mot-de-passe-solide-42"
 
 
 def sso_app(folder: Path, sso_yaml: str) -> Dash:
@@ -40,6 +42,20 @@ def sso_app(folder: Path, sso_yaml: str) -> Dash:
     app = create_app(settings)
     app.server.test_client_class = DashClient
     return app
+
+
+def create_local(app: Dash, username: str, roles: tuple[str, ...] = ("admin",)) -> None:
+    """A local account (password :data:`LOCAL_PASSWORD`), like an administrator's break-glass one."""
+    create(
+        get_db(app.server),
+        username=username,
+        display_name=f"Compte local {username}",
+        department="numerique",
+        roles=list(roles),
+        territory=None,
+        password=LOCAL_PASSWORD,
+        departments=app.server.extensions["pilotis"].registry.departments,
+    )
 
 
 def signed_in(client: FlaskClient) -> bool:

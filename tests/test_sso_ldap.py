@@ -10,12 +10,10 @@ import pytest
 from dash import Dash
 from flask.testing import FlaskClient
 
-from pilotis.accounts.db import get_db
 from pilotis.accounts.ldap_directory import DirectoryUnavailable, authenticate
-from pilotis.accounts.users import create
 from pilotis.core.sso_config import LdapDirectory
 from tests.helpers import form_token
-from tests.sso_app import audit_events, can_open, signed_in, sso_app
+from tests.sso_app import LOCAL_PASSWORD, audit_events, can_open, create_local, signed_in, sso_app
 from tests.sso_servers import CI, SUFFIX, LdapServer, free_port, slapd, slapd_available
 
 pytestmark = pytest.mark.skipif(
@@ -111,18 +109,9 @@ def test_moved_person_loses_access_at_the_next_sign_in(app: Dash, directory: Lda
 
 
 def test_local_accounts_can_be_switched_off(app: Dash) -> None:
-    create(
-        get_db(app.server),
-        username="secours",
-        display_name="Administrateur de secours",
-        department="numerique",
-        roles=["admin"],
-        territory=None,
-        password="Un-mot-de-passe-solide-42",
-        departments=app.server.extensions["pilotis"].registry.departments,
-    )
+    create_local(app, "secours")
     client = app.server.test_client()
-    assert login(client, "secours", "Un-mot-de-passe-solide-42")[0] == 401
+    assert login(client, "secours", LOCAL_PASSWORD)[0] == 401
     assert audit_events(app, "login_failure")[-1].detail == "comptes locaux désactivés"
 
 

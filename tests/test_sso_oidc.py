@@ -12,10 +12,8 @@ import requests
 from dash import Dash
 from flask.testing import FlaskClient
 
-from pilotis.accounts.db import get_db
-from pilotis.accounts.users import create
 from tests.helpers import form_token
-from tests.sso_app import SECRET_ENV, audit_events, can_open, signed_in, sso_app
+from tests.sso_app import LOCAL_PASSWORD, SECRET_ENV, audit_events, can_open, create_local, signed_in, sso_app
 from tests.sso_servers import (
     CI,
     CLIENT_SECRET,
@@ -249,20 +247,11 @@ def test_logout_ends_the_provider_session_too(app: Dash, servers: tuple[OidcServ
 
 
 def test_local_account_still_signs_in(app: Dash) -> None:
-    create(
-        get_db(app.server),
-        username="secours",
-        display_name="Administrateur de secours",
-        department="numerique",
-        roles=["admin"],
-        territory=None,
-        password="Un-mot-de-passe-solide-42",
-        departments=app.server.extensions["pilotis"].registry.departments,
-    )
+    create_local(app, "secours")
     client = app.server.test_client()
     page = client.get("/login").get_data(as_text=True)
     response = client.post(
         "/login",
-        data={"username": "secours", "password": "Un-mot-de-passe-solide-42", "csrf_token": form_token(page)},
+        data={"username": "secours", "password": LOCAL_PASSWORD, "csrf_token": form_token(page)},
     )
     assert response.status_code == 302 and signed_in(client)
