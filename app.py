@@ -23,6 +23,7 @@ from pilotis.web.admin_sources import bp as sources_bp
 from pilotis.web.auth import bp as auth_bp
 from pilotis.web.auth import install_auth
 from pilotis.web.exports import bp as exports_bp
+from pilotis.web.sso import bp as sso_bp
 from pilotis.web.wiring import install, page_status
 
 
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     install_auth(server, portal)  # database, sessions, CSRF
     # Every blueprint, here and only here (their addresses are in pilotis/core/routes.py).
     server.register_blueprint(auth_bp)  # /login, /logout
+    server.register_blueprint(sso_bp)  # /sso/<provider>: OpenID Connect sign-in
     server.register_blueprint(admin_bp)  # /admin/audit
     server.register_blueprint(sources_bp)  # /admin/sources: état des sources, manual refresh
     server.register_blueprint(exports_bp)  # /exports/<dashboard>/<widget>.<csv|xlsx>: widget data as files

@@ -44,6 +44,7 @@ class User(Base):
     """A person who signs in; reduced to a :class:`pilotis.core.access.Principal` for decisions."""
 
     __tablename__ = "users"
+    __table_args__ = (Index("ix_users_auth_source_subject", "auth_source", "external_subject", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(150), unique=True)
@@ -61,6 +62,11 @@ class User(Base):
     """Bumped on password change or deactivation: every open session of the user ends."""
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    auth_source: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    """Who vouches for the account: None (local password), an OpenID provider id of
+    `config/sso.yaml`, or `ldap`. Single sign-on accounts have no usable password."""
+    external_subject: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    """The account's id at its source (OpenID `sub`, directory user name): how it is found again."""
 
     role_rows: Mapped[list[UserRole]] = relationship(
         cascade="all, delete-orphan",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pilotis.core.i18n_exports import EXPORT_TEXTS
 from pilotis.core.i18n_seance import SEANCE_TEXTS
+from pilotis.core.i18n_sso import SSO_TEXTS
 
 LANGUAGES = ("fr", "en")
 
@@ -339,6 +340,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "series_table": {"fr": "Séries : {title}", "en": "Series: {title}"},
     **SEANCE_TEXTS,  # séance mode: pilotis/core/i18n_seance.py
     **EXPORT_TEXTS,  # widget exports: pilotis/core/i18n_exports.py
+    **SSO_TEXTS,  # single sign-on: pilotis/core/i18n_sso.py
 }
 
 

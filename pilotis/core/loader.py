@@ -21,6 +21,7 @@ from pilotis.core.schema import PortalConfig
 from pilotis.core.seance_config import load_seances
 from pilotis.core.seances import build
 from pilotis.core.sources import DataSource
+from pilotis.core.sso_config import load_sso
 from pilotis.core.usage import check_usage
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ def load_registry(
     loader.duck.work_dir = (instance_dir or root / "instance") / "sources"
     portal = loader.portal()
     departments = loader.departments()
+    sso = load_sso(loader, departments)  # config/sso.yaml (optional): single sign-on
     sources = loader.datasets()
     loader.indicator_files(sources, departments)
     dashboards = loader.dashboards(sources)
@@ -88,6 +90,7 @@ def load_registry(
         departments=departments,
         indicators=loader.indicators,
         indicator_dashboards=shown_on,
+        sso=sso,
     )
     registry.seances = {key: build(key, spec, registry) for key, spec in seances.items()}
     return registry

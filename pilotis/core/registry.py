@@ -10,6 +10,7 @@ from pilotis.core.indicators import Indicator
 from pilotis.core.schema import DashboardSpec, PortalConfig, WidgetBase
 from pilotis.core.seances import IMPLICIT, PREFIX, Seance, implicit
 from pilotis.core.sources import DataSource, DuckRuntime
+from pilotis.core.sso_config import SsoConfig
 
 
 @dataclass
@@ -54,6 +55,8 @@ class Registry:
     """Thematic (non-`overview`) dashboards showing each indicator, directly or in a formula."""
     seances: dict[str, Seance] = field(default_factory=dict)
     """Séances declared in `config/seances/` (id -> séance); see :meth:`seance` for the implicit ones."""
+    sso: SsoConfig | None = None
+    """Single sign-on (`config/sso.yaml`); None: local accounts only."""
     _implicit: dict[str, Seance] = field(default_factory=dict, repr=False)
 
     def ordered(self) -> list[Dashboard]:

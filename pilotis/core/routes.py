@@ -41,6 +41,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/admin", "administration (journal d'audit, état des sources)", server="folder"),
     Route("/login", "connexion", server="page"),
     Route("/logout", "déconnexion", server="page"),
+    Route("/sso", "authentification unique (OpenID Connect)", server="folder"),
     Route("/lang", "choix de la langue", server="folder"),
     Route("/assets", "fichiers statiques", server="folder"),
     Route("/favicon.ico", "icône du site", server="page"),

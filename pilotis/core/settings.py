@@ -23,6 +23,10 @@ def _env_secret(name: str, default: str) -> str:
     return default
 
 
+env_secret = _env_secret
+"""Public name: extensions and `config/sso.yaml` secrets (``client_secret_env``) are read the same way."""
+
+
 def _env_bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None:

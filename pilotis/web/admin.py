@@ -9,7 +9,8 @@ import flask
 
 from pilotis.accounts import audit
 from pilotis.accounts.db import get_db
-from pilotis.web.auth import page_context, roles_required
+from pilotis.web.auth import roles_required
+from pilotis.web.auth_pages import page_context
 
 bp = flask.Blueprint("pilotis_admin", __name__, url_prefix="/admin", template_folder="templates")
 PER_PAGE = 50

@@ -11,7 +11,8 @@ from pilotis.accounts import audit
 from pilotis.core.freshness import SourceStatus, format_moment
 from pilotis.core.sources import ERROR_KINDS
 from pilotis.ui.portal import Portal
-from pilotis.web.auth import page_context, roles_required
+from pilotis.web.auth import roles_required
+from pilotis.web.auth_pages import page_context
 
 bp = flask.Blueprint("pilotis_sources", __name__, url_prefix="/admin/sources", template_folder="templates")
 

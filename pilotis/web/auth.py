@@ -13,18 +13,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import wraps
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import flask
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from sqlalchemy.exc import SQLAlchemyError
 
-from pilotis.accounts import audit, passwords, user_sessions
+from pilotis.accounts import audit, ldap_directory, passwords, user_sessions
 from pilotis.accounts.db import EXTENSION, Database, get_db
+from pilotis.accounts.sso_accounts import Admitted
 from pilotis.accounts.throttle import Throttle, lockout_message
 from pilotis.accounts.users import (
-    DEMO_PASSWORD,
-    DEMO_USERS,
     ensure_demo_users,
     find,
     normalize_username,
@@ -32,10 +30,12 @@ from pilotis.accounts.users import (
     sync_departments,
 )
 from pilotis.core.access import Principal
-from pilotis.core.i18n import t, translate
-from pilotis.web import security
-from pilotis.web.context import current_lang
+from pilotis.core.errors import StartupError
+from pilotis.core.sso_config import LDAP_SOURCE
+from pilotis.web import oidc_client, security, sso_signin
+from pilotis.web.auth_pages import render_login, render_message, safe_next
 from pilotis.web.csrf import clear_cookie, init_csrf
+from pilotis.web.sso_signin import sso_config
 
 if TYPE_CHECKING:
     from pilotis.ui.portal import Portal
@@ -45,6 +45,7 @@ LOGIN_FAILED = "Identifiant ou mot de passe incorrect."
 LOGGED_OUT = "Vous êtes déconnecté."
 LOGIN_REQUIRED = "Connectez-vous pour accéder à cette page."
 MAX_PASSWORD = 1024
+DIRECTORY_DOWN = "L'annuaire de la collectivité ne répond pas : réessayez dans quelques minutes."
 
 bp = flask.Blueprint("pilotis_auth", __name__, template_folder="templates")
 
@@ -117,16 +118,6 @@ def current_session_user() -> SessionUser | None:
     return user
 
 
-def safe_next(target: str | None, default: str = "/") -> str:
-    """``target`` if it is a path of this site (``/…``), else ``default``: no open redirect."""
-    if not target or any(ord(c) < 32 for c in target) or "\\" in target:
-        return default
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return default
-    return target
-
-
 def login_url(next_path: str | None = None) -> str:
     """The login page, coming back to ``next_path`` (default: the current page) afterwards."""
     if next_path is None and flask.has_request_context():
@@ -158,62 +149,6 @@ def roles_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., 
     return decorator
 
 
-def render_login(
-    error: str | None = None,
-    status: int = 200,
-    *,
-    username: str = "",
-    next_url: str = "",
-    notice: str | None = None,
-) -> tuple[str, int]:
-    """The login page (French, accessible: labels, autocomplete, errors announced by role=alert)."""
-    html = flask.render_template(
-        "pilotis/login.html",
-        error=error,
-        username=username,
-        next_url=safe_next(next_url, ""),
-        notice=notice,
-        demo=_demo_hint(),
-        **page_context(),
-    )
-    return html, status
-
-
-def _demo_hint() -> str | None:
-    """In demo mode only, how to sign in (the demo accounts are public, listed in the README)."""
-    portal = flask.current_app.extensions.get("pilotis")
-    if portal is None or portal.settings.mode != "demo":
-        return None
-    names = ", ".join(demo.username for demo in DEMO_USERS)
-    return t("demo_hint", current_lang(portal.settings.lang), names=names, password=DEMO_PASSWORD)
-
-
-def render_message(heading: str, text: str, status: int = 200, **extra: Any) -> tuple[str, int]:
-    """A small French page with a heading and a sentence (errors, sign-out confirmation)."""
-    html = flask.render_template("pilotis/message.html", heading=heading, text=text, **extra, **page_context())
-    return html, status
-
-
-def page_context() -> dict[str, Any]:
-    portal = flask.current_app.extensions.get("pilotis")
-    title = portal.registry.portal.title if portal else "Pilotis"
-    collectivite = portal.registry.portal.collectivite.nom if portal else ""
-    sheets = ["/assets/vendor/bootstrap/bootstrap.min.css"]
-    if portal and (portal.settings.root / "assets" / "pilotis.css").exists():
-        sheets.append("/assets/pilotis.css")
-    lang = current_lang(portal.settings.lang if portal else "fr")
-    # t / tr: interface texts in the reader's language (tr: a French message constant, translated
-    # when pilotis/i18n.py knows it); the portal's own names (YAML) stay French, marked lang="fr".
-    return {
-        "portal_title": title,
-        "collectivite": collectivite,
-        "stylesheets": sheets,
-        "lang": lang,
-        "t": lambda key, **values: t(key, lang, **values),
-        "tr": lambda text: translate(text, lang),
-    }
-
-
 def _throttle() -> Throttle:
     settings = flask.current_app.extensions["pilotis"].settings
     return Throttle(
@@ -229,7 +164,12 @@ def _throttle() -> Throttle:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
-    """GET: the form. POST: check throttling, then the password (same cost for unknown users)."""
+    """GET: the form. POST: check throttling, then the password (same cost for unknown users).
+
+    The password is checked locally for a local account (unless `config/sso.yaml` says
+    ``local_accounts: false``), else by the LDAP / Active Directory directory when one is
+    configured (the mapping rules then decide what the person may see).
+    """
     request = flask.request
     next_url = safe_next(request.values.get("next"), "")
     if request.method == "GET":
@@ -248,19 +188,47 @@ def login() -> Any:
         audit.record("login_locked", username=username or None, detail="tentative pendant le blocage")
         return render_login(lockout_message(admission.locked_minutes or 1), 429, username=typed, next_url=next_url)
 
+    config = sso_config()
     db = get_db()
     with db.session() as session:
         user = find(session, username) if username else None
-        ok = passwords.verify(user.password_hash if user else None, password)
+        local = user is not None and user.auth_source is None
+        allowed = config is None or config.local_accounts
+        ok = passwords.verify(user.password_hash if local and allowed and user else None, password)
         ok = ok and user is not None and user.active
         if ok and user is not None and passwords.needs_rehash(user.password_hash):
             user.password_hash = passwords.hash_password(password)
         reason = (
-            "compte inconnu" if user is None else "compte désactivé" if not user.active else "mot de passe incorrect"
+            "compte inconnu"
+            if user is None
+            else "compte d'authentification unique"
+            if not local
+            else "comptes locaux désactivés"
+            if not allowed
+            else "compte désactivé"
+            if not user.active
+            else "mot de passe incorrect"
         )
         signed_in = user if ok and user is not None else None
         roles = list(user.roles) if signed_in is not None and user is not None else []
-    throttle.finish(admission.attempt, success=signed_in is not None)
+    directory = config.ldap if config is not None and not local else None
+    if directory is not None and config is not None and (user is None or user.auth_source == LDAP_SOURCE):
+        try:
+            found = ldap_directory.authenticate(directory, username, password)
+        except ldap_directory.DirectoryUnavailable as exc:
+            throttle.finish(admission.attempt, success=False)
+            audit.record("login_failure", username=username or None, detail=f"annuaire injoignable ({exc})")
+            return render_login(DIRECTORY_DOWN, 503, username=typed, next_url=next_url)
+        throttle.finish(admission.attempt, success=found is not None)
+        if found is not None:
+            admitted = sso_signin.admit(config, sso_signin.directory_identity(found), "annuaire")
+            if not isinstance(admitted, Admitted):
+                return admitted
+            start_session(admitted.user, admitted.roles, "ldap")
+            return flask.redirect(next_url or "/")
+        reason = "mot de passe refusé par l'annuaire"
+    else:
+        throttle.finish(admission.attempt, success=signed_in is not None)
 
     if signed_in is None:
         audit.record("login_failure", username=username or None, detail=reason)
@@ -268,17 +236,24 @@ def login() -> Any:
         if minutes is not None:
             return render_login(lockout_message(minutes), 429, username=typed, next_url=next_url)
         return render_login(LOGIN_FAILED, 401, username=typed, next_url=next_url)
+    start_session(signed_in, roles, "local")
+    return flask.redirect(next_url or "/")
 
+
+def start_session(user: Any, roles: Iterable[str], method: str) -> SessionUser:
+    """Open a server-side session for ``user`` in this browser (the one it had ends); audited."""
+    db = get_db()
     settings = flask.current_app.extensions["pilotis"].settings
     previous = current_session_user()
     if previous is not None:  # signing in again in the same browser: the session it replaces ends
         user_sessions.revoke(db, previous.session_id, "replaced")
-    session_id = user_sessions.open_session(db, signed_in.id, settings.session_max_hours)
+    session_id = user_sessions.open_session(db, user.id, settings.session_max_hours)
     flask.session.clear()  # new session: no fixation of the session or of its CSRF secret
-    login_user(SessionUser.of(signed_in, roles, session_id), remember=False)
+    signed = SessionUser.of(user, roles, session_id)
+    login_user(signed, remember=False)
     flask.session.permanent = True
-    audit.record("login_success", username=signed_in.username)
-    return flask.redirect(next_url or "/")
+    audit.record("login_success", username=user.username, detail="" if method == "local" else method)
+    return signed
 
 
 @bp.route("/logout", methods=["GET", "POST"])
@@ -314,14 +289,28 @@ def logout() -> Any:
     elif user is not None:
         user_sessions.revoke(get_db(), user.session_id, "logout")
         audit.record("logout", username=user.username)
-    return _signed_out()
+    return _signed_out(provider_logout_url() if user is not None else None)
 
 
-def _signed_out() -> Any:
-    """Clear this browser's session and CSRF cookie; back to the login page with a notice."""
+def provider_logout_url() -> str | None:
+    """Where to end the OpenID provider's session too (RP-initiated logout), if this one came from one."""
+    signed = flask.session.get("sso")
+    config = sso_config()
+    if not isinstance(signed, dict) or config is None:
+        return None
+    provider = config.provider(str(signed.get("provider")))
+    if provider is None:
+        return None
+    back = flask.url_for("pilotis_auth.login", logged_out=1, _external=True)
+    return oidc_client.logout_url(provider, str(signed.get("id_token") or "") or None, back)
+
+
+def _signed_out(target: str | None = None) -> Any:
+    """Clear this browser's session and CSRF cookie; back to the login page with a notice (or to
+    the provider's end-session page, which comes back there)."""
     logout_user()
     flask.session.clear()
-    response = flask.redirect(flask.url_for("pilotis_auth.login", logged_out=1))
+    response = flask.redirect(target or flask.url_for("pilotis_auth.login", logged_out=1))
     settings = flask.current_app.extensions["pilotis"].settings
     return clear_cookie(response, secure=settings.secure_cookies)
 
@@ -366,6 +355,12 @@ def install_auth(server: flask.Flask, portal: Portal) -> Database:
     """
     settings = portal.settings
     security.check_settings(settings)
+    for provider in portal.registry.sso.oidc if portal.registry.sso else []:
+        if provider.client_secret_env and not oidc_client.secret_of(provider):
+            raise StartupError(
+                f"config/sso.yaml : le secret du fournisseur `{provider.id}` est attendu dans la variable "
+                f"d'environnement {provider.client_secret_env} (ou {provider.client_secret_env}_FILE), absente."
+            )
     security.configure_server(server, settings)
     db = Database(settings.database_url)
     try:

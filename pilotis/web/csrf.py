@@ -43,7 +43,7 @@ EXPIRED = "Votre session a expiré ou ce formulaire n'est plus valide : veuillez
 def init_csrf(server: flask.Flask, settings: Settings, *, login_page: Page, message_page: Page) -> CSRFProtect:
     """Protect every POST of ``server`` and keep the ``_csrf_token`` cookie for dash-renderer.
 
-    ``login_page`` and ``message_page`` draw the refusal pages (:func:`pilotis.web.auth.render_login`
+    ``login_page`` and ``message_page`` draw the refusal pages (:func:`pilotis.web.auth_pages.render_login`
     and ``render_message``, handed in by the authentication module that installs this one).
     """
     server.config.update(

@@ -1,7 +1,7 @@
 """Server-rendered French error pages (403, 404, refused display links): one look for all.
 
 Below :mod:`pilotis.web.enforce` and :mod:`pilotis.web.display_session`, which both answer with
-them; the page itself is :func:`pilotis.web.auth.render_message` when the authentication module is
+them; the page itself is :func:`pilotis.web.auth_pages.render_message` when the authentication module is
 installed.
 """
 
@@ -12,7 +12,7 @@ import html as html_escape
 import flask
 
 from pilotis.ui.portal import Portal
-from pilotis.web.auth import render_message
+from pilotis.web.auth_pages import render_message
 
 DENIED_TEXT = (
     "Vous n'avez pas accès à cette page. Si vous en avez besoin pour votre travail, demandez "
