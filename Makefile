@@ -19,7 +19,7 @@ AXE := node_modules/axe-core/axe.min.js
 # Extra pytest arguments, e.g. make test PYTEST_ARGS="-m 'not browser' -x"
 PYTEST_ARGS ?=
 
-.PHONY: help venv install install-run browser test lint run bench check
+.PHONY: help venv install install-run browser servers test lint run bench check
 
 help:
 	@echo "make run      install app dependencies in $(VENV), serve on http://127.0.0.1:8050"
@@ -78,10 +78,26 @@ $(AXE): package.json $(wildcard package-lock.json)
 	  touch $@; \
 	fi
 
+# ---------------------------------------------------------------- servers the tests talk to
+# Real servers on loopback, from Debian: OpenLDAP (slapd) for the LDAP sign-in tests. The OpenID
+# provider (npm oidc-provider) comes with `npm ci` above. Tests needing a missing one skip on a
+# developer's machine and fail in CI.
+TEST_SERVERS := /usr/sbin/slapd
+servers:
+	@missing=""; for f in $(TEST_SERVERS); do [ -x $$f ] || missing="$$missing $$f"; done; \
+	if [ -z "$$missing" ]; then echo "servers: present"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "servers: installing slapd ldap-utils"; \
+	  apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slapd ldap-utils; \
+	else \
+	  echo "servers: missing$$missing; run: sudo apt-get install -y slapd ldap-utils" >&2; \
+	fi
+
 # ---------------------------------------------------------------- everyday targets
 # The whole suite, browser tests included. The postgres tests also run when PILOTIS_TEST_PG is set.
 # pytest's exit status is passed through: 5 ("no tests collected") fails like any other.
-test: install browser
+test: install browser servers
 	@rc=0; $(PY) -m pytest $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests: failing" >&2; fi; \
 	exit $$rc
