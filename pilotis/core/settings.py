@@ -84,6 +84,9 @@ class Settings:
     """Largest request body accepted (PILOTIS_MAX_REQUEST_BYTES), larger ones get HTTP 413. The
     largest body the portal itself sends is a séance refresh callback (6.9 kB in Chromium, see
     pilotis/request_limits.py): 1 MiB leaves room and stops a 50 MB body at the door."""
+    api_rate_per_minute: int = 120
+    """Requests per minute allowed to each API token (PILOTIS_API_RATE_PER_MINUTE; a service
+    account may have its own limit). Beyond: HTTP 429 with Retry-After."""
 
     def __post_init__(self) -> None:
         if not self.cache_url:
@@ -118,6 +121,7 @@ class Settings:
             "login_max_failures_ip": int(os.environ.get("PILOTIS_LOGIN_MAX_FAILURES_IP", "20")),
             "login_lockout_minutes": int(os.environ.get("PILOTIS_LOGIN_LOCKOUT_MINUTES", "15")),
             "max_request_bytes": int(os.environ.get("PILOTIS_MAX_REQUEST_BYTES", "1048576")),
+            "api_rate_per_minute": int(os.environ.get("PILOTIS_API_RATE_PER_MINUTE", "120")),
         }
         values.update(overrides)
         # Demo mode without a key: the installation's own (the server and the command line agree).
