@@ -33,11 +33,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, case, select, update
+from sqlalchemy import bindparam, case, insert, select, update
 
-from pilotis.accounts.audit import event_row
+from pilotis.accounts.audit import event_values
 from pilotis.accounts.db import Database, utcnow
-from pilotis.accounts.models import ApiToken, User, UserRole
+from pilotis.accounts.models import ApiToken, AuditEvent, User, UserRole
 from pilotis.core.access import Principal
 
 PREFIX = "pilotis_"
@@ -242,10 +242,10 @@ def admit(db: Database, use: TokenUse, limit: int, *, ip: str | None, target: st
         )
         .returning(ApiToken.rate_count)
     )
-    with db.session() as session:
-        count = session.scalar(statement) or 0
+    with db.engine.begin() as connection:  # Core, one transaction: the ORM costs more than the SQL here
+        count = connection.execute(statement).scalar() or 0
         if count > allowed:
             return max(1, 60 - int(now % 60))
         detail = f"jeton « {use.name} » ({use.prefix}…)"
-        session.add(event_row("api_call", use.actor, ip, target, detail))
+        connection.execute(insert(AuditEvent).values(**event_values("api_call", use.actor, ip, target, detail)))
     return None

@@ -88,26 +88,26 @@ def record(
     try:
         database = db or get_db()
         with database.session() as session:
-            session.add(event_row(event, username, address, target, detail))
+            session.add(AuditEvent(**event_values(event, username, address, target, detail)))
         return True
     except SQLAlchemyError:
         log.exception("audit : impossible d'enregistrer %s", event)
         return False
 
 
-def event_row(event: str, username: str | None, ip: str | None, target: str | None, detail: str) -> AuditEvent:
-    """One audit line, fields cut to their column sizes, for a caller that writes it in its own
+def event_values(event: str, username: str | None, ip: str | None, target: str | None, detail: str) -> dict[str, Any]:
+    """The columns of one audit line, cut to their sizes, for a caller that writes it in its own
     transaction (:func:`record`, and an API call counted and audited in one commit)."""
     if event not in EVENTS:
         raise ValueError(f"type d'événement d'audit inconnu : {event!r} (voir audit.EVENTS)")
-    return AuditEvent(
-        event=event,
-        username=(username or None) and username[:150],
-        ip=(ip or None),
-        target=(target or None) and target[:300],
-        detail=(detail or "")[:2000],
-        created_at=utcnow(),
-    )
+    return {
+        "event": event,
+        "username": (username or None) and username[:150],
+        "ip": (ip or None),
+        "target": (target or None) and target[:300],
+        "detail": (detail or "")[:2000],
+        "created_at": utcnow(),
+    }
 
 
 # --------------------------------------------------------------------------- reading

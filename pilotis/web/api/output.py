@@ -15,7 +15,12 @@ import pandas as pd
 def plain(value: Any) -> Any:
     """A JSON value: dates as ``AAAA-MM-JJ`` (with the time only when there is one), NaN and
     infinities as null, numpy scalars as Python numbers."""
-    if value is None or value is pd.NaT:
+    kind = type(value)
+    if kind is str or kind is int or kind is bool:
+        return value
+    if kind is float or kind is np.float64:
+        return float(value) if math.isfinite(value) else None
+    if value is None or value is pd.NaT or value is pd.NA:
         return None
     if isinstance(value, pd.Timestamp | dt.datetime):
         stamp = pd.Timestamp(value)
@@ -34,7 +39,8 @@ def plain(value: Any) -> Any:
 def rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """The frame's rows as JSON-safe dictionaries."""
     names = [str(c) for c in frame.columns]
-    return [dict(zip(names, (plain(v) for v in record), strict=True)) for record in frame.itertuples(index=False)]
+    values = frame.to_numpy(dtype=object).tolist()  # one conversion (itertuples: 1 ms per row on strings)
+    return [dict(zip(names, map(plain, record), strict=True)) for record in values]
 
 
 def columns(frame: pd.DataFrame) -> list[dict[str, str]]:
