@@ -159,7 +159,7 @@ def test_pagination_walks_every_group_once(app, tokens) -> None:  # type: ignore
     assert seen == pytest.approx(expected.to_dict())
 
 
-def test_bad_parameters_name_the_parameter(app, tokens) -> None:  # type: ignore[no-untyped-def]
+def test_bad_parameters_name_the_parameter(app, portal, tokens) -> None:  # type: ignore[no-untyped-def]
     base = "/api/v1/datasets/finances_communes/query?"
     for query, parameter in (
         ("measure=x=sum(inconnue)", "measure"),
@@ -173,7 +173,14 @@ def test_bad_parameters_name_the_parameter(app, tokens) -> None:  # type: ignore
         ("format=xml", "format"),
         ("from=2020-13-01", "from"),
         ("grain=year", "grain"),
+        ("measure=x=sum(section)", "measure"),
+        ("filter=montant:gt:1e999", "filter"),
     ):
         status, body = _get(app, tokens["president"], base + query)
         assert status == 400 and body["code"] == "parametre_invalide" and body["parameter"] == parameter, query
         assert body["message"]  # in French, naming what is wrong
+    # None of them reached the source: it is not counted as failing, the next query is answered.
+    assert not portal.data.last_status("finances_communes").failing
+    huge = "/api/v1/datasets/fibre_communes/query?filter=locaux_total:gt:99999999999999999999"  # beyond int64
+    assert _get(app, tokens["president"], huge)[1]["parameter"] == "filter"
+    assert not portal.data.last_status("fibre_communes").failing

@@ -15,7 +15,8 @@ from typing import Any
 import pandas as pd
 
 from pilotis.core.access import Principal, RowsDenied, row_filters
-from pilotis.core.measures import MeasureError, columns_of, parse_measure
+from pilotis.core.expressions import walk
+from pilotis.core.measures import Agg, MeasureError, columns_of, parse_measure
 from pilotis.core.query import PERIOD
 from pilotis.core.schema import DatasetBase, DataWidgetBase
 from pilotis.core.scope import Scope
@@ -81,6 +82,9 @@ def queryable_columns(portal: Portal, dataset_id: str, config: DatasetBase) -> d
 
 
 def _check_measures(measures: dict[str, str], config: DatasetBase, columns: dict[str, str]) -> None:
+    """Known columns, and ``sum`` / ``avg`` of numeric ones only: checked here, because a query the
+    database refuses would count as a failure of the source for every user (stale data for its
+    ``retry`` delay), not as the caller's mistake."""
     for alias, text in measures.items():
         try:
             node = parse_measure(config.measures.get(text) or text)
@@ -89,6 +93,11 @@ def _check_measures(measures: dict[str, str], config: DatasetBase, columns: dict
         unknown = sorted(columns_of(node) - set(columns) - {"*"})
         if unknown:
             raise invalid("measure", f"mesure `{alias}` : colonne `{unknown[0][:60]}` inconnue de ce jeu de données")
+        for agg in (n for n in walk(node) if isinstance(n, Agg)):
+            if agg.func in ("sum", "avg") and not params.numeric(columns[agg.column]):
+                raise invalid(
+                    "measure", f"mesure `{alias}` : `{agg.func}` d'une colonne non numérique (`{agg.column}`)"
+                )
 
 
 def run_query(

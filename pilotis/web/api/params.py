@@ -131,13 +131,29 @@ def grain() -> str | None:
     return value
 
 
+INT64 = 2**63
+NUMBER_WORDS = ("DOUBLE", "FLOAT", "DECIMAL", "REAL", "NUMBER", "NUMERIC")
+
+
+def numeric(kind: str) -> bool:
+    """A column type that ``sum`` and ``avg`` accept (DuckDB's names or the declared ones)."""
+    upper = kind.upper()
+    return "INT" in upper or any(word in upper for word in NUMBER_WORDS)
+
+
 def typed(value: str, kind: str, column: str) -> str | int | float | bool | dt.date:
-    """``value`` as the column's type (``kind``: the source's type name, DuckDB's or declared)."""
+    """``value`` as the column's type (``kind``: the source's type name, DuckDB's or declared).
+
+    Checked here, never by the source: a value the database refuses would count as a failure
+    of the source (served stale to everyone for its ``retry`` delay)."""
     upper = kind.upper()
     try:
         if "INT" in upper:
-            return int(value)
-        if any(word in upper for word in ("DOUBLE", "FLOAT", "DECIMAL", "REAL", "NUMBER", "NUMERIC")):
+            number = int(value)
+            if not -INT64 <= number < INT64:
+                raise ValueError(value)
+            return number
+        if any(word in upper for word in NUMBER_WORDS):
             number = float(value)
             if number != number or number in (float("inf"), float("-inf")):
                 raise ValueError(value)
