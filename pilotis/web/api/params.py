@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from typing import Any
 
@@ -154,10 +155,10 @@ def typed(value: str, kind: str, column: str) -> str | int | float | bool | dt.d
                 raise ValueError(value)
             return number
         if any(word in upper for word in NUMBER_WORDS):
-            number = float(value)
-            if number != number or number in (float("inf"), float("-inf")):
+            real = float(value)
+            if not math.isfinite(real):
                 raise ValueError(value)
-            return number
+            return real
         if "DATE" in upper or "TIMESTAMP" in upper:
             return dt.date.fromisoformat(value)
         if "BOOL" in upper:
