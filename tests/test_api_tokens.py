@@ -169,3 +169,39 @@ def test_tokens_are_high_entropy_and_checked_before_lookup() -> None:
     first, second = api_tokens.new_token(), api_tokens.new_token()
     assert first != second and api_tokens.TOKEN.fullmatch(first) and len(first) == len("pilotis_") + 43
     assert api_tokens.authenticate(None, "pas un jeton") is None  # type: ignore[arg-type]  # refused before any query
+
+
+def test_service_accounts_from_the_admin_page(app, db, client, agent_client) -> None:  # type: ignore[no-untyped-def]
+    assert agent_client.get("/admin/jetons").status_code == 403  # administrators only
+    login_as(client, "admin")
+    page = client.get("/admin/jetons")
+    assert page.status_code == 200
+    answer = client.post(
+        "/admin/jetons",
+        data={
+            "name": "tableau-rh",
+            "department": "rh",
+            "roles": ["agent"],
+            "days": "5",
+            "csrf_token": form_token(page.get_data(as_text=True)),
+        },
+    )
+    assert answer.status_code == 201
+    token = CREATED.search(answer.get_data(as_text=True)).group(1)  # type: ignore[union-attr]
+    api = app.server.test_client()
+    seen = {d["id"] for d in api.get("/api/v1/datasets", headers=bearer(token)).get_json()["datasets"]}
+    assert "rh_effectifs" in seen and "rsa_communes" not in seen  # the rights of direction RH
+    with db.session() as session:
+        row = session.scalars(select(ApiToken).where(ApiToken.prefix == token[:16])).one()
+    assert row.created_by == "admin" and row.kind == "service"
+    page = client.get("/admin/jetons")
+    assert token[:16] in page.get_data(as_text=True) and token not in page.get_data(as_text=True)
+    bad = client.post(
+        "/admin/jetons", data={"name": "x", "roles": ["display"], "csrf_token": form_token(page.get_data(as_text=True))}
+    )
+    assert bad.status_code == 400
+    revoked = client.post(
+        f"/admin/jetons/{row.id}/revoquer", data={"csrf_token": form_token(page.get_data(as_text=True))}
+    )
+    assert revoked.status_code == 200
+    assert api.get("/api/v1/datasets", headers=bearer(token)).status_code == 401

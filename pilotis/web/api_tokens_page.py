@@ -46,6 +46,7 @@ TEXTS = {
     "api_token_expired": {"fr": "expiré", "en": "expired"},
     "api_token_is_revoked": {"fr": "révoqué", "en": "revoked"},
     "api_docs_link": {"fr": "Documentation de l'API", "en": "API documentation"},
+    "token_label": {"fr": "Jeton", "en": "Token"},
 }
 add_texts(TEXTS, "pilotis.web.api_tokens_page")
 
