@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from markupsafe import escape
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -76,3 +77,18 @@ def test_api_answers_match_its_document(case, caller, real_ids) -> None:  # type
         case.path_parameters = _real(case.path_parameters, real_ids)
         answer = case.call_and_validate(headers=caller, checks=CHECKS)
         assert answer.status_code != 503, case.as_curl_command()
+
+
+def test_documentation_page_is_offline_html_drawn_from_the_document(app) -> None:  # type: ignore[no-untyped-def]
+    client = app.server.test_client()
+    document = client.get("/api/v1/openapi.json").get_json()
+    assert document["openapi"].startswith("3.1")
+    page = client.get("/api/v1/docs")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    html = page.get_data(as_text=True)
+    for path, item in document["paths"].items():
+        assert (
+            f"/api/v1{path}" in html and str(escape(item["get"]["summary"])) in html
+        )  # every operation, drawn on the server
+    assert "<script" not in html and "https://" not in html and "http://" not in html  # no CDN, no script
+    assert 'lang="fr"' in html and "<caption>" in html
