@@ -20,6 +20,9 @@ from pilotis.ui.portal import Portal
 from pilotis.web import csp, enforce, request_limits, static_cache
 from pilotis.web.admin import bp as admin_bp
 from pilotis.web.admin_sources import bp as sources_bp
+from pilotis.web.admin_tokens import bp as admin_tokens_bp
+from pilotis.web.api import views as api
+from pilotis.web.api_tokens_page import bp as tokens_bp
 from pilotis.web.auth import bp as auth_bp
 from pilotis.web.auth import install_auth
 from pilotis.web.exports import bp as exports_bp
@@ -60,6 +63,9 @@ def create_app(settings: Settings | None = None) -> Dash:
     server.register_blueprint(admin_bp)  # /admin/audit
     server.register_blueprint(sources_bp)  # /admin/sources: état des sources, manual refresh
     server.register_blueprint(exports_bp)  # /exports/<dashboard>/<widget>.<csv|xlsx>: widget data as files
+    server.register_blueprint(admin_tokens_bp)  # /admin/jetons: every API token, service accounts
+    server.register_blueprint(tokens_bp)  # /compte/jetons: personal API tokens
+    api.install(server)  # /api/v1: bearer tokens only, no session cookie
 
     @server.before_request
     def unknown_pages() -> flask.Response | None:

@@ -365,6 +365,8 @@ def _order(frame: pd.DataFrame, query: Query) -> pd.DataFrame:
             na_position="last",
             kind="stable",
         )
+    if query.offset:
+        frame = frame.iloc[query.offset :]
     if query.limit:
         frame = frame.head(query.limit)
     return frame.reset_index(drop=True)

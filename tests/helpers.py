@@ -7,7 +7,10 @@ import re
 from typing import Any
 
 from flask.testing import FlaskClient
+from sqlalchemy import select, update
 
+from pilotis.accounts import api_tokens
+from pilotis.accounts.models import ApiToken, User
 from pilotis.accounts.users import DEMO_PASSWORD
 from pilotis.core.registry import Dashboard
 
@@ -206,3 +209,24 @@ def html_table_rows(tree: Any) -> list[dict[str, Any]]:
     if isinstance(tree, list):
         return [r for item in tree for r in html_table_rows(item)]
     return []
+
+
+def api_token(db: Any, username: str | None = None, *, rate: int | None = 100_000, **service: Any) -> str:
+    """A fresh API token: personal for ``username``, else a service account (``service`` options:
+    department, roles, territory); ``rate``: its own requests per minute (tests make many calls)."""
+    if username is not None:
+        with db.session() as session:
+            user_id = session.scalar(select(User.id).where(User.username == username))
+        row, token = api_tokens.create_personal(db, user_id, f"test {username}")
+    else:
+        row, token = api_tokens.create_service(
+            db, f"service-{service.pop('name', 'test')}", days=30, author="test", **service
+        )
+    with db.session() as session:
+        session.execute(update(ApiToken).where(ApiToken.id == row.id).values(rate_per_minute=rate))
+    return token
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The Authorization header of ``token``."""
+    return {"Authorization": f"Bearer {token}"}

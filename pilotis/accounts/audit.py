@@ -49,6 +49,9 @@ EVENTS: dict[str, str] = {
     "display_link_created": "Lien d'affichage créé",
     "display_link_revoked": "Lien d'affichage révoqué",
     "display_link_refused": "Lien d'affichage refusé",
+    "api_call": "Appel de l'API",
+    "api_token_created": "Jeton d'API créé",
+    "api_token_revoked": "Jeton d'API révoqué",
 }
 """Event types and their French labels (add one here before recording it)."""
 
@@ -89,20 +92,26 @@ def record(
     try:
         database = db or get_db()
         with database.session() as session:
-            session.add(
-                AuditEvent(
-                    event=event,
-                    username=(username or None) and username[:150],
-                    ip=(address or None),
-                    target=(target or None) and target[:300],
-                    detail=(detail or "")[:2000],
-                    created_at=utcnow(),
-                )
-            )
+            session.add(AuditEvent(**event_values(event, username, address, target, detail)))
         return True
     except SQLAlchemyError:
         log.exception("audit : impossible d'enregistrer %s", event)
         return False
+
+
+def event_values(event: str, username: str | None, ip: str | None, target: str | None, detail: str) -> dict[str, Any]:
+    """The columns of one audit line, cut to their sizes, for a caller that writes it in its own
+    transaction (:func:`record`, and an API call counted and audited in one commit)."""
+    if event not in EVENTS:
+        raise ValueError(f"type d'événement d'audit inconnu : {event!r} (voir audit.EVENTS)")
+    return {
+        "event": event,
+        "username": (username or None) and username[:150],
+        "ip": (ip or None),
+        "target": (target or None) and target[:300],
+        "detail": (detail or "")[:2000],
+        "created_at": utcnow(),
+    }
 
 
 # --------------------------------------------------------------------------- reading

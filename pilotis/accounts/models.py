@@ -208,3 +208,42 @@ class DisplayLink(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     revoked_by: Mapped[str | None] = mapped_column(String(150), nullable=True)
+
+
+class ApiToken(Base):
+    """A bearer token of the JSON API (``/api/v1``): a user's personal token, or a service account.
+
+    Only the SHA-256 of the secret is stored (``token_hash``): see :mod:`pilotis.accounts.api_tokens`
+    for why a fast hash is right for a 256-bit random secret. ``prefix`` (the first characters of
+    the token) lets its holder recognise it in lists and in the audit log.
+    """
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (Index("ix_api_tokens_user_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    """Hex SHA-256 of the whole token (looked up on every API request)."""
+    prefix: Mapped[str] = mapped_column(String(24))
+    """The token's first characters (`pilotis_Ab12Cd34`), shown to identify it."""
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16))
+    """`personal` (acts as ``user_id``, with that account's current rights) or `service`."""
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=True)
+    department: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """Service account: its direction (as a user's)."""
+    roles: Mapped[str] = mapped_column(String(200), default="")
+    """Service account: its roles, space-separated."""
+    territory: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """Service account: row-level restriction (`epci:200083392`), None: every row."""
+    rate_per_minute: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """Requests allowed per minute (None: the portal's PILOTIS_API_RATE_PER_MINUTE)."""
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(150), nullable=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    revoked_by: Mapped[str | None] = mapped_column(String(150), nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    rate_window: Mapped[int] = mapped_column(Integer, default=0)
+    """The minute (since the epoch) that ``rate_count`` counts requests of."""
+    rate_count: Mapped[int] = mapped_column(Integer, default=0)

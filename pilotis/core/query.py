@@ -47,6 +47,8 @@ class Query:
     order_by: tuple[tuple[str, bool], ...] = ()
     limit: int | None = None
     raw_columns: tuple[str, ...] = field(default=())
+    offset: int | None = None
+    """Rows skipped before ``limit`` (pages of the JSON API), in the order of ``order_by``."""
 
     def with_filters(self, extra: Sequence[Filter]) -> Query:
         """The same query with more conditions."""
@@ -61,6 +63,7 @@ class Query:
             order_by=self.order_by,
             limit=self.limit,
             raw_columns=self.raw_columns,
+            offset=self.offset,
         )
 
 
@@ -129,6 +132,8 @@ def build_select(query: Query, table: sa.TableClause, dialect: str) -> sa.Select
         stmt = stmt.order_by(column.desc() if descending else column.asc())
     if query.limit:
         stmt = stmt.limit(query.limit)
+    if query.offset:
+        stmt = stmt.offset(query.offset)
     return stmt
 
 

@@ -3,7 +3,7 @@ router) and by the loader (``pilotis check`` refuses a dashboard whose address c
 
 A dashboard is served at ``/<id>`` (or its ``path:``); without this table a dashboard
 ``id: donnees`` passed the check and was silently shadowed by the data catalogue. Addresses of
-features to come (``/api``, ``/alertes``, ``/referents``) are reserved now, so that adding them
+features to come (``/alertes``, ``/referents``) are reserved now, so that adding them
 never takes the address of a dashboard a collectivité already published.
 """
 
@@ -46,7 +46,8 @@ ROUTES: tuple[Route, ...] = (
     Route("/assets", "fichiers statiques", server="folder"),
     Route("/favicon.ico", "icône du site", server="page"),
     Route("/exports", "exports des widgets (CSV, XLSX)", server="folder"),
-    Route("/api", "API JSON (à venir)"),
+    Route("/api", "API JSON (/api/v1 : jetons d'API, document OpenAPI, documentation)", server="folder"),
+    Route("/compte", "compte : jetons d'API personnels", server="folder"),
     Route("/alertes", "alertes sur les indicateurs (à venir)"),
     Route("/referents", "référents des tableaux de bord (à venir)"),
 )

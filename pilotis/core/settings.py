@@ -91,6 +91,9 @@ class Settings:
     export_max_rows: int = 100_000
     """Most rows a widget export may hold (PILOTIS_EXPORT_MAX_ROWS); beyond, the export is refused
     with a French message asking for a smaller territory or period (docs/exports.md)."""
+    api_rate_per_minute: int = 120
+    """Requests per minute allowed to each API token (PILOTIS_API_RATE_PER_MINUTE; a service
+    account may have its own limit). Beyond: HTTP 429 with Retry-After."""
 
     def __post_init__(self) -> None:
         if not self.cache_url:
@@ -126,6 +129,7 @@ class Settings:
             "login_lockout_minutes": int(os.environ.get("PILOTIS_LOGIN_LOCKOUT_MINUTES", "15")),
             "max_request_bytes": int(os.environ.get("PILOTIS_MAX_REQUEST_BYTES", "1048576")),
             "export_max_rows": int(os.environ.get("PILOTIS_EXPORT_MAX_ROWS", "100000")),
+            "api_rate_per_minute": int(os.environ.get("PILOTIS_API_RATE_PER_MINUTE", "120")),
         }
         values.update(overrides)
         # Demo mode without a key: the installation's own (the server and the command line agree).

@@ -1,4 +1,4 @@
-"""The signed-in user's corner of the Dash header: name, audit log link, sign-out buttons."""
+"""The signed-in user's corner of the Dash header: name, API tokens and audit log links, sign-out buttons."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dash import dcc, html
 from flask_wtf.csrf import generate_csrf
 
 from pilotis.core.i18n import t
+from pilotis.web.api_tokens_page import PATH as TOKENS_PATH
 from pilotis.web.auth import current_session_user
 
 
@@ -26,6 +27,7 @@ def account_menu(lang: str) -> list:
             title=t("account", lang),
         )
     ]
+    items.append(html.A(t("api_tokens", lang), href=TOKENS_PATH, className="btn btn-sm btn-outline-light"))
     if user.is_admin:
         items.append(html.A(t("audit_log", lang), href="/admin/audit", className="btn btn-sm btn-outline-light"))
     token = generate_csrf()

@@ -35,6 +35,8 @@ COOKIE = "_csrf_token"
 HEADER = "X-CSRFToken"
 """Header dash-renderer sends (Dash's default ``csrf_header_name``)."""
 STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon.ico", "/_reload-hash")
+NO_COOKIE_PREFIXES = (*STATIC_PREFIXES, "/api/")
+"""No ``_csrf_token`` cookie: static files, and the JSON API (bearer tokens, no cookie at all)."""
 Page = Callable[..., tuple[str, int]]
 """A server-rendered page: ``(html, status)``."""
 EXPIRED = "Votre session a expiré ou ce formulaire n'est plus valide : veuillez réessayer."
@@ -76,7 +78,7 @@ def token_is_valid(token: str | None) -> bool:
 def issue_cookie(response: flask.Response, *, secure: bool) -> flask.Response:
     """Set ``_csrf_token`` when the session has none that is valid (signed-in users, HTML pages)."""
     request = flask.request
-    if request.path.startswith(STATIC_PREFIXES) or getattr(flask.g, "csrf_cookie_cleared", False):
+    if request.path.startswith(NO_COOKIE_PREFIXES) or getattr(flask.g, "csrf_cookie_cleared", False):
         return response
     signed_in = bool(current_user and current_user.is_authenticated)
     page = request.method == "GET" and response.mimetype == "text/html" and response.status_code < 400
