@@ -45,6 +45,8 @@ EVENTS: dict[str, str] = {
     "display_link_created": "Lien d'affichage créé",
     "display_link_revoked": "Lien d'affichage révoqué",
     "display_link_refused": "Lien d'affichage refusé",
+    "sensor_token_created": "Jeton d'envoi de capteurs créé",
+    "sensor_token_revoked": "Jeton d'envoi de capteurs révoqué",
 }
 """Event types and their French labels (add one here before recording it)."""
 

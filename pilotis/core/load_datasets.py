@@ -99,6 +99,7 @@ class DatasetFiles(ConfigReader):
         where = "path" if "path" in spec else "url" if "url" in spec else "type"
         try:
             source = cls(dataset_id, config, self.root, self.duck)
+            source.app_database = self.app_database
             columns = self.columns(source)
         except SourceError as exc:
             self.issues.append(

@@ -42,6 +42,8 @@ class ConfigReader:
         """Ids of dashboards whose file failed: séances naming them are not reported again."""
         self.failed_widgets: dict[str, set[str]] = {}
         """Ids of the widgets that failed, by dashboard id (same reason)."""
+        self.app_database = ""
+        """The application database's URL, handed to every source (sensor readings live there)."""
 
     def display(self, path: Path) -> str:
         try:

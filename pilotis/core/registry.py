@@ -9,6 +9,7 @@ from types import ModuleType
 from pilotis.core.indicators import Indicator
 from pilotis.core.schema import DashboardSpec, PortalConfig, WidgetBase
 from pilotis.core.seances import IMPLICIT, PREFIX, Seance, implicit
+from pilotis.core.sensors import SensorSourceSpec
 from pilotis.core.sources import DataSource, DuckRuntime
 
 
@@ -54,6 +55,8 @@ class Registry:
     """Thematic (non-`overview`) dashboards showing each indicator, directly or in a formula."""
     seances: dict[str, Seance] = field(default_factory=dict)
     """Séances declared in `config/seances/` (id -> séance); see :meth:`seance` for the implicit ones."""
+    sensors: dict[str, SensorSourceSpec] = field(default_factory=dict)
+    """Sensor sources declared in `config/sensors/` (id -> devices), fed by ``POST /capteurs/<id>/releves``."""
     _implicit: dict[str, Seance] = field(default_factory=dict, repr=False)
 
     def ordered(self) -> list[Dashboard]:

@@ -47,6 +47,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/api", "API JSON (à venir)"),
     Route("/alertes", "alertes sur les indicateurs (à venir)"),
     Route("/referents", "référents des tableaux de bord (à venir)"),
+    Route("/capteurs", "envoi des relevés des capteurs (POST /capteurs/<source>/releves)", server="folder"),
 )
 """Every address the portal keeps for itself, besides ``/`` and the ``/_…`` addresses of Dash."""
 

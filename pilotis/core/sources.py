@@ -132,6 +132,8 @@ class DataSource(ABC):
         self.config = config
         self.root = root
         self.duck = duck
+        self.app_database = ""
+        """SQLAlchemy URL of the application database (set by the loader): where sensor readings are."""
 
     @abstractmethod
     def schema(self) -> dict[str, str]:
