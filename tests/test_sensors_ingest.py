@@ -53,6 +53,9 @@ def sensor_app(
         app = create_app(replace(settings, instance_dir=folder / "instance", database_url=url))
         yield app
         get_db(app.server).dispose()
+        for source in app.server.extensions["pilotis"].registry.datasets.values():
+            if getattr(source, "_engine", None) is not None:  # sources reading the app database
+                source._engine.dispose()
 
 
 @pytest.fixture(scope="module")
