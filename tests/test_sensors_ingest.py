@@ -51,6 +51,11 @@ def sensor_app(
     folder = tmp_path_factory.mktemp(f"sensors-{request.param}")
     with database_url(request.param, folder) as url:
         app = create_app(replace(settings, instance_dir=folder / "instance", database_url=url))
+        db = get_db(app.server)
+        # Demo mode filled the simulated source at start: keep the count, then start empty.
+        app.server.config["SEEDED"] = int(db.read(text("SELECT count(*) FROM sensor_readings"))[0][0])
+        with db.engine.begin() as connection:
+            connection.execute(text("DELETE FROM sensor_readings"))
         yield app
         get_db(app.server).dispose()
         for source in app.server.extensions["pilotis"].registry.datasets.values():
@@ -104,6 +109,12 @@ def count(app: Dash, device: str) -> int:
         {"s": SOURCE, "c": device},
     )
     return int(rows[0][0])
+
+
+def test_demo_mode_fills_an_empty_simulated_source(sensor_app: Dash) -> None:
+    spec = sensor_app.server.extensions["pilotis"].registry.sensors[SOURCE]
+    assert spec.simulated
+    assert sensor_app.server.config["SEEDED"] == len(spec.devices) * (48 * 4 + 1)  # 48 h, every 15 min
 
 
 def test_plain_batch_is_stored_and_read_as_a_dataset(sensor_app: Dash, client: FlaskClient, token: str) -> None:

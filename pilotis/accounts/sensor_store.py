@@ -86,6 +86,17 @@ def insert(db: Database, rows: Sequence[tuple[int, dt.datetime, float]]) -> int:
         return max(cursor.rowcount, 0)
 
 
+def has_readings(db: Database, device_ids: Iterable[int]) -> bool:
+    """Whether any of these devices has a reading (one index probe per device at most)."""
+    ids = list(device_ids)
+    if not ids:
+        return False
+    rows = db.read(
+        text("SELECT 1 FROM sensor_readings WHERE device_id IN (" + ", ".join(str(int(i)) for i in ids) + ") LIMIT 1")
+    )
+    return bool(rows)
+
+
 def _hour_expr(dialect: str) -> str:
     return "date_trunc('hour', ts)" if dialect == "postgresql" else "strftime('%Y-%m-%d %H:00:00.000000', ts)"
 

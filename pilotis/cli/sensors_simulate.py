@@ -5,10 +5,9 @@ source's upload token), so the whole path is exercised: token, checks, storage, 
 the past ``--heures`` are filled in (fast, in batches), then readings follow in real time, or
 faster with ``--acceleration`` (60: one simulated minute per second).
 
-The model is deliberately simple and deterministic (``--graine``): each rain gauge receives a
-light background rain and a storm of ``--pluie`` mm around ``--crue`` hours from now (negative:
-in the past); each water-level gauge rises after the storm, later and longer downstream
-(the later the stations of the Mayenne, the later their peak), then falls back slowly.
+The model (:mod:`pilotis.core.sensor_simulation`) is deterministic (``--graine``): a storm of
+``--pluie`` mm around ``--crue`` hours from now (negative: in the past), and the rivers rising
+after it, later downstream.
 """
 
 from __future__ import annotations
@@ -16,61 +15,17 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import math
 import os
-import random
 import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 from pilotis.core.errors import ConfigError
 from pilotis.core.loader import load_sensors
-from pilotis.core.sensors import DeviceSpec, SensorSourceSpec
+from pilotis.core.sensor_simulation import STEP, Model, quarter, steps
 from pilotis.core.settings import Settings
-
-STEP = dt.timedelta(minutes=15)
-
-
-class Model:
-    """Deterministic readings of every device of a source at a given instant (UTC)."""
-
-    def __init__(self, spec: SensorSourceSpec, storm: dt.datetime, rain_mm: float, seed: int) -> None:
-        self.spec = spec
-        self.storm = storm
-        self.rain_mm = rain_mm
-        self.seed = seed
-        rng = random.Random(seed)
-        levels = [d for d in spec.devices if d.quantity != "pluie"]
-        self.params: dict[str, tuple[float, float, float]] = {}
-        for device in levels:
-            low, high = device.range
-            base = low + (high - low) * rng.uniform(0.08, 0.16)
-            rise = (high - low) * rng.uniform(0.25, 0.4)
-            lag = 4.0 + max(0.0, 48.45 - device.lat) * 40.0  # hours storm → peak: later downstream (south)
-            self.params[device.code] = (base, rise, lag)
-
-    def value(self, device: DeviceSpec, moment: dt.datetime) -> float:
-        """The simulated value of ``device`` at ``moment`` (rounded like a real device)."""
-        hours = (moment - self.storm).total_seconds() / 3600.0
-        noise = random.Random(f"{self.seed}:{device.code}:{moment.isoformat()}").uniform(-1, 1)
-        if device.quantity == "pluie":
-            # A Gaussian storm of `rain_mm` in total (σ ≈ 2.8 h), in mm per quarter of an hour.
-            storm = self.rain_mm / (4.0 * math.sqrt(math.pi)) / 4.0 * math.exp(-((hours / 4.0) ** 2))
-            background = max(0.0, 0.05 + 0.05 * noise)
-            return round(min(device.range[1], storm + background), 1)
-        base, rise, lag = self.params[device.code]
-        since_peak = hours - lag
-        shape = math.exp(-((since_peak / 6.0) ** 2)) if since_peak < 0 else math.exp(-since_peak / 18.0)
-        level = base + rise * shape + 0.01 * noise
-        return round(max(device.range[0], min(device.range[1], level)), 3)
-
-    def readings(self, moment: dt.datetime) -> list[dict[str, Any]]:
-        """One reading per device at ``moment``."""
-        stamp = moment.replace(tzinfo=dt.UTC).isoformat().replace("+00:00", "Z")
-        return [{"device": d.code, "ts": stamp, "value": self.value(d, moment)} for d in self.spec.devices]
 
 
 def post(url: str, token: str, readings: list[dict[str, Any]]) -> dict[str, Any]:
@@ -95,14 +50,6 @@ def post(url: str, token: str, readings: list[dict[str, Any]]) -> dict[str, Any]
         return answer
 
 
-def steps(start: dt.datetime, end: dt.datetime) -> Iterator[dt.datetime]:
-    """Every quarter of an hour in ``[start, end]``."""
-    moment = start
-    while moment <= end:
-        yield moment
-        moment += STEP
-
-
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Fill the past, then keep posting (until ``--duree`` simulated hours have passed)."""
     token = args.token or os.environ.get("PILOTIS_SENSOR_TOKEN", "")
@@ -122,8 +69,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         print(f"source de capteurs `{args.source}` inconnue", file=sys.stderr)
         return 1
     url = f"{args.url.rstrip('/')}/capteurs/{args.source}/releves"
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None, second=0, microsecond=0)
-    now -= dt.timedelta(minutes=now.minute % 15)
+    now = quarter(dt.datetime.now(dt.UTC).replace(tzinfo=None))
     model = Model(spec, now + dt.timedelta(hours=args.crue), args.pluie, args.graine)
     batch: list[dict[str, Any]] = []
     sent = 0

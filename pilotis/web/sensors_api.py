@@ -14,6 +14,7 @@ when there is one, naming the device and the field, the rest of the batch being 
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
@@ -23,8 +24,10 @@ from typing import Any
 import flask
 
 from pilotis.accounts import sensor_store
-from pilotis.accounts.db import get_db, utcnow
+from pilotis.accounts.db import Database, get_db, utcnow
 from pilotis.core.sensor_formats import check, detect, items_of
+from pilotis.core.sensor_simulation import Model, quarter, steps
+from pilotis.core.sensors import SensorSourceSpec
 from pilotis.ui.portal import Portal
 
 log = logging.getLogger(__name__)
@@ -124,15 +127,39 @@ def post_readings(source: str) -> flask.Response:
     )
 
 
+def seed_demo(db: Database, source: str, spec: SensorSourceSpec, ids: dict[str, int]) -> int:
+    """Demo mode: 48 h of simulated readings for a `simulated: true` source that has none yet.
+
+    So that the « Surveillance des crues » dashboard is not empty on a fresh demo; live readings
+    come from ``python -m pilotis sensors simulate`` (over HTTP, like devices). Several workers
+    starting together insert the same rows: duplicates are skipped by the database.
+    """
+    if not spec.simulated or sensor_store.has_readings(db, ids.values()):
+        return 0
+    now = quarter(utcnow())
+    model = Model(spec, now - dt.timedelta(hours=18), 60.0, 53)
+    rows = [
+        (ids[device.code], moment, model.value(device, moment))
+        for moment in steps(now - dt.timedelta(hours=48), now)
+        for device in spec.devices
+    ]
+    log.warning("mode démonstration : 48 h de relevés simulés écrits pour la source de capteurs %s", source)
+    return sensor_store.insert(db, rows)
+
+
 def install(server: flask.Flask, portal: Portal) -> None:
-    """Devices copied to the database, the rate limiter, the route exempt from CSRF.
+    """Devices copied to the database, the rate limiter, the route exempt from CSRF; in demo
+    mode, simulated readings for an empty simulated source (:func:`seed_demo`).
 
     Call after :func:`pilotis.web.auth.install_auth` (the database and CSRF exist then).
     """
-    ids = sensor_store.sync_devices(get_db(server), portal.registry.sensors)
-    server.extensions[DEVICE_IDS] = {
-        source: sensor_store.device_codes(ids, source) for source in portal.registry.sensors
-    }
+    db = get_db(server)
+    ids = sensor_store.sync_devices(db, portal.registry.sensors)
+    by_source = {source: sensor_store.device_codes(ids, source) for source in portal.registry.sensors}
+    server.extensions[DEVICE_IDS] = by_source
+    if portal.settings.mode == "demo":
+        for source, spec in portal.registry.sensors.items():
+            seed_demo(db, source, spec, by_source[source])
     server.extensions[LIMITER] = RateLimiter()
     server.extensions["csrf"].exempt(bp)
     server.register_blueprint(bp)
