@@ -50,8 +50,22 @@ def post(url: str, token: str, readings: list[dict[str, Any]]) -> dict[str, Any]
         return answer
 
 
+class RefusedError(Exception):
+    """The portal refused a batch as a whole (token, source, size): nothing more is sent."""
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Fill the past, then keep posting (until ``--duree`` simulated hours have passed)."""
+    try:
+        return _simulate(args)
+    except RefusedError as exc:
+        print(str(exc), file=sys.stderr)
+    except OSError as exc:
+        print(f"portail injoignable ({args.url}) : {exc.__class__.__name__}", file=sys.stderr)
+    return 1
+
+
+def _simulate(args: argparse.Namespace) -> int:
     token = args.token or os.environ.get("PILOTIS_SENSOR_TOKEN", "")
     if not token:
         print(
@@ -94,7 +108,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def _send(url: str, token: str, batch: list[dict[str, Any]]) -> int:
     answer = post(url, token, batch)
     if "acceptes" not in answer:
-        raise SystemExit(f"envoi refusé : {answer.get('message', answer)}")
+        raise RefusedError(f"envoi refusé : {answer.get('message', answer)}")
     for refusal in answer.get("refuses", [])[:5]:
         print(f"  refusé : {refusal['capteur']} ({refusal['champ']}) : {refusal['message']}", file=sys.stderr)
     return int(answer["acceptes"]) + int(answer.get("doublons", 0))
