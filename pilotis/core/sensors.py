@@ -10,6 +10,7 @@ field. The file is validated like every other YAML file (``fichier:ligne:colonne
 from __future__ import annotations
 
 import re
+from functools import cached_property
 from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
@@ -106,12 +107,16 @@ class SensorSourceSpec(Strict):
             raise HintedValueError("deux capteurs ont le même `dev_eui`", "chaque DevEUI est unique")
         return self
 
+    @cached_property
+    def _index(self) -> dict[str, DeviceSpec]:
+        """Devices by code and by lower-case DevEUI (built once: a batch looks up every reading)."""
+        index = {d.dev_eui.lower(): d for d in self.devices if d.dev_eui}
+        index.update({d.code: d for d in self.devices})
+        return index
+
     def device(self, code: str) -> DeviceSpec | None:
         """The device whose code is ``code`` (or whose DevEUI is, whatever its case)."""
-        for device in self.devices:
-            if device.code == code or (device.dev_eui and device.dev_eui.lower() == code.lower()):
-                return device
-        return None
+        return self._index.get(code) or self._index.get(code.lower())
 
 
 def load_sensor_sources(loader: ConfigReader) -> dict[str, SensorSourceSpec]:
