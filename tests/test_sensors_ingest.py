@@ -265,6 +265,10 @@ def test_token_is_required_and_revocation_takes_effect(sensor_app: Dash, client:
     assert refused.status_code == 401 and refused.headers["WWW-Authenticate"].startswith("Bearer")
     assert post(client, None, body).status_code == 401
     assert post(client, own[:-2] + "xx", body).status_code == 401
+    bad = {"device": LAVAL, "ts": "hier", "value": 99.0}
+    for query, payload in (("", bad), ("?event=join", {"deviceInfo": {"devEui": RAIN_EUI}}), ("", None)):
+        answer = post(client, own, payload, query)  # a revoked token learns nothing about its readings
+        assert answer.status_code == 401 and "refuses" not in answer.get_json(), query
     assert client.post("/capteurs/inconnue/releves", json=body).status_code == 404
 
 

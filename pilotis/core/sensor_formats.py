@@ -135,6 +135,7 @@ def parse_time(value: Any) -> dt.datetime | None:
     """Naive UTC from an ISO 8601 string with a time zone (nanoseconds are cut to microseconds)."""
     if not isinstance(value, str) or len(value) > 64:
         return None
+    moment: dt.datetime | None
     try:
         moment = dt.datetime.fromisoformat(value)  # the common case, fast (`Z` is read since 3.11)
     except ValueError:

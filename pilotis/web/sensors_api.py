@@ -6,10 +6,13 @@ anywhere else (it reads no page, no callback, no export: those only know session
 links). So the route is exempt from CSRF (no cookie authenticates it) and never sets a cookie.
 
 Order of the checks, cheapest first: unknown source (404), rate limit per source and client
-address (429, before the token so that guessing tokens is throttled too), token (401), body
-(400 when it is not JSON). Then every reading is checked alone (:mod:`pilotis.core.sensor_formats`):
-the good ones are stored, duplicates skipped, and the answer lists the refused ones — HTTP 400
-when there is one, naming the device and the field, the rest of the batch being kept.
+address (429, before the token so that guessing tokens is throttled too), a token of the right
+shape (401), then every reading checked alone (:mod:`pilotis.core.sensor_formats`), then the token
+in the database together with the insert (:func:`pilotis.accounts.sensor_store.store`: one
+statement on PostgreSQL) — a refused token gets 401 and nothing about its readings. The good
+readings are stored, duplicates skipped, and the answer lists the refused ones: HTTP 400 when
+there is one, naming the device and the field, the rest of the batch being kept. Every other
+answer (unreadable JSON, oversized batch, ignored event) is given only to a valid token too.
 """
 
 from __future__ import annotations
@@ -72,6 +75,12 @@ def _answer(status: int, **body: Any) -> flask.Response:
     return response
 
 
+def _unauthorized() -> flask.Response:
+    response = _answer(401, erreur="jeton", message="jeton d'envoi absent, invalide ou révoqué")
+    response.headers["WWW-Authenticate"] = 'Bearer realm="capteurs"'
+    return response
+
+
 def _lang() -> str:
     best = flask.request.accept_languages.best_match(["fr", "en"])
     return best or "fr"
@@ -97,24 +106,31 @@ def post_readings(source: str) -> flask.Response:
         response = _answer(429, erreur="trop_de_requetes", message="trop de requêtes : réessayez dans une minute")
         response.headers["Retry-After"] = str(max(1, int(wait + 0.999)))
         return response
+    token = _bearer()
+    if not token or not token.startswith(sensor_store.TOKEN_PREFIX):
+        return _unauthorized()
     db = get_db()
-    if not sensor_store.token_allows(db, source, _bearer()):
-        response = _answer(401, erreur="jeton", message="jeton d'envoi absent, invalide ou révoqué")
-        response.headers["WWW-Authenticate"] = 'Bearer realm="capteurs"'
-        return response
     body = flask.request.get_json(silent=True)
     if body is None:
+        if sensor_store.store(db, source, token, []) is None:
+            return _unauthorized()
         return _answer(400, erreur="json", message="corps illisible : JSON attendu (Content-Type: application/json)")
     kind = detect(body, flask.request.args.get("event"))
     if kind == "chirpstack" and flask.request.args.get("event", "up") != "up":
+        if sensor_store.store(db, source, token, []) is None:
+            return _unauthorized()
         return _answer(200, format=kind, acceptes=0, doublons=0, refuses=[], ignore="événement autre que `up`")
     items = items_of(body, kind)
     if len(items) > spec.max_batch:
+        if sensor_store.store(db, source, token, []) is None:
+            return _unauthorized()
         return _answer(413, erreur="lot", message=f"lot trop grand : {spec.max_batch} relevés au plus par requête")
     accepted, refused = check(items, source, spec, utcnow())
     ids: dict[str, int] = flask.current_app.extensions[DEVICE_IDS].get(source, {})
     rows = sensor_store.as_rows(ids, ((r.device.code, r.ts, r.value) for r in accepted))
-    stored = sensor_store.insert(db, rows)
+    stored = sensor_store.store(db, source, token, rows)  # the token is checked here
+    if stored is None:
+        return _unauthorized()  # nothing stored, nothing said about the readings
     status = 400 if refused else 200
     if refused:
         log.info("capteurs %s : %d relevé(s) refusé(s) sur %d", source, len(refused), len(items))
