@@ -17,7 +17,7 @@ import secrets
 from collections.abc import Iterable, Mapping, Sequence
 
 from sqlalchemy import select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from pilotis.accounts.db import Database, utcnow
 from pilotis.accounts.models import SensorDevice, SensorToken
@@ -122,10 +122,16 @@ def _pg_store(
     )
     ids, times, values = (list(column) for column in zip(*rows, strict=True)) if rows else ([], [], [])
     params = {"d": ids, "t": times, "v": values, "s": token[0] if token else "", "h": token[1] if token else ""}
-    with db.engine.connect() as connection:
-        autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
-        allowed, stored, _ = autocommit.execute(text(_PG_STORE.format(check=check)), params).one()
-    return int(stored) if allowed else None
+    for attempt in (1, 2):  # no ping at checkout: one retry on a cut connection (the insert is idempotent)
+        try:
+            with db.engine_without_ping().connect() as connection:
+                autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
+                allowed, stored, _ = autocommit.execute(text(_PG_STORE.format(check=check)), params).one()
+            return int(stored) if allowed else None
+        except DBAPIError as exc:
+            if attempt == 2 or not exc.connection_invalidated:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def has_readings(db: Database, device_ids: Iterable[int]) -> bool:
