@@ -310,6 +310,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "event_source_refresh": {"fr": "Rafraîchissement d'une source", "en": "Source refresh"},
     "event_seance_snapshot": {"fr": "Séance figée (instantané)", "en": "Frozen séance (snapshot)"},
     "event_display_link_created": {"fr": "Lien d'affichage créé", "en": "Display link created"},
+    "event_sensor_token_created": {"fr": "Jeton d'envoi de capteurs créé", "en": "Sensor upload token created"},
+    "event_sensor_token_revoked": {"fr": "Jeton d'envoi de capteurs révoqué", "en": "Sensor upload token revoked"},
     "event_display_link_revoked": {"fr": "Lien d'affichage révoqué", "en": "Display link revoked"},
     "event_display_link_refused": {"fr": "Lien d'affichage refusé", "en": "Display link refused"},
     "source_failing": {"fr": "en échec", "en": "failing"},
