@@ -200,24 +200,52 @@ def fill(db: Any, rows: int) -> float:
     return time.perf_counter() - began
 
 
-def read_times(url: str, runs: int) -> tuple[float, float]:
-    """Median ms of « last value of every sensor » and « one sensor, last 24 h »."""
-    from data_sources.sensors import SensorReadings
+def _queries() -> list[tuple[str, str, Any]]:
     from pilotis.core.measures import parse_measure
     from pilotis.core.query import Filter, Query
-    from pilotis.core.sources import DuckRuntime
 
-    def source(view: str, window: str) -> SensorReadings:
-        config = SensorReadings.Config(type="capteurs", title="b", source=SOURCE, view=view, window=window)  # type: ignore[arg-type]
-        made = SensorReadings(view, config, ROOT, DuckRuntime())
-        made.app_database = url
-        return made
-
-    latest, recent = source("latest", "0s"), source("raw", "24h")
     last = Query("latest", (("v", parse_measure("max(valeur)")),), group_by=("capteur",))
     day = Query(
         "raw", (("v", parse_measure("avg(valeur)")),), group_by=("heure",), filters=(Filter("capteur", "=", DEVICE),)
     )
+    return [("latest", "0s", last), ("raw", "24h", day)]
+
+
+def _source(url: str, view: str, window: str) -> Any:
+    from data_sources.sensors import SensorReadings
+    from pilotis.core.sources import DuckRuntime
+
+    config = SensorReadings.Config(type="capteurs", title="b", source=SOURCE, view=view, window=window)  # type: ignore[arg-type]
+    made = SensorReadings(view, config, ROOT, DuckRuntime())
+    made.app_database = url
+    return made
+
+
+def in_database_ms(db: Any) -> list[str]:
+    """PostgreSQL's own execution time of both questions (EXPLAIN ANALYZE) and their index scans."""
+    from sqlalchemy import text
+    from sqlalchemy.dialects import postgresql
+
+    from pilotis.core.query import build_select
+
+    found = []
+    for view, window, query in _queries():
+        stmt = build_select(query, _source("", view, window).view("postgresql", dt.datetime.utcnow()), "postgresql")
+        sql = str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+        with db.engine.connect() as connection:
+            plan = [row[0] for row in connection.execute(text("EXPLAIN ANALYZE " + sql))]
+        total = next(line for line in plan if line.startswith("Execution Time"))
+        scans = sorted(
+            {m.group(0) for line in plan if (m := re.search(r"Index (Only )?Scan( Backward)? using \w+", line))}
+        )
+        found.append(f"{total.split(': ')[1]} ({'; '.join(scans)})")
+    return found
+
+
+def read_times(url: str, runs: int) -> tuple[float, float]:
+    """Median ms of « last value of every sensor » and « one sensor, last 24 h »."""
+    (_, _, last), (_, _, day) = _queries()
+    latest, recent = _source(url, "latest", "0s"), _source(url, "raw", "24h")
     found = [len(latest.run(last)), len(recent.run(day))]
     assert found[0] == 32 and found[1] >= 24, found
     times: list[list[float]] = [[], []]
@@ -251,6 +279,7 @@ def measure(kind: str, url: str, rows: int, quick: bool) -> list[list[str]]:
             small = read_times(url, 20)
             big_fill = fill(db, rows)
             big = read_times(url, 20)
+            plans = in_database_ms(db) if db.dialect == "postgresql" else []
     finally:
         shutil.rmtree(instance, ignore_errors=True)
     return [
@@ -271,6 +300,7 @@ def measure(kind: str, url: str, rows: int, quick: bool) -> list[list[str]]:
             f"× {big[1] / small[1]:.2f} vs 10k rows",
             "≈ 1",
         ],
+        *([[kind, "both, inside PostgreSQL (EXPLAIN ANALYZE)", " / ".join(plans), "", ""]] if plans else []),
         [kind, "generating the table", f"{fmt(big_fill, 1)} s ({fmt(small_fill, 2)} s for 10k)", "", ""],
     ]
 
