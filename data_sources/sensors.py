@@ -146,6 +146,9 @@ class SensorReadings(SqlSource):
                 self._engine = sa.create_engine(url, pool_pre_ping=True, connect_args=args)
             return self._engine
 
+    def sensor_source(self) -> str | None:
+        return str(self.config.source)  # type: ignore[attr-defined]
+
     def schema(self) -> dict[str, str]:
         """Fixed columns: the device's, then the view's."""
         return {**DEVICE_COLUMNS, **VIEW_COLUMNS[self.config.view]}  # type: ignore[attr-defined]

@@ -201,3 +201,17 @@ def test_sensorthings_filter_and_page_guard(sta: FakeSensorThings, tmp_path: Pat
     guarded = SensorThingsSource.Config(type="sensorthings", title="STA", url=f"{sta.url}/Observations", max_pages=2)  # type: ignore[arg-type]
     with pytest.raises(Exception, match="plus de 2 pages"):
         SensorThingsSource("sta2", guarded, tmp_path, DuckRuntime(work_dir=tmp_path)).fetch()
+
+
+def test_a_dataset_naming_an_unknown_sensor_source_is_a_config_error(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    shutil.copytree(ROOT / "config", config)
+    path = config / "datasets" / "capteurs.yaml"
+    text = path.read_text(encoding="utf-8").replace("source: crues-mayenne", "source: crues-mayene", 1)
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_registry(ROOT, config, ROOT / "dashboards", instance_dir=tmp_path / "instance")
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if "crues-mayene" in row)
+    report = caught.value.report()
+    assert f"capteurs.yaml:{line}:" in report and "source de capteurs `crues-mayene` inconnue" in report
+    assert "crues-mayenne" in report  # « vouliez-vous dire »

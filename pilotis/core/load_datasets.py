@@ -117,6 +117,18 @@ class DatasetFiles(ConfigReader):
                 )
             )
             return None
+        wanted = source.sensor_source()
+        if wanted is not None and wanted not in self.sensor_sources:
+            self.issues.append(
+                doc.issue(
+                    (*loc, "source"),
+                    f"source de capteurs `{wanted}` inconnue",
+                    did_you_mean(wanted, self.sensor_sources, "sources de capteurs")
+                    if self.sensor_sources
+                    else f"déclarez-la dans config/sensors/{wanted}.yaml",
+                )
+            )
+            return None
         self.check_dataset_columns(config, columns, doc, loc)
         self.failed.discard(dataset_id)
         return source

@@ -61,6 +61,7 @@ def load_registry(
     loader.duck.work_dir = (instance_dir or root / "instance") / "sources"
     loader.app_database = database_url
     sensors = load_sensor_sources(loader)
+    loader.sensor_sources = set(sensors)
     portal = loader.portal()
     departments = loader.departments()
     sources = loader.datasets()
