@@ -17,7 +17,7 @@ from pilotis.core.routes import served_by_server
 from pilotis.core.settings import Settings
 from pilotis.plugins import register_builtins
 from pilotis.ui.portal import Portal
-from pilotis.web import csp, enforce, request_limits, static_cache
+from pilotis.web import csp, enforce, request_limits, sensors_api, static_cache
 from pilotis.web.admin import bp as admin_bp
 from pilotis.web.admin_sources import bp as sources_bp
 from pilotis.web.admin_tokens import bp as admin_tokens_bp
@@ -38,7 +38,11 @@ def create_app(settings: Settings | None = None) -> Dash:
     settings = with_demo_key(settings or Settings.from_env())  # demo mode: this installation's key
     register_builtins()  # the shipped widget and source types (layouts/, data_sources/)
     registry = load_registry(
-        settings.root, settings.config_dir, settings.dashboards_dir, instance_dir=settings.instance_dir
+        settings.root,
+        settings.config_dir,
+        settings.dashboards_dir,
+        instance_dir=settings.instance_dir,
+        database_url=settings.database_url,
     )
     cache = make_cache(settings.cache_url, settings.cache_prefix)
     portal = Portal(settings=settings, registry=registry, data=DataService(registry.datasets, cache))
@@ -66,6 +70,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     server.register_blueprint(admin_tokens_bp)  # /admin/jetons: every API token, service accounts
     server.register_blueprint(tokens_bp)  # /compte/jetons: personal API tokens
     api.install(server)  # /api/v1: bearer tokens only, no session cookie
+    sensors_api.install(server, portal)  # /capteurs/<source>/releves: readings in (token, no CSRF)
 
     @server.before_request
     def unknown_pages() -> flask.Response | None:

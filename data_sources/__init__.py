@@ -4,4 +4,4 @@ To add a type, write a module with a :class:`pilotis.core.sources.DataSource` su
 with :func:`pilotis.core.sources.register_source` and import it here.
 """
 
-from data_sources import files, opendatasoft, rest, sql  # noqa: F401  (registration side effect)
+from data_sources import files, opendatasoft, rest, sensors, sensorthings, sql  # noqa: F401  (registration side effect)

@@ -52,6 +52,8 @@ EVENTS: dict[str, str] = {
     "api_call": "Appel de l'API",
     "api_token_created": "Jeton d'API créé",
     "api_token_revoked": "Jeton d'API révoqué",
+    "sensor_token_created": "Jeton d'envoi de capteurs créé",
+    "sensor_token_revoked": "Jeton d'envoi de capteurs révoqué",
 }
 """Event types and their French labels (add one here before recording it)."""
 

@@ -64,6 +64,20 @@ class Database:
         if self.url.get_backend_name() == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._kwargs = kwargs
+        self._unpinged: Engine | None = None
+
+    def engine_without_ping(self) -> Engine:
+        """A second pool of the same database, without the ping at each checkout.
+
+        For hot, **idempotent** statements that retry once themselves when the connection was cut
+        (sensor readings: ``INSERT … ON CONFLICT DO NOTHING``): under load the ping costs as much
+        as the statement. Everything else uses :attr:`engine`.
+        """
+        if self._unpinged is None:
+            kwargs = {k: v for k, v in self._kwargs.items() if k != "pool_pre_ping"}
+            self._unpinged = create_engine(self.url, **kwargs)
+        return self._unpinged
 
     @property
     def dialect(self) -> str:
@@ -145,6 +159,8 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+        if self._unpinged is not None:
+            self._unpinged.dispose()
 
     def __enter__(self) -> Database:
         return self

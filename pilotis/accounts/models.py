@@ -1,5 +1,5 @@
 """Tables of the application database: users (with roles), their sign-in sessions, departments,
-login attempts, audit log.
+login attempts, audit log, sensor devices, readings and upload tokens.
 
 The schema is created and changed by Alembic migrations (``pilotis/migrations/versions``), never
 by ``create_all``: a change here needs a new revision (``python -m pilotis db revision "…"``).
@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import (
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -247,3 +248,67 @@ class ApiToken(Base):
     rate_window: Mapped[int] = mapped_column(Integer, default=0)
     """The minute (since the epoch) that ``rate_count`` counts requests of."""
     rate_count: Mapped[int] = mapped_column(Integer, default=0)
+# --------------------------------------------------------------------------- sensor readings (issue 14)
+# Raw readings are narrow on purpose (an integer device id, a naive UTC timestamp, a float): 10 M
+# rows stay a few hundred MB. Their primary key ``(device_id, ts)`` is the only index: it refuses
+# duplicates (``ON CONFLICT DO NOTHING``) and answers both hot questions by an index range scan —
+# the last value of a device (backward scan, one row) and one device's last 24 h. No foreign key on
+# ``device_id``: one lookup less per inserted row, and devices are never deleted.
+
+
+class SensorDevice(Base):
+    """A device of `config/sensors/<source>.yaml`, copied at start-up (readings name its id)."""
+
+    __tablename__ = "sensor_devices"
+    __table_args__ = (Index("ix_sensor_devices_source_code", "source", "code", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    code: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    commune: Mapped[str] = mapped_column(String(5), default="")
+    lat: Mapped[float] = mapped_column(Float, default=0.0)
+    lon: Mapped[float] = mapped_column(Float, default=0.0)
+    quantity: Mapped[str] = mapped_column(String(64), default="")
+    unit: Mapped[str] = mapped_column(String(32), default="")
+    interval_s: Mapped[int] = mapped_column(Integer, default=900)
+    """Expected seconds between two readings (late after twice this)."""
+
+
+class SensorReading(Base):
+    """One raw reading, kept `raw_days` days (see :func:`pilotis.accounts.sensor_store.purge`)."""
+
+    __tablename__ = "sensor_readings"
+
+    device_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ts: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
+    """When it was measured, naive UTC."""
+    value: Mapped[float] = mapped_column(Float)
+
+
+class SensorHourly(Base):
+    """Hourly aggregate of a device's readings, kept for good (see ``rollup``)."""
+
+    __tablename__ = "sensor_hourly"
+
+    device_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hour: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
+    """First instant of the hour, naive UTC."""
+    n: Mapped[int] = mapped_column(Integer)
+    total: Mapped[float] = mapped_column(Float)
+    vmin: Mapped[float] = mapped_column(Float)
+    vmax: Mapped[float] = mapped_column(Float)
+
+
+class SensorToken(Base):
+    """An upload token of a sensor source: stored hashed (SHA-256), revocable, write-only."""
+
+    __tablename__ = "sensor_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(150), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

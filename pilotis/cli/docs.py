@@ -34,6 +34,7 @@ from pilotis.core.schema import (
     Strict,
     WidgetBase,
 )
+from pilotis.core.sensors import SensorSourceSpec
 from pilotis.core.validation import annotation_leaves, is_model
 
 _SCALARS = {
@@ -260,6 +261,14 @@ def yaml_reference_markdown() -> str:
             "filtres préréglés, à l'adresse `/seance/<id>`."
         )
         out.section(3, "Clés d'une séance", seances.SeanceSpec)
+
+    out.parts.append(
+        "## Capteurs : `config/sensors/*.yaml`\n\n"
+        "Le nom du fichier est l'identifiant de la source (`crues-mayenne.yaml` : relevés envoyés à "
+        "`POST /capteurs/crues-mayenne/releves`, voir docs/capteurs.md). Ses relevés se lisent par un jeu "
+        "de données `type: capteurs`."
+    )
+    out.section(3, "Clés d'une source de capteurs", SensorSourceSpec)
 
     # Any other YAML model (a new file format, a block of an extension) still gets its table;
     # an intermediate base class is documented through its subclasses.

@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "db": "pilotis.cli.db",
     "display-link": "pilotis.cli.display_links",
     "tokens": "pilotis.cli.tokens",
+    "sensors": "pilotis.cli.sensors",
 }
 """Command name → the module whose ``register(sub)`` adds it (imported on use;
 tests/test_cli.py checks that each module registers exactly its command)."""

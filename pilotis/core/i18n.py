@@ -312,6 +312,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "event_source_refresh": {"fr": "Rafraîchissement d'une source", "en": "Source refresh"},
     "event_seance_snapshot": {"fr": "Séance figée (instantané)", "en": "Frozen séance (snapshot)"},
     "event_display_link_created": {"fr": "Lien d'affichage créé", "en": "Display link created"},
+    "event_sensor_token_created": {"fr": "Jeton d'envoi de capteurs créé", "en": "Sensor upload token created"},
+    "event_sensor_token_revoked": {"fr": "Jeton d'envoi de capteurs révoqué", "en": "Sensor upload token revoked"},
     "event_display_link_revoked": {"fr": "Lien d'affichage révoqué", "en": "Display link revoked"},
     "event_api_call": {"fr": "Appel de l'API", "en": "API call"},
     "event_api_token_created": {"fr": "Jeton d'API créé", "en": "API token created"},

@@ -9,6 +9,7 @@ from pydantic.json_schema import models_json_schema
 
 from pilotis.core.indicators import IndicatorSpec
 from pilotis.core.schema import DashboardSpec
+from pilotis.core.sensors import SensorSourceSpec
 from pilotis.core.sources import SOURCE_TYPES
 from pilotis.core.widgets import WIDGET_TYPES
 
@@ -78,3 +79,11 @@ def indicators_schema() -> dict[str, Any]:
         "additionalProperties": schema,
         "$defs": defs,
     }
+
+
+def sensors_schema() -> dict[str, Any]:
+    """JSON Schema of a `config/sensors/*.yaml` file (one sensor source and its devices)."""
+    schema = SensorSourceSpec.model_json_schema(ref_template="#/$defs/{model}")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Source de capteurs Pilotis"
+    return schema

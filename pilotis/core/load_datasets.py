@@ -99,6 +99,7 @@ class DatasetFiles(ConfigReader):
         where = "path" if "path" in spec else "url" if "url" in spec else "type"
         try:
             source = cls(dataset_id, config, self.root, self.duck)
+            source.app_database = self.app_database
             columns = self.columns(source)
         except SourceError as exc:
             self.issues.append(
@@ -113,6 +114,18 @@ class DatasetFiles(ConfigReader):
                     (*loc, where),
                     f"source `{dataset_id}` illisible : `{exc.__class__.__name__}: {exc}`",
                     f"erreur inattendue du type de source `{kind}`",
+                )
+            )
+            return None
+        wanted = source.sensor_source()
+        if wanted is not None and wanted not in self.sensor_sources:
+            self.issues.append(
+                doc.issue(
+                    (*loc, "source"),
+                    f"source de capteurs `{wanted}` inconnue",
+                    did_you_mean(wanted, self.sensor_sources, "sources de capteurs")
+                    if self.sensor_sources
+                    else f"déclarez-la dans config/sensors/{wanted}.yaml",
                 )
             )
             return None

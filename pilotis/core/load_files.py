@@ -42,6 +42,10 @@ class ConfigReader:
         """Ids of dashboards whose file failed: séances naming them are not reported again."""
         self.failed_widgets: dict[str, set[str]] = {}
         """Ids of the widgets that failed, by dashboard id (same reason)."""
+        self.sensor_sources: set[str] = set()
+        """Ids of the sensor sources (`config/sensors/`), read before the datasets naming them."""
+        self.app_database = ""
+        """The application database's URL, handed to every source (sensor readings live there)."""
 
     def display(self, path: Path) -> str:
         try:

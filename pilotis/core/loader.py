@@ -20,6 +20,7 @@ from pilotis.core.registry import Dashboard, Registry
 from pilotis.core.schema import PortalConfig
 from pilotis.core.seance_config import load_seances
 from pilotis.core.seances import build
+from pilotis.core.sensors import load_sensor_sources
 from pilotis.core.sources import DataSource
 from pilotis.core.sso_config import load_sso
 from pilotis.core.usage import check_usage
@@ -46,14 +47,22 @@ class _Loader(PortalFiles, DatasetFiles, DashboardFiles):
 
 
 def load_registry(
-    root: Path, config_dir: Path | None = None, dashboards_dir: Path | None = None, instance_dir: Path | None = None
+    root: Path,
+    config_dir: Path | None = None,
+    dashboards_dir: Path | None = None,
+    instance_dir: Path | None = None,
+    database_url: str = "",
 ) -> Registry:
     """Load everything; raise :class:`ConfigError` listing every problem of every file.
 
-    ``instance_dir`` holds files derived from sources (converted CSV), shared by the workers.
+    ``instance_dir`` holds files derived from sources (converted CSV), shared by the workers;
+    ``database_url`` is the application database, read by the sources of sensor readings.
     """
     loader = _Loader(root, config_dir or root / "config", dashboards_dir or root / "dashboards")
     loader.duck.work_dir = (instance_dir or root / "instance") / "sources"
+    loader.app_database = database_url
+    sensors = load_sensor_sources(loader)
+    loader.sensor_sources = set(sensors)
     portal = loader.portal()
     departments = loader.departments()
     sso = load_sso(loader, departments)  # config/sso.yaml (optional): single sign-on
@@ -91,6 +100,7 @@ def load_registry(
         indicators=loader.indicators,
         indicator_dashboards=shown_on,
         sso=sso,
+        sensors=sensors,
     )
     registry.seances = {key: build(key, spec, registry) for key, spec in seances.items()}
     return registry
@@ -103,3 +113,12 @@ def load_departments(config_dir: Path) -> dict[str, str]:
     if loader.issues:
         raise ConfigError(loader.issues)
     return departments
+
+
+def load_sensors(config_dir: Path) -> dict[str, Any]:
+    """Only the sensor sources (`config/sensors/*.yaml`), e.g. for the command line; raises ConfigError."""
+    loader = _Loader(config_dir.parent, config_dir, config_dir.parent / "dashboards")
+    sensors = load_sensor_sources(loader)
+    if loader.issues:
+        raise ConfigError(loader.issues)
+    return sensors

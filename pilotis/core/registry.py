@@ -9,6 +9,7 @@ from types import ModuleType
 from pilotis.core.indicators import Indicator
 from pilotis.core.schema import DashboardSpec, PortalConfig, WidgetBase
 from pilotis.core.seances import IMPLICIT, PREFIX, Seance, implicit
+from pilotis.core.sensors import SensorSourceSpec
 from pilotis.core.sources import DataSource, DuckRuntime
 from pilotis.core.sso_config import SsoConfig
 
@@ -57,6 +58,8 @@ class Registry:
     """Séances declared in `config/seances/` (id -> séance); see :meth:`seance` for the implicit ones."""
     sso: SsoConfig | None = None
     """Single sign-on (`config/sso.yaml`); None: local accounts only."""
+    sensors: dict[str, SensorSourceSpec] = field(default_factory=dict)
+    """Sensor sources declared in `config/sensors/` (id -> devices), fed by ``POST /capteurs/<id>/releves``."""
     _implicit: dict[str, Seance] = field(default_factory=dict, repr=False)
 
     def ordered(self) -> list[Dashboard]:

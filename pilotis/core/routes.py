@@ -50,6 +50,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/compte", "compte : jetons d'API personnels", server="folder"),
     Route("/alertes", "alertes sur les indicateurs (à venir)"),
     Route("/referents", "référents des tableaux de bord (à venir)"),
+    Route("/capteurs", "envoi des relevés des capteurs (POST /capteurs/<source>/releves)", server="folder"),
 )
 """Every address the portal keeps for itself, besides ``/`` and the ``/_…`` addresses of Dash."""
 

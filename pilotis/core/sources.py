@@ -132,6 +132,8 @@ class DataSource(ABC):
         self.config = config
         self.root = root
         self.duck = duck
+        self.app_database = ""
+        """SQLAlchemy URL of the application database (set by the loader): where sensor readings are."""
 
     @abstractmethod
     def schema(self) -> dict[str, str]:
@@ -144,6 +146,11 @@ class DataSource(ABC):
     def fingerprint(self) -> str:
         """A string that changes when the underlying data changes (part of cache keys)."""
         return ""
+
+    def sensor_source(self) -> str | None:
+        """The sensor source (`config/sensors/<id>.yaml`) this dataset reads, if any: the loader
+        checks that it exists (a typo would otherwise give empty widgets, silently)."""
+        return None
 
     def invalidate(self) -> None:  # noqa: B027 - optional hook: most sources keep nothing
         """Forget what this process keeps of the source (schema, fetched rows): manual refresh."""
