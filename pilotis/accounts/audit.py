@@ -45,6 +45,8 @@ EVENTS: dict[str, str] = {
     "display_link_created": "Lien d'affichage créé",
     "display_link_revoked": "Lien d'affichage révoqué",
     "display_link_refused": "Lien d'affichage refusé",
+    "referent_vacant": "Référent à désigner (compte désactivé ou supprimé)",
+    "referents_import": "Import de l'annuaire des référents",
 }
 """Event types and their French labels (add one here before recording it)."""
 

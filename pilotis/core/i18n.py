@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pilotis.core.i18n_catalogue import CATALOGUE_TEXTS
 from pilotis.core.i18n_seance import SEANCE_TEXTS
 
 LANGUAGES = ("fr", "en")
@@ -337,6 +338,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "page_loaded": {"fr": "Page affichée : {title}", "en": "Page shown: {title}"},
     "series_table": {"fr": "Séries : {title}", "en": "Series: {title}"},
     **SEANCE_TEXTS,  # séance mode: pilotis/core/i18n_seance.py
+    **CATALOGUE_TEXTS,  # referents, search, dataset pages: pilotis/core/i18n_catalogue.py
 }
 
 

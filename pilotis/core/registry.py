@@ -7,6 +7,7 @@ from pathlib import Path
 from types import ModuleType
 
 from pilotis.core.indicators import Indicator
+from pilotis.core.referents import Directory
 from pilotis.core.schema import DashboardSpec, PortalConfig, WidgetBase
 from pilotis.core.seances import IMPLICIT, PREFIX, Seance, implicit
 from pilotis.core.sources import DataSource, DuckRuntime
@@ -54,6 +55,8 @@ class Registry:
     """Thematic (non-`overview`) dashboards showing each indicator, directly or in a formula."""
     seances: dict[str, Seance] = field(default_factory=dict)
     """Séances declared in `config/seances/` (id -> séance); see :meth:`seance` for the implicit ones."""
+    referents: Directory = field(default_factory=lambda: Directory.of(None))
+    """The referents directory (`config/referents.yaml`)."""
     _implicit: dict[str, Seance] = field(default_factory=dict, repr=False)
 
     def ordered(self) -> list[Dashboard]:

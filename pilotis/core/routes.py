@@ -46,7 +46,8 @@ ROUTES: tuple[Route, ...] = (
     Route("/favicon.ico", "icône du site", server="page"),
     Route("/api", "API JSON (à venir)"),
     Route("/alertes", "alertes sur les indicateurs (à venir)"),
-    Route("/referents", "référents des tableaux de bord (à venir)"),
+    Route("/referents", "annuaire des référents", server="page"),
+    Route("/recherche", "recherche (tableaux de bord, indicateurs, données, référents)", server="page"),
 )
 """Every address the portal keeps for itself, besides ``/`` and the ``/_…`` addresses of Dash."""
 

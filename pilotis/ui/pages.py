@@ -349,12 +349,18 @@ def widget_card(portal: Portal, dashboard: Dashboard, widget, lang: str) -> dbc.
 
 
 def dashboard_page(
-    portal: Portal, dashboard: Dashboard, lang: str, scope: Territory | None = None, principal: Principal | None = None
+    portal: Portal,
+    dashboard: Dashboard,
+    lang: str,
+    scope: Territory | None = None,
+    principal: Principal | None = None,
+    referent: Component | None = None,
 ) -> html.Div:
     """A dashboard page: title, filters, widget grid, optional refresh timer.
 
     ``scope``: the territory the user is restricted to (None: the whole département).
     ``principal``: on a synthesis dashboard, only the widgets they may see are in the page.
+    ``referent``: the « Référent : … » line (:mod:`pilotis.ui.referent_links`), under the description.
     """
     spec = dashboard.spec
     children: list = [
@@ -369,6 +375,7 @@ def dashboard_page(
                             tabIndex="-1",  # the focus lands here after a menu choice (assets/pilotis-a11y.js)
                         ),
                         html.P(spec.description, className="text-muted", **yaml_text(lang)),
+                        *([referent] if referent is not None else []),
                     ]
                 ),
                 # Séance mode (full screen, projection); assets/seance.js adds the chosen filters.

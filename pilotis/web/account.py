@@ -7,6 +7,7 @@ from dash import dcc, html
 from flask_wtf.csrf import generate_csrf
 
 from pilotis.core.i18n import t
+from pilotis.ui.search_box import search_box
 from pilotis.web.auth import current_session_user
 
 
@@ -20,11 +21,12 @@ def account_menu(lang: str) -> list:
     if user is None:
         return []
     items: list = [
+        search_box(lang),  # the search: only for a signed-in user (the results page asks to sign in)
         html.Span(
             user.display_name,
             className="pilotis-account small text-white",
             title=t("account", lang),
-        )
+        ),
     ]
     if user.is_admin:
         items.append(html.A(t("audit_log", lang), href="/admin/audit", className="btn btn-sm btn-outline-light"))

@@ -106,7 +106,7 @@ def refresh_text(config: DatasetBase, lang: str) -> str:
     return t("refresh_ttl", lang, ttl=_duration(float(config.ttl), lang))
 
 
-def _coverage(portal: Portal, dataset: str, lang: str) -> str:
+def coverage_text(portal: Portal, dataset: str, lang: str) -> str:
     """The first and last period with data. Reads the source when its cached answer has expired
     (a MIN/MAX query, or a row count for a dataset without period), so that its state is known."""
     config = portal.registry.datasets[dataset].config
@@ -123,7 +123,7 @@ def _coverage(portal: Portal, dataset: str, lang: str) -> str:
     return first if first == last else f"{first} – {last}"
 
 
-def _state(portal: Portal, dataset: str, lang: str) -> html.Span:
+def state_badge(portal: Portal, dataset: str, lang: str) -> html.Span:
     """« Mis à jour le … », « Non actualisées depuis le … » or « Indisponible », with the kind of failure."""
     status = portal.data.last_status(dataset)
     reason = ERROR_KINDS.get(status.kind, ERROR_KINDS["error"])
@@ -142,9 +142,9 @@ def _state(portal: Portal, dataset: str, lang: str) -> html.Span:
 
 def _row(portal: Portal, dataset: str, dashboards: list[Dashboard], lang: str) -> html.Tr:
     config = portal.registry.datasets[dataset].config
-    coverage = _coverage(portal, dataset, lang)  # reads the source when needed: the state is then known
+    coverage = coverage_text(portal, dataset, lang)  # reads the source when needed: the state is then known
     fr: dict[str, Any] = {"lang": "fr"} if lang != "fr" else {}  # written in YAML, in French
-    about: list[Any] = [html.Strong(config.title, **fr)]
+    about: list[Any] = [html.Strong(html.A(config.title, href=f"{PATH}/{dataset}"), **fr)]
     if config.simulated:
         about.append(html.Span(t("simulated", lang), className="badge pilotis-simulated ms-2"))
     if config.description:
@@ -168,7 +168,7 @@ def _row(portal: Portal, dataset: str, dashboards: list[Dashboard], lang: str) -
             html.Td(kind),
             html.Td(refresh_text(config, lang)),
             html.Td(coverage),
-            html.Td(_state(portal, dataset, lang)),
+            html.Td(state_badge(portal, dataset, lang)),
             html.Td(used),
         ],
         id=f"jeu-{dataset}",

@@ -25,7 +25,9 @@ from pilotis.core.sources import SourceError
 from pilotis.ui import pages
 from pilotis.ui.components import aria, scroll_region
 from pilotis.ui.portal import Portal
+from pilotis.ui.referent_links import referent_parts
 from pilotis.web.enforce import audit, denied_page
+from pilotis.web.referent_state import departed_accounts
 
 PREFIX = "/indicateurs"
 BETTER = {
@@ -183,7 +185,14 @@ def card(portal: Portal, indicator: Indicator, principal: Principal | None, lang
                 html.Span(registry.departments.get(spec.department, spec.department), **fr),
             )
         )
-    if spec.referent is not None:
+    directory = registry.referents
+    kind, ident = (
+        ("indicator", indicator.id) if directory.role("indicator", indicator.id) else ("theme", indicator.theme)
+    )
+    listed = referent_parts(directory, departed_accounts(portal), kind, ident, lang)
+    if listed is not None:  # the directory's role (config/referents.yaml) before the inline contact
+        rows.append((t("referent", lang), html.Span(listed)))
+    elif spec.referent is not None:
         contact: list[Any] = [spec.referent.name]
         if spec.referent.email:
             contact += [" — ", html.A(spec.referent.email, href=f"mailto:{spec.referent.email}")]
