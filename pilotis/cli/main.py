@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "audit": "pilotis.cli.audit",
     "db": "pilotis.cli.db",
     "display-link": "pilotis.cli.display_links",
+    "referents": "pilotis.cli.referents",
 }
 """Command name → the module whose ``register(sub)`` adds it (imported on use;
 tests/test_cli.py checks that each module registers exactly its command)."""

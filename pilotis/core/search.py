@@ -48,6 +48,8 @@ class Entry:
     """The subject whose visibility decides whether the entry is shown (a field: its dataset)."""
     account: str | None = None
     """For a referent: the person's account (a departed one is never returned)."""
+    context: str = ""
+    """Shown with the entry, not searched (a field: its dataset's title)."""
 
 
 @dataclass(frozen=True)

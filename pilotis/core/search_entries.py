@@ -53,6 +53,7 @@ def entries(registry: Registry) -> Iterator[Entry]:
                 f"/referents#{anchor(kind, ident)}",
                 (kind, ident),
                 account=person.account,
+                context=about.label,
             )
 
 
