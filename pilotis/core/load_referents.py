@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pilotis.core.errors import did_you_mean
 from pilotis.core.load_files import ConfigReader
-from pilotis.core.referents import SECTIONS, Directory, ReferentsFile
+from pilotis.core.referents import SECTIONS, Directory, ReferentsFile, Role
 
 NAMES = {"theme": "thèmes", "dashboard": "tableaux de bord", "indicator": "indicateurs", "dataset": "jeux de données"}
 HINTS = {
@@ -44,15 +44,24 @@ class ReferentFiles(ConfigReader):
                 )
             )
             return Directory.of(None)
-        spec = self.validate(ReferentsFile, doc.data, doc)
-        if spec is None:
-            return Directory.of(None)
-        for section, kind in SECTIONS.items():
+        found: dict[str, dict[str, Role]] = {}
+        for section, roles in doc.data.items():
+            kind = SECTIONS.get(str(section))
+            if kind is None:
+                hint = did_you_mean(str(section), SECTIONS, "sections") or f"sections : {', '.join(SECTIONS)}"
+                self.issues.append(doc.issue((section,), f"section `{section}` inconnue", hint, key=True))
+                continue
+            if not isinstance(roles, dict):
+                self.issues.append(doc.issue((section,), f"`{section}` : un rôle par identifiant", HINTS[kind]))
+                continue
             ids = set(known.get(kind, ()))
-            for ident, role in getattr(spec, section).items():
+            for ident, raw in roles.items():
                 if ident not in ids:
-                    hint = did_you_mean(ident, ids, NAMES[kind]) or HINTS[kind]
+                    hint = did_you_mean(str(ident), ids, NAMES[kind]) or HINTS[kind]
                     self.issues.append(doc.issue((section, ident), f"{section} : `{ident}` inconnu", hint, key=True))
+                role = self.validate(Role, raw, doc, (section, ident))  # every role checked, all reported
+                if role is None:
+                    continue
                 for position in ("holder", "deputy"):
                     person = getattr(role, position)
                     if person is not None and person.service and person.service not in departments:
@@ -64,4 +73,5 @@ class ReferentFiles(ConfigReader):
                                 or "identifiant d'une direction de config/departments.yaml",
                             )
                         )
-        return Directory.of(spec)
+                found.setdefault(str(section), {})[str(ident)] = role
+        return Directory.of(ReferentsFile(**found))  # type: ignore[arg-type]
