@@ -47,8 +47,8 @@ def sync(db: Database, directory: Directory, now: datetime | None = None) -> int
                 row.ended_at, row.end_reason = now, "removed" if person is None else "replaced"
                 changes += 1
         for (subject, position), person in declared.items():
-            row = current.get((subject, position))
-            if row is not None and row.ended_at is None:
+            kept = current.get((subject, position))
+            if kept is not None and kept.ended_at is None:
                 continue
             values = {f: getattr(person, f) for f in FIELDS}
             session.add(ReferentTenure(subject=subject, position=position, started_at=now, **values))

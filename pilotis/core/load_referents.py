@@ -7,7 +7,7 @@ problems are reported at ``file:line:col`` with a « vouliez-vous dire » hint, 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from pilotis.core.errors import did_you_mean
@@ -27,7 +27,7 @@ class ReferentFiles(ConfigReader):
     """The referents directory file."""
 
     def referents(
-        self, known: dict[str, Iterable[str]], departments: dict[str, str], path: Path | None = None
+        self, known: Mapping[str, Iterable[str]], departments: dict[str, str], path: Path | None = None
     ) -> Directory:
         """Read and check ``config/referents.yaml`` (or ``path``); ``known`` lists the subject ids
         of each kind. A missing file is an empty directory."""
@@ -74,4 +74,4 @@ class ReferentFiles(ConfigReader):
                             )
                         )
                 found.setdefault(str(section), {})[str(ident)] = role
-        return Directory.of(ReferentsFile(**found))  # type: ignore[arg-type]
+        return Directory.of(ReferentsFile(**found))

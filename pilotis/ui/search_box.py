@@ -4,7 +4,7 @@ native form (Enter submits)."""
 
 from __future__ import annotations
 
-from dash import html
+from dash import dcc, html
 
 from pilotis.core.i18n import t
 
@@ -17,7 +17,7 @@ def search_box(lang: str) -> html.Form:
     return html.Form(
         [
             html.Label(t("search_label", lang), htmlFor=INPUT_ID, className="visually-hidden"),
-            html.Input(
+            dcc.Input(
                 id=INPUT_ID,
                 name="q",
                 type="search",
