@@ -13,6 +13,7 @@ prefixes are found by bisection instead of scanning every entry (``bench/bench_s
 
 from __future__ import annotations
 
+import heapq
 import re
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
@@ -27,6 +28,8 @@ TITLE, TEXT = 3.0, 1.0
 _WORD = re.compile(r"[0-9a-z]+")
 MAX_WORDS = 8
 """Words of a query beyond this are ignored (bounded work per request)."""
+MIN_PREFIX = 2
+"""A shorter word (« a », « l ») must be a whole word: as a prefix it would match most entries."""
 
 
 def words(text: str) -> list[str]:
@@ -79,6 +82,8 @@ class SearchIndex:
     def _matches(self, word: str) -> dict[int, float]:
         """Entries holding a word that starts with ``word``: whole word × 2, prefix × 1."""
         found: dict[int, float] = {}
+        if len(word) < MIN_PREFIX:
+            return {number: weight * 2.0 for number, weight in self.postings.get(word, {}).items()}
         start = bisect_left(self.vocabulary, word)
         for position in range(start, len(self.vocabulary)):
             candidate = self.vocabulary[position]
@@ -115,8 +120,8 @@ class SearchIndex:
             title = self.folded_titles[number]
             bonus = 10.0 if title.startswith(phrase) else 0.0
             ranked.append((-(score + bonus), KINDS.index(entry.kind), title, number))
-        ranked.sort()
-        return [Hit(self.entries[number], -negative) for negative, _, _, number in ranked[:limit]]
+        best = heapq.nsmallest(limit, ranked)
+        return [Hit(self.entries[number], -negative) for negative, _, _, number in best]
 
 
 def linear_search(entries: list[Entry], query: str, allowed: Callable[[Entry], bool], limit: int = 50) -> list[Entry]:
