@@ -17,7 +17,7 @@ from pilotis.core.routes import served_by_server
 from pilotis.core.settings import Settings
 from pilotis.plugins import register_builtins
 from pilotis.ui.portal import Portal
-from pilotis.web import csp, enforce, referents_page, request_limits, search_page, static_cache
+from pilotis.web import csp, dcat_export, enforce, referents_page, request_limits, search_page, static_cache
 from pilotis.web.admin import bp as admin_bp
 from pilotis.web.admin_sources import bp as sources_bp
 from pilotis.web.auth import bp as auth_bp
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     server.register_blueprint(sources_bp)  # /admin/sources: état des sources, manual refresh
     server.register_blueprint(referents_page.bp)  # /referents: the referents directory
     server.register_blueprint(search_page.bp)  # /recherche: the header's search results
+    server.register_blueprint(dcat_export.bp)  # /donnees.ttl: publishable datasets in DCAT-AP
     referents_page.install(server, portal)  # who holds each referent role now (history), vacancies
 
     @server.before_request

@@ -63,7 +63,7 @@ def test_a_departed_holder_reads_referent_a_designer_everywhere(app, db) -> None
         login_as(client, "president")
         dashboard = texts(route(client, "/rsa"))
         assert "référent à désigner" in dashboard and "Agent RSA" not in dashboard
-        card = texts(route(client, "/indicateurs/rsa.foyers_allocataires"))
+        card = texts(route(client, "/indicateurs/rsa.depenses_allocations"))
         assert "référent à désigner" in card
         # the administrators are told: an audit line (once) and a notice on the directory
         admin_page = _page(app, "admin")

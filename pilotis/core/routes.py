@@ -36,6 +36,7 @@ class Route:
 
 ROUTES: tuple[Route, ...] = (
     Route("/donnees", "catalogue des données"),
+    Route("/donnees.ttl", "catalogue en DCAT-AP (jeux de données publiables)", server="page"),
     Route("/indicateurs", "catalogue et fiches des indicateurs"),
     Route("/seance", "mode séance"),
     Route("/admin", "administration (journal d'audit, état des sources)", server="folder"),

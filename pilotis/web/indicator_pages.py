@@ -185,12 +185,13 @@ def card(portal: Portal, indicator: Indicator, principal: Principal | None, lang
                 html.Span(registry.departments.get(spec.department, spec.department), **fr),
             )
         )
-    directory = registry.referents
-    kind, ident = (
-        ("indicator", indicator.id) if directory.role("indicator", indicator.id) else ("theme", indicator.theme)
-    )
-    listed = referent_parts(directory, departed_accounts(portal), kind, ident, lang)
-    if listed is not None:  # the directory's role (config/referents.yaml) before the inline contact
+    # The most specific contact: the indicator's role in the directory (config/referents.yaml),
+    # its own `referent:`, then its theme's role.
+    directory, departed = registry.referents, departed_accounts(portal)
+    listed = referent_parts(directory, departed, "indicator", indicator.id, lang)
+    if listed is None and spec.referent is None:
+        listed = referent_parts(directory, departed, "theme", indicator.theme, lang)
+    if listed is not None:
         rows.append((t("referent", lang), html.Span(listed)))
     elif spec.referent is not None:
         contact: list[Any] = [spec.referent.name]
