@@ -9,6 +9,7 @@ from __future__ import annotations
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, RDFS, SKOS
 
+from pilotis.core.referents import Person
 from pilotis.core.registry import Registry
 
 EU = "http://publications.europa.eu/resource/authority/"
@@ -84,8 +85,10 @@ def _dataset(graph: Graph, registry: Registry, base: str, dataset_id: str, depar
         graph.add((place, SKOS.prefLabel, Literal(config.coverage.territory, lang="fr")))
         graph.add((node, DCTERMS.spatial, place))
     role = registry.referents.role("dataset", dataset_id)
-    contact = registry.referents.contact(role, departed) if role is not None else None
-    person = contact and (contact.holder or contact.deputy)
+    person: Person | None = None
+    if role is not None:
+        contact = registry.referents.contact(role, departed)
+        person = contact.holder or contact.deputy
     if person is not None and person.email:
         point = BNode()
         graph.add((point, RDF.type, VCARD.Kind))
