@@ -68,7 +68,11 @@ def test_a_departed_holder_reads_referent_a_designer_everywhere(app, db) -> None
         # the administrators are told: an audit line (once) and a notice on the directory
         admin_page = _page(app, "admin")
         assert "Référents à désigner" in admin_page and "agent.rsa" in admin_page
-        _page(app, "admin")
+        admin = app.server.test_client()
+        login_as(admin, "admin")
+        audit_page = admin.get("/admin/audit").get_data(as_text=True)
+        assert "Référents à désigner" in audit_page and "Agent RSA (compte agent.rsa)" in audit_page
+        assert "Référents à désigner" not in page  # only administrators get the notice
         with db.session() as session:
             told = session.scalars(
                 select(AuditEvent).where(AuditEvent.event == "referent_vacant", AuditEvent.target == "theme:rsa")

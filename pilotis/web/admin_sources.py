@@ -12,6 +12,7 @@ from pilotis.core.freshness import SourceStatus, format_moment
 from pilotis.core.sources import ERROR_KINDS
 from pilotis.ui.portal import Portal
 from pilotis.web.auth import page_context, roles_required
+from pilotis.web.referents_page import admin_notice
 
 bp = flask.Blueprint("pilotis_sources", __name__, url_prefix="/admin/sources", template_folder="templates")
 
@@ -58,7 +59,9 @@ def sources() -> Any:
     portal = _portal()
     if refreshed not in portal.registry.datasets:
         refreshed = ""
-    return flask.render_template("pilotis/sources.html", rows=rows(portal), refreshed=refreshed, **page_context())
+    return flask.render_template(
+        "pilotis/sources.html", rows=rows(portal), refreshed=refreshed, **admin_notice(), **page_context()
+    )
 
 
 @bp.route("/<dataset_id>/refresh", methods=["POST"])

@@ -47,6 +47,12 @@ def check_vacancies(portal: Portal) -> list[tuple[str, str, Any]]:
     return directory.vacancies(gone)
 
 
+def admin_notice() -> dict[str, Any]:
+    """Template values of the « Référents à désigner » notice of the administration pages."""
+    portal = _portal()
+    return {"vacancies": [(subject(portal.registry, k, i), p) for k, i, p in check_vacancies(portal)]}
+
+
 def entries(portal: Portal, visible_kinds: Any, departed: set[str], query: str = "") -> list[dict[str, Any]]:
     """The directory entries the user may see, matching ``query`` (accents and case ignored)."""
     registry = portal.registry
