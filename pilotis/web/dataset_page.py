@@ -218,7 +218,7 @@ def dataset_card(portal: Portal, dataset: str, dashboards: list[Any], principal:
                 **aria(label=t("breadcrumb", lang)),
             ),
             html.H1(title, className="h3 mb-1", **fr),
-            html.P([html.Code(dataset)], className="text-muted small"),
+            html.P(dataset, className="small font-monospace"),
             html.P(config.description, **fr) if config.description else None,
             html.Dl(
                 [part for label, value in rows for part in (html.Dt(label), html.Dd(value))],

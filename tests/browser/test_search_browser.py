@@ -57,3 +57,10 @@ def test_the_referents_directory_is_accessible(tab, axe_script) -> None:  # type
     assert tab.page.locator("#ref-theme-rsa").count() == 1
     tab.page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
     check(tab.page, axe_script, "referents")
+
+
+def test_a_dataset_page_is_accessible(tab, axe_script) -> None:  # type: ignore[no-untyped-def]
+    tab.open("/donnees/rsa_communes")
+    tab.page.wait_for_selector(".pilotis-preview tbody tr")
+    assert tab.page.locator("#champ-code_insee").count() == 1
+    check(tab.page, axe_script, "donnees-rsa_communes")
