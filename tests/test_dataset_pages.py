@@ -11,6 +11,7 @@ from pilotis.core.catalogue import expected_by, is_late
 from pilotis.core.schema_catalogue import UpdatePromise
 from pilotis.core.settings import ROOT
 from tests.helpers import login_as, route, texts
+from tests.test_data_catalogue import rows
 
 
 def test_a_dataset_page_is_refused_to_who_may_not_see_the_dataset(app) -> None:  # type: ignore[no-untyped-def]
@@ -59,3 +60,9 @@ def test_late_means_the_promised_update_is_overdue() -> None:
     assert not is_late(date(2019, 1, 1), "year", UpdatePromise(frequency="irregular"), date(2026, 1, 1))
     assert not is_late(None, "month", monthly, date(2026, 1, 1))
     assert not is_late(date(2019, 1, 1), "year", None, date(2026, 1, 1))
+
+
+def test_the_catalogue_flags_late_datasets(agent_client) -> None:  # type: ignore[no-untyped-def]
+    shown = rows(route(agent_client, "/donnees"))
+    assert "en retard" in texts(shown["rsa_departements"])  # promised monthly, data stops in 2020
+    assert "en retard" not in texts(shown["rsa_communes"])  # no promise: never flagged

@@ -21,6 +21,8 @@ from pilotis.ui.components import aria, data_attributes
 from pilotis.ui.overview import widget_cards
 from pilotis.ui.portal import Portal
 
+FOOTER_LINKS = (("indicators", "/indicateurs"), ("data_catalogue", "/donnees"), ("referents_link", "/referents"))
+
 
 def yaml_text(lang: str) -> dict[str, Any]:
     """Attributes of an element showing text written in YAML (French) on a page in ``lang``:
@@ -118,10 +120,7 @@ def shell(
                 dbc.Container(
                     [
                         html.Nav(
-                            [
-                                html.A(t("indicators", lang), href="/indicateurs", className="me-3"),
-                                html.A(t("data_catalogue", lang), href="/donnees"),
-                            ],
+                            [html.A(t(key, lang), href=href, className="me-3") for key, href in FOOTER_LINKS],
                             className="small mb-1",
                             **aria(label=t("catalogues", lang)),
                         ),

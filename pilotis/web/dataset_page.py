@@ -20,7 +20,6 @@ from dash import html
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from pilotis.core.access import Principal, RowsDenied, can_view_indicator
-from pilotis.core.catalogue import is_late
 from pilotis.core.data import as_date
 from pilotis.core.formatting import format_period
 from pilotis.core.i18n import t
@@ -30,7 +29,15 @@ from pilotis.ui import pages
 from pilotis.ui.components import aria, scroll_region
 from pilotis.ui.portal import Portal
 from pilotis.ui.referent_links import referent_parts
-from pilotis.web.data_catalogue import PATH, SOURCE_KINDS, coverage_text, refresh_text, state_badge, visible_datasets
+from pilotis.web.data_catalogue import (
+    PATH,
+    SOURCE_KINDS,
+    coverage_text,
+    late_badge,
+    refresh_text,
+    state_badge,
+    visible_datasets,
+)
 from pilotis.web.enforce import audit, denied_page
 from pilotis.web.indicator_pages import datasets_of
 from pilotis.web.referent_state import departed_accounts
@@ -88,18 +95,17 @@ def rhythm(portal: Portal, dataset: str, config: DatasetBase, lang: str, today: 
         if promise.delay:
             words += ", " + t("promised_delay", lang, delay=f"{promise.delay // 86400}\u00a0j")
         parts += [" — ", t("promised", lang, rhythm=words)]
-    last = None
     if config.period is not None:
         try:
             bounds = portal.data.period_bounds(dataset)
         except SourceError:
             bounds = None
         if bounds:
-            last = as_date(bounds[1])
-            parts += [" — ", t("observed_last", lang, period=format_period(last, config.period.grain, lang))]
-    grain = config.period.grain if config.period else "day"
-    if is_late(last, grain, promise, today or date.today()):
-        parts += [" ", html.Span(t("late", lang), className="badge text-bg-warning pilotis-late")]
+            last = format_period(as_date(bounds[1]), config.period.grain, lang)
+            parts += [" — ", t("observed_last", lang, period=last)]
+    badge = late_badge(portal, dataset, lang, today)
+    if badge is not None:
+        parts += [" ", badge]
     return parts
 
 
