@@ -17,7 +17,7 @@ from pilotis.core.routes import served_by_server
 from pilotis.core.settings import Settings
 from pilotis.plugins import register_builtins
 from pilotis.ui.portal import Portal
-from pilotis.web import csp, enforce, request_limits, sensors_api, static_cache
+from pilotis.web import csp, dcat_export, enforce, referents_page, request_limits, search_page, sensors_api, static_cache
 from pilotis.web.admin import bp as admin_bp
 from pilotis.web.admin_sources import bp as sources_bp
 from pilotis.web.admin_tokens import bp as admin_tokens_bp
@@ -71,6 +71,10 @@ def create_app(settings: Settings | None = None) -> Dash:
     server.register_blueprint(tokens_bp)  # /compte/jetons: personal API tokens
     api.install(server)  # /api/v1: bearer tokens only, no session cookie
     sensors_api.install(server, portal)  # /capteurs/<source>/releves: readings in (token, no CSRF)
+    server.register_blueprint(referents_page.bp)  # /referents: the referents directory
+    server.register_blueprint(search_page.bp)  # /recherche: the header's search results
+    server.register_blueprint(dcat_export.bp)  # /donnees.ttl: publishable datasets in DCAT-AP
+    referents_page.install(server, portal)  # who holds each referent role now (history), vacancies
 
     @server.before_request
     def unknown_pages() -> flask.Response | None:

@@ -50,7 +50,8 @@ class Project:
         (root / "config" / "indicators").mkdir()
         (root / "dashboards").mkdir()
         for path in (ROOT / "config").glob("*.yaml"):
-            shutil.copy(path, root / "config" / path.name)
+            if path.name != "referents.yaml":  # it names every theme and dashboard, not only the RSA ones
+                shutil.copy(path, root / "config" / path.name)
         for rel in (SOLIDARITES, TERRITOIRE, RSA, RSA_PY, *RSA_INDICATORS):
             shutil.copy(ROOT / rel, root / rel)
 

@@ -144,7 +144,8 @@ class Project:
         for folder in ("config/datasets", "config/indicators", "dashboards"):
             (root / folder).mkdir(parents=True)
         for path in (ROOT / "config").glob("*.yaml"):
-            shutil.copy(path, root / "config" / path.name)
+            if path.name != "referents.yaml":  # it names every theme and dashboard, not only the RSA ones
+                shutil.copy(path, root / "config" / path.name)
         for rel in RSA_FILES:
             shutil.copy(ROOT / rel, root / rel)
 

@@ -54,6 +54,8 @@ EVENTS: dict[str, str] = {
     "api_token_revoked": "Jeton d'API révoqué",
     "sensor_token_created": "Jeton d'envoi de capteurs créé",
     "sensor_token_revoked": "Jeton d'envoi de capteurs révoqué",
+    "referent_vacant": "Référent à désigner (compte désactivé ou supprimé)",
+    "referents_import": "Import de l'annuaire des référents",
 }
 """Event types and their French labels (add one here before recording it)."""
 

@@ -312,3 +312,27 @@ class SensorToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     created_by: Mapped[str | None] = mapped_column(String(150), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+class ReferentTenure(Base):
+    """Who held a referent role when (:mod:`pilotis.accounts.referent_history`): one row per
+    person and position, opened when ``config/referents.yaml`` names them, closed when it no
+    longer does."""
+
+    __tablename__ = "referent_tenures"
+    __table_args__ = (Index("ix_referent_tenures_subject_ended_at", "subject", "ended_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    """The role's subject: `dataset:rsa_communes`, `theme:rsa`, `indicator:rsa.foyers_allocataires`…"""
+    position: Mapped[str] = mapped_column(String(16))
+    """`holder` (titulaire) or `deputy` (suppléant)."""
+    name: Mapped[str] = mapped_column(String(200))
+    account: Mapped[str | None] = mapped_column(String(150), nullable=True)
+    service: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    end_reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """`replaced` (another person named), `removed` (the role is no longer declared)."""
+    vacant_since: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    """When the holder's account was found disabled or deleted (the administrators were told then)."""

@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "display-link": "pilotis.cli.display_links",
     "tokens": "pilotis.cli.tokens",
     "sensors": "pilotis.cli.sensors",
+    "referents": "pilotis.cli.referents",
 }
 """Command name → the module whose ``register(sub)`` adds it (imported on use;
 tests/test_cli.py checks that each module registers exactly its command)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pilotis.core.i18n_exports import EXPORT_TEXTS
+from pilotis.core.i18n_catalogue import CATALOGUE_TEXTS
 from pilotis.core.i18n_seance import SEANCE_TEXTS
 from pilotis.core.i18n_sso import SSO_TEXTS
 
@@ -346,6 +347,7 @@ TEXTS: dict[str, dict[str, str]] = {
     **SEANCE_TEXTS,  # séance mode: pilotis/core/i18n_seance.py
     **EXPORT_TEXTS,  # widget exports: pilotis/core/i18n_exports.py
     **SSO_TEXTS,  # single sign-on: pilotis/core/i18n_sso.py
+    **CATALOGUE_TEXTS,  # referents, search, dataset pages: pilotis/core/i18n_catalogue.py
 }
 
 

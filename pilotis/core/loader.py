@@ -16,6 +16,7 @@ from pilotis.core.indicator_config import IndicatorLoader
 from pilotis.core.load_dashboards import DashboardFiles
 from pilotis.core.load_datasets import DatasetFiles
 from pilotis.core.load_portal import PortalFiles
+from pilotis.core.load_referents import ReferentFiles
 from pilotis.core.registry import Dashboard, Registry
 from pilotis.core.schema import PortalConfig
 from pilotis.core.seance_config import load_seances
@@ -28,7 +29,7 @@ from pilotis.core.usage import check_usage
 log = logging.getLogger(__name__)
 
 
-class _Loader(PortalFiles, DatasetFiles, DashboardFiles):
+class _Loader(PortalFiles, DatasetFiles, DashboardFiles, ReferentFiles):
     """Every part of the loader on one object (the issues of all files in one list)."""
 
     # ------------------------------------------------------------------ indicators
@@ -72,6 +73,13 @@ def load_registry(
     loader.check_departments(dashboards, departments)
     shown_on = check_usage(loader, dashboards)  # which dashboards show which indicators
     seances = loader.seances(dashboards, sources, portal)
+    known = {
+        "theme": {i.split(".", 1)[0] for i in loader.indicators},
+        "dashboard": dashboards,
+        "indicator": loader.indicators,
+        "dataset": sources,
+    }
+    referents = loader.referents(known, departments)  # config/referents.yaml (optional)
     if portal is not None:
         loader.check_maps(portal, dashboards)
     if portal is not None and loader.portal_doc is not None:
@@ -101,6 +109,7 @@ def load_registry(
         indicator_dashboards=shown_on,
         sso=sso,
         sensors=sensors,
+        referents=referents,
     )
     registry.seances = {key: build(key, spec, registry) for key, spec in seances.items()}
     return registry

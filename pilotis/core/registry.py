@@ -7,6 +7,7 @@ from pathlib import Path
 from types import ModuleType
 
 from pilotis.core.indicators import Indicator
+from pilotis.core.referents import Directory
 from pilotis.core.schema import DashboardSpec, PortalConfig, WidgetBase
 from pilotis.core.seances import IMPLICIT, PREFIX, Seance, implicit
 from pilotis.core.sensors import SensorSourceSpec
@@ -60,6 +61,8 @@ class Registry:
     """Single sign-on (`config/sso.yaml`); None: local accounts only."""
     sensors: dict[str, SensorSourceSpec] = field(default_factory=dict)
     """Sensor sources declared in `config/sensors/` (id -> devices), fed by ``POST /capteurs/<id>/releves``."""
+    referents: Directory = field(default_factory=lambda: Directory.of(None))
+    """The referents directory (`config/referents.yaml`)."""
     _implicit: dict[str, Seance] = field(default_factory=dict, repr=False)
 
     def ordered(self) -> list[Dashboard]:

@@ -36,6 +36,7 @@ class Route:
 
 ROUTES: tuple[Route, ...] = (
     Route("/donnees", "catalogue des données"),
+    Route("/donnees.ttl", "catalogue en DCAT-AP (jeux de données publiables)", server="page"),
     Route("/indicateurs", "catalogue et fiches des indicateurs"),
     Route("/seance", "mode séance"),
     Route("/admin", "administration (journal d'audit, état des sources)", server="folder"),
@@ -49,8 +50,9 @@ ROUTES: tuple[Route, ...] = (
     Route("/api", "API JSON (/api/v1 : jetons d'API, document OpenAPI, documentation)", server="folder"),
     Route("/compte", "compte : jetons d'API personnels", server="folder"),
     Route("/alertes", "alertes sur les indicateurs (à venir)"),
-    Route("/referents", "référents des tableaux de bord (à venir)"),
     Route("/capteurs", "envoi des relevés des capteurs (POST /capteurs/<source>/releves)", server="folder"),
+    Route("/referents", "annuaire des référents", server="page"),
+    Route("/recherche", "recherche (tableaux de bord, indicateurs, données, référents)", server="page"),
 )
 """Every address the portal keeps for itself, besides ``/`` and the ``/_…`` addresses of Dash."""
 

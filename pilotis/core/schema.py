@@ -7,28 +7,23 @@ and the YAML reference in the README. Widget and data-source types add their own
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal
 
 import plotly.colors
 from pydantic import (
     AfterValidator,
-    BaseModel,
     ConfigDict,
     Field,
     RootModel,
     StringConstraints,
-    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
 from pilotis.core.cron import CronError, parse_cron
 from pilotis.core.errors import HintedValueError, did_you_mean
-
-SLUG = r"^[a-z][a-z0-9_-]*$"
-_DURATION = re.compile(r"^\s*(\d+)\s*(s|sec|min|m|h|j|d)\s*$")
-_UNITS = {"s": 1, "sec": 1, "min": 60, "m": 60, "h": 3600, "j": 86400, "d": 86400}
+from pilotis.core.schema_base import SLUG, Duration, Strict, parse_duration
+from pilotis.core.schema_catalogue import Coverage, Sensitivity, UpdatePromise
 
 COLOR_SCALES = sorted(
     name
@@ -65,40 +60,12 @@ Year = Annotated[int, AfterValidator(_plausible_year)]
 """A calendar year between 1900 and 2100 (a target year of `20200` or `-1` is a typo)."""
 
 
-def parse_duration(value: str | int) -> int:
-    """Seconds in ``"30s"``, ``"15min"``, ``"2h"`` or ``"1j"`` (an int is already seconds)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        if value < 0:
-            raise HintedValueError("une durée est positive", "écrivez par exemple `30s` ou `15min`")
-        return value
-    match = _DURATION.match(str(value))
-    if not match:
-        raise HintedValueError(
-            f"durée `{value}` illisible",
-            "écrivez un nombre suivi de `s`, `min`, `h` ou `j` : `30s`, `15min`, `2h`, `1j`",
-        )
-    return int(match.group(1)) * _UNITS[match.group(2)]
-
-
-Duration = Annotated[
-    int,
-    Field(json_schema_extra={"examples": ["30s", "15min", "1h"]}),
-    # Written `15min` in YAML, validated to seconds: the JSON Schema accepts both forms.
-    WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": _DURATION.pattern}]}),
-]
-
 TerritoryLevel = Literal["departement", "epci", "commune"]
 
 
 def all_levels() -> list[TerritoryLevel]:
     """Every territory level, in the order a selector lists them (its default)."""
     return ["departement", "epci", "commune"]
-
-
-class Strict(BaseModel):
-    """Base of every YAML model: unknown keys are errors, values are immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 # --------------------------------------------------------------------------- datasets
@@ -113,6 +80,8 @@ class ColumnSpec(Strict):
     """Type forcé à la lecture (utile pour les codes INSEE à garder en texte)."""
     unit: str | None = None
     """Unité affichée après les valeurs (ex. `€`, `foyers`)."""
+    description: str = ""
+    """Signification de la colonne (dictionnaire des champs du catalogue)."""
 
 
 class TerritoryColumns(Strict):
@@ -204,8 +173,6 @@ class DatasetBase(Strict):
     """Producteur et millésime à citer (Licence Ouverte : « DREES, 2020 »)."""
     simulated: bool = False
     """`true` pour des données générées : les widgets affichent « données simulées »."""
-    licence: str = ""
-    """Licence des données, citée dans l'en-tête des exports (ex. « Licence Ouverte / Etalab 2.0 »)."""
     columns: dict[str, ColumnSpec] = Field(default_factory=dict)
     """Libellés, types et unités des colonnes."""
     territory: TerritoryColumns | None = None
@@ -225,6 +192,19 @@ class DatasetBase(Strict):
     row_level: RowLevel = Field(default_factory=RowLevel)
     """Règles d'accès aux lignes pour les agents rattachés à un territoire (EPCI, commune) : ils ne voient que les
     lignes de leur territoire, filtrées avant agrégation."""
+    # catalogue description (pilotis/core/schema_catalogue.py, shown on /donnees)
+    licence: str = ""
+    """Licence des données (« Licence Ouverte / Etalab 2.0 »), citée au catalogue et dans les exports."""
+    licence_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    """Adresse du texte de la licence (`https://www.etalab.gouv.fr/licence-ouverte-open-licence/`)."""
+    update: UpdatePromise | None = None
+    """Rythme de mise à jour promis : `{frequency: monthly, delay: 60j}` ; un jeu en retard est signalé."""
+    coverage: Coverage | None = None
+    """Couverture annoncée : `{territory: …, period: …}`."""
+    sensitivity: Sensitivity = Field(default_factory=Sensitivity)
+    """Sensibilité : `{personal_data: true}`, `{statistical_secrecy: true}`."""
+    publishable: bool = False
+    """`true` : le jeu peut être publié en données ouvertes (export DCAT-AP du catalogue)."""
 
     @field_validator("ttl", "retry", mode="before")
     @classmethod

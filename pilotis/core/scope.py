@@ -154,6 +154,13 @@ class Scope:
         )
 
     # ------------------------------------------------------------------ queries
+    def rows(self, dataset_id: str, columns: Iterable[str], limit: int = 10) -> pd.DataFrame:
+        """The first ``limit`` rows of a dataset as they are stored (the catalogue's preview),
+        with the viewer's row rules; raises :class:`~pilotis.core.access.RowsDenied` like any query."""
+        filters, _ = self.dataset_filters(dataset_id, territory=None)
+        query = Query(dataset=dataset_id, measures=(), raw_columns=tuple(columns), filters=filters, limit=limit)
+        return self.data.query(query)
+
     def query(
         self,
         widget: DataWidgetBase,

@@ -22,6 +22,8 @@ from pilotis.ui.downloads import download_menu
 from pilotis.ui.overview import widget_cards
 from pilotis.ui.portal import Portal
 
+FOOTER_LINKS = (("indicators", "/indicateurs"), ("data_catalogue", "/donnees"), ("referents_link", "/referents"))
+
 
 def yaml_text(lang: str) -> dict[str, Any]:
     """Attributes of an element showing text written in YAML (French) on a page in ``lang``:
@@ -40,8 +42,7 @@ def shell(
     """The frame of every page: skip link, header with navigation, main region, footer.
 
     ``bare``: a séance page (projection, wall screen): the main region only, no navigation.
-    ``account``: the signed-in user's corner of the header (:func:`pilotis.web.account.account_menu`,
-    built by the web floor, which knows the request).
+    ``account``: the signed-in user's corner of the header (built by the web floor).
     """
     if bare:
         return html.Div(
@@ -119,10 +120,7 @@ def shell(
                 dbc.Container(
                     [
                         html.Nav(
-                            [
-                                html.A(t("indicators", lang), href="/indicateurs", className="me-3"),
-                                html.A(t("data_catalogue", lang), href="/donnees"),
-                            ],
+                            [html.A(t(key, lang), href=href, className="me-3") for key, href in FOOTER_LINKS],
                             className="small mb-1",
                             **aria(label=t("catalogues", lang)),
                         ),
@@ -351,12 +349,18 @@ def widget_card(portal: Portal, dashboard: Dashboard, widget, lang: str) -> dbc.
 
 
 def dashboard_page(
-    portal: Portal, dashboard: Dashboard, lang: str, scope: Territory | None = None, principal: Principal | None = None
+    portal: Portal,
+    dashboard: Dashboard,
+    lang: str,
+    scope: Territory | None = None,
+    principal: Principal | None = None,
+    referent: Component | None = None,
 ) -> html.Div:
     """A dashboard page: title, filters, widget grid, optional refresh timer.
 
     ``scope``: the territory the user is restricted to (None: the whole département).
     ``principal``: on a synthesis dashboard, only the widgets they may see are in the page.
+    ``referent``: the « Référent : … » line (:mod:`pilotis.ui.referent_links`), under the description.
     """
     spec = dashboard.spec
     children: list = [
@@ -371,6 +375,7 @@ def dashboard_page(
                             tabIndex="-1",  # the focus lands here after a menu choice (assets/pilotis-a11y.js)
                         ),
                         html.P(spec.description, className="text-muted", **yaml_text(lang)),
+                        *([referent] if referent is not None else []),
                     ]
                 ),
                 # Séance mode (full screen, projection); assets/seance.js adds the chosen filters.

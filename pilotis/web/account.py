@@ -8,6 +8,7 @@ from flask_wtf.csrf import generate_csrf
 
 from pilotis.core.i18n import t
 from pilotis.web.api_tokens_page import PATH as TOKENS_PATH
+from pilotis.ui.search_box import search_box
 from pilotis.web.auth import current_session_user
 
 
@@ -21,11 +22,12 @@ def account_menu(lang: str) -> list:
     if user is None:
         return []
     items: list = [
+        search_box(lang),  # the search: only for a signed-in user (the results page asks to sign in)
         html.Span(
             user.display_name,
             className="pilotis-account small text-white",
             title=t("account", lang),
-        )
+        ),
     ]
     items.append(html.A(t("api_tokens", lang), href=TOKENS_PATH, className="btn btn-sm btn-outline-light"))
     if user.is_admin:

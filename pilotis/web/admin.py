@@ -11,6 +11,7 @@ from pilotis.accounts import audit
 from pilotis.accounts.db import get_db
 from pilotis.web.auth import roles_required
 from pilotis.web.auth_pages import page_context
+from pilotis.web.referents_page import admin_notice
 
 bp = flask.Blueprint("pilotis_admin", __name__, url_prefix="/admin", template_folder="templates")
 PER_PAGE = 50
@@ -65,6 +66,7 @@ def audit_log() -> Any:
         events=audit.EVENTS,
         error=error,
         local_time=audit.local_time,
+        **admin_notice(),  # referents whose account was disabled: « référent à désigner »
         **page_context(),
     )
 

@@ -13,6 +13,7 @@ from pilotis.core.sources import ERROR_KINDS
 from pilotis.ui.portal import Portal
 from pilotis.web.auth import roles_required
 from pilotis.web.auth_pages import page_context
+from pilotis.web.referents_page import admin_notice
 
 bp = flask.Blueprint("pilotis_sources", __name__, url_prefix="/admin/sources", template_folder="templates")
 
@@ -59,7 +60,9 @@ def sources() -> Any:
     portal = _portal()
     if refreshed not in portal.registry.datasets:
         refreshed = ""
-    return flask.render_template("pilotis/sources.html", rows=rows(portal), refreshed=refreshed, **page_context())
+    return flask.render_template(
+        "pilotis/sources.html", rows=rows(portal), refreshed=refreshed, **admin_notice(), **page_context()
+    )
 
 
 @bp.route("/<dataset_id>/refresh", methods=["POST"])

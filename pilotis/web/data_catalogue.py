@@ -10,11 +10,14 @@ here (they are on the administrators' « État des sources » page): only the ki
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from dash import html
 
 from pilotis.core.access import Principal, can_view, can_view_widget
+from pilotis.core.catalogue import is_late
+from pilotis.core.data import as_date
 from pilotis.core.formatting import format_period
 from pilotis.core.freshness import format_moment
 from pilotis.core.i18n import t
@@ -106,7 +109,23 @@ def refresh_text(config: DatasetBase, lang: str) -> str:
     return t("refresh_ttl", lang, ttl=_duration(float(config.ttl), lang))
 
 
-def _coverage(portal: Portal, dataset: str, lang: str) -> str:
+def late_badge(portal: Portal, dataset: str, lang: str, today: date | None = None) -> html.Span | None:
+    """« en retard » when the update its producer promised (`update:`) is overdue
+    (:func:`pilotis.core.catalogue.is_late`), else None."""
+    config = portal.registry.datasets[dataset].config
+    if config.update is None or config.period is None:
+        return None
+    try:
+        bounds = portal.data.period_bounds(dataset)
+    except SourceError:
+        return None
+    last = as_date(bounds[1]) if bounds else None
+    if not is_late(last, config.period.grain, config.update, today or date.today()):
+        return None
+    return html.Span(t("late", lang), className="badge text-bg-warning pilotis-late ms-1")
+
+
+def coverage_text(portal: Portal, dataset: str, lang: str) -> str:
     """The first and last period with data. Reads the source when its cached answer has expired
     (a MIN/MAX query, or a row count for a dataset without period), so that its state is known."""
     config = portal.registry.datasets[dataset].config
@@ -123,7 +142,7 @@ def _coverage(portal: Portal, dataset: str, lang: str) -> str:
     return first if first == last else f"{first} – {last}"
 
 
-def _state(portal: Portal, dataset: str, lang: str) -> html.Span:
+def state_badge(portal: Portal, dataset: str, lang: str) -> html.Span:
     """« Mis à jour le … », « Non actualisées depuis le … » or « Indisponible », with the kind of failure."""
     status = portal.data.last_status(dataset)
     reason = ERROR_KINDS.get(status.kind, ERROR_KINDS["error"])
@@ -142,9 +161,9 @@ def _state(portal: Portal, dataset: str, lang: str) -> html.Span:
 
 def _row(portal: Portal, dataset: str, dashboards: list[Dashboard], lang: str) -> html.Tr:
     config = portal.registry.datasets[dataset].config
-    coverage = _coverage(portal, dataset, lang)  # reads the source when needed: the state is then known
+    coverage = coverage_text(portal, dataset, lang)  # reads the source when needed: the state is then known
     fr: dict[str, Any] = {"lang": "fr"} if lang != "fr" else {}  # written in YAML, in French
-    about: list[Any] = [html.Strong(config.title, **fr)]
+    about: list[Any] = [html.Strong(html.A(config.title, href=f"{PATH}/{dataset}"), **fr)]
     if config.simulated:
         about.append(html.Span(t("simulated", lang), className="badge pilotis-simulated ms-2"))
     if config.description:
@@ -166,9 +185,9 @@ def _row(portal: Portal, dataset: str, dashboards: list[Dashboard], lang: str) -
         [
             html.Th(about, scope="row"),
             html.Td(kind),
-            html.Td(refresh_text(config, lang)),
+            html.Td([refresh_text(config, lang), late_badge(portal, dataset, lang)]),
             html.Td(coverage),
-            html.Td(_state(portal, dataset, lang)),
+            html.Td(state_badge(portal, dataset, lang)),
             html.Td(used),
         ],
         id=f"jeu-{dataset}",

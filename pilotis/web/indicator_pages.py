@@ -25,7 +25,9 @@ from pilotis.core.sources import SourceError
 from pilotis.ui import pages
 from pilotis.ui.components import aria, scroll_region
 from pilotis.ui.portal import Portal
+from pilotis.ui.referent_links import referent_parts
 from pilotis.web.enforce import audit, denied_page
+from pilotis.web.referent_state import departed_accounts
 
 PREFIX = "/indicateurs"
 BETTER = {
@@ -183,7 +185,15 @@ def card(portal: Portal, indicator: Indicator, principal: Principal | None, lang
                 html.Span(registry.departments.get(spec.department, spec.department), **fr),
             )
         )
-    if spec.referent is not None:
+    # The most specific contact: the indicator's role in the directory (config/referents.yaml),
+    # its own `referent:`, then its theme's role.
+    directory, departed = registry.referents, departed_accounts(portal)
+    listed = referent_parts(directory, departed, "indicator", indicator.id, lang)
+    if listed is None and spec.referent is None:
+        listed = referent_parts(directory, departed, "theme", indicator.theme, lang)
+    if listed is not None:
+        rows.append((t("referent", lang), html.Span(listed)))
+    elif spec.referent is not None:
         contact: list[Any] = [spec.referent.name]
         if spec.referent.email:
             contact += [" — ", html.A(spec.referent.email, href=f"mailto:{spec.referent.email}")]

@@ -14,10 +14,12 @@ from pilotis.core.registry import Dashboard
 from pilotis.core.widgets import WIDGET_TYPES
 from pilotis.ui import pages
 from pilotis.ui.portal import Portal
-from pilotis.web import data_catalogue, indicator_pages, seance_view
+from pilotis.ui.referent_links import referent_line
+from pilotis.web import data_catalogue, dataset_page, indicator_pages, seance_view
 from pilotis.web.account import account_menu
 from pilotis.web.context import current_lang
 from pilotis.web.enforce import audit, current_principal
+from pilotis.web.referent_state import departed_accounts
 
 INDEX = """<!DOCTYPE html>
 <html lang="{lang}">
@@ -79,6 +81,8 @@ def install(app: Dash, portal: Portal) -> None:
             return indicator_pages.route(portal, pathname, principal, lang)
         if data_catalogue.is_catalogue(pathname):  # the datasets behind what this user may see
             return data_catalogue.route(portal, principal, lang)
+        if dataset_page.dataset_id(pathname) is not None:  # a dataset's page of the catalogue
+            return dataset_page.route(portal, pathname or "", principal, lang)
         dashboard = portal.registry.by_path(pathname)
         if dashboard is None:
             return pages.not_found(lang), f"{t('not_found', lang)} — {title}"
@@ -87,8 +91,9 @@ def install(app: Dash, portal: Portal) -> None:
             return pages.denied(lang), f"{t('denied', lang)} — {title}"
         audit("page_view", principal, f"page {pathname}", f"tableau de bord {dashboard.id}")
         scope = territory_scope(principal, portal.territories)
+        referent = referent_line(portal.registry.referents, departed_accounts(portal), "dashboard", dashboard.id, lang)
         return (
-            pages.dashboard_page(portal, dashboard, lang, scope=scope, principal=principal),
+            pages.dashboard_page(portal, dashboard, lang, scope=scope, principal=principal, referent=referent),
             f"{dashboard.spec.title} — {title}",
         )
 
@@ -102,6 +107,8 @@ def install(app: Dash, portal: Portal) -> None:
 
     @app.server.before_request
     def indicator_guard():
+        if dataset_page.dataset_id(flask.request.path):
+            return dataset_page.guard(portal, current_principal())  # /donnees/<id>: 403
         if not indicator_pages.indicator_id(flask.request.path):
             return None
         return indicator_pages.guard(portal, current_principal())  # /indicateurs/<id>: 403
@@ -159,7 +166,7 @@ def page_status(portal: Portal, path: str) -> int:
         return 200
     if seance_view.page_known(portal, path) or indicator_pages.page_known(portal, path):
         return 200
-    if data_catalogue.is_catalogue(path):
+    if data_catalogue.is_catalogue(path) or dataset_page.page_known(portal, path):
         return 200
     return 404
 
