@@ -84,6 +84,11 @@ class Settings:
     """Largest request body accepted (PILOTIS_MAX_REQUEST_BYTES), larger ones get HTTP 413. The
     largest body the portal itself sends is a séance refresh callback (6.9 kB in Chromium, see
     pilotis/request_limits.py): 1 MiB leaves room and stops a 50 MB body at the door."""
+    log_format: str = "text"
+    """Logs (PILOTIS_LOG_FORMAT): `text`, or `json` (one JSON object per line, with the request id)."""
+    metrics_token: str = ""
+    """Bearer token of `/metrics` (PILOTIS_METRICS_TOKEN or PILOTIS_METRICS_TOKEN_FILE); empty: `/metrics`
+    answers 404 (docs/production.md explains why not « loopback only » behind a proxy)."""
 
     def __post_init__(self) -> None:
         if not self.cache_url:
@@ -118,6 +123,8 @@ class Settings:
             "login_max_failures_ip": int(os.environ.get("PILOTIS_LOGIN_MAX_FAILURES_IP", "20")),
             "login_lockout_minutes": int(os.environ.get("PILOTIS_LOGIN_LOCKOUT_MINUTES", "15")),
             "max_request_bytes": int(os.environ.get("PILOTIS_MAX_REQUEST_BYTES", "1048576")),
+            "log_format": os.environ.get("PILOTIS_LOG_FORMAT", "text").strip().lower() or "text",
+            "metrics_token": _env_secret("PILOTIS_METRICS_TOKEN", ""),
         }
         values.update(overrides)
         # Demo mode without a key: the installation's own (the server and the command line agree).
