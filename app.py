@@ -8,6 +8,7 @@ import sys
 import flask
 from dash import Dash
 
+from pilotis.core import logs
 from pilotis.core.cache import make_cache
 from pilotis.core.data import DataService
 from pilotis.core.errors import ConfigError, StartupError
@@ -17,11 +18,14 @@ from pilotis.core.routes import served_by_server
 from pilotis.core.settings import Settings
 from pilotis.plugins import register_builtins
 from pilotis.ui.portal import Portal
-from pilotis.web import csp, enforce, request_limits, static_cache
+from pilotis.web import csp, enforce, metrics, request_limits, static_cache
 from pilotis.web.admin import bp as admin_bp
 from pilotis.web.admin_sources import bp as sources_bp
 from pilotis.web.auth import bp as auth_bp
 from pilotis.web.auth import install_auth
+from pilotis.web.health import bp as health_bp
+from pilotis.web.metrics import bp as metrics_bp
+from pilotis.web.request_id import RequestIdMiddleware
 from pilotis.web.wiring import install, page_status
 
 
@@ -31,6 +35,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     Raises :class:`ConfigError` (with every problem of every file) when the YAML is invalid.
     """
     settings = with_demo_key(settings or Settings.from_env())  # demo mode: this installation's key
+    logs.configure(settings.log_format)  # json: one object per line, request id on every line
     register_builtins()  # the shipped widget and source types (layouts/, data_sources/)
     registry = load_registry(
         settings.root, settings.config_dir, settings.dashboards_dir, instance_dir=settings.instance_dir
@@ -56,6 +61,9 @@ def create_app(settings: Settings | None = None) -> Dash:
     server.register_blueprint(auth_bp)  # /login, /logout
     server.register_blueprint(admin_bp)  # /admin/audit
     server.register_blueprint(sources_bp)  # /admin/sources: état des sources, manual refresh
+    server.register_blueprint(health_bp)  # /healthz, /readyz (supervision, no sign-in)
+    server.register_blueprint(metrics_bp)  # /metrics (bearer token)
+    metrics.install(app, registry)  # callback latency by dashboard and widget
 
     @server.before_request
     def unknown_pages() -> flask.Response | None:
@@ -69,6 +77,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     install(app, portal)
     request_limits.install(app, settings)  # body limit (413), unknown Dash bundles (404)
     csp.install(app)  # Content-Security-Policy: Dash's inline scripts by hash, nothing external
+    server.wsgi_app = RequestIdMiddleware(server.wsgi_app)  # type: ignore[method-assign]  # outermost: every answer
     return app
 
 
