@@ -20,6 +20,7 @@ import time
 
 import flask
 from dash import Dash
+from werkzeug.exceptions import HTTPException
 
 from pilotis.core import metrics
 from pilotis.core.registry import Registry
@@ -78,8 +79,13 @@ def install(app: Dash, registry: Registry) -> None:
         started = request.environ.get(ENVIRON_START)
         if started is None:
             return response
-        body = request.get_json(silent=True)  # parsed once already by the access check: cached
-        output = body.get("output") if isinstance(body, dict) else None
+        output = None
+        if response.status_code != 413:  # a body refused for its size is never read
+            try:
+                body = request.get_json(silent=True)  # parsed already by the access check: cached
+            except HTTPException:
+                body = None
+            output = body.get("output") if isinstance(body, dict) else None
         dashboard, widget = callback_labels(registry, output)
         status = f"{response.status_code // 100}xx"
         metrics.CALLBACK_SECONDS.labels(dashboard, widget, status).observe(time.perf_counter() - started)
