@@ -57,9 +57,28 @@ def group_members(pgid: int) -> list[int]:
 
 
 def alive(pid: int) -> bool:
-    """The process exists and is not a zombie (a zombie has closed its sockets)."""
+    """Some thread of the process is still running. Not just « the leader is not a zombie »: the
+    leader of a multi-threaded process shows as a zombie while its other threads, which share
+    its open files (the listening socket), are still exiting."""
     fields = _stat(pid)
-    return fields is not None and fields[0] not in ("Z", "X")
+    if fields is None:
+        return False
+    try:
+        threads = len(os.listdir(f"/proc/{pid}/task"))
+    except OSError:
+        return False
+    return fields[0] not in ("Z", "X") or threads > 1
+
+
+def refuses(port: int) -> bool:
+    """Nothing accepts connections on ``port`` any more."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+    except ConnectionRefusedError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 @dataclass
@@ -69,6 +88,8 @@ class Process:
     name: str
     popen: subprocess.Popen[bytes]
     log: Path
+    port: int = 0
+    """The port it listens on (0: none): killed means that port refuses connections."""
 
     def kill(self) -> None:
         """SIGKILL the whole group, as a crash or the OOM killer would; return once every process
@@ -79,7 +100,7 @@ class Process:
         os.killpg(self.popen.pid, signal.SIGKILL)
         self.popen.wait(timeout=10)
         deadline = time.monotonic() + 10
-        while any(alive(pid) for pid in members):
+        while any(alive(pid) for pid in members) or (self.port and not refuses(self.port)):
             assert time.monotonic() < deadline, f"{self.name} : processus encore vivants après SIGKILL"
             time.sleep(0.005)
 
@@ -105,6 +126,11 @@ class Stack:
     nginx: Process | None = None
     job_log: Path = Path()
     folder: Path = Path()
+
+    def nginx_access(self) -> str:
+        log = self.folder / "nginx-access.log"
+        lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+        return "\n".join(line for line in lines if " 200 " not in line)[-3000:]
 
     def nginx_errors(self) -> str:
         log = self.folder / "nginx-error.log"
@@ -141,7 +167,8 @@ pid {tmp}/nginx.pid;
 error_log {tmp}/nginx-error.log warn;
 events {{ worker_connections 256; }}
 http {{
-    access_log {tmp}/nginx-access.log;
+    log_format timed '$msec "$request" $status $upstream_addr $upstream_status $request_time';
+    access_log {tmp}/nginx-access.log timed;
     client_body_temp_path {tmp}/body;
     proxy_temp_path {tmp}/proxy;
     fastcgi_temp_path {tmp}/fastcgi;
@@ -195,6 +222,7 @@ def stack(tmp: Path, database_url: str, redis_url: str, job_env: dict[str, str])
             gunicorn = Path(sys.executable).with_name("gunicorn")
             command = [str(gunicorn), "-c", "deploy/gunicorn.conf.py", "--pid", str(folder / "gunicorn.pid")]
             process = _start(f"instance{number}", command, env, tmp)
+            process.port = port
             stop.callback(process.stop)
             result.instances.append(process)
         for number in (1, 2):
