@@ -32,7 +32,9 @@ max_requests = 5000  # workers are renewed from time to time (memory of pandas, 
 max_requests_jitter = 500
 control_socket_disable = True  # gunicorn 27 shares one control socket between instances
 forwarded_allow_ips = "127.0.0.1"
-accesslog = "-"
+# JSON logs (PILOTIS_LOG_FORMAT=json): the app writes its own access line, with the request id,
+# as JSON; gunicorn's text line would only mix formats in the journal.
+accesslog = None if os.environ.get("PILOTIS_LOG_FORMAT", "").strip().lower() == "json" else "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}i)s'
 
 

@@ -26,9 +26,14 @@ from tests.dbutil import PG_ENV, postgres_schema
 pytestmark = pytest.mark.postgres
 
 START = """
-import sys
+import os, pathlib, sys, time
 from app import create_app
-create_app()
+barrier = pathlib.Path(os.environ["BARRIER"])
+(barrier / str(os.getpid())).touch()
+deadline = time.monotonic() + 90
+while len(list(barrier.iterdir())) < int(os.environ["PROCESSES"]) and time.monotonic() < deadline:
+    time.sleep(0.01)
+create_app()  # all processes here at once (imports done): they migrate the empty schema together
 print("démarré")
 """
 
@@ -43,16 +48,20 @@ def pg_url() -> Iterator[str]:
 
 
 def test_instances_started_together_on_an_empty_schema_end_with_one_schema(pg_url: str, tmp_path: Path) -> None:
-    """Three app processes start at the same instant on an empty schema: the advisory lock of
-    Database.upgrade lets one migrate, the others find the schema done — no error anywhere."""
+    """Two app processes start at the same instant on an empty schema: the advisory lock of
+    Database.upgrade lets one migrate, the other finds the schema done — no error anywhere."""
     processes = []
-    for number in range(3):
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    for number in range(2):
         env = {
             **os.environ,
             "PILOTIS_DATABASE_URL": pg_url,
             "PILOTIS_INSTANCE_DIR": str(tmp_path / f"instance{number}"),
             "PILOTIS_SECRET_KEY": "cle-de-test-des-migrations-" + "y" * 32,
             "PILOTIS_MODE": "demo",
+            "BARRIER": str(barrier),
+            "PROCESSES": "2",
         }
         processes.append(
             subprocess.Popen(
