@@ -126,6 +126,7 @@ class Stack:
     nginx: Process | None = None
     job_log: Path = Path()
     folder: Path = Path()
+    database_url: str = ""
 
     def nginx_access(self) -> str:
         log = self.folder / "nginx-access.log"
@@ -206,7 +207,7 @@ def stack(tmp: Path, database_url: str, redis_url: str, job_env: dict[str, str])
     }
     base_env.pop("PILOTIS_DEBUG", None)
     with ExitStack() as stop:
-        result = Stack(url="", folder=tmp)
+        result = Stack(url="", folder=tmp, database_url=database_url)
         ports = [free_port(), free_port()]
         for number, port in enumerate(ports, 1):
             folder = tmp / f"instance{number}"

@@ -18,6 +18,7 @@ import re
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,7 +124,7 @@ def kill_worker_mid_run(deployed: Stack) -> tuple[str, int]:
 
 
 @pytest.fixture
-def deployed(tmp_path: Path) -> Stack:  # type: ignore[misc]
+def deployed(tmp_path: Path) -> Iterator[Stack]:
     base, redis_url = os.environ.get(PG_ENV), os.environ.get("PILOTIS_TEST_REDIS")
     need(bool(base), f"{PG_ENV} n'est pas défini (PostgreSQL)")
     need(bool(redis_url), "PILOTIS_TEST_REDIS n'est pas défini (Redis)")
@@ -134,7 +135,6 @@ def deployed(tmp_path: Path) -> Stack:  # type: ignore[misc]
         "PILOTIS_TEST_JOB_LEASE": str(LEASE),
     }
     with postgres_schema(base or "") as url, stack(tmp_path, url, redis_url or "", job_env) as result:
-        result.database_url = url  # type: ignore[attr-defined]
         yield result
 
 
@@ -188,7 +188,7 @@ def test_killing_an_instance_and_a_worker_under_load(deployed: Stack) -> None:
     assert [due for due, count in done.items() if count > 1] == []  # nothing ran twice
     starts = Counter(due for kind, due, _ in lines if kind == "start")
     assert starts[killed_due] == 2 and all(n == 1 for due, n in starts.items() if due != killed_due)
-    with Database(deployed.database_url) as db:  # type: ignore[attr-defined]
+    with Database(deployed.database_url) as db:
         runs = db.read(text("SELECT due_at, status, attempt, worker FROM job_runs WHERE kind = 'test_tick'"))
     by_due = {row[0]: row for row in runs}
     assert {row[1] for row in runs} == {"done"}

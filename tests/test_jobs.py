@@ -148,12 +148,15 @@ def test_queue_depth_counts_due_runs_not_finished(db: Database) -> None:
     clock = Clock()
     store = JobStore(db, "w", clock=clock.naive)
     due = due_time(Every(60), START)
-    store.plan([("k", "a", due), ("k", "b", due)])
-    assert store.queue_depth() == 2
+    candidates = [("k", "a", due), ("k", "b", due)]
+    assert store.queue_depth(candidates) == 2
     claim = store.claim("k", "a", due, 30)
-    assert claim is not None and store.queue_depth() == 2  # running still counts
+    assert claim is not None and store.queue_depth(candidates) == 2  # running still counts
     store.finish(claim)
-    assert store.queue_depth() == 1
+    assert store.queue_depth(candidates) == 1
+    failed = store.claim("k", "b", due, 30)
+    assert failed is not None and store.finish(failed, "erreur")
+    assert store.queue_depth(candidates) == 0
 
 
 def test_old_due_times_beyond_grace_are_skipped(db: Database) -> None:

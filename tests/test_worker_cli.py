@@ -8,11 +8,13 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 from pilotis.accounts.db import Database
 from pilotis.accounts.jobs import JobStore
 from pilotis.core.settings import ROOT
+from tests.deploy_stack import free_port
 
 
 def _env(tmp_path: Path, seconds: str) -> dict[str, str]:
@@ -29,7 +31,9 @@ def _env(tmp_path: Path, seconds: str) -> dict[str, str]:
 
 
 def test_sigterm_lets_the_current_run_finish(tmp_path: Path) -> None:
+    port = free_port()
     command = [sys.executable, "-m", "pilotis", "worker", "--jobs", "tests.worker_jobs", "--poll", "0.2"]
+    command += ["--metrics-port", str(port)]
     errors = tmp_path / "worker.log"
     with open(errors, "wb") as out:
         worker = subprocess.Popen(command, cwd=ROOT, env=_env(tmp_path, "1.5"), stderr=out)
@@ -39,6 +43,8 @@ def test_sigterm_lets_the_current_run_finish(tmp_path: Path) -> None:
         while not (log.exists() and "start" in log.read_text()):
             assert worker.poll() is None and time.monotonic() < deadline, errors.read_text()[-2000:]
             time.sleep(0.05)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+            assert b"pilotis_job_queue_depth" in response.read()  # the worker's own metrics, on loopback
         worker.send_signal(signal.SIGTERM)  # mid-run
         assert worker.wait(timeout=30) == 0, errors.read_text()[-2000:]
     finally:

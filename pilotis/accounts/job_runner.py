@@ -69,19 +69,13 @@ class Worker:
                 metrics.JOB_TAKEOVERS.labels(claim.kind).inc()
                 self.execute(claim, job)
                 done += 1
-        metrics.JOB_QUEUE_DEPTH.set(self.store.queue_depth())
+        metrics.JOB_QUEUE_DEPTH.set(self.store.queue_depth((k, key, at) for k, key, at, _ in self._due_now()))
         return done
 
     def _run_due(self) -> int:
         """Plan each job's latest due time and claim the runs nobody has yet (one at a time: the
         claim is taken just before the run, so another worker can take the next ones)."""
-        now = self.now()
-        due: list[tuple[str, str, dt.datetime, JobKind]] = []
-        for job in self.kinds.values():
-            for key, schedule in job.plan(self.context).items():
-                at = due_time(schedule, now)
-                if (now - at).total_seconds() <= job.grace:
-                    due.append((job.kind, key, at, job))
+        due = self._due_now()
         changed = [(k, key, at) for k, key, at, _ in due if self._planned.get((k, key)) != at]
         if changed:
             self.store.plan(changed)
@@ -98,6 +92,17 @@ class Worker:
                 self.execute(claim, job)
                 done += 1
         return done
+
+    def _due_now(self) -> list[tuple[str, str, dt.datetime, JobKind]]:
+        """Each planned job's latest due time (within its grace), with its kind."""
+        now = self.now()
+        due: list[tuple[str, str, dt.datetime, JobKind]] = []
+        for job in self.kinds.values():
+            for key, schedule in job.plan(self.context).items():
+                at = due_time(schedule, now)
+                if (now - at).total_seconds() <= job.grace:
+                    due.append((job.kind, key, at, job))
+        return due
 
     def _expired(self) -> list[tuple[int, int, JobKind]]:
         """Runs of known kinds whose holder's lease expired."""

@@ -21,7 +21,7 @@ import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, select, tuple_, update
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from pilotis.accounts.db import Database, utcnow
@@ -67,7 +67,7 @@ class JobStore:
 
     # ------------------------------------------------------------------ planning
     def plan(self, jobs: Iterable[tuple[str, str, dt.datetime]]) -> None:
-        """Record each job's latest due time (the ``jobs`` table, for operators and queue depth)."""
+        """Record each job's latest due time (the ``jobs`` table: what the workers planned, for operators)."""
         rows = [{"kind": k, "key": key, "next_due_at": naive(due), "updated_at": self.clock()} for k, key, due in jobs]
         if not rows:
             return
@@ -79,15 +79,21 @@ class JobStore:
         with self.db.session() as session:
             session.execute(statement, rows)
 
-    def existing(self, candidates: Iterable[tuple[str, str, dt.datetime]]) -> set[tuple[str, str, dt.datetime]]:
-        """Which of ``candidates`` (kind, key, due) already have a run (claimed by anyone)."""
+    def existing(self, candidates: Iterable[tuple[str, str, dt.datetime]]) -> dict[tuple[str, str, dt.datetime], str]:
+        """The status of the runs of ``candidates`` (kind, key, due) that exist (claimed by anyone)."""
         wanted = [(k, key, naive(due)) for k, key, due in candidates]
         if not wanted:
-            return set()
-        statement = select(JobRun.kind, JobRun.key, JobRun.due_at).where(
+            return {}
+        statement = select(JobRun.kind, JobRun.key, JobRun.due_at, JobRun.status).where(
             tuple_(JobRun.kind, JobRun.key, JobRun.due_at).in_(wanted)
         )
-        return {(kind, key, due) for kind, key, due in map(tuple, self.db.read(statement))}
+        return {(kind, key, due): status for kind, key, due, status in map(tuple, self.db.read(statement))}
+
+    def queue_depth(self, candidates: Iterable[tuple[str, str, dt.datetime]]) -> int:
+        """How many of the due runs ``candidates`` are waiting (no run yet) or running."""
+        wanted = [(k, key, naive(due)) for k, key, due in candidates]
+        found = self.existing(wanted)
+        return sum(1 for candidate in wanted if found.get(candidate, "running") == "running")
 
     # ------------------------------------------------------------------ claims
     def claim(self, kind: str, key: str, due_at: dt.datetime, lease: float) -> Claim | None:
@@ -172,19 +178,6 @@ class JobStore:
             return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------------ reading
-    def queue_depth(self) -> int:
-        """Runs waiting or running: planned due times without a finished run, plus running ones."""
-        finished = (
-            select(JobRun.id)
-            .where(
-                and_(JobRun.kind == Job.kind, JobRun.key == Job.key, JobRun.due_at == Job.next_due_at),
-                JobRun.status != "running",
-            )
-            .exists()
-        )
-        waiting = select(func.count()).select_from(Job).where(Job.next_due_at.is_not(None), ~finished)
-        return int(self.db.read(waiting)[0][0])
-
     def runs(self, kind: str | None = None) -> list[JobRun]:
         """Every run (of ``kind``), oldest due time first (tests, operators)."""
         statement = select(JobRun).order_by(JobRun.due_at, JobRun.id)
