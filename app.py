@@ -8,6 +8,7 @@ import sys
 import flask
 from dash import Dash
 
+from pilotis.core import logs
 from pilotis.core.cache import make_cache
 from pilotis.core.data import DataService
 from pilotis.core.errors import ConfigError, StartupError
@@ -17,7 +18,17 @@ from pilotis.core.routes import served_by_server
 from pilotis.core.settings import Settings
 from pilotis.plugins import register_builtins
 from pilotis.ui.portal import Portal
-from pilotis.web import csp, dcat_export, enforce, referents_page, request_limits, search_page, sensors_api, static_cache
+from pilotis.web import (
+    csp,
+    dcat_export,
+    enforce,
+    metrics,
+    referents_page,
+    request_limits,
+    search_page,
+    sensors_api,
+    static_cache,
+)
 from pilotis.web.admin import bp as admin_bp
 from pilotis.web.admin_sources import bp as sources_bp
 from pilotis.web.admin_tokens import bp as admin_tokens_bp
@@ -27,6 +38,9 @@ from pilotis.web.auth import bp as auth_bp
 from pilotis.web.auth import install_auth
 from pilotis.web.exports import bp as exports_bp
 from pilotis.web.sso import bp as sso_bp
+from pilotis.web.health import bp as health_bp
+from pilotis.web.metrics import bp as metrics_bp
+from pilotis.web.request_id import RequestIdMiddleware
 from pilotis.web.wiring import install, page_status
 
 
@@ -36,6 +50,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     Raises :class:`ConfigError` (with every problem of every file) when the YAML is invalid.
     """
     settings = with_demo_key(settings or Settings.from_env())  # demo mode: this installation's key
+    logs.configure(settings.log_format, keep_text=True)  # json: one object per line, with the request id
     register_builtins()  # the shipped widget and source types (layouts/, data_sources/)
     registry = load_registry(
         settings.root,
@@ -75,6 +90,9 @@ def create_app(settings: Settings | None = None) -> Dash:
     server.register_blueprint(search_page.bp)  # /recherche: the header's search results
     server.register_blueprint(dcat_export.bp)  # /donnees.ttl: publishable datasets in DCAT-AP
     referents_page.install(server, portal)  # who holds each referent role now (history), vacancies
+    server.register_blueprint(health_bp)  # /healthz, /readyz (supervision, no sign-in)
+    server.register_blueprint(metrics_bp)  # /metrics (bearer token)
+    metrics.install(app, registry)  # callback latency by dashboard and widget
 
     @server.before_request
     def unknown_pages() -> flask.Response | None:
@@ -88,6 +106,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     install(app, portal)
     request_limits.install(app, settings)  # body limit (413), unknown Dash bundles (404)
     csp.install(app)  # Content-Security-Policy: Dash's inline scripts by hash, nothing external
+    server.wsgi_app = RequestIdMiddleware(server.wsgi_app)  # type: ignore[method-assign]  # outermost: every answer
     return app
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from pilotis.accounts.db import Database, get_db, utcnow
 from pilotis.accounts.models import AuditEvent
 from pilotis.core.export_formats import neutralise
+from pilotis.core import metrics
 
 log = logging.getLogger(__name__)
 LOCAL = ZoneInfo("Europe/Paris")
@@ -91,6 +92,7 @@ def record(
     """
     if event not in EVENTS:
         raise ValueError(f"type d'événement d'audit inconnu : {event!r} (voir audit.EVENTS)")
+    metrics.audit_event(event)
     username = _current_username() if username is _UNSET else username
     address = _current_ip() if ip is _UNSET else ip
     try:

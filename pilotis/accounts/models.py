@@ -1,5 +1,6 @@
 """Tables of the application database: users (with roles), their sign-in sessions, departments,
 login attempts, audit log, sensor devices, readings and upload tokens.
+login attempts, audit log, background jobs and their runs.
 
 The schema is created and changed by Alembic migrations (``pilotis/migrations/versions``), never
 by ``create_all``: a change here needs a new revision (``python -m pilotis db revision "…"``).
@@ -21,6 +22,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -336,3 +338,45 @@ class ReferentTenure(Base):
     """`replaced` (another person named), `removed` (the role is no longer declared)."""
     vacant_since: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     """When the holder's account was found disabled or deleted (the administrators were told then)."""
+class Job(Base):
+    """A job the workers know (kind + key): its schedule as last planned, for the operators."""
+
+    __tablename__ = "jobs"
+
+    kind: Mapped[str] = mapped_column(String(60), primary_key=True)
+    key: Mapped[str] = mapped_column(String(160), primary_key=True, default="")
+    """``""`` for a job that exists once; a dataset id for ``source_refresh``…"""
+    next_due_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    """Latest due time a worker planned (UTC): a run may exist for it in ``job_runs``."""
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class JobRun(Base):
+    """One scheduled run of a job, inserted by the worker that claims it.
+
+    The unique ``(kind, key, due_at)`` is the claim: of several workers inserting the same run,
+    exactly one succeeds (``INSERT … ON CONFLICT DO NOTHING``). ``lease_until`` is pushed forward
+    while the job runs; once past, another worker takes the run over (``attempt`` + 1, fencing
+    the late writes of the first one). See :mod:`pilotis.accounts.jobs`.
+    """
+
+    __tablename__ = "job_runs"
+    __table_args__ = (
+        UniqueConstraint("kind", "key", "due_at", name="uq_job_runs_kind_key_due_at"),
+        Index("ix_job_runs_status_lease_until", "status", "lease_until"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(60))
+    key: Mapped[str] = mapped_column(String(160), default="")
+    due_at: Mapped[datetime] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    """`running`, `done` or `failed`."""
+    worker: Mapped[str] = mapped_column(String(120))
+    """Who holds (or last held) the run: `host:pid`."""
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    """1, then + 1 at each takeover after an expired lease."""
+    claimed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    lease_until: Mapped[datetime] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    error: Mapped[str] = mapped_column(Text, default="")

@@ -1,5 +1,6 @@
 """``python -m pilotis``: check the configuration, write the JSON Schema and the YAML reference,
-and the commands of each concern (``users``, ``audit``, ``db``, ``display-link``, ``tokens``).
+and the commands of each concern (``users``, ``audit``, ``db``, ``display-link``, ``tokens``, ``sensors``, ``referents``,
+``worker``).
 
 A command imports only what it needs, because every run of the CLI (a cron job, a deployment
 script, a test) pays its imports: each command lives in the module named in :data:`COMMANDS`,
@@ -25,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "tokens": "pilotis.cli.tokens",
     "sensors": "pilotis.cli.sensors",
     "referents": "pilotis.cli.referents",
+    "worker": "pilotis.cli.worker",
 }
 """Command name → the module whose ``register(sub)`` adds it (imported on use;
 tests/test_cli.py checks that each module registers exactly its command)."""

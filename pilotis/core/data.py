@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from pilotis.core import metrics
 from pilotis.core.cache import TTLCache
 from pilotis.core.freshness import KEEP, Observation, SourceStatus, StatusStore, observe, window
 from pilotis.core.measures import Agg
@@ -87,8 +88,10 @@ class DataService:
         fresh_key, digest, lifetime = self._key(source, query, now)
         found, value = self.cache.get(fresh_key)
         if found:
+            metrics.CACHE_REQUESTS.labels("hit").inc()
             observe(Observation(dataset, value.attrs.get("refreshed_at")))
             return value.copy(deep=False)  # copy-on-write: a caller's changes stay its own
+        metrics.CACHE_REQUESTS.labels("miss").inc()
         try:
             result = self._run(source, query, now)
         except SourceError as exc:
@@ -142,6 +145,7 @@ class DataService:
             self._failed(dataset, error, now, source.config.retry)
             raise error from exc
         self.status.success(dataset, now)
+        metrics.SOURCE_REFRESHES.labels(dataset).inc()
         return result
 
     def _failed(self, dataset: str, exc: SourceError, now: float, retry: float) -> None:
@@ -149,6 +153,7 @@ class DataService:
         gave (``exc.retry_at``: an exhausted API quota resets then), whichever is later."""
         log.warning("source %s en échec (%s) : %s", dataset, exc.label, exc)
         self.status.failure(dataset, now, str(exc), exc.kind)
+        metrics.SOURCE_FAILURES.labels(dataset, exc.kind).inc()
         if exc.retry_at is not None:
             retry = max(retry, min(exc.retry_at - now, MAX_BACKOFF))
         self.cache.set(f"fail:{dataset}|backoff", {"message": str(exc), "kind": exc.kind}, retry)

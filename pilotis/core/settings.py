@@ -94,6 +94,11 @@ class Settings:
     api_rate_per_minute: int = 120
     """Requests per minute allowed to each API token (PILOTIS_API_RATE_PER_MINUTE; a service
     account may have its own limit). Beyond: HTTP 429 with Retry-After."""
+    log_format: str = "text"
+    """Logs (PILOTIS_LOG_FORMAT): `text`, or `json` (one JSON object per line, with the request id)."""
+    metrics_token: str = ""
+    """Bearer token of `/metrics` (PILOTIS_METRICS_TOKEN or PILOTIS_METRICS_TOKEN_FILE); empty: `/metrics`
+    answers 404 (docs/production.md explains why not « loopback only » behind a proxy)."""
 
     def __post_init__(self) -> None:
         if not self.cache_url:
@@ -130,6 +135,8 @@ class Settings:
             "max_request_bytes": int(os.environ.get("PILOTIS_MAX_REQUEST_BYTES", "1048576")),
             "export_max_rows": int(os.environ.get("PILOTIS_EXPORT_MAX_ROWS", "100000")),
             "api_rate_per_minute": int(os.environ.get("PILOTIS_API_RATE_PER_MINUTE", "120")),
+            "log_format": os.environ.get("PILOTIS_LOG_FORMAT", "text").strip().lower() or "text",
+            "metrics_token": _env_secret("PILOTIS_METRICS_TOKEN", ""),
         }
         values.update(overrides)
         # Demo mode without a key: the installation's own (the server and the command line agree).
