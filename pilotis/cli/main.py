@@ -1,5 +1,5 @@
 """``python -m pilotis``: check the configuration, write the JSON Schema and the YAML reference,
-and the commands of each concern (``users``, ``audit``, ``db``, ``display-link``).
+and the commands of each concern (``users``, ``audit``, ``db``, ``display-link``, ``alerts``).
 
 A command imports only what it needs, because every run of the CLI (a cron job, a deployment
 script, a test) pays its imports: each command lives in the module named in :data:`COMMANDS`,
@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "audit": "pilotis.cli.audit",
     "db": "pilotis.cli.db",
     "display-link": "pilotis.cli.display_links",
+    "alerts": "pilotis.cli.alerts",
 }
 """Command name → the module whose ``register(sub)`` adds it (imported on use;
 tests/test_cli.py checks that each module registers exactly its command)."""

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
+from pilotis.core.alert_rules import AlertRule
 from pilotis.core.indicators import Indicator
 from pilotis.core.schema import DashboardSpec, PortalConfig, WidgetBase
 from pilotis.core.seances import IMPLICIT, PREFIX, Seance, implicit
@@ -54,6 +55,8 @@ class Registry:
     """Thematic (non-`overview`) dashboards showing each indicator, directly or in a formula."""
     seances: dict[str, Seance] = field(default_factory=dict)
     """Séances declared in `config/seances/` (id -> séance); see :meth:`seance` for the implicit ones."""
+    alerts: dict[str, AlertRule] = field(default_factory=dict)
+    """Alert rules declared in `config/alerts/` (id -> rule)."""
     _implicit: dict[str, Seance] = field(default_factory=dict, repr=False)
 
     def ordered(self) -> list[Dashboard]:
