@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from pilotis.accounts import alert_actions
 from pilotis.accounts.alert_outbox import MailSettings
 from pilotis.accounts.db import Database
 from pilotis.accounts.models import AlertOutbox, AlertRun, AlertTransition
@@ -219,3 +220,72 @@ def test_a_restarted_evaluator_resumes_the_for_delay(make_kit) -> None:
     with kit.db.sessions() as session:
         fired = session.scalar(select(AlertTransition.at).where(AlertTransition.kind == "firing"))
     assert fired == START + 5 * MINUTE + dt.timedelta(seconds=30)
+
+
+ESCALATING = "repeat: 10min\nescalation: {after: 30min, recipients: {emails: [chef@cd53.test]}}"
+
+
+def test_unacknowledged_alert_is_repeated_then_escalated(make_kit) -> None:
+    kit = make_kit(extra=ESCALATING)
+    for minute in range(35):
+        kit.tick(minute, {"c1": 36.0})
+    assert [k for _, k in kit.kinds()] == ["firing", "reminder", "reminder", "escalation"]
+    assert len(kit.box.to("astreinte@cd53.test")) == 3
+    (escalation,) = kit.box.to("chef@cd53.test")
+    assert "non acquittée" in escalation.get_body(("plain",)).get_content()
+
+
+def test_the_link_in_the_message_acknowledges_once_and_stops_reminders(make_kit) -> None:
+    kit = make_kit(extra=ESCALATING)
+    kit.tick(0, {"c1": 36.0})
+    text = kit.box.to("astreinte@cd53.test")[0].get_body(("plain",)).get_content()
+    token = text.split("/alertes/acquitter/")[1].split()[0]
+    now = START + 2 * MINUTE
+    first = alert_actions.acknowledge_token(kit.db, alerting.SECRET, token, now)
+    second = alert_actions.acknowledge_token(kit.db, alerting.SECRET, token, now)
+    forged = alert_actions.acknowledge_token(kit.db, alerting.SECRET, token[:-2] + "xx", now)
+    assert first.ok and not second.ok and "déjà acquittée" in second.message
+    assert not forged.ok and "invalide" in forged.message
+    for minute in range(1, 40):
+        kit.tick(minute, {"c1": 36.0})
+    assert [k for _, k in kit.kinds()] == ["firing"]
+    assert kit.box.to("chef@cd53.test") == []
+
+
+def test_a_silence_records_transitions_without_telling_anyone(make_kit) -> None:
+    kit = make_kit()
+    alert_actions.silence(kit.db, "temperature", None, START + 30 * MINUTE, "travaux", "admin", START)
+    kit.tick(0, {"c1": 36.0})
+    kit.tick(40, {"c1": 20.0})
+    with kit.db.sessions() as session:
+        muted = [r[0] for r in session.execute(select(AlertTransition.muted).order_by(AlertTransition.id))]
+    assert muted == ["silence : travaux", None]
+    assert [m["Subject"] for m in kit.box.to("astreinte@cd53.test")] == [
+        "[Pilotis] Température des capteurs : retour à la normale"
+    ]
+
+
+def test_a_maintenance_window_mutes_notifications(make_kit) -> None:
+    """Every day from 09:00 Paris time (08:00 UTC in December) for one hour."""
+    kit = make_kit(extra='maintenance: [{cron: "0 9 * * *", duration: 1h}]')
+    kit.tick(0, {"c1": 36.0})
+    kit.tick(70, {"c1": 20.0})
+    assert kit.kinds() == [("c1", "firing"), ("c1", "recovered")]
+    assert len(kit.box.to("astreinte@cd53.test")) == 1
+
+
+def test_a_failing_webhook_is_retried_with_backoff(make_kit) -> None:
+    kit = make_kit()
+    kit.hooks.fail_next = 2
+    kit.sensors.add(START, {"c1": 36.0})
+    now = START + dt.timedelta(seconds=30)
+    kit.evaluator.run(now)
+    assert kit.evaluator.drain(now, kit.mail).retried == 1
+    assert kit.evaluator.drain(now + dt.timedelta(seconds=29), kit.mail).retried == 0  # not yet: 30 s
+    assert kit.evaluator.drain(now + dt.timedelta(seconds=30), kit.mail).retried == 1
+    assert kit.evaluator.drain(now + dt.timedelta(seconds=89), kit.mail).sent == 0  # then 60 s
+    assert kit.evaluator.drain(now + dt.timedelta(seconds=90), kit.mail).sent == 1
+    with kit.db.sessions() as session:
+        hook = session.scalar(select(AlertOutbox).where(AlertOutbox.channel == "webhook"))
+    assert hook is not None and (hook.status, hook.attempts) == ("sent", 3)
+    assert len(kit.hooks.calls) == 1 and kit.hooks.calls[0][0]

@@ -201,7 +201,7 @@ def _follow_up(rule: AlertRule, result: StepResult, now: dt.datetime) -> None:
         return
     if rule.escalation and state.escalated_at is None and _elapsed(now, state.fired_at) >= rule.escalation.after:
         result.events.append(Event("escalation", state.state, state.state, state.level, state.value, state.fired_at))
-        result.state = replace(state, escalated_at=now)
+        result.state = replace(state, escalated_at=now, notified_at=now)
         return
     if rule.repeat and _elapsed(now, state.notified_at) >= rule.repeat:
         result.events.append(Event("reminder", state.state, state.state, state.level, state.value, state.fired_at))
