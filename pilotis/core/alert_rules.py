@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from pilotis.core.cron import CronError, parse_cron
 from pilotis.core.errors import HintedValueError
@@ -112,8 +112,8 @@ class Thresholds(_Strict):
 class AlertRule(_Strict):
     """One alert rule (`config/alerts/<id>.yaml`, its id is the file name)."""
 
-    id: str = ""
-    """Rempli par le chargement : le nom du fichier sans `.yaml`."""
+    id: str = Field("", exclude=True)
+    """Rempli par le chargement : le nom du fichier sans `.yaml` (ne s'écrit pas dans le fichier)."""
     label: str
     """Libellé lisible de la règle (objet des messages, page /alertes)."""
     dataset: str | None = None
@@ -180,6 +180,40 @@ class AlertRule(_Strict):
             raise HintedValueError("`every` : un nombre entier de minutes", "écrivez par exemple `1min` ou `5min`")
         return value
 
+    @field_validator("thresholds")
+    @classmethod
+    def _ordered(cls, value: Thresholds, info: ValidationInfo) -> Thresholds:
+        if not value.items():
+            raise HintedValueError("au moins un seuil", "écrivez par exemple `{alerte: 35}`")
+        values = [v for _, v in value.items()]
+        if values != sorted(values, reverse=info.data.get("condition") == "below"):
+            raise HintedValueError(
+                "seuils dans le désordre : vigilance, puis alerte, puis crise",
+                "avec `condition: above` les seuils croissent ; avec `below` ils décroissent",
+            )
+        return value
+
+    @field_validator("recovery")
+    @classmethod
+    def _recovery(cls, value: float | None, info: ValidationInfo) -> float | None:
+        thresholds = info.data.get("thresholds")
+        if value is None or thresholds is None:
+            return value
+        first = thresholds.items()[0][1]
+        if value > first if info.data.get("condition", "above") == "above" else value < first:
+            raise HintedValueError(
+                "le seuil de retour doit être du côté normal du premier seuil",
+                "sous le seuil avec `condition: above`, au-dessus avec `below`",
+            )
+        return value
+
+    @field_validator("recipients")
+    @classmethod
+    def _someone(cls, value: Recipients) -> Recipients:
+        if value.empty():
+            raise HintedValueError("personne n'est prévenu", "écrivez par exemple `{roles: [admin]}`")
+        return value
+
     @model_validator(mode="after")
     def _coherent(self) -> AlertRule:
         if (self.dataset is None) == (self.indicator is None):
@@ -188,23 +222,6 @@ class AlertRule(_Strict):
             )
         if self.dataset is not None and not self.measure:
             raise HintedValueError("`measure` manque", "écrivez par exemple `measure: avg(valeur)`")
-        if not self.thresholds.items():
-            raise HintedValueError("`thresholds` : au moins un seuil", "écrivez par exemple `{alerte: 35}`")
-        values = [v for _, v in self.thresholds.items()]
-        ordered = sorted(values, reverse=self.condition == "below")
-        if values != ordered:
-            raise HintedValueError(
-                "seuils dans le désordre : vigilance, puis alerte, puis crise",
-                "avec `condition: above` les seuils croissent ; avec `below` ils décroissent",
-            )
-        if self.recovery is not None and (
-            self.recovery > values[0] if self.condition == "above" else self.recovery < values[0]
-        ):
-            raise HintedValueError(
-                "`recovery` doit être du côté normal du premier seuil", "sous le seuil avec `above`, au-dessus avec `below`"
-            )
-        if self.recipients.empty():
-            raise HintedValueError("`recipients` : personne n'est prévenu", "écrivez par exemple `{roles: [admin]}`")
         if "webhook" in self.channels and not self.webhooks:
             raise HintedValueError("canal `webhook` sans adresse", "ajoutez `webhooks: [https://…]`")
         return self
