@@ -20,6 +20,7 @@ from pilotis.ui.portal import Portal
 from pilotis.web import csp, enforce, request_limits, static_cache
 from pilotis.web.admin import bp as admin_bp
 from pilotis.web.admin_sources import bp as sources_bp
+from pilotis.web.alerts import bp as alerts_bp
 from pilotis.web.auth import bp as auth_bp
 from pilotis.web.auth import install_auth
 from pilotis.web.wiring import install, page_status
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     server.register_blueprint(auth_bp)  # /login, /logout
     server.register_blueprint(admin_bp)  # /admin/audit
     server.register_blueprint(sources_bp)  # /admin/sources: état des sources, manual refresh
+    server.register_blueprint(alerts_bp)  # /alertes: current alerts, history, acknowledgement, silences
 
     @server.before_request
     def unknown_pages() -> flask.Response | None:

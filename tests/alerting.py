@@ -101,12 +101,26 @@ def registry_of(config: Path) -> Registry:
     return load_registry(ROOT, config, ROOT / "dashboards", instance_dir=config.parent / "instance")
 
 
-def add_user(db: Database, name: str, *, email: str | None, roles: list[str], territory: str | None = None,
-             department: str | None = None) -> None:
+def add_user(
+    db: Database,
+    name: str,
+    *,
+    email: str | None,
+    roles: list[str],
+    territory: str | None = None,
+    department: str | None = None,
+) -> None:
     """An active account with an e-mail address."""
     users.create(
-        db, username=name, display_name=name, department=department, roles=roles, territory=territory,
-        password=PASSWORD, departments={"solidarites": "Solidarités"}, demo=True,
+        db,
+        username=name,
+        display_name=name,
+        department=department,
+        roles=roles,
+        territory=territory,
+        password=PASSWORD,
+        departments={"solidarites": "Solidarités"},
+        demo=True,
     )
     with db.session() as session:
         user = users.get(session, name)

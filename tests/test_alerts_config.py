@@ -38,8 +38,9 @@ def test_every_mistake_is_reported_at_its_line_and_column(tmp_path: Path) -> Non
             "colonne": GOOD.replace("instance: capteur", "instance: capteurr"),
             "ordre": GOOD.replace("{alerte: 35}", "{vigilance: 40, alerte: 35}"),
             "cron": GOOD + 'maintenance: [{cron: "0 25 * * *", duration: 1h}]\n',
-            "indicateur": GOOD.replace("dataset: capteurs\nmeasure: avg(valeur)\n", "indicator: rsa.foyers\n")
-            .replace("instance: capteur\ntime_column: horodatage\nwindow: 5min\n", ""),
+            "indicateur": GOOD.replace("dataset: capteurs\nmeasure: avg(valeur)\n", "indicator: rsa.foyers\n").replace(
+                "instance: capteur\ntime_column: horodatage\nwindow: 5min\n", ""
+            ),
         },
     )
     assert "config/alerts/typo.yaml:9:1" in report and "thresold" in report

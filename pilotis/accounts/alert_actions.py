@@ -27,7 +27,9 @@ class AckResult:
     instance: str = ""
 
 
-def acknowledge(db: Database, rule: str, instance: str, who: str, now: dt.datetime, episode: int | None = None) -> AckResult:
+def acknowledge(
+    db: Database, rule: str, instance: str, who: str, now: dt.datetime, episode: int | None = None
+) -> AckResult:
     """Acknowledge the current alert of ``instance``: no more reminders, no escalation.
 
     ``episode`` (a link's): only that alert episode, and only once — a second use, or a link of an
@@ -93,7 +95,9 @@ def history(db: Database, limit: int = 200) -> list[AlertTransition]:
 def silences(db: Database, now: dt.datetime) -> list[AlertSilence]:
     """Silences not over yet."""
     with db.sessions() as session:
-        return list(session.scalars(select(AlertSilence).where(AlertSilence.ends_at > now).order_by(AlertSilence.ends_at)))
+        return list(
+            session.scalars(select(AlertSilence).where(AlertSilence.ends_at > now).order_by(AlertSilence.ends_at))
+        )
 
 
 def deliveries(db: Database, limit: int = 100) -> list[AlertOutbox]:

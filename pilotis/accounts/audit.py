@@ -45,6 +45,8 @@ EVENTS: dict[str, str] = {
     "display_link_created": "Lien d'affichage créé",
     "display_link_revoked": "Lien d'affichage révoqué",
     "display_link_refused": "Lien d'affichage refusé",
+    "alert_ack": "Alerte acquittée",
+    "alert_silence": "Alerte mise en silence",
 }
 """Event types and their French labels (add one here before recording it)."""
 

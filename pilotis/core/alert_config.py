@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pilotis.core.alert_rules import AlertRule
+from pilotis.core.alert_rules import AlertRule, Recipients
 from pilotis.core.errors import did_you_mean
 from pilotis.core.sources import DataSource
 
@@ -54,7 +54,9 @@ def _file(
         return None
     if not _ID.match(path.stem):
         reader.issues.append(
-            doc.issue((), f"nom de fichier `{path.name}` : identifiant de règle invalide", "minuscules, chiffres, - et _")
+            doc.issue(
+                (), f"nom de fichier `{path.name}` : identifiant de règle invalide", "minuscules, chiffres, - et _"
+            )
         )
         return None
     if not isinstance(doc.data, dict):
@@ -89,19 +91,29 @@ def _references(
     if rule.dataset is not None:
         if rule.dataset not in sources:
             if rule.dataset not in reader.failed:
-                issue(doc.issue(("dataset",), f"jeu de données `{rule.dataset}` inconnu", did_you_mean(rule.dataset, sources)))
+                issue(
+                    doc.issue(
+                        ("dataset",), f"jeu de données `{rule.dataset}` inconnu", did_you_mean(rule.dataset, sources)
+                    )
+                )
         else:
             _columns(reader, doc, rule, sources[rule.dataset])
     if rule.dashboard is not None and rule.dashboard not in dashboards:
-        issue(doc.issue(("dashboard",), f"tableau de bord `{rule.dashboard}` inconnu", did_you_mean(rule.dashboard, dashboards)))
-    groups = [(("recipients",), rule.recipients)]
+        issue(
+            doc.issue(
+                ("dashboard",), f"tableau de bord `{rule.dashboard}` inconnu", did_you_mean(rule.dashboard, dashboards)
+            )
+        )
+    groups: list[tuple[tuple[str, ...], Recipients]] = [(("recipients",), rule.recipients)]
     if rule.escalation is not None:
         groups.append((("escalation", "recipients"), rule.escalation.recipients))
     for loc, group in groups:
         for index, name in enumerate(group.departments):
             if departments and name not in departments:
                 issue(
-                    doc.issue((*loc, "departments", index), f"direction `{name}` inconnue", did_you_mean(name, departments))
+                    doc.issue(
+                        (*loc, "departments", index), f"direction `{name}` inconnue", did_you_mean(name, departments)
+                    )
                 )
 
 
@@ -116,12 +128,16 @@ def _columns(reader: ConfigReader, doc: MarkedDocument, rule: AlertRule, source:
         column = getattr(rule, key)
         if column is not None and column not in columns:
             reader.issues.append(
-                doc.issue((key,), f"colonne `{column}` absente du jeu de données", did_you_mean(column, columns, "colonnes"))
+                doc.issue(
+                    (key,), f"colonne `{column}` absente du jeu de données", did_you_mean(column, columns, "colonnes")
+                )
             )
     for column in rule.where:
         if column not in columns:
             reader.issues.append(
-                doc.issue(("where", column), f"colonne `{column}` absente du jeu de données", did_you_mean(column, columns))
+                doc.issue(
+                    ("where", column), f"colonne `{column}` absente du jeu de données", did_you_mean(column, columns)
+                )
             )
     if rule.window is not None and rule.time_column is None:
         reader.issues.append(doc.issue(("window",), "`window` sans `time_column`", "nommez la colonne horodatée"))

@@ -71,7 +71,9 @@ def _line(rule: AlertRule, notice: Notice) -> list[str]:
         lines.append(f"  Niveau : {level_words(event.level)}")
     if event.value is not None:
         threshold = rule.threshold_of(event.level)
-        lines.append(f"  Valeur : {number(event.value)}" + (f" (seuil {number(threshold)})" if threshold is not None else ""))
+        lines.append(
+            f"  Valeur : {number(event.value)}" + (f" (seuil {number(threshold)})" if threshold is not None else "")
+        )
     lines.append(f"  Depuis : {when(event.since)}")
     if event.detail:
         lines.append(f"  Détail : {event.detail}")
@@ -101,7 +103,7 @@ def html_body(rule: AlertRule, notices: list[Notice], dashboard_url: str, alerts
         ack = f'<a href="{escape(notice.ack_url)}">Acquitter</a>' if notice.ack_url else ""
         rows.append(
             "<tr>"
-            f"<th scope=\"row\">{escape(notice.place)}</th>"
+            f'<th scope="row">{escape(notice.place)}</th>'
             f"<td>{escape(EVENT_WORDS[event.kind])}</td>"
             f"<td>{escape(level_words(event.level))}</td>"
             f"<td>{escape(number(event.value))}</td>"
@@ -115,9 +117,9 @@ def html_body(rule: AlertRule, notices: list[Notice], dashboard_url: str, alerts
         '<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8">'
         f"<title>{escape(subject(rule, notices))}</title></head><body>"
         f"<h1>{escape(rule.label)}</h1>"
-        "<table><thead><tr><th scope=\"col\">Instance</th><th scope=\"col\">Événement</th>"
-        "<th scope=\"col\">Niveau</th><th scope=\"col\">Valeur</th><th scope=\"col\">Seuil</th>"
-        "<th scope=\"col\">Depuis</th><th scope=\"col\">Action</th></tr></thead>"
+        '<table><thead><tr><th scope="col">Instance</th><th scope="col">Événement</th>'
+        '<th scope="col">Niveau</th><th scope="col">Valeur</th><th scope="col">Seuil</th>'
+        '<th scope="col">Depuis</th><th scope="col">Action</th></tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table>{links}"
         f'<p><a href="{escape(alerts_url)}">Toutes les alertes en cours</a></p>'
         "<p>Pilotis — message automatique, ne pas répondre.</p></body></html>"

@@ -24,7 +24,7 @@ from pilotis.core.schema import Duration, parse_duration
 LEVELS = ("vigilance", "alerte", "crise")
 """Alert levels, from the mildest; each is shown with an icon AND its word, never by colour alone."""
 LEVEL_ICONS = {"vigilance": "⚠", "alerte": "▲", "crise": "⛔"}
-CHANNELS = ("email", "webhook")
+Channel = Literal["email", "webhook"]
 
 
 def _seconds(value: str | int | None) -> int | None:
@@ -138,7 +138,8 @@ class AlertRule(_Strict):
     where: dict[str, str | int | float | bool | list[str | int | float]] = Field(default_factory=dict)
     """Conditions fixes sur les lignes (`{type: temperature}`)."""
     condition: Literal["above", "below"] = "above"
-    """`above` : alerte quand la valeur atteint ou dépasse le seuil ; `below` : quand elle l'atteint ou passe dessous."""
+    """`above` : alerte quand la valeur atteint ou dépasse le seuil ; `below` : quand elle l'atteint ou passe
+    dessous."""
     thresholds: Thresholds
     """Seuils par niveau : `{vigilance: 30, alerte: 35, crise: 40}`."""
     recovery: float | None = None
@@ -158,7 +159,7 @@ class AlertRule(_Strict):
     """Rappel tant que l'alerte n'est ni acquittée ni terminée (`4h`). Absent : pas de rappel."""
     recipients: Recipients
     """Destinataires : `{users: […], departments: […], roles: […], emails: […]}`."""
-    channels: list[Literal["email", "webhook"]] = Field(default_factory=lambda: ["email"])
+    channels: list[Channel] = Field(default_factory=lambda: list[Channel](["email"]))
     """Canaux : `email` (SMTP) et/ou `webhook` (JSON signé HMAC-SHA256)."""
     webhooks: list[str] = Field(default_factory=list)
     """Adresses des webhooks (`https://…`), `${VARIABLE}` lue dans l'environnement."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pilotis.core.i18n_alerts import ALERT_TEXTS
 from pilotis.core.i18n_seance import SEANCE_TEXTS
 
 LANGUAGES = ("fr", "en")
@@ -337,6 +338,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "page_loaded": {"fr": "Page affichée : {title}", "en": "Page shown: {title}"},
     "series_table": {"fr": "Séries : {title}", "en": "Series: {title}"},
     **SEANCE_TEXTS,  # séance mode: pilotis/core/i18n_seance.py
+    **ALERT_TEXTS,  # /alertes: pilotis/core/i18n_alerts.py
 }
 
 
