@@ -57,6 +57,7 @@ capteurs:
     horodatage: {{label: Horodatage}}
     valeur: {{label: Valeur}}
   ttl: 1h
+  retry: 0s  # the simulated clock runs faster than the source's back-off (real seconds)
 """
 
 
@@ -67,6 +68,11 @@ class Sensors:
         self.path = path
         with sqlite3.connect(path) as connection:
             connection.execute("CREATE TABLE mesures (capteur TEXT, commune TEXT, horodatage TIMESTAMP, valeur REAL)")
+
+    def rename(self, old: str, new: str) -> None:
+        """Rename the table (the source then fails with « table introuvable »)."""
+        with sqlite3.connect(self.path) as connection:
+            connection.execute(f"ALTER TABLE {old} RENAME TO {new}")
 
     def add(self, moment: dt.datetime, values: dict[str, float], commune: str | dict[str, str] = "53130") -> None:
         """One reading per sensor at ``moment`` (stored as SQLite compares datetime parameters)."""

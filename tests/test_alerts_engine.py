@@ -289,3 +289,20 @@ def test_a_failing_webhook_is_retried_with_backoff(make_kit) -> None:
         hook = session.scalar(select(AlertOutbox).where(AlertOutbox.channel == "webhook"))
     assert hook is not None and (hook.status, hook.attempts) == ("sent", 3)
     assert len(kit.hooks.calls) == 1 and kit.hooks.calls[0][0]
+
+
+def test_a_failing_source_gives_one_error_then_one_recovery(make_kit) -> None:
+    kit = make_kit()
+    kit.tick(0, {"c1": 20.0})
+    kit.sensors.rename("mesures", "ailleurs")  # the table disappears: the source fails
+    for minute in (1, 2, 3):
+        kit.tick(minute, None)
+    kit.sensors.rename("ailleurs", "mesures")
+    for minute in (4, 5, 6):
+        kit.tick(minute, {"c1": 20.0})
+    assert kit.kinds() == [("c1", "error"), ("c1", "recovered")]
+    subjects = [m["Subject"] for m in kit.box.to("astreinte@cd53.test")]
+    assert len(subjects) == 2 and "erreur d'évaluation" in subjects[0]
+    with kit.db.sessions() as session:
+        errors = session.scalars(select(AlertRun.error).where(AlertRun.error.is_not(None))).all()
+    assert len(errors) == 3
