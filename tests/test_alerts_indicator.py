@@ -24,7 +24,11 @@ def test_an_indicator_rule_fires_per_territory_and_tells_only_who_may_see_it(tmp
     registry = alerting.registry_of(alerting.make_config(tmp_path, {"rsa": RULE}, sensors.path))
     with alerting.smtp_server() as (box, mail), Database(f"sqlite:///{tmp_path / 'app.db'}") as db:
         db.upgrade()
-        for name, territory in (("laval", f"epci:{alerting.LAVAL_EPCI}"), ("ailleurs", "epci:200055887"), ("tous", None)):
+        for name, territory in (
+            ("laval", f"epci:{alerting.LAVAL_EPCI}"),
+            ("ailleurs", "epci:200055887"),
+            ("tous", None),
+        ):
             alerting.add_user(
                 db, name, email=f"{name}@cd53.test", roles=["agent"], territory=territory, department="solidarites"
             )

@@ -36,6 +36,11 @@ ALERT_TEXTS: dict[str, dict[str, str]] = {
     "alerts_recipient": {"fr": "Destinataire", "en": "Recipient"},
     "alerts_attempts": {"fr": "Essais", "en": "Attempts"},
     "alerts_error": {"fr": "Dernière erreur", "en": "Last error"},
+    "alerts_band": {
+        "fr": "Alertes en cours : {count} — niveau le plus élevé : {level}",
+        "en": "Current alerts: {count} — highest level: {level}",
+    },
+    "alerts_band_link": {"fr": "Voir les alertes", "en": "See the alerts"},
     "alerts_ack_link_text": {
         "fr": "Acquitter l'alerte « {rule} » pour « {instance} » ? Les rappels et l'escalade s'arrêtent.",
         "en": "Acknowledge the alert “{rule}” for “{instance}”? Reminders and escalation stop.",

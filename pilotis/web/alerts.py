@@ -11,6 +11,7 @@ inside his territory), the same decisions as for the messages.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from typing import Any
 
 import flask
@@ -20,12 +21,14 @@ from pilotis.accounts.alert_engine import naive_utc
 from pilotis.accounts.db import get_db
 from pilotis.core.access import Principal, can_receive_alert, may_see_alert_rule
 from pilotis.core.alert_messages import PARIS, number, when
-from pilotis.core.alert_rules import AlertRule, level_words
+from pilotis.core.alert_rules import AlertRule, level_rank, level_words
 from pilotis.core.alert_states import EVENT_WORDS, STATE_WORDS
 from pilotis.ui.portal import Portal
 from pilotis.web.auth import current_session_user, login_url, page_context, render_message
 
 bp = flask.Blueprint("pilotis_alerts", __name__, url_prefix="/alertes", template_folder="templates")
+BAND_REFRESH = int(os.environ.get("PILOTIS_ALERTS_BAND_SECONDS", "60"))
+"""Seconds between two updates of the dashboards' « alertes en cours » band."""
 
 
 def _portal() -> Portal:
@@ -179,3 +182,33 @@ def acknowledge_link(token: str) -> Any:
     return render_message(
         "Acquittement" if result.ok else "Acquittement refusé", result.message, status=200 if result.ok else 409
     )
+
+
+@bp.route("/en-cours.json", methods=["GET"])
+def band() -> Any:
+    """What the « alertes en cours » band of the dashboards shows (assets/pilotis-alert-band.js
+    asks every ``refresh`` seconds): the number of alerts this user may see, the worst level, a
+    sentence in the page language. Not cached by the browser nor shared: it depends on the user."""
+    principal = _signed_in()
+    if principal is None or principal.seance is not None:
+        return flask.jsonify({"count": 0}), 401
+    visible = [
+        row
+        for row in alert_actions.current(get_db())
+        if row.state in alert_actions.ACKNOWLEDGEABLE and _visible(principal, row.rule, row.territory) is not None
+    ]
+    worst = max((row.level for row in visible), key=level_rank, default=None)
+    lang = page_context()["lang"]
+    text = page_context()["t"]("alerts_band", count=len(visible), level=level_words(worst)) if visible else ""
+    response = flask.jsonify(
+        {
+            "count": len(visible),
+            "level": worst,
+            "text": text,
+            "link": page_context()["t"]("alerts_band_link"),
+            "lang": lang,
+            "refresh": BAND_REFRESH,
+        }
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
