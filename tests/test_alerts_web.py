@@ -13,7 +13,7 @@ from sqlalchemy import delete, select
 
 from pilotis.accounts.alert_notify import ack_token
 from pilotis.accounts.db import Database
-from pilotis.accounts.models import AlertSilence, AlertState, AuditEvent
+from pilotis.accounts.models import AlertOutbox, AlertSilence, AlertState, AuditEvent
 from tests import helpers
 
 RULE = "rsa-foyers-epci"
@@ -120,3 +120,46 @@ def test_a_silence_needs_a_reason_and_a_future_date(admin_client: FlaskClient, d
     with db.sessions() as session:
         row = session.scalar(select(AlertSilence).where(AlertSilence.rule == RULE))
     assert row is not None and row.reason == "travaux" and row.ends_at == dt.datetime(2099, 1, 1, 7, 0)
+
+
+@pytest.mark.usefixtures("firing")
+def test_a_restricted_agent_silences_only_instances_inside_his_territory(app, db: Database, login_as) -> None:  # type: ignore[no-untyped-def]
+    laval = app.server.test_client()
+    login_as(laval, "agent.laval")
+    token = helpers.form_token(_page(laval))
+    form = {"rule": RULE, "until": "2099-01-01T08:00", "reason": "travaux", "csrf_token": token}
+    for instance in ("", OTHER, "inconnue"):
+        refused = laval.post("/alertes/silence", data={**form, "instance": instance})
+        assert "Instance" in laval.get(refused.headers["Location"]).get_data(as_text=True)
+    laval.post("/alertes/silence", data={**form, "instance": LAVAL})
+    with db.sessions() as session:
+        rows = session.scalars(select(AlertSilence).where(AlertSilence.rule == RULE)).all()
+    assert [row.instance for row in rows] == [LAVAL]
+
+
+def test_deliveries_are_shown_to_administrators_only(app, admin_client: FlaskClient, login_as, db: Database) -> None:  # type: ignore[no-untyped-def]
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    with db.session() as session:
+        session.add(
+            AlertOutbox(
+                created_at=now,
+                rule=RULE,
+                channel="email",
+                recipient="astreinte@cd53.test",
+                subject="x",
+                body="x",
+                html="",
+                status="pending",
+                attempts=2,
+                next_attempt_at=now,
+                last_error="SMTPRecipientsRefused : boîte pleine",
+            )
+        )
+    try:
+        assert "SMTPRecipientsRefused : boîte pleine" in _page(admin_client)
+        agent = app.server.test_client()
+        login_as(agent, "agent.rsa")
+        assert "astreinte@cd53.test" not in _page(agent)
+    finally:
+        with db.session() as session:
+            session.execute(delete(AlertOutbox).where(AlertOutbox.rule == RULE))

@@ -85,6 +85,12 @@ def current(db: Database) -> list[AlertState]:
     return sorted(rows, key=lambda r: (order.get(r.state, 9), r.rule, r.instance))
 
 
+def states(db: Database, rule: str) -> list[AlertState]:
+    """Every instance of ``rule`` the evaluations have seen (whatever their state)."""
+    with db.sessions() as session:
+        return list(session.scalars(select(AlertState).where(AlertState.rule == rule)))
+
+
 def history(db: Database, limit: int = 200) -> list[AlertTransition]:
     """The latest transitions, newest first."""
     with db.sessions() as session:

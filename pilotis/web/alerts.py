@@ -144,8 +144,12 @@ def silence() -> Any:
     rule = _portal().registry.alerts.get(rule_id)
     if rule is None or not may_see_alert_rule(principal, rule, _portal().registry):
         return render_message("Règle introuvable", "Cette règle n'existe pas ou ne vous est pas visible.", status=404)
-    if principal.territory is not None and "admin" not in principal.roles and not instance:
-        return _back(erreur="Votre compte est limité à un territoire : nommez l'instance à mettre en silence.")
+    if instance:
+        row = next((r for r in alert_actions.states(get_db(), rule_id) if r.instance == instance), None)
+        if row is None or _visible(principal, rule_id, row.territory) is None:
+            return _back(erreur="Champ « Instance » : aucune instance de ce nom dans votre périmètre.")
+    elif not can_receive_alert(principal, None, _portal().territories):
+        return _back(erreur="Champ « Instance » : votre compte est limité à un territoire, nommez l'instance.")
     reason = form.get("reason", "").strip()
     try:
         until = dt.datetime.fromisoformat(form.get("until", "")).replace(tzinfo=PARIS)
