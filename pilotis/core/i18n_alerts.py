@@ -36,6 +36,33 @@ ALERT_TEXTS: dict[str, dict[str, str]] = {
     "alerts_recipient": {"fr": "Destinataire", "en": "Recipient"},
     "alerts_attempts": {"fr": "Essais", "en": "Attempts"},
     "alerts_error": {"fr": "Dernière erreur", "en": "Last error"},
+    "event_alert_ack": {"fr": "Alerte acquittée", "en": "Alert acknowledged"},
+    "event_alert_silence": {"fr": "Alerte mise en silence", "en": "Alert silenced"},
+    "alerts_not_found": {"fr": "Alerte introuvable", "en": "Alert not found"},
+    "alerts_not_found_text": {
+        "fr": "Cette alerte n'existe pas ou ne vous est pas visible.",
+        "en": "This alert does not exist or is not visible to you.",
+    },
+    "alerts_rule_not_found": {"fr": "Règle introuvable", "en": "Rule not found"},
+    "alerts_rule_not_found_text": {
+        "fr": "Cette règle n'existe pas ou ne vous est pas visible.",
+        "en": "This rule does not exist or is not visible to you.",
+    },
+    "alerts_bad_link": {"fr": "Lien invalide", "en": "Invalid link"},
+    "alerts_bad_link_text": {
+        "fr": "Lien d'acquittement invalide ou expiré.",
+        "en": "Invalid or expired acknowledgement link.",
+    },
+    "alerts_acked_title": {"fr": "Acquittement", "en": "Acknowledgement"},
+    "alerts_ack_refused": {"fr": "Acquittement refusé", "en": "Acknowledgement refused"},
+    "alerts_ack_done": {
+        "fr": "Alerte acquittée : plus de rappel ni d'escalade pour cet épisode.",
+        "en": "Alert acknowledged: no more reminders nor escalation for this episode.",
+    },
+    "alerts_ack_over": {
+        "fr": "Cette alerte n'est plus en cours : rien à acquitter.",
+        "en": "This alert is no longer current: nothing to acknowledge.",
+    },
     "alerts_band": {
         "fr": "Alertes en cours : {count} — niveau le plus élevé : {level}",
         "en": "Current alerts: {count} — highest level: {level}",
