@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from pilotis.accounts.db import Database
-from pilotis.accounts.models import AlertRun, AlertState, AlertTransition
+from pilotis.accounts.models import AlertRun, AlertState, AlertTransition, User
 from pilotis.core.settings import ROOT
 from tests import alerting
 from tests.cli_run import run_cli
@@ -77,3 +77,16 @@ def test_an_evaluator_killed_in_its_transaction_loses_nothing(kind: str, tmp_pat
             assert session.scalar(select(func.count()).select_from(AlertRun)) == 1
             assert session.scalars(select(AlertTransition.kind)).all() == ["firing"]
     assert len(box.to("astreinte@cd53.test")) == 1
+
+
+def test_the_address_of_a_users_alerts_is_set_from_the_command_line(tmp_path: Path) -> None:
+    env = {"PILOTIS_INSTANCE_DIR": str(tmp_path)}
+    assert run_cli(["users", "add", "agent.rsa", "--roles", "agent", "--generate"], env=env).returncode == 0
+    done = run_cli(["alerts", "email", "agent.rsa", "agent.rsa@cd53.test"], env=env)
+    assert done.returncode == 0, done.stderr
+    bad = run_cli(["alerts", "email", "agent.rsa", "pas-une-adresse"], env=env)
+    assert bad.returncode == 1 and "adresse e-mail `pas-une-adresse` invalide" in bad.stderr
+    unknown = run_cli(["alerts", "email", "personne", "x@cd53.test"], env=env)
+    assert unknown.returncode == 1 and "inconnu" in unknown.stderr
+    with Database(f"sqlite:///{tmp_path / 'pilotis.db'}") as db, db.sessions() as session:
+        assert session.scalar(select(User.email).where(User.username == "agent.rsa")) == "agent.rsa@cd53.test"

@@ -6,6 +6,7 @@ alerts, the history and the deliveries. The caller audits (``audit.record``).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -13,8 +14,10 @@ from sqlalchemy import select
 from pilotis.accounts.alert_notify import read_ack_token
 from pilotis.accounts.db import Database
 from pilotis.accounts.models import AlertOutbox, AlertSilence, AlertState, AlertTransition
+from pilotis.accounts.users import UserError, find
 
 ACKNOWLEDGEABLE = ("firing", "recovering")
+_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @dataclass(frozen=True)
@@ -110,3 +113,15 @@ def deliveries(db: Database, limit: int = 100) -> list[AlertOutbox]:
     """The latest outbox rows (administrators: delivery state, attempts, last error)."""
     with db.sessions() as session:
         return list(session.scalars(select(AlertOutbox).order_by(AlertOutbox.id.desc()).limit(limit)))
+
+
+def set_email(db: Database, username: str, address: str | None) -> None:
+    """Where the alerts of ``username`` are sent (None: nowhere, unless the name is an address);
+    :class:`~pilotis.accounts.users.UserError` with a French message otherwise."""
+    if address is not None and not _ADDRESS.match(address):
+        raise UserError(f"adresse e-mail `{address}` invalide")
+    with db.session() as session:
+        user = find(session, username)
+        if user is None:
+            raise UserError(f"utilisateur `{username}` inconnu")
+        user.email = address

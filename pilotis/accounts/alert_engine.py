@@ -32,6 +32,7 @@ from pilotis.core.alert_values import ALL, AlertReadError, read_rule
 from pilotis.core.cache import TTLCache
 from pilotis.core.data import DataService
 from pilotis.core.registry import Registry
+from pilotis.core.settings import Settings
 from pilotis.core.territory import TerritoryIndex
 
 log = logging.getLogger(__name__)
@@ -67,12 +68,18 @@ def evaluate_due_rules(
     registry: Registry,
     now: dt.datetime,
     *,
-    options: AlertOptions,
+    options: AlertOptions | None = None,
     data: DataService | None = None,
     territories: TerritoryIndex | None = None,
 ) -> list[RunReport]:
-    """Evaluate every rule whose current slot nobody evaluated yet; returns the runs done here."""
+    """Evaluate every rule whose current slot nobody evaluated yet; returns the runs done here.
+
+    ``options`` default: from the environment (the portal's secret key, PILOTIS_BASE_URL…);
+    ``data`` and ``territories``: pass the worker's own to share their caches between calls.
+    Then deliver with :func:`pilotis.accounts.alert_outbox.drain_outbox`.
+    """
     now = naive_utc(now)
+    options = options or AlertOptions.from_env(Settings.from_env().secret_key)
     data = data or DataService(registry.datasets, TTLCache())
     territories = territories or territory_index(registry, data)
     reports = []
