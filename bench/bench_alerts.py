@@ -1,7 +1,7 @@
 """Benchmark of an alert's latency: from a data change to the e-mail accepted by the SMTP server.
 
-One sample = a sensor reading written to the table of the `capteurs` dataset (a `sql` source on a
-SQLite file), then what the worker does at the rule's slot: :func:`evaluate_due_rules` (read the
+One sample = a sensor reading committed to the table of the `capteurs` dataset (a `sql` source
+on a SQLite file; the clock starts once it is committed), then what the worker does at the rule's slot: :func:`evaluate_due_rules` (read the
 values through the Scope, step the states, write history and outbox in one transaction) and
 :func:`drain_outbox` (SMTP) — timed until the real SMTP server (aiosmtpd, loopback) has accepted
 the message. Values alternate above and below the thresholds so that every sample is a
@@ -84,8 +84,8 @@ def run(samples: int) -> int:
                     moment = alerting.START + minute * dt.timedelta(minutes=1)
                     value = 40.0 if sample % 2 == 0 else 20.0
                     before = len(box.messages)
-                    start = time.perf_counter()
                     sensors.add(moment, dict.fromkeys(names, value), communes)
+                    start = time.perf_counter()  # the change is committed: the clock starts
                     now = moment + dt.timedelta(seconds=1)
                     evaluator.run(now)
                     sent = evaluator.drain(now, mail).sent

@@ -23,7 +23,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from pilotis.accounts import users
-from pilotis.accounts.alert_engine import RunReport, evaluate_due_rules
+from pilotis.accounts.alert_engine import RunReport, evaluate_due_rules, territory_index
 from pilotis.accounts.alert_notify import AlertOptions
 from pilotis.accounts.alert_outbox import DrainReport, MailSettings, drain_outbox, signature
 from pilotis.accounts.db import Database
@@ -225,10 +225,13 @@ class Evaluator:
 
     def __post_init__(self) -> None:
         self.data = DataService(self.registry.datasets, TTLCache())
+        self.territories = territory_index(self.registry, self.data)  # read once, as a worker does
 
     def run(self, now: dt.datetime) -> list[RunReport]:
         options = AlertOptions(secret=SECRET, base_url=OPTIONS.base_url, worker=self.name, webhook_secret=HOOK_SECRET)
-        return evaluate_due_rules(self.db, self.registry, now, options=options, data=self.data)
+        return evaluate_due_rules(
+            self.db, self.registry, now, options=options, data=self.data, territories=self.territories
+        )
 
     def drain(self, now: dt.datetime, mail: MailSettings) -> DrainReport:
         return drain_outbox(self.db, now, mail=mail, webhook_secret=HOOK_SECRET)
