@@ -1,11 +1,12 @@
 """Benchmark of an alert's latency: from a data change to the e-mail accepted by the SMTP server.
 
 One sample = a sensor reading committed to the table of the `capteurs` dataset (a `sql` source
-on a SQLite file; the clock starts once it is committed), then what the worker does at the rule's slot: :func:`evaluate_due_rules` (read the
-values through the Scope, step the states, write history and outbox in one transaction) and
-:func:`drain_outbox` (SMTP) — timed until the real SMTP server (aiosmtpd, loopback) has accepted
-the message. Values alternate above and below the thresholds so that every sample is a
-transition (alert, then recovery); each sample is its own one-minute slot of a simulated clock.
+on a SQLite file; the clock starts once it is committed), then what the worker does at the
+rule's slot: :func:`evaluate_due_rules` (read the values through the Scope, step the states, write
+history and outbox in one transaction) and :func:`drain_outbox` (SMTP) — timed until the real
+SMTP server (aiosmtpd, loopback) has accepted the message. Values alternate above and below the
+thresholds so that every sample is a transition (alert, then recovery); each sample is its own
+one-minute slot of a simulated clock.
 Two cases: one sensor, and a storm of 40 sensors changing together (one grouped e-mail per
 recipient, two recipients).
 
