@@ -14,6 +14,7 @@ import pytest
 from pilotis.accounts.db import Database
 from pilotis.accounts.models import AlertState
 from tests.browser.conftest import new_tab, serve, sign_in
+from tests.browser.support import describe, run_axe
 
 pytestmark = pytest.mark.browser
 
@@ -71,6 +72,26 @@ def test_the_band_shows_what_the_user_may_see_and_follows_changes(browser: Any, 
         with tab.page.expect_navigation():
             tab.page.keyboard.press("Enter")
         assert tab.page.url.endswith("/alertes")
+        assert "⛔ crise" in tab.page.content()
         assert not tab.errors
+    finally:
+        context.close()
+
+
+def test_the_band_and_the_alerts_page_pass_axe(browser: Any, band_server, axe_script) -> None:  # type: ignore[no-untyped-def]
+    base, instance = band_server
+    _set(instance, LAVAL, "alerte")
+    context, tab = new_tab(browser, base, None)
+    try:
+        sign_in(tab.page, base, "agent.laval")
+        tab.open("/rsa")
+        tab.page.locator("#pilotis-alert-band .pilotis-alert-band-text").wait_for()
+        on_band = [
+            v for v in run_axe(tab.page, axe_script) if any("pilotis-alert" in str(n["target"]) for n in v["nodes"])
+        ]
+        assert not on_band, describe(on_band)
+        tab.page.goto(base + "/alertes")
+        blocking = [v for v in run_axe(tab.page, axe_script) if v["impact"] in ("serious", "critical")]
+        assert not blocking, describe(blocking)
     finally:
         context.close()
