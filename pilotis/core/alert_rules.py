@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from pilotis.core.cron import CronError, parse_cron
 from pilotis.core.errors import HintedValueError
-from pilotis.core.schema import Duration, parse_duration
+from pilotis.core.schema import Duration, Strict, parse_duration
 
 LEVELS = ("vigilance", "alerte", "crise")
 """Alert levels, from the mildest; each is shown with an icon AND its word, never by colour alone."""
@@ -31,8 +32,11 @@ def _seconds(value: str | int | None) -> int | None:
     return None if value is None else parse_duration(value)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+class _Strict(Strict):
+    """Base of the alert rule's blocks: a YAML model (unknown keys are errors) whose keys may be
+    written by their alias (``for``, a Python keyword, is the field ``for_``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True, populate_by_name=True)
 
 
 class Recipients(_Strict):
@@ -112,7 +116,7 @@ class Thresholds(_Strict):
 class AlertRule(_Strict):
     """One alert rule (`config/alerts/<id>.yaml`, its id is the file name)."""
 
-    id: str = Field("", exclude=True)
+    id: SkipJsonSchema[str] = Field("", exclude=True)
     """Rempli par le chargement : le nom du fichier sans `.yaml` (ne s'écrit pas dans le fichier)."""
     label: str
     """Libellé lisible de la règle (objet des messages, page /alertes)."""
