@@ -258,11 +258,6 @@ def may_see_alert_rule(principal: Principal | None, rule: AlertRule, registry: R
 def can_receive_alert(principal: Principal | None, territory: str | None, index: TerritoryIndex) -> bool:
     """True when ``principal``'s territory restriction covers an alert instance located at
     ``territory`` (``commune:53130``; None: unknown place, only for unrestricted principals).
-    Used for the messages and for /alertes alike (with :func:`may_see_alert_rule`)."""
-    scope = territory_scope(principal, index)
-    if scope is None:
-        return True
-    if territory is None or scope is _NOWHERE:
-        return False
-    level, sep, code = territory.partition(":")
-    return bool(sep and code) and territory_allowed(scope, Territory(level, code), index)
+    Used for the messages and for /alertes alike (with :func:`may_see_alert_rule`): the same
+    decision as for a snapshot's recorded scope (:func:`scope_covers`)."""
+    return scope_covers(principal, territory, index)
