@@ -32,15 +32,16 @@ from pilotis.web import (
 from pilotis.web.admin import bp as admin_bp
 from pilotis.web.admin_sources import bp as sources_bp
 from pilotis.web.admin_tokens import bp as admin_tokens_bp
+from pilotis.web.alerts import bp as alerts_bp
 from pilotis.web.api import views as api
 from pilotis.web.api_tokens_page import bp as tokens_bp
 from pilotis.web.auth import bp as auth_bp
 from pilotis.web.auth import install_auth
 from pilotis.web.exports import bp as exports_bp
-from pilotis.web.sso import bp as sso_bp
 from pilotis.web.health import bp as health_bp
 from pilotis.web.metrics import bp as metrics_bp
 from pilotis.web.request_id import RequestIdMiddleware
+from pilotis.web.sso import bp as sso_bp
 from pilotis.web.wiring import install, page_status
 
 
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     server.register_blueprint(health_bp)  # /healthz, /readyz (supervision, no sign-in)
     server.register_blueprint(metrics_bp)  # /metrics (bearer token)
     metrics.install(app, registry)  # callback latency by dashboard and widget
+    server.register_blueprint(alerts_bp)  # /alertes: current alerts, history, acknowledgement, silences
 
     @server.before_request
     def unknown_pages() -> flask.Response | None:

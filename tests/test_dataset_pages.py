@@ -28,7 +28,8 @@ def test_the_page_describes_the_dataset(agent_client) -> None:  # type: ignore[n
     shown = texts(route(agent_client, "/donnees/rsa_departements"))
     assert "Dictionnaire des champs" in shown
     assert "Foyers bénéficiaires du RSA payés au titre du mois (Cnaf et MSA), à la fin du mois." in shown
-    assert "Licence Ouverte / Etalab 2.0" in shown and "https://www.etalab.gouv.fr/licence-ouverte-open-licence/" in shown
+    assert "Licence Ouverte / Etalab 2.0" in shown
+    assert "https://www.etalab.gouv.fr/licence-ouverte-open-licence/" in shown
     assert "promise : mensuelle, sous 90\u00a0j après la période" in shown
     assert "en retard" in shown  # the demo data stops in 2020: far past its promised monthly update
     assert any(s.startswith("Tous les départements — depuis janvier 2016 — ") for s in shown)

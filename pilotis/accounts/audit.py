@@ -21,8 +21,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from pilotis.accounts.db import Database, get_db, utcnow
 from pilotis.accounts.models import AuditEvent
-from pilotis.core.export_formats import neutralise
 from pilotis.core import metrics
+from pilotis.core.export_formats import neutralise
 
 log = logging.getLogger(__name__)
 LOCAL = ZoneInfo("Europe/Paris")
@@ -57,6 +57,8 @@ EVENTS: dict[str, str] = {
     "sensor_token_revoked": "Jeton d'envoi de capteurs révoqué",
     "referent_vacant": "Référent à désigner (compte désactivé ou supprimé)",
     "referents_import": "Import de l'annuaire des référents",
+    "alert_ack": "Alerte acquittée",
+    "alert_silence": "Alerte mise en silence",
 }
 """Event types and their French labels (add one here before recording it)."""
 

@@ -1,6 +1,10 @@
 """Tables of the application database: users (with roles), their sign-in sessions, departments,
-login attempts, audit log, sensor devices, readings and upload tokens.
-login attempts, audit log, background jobs and their runs.
+login attempts, audit log, séance snapshots, display links, API tokens, sensor devices, readings
+and upload tokens, referent tenures, background jobs and their runs, alerts (states, history,
+outbox).
+
+Size: over 400 lines on purpose: one declarative schema, read as a whole against the migrations
+(``tests/test_security.py`` compares them); each table is a short class.
 
 The schema is created and changed by Alembic migrations (``pilotis/migrations/versions``), never
 by ``create_all``: a change here needs a new revision (``python -m pilotis db revision "…"``).
@@ -53,6 +57,8 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(150), unique=True)
     """Identifier typed at login, stored lower-case."""
     display_name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    """Where alerts are sent (None: the username when it is an address, else no e-mail)."""
     department: Mapped[str | None] = mapped_column(String(64), nullable=True)
     """Direction id from `config/departments.yaml` (None: no direction)."""
     territory: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -250,6 +256,8 @@ class ApiToken(Base):
     rate_window: Mapped[int] = mapped_column(Integer, default=0)
     """The minute (since the epoch) that ``rate_count`` counts requests of."""
     rate_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
 # --------------------------------------------------------------------------- sensor readings (issue 14)
 # Raw readings are narrow on purpose (an integer device id, a naive UTC timestamp, a float): 10 M
 # rows stay a few hundred MB. Their primary key ``(device_id, ts)`` is the only index: it refuses
@@ -314,6 +322,8 @@ class SensorToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     created_by: Mapped[str | None] = mapped_column(String(150), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
 class ReferentTenure(Base):
     """Who held a referent role when (:mod:`pilotis.accounts.referent_history`): one row per
     person and position, opened when ``config/referents.yaml`` names them, closed when it no
@@ -338,6 +348,8 @@ class ReferentTenure(Base):
     """`replaced` (another person named), `removed` (the role is no longer declared)."""
     vacant_since: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     """When the holder's account was found disabled or deleted (the administrators were told then)."""
+
+
 class Job(Base):
     """A job the workers know (kind + key): its schedule as last planned, for the operators."""
 
@@ -380,3 +392,117 @@ class JobRun(Base):
     lease_until: Mapped[datetime] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     error: Mapped[str] = mapped_column(Text, default="")
+
+
+# --------------------------------------------------------------------------- alerts (migration 0008)
+
+
+class AlertClock(Base):
+    """The last evaluation slot claimed for a rule: the claim is an UPDATE of this row, so two
+    evaluators never run the same slot, nor an older slot after a newer one."""
+
+    __tablename__ = "alert_clocks"
+
+    rule: Mapped[str] = mapped_column(String(100), primary_key=True)
+    last_due_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class AlertRun(Base):
+    """One evaluation of one rule for one slot (unique: a slot is evaluated once)."""
+
+    __tablename__ = "alert_runs"
+    __table_args__ = (UniqueConstraint("rule", "due_at", name="uq_alert_runs_rule_due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule: Mapped[str] = mapped_column(String(100))
+    due_at: Mapped[datetime] = mapped_column(DateTime)
+    worker: Mapped[str] = mapped_column(String(100), default="")
+    ran_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    instances: Mapped[int] = mapped_column(Integer, default=0)
+    events: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class AlertState(Base):
+    """The current state of one instance of a rule (see ``pilotis.core.alert_states``)."""
+
+    __tablename__ = "alert_states"
+
+    rule: Mapped[str] = mapped_column(String(100), primary_key=True)
+    instance: Mapped[str] = mapped_column(String(200), primary_key=True)
+    state: Mapped[str] = mapped_column(String(20), default="normal")
+    since: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    level: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    fired_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    episode: Mapped[int] = mapped_column(Integer, default=0)
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    data_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    notified_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    acked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    acked_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    territory: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class AlertTransition(Base):
+    """History: every transition and reminder of every instance, with whether it was notified."""
+
+    __tablename__ = "alert_transitions"
+    __table_args__ = (Index("ix_alert_transitions_rule_at", "rule", "at"), Index("ix_alert_transitions_at", "at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule: Mapped[str] = mapped_column(String(100))
+    instance: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(DateTime)
+    kind: Mapped[str] = mapped_column(String(20))
+    before: Mapped[str] = mapped_column(String(20))
+    after: Mapped[str] = mapped_column(String(20))
+    level: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    territory: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    muted: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    """Why it was not notified (silence, maintenance window), None when it was."""
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class AlertSilence(Base):
+    """A one-off silence: no notification for a rule (or one instance) until ``ends_at``."""
+
+    __tablename__ = "alert_silences"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule: Mapped[str] = mapped_column(String(100))
+    instance: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    """None: every instance of the rule."""
+    starts_at: Mapped[datetime] = mapped_column(DateTime)
+    ends_at: Mapped[datetime] = mapped_column(DateTime)
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(150), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AlertOutbox(Base):
+    """A message to deliver, written in the transaction of the transitions it tells about."""
+
+    __tablename__ = "alert_outbox"
+    __table_args__ = (Index("ix_alert_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    rule: Mapped[str] = mapped_column(String(100))
+    channel: Mapped[str] = mapped_column(String(20))
+    """`email` or `webhook`."""
+    recipient: Mapped[str] = mapped_column(String(500))
+    """An e-mail address, or the webhook's URL."""
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    """Plain text (e-mail) or the JSON document (webhook)."""
+    html: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    """`pending`, `sent` or `failed` (given up after the last attempt)."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime)
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -24,6 +24,7 @@ import data_sources
 import layouts
 import pilotis
 from pilotis.core import schema
+from pilotis.core.alert_rules import AlertRule
 from pilotis.core.indicators import IndicatorSpec
 from pilotis.core.jsonschema import source_models, widget_models
 from pilotis.core.schema import (
@@ -123,7 +124,7 @@ def _cell(text: str) -> str:
 def own_fields(model: type[BaseModel], base: type[BaseModel] | None) -> list[str]:
     """Fields of ``model`` not inherited unchanged from ``base`` (redeclared ones included)."""
     if base is None:
-        return list(model.model_fields)
+        return [name for name, info in model.model_fields.items() if not info.exclude]
     declared = set()
     for cls in model.__mro__:
         if cls is base:
@@ -142,7 +143,8 @@ def model_table(model: type[BaseModel], fields: list[str]) -> str:
         examples = extra.get("examples")
         if isinstance(examples, list) and examples:  # a duration: `15min` (or a number of seconds)
             kind = "durée (" + ", ".join(f"`{e}`" for e in examples) + ")"
-        rows.append(f"| `{name}` | {kind} | {default_text(info)} | {_cell(info.description or '')} |")
+        key = info.alias or name  # as written in YAML (`for`, a Python keyword, is the field `for_`)
+        rows.append(f"| `{key}` | {kind} | {default_text(info)} | {_cell(info.description or '')} |")
     return "\n".join(rows)
 
 
@@ -269,6 +271,11 @@ def yaml_reference_markdown() -> str:
         "de données `type: capteurs`."
     )
     out.section(3, "Clés d'une source de capteurs", SensorSourceSpec)
+    out.parts.append(
+        "## Alertes : `config/alerts/*.yaml`\n\n"
+        "Une règle d'alerte par fichier (son identifiant est le nom du fichier) : voir docs/alertes.md."
+    )
+    out.section(3, "Clés d'une règle d'alerte", AlertRule)
 
     # Any other YAML model (a new file format, a block of an extension) still gets its table;
     # an intermediate base class is documented through its subclasses.

@@ -1,6 +1,6 @@
 """``python -m pilotis``: check the configuration, write the JSON Schema and the YAML reference,
-and the commands of each concern (``users``, ``audit``, ``db``, ``display-link``, ``tokens``, ``sensors``, ``referents``,
-``worker``).
+and the commands of each concern (``users``, ``audit``, ``db``, ``display-link``, ``tokens``,
+``sensors``, ``referents``, ``worker``, ``alerts``).
 
 A command imports only what it needs, because every run of the CLI (a cron job, a deployment
 script, a test) pays its imports: each command lives in the module named in :data:`COMMANDS`,
@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "sensors": "pilotis.cli.sensors",
     "referents": "pilotis.cli.referents",
     "worker": "pilotis.cli.worker",
+    "alerts": "pilotis.cli.alerts",
 }
 """Command name → the module whose ``register(sub)`` adds it (imported on use;
 tests/test_cli.py checks that each module registers exactly its command)."""

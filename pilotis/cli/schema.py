@@ -7,12 +7,18 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pilotis.core.jsonschema import dashboard_schema, datasets_schema, indicators_schema, sensors_schema
+from pilotis.core.jsonschema import (
+    alerts_schema,
+    dashboard_schema,
+    datasets_schema,
+    indicators_schema,
+    sensors_schema,
+)
 from pilotis.plugins import register_builtins
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    """Write the JSON Schemas of dashboards, datasets, indicators and sensor sources."""
+    """Write the JSON Schemas of dashboards, datasets, indicators, sensor sources and alert rules."""
     register_builtins()  # one oneOf entry per shipped widget and source type
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
@@ -21,6 +27,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
         ("datasets", datasets_schema()),
         ("indicators", indicators_schema()),
         ("sensors", sensors_schema()),
+        ("alerts", alerts_schema()),
     ):
         path = out / f"{name}.schema.json"
         path.write_text(json.dumps(schema, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

@@ -15,6 +15,7 @@ from pilotis.core.schema import AccessRule, DashboardSpec, DatasetBase
 from pilotis.core.territory import Territory, TerritoryIndex, territory_filters
 
 if TYPE_CHECKING:
+    from pilotis.core.alert_rules import AlertRule
     from pilotis.core.registry import Dashboard, Registry
 
 ROLES = ("agent", "manager", "president", "admin", "display")
@@ -230,3 +231,33 @@ def row_filters(
     if dataset.row_level.territory == "allow":
         return ()
     raise RowsDenied(dataset_id)
+
+
+# --------------------------------------------------------------------------- alerts
+
+
+def may_see_alert_rule(principal: Principal | None, rule: AlertRule, registry: Registry) -> bool:
+    """True when ``principal`` may see the alerts of ``rule`` at all: a recipient of the rule (or
+    of its escalation), or ``president`` / ``admin``; for an indicator rule, someone who may see
+    the indicator (:func:`can_view_indicator`). Deny unless allowed."""
+    if principal is None or principal.seance is not None:
+        return False
+    if rule.indicator is not None and not can_view_indicator(principal, registry, rule.indicator):
+        return False
+    if principal.roles & READ_ALL_ROLES:
+        return True
+    groups = [rule.recipients] + ([rule.escalation.recipients] if rule.escalation else [])
+    return any(
+        principal.username in group.users
+        or (principal.department is not None and principal.department in group.departments)
+        or bool(principal.roles & set(group.roles))
+        for group in groups
+    )
+
+
+def can_receive_alert(principal: Principal | None, territory: str | None, index: TerritoryIndex) -> bool:
+    """True when ``principal``'s territory restriction covers an alert instance located at
+    ``territory`` (``commune:53130``; None: unknown place, only for unrestricted principals).
+    Used for the messages and for /alertes alike (with :func:`may_see_alert_rule`): the same
+    decision as for a snapshot's recorded scope (:func:`scope_covers`)."""
+    return scope_covers(principal, territory, index)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pilotis.core.i18n_exports import EXPORT_TEXTS
+from pilotis.core.i18n_alerts import ALERT_TEXTS
 from pilotis.core.i18n_catalogue import CATALOGUE_TEXTS
+from pilotis.core.i18n_exports import EXPORT_TEXTS
 from pilotis.core.i18n_seance import SEANCE_TEXTS
 from pilotis.core.i18n_sso import SSO_TEXTS
 
@@ -348,6 +349,7 @@ TEXTS: dict[str, dict[str, str]] = {
     **EXPORT_TEXTS,  # widget exports: pilotis/core/i18n_exports.py
     **SSO_TEXTS,  # single sign-on: pilotis/core/i18n_sso.py
     **CATALOGUE_TEXTS,  # referents, search, dataset pages: pilotis/core/i18n_catalogue.py
+    **ALERT_TEXTS,  # /alertes: pilotis/core/i18n_alerts.py
 }
 
 

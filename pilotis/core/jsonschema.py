@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from pilotis.core.alert_rules import AlertRule
 from pilotis.core.indicators import IndicatorSpec
 from pilotis.core.schema import DashboardSpec
 from pilotis.core.sensors import SensorSourceSpec
@@ -87,3 +88,9 @@ def sensors_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "Source de capteurs Pilotis"
     return schema
+
+
+def alerts_schema() -> dict[str, Any]:
+    """JSON Schema of a `config/alerts/<id>.yaml` file (one rule)."""
+    schema = AlertRule.model_json_schema(ref_template="#/$defs/{model}", by_alias=True)
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "Règle d'alerte Pilotis", **schema}

@@ -91,6 +91,7 @@ class ConfigReader:
             (config / "indicators", 3),
             (self.dashboards_dir.resolve(), 4),
             (config / "seances", 5),
+            (config / "alerts", 6),
         ]
         stages: dict[str, int] = {}
         for issue in self.issues:

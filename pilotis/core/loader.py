@@ -1,8 +1,8 @@
 """Load and validate ``config/`` and ``dashboards/``; report every problem of every file at once.
 
-The order (datasets, org chart, portal, indicators, dashboards, séances) and the cross-file checks
+The order (datasets, org chart, portal, indicators, dashboards, séances, alerts) and the cross-file checks
 live here; each kind of file is read by its own part: ``load_files`` (shared plumbing),
-``load_portal``, ``load_datasets``, ``load_dashboards``, ``indicators``, ``seance_config``.
+``load_portal``, ``load_datasets``, ``load_dashboards``, ``indicators``, ``seance_config``, ``alert_config``.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from pilotis.core.alert_config import load_alerts
 from pilotis.core.errors import ConfigError, did_you_mean
 from pilotis.core.indicator_config import IndicatorLoader
 from pilotis.core.load_dashboards import DashboardFiles
@@ -80,6 +81,7 @@ def load_registry(
         "dataset": sources,
     }
     referents = loader.referents(known, departments)  # config/referents.yaml (optional)
+    alerts = load_alerts(loader, sources, loader.indicators, dashboards, departments)
     if portal is not None:
         loader.check_maps(portal, dashboards)
     if portal is not None and loader.portal_doc is not None:
@@ -110,6 +112,7 @@ def load_registry(
         sso=sso,
         sensors=sensors,
         referents=referents,
+        alerts=alerts,
     )
     registry.seances = {key: build(key, spec, registry) for key, spec in seances.items()}
     return registry

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
+from pilotis.core.alert_rules import AlertRule
 from pilotis.core.indicators import Indicator
 from pilotis.core.referents import Directory
 from pilotis.core.schema import DashboardSpec, PortalConfig, WidgetBase
@@ -63,6 +64,8 @@ class Registry:
     """Sensor sources declared in `config/sensors/` (id -> devices), fed by ``POST /capteurs/<id>/releves``."""
     referents: Directory = field(default_factory=lambda: Directory.of(None))
     """The referents directory (`config/referents.yaml`)."""
+    alerts: dict[str, AlertRule] = field(default_factory=dict)
+    """Alert rules declared in `config/alerts/` (id -> rule)."""
     _implicit: dict[str, Seance] = field(default_factory=dict, repr=False)
 
     def ordered(self) -> list[Dashboard]:

@@ -2,9 +2,9 @@
 router) and by the loader (``pilotis check`` refuses a dashboard whose address collides with one).
 
 A dashboard is served at ``/<id>`` (or its ``path:``); without this table a dashboard
-``id: donnees`` passed the check and was silently shadowed by the data catalogue. Addresses of
-features to come (``/alertes``, ``/referents``) are reserved now, so that adding them
-never takes the address of a dashboard a collectivité already published.
+``id: donnees`` passed the check and was silently shadowed by the data catalogue. Addresses are
+reserved before their feature lands, so that adding it never takes the address of a dashboard a
+collectivité already published.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ class Route:
 
     path: str
     purpose: str
-    server: Literal["", "page", "folder"] = ""
-    """How Flask answers it, never the Dash page router: ``"page"`` (this exact address) or
-    ``"folder"`` (the addresses below it); empty: a Dash page, or reserved for later."""
+    server: Literal["", "page", "folder", "tree"] = ""
+    """How Flask answers it, never the Dash page router: ``"page"`` (this exact address),
+    ``"folder"`` (the addresses below it) or ``"tree"`` (both); empty: a Dash page, or reserved
+    for later."""
 
     def covers(self, url: str) -> bool:
         """``url`` is this address or below it (``/admin`` covers ``/admin/audit``)."""
@@ -29,9 +30,9 @@ class Route:
 
     def serves(self, url: str) -> bool:
         """Flask answers ``url`` here (other addresses under a page go to the 404 check)."""
-        if self.server == "page":
-            return url == self.path
-        return self.server == "folder" and url.startswith(self.path + "/")
+        if self.server in ("page", "tree") and url == self.path:
+            return True
+        return self.server in ("folder", "tree") and url.startswith(self.path + "/")
 
 
 ROUTES: tuple[Route, ...] = (
@@ -52,7 +53,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/healthz", "supervision : le processus répond", server="page"),
     Route("/readyz", "supervision : base, cache et sources prêts", server="page"),
     Route("/metrics", "métriques Prometheus (jeton)", server="page"),
-    Route("/alertes", "alertes sur les indicateurs (à venir)"),
+    Route("/alertes", "alertes : en cours, historique, acquittement (page et lien), silences", server="tree"),
     Route("/capteurs", "envoi des relevés des capteurs (POST /capteurs/<source>/releves)", server="folder"),
     Route("/referents", "annuaire des référents", server="page"),
     Route("/recherche", "recherche (tableaux de bord, indicateurs, données, référents)", server="page"),

@@ -97,8 +97,16 @@ def models_at(model: type[BaseModel], loc: Loc) -> list[type[BaseModel]]:
 
 
 def _fields(model: type[BaseModel], loc: Loc) -> list[str]:
-    """Field names allowed at ``loc`` (for the « did you mean » hint)."""
-    return list(dict.fromkeys(name for m in models_at(model, loc) for name in m.model_fields))
+    """Keys allowed at ``loc`` (for the « did you mean » hint): a field's alias when it has one
+    (``for``, a Python keyword, is the field ``for_``), never a field filled by the loader (``exclude``)."""
+    return list(
+        dict.fromkeys(
+            info.alias or name
+            for m in models_at(model, loc)
+            for name, info in m.model_fields.items()
+            if not info.exclude
+        )
+    )
 
 
 def shown_value(value: Any) -> str:

@@ -7,8 +7,8 @@ from dash import dcc, html
 from flask_wtf.csrf import generate_csrf
 
 from pilotis.core.i18n import t
-from pilotis.web.api_tokens_page import PATH as TOKENS_PATH
 from pilotis.ui.search_box import search_box
+from pilotis.web.api_tokens_page import PATH as TOKENS_PATH
 from pilotis.web.auth import current_session_user
 
 

@@ -1,0 +1,126 @@
+"""Benchmark of an alert's latency: from a data change to the e-mail accepted by the SMTP server.
+
+One sample = a sensor reading committed to the table of the `capteurs` dataset (a `sql` source
+on a SQLite file; the clock starts once it is committed), then what the worker does at the
+rule's slot: :func:`evaluate_due_rules` (read the values through the Scope, step the states, write
+history and outbox in one transaction) and :func:`drain_outbox` (SMTP) — timed until the real
+SMTP server (aiosmtpd, loopback) has accepted the message. Values alternate above and below the
+thresholds so that every sample is a transition (alert, then recovery); each sample is its own
+one-minute slot of a simulated clock.
+Two cases: one sensor, and a storm of 40 sensors changing together (one grouped e-mail per
+recipient, two recipients).
+
+Baseline, measured in the same run: the same e-mail sent with a bare ``smtplib`` call (what any
+mailer costs): the ratio is Pilotis's overhead. Target: p95 ≤ 2 s.
+
+Usage: ``python bench/bench_alerts.py [--samples 30]`` (about 20 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import smtplib
+import sys
+import tempfile
+import time
+from email.message import EmailMessage
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.common import machine, md_table, median_ms, p95_ms  # noqa: E402
+from pilotis.accounts.db import Database  # noqa: E402
+from tests import alerting  # noqa: E402  (the test kit: dataset, users, SMTP server)
+
+RULE = """
+label: Température des capteurs
+dataset: capteurs
+measure: avg(valeur)
+instance: capteur
+territory_column: commune
+time_column: horodatage
+window: 1min
+thresholds: {alerte: 35}
+recovery: 30
+recipients: {roles: [admin], departments: [solidarites]}
+"""
+
+
+def _wait_for(box: alerting.Mailbox, count: int, timeout: float = 10.0) -> float:
+    """The moment the SMTP server holds ``count`` messages."""
+    deadline = time.perf_counter() + timeout
+    with box.event:
+        while len(box.messages) < count:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                raise TimeoutError(f"{len(box.messages)} messages reçus sur {count}")
+            box.event.wait(left)
+    return time.perf_counter()
+
+
+def run(samples: int) -> int:
+    with tempfile.TemporaryDirectory() as folder, alerting.smtp_server() as (box, mail):
+        tmp = Path(folder)
+        sensors = alerting.Sensors(tmp / "capteurs.db")
+        registry = alerting.registry_of(alerting.make_config(tmp, {"temperature": RULE}, sensors.path))
+        with Database(f"sqlite:///{tmp / 'app.db'}") as db:
+            db.upgrade()
+            alerting.add_user(db, "astreinte", email="astreinte@cd53.test", roles=["admin"])
+            alerting.add_user(
+                db, "agent.laval", email="agent.laval@cd53.test", roles=["agent"],
+                territory=f"epci:{alerting.LAVAL_EPCI}", department="solidarites",
+            )  # fmt: skip
+            evaluator = alerting.Evaluator(db, registry, "bench")
+            rows = []
+            minute = 0
+            for label, width in (("1 capteur", 1), ("40 capteurs ensemble", 40)):
+                names = [f"s{i:02d}" for i in range(width)]
+                communes = {n: (alerting.INSIDE + alerting.OUTSIDE)[i % 6] for i, n in enumerate(names)}
+                latencies = []
+                evaluator.run(alerting.START + minute * dt.timedelta(minutes=1))  # warm: first query, first slot
+                for sample in range(samples):
+                    minute += 1
+                    moment = alerting.START + minute * dt.timedelta(minutes=1)
+                    value = 40.0 if sample % 2 == 0 else 20.0
+                    before = len(box.messages)
+                    sensors.add(moment, dict.fromkeys(names, value), communes)
+                    start = time.perf_counter()  # the change is committed: the clock starts
+                    now = moment + dt.timedelta(seconds=1)
+                    evaluator.run(now)
+                    sent = evaluator.drain(now, mail).sent
+                    if not sent:
+                        raise RuntimeError(f"{label}, mesure {sample} : aucun message envoyé")
+                    latencies.append(_wait_for(box, before + sent) - start)
+                rows.append((label, median_ms(latencies), p95_ms(latencies)))
+            baseline = []
+            for _ in range(samples):
+                message = EmailMessage()
+                message["Subject"], message["From"], message["To"] = "test", mail.sender, "astreinte@cd53.test"
+                message.set_content("x" * 2000)
+                count = len(box.messages) + 1
+                start = time.perf_counter()
+                with smtplib.SMTP(mail.host, mail.port) as smtp:
+                    smtp.send_message(message)
+                baseline.append(_wait_for(box, count) - start)
+            base = median_ms(baseline)
+            table = [
+                (label, f"{p50:.1f}", f"{p95:.1f}", f"{p50 / base:.1f}×", "oui" if p95 <= 2000 else "NON")
+                for label, p50, p95 in rows
+            ]
+            table.append(("smtplib seul (référence)", f"{base:.1f}", f"{p95_ms(baseline):.1f}", "1.0×", ""))
+            print(f"## Latence d'une alerte (changement de données → e-mail accepté), {samples} mesures\n")
+            print(machine() + "\n")
+            print(md_table(["Cas", "p50 (ms)", "p95 (ms)", "p50 / référence", "p95 ≤ 2 s"], table))
+            return 0 if all(p95 <= 2000 for _, _, p95 in rows) else 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=30)
+    return run(parser.parse_args().samples)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""Alert rules in YAML: every mistake reported at `file:line:col` in French with the others, like
+every configuration file; the shipped example rule loads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pilotis.core.errors import ConfigError
+from tests import alerting
+
+GOOD = """\
+label: Température
+dataset: capteurs
+measure: avg(valeur)
+instance: capteur
+time_column: horodatage
+window: 5min
+thresholds: {alerte: 35}
+recipients: {roles: [admin]}
+"""
+
+
+def _issues(tmp_path: Path, rules: dict[str, str]) -> str:
+    sensors = alerting.Sensors(tmp_path / "capteurs.db")
+    with pytest.raises(ConfigError) as caught:
+        alerting.registry_of(alerting.make_config(tmp_path, rules, sensors.path))
+    return caught.value.report()
+
+
+def test_every_mistake_is_reported_at_its_line_and_column(tmp_path: Path) -> None:
+    report = _issues(
+        tmp_path,
+        {
+            "typo": GOOD + "thresold: 3\n",
+            "duree": GOOD.replace("window: 5min", "window: 5 minutes"),
+            "colonne": GOOD.replace("instance: capteur", "instance: capteurr"),
+            "ordre": GOOD.replace("{alerte: 35}", "{vigilance: 40, alerte: 35}"),
+            "cron": GOOD + 'maintenance: [{cron: "0 25 * * *", duration: 1h}]\n',
+            "indicateur": GOOD.replace("dataset: capteurs\nmeasure: avg(valeur)\n", "indicator: rsa.foyers\n").replace(
+                "instance: capteur\ntime_column: horodatage\nwindow: 5min\n", ""
+            ),
+        },
+    )
+    assert "config/alerts/typo.yaml:9:1" in report and "thresold" in report
+    assert "config/alerts/duree.yaml:6:9" in report and "durée `5 minutes` illisible" in report
+    assert "config/alerts/colonne.yaml:4:11" in report and "capteurr" in report and "capteur" in report
+    assert "config/alerts/ordre.yaml:" in report and "seuils dans le désordre" in report
+    assert "config/alerts/cron.yaml:9:" in report and "heure" in report and "hors de 0–23" in report
+    assert "config/alerts/indicateur.yaml:2:12" in report and "indicateur `rsa.foyers` inconnu" in report
+    assert "config/alerts/ordre.yaml:7:13" in report  # at `thresholds`
+    assert "`for`" in report and "`for_`" not in report and "`id`" not in report  # keys as written
+
+
+def test_a_valid_rule_loads_with_its_durations_in_seconds(tmp_path: Path) -> None:
+    sensors = alerting.Sensors(tmp_path / "capteurs.db")
+    rule_text = GOOD + "for: 5min\nrepeat: 2h\nescalation: {after: 30min, recipients: {users: [admin]}}\n"
+    registry = alerting.registry_of(alerting.make_config(tmp_path, {"temperature": rule_text}, sensors.path))
+    rule = registry.alerts["temperature"]
+    assert (rule.id, rule.window, rule.for_, rule.repeat, rule.every) == ("temperature", 300, 300, 7200, 60)
+    assert rule.escalation is not None and rule.escalation.after == 1800
+    assert rule.level_of(36) == "alerte" and rule.level_of(34) is None
+
+
+def test_the_shipped_example_rule_loads(app) -> None:  # type: ignore[no-untyped-def]
+    rule = app.server.extensions["pilotis"].registry.alerts["rsa-foyers-epci"]
+    assert rule.indicator == "rsa.foyers_allocataires" and rule.per == "epci"
