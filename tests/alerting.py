@@ -97,7 +97,8 @@ def make_config(folder: Path, rules: dict[str, str], sensors: Path) -> Path:
         (config / "datasets" / item.name).symlink_to(item)
     # A file name of its own: writing through a symlink of the same name would overwrite the
     # repository's config/datasets/capteurs.yaml (the flood demo's datasets).
-    (config / "datasets" / "zz_alert_test_sensors.yaml").write_text(SENSORS_DATASET.format(path=sensors), encoding="utf-8")
+    test_file = config / "datasets" / "zz_alert_test_sensors.yaml"
+    test_file.write_text(SENSORS_DATASET.format(path=sensors), encoding="utf-8")
     (config / "alerts").mkdir()
     for name, text in rules.items():
         (config / "alerts" / f"{name}.yaml").write_text(text, encoding="utf-8")

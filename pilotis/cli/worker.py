@@ -1,5 +1,6 @@
-"""``python -m pilotis worker``: the background job runner (scheduled source refreshes, and the
-jobs other features register with :func:`pilotis.core.jobs.register_job`).
+"""``python -m pilotis worker``: the background job runner (scheduled source refreshes, alert
+evaluation and delivery, sensor rollup and purge — :mod:`pilotis.accounts.feature_jobs` — and the
+jobs other packages register with :func:`pilotis.core.jobs.register_job`).
 
 Run one or more per installation (systemd ``deploy/pilotis-worker@.service``): they share the
 application database, where each run is claimed once (:mod:`pilotis.accounts.jobs`). SIGTERM or
@@ -14,6 +15,7 @@ import logging
 import os
 import signal
 
+import pilotis.accounts.feature_jobs  # noqa: F401  (alerts, outbox, sensor rollup and purge)
 import pilotis.core.refresh_ahead  # noqa: F401  (registers the built-in job `source_refresh`)
 from pilotis.accounts.db import Database
 from pilotis.accounts.job_runner import Worker

@@ -1,0 +1,65 @@
+"""The background jobs of the portal's own features, registered with the worker
+(``python -m pilotis worker`` imports this module):
+
+- ``alerts_evaluate`` (every 15 s): the alert rules whose slot has come
+  (:func:`pilotis.accounts.alert_engine.evaluate_due_rules`; each rule's slot is also claimed
+  there, so a rule is evaluated once per slot whoever runs it);
+- ``alerts_outbox`` (every 10 s): e-mails and webhooks waiting in the outbox, with retries;
+- ``sensors_rollup`` (every hour, at minute 5): hourly aggregates of the last 48 hours of readings;
+- ``sensors_purge`` (every day at 03:30, Paris time): raw readings older than each source's
+  ``raw_days`` (their hours are rolled up first).
+
+Each run is claimed once in the database (:mod:`pilotis.accounts.jobs`), whatever the number of
+workers. ``python -m pilotis alerts evaluate`` stays available for an installation without a worker.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pilotis.accounts import sensor_store
+from pilotis.accounts.alert_engine import evaluate_due_rules, naive_utc, territory_index
+from pilotis.accounts.alert_notify import AlertOptions
+from pilotis.accounts.alert_outbox import MailSettings, drain_outbox
+from pilotis.core.jobs import JobContext, register_job
+
+
+def evaluate_alerts(ctx: JobContext) -> None:
+    """Evaluate the rules that are due at this run's time, with the worker's data service."""
+    registry = ctx.portal.registry
+    if not registry.alerts:
+        return
+    evaluate_due_rules(
+        ctx.db,
+        registry,
+        naive_utc(dt.datetime.now(dt.UTC)),
+        options=AlertOptions.from_env(ctx.settings.secret_key),
+        data=ctx.portal.data,
+        territories=territory_index(registry, ctx.portal.data),
+    )
+
+
+def drain_alert_outbox(ctx: JobContext) -> None:
+    """Send what waits in the outbox (retries with back-off are decided there)."""
+    options = AlertOptions.from_env(ctx.settings.secret_key)
+    drain_outbox(
+        ctx.db, naive_utc(dt.datetime.now(dt.UTC)), mail=MailSettings.from_env(), webhook_secret=options.signing_secret
+    )
+
+
+def rollup_readings(ctx: JobContext) -> None:
+    """Fold the last 48 hours of readings into hourly aggregates (late readings included)."""
+    if ctx.portal.registry.sensors:
+        sensor_store.rollup(ctx.db)
+
+
+def purge_readings(ctx: JobContext) -> None:
+    """Delete the raw readings past their source's retention (aggregates stay)."""
+    if ctx.portal.registry.sensors:
+        sensor_store.purge(ctx.db, ctx.portal.registry.sensors)
+
+
+register_job("alerts_evaluate", 15, evaluate_alerts, lease=120.0, grace=120.0)
+register_job("alerts_outbox", 10, drain_alert_outbox, lease=300.0, grace=120.0)
+register_job("sensors_rollup", "5 * * * *", rollup_readings, lease=1800.0)
+register_job("sensors_purge", "30 3 * * *", purge_readings, lease=3600.0)
