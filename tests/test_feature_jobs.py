@@ -7,7 +7,13 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from sqlalchemy import select
+
+from pilotis.accounts import sensor_store
 from pilotis.accounts.db import Database
+from pilotis.accounts.models import AlertState
+from pilotis.core.loader import load_sensors
+from pilotis.core.settings import ROOT
 from tests import alerting
 from tests.cli_run import run_cli
 
@@ -48,3 +54,25 @@ def test_the_worker_evaluates_the_rules_and_sends_the_mail(tmp_path: Path) -> No
         again = run_cli(["worker", "--once"], env=env)  # same slot: nothing new to evaluate or send
         assert again.returncode == 0
         assert len(box.to("astreinte@cd53.test")) == 1
+
+
+def test_a_flood_reading_in_the_application_database_fires_the_shipped_rule(tmp_path: Path) -> None:
+    """The shipped rule `crues-hauteur` reads the `capteurs` datasets, which live in the application
+    database: the command must give them its address (it answered « base inconnue » before)."""
+    url = f"sqlite:///{tmp_path / 'pilotis.db'}"
+    with Database(url) as db:
+        db.upgrade()
+        ids = sensor_store.sync_devices(db, load_sensors(ROOT / "config"))
+        laval = ids[("crues-mayenne", "mayenne-laval")]
+        sensor_store.insert(db, [(laval, dt.datetime.now(dt.UTC).replace(tzinfo=None), 4.2)])
+    done = run_cli(
+        ["alerts", "evaluate", "--once"], env={"PILOTIS_INSTANCE_DIR": str(tmp_path), "PILOTIS_SMTP_PORT": "1"}
+    )
+    assert done.returncode == 0, done.stderr
+    with Database(url) as db, db.sessions() as session:
+        states = dict(
+            session.execute(
+                select(AlertState.instance, AlertState.level).where(AlertState.rule == "crues-hauteur")
+            ).all()
+        )
+    assert states.get("La Mayenne à Laval") == "crise", states

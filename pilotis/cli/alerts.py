@@ -34,7 +34,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     register_builtins()
     settings = Settings.from_env()
     try:
-        registry = load_registry(settings.root, settings.config_dir, settings.dashboards_dir, settings.instance_dir)
+        registry = load_registry(
+            settings.root,
+            settings.config_dir,
+            settings.dashboards_dir,
+            settings.instance_dir,
+            database_url=settings.database_url,  # rules on sensor datasets read the readings there
+        )
     except ConfigError as exc:
         print(exc.report(), file=sys.stderr)
         return 1

@@ -45,7 +45,11 @@ def build_worker(args: argparse.Namespace, settings: Settings) -> Worker:
         importlib.import_module(module)
     register_builtins()
     registry = load_registry(
-        settings.root, settings.config_dir, settings.dashboards_dir, instance_dir=settings.instance_dir
+        settings.root,
+        settings.config_dir,
+        settings.dashboards_dir,
+        instance_dir=settings.instance_dir,
+        database_url=settings.database_url,  # the sensor datasets read the readings there
     )
     cache = make_cache(settings.cache_url, settings.cache_prefix)
     portal = Portal(settings=settings, registry=registry, data=DataService(registry.datasets, cache))
