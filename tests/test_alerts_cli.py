@@ -38,11 +38,14 @@ def test_the_command_evaluates_the_shipped_rule_once_per_slot(tmp_path: Path) ->
     env = {"PILOTIS_INSTANCE_DIR": str(tmp_path), "PILOTIS_SMTP_PORT": "1"}
     first = run_cli(["alerts", "evaluate", "--once"], env=env)
     assert first.returncode == 0, first.stderr
-    assert "1 évaluation(s), 0 changement(s) d'état" in first.stdout  # `for: 1h`: pending first
-    again = run_cli(["alerts", "evaluate", "--once"], env=env)  # same 15-minute slot
-    assert "0 évaluation(s)" in again.stdout
+    # The two shipped rules: RSA (`for: 1h`: pending first) and the flood stations (no reading yet).
+    assert "2 évaluation(s), 0 changement(s) d'état" in first.stdout
+    again = run_cli(["alerts", "evaluate", "--once"], env=env)  # same 15-minute slot of the RSA rule
+    assert again.returncode == 0, again.stderr
     with Database(f"sqlite:///{tmp_path / 'pilotis.db'}") as db, db.sessions() as session:
+        rsa_runs = session.scalar(select(func.count()).select_from(AlertRun).where(AlertRun.rule == "rsa-foyers-epci"))
         pending = session.scalars(select(AlertState.instance).where(AlertState.state == "pending")).all()
+    assert rsa_runs == 1
     assert pending == ["200083392"]  # Laval Agglomération, 2 228 foyers ≥ 2 000, for less than 1 h
 
 
