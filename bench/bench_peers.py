@@ -369,8 +369,9 @@ request = function()
   return wrk.format("POST", nil, {["Content-Type"] = "application/json"%s}, bodies[(counter %% #bodies) + 1])
 end
 done = function(summary, latency, requests)
+  local errors = summary.errors
   io.write(string.format("BENCH %%d %%d %%d\\n", summary.requests, summary.duration,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout + summary.errors.status))
+    errors.connect + errors.read + errors.write + errors.timeout + errors.status))
 end
 """
 
@@ -427,9 +428,7 @@ def table(results: dict[str, list[dict[str, Any]]]) -> str:
         ref_key = key.replace("core warm", "core uncached") if key.startswith("core warm") else key
         ref_key = ref_key.replace("page", "core")
         ref = med[base].get(ref_key)
-        ratios = [
-            f"{med[n][key] / ref:.2f}" if key in med[n] and ref else "–" for n in names if n != base
-        ]
+        ratios = [f"{med[n][key] / ref:.2f}" if key in med[n] and ref else "–" for n in names if n != base]
         rows.append([label, *cells, *ratios])
     return md_table(headers, rows)
 

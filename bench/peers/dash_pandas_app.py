@@ -48,11 +48,9 @@ def update_line(territory: str, year: str) -> go.Figure:
 def update_map(territory: str, year: str) -> go.Figure:
     """The choropleth of households per 1,000 inhabitants by commune."""
     frame = data.per_1000(territory, int(year))
-    shown = set(frame["code_insee"])
-    geo = {"type": "FeatureCollection", "features": [f for f in data.GEOJSON["features"] if f["properties"]["code"] in shown]}
     fig = go.Figure(
         go.Choropleth(
-            geojson=geo,
+            geojson=data.outlines(frame["code_insee"]),
             locations=frame["code_insee"],
             z=frame["valeur"].round(4),
             featureidkey="properties.code",

@@ -79,3 +79,12 @@ def per_1000(territory: str, year: int, frame: pd.DataFrame | None = None) -> pd
     result["valeur"] = [v * 1000 / POPULATION[c] for c, v in zip(result["code_insee"], result[MEASURE], strict=True)]
     result["nom"] = result["code_insee"].map(NAMES)
     return result[["code_insee", "nom", "valeur"]]
+
+
+def outlines(codes: pd.Series) -> dict:
+    """The GeoJSON outlines of the communes ``codes`` (the map draws only those)."""
+    shown = set(codes)
+    return {
+        "type": "FeatureCollection",
+        "features": [f for f in GEOJSON["features"] if f["properties"]["code"] in shown],
+    }
