@@ -1,0 +1,92 @@
+"""Rendered widgets kept in each worker's memory: a filter change asked again (the same user
+going back and forth, the next colleague with the same rights) is answered without querying,
+drawing or serialising the widget again.
+
+An entry is the widget's content as plain JSON values (what the browser receives: no component
+tree to walk again) with the version of every dataset its rendering read
+(:meth:`pilotis.core.data.DataService.version`, collected from the freshness observations). It is
+served only while none of these versions changed (file replaced, refresh window passed, manual
+refresh) and until the first of its query results would have expired: never longer than the data
+it was drawn from. A rendering that read nothing, or stale data (a failing source), is not kept:
+the next request tries the source again.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any
+
+from plotly.io.json import to_json_plotly
+
+from pilotis.core.data import DataService
+from pilotis.core.freshness import Observation
+
+MAX_ENTRIES = 2000
+"""Entries per worker (a rendered widget is a few kB to ~60 kB for a map: at most ~50 MB)."""
+MAX_AGE = 900.0
+"""Seconds an entry lives at most, whatever its data's lifetime."""
+
+
+@dataclass
+class _Entry:
+    content: Any
+    versions: tuple[tuple[str, str], ...]
+    expires: float
+
+
+@dataclass
+class RenderCache:
+    """An LRU of rendered widgets, validated against the versions of the datasets they read."""
+
+    data: DataService
+    max_entries: int = MAX_ENTRIES
+    clock: Callable[[], float] = time.time
+    _entries: OrderedDict[Hashable, _Entry] = field(default_factory=OrderedDict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def get(self, key: Hashable) -> tuple[bool, Any]:
+        """``(True, content)`` when a valid entry exists for ``key``."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+        if entry is None:
+            return False, None
+        if entry.expires <= self.clock() or any(
+            self.data.version(dataset) != version for dataset, version in entry.versions
+        ):
+            with self._lock:
+                self._entries.pop(key, None)
+            return False, None
+        return True, entry.content
+
+    def put(self, key: Hashable, content: Any, seen: list[Observation]) -> Any:
+        """Keep ``content`` (rendered after reading ``seen``) when it may be; returns it as plain
+        JSON values (the same for the browser)."""
+        plain = json.loads(to_json_plotly(content))
+        if not seen or any(o.stale or o.refreshed_at is None for o in seen):
+            return plain
+        now = self.clock()
+        until = [o.fresh_until for o in seen]
+        if None in until or any(o.dataset not in self.data.sources for o in seen):
+            return plain
+        expires = min(now + MAX_AGE, *(u for u in until if u is not None))
+        versions = tuple((d, self.data.version(d)) for d in dict.fromkeys(o.dataset for o in seen))
+        if expires <= now:
+            return plain
+        with self._lock:
+            self._entries[key] = _Entry(plain, versions, expires)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+        return plain
+
+    def clear(self) -> None:
+        """Forget every entry (tests, benchmarks)."""
+        with self._lock:
+            self._entries.clear()
