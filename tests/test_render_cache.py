@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from pilotis.core.widgets import WIDGET_TYPES
+from pilotis.ui.portal import Portal
 from tests.test_widget_data import demo
 
 LAVAL_EPCI = "200083392"
@@ -78,3 +79,11 @@ def test_nothing_is_served_after_its_data_would_have_expired(portal: Any, drawn:
     finally:
         portal.rendered.clock = clock
     assert drawn == ["evolution", "evolution"]
+
+
+def test_another_worker_reuses_the_rendering(portal: Any, drawn: list[str]) -> None:
+    """A second Portal (another worker: its own memory, the same shared cache) draws nothing."""
+    first = render(portal, "foyers", "commune:53062", "2019")
+    other = Portal(portal.settings, portal.registry, portal.data)
+    assert render(other, "foyers", "commune:53062", "2019") == first
+    assert drawn == ["foyers"]

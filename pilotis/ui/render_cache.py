@@ -1,6 +1,7 @@
-"""Rendered widgets kept in each worker's memory: a filter change asked again (the same user
-going back and forth, the next colleague with the same rights) is answered without querying,
-drawing or serialising the widget again.
+"""Rendered widgets kept in each worker's memory and in the app's shared cache (file or Redis,
+``render|`` keys): a filter change asked again (the same user going back and forth, the next
+colleague with the same rights, on any worker) is answered without querying, drawing or
+serialising the widget again.
 
 An entry is the widget's content as plain JSON values (what the browser receives: no component
 tree to walk again) with the version of every dataset its rendering read
@@ -13,7 +14,9 @@ the next request tries the source again.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -25,6 +28,8 @@ from plotly.io.json import to_json_plotly
 
 from pilotis.core.data import DataService
 from pilotis.core.freshness import Observation
+
+log = logging.getLogger(__name__)
 
 MAX_ENTRIES = 2000
 """Entries per worker (a rendered widget is a few kB to ~60 kB for a map: at most ~50 MB)."""
@@ -50,13 +55,17 @@ class RenderCache:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def get(self, key: Hashable) -> tuple[bool, Any]:
-        """``(True, content)`` when a valid entry exists for ``key``."""
+        """``(True, content)`` when a valid entry exists for ``key`` (this worker's, else the
+        shared cache's)."""
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None:
                 self._entries.move_to_end(key)
         if entry is None:
-            return False, None
+            entry = self._shared(key)
+            if entry is None:
+                return False, None
+            self._keep(key, entry)
         if entry.expires <= self.clock() or any(
             self.data.version(dataset) != version for dataset, version in entry.versions
         ):
@@ -79,14 +88,41 @@ class RenderCache:
         versions = tuple((d, self.data.version(d)) for d in dict.fromkeys(o.dataset for o in seen))
         if expires <= now:
             return plain
+        entry = _Entry(plain, versions, expires)
+        self._keep(key, entry)
+        try:
+            stored = {"content": plain, "versions": [list(v) for v in versions], "expires": expires}
+            self.data.cache.set(shared_key(key), stored, expires - now)
+        except Exception:  # noqa: BLE001 - the shared cache is best effort: the worker keeps its copy
+            log.warning("rendu de widget non partagé", exc_info=True)
+        return plain
+
+    def _keep(self, key: Hashable, entry: _Entry) -> None:
         with self._lock:
-            self._entries[key] = _Entry(plain, versions, expires)
+            self._entries[key] = entry
             self._entries.move_to_end(key)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
-        return plain
+
+    def _shared(self, key: Hashable) -> _Entry | None:
+        try:
+            found, stored = self.data.cache.get(shared_key(key))
+        except Exception:  # noqa: BLE001 - an unreadable shared entry is a miss
+            return None
+        if not found or not isinstance(stored, dict):
+            return None
+        versions = tuple((str(d), str(v)) for d, v in stored.get("versions", ()))
+        return _Entry(stored.get("content"), versions, float(stored.get("expires", 0)))
 
     def clear(self) -> None:
-        """Forget every entry (tests, benchmarks)."""
+        """Forget every entry of this worker and of the shared cache (tests, benchmarks)."""
         with self._lock:
             self._entries.clear()
+        self.data.cache.clear_namespace("render")
+
+
+def shared_key(key: Hashable) -> str:
+    """The shared cache's key of a render key (``pilotis.ui.portal.render_key``, which says why
+    it holds everything that decides what the viewer sees: shared between users, workers and
+    machines, it must). A digest of its ``repr`` (its parts are strings, numbers, tuples)."""
+    return "render|" + hashlib.sha256(repr(key).encode()).hexdigest()
