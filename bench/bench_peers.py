@@ -65,6 +65,7 @@ class Server:
     env: dict[str, str]
     ready_path: str
     workdir: Path
+    cwd: Path = ROOT
     port: int = field(default_factory=free_port)
     startup_s: float = 0.0
 
@@ -79,7 +80,7 @@ class Server:
             started = time.perf_counter()
             self.proc = subprocess.Popen(
                 [*self.command, "-b", f"127.0.0.1:{self.port}", "-w", "2", "--timeout", "120"],
-                cwd=ROOT,
+                cwd=self.cwd,
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -153,7 +154,9 @@ class App:
     def kpi(self, responses: list[dict[str, Any]]) -> str:
         """The KPI card's number in the responses of a change (as text, spaces removed)."""
         text = json.dumps(responses, ensure_ascii=False)
-        marker = '"className": "kpi-value"' if self.name != "Pilotis" else '"className": "pilotis-kpi-value'
+        marker = (
+            '"className": "kpi-value"' if not self.name.startswith("Pilotis") else '"className": "pilotis-kpi-value'
+        )
         head = text.split(marker)[0]
         shown = head.rsplit('"children": "', 1)[1].split('"')[0].replace("\u202f", "").replace(" ", "")
         return re.match(r"[\d,]*", shown).group(0)  # type: ignore[union-attr]  # « 3890 foyers » -> 3890
@@ -172,12 +175,14 @@ def _body(output: str, outputs: Any, inputs: list[Body], state: list[Body] | Non
 class Pilotis(App):
     name = "Pilotis"
     ready_path = "/login"
+    checkout = ROOT
+    """The checkout served (``--before``: an older one, as Pilotis (before))."""
 
     def server(self) -> Server:
         instance = Path(tempfile.mkdtemp(prefix="instance-", dir=self.workdir))
         env = dict(os.environ, PILOTIS_INSTANCE_DIR=str(instance), PILOTIS_BENCH_LOGIN=PILOTIS_LOGIN)
         gunicorn = str(Path(sys.executable).parent / "gunicorn")
-        return Server(self.name, [gunicorn, "app:server"], env, self.ready_path, self.workdir)
+        return Server(self.name, [gunicorn, "app:server"], env, self.ready_path, self.workdir, self.checkout)
 
     def prepare(self, server: Server) -> None:
         import requests
@@ -341,7 +346,8 @@ def measure(app: App, changes: int, wrk_seconds: int, wrk: Callable[..., dict[st
         pairs = changes_for(changes, 0)
         for label, whole in (("core", False), ("page", True)):
             if whole and (
-                app.name != "Pilotis" or len(app.change(*pairs[0], whole=True)) == len(app.change(*pairs[0]))
+                not app.name.startswith("Pilotis")
+                or len(app.change(*pairs[0], whole=True)) == len(app.change(*pairs[0]))
             ):
                 continue  # the peers have no other widget; Pilotis: its core request is the whole page
             if whole:  # other pairs: uncached again
@@ -352,7 +358,7 @@ def measure(app: App, changes: int, wrk_seconds: int, wrk: Callable[..., dict[st
                     times.append(client.change(app.change(territory, year, whole))[0])
                 out[f"{label} {phase} p50"] = statistics.median(times) * 1000
                 out[f"{label} {phase} cpu"] = (server.cpu() - cpu0) / len(pairs) * 1000
-        if app.name == "Pilotis":  # one request answers the whole page: the same figures
+        if app.name.startswith("Pilotis"):  # one request answers the whole page: the same figures
             for key in [k for k in out if k.startswith("core ")]:
                 out.setdefault(key.replace("core", "page"), out[key])
         bodies = [b for t, y in changes_for(changes, 0) for b in app.change(t, y)]
@@ -426,7 +432,9 @@ def table(results: dict[str, list[dict[str, Any]]]) -> str:
     for label, key in ROWS:
         if key == "page cpu":
             cells = [
-                f"{fmt(med[n]['page uncached cpu'])} / {fmt(med[n]['page warm cpu'])}" if n == "Pilotis" else "–"
+                f"{fmt(med[n]['page uncached cpu'])} / {fmt(med[n]['page warm cpu'])}"
+                if n.startswith("Pilotis")
+                else "–"
                 for n in names
             ]
             rows.append([label, *cells, *("–" for n in names if n != base)])
@@ -448,8 +456,16 @@ def main() -> None:
     parser.add_argument("--wrk-seconds", type=int, default=5)
     parser.add_argument("--sizes", default="", help="also 100k,1m,10m rows (bench/make_bench_data.py; long)")
     parser.add_argument("--no-vizro", action="store_true")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="an older checkout of Pilotis (git archive REV | tar -x -C DIR), run as a fourth app",
+    )
     args = parser.parse_args()
     kinds: list[type[App]] = [Pilotis, DashPandas]
+    if args.before:
+        before = type("PilotisBefore", (Pilotis,), {"name": "Pilotis (before)", "checkout": args.before.resolve()})
+        kinds.insert(1, before)
     if VIZRO_VENV.exists() and not args.no_vizro:
         kinds.append(Vizro)
     print(f"Machine: {machine()}\n\nLoad average at start: {load_average()}\n")
