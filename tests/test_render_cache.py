@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from pilotis.core.widgets import WIDGET_TYPES
-from pilotis.ui.portal import Portal
+from pilotis.ui.portal import Portal, render_key
 from tests.helpers import find_class, texts
 from tests.test_widget_data import demo
 
@@ -93,3 +93,18 @@ def test_another_worker_reuses_the_rendering(portal: Any, drawn: list[str]) -> N
     other = Portal(portal.settings, portal.registry, portal.data)
     assert render(other, "foyers", "commune:53062", "2019") == first
     assert drawn == ["foyers"]
+
+
+def test_another_configuration_or_code_is_never_served_an_old_rendering(portal: Any, drawn: list[str]) -> None:
+    """After a deployment (the shared cache outlives restarts): a widget whose YAML changed, or
+    drawn by other code, is drawn again."""
+    rsa = portal.registry.dashboards["rsa"]
+    widget = rsa.widget("foyers")
+    ctx = portal.render_context(rsa, "commune:53130", "2019", principal=demo("president"))
+    renamed = widget.model_copy(update={"title": "Autre titre"})
+    assert render_key(rsa, widget, ctx, demo("president")) != render_key(rsa, renamed, ctx, demo("president"))
+    render(portal, "foyers", "commune:53130", "2019")
+    upgraded = Portal(portal.settings, portal.registry, portal.data)
+    upgraded.rendered.code = "another-version"
+    render(upgraded, "foyers", "commune:53130", "2019")
+    assert drawn == ["foyers", "foyers"]

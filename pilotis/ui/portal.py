@@ -22,7 +22,7 @@ from pilotis.core.territory import Territory, TerritoryIndex
 from pilotis.core.widgets import WIDGET_TYPES, RenderContext
 from pilotis.ui.components import notice
 from pilotis.ui.notices import with_freshness
-from pilotis.ui.render_cache import RenderCache
+from pilotis.ui.render_cache import RenderCache, code_version
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class Portal:
     """Widgets already rendered, in this worker's memory (:mod:`pilotis.ui.render_cache`)."""
 
     def __post_init__(self) -> None:
-        self.rendered = RenderCache(self.data)
+        self.rendered = RenderCache(self.data, code_version())
 
     @property
     def territories(self) -> TerritoryIndex:
@@ -174,15 +174,16 @@ def render_key(
     """The key of a rendered widget in :class:`RenderCache` (None: not kept).
 
     Shared by the users of one worker, so keyed by everything that decides what the viewer sees:
-    the widget, the filters as resolved for this viewer (``ctx.territory`` is already clamped to
-    their territory, ``ctx.year`` resolved), the widget's own controls, the language, and the
-    viewer's rights — every field of :class:`~pilotis.core.access.Principal` that access.py reads
-    (department and roles: which indicators and links they may see; territory: their row rules;
-    séance: a display link) — all but the name, which decides nothing: two users equal on these
-    see the same widget. Whether they may see the widget at all is checked before, on every
-    request (``can_view_widget``, ``widget_indicators_visible``). The data it was drawn from is
-    checked by the cache itself (dataset versions, freshness). A custom widget's function may read
-    anything (the time, a file): never kept.
+    the widget (its id and its whole configuration: a changed YAML is another key), the code
+    drawing it (``RenderCache.code``), the filters as resolved for this viewer (``ctx.territory`` is
+    already clamped to their territory, ``ctx.year`` resolved), the widget's own controls, the
+    language, and the viewer's rights — every field of :class:`~pilotis.core.access.Principal`
+    that access.py reads (department and roles: which indicators and links they may see;
+    territory: their row rules; séance: a display link) — all but the name, which decides
+    nothing: two users equal on these see the same widget. Whether they may see the widget at all
+    is checked before, on every request (``can_view_widget``, ``widget_indicators_visible``). The
+    data it was drawn from is checked by the cache itself (dataset versions, freshness). A custom
+    widget's function may read anything (the time, a file): never kept.
     """
     if not WIDGET_TYPES[widget.type].cacheable:
         return None
@@ -190,4 +191,5 @@ def render_key(
         None if principal is None else (principal.department, principal.roles, principal.territory, principal.seance)
     )
     controls = tuple(sorted((name, repr(value)) for name, value in ctx.controls.items()))
-    return (dashboard.id, widget.id, str(ctx.territory), ctx.year, ctx.lang, controls, rights)
+    config = widget.model_dump_json()
+    return (dashboard.id, widget.id, config, str(ctx.territory), ctx.year, ctx.lang, controls, rights)

@@ -14,6 +14,7 @@ the next request tries the source again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -22,6 +23,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from plotly.io.json import to_json_plotly
@@ -31,6 +33,8 @@ from pilotis.core.freshness import Observation
 
 log = logging.getLogger(__name__)
 
+CODE_ROOT = Path(__file__).resolve().parents[2]
+"""The checkout holding ``pilotis/`` and ``layouts/``."""
 MAX_ENTRIES = 2000
 """Entries per worker (a rendered widget is a few kB to ~60 kB for a map: at most ~50 MB)."""
 MAX_AGE = 900.0
@@ -49,6 +53,8 @@ class RenderCache:
     """An LRU of rendered widgets, validated against the versions of the datasets they read."""
 
     data: DataService
+    code: str = ""
+    """:func:`code_version` of the code drawing the widgets (part of every key)."""
     max_entries: int = MAX_ENTRIES
     clock: Callable[[], float] = time.time
     _entries: OrderedDict[Hashable, _Entry] = field(default_factory=OrderedDict, repr=False)
@@ -57,6 +63,7 @@ class RenderCache:
     def get(self, key: Hashable) -> tuple[bool, Any]:
         """``(True, content)`` when a valid entry exists for ``key`` (this worker's, else the
         shared cache's)."""
+        key = (self.code, key)
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None:
@@ -77,6 +84,7 @@ class RenderCache:
     def put(self, key: Hashable, content: Any, seen: list[Observation]) -> Any:
         """Keep ``content`` (rendered after reading ``seen``) when it may be; returns it as plain
         JSON values (the same for the browser)."""
+        key = (self.code, key)
         plain = json.loads(to_json_plotly(content))
         if not seen or any(o.stale or o.refreshed_at is None for o in seen):
             return plain
@@ -119,6 +127,20 @@ class RenderCache:
         with self._lock:
             self._entries.clear()
         self.data.cache.clear_namespace("render")
+
+
+def code_version(root: Path = CODE_ROOT) -> str:
+    """A digest of the code that draws widgets (every ``.py`` under ``pilotis/`` and ``layouts/``:
+    name, size, modification time), read once at start-up: after an upgrade, the renderings of
+    the previous code are never served (they outlive a restart in the file cache or Redis).
+    Dashboards' own functions draw custom widgets, which are never kept."""
+    parts = []
+    for folder in ("pilotis", "layouts"):
+        for path in sorted((root / folder).rglob("*.py")):
+            with contextlib.suppress(OSError):
+                stat = path.stat()
+                parts.append(f"{path.relative_to(root)}:{stat.st_size}:{stat.st_mtime_ns}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
 def shared_key(key: Hashable) -> str:
