@@ -48,16 +48,6 @@ def update_line(territory: str, year: str) -> go.Figure:
 def update_map(territory: str, year: str) -> go.Figure:
     """The choropleth of households per 1,000 inhabitants by commune."""
     frame = data.per_1000(territory, int(year))
-    fig = go.Figure(
-        go.Choropleth(
-            geojson=data.outlines(frame["code_insee"]),
-            locations=frame["code_insee"],
-            z=frame["valeur"].round(4),
-            featureidkey="properties.code",
-            text=frame["nom"],
-            colorscale="Oranges",
-        )
-    )
-    fig.update_geos(fitbounds="locations", visible=False)
+    fig = data.choropleth(frame)
     fig.update_layout(template="plotly_white", height=420, margin={"l": 8, "r": 8, "t": 8, "b": 8})
     return fig

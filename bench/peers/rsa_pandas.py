@@ -20,6 +20,7 @@ import os
 from pathlib import Path
 
 import pandas as pd
+import plotly.graph_objects as go
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(os.environ.get("PEER_DATA", ROOT / "data" / "rsa_communes_mensuel.parquet"))
@@ -88,3 +89,19 @@ def outlines(codes: pd.Series) -> dict:
         "type": "FeatureCollection",
         "features": [f for f in GEOJSON["features"] if f["properties"]["code"] in shown],
     }
+
+
+def choropleth(frame: pd.DataFrame) -> go.Figure:
+    """The map of :func:`per_1000`'s frame: each commune coloured by its rate."""
+    fig = go.Figure(
+        go.Choropleth(
+            geojson=outlines(frame["code_insee"]),
+            locations=frame["code_insee"],
+            z=frame["valeur"].round(4),
+            featureidkey="properties.code",
+            text=frame["nom"],
+            colorscale="Oranges",
+        )
+    )
+    fig.update_geos(fitbounds="locations", visible=False)
+    return fig

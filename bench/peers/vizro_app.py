@@ -43,17 +43,7 @@ def monthly_line(data_frame, territory: str = DEFAULT_TERRITORY) -> go.Figure:  
 def per_1000_map(data_frame, territory: str = DEFAULT_TERRITORY, year: str = DEFAULT_YEAR) -> go.Figure:  # type: ignore[no-untyped-def]
     """The choropleth of households per 1,000 inhabitants by commune."""
     frame = data.per_1000(territory, int(year), data_frame)
-    fig = go.Figure(
-        go.Choropleth(
-            geojson=data.outlines(frame["code_insee"]),
-            locations=frame["code_insee"],
-            z=frame["valeur"].round(4),
-            featureidkey="properties.code",
-            text=frame["nom"],
-            colorscale="Oranges",
-        )
-    )
-    fig.update_geos(fitbounds="locations", visible=False)
+    fig = data.choropleth(frame)
     return fig
 
 
