@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import textwrap
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 from dash import dcc, html
 
 from layouts.html_table import Fmt, data_table
@@ -24,10 +26,45 @@ PALETTE = ["#1d4e89", "#e07a1f", "#2a9d8f", "#8d5ba8", "#c4423b", "#6b8e23", "#5
 """Colour-blind-friendly qualitative palette (contrast ≥ 3:1 on white for marks)."""
 
 
+_WHITE: dict[str, Any] = pio.templates["plotly_white"].to_plotly_json()
+"""plotly's ``plotly_white`` template as JSON, read once per process (plotly validates it)."""
+
+
+def light_template(fig: go.Figure) -> dict[str, Any]:
+    """``plotly_white`` for ``fig``: its whole layout part, and the trace defaults of the trace
+    types ``fig`` draws only (a line chart does not carry the heatmap's colour scale).
+
+    The full template is 7 kB of the 8 kB of a small chart's JSON, sent with every callback; the
+    browser draws the same figure with this one (plotly.js reads only the defaults of the trace
+    types it draws). A fresh copy: the shared one is never handed out.
+    """
+    types = {trace.type for trace in fig.data}
+    data = {kind: defaults for kind, defaults in _WHITE["data"].items() if kind in types}
+    return copy.deepcopy({"layout": _WHITE["layout"], "data": data})
+
+
+def set_unchecked(obj: Any, prop: str, value: Any) -> None:
+    """``obj[prop] = value`` without plotly validating and deep-copying ``value``: for values
+    valid by construction (a registered template, GeoJSON outlines read from the portal's files),
+    where that copy was the largest cost of a widget callback (a département's outlines: 240k
+    objects copied per map). plotly does the same for its default template
+    (``_initialize_layout_template``). ``value`` is shared: never change it afterwards."""
+    obj._validate = False
+    try:
+        obj[prop] = value
+    finally:
+        obj._validate = True
+
+
+def set_template(fig: go.Figure) -> None:
+    """Give ``fig`` :func:`light_template` (:func:`set_unchecked`: a few ms per figure)."""
+    set_unchecked(fig.layout, "template", light_template(fig))
+
+
 def figure_layout(fig: go.Figure, lang: str, *, legend: bool = True, height: int = 320) -> go.Figure:
     """Apply the portal's sober style, French separators and a small payload."""
+    set_template(fig)
     fig.update_layout(
-        template="plotly_white",
         separators=f",{NNBSP}" if lang == "fr" else ".,",
         font={
             "family": "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif",

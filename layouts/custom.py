@@ -37,6 +37,7 @@ class Custom(WidgetType):
     """Custom widget."""
 
     type_names = ("custom",)
+    cacheable = False  # the function may read anything (the time, a file): never kept rendered
     Config = CustomConfig
 
     @classmethod

@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from pydantic import field_validator
 
-from layouts.common import accessible_graph, data_details, figure_layout, notice
+from layouts.common import accessible_graph, data_details, figure_layout, notice, set_unchecked
 from pilotis.core.errors import HintedValueError
 from pilotis.core.formatting import NNBSP, french_fold
 from pilotis.core.i18n import t
@@ -164,7 +164,6 @@ class Choropleth(WidgetType):
         scale = {"zmin": widget.range[0], "zmax": widget.range[1]} if widget.range else {}
         fig = go.Figure(
             go.Choropleth(
-                geojson=subset,
                 locations=frame[code_column],
                 z=frame["valeur"].round(4),
                 featureidkey="properties.code",
@@ -184,6 +183,7 @@ class Choropleth(WidgetType):
                 **scale,
             )
         )
+        set_unchecked(fig.data[0], "geojson", subset)  # the portal's own outlines: no copy
         _geo_layout(fig)
         figure_layout(fig, lang, legend=False, height=widget.height)
         level = t(f"level_{widget.level}", lang)

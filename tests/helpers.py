@@ -74,6 +74,42 @@ def login_as(client: FlaskClient, username: str, password: str = DEMO_PASSWORD, 
     return response
 
 
+def page_callback(
+    client: FlaskClient,
+    dashboard: Dashboard,
+    territory: str,
+    period: str | None,
+    controls: dict[str, dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+):  # type: ignore[no-untyped-def]
+    """POST the page callback of ``dashboard`` (every widget at once, ``wiring.page_callback_ids``)
+    as dash-renderer does after a filter change; returns the response. ``controls``: values of
+    widgets' own controls, ``{widget id: {name: value}}``."""
+    from pilotis.web.wiring import page_callback_ids
+
+    widget_ids, inputs = page_callback_ids(dashboard)
+    filters = {dashboard.dom_id("territory"): territory, dashboard.dom_id("period"): period}
+    filters[dashboard.dom_id("refresh")] = 0
+    owned = {
+        dashboard.dom_id(f"{widget}-{name}"): value
+        for widget, values in (controls or {}).items()
+        for name, value in values.items()
+    }
+    if getattr(client, "send_csrf", True):
+        headers = {**csrf_headers(client), **(headers or {})}
+    outputs = [{"id": dashboard.dom_id(w), "property": "children"} for w in widget_ids]
+    body = {
+        "output": ".." + "...".join(f"{o['id']}.children" for o in outputs) + "..",
+        "outputs": outputs,
+        "inputs": [{"id": i, "property": p, "value": filters.get(i, owned.get(i))} for i, p in inputs],
+        "changedPropIds": [f"{inputs[0][0]}.{inputs[0][1]}"],
+        "state": [],
+    }
+    return client.post(
+        "/_dash-update-component", data=json.dumps(body), content_type="application/json", headers=headers
+    )
+
+
 def widget_content(
     client: FlaskClient,
     dashboard: Dashboard,
@@ -82,10 +118,15 @@ def widget_content(
     period: str | None,
     controls: dict[str, Any] | None = None,
 ) -> Any:
-    """The children a widget callback returns (asserts HTTP 200). ``controls``: values of the
-    widget's own controls (``WidgetType.inputs``, e.g. the territories of a compare view)."""
+    """The children a widget gets after a filter change (asserts HTTP 200). ``controls``: values
+    of the widget's own controls (``WidgetType.inputs``, e.g. the territories of a compare view).
+    A page's widgets answer through one page callback; a synthesis dashboard's, one by one."""
     from pilotis.core.widgets import WIDGET_TYPES
 
+    if not dashboard.spec.overview:
+        response = page_callback(client, dashboard, territory, period, {widget_id: controls or {}})
+        assert response.status_code == 200, response.data[:500]
+        return response.get_json()["response"][dashboard.dom_id(widget_id)]["children"]
     inputs = widget_inputs(dashboard, territory, period)
     widget = dashboard.widget(widget_id)
     for name, prop in WIDGET_TYPES[widget.type].inputs(widget):

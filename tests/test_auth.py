@@ -22,7 +22,7 @@ from sqlalchemy import select
 from pilotis.accounts import users
 from pilotis.accounts.db import Database
 from pilotis.accounts.models import AuditEvent
-from tests.helpers import form_token, login_as, post_callback, widget_inputs
+from tests.helpers import form_token, login_as, page_callback
 
 PASSWORD = "un-mot-de-passe-solide"
 GENERIC = "Identifiant ou mot de passe incorrect."
@@ -349,13 +349,7 @@ def test_login_as_helper_and_principal(app, db, portal) -> None:  # type: ignore
 
 def _callback(client: Any, portal: Any, headers: dict[str, str] | None = None) -> Any:
     dashboard = portal.registry.dashboards["rsa"]
-    return post_callback(
-        client,
-        dashboard.dom_id("foyers"),
-        "children",
-        widget_inputs(dashboard, "departement:53", "2019"),
-        headers=headers,
-    )
+    return page_callback(client, dashboard, "departement:53", "2019", headers=headers)
 
 
 def test_dash_callbacks_need_the_csrf_header(president_client, portal) -> None:  # type: ignore[no-untyped-def]

@@ -25,11 +25,10 @@ from pilotis.core.territory import Territory
 from tests.helpers import (
     find_figures,
     html_table_rows,
-    post_callback,
+    page_callback,
     route,
     texts,
     widget_content,
-    widget_inputs,
 )
 
 LAVAL = "200083392"
@@ -322,9 +321,7 @@ def test_every_query_carries_the_row_rule(app, portal, login_as, monkeypatch) ->
 def test_restricted_callback_inputs_are_what_the_browser_sends(laval, portal) -> None:  # type: ignore[no-untyped-def]
     """Sanity: the raw callback (no helper) for another EPCI is answered with their rows."""
     rsa = portal.registry.dashboards["rsa"]
-    response = post_callback(
-        laval, rsa.dom_id("communes"), "children", widget_inputs(rsa, f"epci:{OTHER_EPCI}", "2019")
-    )
+    response = page_callback(laval, rsa, f"epci:{OTHER_EPCI}", "2019")
     assert response.status_code == 200
     body = response.get_data(as_text=True)
     assert "Mayenne Communauté" not in body

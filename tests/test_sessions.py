@@ -29,7 +29,7 @@ from pilotis.cli.main import main
 from pilotis.core.settings import ROOT, Settings
 from tests.conftest import DashClient
 from tests.dbutil import DB_KINDS, database_url
-from tests.helpers import form_token, login_as, post_callback, widget_inputs
+from tests.helpers import form_token, login_as, page_callback
 
 PASSWORD = "un-mot-de-passe-solide"
 
@@ -78,11 +78,7 @@ def page_status(client: Any) -> int:
 def callback_status(client: Any, portal: Any) -> int:
     """Status of a Dash widget callback (200 signed in, 401 anonymous)."""
     dashboard = portal.registry.dashboards["rsa"]
-    return int(
-        post_callback(
-            client, dashboard.dom_id("foyers"), "children", widget_inputs(dashboard, "departement:53", "2019")
-        ).status_code
-    )
+    return int(page_callback(client, dashboard, "departement:53", "2019").status_code)
 
 
 def csrf(client: Any) -> str:

@@ -89,7 +89,7 @@ class DataService:
         found, value = self.cache.get(fresh_key)
         if found:
             metrics.CACHE_REQUESTS.labels("hit").inc()
-            observe(Observation(dataset, value.attrs.get("refreshed_at")))
+            observe(Observation(dataset, value.attrs.get("refreshed_at"), fresh_until=value.attrs.get("fresh_until")))
             return value.copy(deep=False)  # copy-on-write: a caller's changes stay its own
         metrics.CACHE_REQUESTS.labels("miss").inc()
         try:
@@ -108,8 +108,9 @@ class DataService:
         valid_until = result.attrs.pop("valid_until", None)
         if isinstance(valid_until, int | float):
             lifetime = min(lifetime, max(1.0, valid_until - now))
+        result.attrs["fresh_until"] = now + lifetime  # what is drawn from it is kept no longer
         self.cache.set_many([(fresh_key, result, lifetime), (f"good:{dataset}|{digest}", result, KEEP)])
-        observe(Observation(dataset, result.attrs["refreshed_at"]))
+        observe(Observation(dataset, result.attrs["refreshed_at"], fresh_until=result.attrs["fresh_until"]))
         return result.copy(deep=False)
 
     def _key(self, source: DataSource, query: Query, now: float) -> tuple[str, str, float]:
@@ -127,6 +128,15 @@ class DataService:
         digest = hashlib.sha256(repr(query).encode()).hexdigest()
         generation = self.generation(query.dataset)
         return f"q:{query.dataset}|{digest}|{source.fingerprint()}|{epoch}|{generation}", digest, lifetime
+
+    def version(self, dataset: str) -> str:
+        """What every cached result of ``dataset`` depends on besides its query: the source's
+        fingerprint, its refresh window's epoch and its manual-refresh generation (the fresh key of
+        :meth:`query` without the query). Something drawn from the dataset's results stays valid
+        while it is unchanged and until their ``fresh_until`` (``pilotis.ui.render_cache``)."""
+        source = self.sources[dataset]
+        _, epoch = window(source.config, self.clock())
+        return f"{source.fingerprint()}|{epoch}|{self.generation(dataset)}"
 
     def _run(self, source: DataSource, query: Query, now: float) -> pd.DataFrame:
         """Ask the source, unless it failed less than ``retry`` seconds ago (shared back-off)."""

@@ -129,6 +129,8 @@ class Observation:
     refreshed_at: float | None
     stale: bool = False
     message: str = ""
+    fresh_until: float | None = None
+    """When the result read stops being fresh (epoch seconds; None: unknown)."""
 
 
 _OBSERVED: ContextVar[list[Observation] | None] = ContextVar("pilotis_observed", default=None)

@@ -124,6 +124,10 @@ class WidgetType:
     or static from 5 m away, like a table or a text; an item may still list it)."""
     graph: ClassVar[bool] = False
     """The content is one graph: a séance projects its figure restyled for a room."""
+    cacheable: ClassVar[bool] = True
+    """The content depends only on the filters, the viewer's rights and the data read through
+    the DataService: a rendering may be kept (``pilotis.ui.render_cache``). False when it may
+    read anything else (a custom function)."""
 
     @classmethod
     def columns_used(cls, widget: WidgetBase) -> Iterator[tuple[tuple[str | int, ...], str]]:

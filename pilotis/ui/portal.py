@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 from dash.development.base_component import Component
@@ -21,6 +22,7 @@ from pilotis.core.territory import Territory, TerritoryIndex
 from pilotis.core.widgets import WIDGET_TYPES, RenderContext
 from pilotis.ui.components import notice
 from pilotis.ui.notices import with_freshness
+from pilotis.ui.render_cache import RenderCache, code_version
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,11 @@ class Portal:
     data: DataService
     _territories: TerritoryIndex | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    rendered: RenderCache = field(init=False, repr=False)
+    """Widgets already rendered, in this worker's memory (:mod:`pilotis.ui.render_cache`)."""
+
+    def __post_init__(self) -> None:
+        self.rendered = RenderCache(self.data, code_version())
 
     @property
     def territories(self) -> TerritoryIndex:
@@ -138,9 +145,15 @@ class Portal:
         seen: list[Observation] = []
         try:
             ctx = self.render_context(dashboard, territory, period, lang, principal=principal, controls=controls)
+            key = None if observed is not None else render_key(dashboard, widget, ctx, principal)
+            if key is not None:
+                found, content = self.rendered.get(key)
+                if found:
+                    return content
             with observing() as seen:
                 content = WIDGET_TYPES[widget.type].render(widget, ctx)
-            return with_freshness(content, seen, self.registry, lang)
+            framed = with_freshness(content, seen, self.registry, lang)
+            return framed if key is None else self.rendered.put(key, framed, seen)
         except RowsDenied:
             return notice(t("out_of_scope", lang), "info")
         except SourceError as exc:
@@ -153,3 +166,30 @@ class Portal:
         finally:
             if observed is not None:
                 observed.extend(seen)
+
+
+def render_key(
+    dashboard: Dashboard, widget: WidgetBase, ctx: RenderContext, principal: Principal | None
+) -> Hashable | None:
+    """The key of a rendered widget in :class:`RenderCache` (None: not kept).
+
+    Shared by the users of one worker, so keyed by everything that decides what the viewer sees:
+    the widget (its id and its whole configuration: a changed YAML is another key), the code
+    drawing it (``RenderCache.code``), the filters as resolved for this viewer (``ctx.territory`` is
+    already clamped to their territory, ``ctx.year`` resolved), the widget's own controls, the
+    language, and the viewer's rights — every field of :class:`~pilotis.core.access.Principal`
+    that access.py reads (department and roles: which indicators and links they may see;
+    territory: their row rules; séance: a display link) — all but the name, which decides
+    nothing: two users equal on these see the same widget. Whether they may see the widget at all
+    is checked before, on every request (``can_view_widget``, ``widget_indicators_visible``). The
+    data it was drawn from is checked by the cache itself (dataset versions, freshness). A custom
+    widget's function may read anything (the time, a file): never kept.
+    """
+    if not WIDGET_TYPES[widget.type].cacheable:
+        return None
+    rights = (
+        None if principal is None else (principal.department, principal.roles, principal.territory, principal.seance)
+    )
+    controls = tuple(sorted((name, repr(value)) for name, value in ctx.controls.items()))
+    config = widget.model_dump_json()
+    return (dashboard.id, widget.id, config, str(ctx.territory), ctx.year, ctx.lang, controls, rights)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import flask
-from dash import Dash, Input, Output, html
+from dash import Dash, Input, Output, callback_context, html, no_update
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from pilotis.core.access import can_view, can_view_widget, territory_scope
@@ -114,9 +114,14 @@ def install(app: Dash, portal: Portal) -> None:
         return indicator_pages.guard(portal, current_principal())  # /indicateurs/<id>: 403
 
     for dashboard in portal.registry.ordered():
-        for widget in dashboard.widgets:
-            if not WIDGET_TYPES[widget.type].is_static(widget):
-                _widget_callback(app, portal, dashboard, widget.id)
+        widget_ids, _ = page_callback_ids(dashboard)
+        if not widget_ids:
+            continue
+        if dashboard.spec.overview:  # each user has their own grid: a callback per widget
+            for widget_id in widget_ids:
+                _widget_callback(app, portal, dashboard, widget_id)
+        else:
+            _page_callback(app, portal, dashboard)
 
     server = app.server
 
@@ -129,6 +134,60 @@ def install(app: Dash, portal: Portal) -> None:
         if lang in LANGUAGES:
             response.set_cookie("pilotis_lang", lang, max_age=365 * 86400, samesite="Lax", httponly=True)
         return response
+
+
+def page_callback_ids(dashboard: Dashboard) -> tuple[list[str], list[tuple[str, str]]]:
+    """The widgets a filter change redraws (every widget with a callback), and the inputs of the
+    page's callback as ``(component id, property)``: the filters, then each widget's own controls."""
+    widgets = [w for w in dashboard.widgets if not WIDGET_TYPES[w.type].is_static(w)]
+    inputs = [(dashboard.dom_id("territory"), "value"), (dashboard.dom_id("period"), "value")]
+    if dashboard.spec.refresh:
+        inputs.append((dashboard.dom_id("refresh"), "n_intervals"))
+    for widget in widgets:
+        own = WIDGET_TYPES[widget.type].inputs(widget)
+        inputs += [(dashboard.dom_id(f"{widget.id}-{name}"), prop) for name, prop in own]
+    return [w.id for w in widgets], inputs
+
+
+def _page_callback(app: Dash, portal: Portal, dashboard: Dashboard) -> None:
+    """ONE callback for every widget of a dashboard page: a filter change is one request, not
+    one per widget (the access check, the session lookup and the Dash round trip once), and a
+    widget's own control (the territories of a compare view) redraws that widget only.
+
+    Each widget is rendered on its own (``Portal.render_widget``): one failing widget shows its
+    message, the others their content.
+    """
+    widget_ids, inputs = page_callback_ids(dashboard)
+    widgets = [dashboard.widget(w) for w in widget_ids]
+    filters = {f"{i}.{p}" for i, p in inputs[: 3 if dashboard.spec.refresh else 2]}
+    owned = [
+        [f"{dashboard.dom_id(f'{w.id}-{name}')}.{prop}" for name, prop in WIDGET_TYPES[w.type].inputs(w)]
+        for w in widgets
+    ]
+    outputs = [Output(dashboard.dom_id(w), "children") for w in widget_ids]
+
+    @app.callback(outputs, [Input(i, p) for i, p in inputs])
+    def update(territory: str | None, period: str | None, *rest: object) -> list[object]:
+        principal = current_principal()
+        if not can_view(principal, dashboard.spec):  # also refused earlier by enforce.guard_dash
+            flask.abort(403)
+        values = dict(zip((f"{i}.{p}" for i, p in inputs), (territory, period, *rest), strict=True))
+        triggered = set(callback_context.triggered_prop_ids)
+        controls_only = bool(triggered) and not triggered & filters
+        lang = current_lang(portal.settings.lang)
+        contents: list[object] = []
+        for widget, own in zip(widgets, owned, strict=True):
+            if controls_only and not triggered & set(own):
+                contents.append(no_update)  # another widget's control changed
+                continue
+            names = [name for name, _ in WIDGET_TYPES[widget.type].inputs(widget)]
+            controls = {name: values[key] for name, key in zip(names, own, strict=True)}
+            contents.append(
+                portal.render_widget(dashboard, widget, territory, period, lang, principal=principal, controls=controls)
+            )
+        return contents
+
+    update.__name__ = f"update_{dashboard.id}"
 
 
 def _widget_callback(app: Dash, portal: Portal, dashboard: Dashboard, widget_id: str) -> None:

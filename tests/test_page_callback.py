@@ -1,0 +1,70 @@
+"""A filter change on a dashboard page is ONE request answering every widget
+(pilotis/web/wiring.py, ``_page_callback``), where it was one request per widget.
+
+- every widget of the RSA page comes back in that one answer, each drawn for the filters;
+- a failing widget shows its French message, the others their content (failure isolation);
+- changing a widget's own control (the territories of the compare view) redraws that widget only.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from pilotis.core.i18n import t
+from pilotis.core.widgets import WIDGET_TYPES
+from pilotis.web.wiring import page_callback_ids
+from tests.helpers import csrf_headers, page_callback, texts
+
+
+def test_one_request_answers_every_widget(president_client: Any, portal: Any) -> None:
+    rsa = portal.registry.dashboards["rsa"]
+    widget_ids, _ = page_callback_ids(rsa)
+    assert len(widget_ids) == 10 and "texte" not in widget_ids  # the markdown text never changes
+    response = page_callback(president_client, rsa, "commune:53130", "2019")
+    assert response.status_code == 200
+    answer = response.get_json()["response"]
+    assert set(answer) == {rsa.dom_id(w) for w in widget_ids}
+    assert "1\u202f330" in json.dumps(answer[rsa.dom_id("foyers")], ensure_ascii=False)  # Laval, 2019
+
+
+def test_a_failing_widget_does_not_take_the_others_down(
+    president_client: Any, portal: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(widget: Any, ctx: Any) -> Any:
+        raise RuntimeError("bug in a widget type")
+
+    monkeypatch.setattr(WIDGET_TYPES["choropleth"], "render", broken)
+    portal.rendered.clear()
+    rsa = portal.registry.dashboards["rsa"]
+    answer = page_callback(president_client, rsa, "commune:53001", "2018").get_json()["response"]
+    portal.rendered.clear()
+    assert t("internal_error", "fr") in texts(answer[rsa.dom_id("carte")]["children"])
+    for other in ("foyers", "evolution", "communes"):
+        assert t("internal_error", "fr") not in texts(answer[rsa.dom_id(other)]["children"]), other
+    assert "Graph" in json.dumps(answer[rsa.dom_id("evolution")])
+
+
+def test_a_widget_control_redraws_that_widget_only(president_client: Any, portal: Any) -> None:
+    rsa = portal.registry.dashboards["rsa"]
+    widget_ids, inputs = page_callback_ids(rsa)
+    control = rsa.dom_id("comparer-t1")
+    values = {rsa.dom_id("territory"): "departement:53", rsa.dom_id("period"): "2019", control: "commune:53130"}
+    outputs = [{"id": rsa.dom_id(w), "property": "children"} for w in widget_ids]
+    body = {
+        "output": ".." + "...".join(f"{o['id']}.children" for o in outputs) + "..",
+        "outputs": outputs,
+        "inputs": [{"id": i, "property": p, "value": values.get(i)} for i, p in inputs],
+        "changedPropIds": [f"{control}.value"],
+        "state": [],
+    }
+    response = president_client.post(
+        "/_dash-update-component",
+        data=json.dumps(body),
+        content_type="application/json",
+        headers=csrf_headers(president_client),
+    )
+    assert response.status_code == 200
+    assert set(response.get_json()["response"]) == {rsa.dom_id("comparer")}
