@@ -79,19 +79,19 @@ $(AXE): package.json $(wildcard package-lock.json)
 	fi
 
 # ---------------------------------------------------------------- servers the tests talk to
-# Real servers on loopback, from Debian: OpenLDAP (slapd) for the LDAP sign-in tests. The OpenID
-# provider (npm oidc-provider) comes with `npm ci` above. Tests needing a missing one skip on a
-# developer's machine and fail in CI.
-TEST_SERVERS := /usr/sbin/slapd
+# Real servers on loopback, from Debian: OpenLDAP (slapd) for the LDAP sign-in tests, nginx for the
+# production layout test (tests/test_deploy.py). The OpenID provider (npm oidc-provider) comes with
+# `npm ci` above. Tests needing a missing one skip on a developer's machine and fail in CI.
+TEST_SERVERS := /usr/sbin/slapd /usr/sbin/nginx
 servers:
 	@missing=""; for f in $(TEST_SERVERS); do [ -x $$f ] || missing="$$missing $$f"; done; \
 	if [ -z "$$missing" ]; then echo "servers: present"; \
 	elif [ "$$(id -u)" = 0 ]; then \
-	  echo "servers: installing slapd ldap-utils"; \
+	  echo "servers: installing slapd ldap-utils nginx"; \
 	  apt-get update -qq; \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slapd ldap-utils; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slapd ldap-utils nginx; \
 	else \
-	  echo "servers: missing$$missing; run: sudo apt-get install -y slapd ldap-utils" >&2; \
+	  echo "servers: missing$$missing; run: sudo apt-get install -y slapd ldap-utils nginx" >&2; \
 	fi
 
 # ---------------------------------------------------------------- everyday targets
