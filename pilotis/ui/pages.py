@@ -318,8 +318,8 @@ def widget_card(portal: Portal, dashboard: Dashboard, widget, lang: str) -> dbc.
     footer: list = []
     if isinstance(widget, DataWidgetBase):
         dataset = portal.registry.datasets[widget.dataset].config
-        source = f"{t('source', lang)} : {dataset.producer or dataset.title}"
-        footer.append(html.Span(source))
+        producer = html.Span(dataset.producer or dataset.title, **yaml_text(lang))  # YAML text: French
+        footer.append(html.Span([f"{t('source', lang)} : ", producer]))
         if dataset.simulated:
             footer.append(html.Span(t("simulated", lang), className="badge pilotis-simulated ms-2"))
     widget_type = WIDGET_TYPES[widget.type]

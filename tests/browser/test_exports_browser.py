@@ -13,6 +13,7 @@ from typing import Any
 import openpyxl
 import pandas as pd
 import pytest
+from playwright.sync_api import expect
 
 from pilotis.core.settings import ROOT
 
@@ -62,8 +63,8 @@ def test_download_csv_with_the_keyboard(tab: Any) -> None:
     expected = laval_2019()
     assert dict(zip(frame["Code INSEE"], frame["Foyers allocataires"], strict=True)) == expected.to_dict()
     # the first line of the file is the first line of the table shown on the page
-    first = page.locator("#rsa--communes table tbody tr").first.inner_text()
-    assert frame["Commune"].iloc[0] in first
+    # (the page redraws all its widgets in one answer: Playwright's expect waits for that answer)
+    expect(page.locator("#rsa--communes table tbody tr").first).to_contain_text(frame["Commune"].iloc[0])
     assert not tab.errors
 
 
