@@ -28,6 +28,10 @@ from sqlalchemy import text
 
 from pilotis.accounts.db import Database
 from pilotis.accounts.users import DEMO_PASSWORD
+from pilotis.core.loader import load_registry
+from pilotis.core.settings import ROOT
+from pilotis.plugins import register_builtins
+from pilotis.web.wiring import page_callback_ids
 from tests.dbutil import PG_ENV, postgres_schema
 from tests.deploy_stack import Stack, need, stack
 
@@ -62,14 +66,18 @@ def sign_in(url: str, username: str) -> requests.Session:
 
 
 def callback_body() -> dict[str, object]:
+    """The RSA page's callback after a territory change, as dash-renderer sends it: one request
+    answers every widget of the page (``wiring.page_callback_ids``)."""
+    register_builtins()
+    dashboard = load_registry(ROOT).dashboards["rsa"]
+    widget_ids, inputs = page_callback_ids(dashboard)
+    values = {dashboard.dom_id("territory"): "departement:53", dashboard.dom_id("refresh"): 0}
+    outputs = [{"id": dashboard.dom_id(w), "property": "children"} for w in widget_ids]
     return {
-        "output": "rsa--foyers.children",
-        "outputs": {"id": "rsa--foyers", "property": "children"},
-        "inputs": [
-            {"id": "rsa--territory", "property": "value", "value": "departement:53"},
-            {"id": "rsa--period", "property": "value", "value": None},
-        ],
-        "changedPropIds": ["rsa--territory.value"],
+        "output": ".." + "...".join(f"{o['id']}.children" for o in outputs) + "..",
+        "outputs": outputs,
+        "inputs": [{"id": i, "property": p, "value": values.get(i)} for i, p in inputs],
+        "changedPropIds": [f"{inputs[0][0]}.{inputs[0][1]}"],
         "state": [],
     }
 
