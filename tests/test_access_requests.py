@@ -16,6 +16,7 @@ from sqlalchemy import delete, select, update
 from pilotis.accounts import access_requests
 from pilotis.accounts.models import AccessRequest, AuditEvent, User
 from pilotis.core.access import Grant, Principal, can_view
+from pilotis.ui.portal import render_key
 from tests.helpers import api_token, bearer, form_token, login_as, page_callback, route, texts
 
 DECIDE = "/compte/acces/a-traiter"
@@ -181,8 +182,27 @@ def test_requests_are_limited_and_checked(app: Any, db: Any) -> None:
 def test_an_ended_grant_opens_nothing_even_if_still_loaded(portal: Any) -> None:
     spec = portal.registry.dashboards["rsa"].spec
     now = datetime.now(UTC)
-    alive = Principal("x", department="finances", roles=frozenset({"agent"}), grants=(Grant("rsa", now + timedelta(1)),))
+    alive = Principal(
+        "x", department="finances", roles=frozenset({"agent"}), grants=(Grant("rsa", now + timedelta(1)),)
+    )
     ended = Principal("x", department="finances", roles=frozenset({"agent"}), grants=(Grant("rsa", now),))
     assert can_view(alive, spec) and not can_view(ended, spec)
     draft = portal.registry.dashboards["rsa"].spec.model_copy(update={"access": None})
     assert not can_view(alive, draft)  # a draft (no access block) is never opened by a grant
+
+
+def test_renderings_are_not_shared_across_grants(portal: Any) -> None:
+    """The render cache is shared between users: two viewers equal in all but a grant (which
+    decides which dashboards a widget may link to, which indicators a synthesis shows) never
+    share an entry, and a grant that ended is keyed like no grant."""
+    rsa = portal.registry.dashboards["rsa"]
+    widget = rsa.widget("foyers")
+    now = datetime.now(UTC)
+    plain = Principal("a", department="finances", roles=frozenset({"manager"}))
+    granted = Principal(
+        "b", department="finances", roles=frozenset({"manager"}), grants=(Grant("rh", now + timedelta(1)),)
+    )
+    ended = Principal("c", department="finances", roles=frozenset({"manager"}), grants=(Grant("rh", now),))
+    ctx = portal.render_context(rsa, "commune:53130", "2019", principal=plain)
+    assert render_key(rsa, widget, ctx, plain) != render_key(rsa, widget, ctx, granted)
+    assert render_key(rsa, widget, ctx, plain) == render_key(rsa, widget, ctx, ended)
