@@ -14,9 +14,11 @@ import pytest
 from sqlalchemy import delete, select, update
 
 from pilotis.accounts import access_requests
-from pilotis.accounts.models import AccessRequest, AuditEvent, User
+from pilotis.accounts.alert_outbox import drain_outbox
+from pilotis.accounts.models import AccessRequest, AlertOutbox, AuditEvent, User
 from pilotis.core.access import Grant, Principal, can_view
 from pilotis.ui.portal import render_key
+from tests.alerting import smtp_server
 from tests.helpers import api_token, bearer, form_token, login_as, page_callback, route, texts
 
 DECIDE = "/compte/acces/a-traiter"
@@ -25,11 +27,15 @@ DECIDE = "/compte/acces/a-traiter"
 @pytest.fixture(autouse=True)
 def no_requests(db: Any) -> Iterator[None]:
     """Every test starts and ends without access requests (the app's database is shared)."""
-    with db.session() as session:
-        session.execute(delete(AccessRequest))
+
+    def clean() -> None:
+        with db.session() as session:
+            session.execute(delete(AccessRequest))
+            session.execute(delete(AlertOutbox).where(AlertOutbox.rule.like("acces:%")))
+
+    clean()
     yield
-    with db.session() as session:
-        session.execute(delete(AccessRequest))
+    clean()
 
 
 def _client(app: Any, username: str) -> Any:
@@ -206,3 +212,22 @@ def test_renderings_are_not_shared_across_grants(portal: Any) -> None:
     ctx = portal.render_context(rsa, "commune:53130", "2019", principal=plain)
     assert render_key(rsa, widget, ctx, plain) != render_key(rsa, widget, ctx, granted)
     assert render_key(rsa, widget, ctx, plain) == render_key(rsa, widget, ctx, ended)
+
+
+def test_the_referent_is_told_by_e_mail(app: Any, db: Any) -> None:
+    """The request goes out through the outbox the worker drains, to the dashboard's referent
+    (config/referents.yaml: holder and deputy of `dashboard:rsa` share one address), with the
+    link to the page where they decide."""
+    rh = _client(app, "agent.rh")
+    assert _ask(rh, "/rsa", "Croiser absentéisme et RSA").status_code == 303
+    request = _only_request(db)
+    with smtp_server() as (box, mail):
+        report = drain_outbox(db, datetime.now(UTC).replace(tzinfo=None), mail=mail, webhook_secret="x")
+        assert report.sent >= 1
+    (message,) = box.to("observatoire-social@example.org")
+    assert message["Subject"] == "Demande d'accès : Observatoire du RSA"
+    text = message.get_content()
+    assert "agent.rh" in text and "Croiser absentéisme et RSA" in text and "/compte/acces/a-traiter" in text
+    with db.session() as session:
+        rows = session.scalars(select(AlertOutbox).where(AlertOutbox.rule == f"acces:{request.id}")).all()
+        assert [r.status for r in rows] == ["sent"]

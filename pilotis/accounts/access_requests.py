@@ -13,6 +13,7 @@ form cannot be used to flood the referents.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -21,7 +22,7 @@ from sqlalchemy import and_, bindparam, func, select
 
 from pilotis.accounts.audit import to_utc
 from pilotis.accounts.db import Database, utcnow
-from pilotis.accounts.models import AccessRequest, User
+from pilotis.accounts.models import AccessRequest, AlertOutbox, User, UserRole
 from pilotis.core.access import Grant
 
 MAX_PER_DAY = 5
@@ -168,3 +169,41 @@ def decide(
         session.flush()
         session.expunge(row)
         return row
+
+
+def admin_addresses(db: Database) -> list[str]:
+    """E-mail addresses of the active administrators (their ``email``, else a username that is one)."""
+    with db.session() as session:
+        rows = session.execute(
+            select(User.email, User.username)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(UserRole.role == "admin", User.active.is_(True))
+        ).all()
+    found = (email or (username if "@" in username else None) for email, username in rows)
+    return sorted({address for address in found if address})
+
+
+def queue_mail(
+    db: Database, request_id: int, recipients: Iterable[str], subject: str, body: str, now: datetime | None = None
+) -> int:
+    """Put one e-mail per address in the outbox the worker sends (``alerts_outbox`` job, SMTP
+    settings ``PILOTIS_SMTP_*``: :mod:`pilotis.accounts.alert_outbox`); returns how many."""
+    now = now or utcnow()
+    addresses = sorted(set(recipients))
+    with db.session() as session:
+        for address in addresses:
+            session.add(
+                AlertOutbox(
+                    created_at=now,
+                    rule=f"acces:{request_id}",
+                    channel="email",
+                    recipient=address,
+                    subject=subject[:300],
+                    body=body,
+                    html="",
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                )
+            )
+    return len(addresses)

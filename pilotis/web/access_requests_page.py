@@ -9,6 +9,7 @@ granted access reaches the person's rights through :func:`pilotis.core.access.ca
 
 from __future__ import annotations
 
+import logging
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,7 +25,9 @@ from pilotis.web.access_links import requestable
 from pilotis.web.auth import SessionUser, current_session_user, login_url
 from pilotis.web.auth_pages import page_context, safe_next
 from pilotis.web.enforce import current_principal
+from pilotis.web.referent_state import departed_accounts
 
+log = logging.getLogger(__name__)
 PATH = "/compte/acces"
 """The requester's list (linked from the account corner and from the answer to a request)."""
 bp = flask.Blueprint("pilotis_access", __name__, url_prefix=PATH, template_folder="templates")
@@ -67,7 +70,28 @@ def ask() -> Any:
     except RequestError as exc:
         return _render("access_form.html", 400, page=path, error=str(exc), reason=reason[:500])
     audit.record("access_requested", target=f"tableau de bord {dashboard.id}", detail=f"demande {row.id}")
+    _tell_deciders(user, dashboard, row.id, row.reason)
     return flask.redirect(flask.url_for("pilotis_access.mine", sent=1), code=303)
+
+
+def _tell_deciders(user: SessionUser, dashboard: Dashboard, request_id: int, reason: str) -> None:
+    """E-mail the dashboard's referents (holder, deputy: those whose account is not departed),
+    or the administrators when it has none, through the outbox; never fails the request."""
+    portal = flask.current_app.extensions["pilotis"]
+    role = portal.registry.referents.role("dashboard", dashboard.id)
+    departed = departed_accounts(portal)
+    people = [p for p in ((role.holder, role.deputy) if role else ()) if p is not None and p.account not in departed]
+    addresses = [p.email for p in people if p.email] or access_requests.admin_addresses(get_db())
+    link = flask.request.url_root.rstrip("/") + flask.url_for("pilotis_access.to_decide")
+    body = (
+        f"{user.display_name or user.username} ({user.username}) demande l'accès au tableau de bord "
+        f"« {dashboard.spec.title} » ({dashboard.spec.url}).\n\nMotif : {reason}\n\n"
+        f"Accorder (jusqu'à une date) ou refuser (avec un motif) : {link}\n"
+    )
+    try:
+        access_requests.queue_mail(get_db(), request_id, addresses, f"Demande d'accès : {dashboard.spec.title}", body)
+    except Exception:  # noqa: BLE001 - the request is recorded and listed on the deciders' page
+        log.exception("demande d'accès %s : courriel non mis en file", request_id)
 
 
 @bp.get("")
