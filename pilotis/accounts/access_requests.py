@@ -39,8 +39,8 @@ GRANTS_QUERY = (
     .where(AccessRequest.status == "granted")
     .where(AccessRequest.ends_at > bindparam("now"))
 )
-"""The dashboards granted to an account and not ended (index ``user_id, status``). Built once:
-it runs with the session check on every request, Dash callbacks included."""
+"""The dashboards granted to an account and not ended (index ``user_id, status``): for API tokens.
+A session reads them within its own query (:data:`pilotis.accounts.user_sessions.SESSION_QUERY`)."""
 
 
 class RequestError(ValueError):
@@ -60,6 +60,13 @@ def active_grants(db: Database, user_id: int, now: datetime | None = None) -> tu
     """The dashboards granted to account ``user_id`` at ``now`` (naive UTC), with their ends."""
     rows = db.read(GRANTS_QUERY, {"user_id": user_id, "now": now or utcnow()})
     return tuple(Grant(row.dashboard, row.ends_at.replace(tzinfo=UTC)) for row in rows)
+
+
+def grants_of(rows: Iterable[Any]) -> tuple[Grant, ...]:
+    """The grants named by rows of :data:`pilotis.accounts.user_sessions.SESSION_QUERY` (columns
+    ``granted``, ``granted_until``; one row per role × grant), each once."""
+    found = {(row.granted, row.granted_until) for row in rows if row.granted is not None}
+    return tuple(Grant(dashboard, until.replace(tzinfo=UTC)) for dashboard, until in sorted(found))
 
 
 def check_reason(text: str, field: str = "motif") -> str:

@@ -327,21 +327,20 @@ def _load_user(session_id: str) -> SessionUser | None:
 
     None (anonymous) when the session is unknown, revoked, past its absolute end or idle, or the
     account is disabled. Asked on every request (each Dash callback is one), so it is ONE indexed
-    query (:data:`pilotis.accounts.user_sessions.SESSION_QUERY`, Core, no ORM objects) plus, for a
-    live session, its granted dashboards (:data:`~pilotis.accounts.access_requests.GRANTS_QUERY`),
-    each run again once on a fresh connection if the connection was cut; ``last_seen_at`` is written
-    only every few minutes.
+    query (:data:`pilotis.accounts.user_sessions.SESSION_QUERY`, Core, no ORM objects: the session,
+    the account, its roles and its granted dashboards), run again once on a fresh connection if the
+    connection was cut; ``last_seen_at`` is written only every few minutes.
     """
     if not user_sessions.well_formed(session_id):
         return None  # a cookie of the previous format (`<id>:<version>`) or forged: anonymous
     db = get_db()
     id_hash = user_sessions.token_hash(session_id)
-    rows = db.read(user_sessions.SESSION_QUERY, {"id_hash": id_hash})
+    now = user_sessions.utcnow()
+    rows = db.read(user_sessions.SESSION_QUERY, {"id_hash": id_hash, "now": now})
     if not rows:
         return None
     first = rows[0]
     idle = flask.current_app.extensions["pilotis"].settings.session_minutes
-    now = user_sessions.utcnow()
     if not first.active or not user_sessions.is_live(first, idle, now):
         return None
     if user_sessions.needs_touch(first, idle, now):
@@ -349,8 +348,8 @@ def _load_user(session_id: str) -> SessionUser | None:
             user_sessions.touch(db, id_hash, idle, now)
         except SQLAlchemyError:  # activity is best effort: never fail a request for it
             log.warning("session : last_seen_at non mis à jour", exc_info=True)
-    grants = access_requests.active_grants(db, first.id, now)  # granted dashboards: one indexed query
-    return SessionUser.of(first, (row.role for row in rows if row.role), session_id, grants)
+    roles = {row.role for row in rows if row.role}
+    return SessionUser.of(first, roles, session_id, access_requests.grants_of(rows))
 
 
 def install_auth(server: flask.Flask, portal: Portal) -> Database:
