@@ -231,3 +231,21 @@ def test_the_referent_is_told_by_e_mail(app: Any, db: Any) -> None:
     with db.session() as session:
         rows = session.scalars(select(AlertOutbox).where(AlertOutbox.rule == f"acces:{request.id}")).all()
         assert [r.status for r in rows] == ["sent"]
+
+
+def test_a_granted_access_can_be_closed_before_its_end(app: Any, db: Any, portal: Any) -> None:
+    rh = _client(app, "agent.rh")
+    assert _ask(rh, "/rsa", "Une étude ponctuelle").status_code == 303
+    request = _only_request(db)
+    referent = _client(app, "agent.rsa")
+    assert _decide(referent, request.id, decision="grant", until="2099-12-31").status_code == 400  # > 366 days
+    until = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+    assert _decide(referent, request.id, decision="grant", until=until).status_code == 200
+    assert rh.get("/rsa").status_code == 200
+    listed = referent.get(DECIDE).get_data(as_text=True)
+    assert "Accès accordés en cours" in listed and "agent.rh" in listed
+    closed = referent.post(f"/compte/acces/{request.id}/fin", data={"csrf_token": form_token(listed)})
+    assert closed.status_code == 200 and "Accès fermé." in closed.get_data(as_text=True)
+    assert rh.get("/rsa").status_code == 403
+    assert "terminée" in rh.get("/compte/acces").get_data(as_text=True)
+    assert _events(db, "access_ended")[-1].username == "agent.rsa"

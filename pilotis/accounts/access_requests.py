@@ -214,3 +214,17 @@ def queue_mail(
                 )
             )
     return len(addresses)
+
+
+def end_now(db: Database, request_id: int, now: datetime | None = None) -> AccessRequest:
+    """Close a granted access before its end date (it ends at ``now``, as if its date had come).
+    The caller has checked who may (:func:`pilotis.core.access.may_decide_access`)."""
+    now = now or utcnow()
+    with db.session() as session:
+        row = session.get(AccessRequest, request_id, with_for_update=True)
+        if row is None or row.status != "granted" or row.ends_at is None or row.ends_at <= now:
+            raise RequestError("accès : il n'est plus en cours")
+        row.ends_at = now
+        session.flush()
+        session.expunge(row)
+        return row

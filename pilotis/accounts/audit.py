@@ -62,6 +62,7 @@ EVENTS: dict[str, str] = {
     "access_requested": "Demande d'accès envoyée",
     "access_granted": "Accès accordé",
     "access_refused": "Demande d'accès refusée",
+    "access_ended": "Accès accordé fermé avant sa fin",
 }
 """Event types and their French labels (add one here before recording it)."""
 

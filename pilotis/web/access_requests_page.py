@@ -10,6 +10,7 @@ granted access reaches the person's rights through :func:`pilotis.core.access.ca
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -135,10 +136,13 @@ def to_decide(status: int = 200, **extra: Any) -> Any:
     if who is None:
         return flask.redirect(login_url())
     today = _today()
+    now = utcnow()
     return _render(
         "access_decide.html",
         status,
         items=_decidable(who[1]),
+        current=[(i, d) for i, d in _decidable(who[1], "granted") if i.request.ends_at and i.request.ends_at > now],
+        timedelta_second=timedelta(seconds=1),
         today=today.isoformat(),
         default_end=(today + timedelta(days=30)).isoformat(),
         max_end=(today + timedelta(days=access_requests.MAX_DAYS)).isoformat(),
@@ -146,10 +150,16 @@ def to_decide(status: int = 200, **extra: Any) -> Any:
     )
 
 
-@bp.post("/<int:request_id>/decision")
-def decide(request_id: int) -> Any:
-    """Grant (``decision=grant``, ``until`` a date, included) or refuse (``decision=refuse``,
-    ``reason`` required) a pending request the signed-in person may decide; else 403/404."""
+@dataclass(frozen=True)
+class _Decider:
+    user: SessionUser
+    item: Listed
+    dashboard: Dashboard
+
+
+def _decider_of(request_id: int) -> _Decider | Any:
+    """The signed-in person, the request and its dashboard when they may decide on it; else the
+    answer to send (login page, 404, or 403 audited)."""
     who = _signed_in()
     if who is None:
         return flask.redirect(login_url())
@@ -161,6 +171,34 @@ def decide(request_id: int) -> Any:
     if not may_decide_access(principal, dashboard.spec, _registry().referents, item.username):
         audit.record("access_denied", target=f"demande d'accès {request_id}", detail="décision non autorisée")
         return to_decide(403, error="demande : vous ne pouvez pas décider de cette demande")
+    return _Decider(user, item, dashboard)
+
+
+@bp.post("/<int:request_id>/fin")
+def end(request_id: int) -> Any:
+    """Close a current granted access now (who may decide on the request may close it)."""
+    found = _decider_of(request_id)
+    if not isinstance(found, _Decider):
+        return found
+    item, dashboard = found.item, found.dashboard
+    try:
+        row = access_requests.end_now(get_db(), request_id)
+    except RequestError as exc:
+        return to_decide(400, error=str(exc))
+    audit.record(
+        "access_ended", target=f"tableau de bord {dashboard.id} pour {item.username}", detail=f"demande {row.id}"
+    )
+    return to_decide(ended=True)
+
+
+@bp.post("/<int:request_id>/decision")
+def decide(request_id: int) -> Any:
+    """Grant (``decision=grant``, ``until`` a date, included) or refuse (``decision=refuse``,
+    ``reason`` required) a pending request the signed-in person may decide; else 403/404."""
+    found = _decider_of(request_id)
+    if not isinstance(found, _Decider):
+        return found
+    user, item, dashboard = found.user, found.item, found.dashboard
     form = flask.request.form
     grant = form.get("decision") == "grant"
     try:

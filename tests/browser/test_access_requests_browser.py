@@ -41,6 +41,7 @@ def test_request_then_grant_opens_the_dashboard(browser: Any, live_server: str, 
         with decider.page.expect_navigation():
             card.get_by_role("button", name="Accorder").click()
         assert "Décision enregistrée" in decider.page.inner_text("main")
+        check(decider.page, axe_script, "demandes-a-traiter-acces-en-cours")  # with the table of current grants
 
         page.goto(live_server + "/compte/acces")
         assert "accordée jusqu'au" in page.inner_text("main")
