@@ -19,6 +19,7 @@ from pilotis.core.settings import Settings
 from pilotis.plugins import register_builtins
 from pilotis.ui.portal import Portal
 from pilotis.web import (
+    access_requests_page,
     csp,
     dcat_export,
     enforce,
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     server.register_blueprint(exports_bp)  # /exports/<dashboard>/<widget>.<csv|xlsx>: widget data as files
     server.register_blueprint(admin_tokens_bp)  # /admin/jetons: every API token, service accounts
     server.register_blueprint(tokens_bp)  # /compte/jetons: personal API tokens
+    server.register_blueprint(access_requests_page.bp)  # /compte/acces: access requests and decisions
     api.install(server)  # /api/v1: bearer tokens only, no session cookie
     sensors_api.install(server, portal)  # /capteurs/<source>/releves: readings in (token, no CSRF)
     server.register_blueprint(referents_page.bp)  # /referents: the referents directory

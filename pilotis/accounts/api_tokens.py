@@ -35,6 +35,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, case, insert, select, update
 
+from pilotis.accounts.access_requests import active_grants
 from pilotis.accounts.audit import event_values
 from pilotis.accounts.db import Database, utcnow
 from pilotis.accounts.models import ApiToken, AuditEvent, User, UserRole
@@ -63,6 +64,7 @@ TOKEN_QUERY = (
         ApiToken.rate_per_minute,
         ApiToken.expires_at,
         ApiToken.revoked_at,
+        ApiToken.user_id,
         User.username,
         User.department.label("user_department"),
         User.territory.label("user_territory"),
@@ -215,6 +217,7 @@ def authenticate(db: Database, token: str, now: datetime | None = None) -> Token
             department=first.user_department,
             roles=frozenset(row.role for row in rows if row.role and row.role != "display"),
             territory=first.user_territory,
+            grants=active_grants(db, first.user_id, now),  # the account's granted dashboards, as a session's
         )
     else:
         principal = Principal(

@@ -59,6 +59,10 @@ EVENTS: dict[str, str] = {
     "referents_import": "Import de l'annuaire des référents",
     "alert_ack": "Alerte acquittée",
     "alert_silence": "Alerte mise en silence",
+    "access_requested": "Demande d'accès envoyée",
+    "access_granted": "Accès accordé",
+    "access_refused": "Demande d'accès refusée",
+    "access_ended": "Accès accordé fermé avant sa fin",
 }
 """Event types and their French labels (add one here before recording it)."""
 

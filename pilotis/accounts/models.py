@@ -1,7 +1,7 @@
 """Tables of the application database: users (with roles), their sign-in sessions, departments,
 login attempts, audit log, séance snapshots, display links, API tokens, sensor devices, readings
 and upload tokens, referent tenures, background jobs and their runs, alerts (states, history,
-outbox).
+outbox), access requests.
 
 Size: over 400 lines on purpose: one declarative schema, read as a whole against the migrations
 (``tests/test_security.py`` compares them); each table is a short class.
@@ -506,3 +506,31 @@ class AlertOutbox(Base):
     claimed_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class AccessRequest(Base):
+    """A person's request to open a dashboard they may not see, and its decision (issue 17).
+
+    Granted, it opens the dashboard until ``ends_at`` (:attr:`pilotis.core.access.Principal.grants`,
+    loaded with the session or the API token); ``ix_access_requests_user_id_status`` answers the
+    per-request question « which dashboards are granted to this account now ».
+    """
+
+    __tablename__ = "access_requests"
+    __table_args__ = (Index("ix_access_requests_user_id_status", "user_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    dashboard: Mapped[str] = mapped_column(String(64))
+    """The dashboard's id."""
+    reason: Mapped[str] = mapped_column(String(500))
+    """Why the person needs it (their words)."""
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    """`pending`, `granted` or `refused`."""
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(150), nullable=True)
+    decision_reason: Mapped[str] = mapped_column(String(500), default="")
+    """Why it was refused (or a note with a grant)."""
+    ends_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    """Granted: when the access ends by itself (naive UTC)."""

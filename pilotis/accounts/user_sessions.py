@@ -8,8 +8,9 @@ enforced by the signed cookie's own age). Because the state is in the applicatio
 a logout, a "sign out everywhere" or an account change made by any worker or instance applies
 to the very next request served by any other.
 
-Cost per request: :data:`SESSION_QUERY` reads the session, its account and the account's roles
-in one query on the session's primary key (it replaces the query that read the account alone).
+Cost per request: :data:`SESSION_QUERY` reads the session, its account, the account's roles and
+the dashboards granted to it now (access requests) in one query on the session's primary key (it
+replaces the query that read the account alone).
 ``last_seen_at`` is written at most once per :data:`TOUCH_EVERY` per session, not on each
 request: a dashboard page fires a dozen callbacks at once, and writing on each would turn every
 read-only callback into a write transaction (on SQLite, a database-wide write lock that the
@@ -26,11 +27,11 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from pilotis.accounts.db import Database, utcnow
-from pilotis.accounts.models import User, UserRole, UserSession
+from pilotis.accounts.models import AccessRequest, User, UserRole, UserSession
 
 TOUCH_EVERY = timedelta(minutes=5)
 """``last_seen_at`` is rewritten when older than this (at most once per 5 minutes per session)."""
@@ -52,13 +53,24 @@ SESSION_QUERY = (
         UserSession.expires_at,
         UserSession.revoked_at,
         UserRole.role,
+        AccessRequest.dashboard.label("granted"),
+        AccessRequest.ends_at.label("granted_until"),
     )
     .select_from(UserSession)
     .join(User, User.id == UserSession.user_id)
     .outerjoin(UserRole, UserRole.user_id == User.id)
+    .outerjoin(
+        AccessRequest,
+        and_(
+            AccessRequest.user_id == User.id,
+            AccessRequest.status == "granted",
+            AccessRequest.ends_at > bindparam("now"),
+        ),
+    )
     .where(UserSession.id_hash == bindparam("id_hash"))
 )
-"""The session, its account and the account's roles (one row per role), by primary key.
+"""The session, its account, the account's roles and its grants not ended at ``now`` (one row per
+role × grant: a handful), by primary key; the grants through ``ix_access_requests_user_id_status``.
 
 Built once: it runs on every request, Dash callbacks included."""
 

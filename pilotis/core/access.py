@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from pilotis.core.query import Filter
@@ -16,11 +17,23 @@ from pilotis.core.territory import Territory, TerritoryIndex, territory_filters
 
 if TYPE_CHECKING:
     from pilotis.core.alert_rules import AlertRule
+    from pilotis.core.referents import Directory
     from pilotis.core.registry import Dashboard, Registry
 
 ROLES = ("agent", "manager", "president", "admin", "display")
 """Known roles. `president` reads everything; `admin` manages users and reads the audit log."""
 READ_ALL_ROLES = frozenset({"president", "admin"})
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A dashboard opened to one person for a period (an access request granted by its referent
+    or an administrator, :mod:`pilotis.accounts.access_requests`)."""
+
+    dashboard: str
+    """The dashboard's id."""
+    until: datetime
+    """When it ends by itself (timezone-aware UTC)."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +48,16 @@ class Principal:
     seance: str | None = None
     """Set for a wall screen opened by a display link (role `display`): the one séance it may show
     (``pilotis.accounts.display_links``). Such a principal opens no dashboard page and no other séance."""
+    grants: tuple[Grant, ...] = ()
+    """Dashboards opened to this person for a period, loaded with the principal (session, API
+    token): read only by :func:`can_view`, which ignores the ones that ended."""
+
+    def granted(self, now: datetime | None = None) -> frozenset[str]:
+        """The ids of the dashboards granted to this person and not ended at ``now`` (default: now)."""
+        if not self.grants:
+            return frozenset()
+        moment = now or datetime.now(UTC)
+        return frozenset(g.dashboard for g in self.grants if g.until > moment)
 
 
 def can_view(principal: Principal | None, dashboard: DashboardSpec) -> bool:
@@ -44,7 +67,9 @@ def can_view(principal: Principal | None, dashboard: DashboardSpec) -> bool:
       to anyone yet — the president included — is a draft);
     - ``access: public-internal``: every signed-in user;
     - ``access: {departments, roles}``: members of a listed department or holders of a listed
-      role; ``president`` and ``admin`` read every dashboard that has an ``access`` block.
+      role; ``president`` and ``admin`` read every dashboard that has an ``access`` block;
+    - an access granted to the person for a period (:attr:`Principal.grants`, until its end):
+      that dashboard, if it has an ``access`` block (a draft is never granted).
     """
     if principal is None or principal.seance is not None:  # a display link opens its séance only
         return False
@@ -59,7 +84,27 @@ def can_view(principal: Principal | None, dashboard: DashboardSpec) -> bool:
         return False
     if principal.department and principal.department in rule.departments:
         return True
-    return bool(principal.roles & set(rule.roles))
+    if principal.roles & set(rule.roles):
+        return True
+    return bool(principal.grants) and dashboard.id in principal.granted()
+
+
+def may_decide_access(
+    principal: Principal | None, dashboard: DashboardSpec, referents: Directory, requester: str
+) -> bool:
+    """True when ``principal`` may grant or refuse ``requester``'s request for ``dashboard``:
+    never their own request; an administrator; or a referent of the dashboard (holder or deputy
+    in ``config/referents.yaml`` naming their account) who may open it themselves. A draft
+    dashboard (no ``access`` block) is never granted."""
+    if principal is None or principal.seance is not None or principal.username == requester:
+        return False
+    if dashboard.access is None:
+        return False
+    if "admin" in principal.roles:
+        return True
+    role = referents.role("dashboard", dashboard.id)
+    accounts = {p.account for p in (role.holder, role.deputy) if p is not None and p.account} if role else set()
+    return principal.username in accounts and can_view(principal, dashboard)
 
 
 def can_view_seance(principal: Principal | None, seance: str, dashboards: Iterable[DashboardSpec | None]) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pilotis.core.i18n_access import ACCESS_TEXTS
 from pilotis.core.i18n_alerts import ALERT_TEXTS
 from pilotis.core.i18n_catalogue import CATALOGUE_TEXTS
 from pilotis.core.i18n_exports import EXPORT_TEXTS
@@ -348,6 +349,7 @@ TEXTS: dict[str, dict[str, str]] = {
     **SEANCE_TEXTS,  # séance mode: pilotis/core/i18n_seance.py
     **EXPORT_TEXTS,  # widget exports: pilotis/core/i18n_exports.py
     **SSO_TEXTS,  # single sign-on: pilotis/core/i18n_sso.py
+    **ACCESS_TEXTS,  # access requests: pilotis/core/i18n_access.py
     **CATALOGUE_TEXTS,  # referents, search, dataset pages: pilotis/core/i18n_catalogue.py
     **ALERT_TEXTS,  # /alertes: pilotis/core/i18n_alerts.py
 }

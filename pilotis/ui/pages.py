@@ -196,15 +196,14 @@ def not_found(lang: str) -> html.Div:
     )
 
 
-def denied(lang: str) -> html.Div:
-    """The "access denied" page content (names nothing of the refused dashboard)."""
-    return html.Div(
-        [
-            html.H1(t("denied", lang), className="h3", tabIndex="-1"),
-            html.P(t("denied_text", lang)),
-            html.A(t("back_home", lang), href="/", className="btn btn-primary"),
-        ]
-    )
+def denied(lang: str, ask: str | None = None) -> html.Div:
+    """The "access denied" page content (names nothing of the refused dashboard); with ``ask``
+    (the address of the « Demander l'accès » form for this page), a button leading there."""
+    buttons = [html.A(t("back_home", lang), href="/", className="btn btn-primary")]
+    if ask:
+        buttons.insert(0, html.A(t("access_request", lang), href=ask, className="btn btn-primary me-2"))
+    heading = html.H1(t("denied", lang), className="h3", tabIndex="-1")
+    return html.Div([heading, html.P(t("denied_text", lang)), *buttons])
 
 
 def _scoped_options(portal: Portal, scope: Territory, lang: str) -> list[dict]:

@@ -187,8 +187,20 @@ def render_key(
     """
     if not WIDGET_TYPES[widget.type].cacheable:
         return None
+    # Grants (dashboards opened to this person for a period) decide what they see like a department
+    # does (can_view: which dashboards a widget may link to; can_view_indicator: which indicators a
+    # synthesis widget shows), so the ids granted *now* are part of the rights: two users equal on
+    # everything else but one grant never share a rendering, and an ended grant is another key.
     rights = (
-        None if principal is None else (principal.department, principal.roles, principal.territory, principal.seance)
+        None
+        if principal is None
+        else (
+            principal.department,
+            principal.roles,
+            principal.territory,
+            principal.seance,
+            tuple(sorted(principal.granted())),
+        )
     )
     controls = tuple(sorted((name, repr(value)) for name, value in ctx.controls.items()))
     config = widget.model_dump_json()

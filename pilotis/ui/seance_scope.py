@@ -103,6 +103,8 @@ def audience(portal: Portal, seance: Seance, principal: Principal | None) -> tup
     open: :func:`pilotis.core.usage.drill_targets`). Two viewers with the same digest and the same
     row scope receive the same rendering."""
     visible = visible_slots(portal, seance, principal)
+    # can_view reads the principal's grants too: a dashboard granted for a period is in `opens`
+    # (and out again once the grant ended), so the séance cache key follows grants without more.
     opens = sorted(d.id for d in portal.registry.dashboards.values() if can_view(principal, d.spec))
     digest = hashlib.sha256(canonical({"slots": sorted(visible), "opens": opens})).hexdigest()[:24]
     return visible, digest

@@ -8,6 +8,7 @@ from flask_wtf.csrf import generate_csrf
 
 from pilotis.core.i18n import t
 from pilotis.ui.search_box import search_box
+from pilotis.web.access_requests_page import PATH as ACCESS_PATH
 from pilotis.web.api_tokens_page import PATH as TOKENS_PATH
 from pilotis.web.auth import current_session_user
 
@@ -30,6 +31,7 @@ def account_menu(lang: str) -> list:
         ),
     ]
     items.append(html.A(t("api_tokens", lang), href=TOKENS_PATH, className="btn btn-sm btn-outline-light"))
+    items.append(html.A(t("access_requests_mine", lang), href=ACCESS_PATH, className="btn btn-sm btn-outline-light"))
     if user.is_admin:
         items.append(html.A(t("audit_log", lang), href="/admin/audit", className="btn btn-sm btn-outline-light"))
     token = generate_csrf()

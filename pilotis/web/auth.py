@@ -18,7 +18,7 @@ import flask
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from sqlalchemy.exc import SQLAlchemyError
 
-from pilotis.accounts import audit, ldap_directory, passwords, user_sessions
+from pilotis.accounts import access_requests, audit, ldap_directory, passwords, user_sessions
 from pilotis.accounts.db import EXTENSION, Database, get_db
 from pilotis.accounts.sso_accounts import Admitted
 from pilotis.accounts.throttle import Throttle, lockout_message
@@ -29,7 +29,7 @@ from pilotis.accounts.users import (
     sign_out_everywhere,
     sync_departments,
 )
-from pilotis.core.access import Principal
+from pilotis.core.access import Grant, Principal
 from pilotis.core.errors import StartupError
 from pilotis.core.sso_config import LDAP_SOURCE
 from pilotis.web import oidc_client, security, sso_signin
@@ -62,6 +62,8 @@ class SessionUser(UserMixin):
     roles: frozenset[str] = field(default_factory=frozenset)
     session_id: str = field(default="", repr=False)
     """The random id of the server-side session (see :mod:`pilotis.accounts.user_sessions`); never logged."""
+    grants: tuple[Grant, ...] = ()
+    """Dashboards granted for a period (:mod:`pilotis.accounts.access_requests`), read with the session."""
 
     def get_id(self) -> str:
         """The session id: what the signed cookie carries, looked up (hashed) on every request."""
@@ -75,6 +77,7 @@ class SessionUser(UserMixin):
             department=self.department,
             roles=self.roles,
             territory=self.territory,
+            grants=self.grants,
         )
 
     @property
@@ -83,8 +86,8 @@ class SessionUser(UserMixin):
         return "admin" in self.roles
 
     @classmethod
-    def of(cls, user: Any, roles: Iterable[str], session_id: str) -> SessionUser:
-        """The session copy of a ``users`` row (an ORM object or a Core row) and its roles."""
+    def of(cls, user: Any, roles: Iterable[str], session_id: str, grants: tuple[Grant, ...] = ()) -> SessionUser:
+        """The session copy of a ``users`` row (an ORM object or a Core row), its roles and grants."""
         return cls(
             id=user.id,
             username=user.username,
@@ -93,6 +96,7 @@ class SessionUser(UserMixin):
             territory=user.territory,
             roles=frozenset(roles),
             session_id=session_id,
+            grants=grants,
         )
 
 
@@ -323,19 +327,20 @@ def _load_user(session_id: str) -> SessionUser | None:
 
     None (anonymous) when the session is unknown, revoked, past its absolute end or idle, or the
     account is disabled. Asked on every request (each Dash callback is one), so it is ONE indexed
-    query (:data:`pilotis.accounts.user_sessions.SESSION_QUERY`, Core, no ORM objects), run again once
-    on a fresh connection if the connection was cut; ``last_seen_at`` is written only every few minutes.
+    query (:data:`pilotis.accounts.user_sessions.SESSION_QUERY`, Core, no ORM objects: the session,
+    the account, its roles and its granted dashboards), run again once on a fresh connection if the
+    connection was cut; ``last_seen_at`` is written only every few minutes.
     """
     if not user_sessions.well_formed(session_id):
         return None  # a cookie of the previous format (`<id>:<version>`) or forged: anonymous
     db = get_db()
     id_hash = user_sessions.token_hash(session_id)
-    rows = db.read(user_sessions.SESSION_QUERY, {"id_hash": id_hash})
+    now = user_sessions.utcnow()
+    rows = db.read(user_sessions.SESSION_QUERY, {"id_hash": id_hash, "now": now})
     if not rows:
         return None
     first = rows[0]
     idle = flask.current_app.extensions["pilotis"].settings.session_minutes
-    now = user_sessions.utcnow()
     if not first.active or not user_sessions.is_live(first, idle, now):
         return None
     if user_sessions.needs_touch(first, idle, now):
@@ -343,7 +348,8 @@ def _load_user(session_id: str) -> SessionUser | None:
             user_sessions.touch(db, id_hash, idle, now)
         except SQLAlchemyError:  # activity is best effort: never fail a request for it
             log.warning("session : last_seen_at non mis à jour", exc_info=True)
-    return SessionUser.of(first, (row.role for row in rows if row.role), session_id)
+    roles = {row.role for row in rows if row.role}
+    return SessionUser.of(first, roles, session_id, access_requests.grants_of(rows))
 
 
 def install_auth(server: flask.Flask, portal: Portal) -> Database:

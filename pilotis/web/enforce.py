@@ -38,6 +38,7 @@ from pilotis.core.i18n import t
 from pilotis.core.registry import Dashboard, Registry
 from pilotis.core.seances import Seance
 from pilotis.ui.portal import Portal
+from pilotis.web.access_links import request_link
 from pilotis.web.auth import current_principal as signed_in
 from pilotis.web.auth import login_url as auth_login_url
 from pilotis.web.context import current_lang
@@ -336,7 +337,7 @@ def _guard_page(portal: Portal, principal: Principal | None) -> WerkzeugResponse
     dashboard = portal.registry.by_path(request.path)
     if dashboard is not None and not can_view(principal, dashboard.spec):
         audit("access_denied", principal, f"page {request.path}", f"tableau de bord {dashboard.id}")
-        return denied_page(portal)
+        return denied_page(portal, request_link(portal.registry, principal, request.path))
     found = portal.registry.seance_by_path(request.path)
     if found is not None and not seance_allowed(principal, portal.registry, found[0]):
         audit("access_denied", principal, f"page {request.path}", f"séance {found[0].key}")

@@ -19,6 +19,8 @@ DENIED_TEXT = (
     "l'accès à la direction qui la publie ou à l'administrateur du portail."
 )
 
+ASK_LABEL = "Demander l'accès"
+
 
 def error_page(portal: Portal, status: int, heading: str, text: str) -> flask.Response:
     """A server-rendered French page (lang=fr, vendored CSS, link home) naming no dashboard."""
@@ -40,6 +42,12 @@ def error_page(portal: Portal, status: int, heading: str, text: str) -> flask.Re
     return response
 
 
-def denied_page(portal: Portal) -> flask.Response:
-    """The HTTP 403 "Accès refusé" page."""
-    return error_page(portal, 403, "Accès refusé", DENIED_TEXT)
+def denied_page(portal: Portal, ask: str | None = None) -> flask.Response:
+    """The HTTP 403 "Accès refusé" page; with ``ask`` (:func:`pilotis.web.access_links.request_link`),
+    a « Demander l'accès » button leading there instead of a dead end."""
+    if ask is None or not hasattr(flask.current_app, "login_manager"):
+        return error_page(portal, 403, "Accès refusé", DENIED_TEXT)
+    body, code = render_message("Accès refusé", DENIED_TEXT, status=403, link=(ask, ASK_LABEL))
+    response = flask.make_response(body, code)
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -16,6 +16,7 @@ from pilotis.ui import pages
 from pilotis.ui.portal import Portal
 from pilotis.ui.referent_links import referent_line
 from pilotis.web import data_catalogue, dataset_page, indicator_pages, seance_view
+from pilotis.web.access_links import request_link
 from pilotis.web.account import account_menu
 from pilotis.web.context import current_lang
 from pilotis.web.enforce import audit, current_principal
@@ -88,7 +89,8 @@ def install(app: Dash, portal: Portal) -> None:
             return pages.not_found(lang), f"{t('not_found', lang)} — {title}"
         if not can_view(principal, dashboard.spec):
             audit("access_denied", principal, f"page {pathname}", f"tableau de bord {dashboard.id}")
-            return pages.denied(lang), f"{t('denied', lang)} — {title}"
+            ask = request_link(portal.registry, principal, pathname)
+            return pages.denied(lang, ask), f"{t('denied', lang)} — {title}"
         audit("page_view", principal, f"page {pathname}", f"tableau de bord {dashboard.id}")
         scope = territory_scope(principal, portal.territories)
         referent = referent_line(portal.registry.referents, departed_accounts(portal), "dashboard", dashboard.id, lang)
