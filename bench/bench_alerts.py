@@ -48,6 +48,7 @@ from pilotis.accounts import sensor_store  # noqa: E402
 from pilotis.accounts.db import Database, get_db  # noqa: E402
 from pilotis.accounts.models import AlertState  # noqa: E402
 from pilotis.core.settings import Settings  # noqa: E402
+from pilotis.web.sensors_api import TRIGGER  # noqa: E402
 from tests import alerting  # noqa: E402  (the test kit: dataset, users, SMTP server)
 
 RULE = """
@@ -114,6 +115,7 @@ def posted_to_mail(
         if sample:
             total.append(done - start)
             answers.append(answered - start)
+    server.extensions[TRIGGER].idle(10)
     db.dispose()
     return total, answers
 

@@ -77,6 +77,7 @@ class IngestTrigger:
         self.mail = mail
         self._by_source = {source: rules_reading(registry, source) for source in registry.sensors}
         self._pending: set[str] = set()
+        self._busy = False
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
         self.runs = 0
@@ -92,19 +93,28 @@ class IngestTrigger:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._loop, name="pilotis-alertes-ingestion", daemon=True)
                 self._thread.start()
-            self._wake.notify()
+            self._wake.notify_all()
         return True
+
+    def idle(self, timeout: float) -> bool:
+        """Wait until nothing is pending nor running (tests, a clean stop); False on timeout."""
+        with self._wake:
+            return self._wake.wait_for(lambda: not self._pending and not self._busy, timeout)
 
     def _loop(self) -> None:
         while True:
             with self._wake:
                 while not self._pending:
                     self._wake.wait()
-                pending, self._pending = self._pending, set()
+                pending, self._pending, self._busy = self._pending, set(), True
             try:
                 self.evaluate(pending)
             except Exception:  # the next kick or the worker's next slot will try again
                 log.exception("alertes : échec de l'évaluation après ingestion")
+            finally:
+                with self._wake:
+                    self._busy = False
+                    self._wake.notify_all()
 
     def evaluate(self, rules: set[str]) -> None:
         """Evaluate the rules ``rules`` at this moment, then send what they wrote to the outbox."""
@@ -120,6 +130,6 @@ class IngestTrigger:
             rules=rules,
             at_once=True,
         )
-        self.runs += 1
         if any(report.messages for report in reports):
             drain_outbox(self.db, now, mail=self.mail(), webhook_secret=options.signing_secret)
+        self.runs += 1
