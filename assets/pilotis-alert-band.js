@@ -35,10 +35,20 @@
     }
     document.body.insertBefore(band, document.body.firstChild);
   }
+  function room(shown) {
+    // On a séance page the full-screen frame moves down by the band's height (nothing hidden).
+    if (!band || !band.classList.contains("pilotis-alert-band-seance")) {
+      return;
+    }
+    document.body.classList.toggle("pilotis-has-alert-band", shown);
+    var height = shown ? band.offsetHeight + "px" : "0px";
+    document.documentElement.style.setProperty("--pilotis-alert-band-h", height);
+  }
   function show(answer) {
     if (!answer.count) {
       if (band) {
         band.hidden = true;
+        room(false);
       }
       return;
     }
@@ -55,6 +65,7 @@
     if (link) {
       link.textContent = answer.link;
     }
+    room(true);
   }
   function ask() {
     fetch("/alertes/en-cours.json", { credentials: "same-origin", cache: "no-store" })

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from pilotis.accounts import display_links, sensor_store
 from pilotis.accounts.db import Database
 from pilotis.core.settings import Settings
 from tests.browser.conftest import new_tab, serve
+from tests.browser.support import describe, run_axe
 from tests.browser.test_alert_band_browser import CONTRAST
 
 pytestmark = pytest.mark.browser
@@ -40,7 +42,7 @@ def _post(base: str, token: str, value: float) -> dict[str, Any]:
 
 
 def test_the_wall_screen_shows_the_alert_after_a_reading_is_posted(
-    browser: Any, tmp_path_factory: pytest.TempPathFactory
+    browser: Any, tmp_path_factory: pytest.TempPathFactory, axe_script: Path
 ) -> None:
     instance = tmp_path_factory.mktemp("wall-instance")
     with serve(instance, {"PILOTIS_ALERTS_BAND_SECONDS": "2"}, ready_path="/login") as base:
@@ -71,10 +73,20 @@ def test_the_wall_screen_shows_the_alert_after_a_reading_is_posted(
                 " return !!top.closest('#pilotis-alert-band'); }"
             )
             assert visible, "le bandeau est caché par le cadre plein écran de la séance"
+            below = tab.page.evaluate(
+                "() => document.querySelector('.pilotis-seance').getBoundingClientRect().top"
+                " >= document.querySelector('#pilotis-alert-band').getBoundingClientRect().bottom - 1"
+            )
+            assert below, "le bandeau cache le haut de la séance"
             tab.page.evaluate("() => document.activeElement && document.activeElement.blur()")
             tab.page.keyboard.press("Tab")
             assert tab.page.evaluate("() => document.activeElement.id") == "pilotis-alert-band"
             assert tab.page.evaluate("() => document.activeElement.getAttribute('aria-label')") == "Alertes en cours"
+            on_band = [
+                v for v in run_axe(tab.page, axe_script) if any("pilotis-alert" in str(n["target"]) for n in v["nodes"])
+            ]
+            assert not on_band, describe(on_band)
+            tab.screenshot("wall-screen-alert-band")
             assert not tab.errors
         finally:
             context.close()
