@@ -18,7 +18,7 @@ from app import create_app
 from pilotis.accounts import sensor_store
 from pilotis.accounts.alert_engine import evaluate_due_rules
 from pilotis.accounts.alert_trigger import rules_reading
-from pilotis.accounts.db import get_db
+from pilotis.accounts.db import Database, get_db
 from pilotis.accounts.models import AlertRun, AlertTransition, User
 from pilotis.core.settings import Settings
 from pilotis.web.sensors_api import TRIGGER
@@ -47,9 +47,10 @@ def flood_app(
                 source._engine.dispose()
 
 
-def _post(app: Dash, token: str, value: float) -> dict[str, object]:
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    body = {"readings": [{"device": LAVAL, "ts": now.isoformat().replace("+00:00", "Z"), "value": value}]}
+def _post(app: Dash, token: str, value: float, device: str = LAVAL, ahead: float = 0.0) -> dict[str, object]:
+    """POST one reading of ``device`` stamped now (+ ``ahead`` seconds: a device whose clock is ahead)."""
+    moment = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=ahead)
+    body = {"readings": [{"device": device, "ts": moment.isoformat().replace("+00:00", "Z"), "value": value}]}
     response = app.server.test_client().post(
         f"/capteurs/{SOURCE}/releves",
         data=json.dumps(body),
@@ -59,6 +60,12 @@ def _post(app: Dash, token: str, value: float) -> dict[str, object]:
     assert response.status_code == 200, response.get_json()
     answer: dict[str, object] = response.get_json()
     return answer
+
+
+def _on_call(db: Database) -> None:
+    """The demo administrator (a recipient of the rule) gets an e-mail address."""
+    with db.session() as session:
+        session.execute(update(User).where(User.username == "admin").values(email=ON_CALL))
 
 
 def test_the_flood_rule_reads_the_sensor_source(flood_app: Dash) -> None:
@@ -76,8 +83,7 @@ def test_a_reading_over_the_threshold_is_mailed_within_seconds_without_a_worker(
     # the reading must not wait for the next slot.
     evaluate_due_rules(db, registry, dt.datetime.now(dt.UTC), options=OPTIONS, rules={RULE})
     token = sensor_store.create_token(db, SOURCE, "tests")[1]
-    with db.session() as session:  # the demo administrator (a recipient of the rule) gets an address
-        session.execute(update(User).where(User.username == "admin").values(email=ON_CALL))
+    _on_call(db)
     with smtp_server() as (box, mail):
         monkeypatch.setenv("PILOTIS_SMTP_HOST", mail.host)
         monkeypatch.setenv("PILOTIS_SMTP_PORT", str(mail.port))
@@ -104,3 +110,26 @@ def test_an_ingestion_evaluates_a_moment_once_and_the_periodic_slot_is_skipped(f
     assert last.second or last.microsecond  # a moment, not a minute slot
     assert evaluate_due_rules(db, registry, last, options=OPTIONS, rules={RULE}) == []
     assert evaluate_due_rules(db, registry, last, options=OPTIONS, rules={RULE}, at_once=True) == []
+
+
+def test_a_reading_stamped_ahead_of_the_server_is_evaluated_once_its_time_has_come(
+    flood_app: Dash, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A device clock 2 s ahead: evaluated at once, the rule (window ending now) would not see the
+    reading and the alert would wait for the next slot; the trigger waits for the reading's time."""
+    db = get_db(flood_app.server)
+    token = sensor_store.create_token(db, SOURCE, "tests")[1]
+    _on_call(db)
+    with smtp_server() as (box, mail):
+        monkeypatch.setenv("PILOTIS_SMTP_HOST", mail.host)
+        monkeypatch.setenv("PILOTIS_SMTP_PORT", str(mail.port))
+        posted = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        assert _post(flood_app, token, 3.0, device="mayenne-daon", ahead=2)["acceptes"] == 1
+        with box.event:
+            assert box.event.wait_for(lambda: bool(box.to(ON_CALL)), timeout=10), "aucun e-mail reçu"
+        body = box.to(ON_CALL)[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "La Mayenne à Daon" in body
+    at = db.read(
+        select(AlertTransition.at).where(AlertTransition.rule == RULE, AlertTransition.instance == "La Mayenne à Daon")
+    )[0][0]
+    assert at >= posted.replace(microsecond=0) + dt.timedelta(seconds=2)

@@ -14,6 +14,9 @@ for the next slot of the rule (up to its ``every``) and for the worker's next pa
 - the evaluation claims ``now`` (``at_once=True``): an ingestion may evaluate the current slot
   again, never twice the same moment, and several web processes (or a worker) evaluating at the
   same time still tell each transition once;
+- a reading stamped a little ahead of the server's clock (devices drift; up to 5 minutes are
+  accepted) is read only once that moment has come (a rule's window ends at ``now``): the
+  evaluation waits for the latest reading's time, so the delay is the drift, not a whole slot;
 - a data service of its own for each evaluation, with an empty cache: the evaluation reads the
   rows just stored, whatever the datasets' ``ttl`` (the dashboards' shared cache is untouched).
 """
@@ -78,18 +81,22 @@ class IngestTrigger:
         self._by_source = {source: rules_reading(registry, source) for source in registry.sensors}
         self._pending: set[str] = set()
         self._busy = False
+        self._not_before: dt.datetime | None = None
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
         self.runs = 0
         """Evaluations done (tests and the benchmark watch it)."""
 
-    def kick(self, source: str) -> bool:
-        """Ask for an evaluation of the rules reading ``source``; False when no rule reads it."""
+    def kick(self, source: str, latest: dt.datetime | None = None) -> bool:
+        """Ask for an evaluation of the rules reading ``source``, not before ``latest`` (naive UTC:
+        the time of the newest reading stored); False when no rule reads the source."""
         rules = self._by_source.get(source)
         if not rules:
             return False
         with self._wake:
             self._pending |= rules
+            if latest is not None:
+                self._not_before = max(latest, self._not_before or latest)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._loop, name="pilotis-alertes-ingestion", daemon=True)
                 self._thread.start()
@@ -104,9 +111,10 @@ class IngestTrigger:
     def _loop(self) -> None:
         while True:
             with self._wake:
-                while not self._pending:
-                    self._wake.wait()
+                while not self._pending or self._early():
+                    self._wake.wait(self._early() or None)
                 pending, self._pending, self._busy = self._pending, set(), True
+                self._not_before = None
             try:
                 self.evaluate(pending)
             except Exception:  # the next kick or the worker's next slot will try again
@@ -115,6 +123,12 @@ class IngestTrigger:
                 with self._wake:
                     self._busy = False
                     self._wake.notify_all()
+
+    def _early(self) -> float:
+        """Seconds until the newest pending reading's time (0: its time has come)."""
+        if self._not_before is None:
+            return 0.0
+        return max(0.0, (self._not_before - naive_utc(dt.datetime.now(dt.UTC))).total_seconds())
 
     def evaluate(self, rules: set[str]) -> None:
         """Evaluate the rules ``rules`` at this moment, then send what they wrote to the outbox."""

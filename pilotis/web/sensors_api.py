@@ -137,8 +137,8 @@ def post_readings(source: str) -> flask.Response:
     stored = sensor_store.store(db, source, token, rows)  # the token is checked here
     if stored is None:
         return _unauthorized()  # nothing stored, nothing said about the readings
-    if stored:
-        flask.current_app.extensions[TRIGGER].kick(source)
+    if stored:  # the alert rules reading this source, in the background (not before the newest reading)
+        flask.current_app.extensions[TRIGGER].kick(source, max(reading.ts for reading in accepted))
     status = 400 if refused else 200
     if refused:
         log.info("capteurs %s : %d relevé(s) refusé(s) sur %d", source, len(refused), len(items))
