@@ -40,8 +40,9 @@ $(RUN_STAMP): requirements.txt | $(PY)
 	$(PIP) install -r requirements.txt
 	touch $@
 
-$(DEV_STAMP): requirements.txt requirements-dev.txt | $(PY)
+$(DEV_STAMP): requirements.txt requirements-dev.txt requirements-testdata.txt | $(PY)
 	$(PIP) install -r requirements.txt -r requirements-dev.txt
+	$(PIP) install --no-deps -r requirements-testdata.txt
 	touch $@ $(RUN_STAMP)
 
 install-run: $(RUN_STAMP)
