@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from pilotis.accounts.db import Database, utcnow
-from pilotis.accounts.models import AlertOutbox, AnomalyReport, User
+from pilotis.accounts.models import AnomalyReport, User
+from pilotis.accounts.notices import mail_rows
 
 MAX_PER_HOUR = 5
 """Reports a person may send in one hour (all widgets together)."""
@@ -168,22 +169,7 @@ def queue_mail(
     db: Database, rule: str, recipients: Iterable[str], subject: str, body: str, now: datetime | None = None
 ) -> int:
     """Put one e-mail per address in the outbox (rule ``rule``, e.g. ``signalement:12``)."""
-    now = now or utcnow()
-    addresses = sorted({a for a in recipients if a})
+    rows = mail_rows(rule, recipients, subject, body, now or utcnow())
     with db.session() as session:
-        for address in addresses:
-            session.add(
-                AlertOutbox(
-                    created_at=now,
-                    rule=rule[:100],
-                    channel="email",
-                    recipient=address,
-                    subject=subject[:300],
-                    body=body,
-                    html="",
-                    status="pending",
-                    attempts=0,
-                    next_attempt_at=now,
-                )
-            )
-    return len(addresses)
+        session.add_all(rows)
+    return len(rows)
