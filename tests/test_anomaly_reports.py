@@ -16,9 +16,12 @@ from sqlalchemy import delete, select, update
 from pilotis.accounts import anomaly_reports
 from pilotis.accounts.alert_outbox import drain_outbox
 from pilotis.accounts.models import AlertOutbox, AnomalyReport, AuditEvent, User
+from pilotis.accounts.users import DEMO_USERS
+from pilotis.core.access import can_view_widget
 from pilotis.core.widget_referent import answerer, candidate_roles
 from tests.alerting import smtp_server
 from tests.helpers import form_token, login_as, route, texts
+from tests.test_access_matrix import principal_of_demo
 
 FORM = "/signalements/nouveau?tableau=rsa&widget=communes&territoire=commune:53130&annee=2019"
 
@@ -214,3 +217,34 @@ def test_a_widget_without_a_present_referent_goes_to_the_admins(portal: Any) -> 
     found = answerer(registry.referents, everyone, roles)
     assert found.subject in {"dataset:rsa_communes", "dashboard:rsa"}  # the deputies (no account) remain
     assert answerer(registry.referents, everyone, [("dashboard", "absent")]).subject == "admin"
+
+
+@pytest.mark.parametrize("username", [u.username for u in DEMO_USERS])
+def test_the_form_follows_the_access_matrix(app: Any, portal: Any, username: str) -> None:
+    """Every demo user × every dashboard × its first widget: the form opens exactly where the
+    widget may be seen (the one access function), else 404 naming nothing; signed out: the login."""
+    client = _client(app, username)
+    principal = principal_of_demo(username)
+    anonymous = app.server.test_client()
+    for dashboard in portal.registry.dashboards.values():
+        widget = dashboard.widgets[0]
+        address = f"/signalements/nouveau?tableau={dashboard.id}&widget={widget.id}"
+        allowed = can_view_widget(principal, portal.registry, dashboard, widget.id)
+        answer = client.get(address)
+        assert answer.status_code == (200 if allowed else 404), (username, dashboard.id, answer.status_code)
+        if not allowed:
+            assert dashboard.spec.title not in answer.get_data(as_text=True)
+        assert anonymous.get(address).status_code == 302
+
+
+def test_the_pages_speak_english_too(app: Any, db: Any) -> None:
+    sender = _client(app, "president")
+    sender.set_cookie("pilotis_lang", "en")
+    form = sender.get(FORM).get_data(as_text=True)
+    assert "Report an anomaly" in form and "Send the report" in form and "Values shown (attached)" in form
+    assert 'lang="fr"' in form  # the dashboard's own French names stay marked as French
+    assert _send(sender, FORM, "Wrong figure").status_code == 303
+    inbox = sender.get("/signalements").get_data(as_text=True)
+    assert "My reports" in inbox and "received" in inbox
+    english = route(sender, "/rsa")
+    assert "Report an anomaly" in texts(english)
