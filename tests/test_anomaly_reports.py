@@ -248,3 +248,18 @@ def test_the_pages_speak_english_too(app: Any, db: Any) -> None:
     assert "My reports" in inbox and "received" in inbox
     english = route(sender, "/rsa")
     assert "Report an anomaly" in texts(english)
+
+
+def test_attached_values_only_for_who_may_open_the_dashboard(app: Any, db: Any) -> None:
+    """A handler of the role (here the referent of `rh_paie`) who may not open the dashboard the
+    report comes from reads the report, not the figures attached to it."""
+    with db.session() as session:
+        user_id = session.scalar(select(User.id).where(User.username == "president"))
+    draft = anomaly_reports.Draft(
+        "rsa", "communes", "/rsa", "Territoire : Laval", "Commune | Foyers\nLaval | 4 321", "dataset:rh_paie"
+    )
+    anomaly_reports.create(db, user_id, draft, "Chiffre étrange")
+    rh = _client(app, "agent.rh").get("/signalements").get_data(as_text=True)
+    assert "Chiffre étrange" in rh and "4 321" not in rh and "Valeurs jointes non affichées" in rh
+    admin = _client(app, "admin").get("/signalements").get_data(as_text=True)
+    assert "4 321" in admin

@@ -18,6 +18,10 @@ ANOMALY_TEXTS: dict[str, dict[str, str]] = {
     "anomaly_page": {"fr": "Page", "en": "Page"},
     "anomaly_filters": {"fr": "Filtres", "en": "Filters"},
     "anomaly_values": {"fr": "Valeurs affichées (jointes au signalement)", "en": "Values shown (attached)"},
+    "anomaly_values_hidden": {
+        "fr": "Valeurs jointes non affichées : vous n'avez pas accès à ce tableau de bord.",
+        "en": "Attached values not shown: you have no access to this dashboard.",
+    },
     "anomaly_no_values": {"fr": "Aucune valeur (élément sans données).", "en": "No values (item without data)."},
     "anomaly_goes_to": {"fr": "Destinataire", "en": "Goes to"},
     "anomaly_to_admins": {"fr": "les administrateurs du portail", "en": "the portal's administrators"},

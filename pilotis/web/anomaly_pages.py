@@ -24,7 +24,7 @@ from pilotis.accounts import anomaly_reports, audit
 from pilotis.accounts.access_requests import admin_addresses
 from pilotis.accounts.anomaly_reports import Draft, Listed, ReportError
 from pilotis.accounts.db import get_db
-from pilotis.core.access import Principal
+from pilotis.core.access import Principal, can_view
 from pilotis.core.widget_referent import ADMIN, handlers
 from pilotis.ui.portal import Portal
 from pilotis.web.anomaly_context import BadFilter, NotFound, WidgetView, current_args, widget_view
@@ -153,6 +153,8 @@ def inbox(status: int = 200, **extra: Any) -> Any:
         handles=subjects is None or bool(subjects),
         admin_subject=ADMIN,
         titles={d.id: d.spec.title for d in dashboards.values()},
+        # the attached values only to whoever may open the dashboard (the one access function)
+        readable={d.id for d in dashboards.values() if can_view(principal, d.spec)},
         sent=flask.request.args.get("sent") == "1",
         **extra,
     )
