@@ -20,6 +20,7 @@ from pilotis.plugins import register_builtins
 from pilotis.ui.portal import Portal
 from pilotis.web import (
     access_requests_page,
+    anomaly_pages,
     csp,
     dcat_export,
     enforce,
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     server.register_blueprint(metrics_bp)  # /metrics (bearer token)
     metrics.install(app, registry)  # callback latency by dashboard and widget
     server.register_blueprint(alerts_bp)  # /alertes: current alerts, history, acknowledgement, silences
+    server.register_blueprint(anomaly_pages.bp)  # /signalements: « Signaler une anomalie », inbox, follow-up
 
     @server.before_request
     def unknown_pages() -> flask.Response | None:

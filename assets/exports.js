@@ -1,4 +1,5 @@
-/* « Télécharger » under a widget (pilotis/ui/downloads.py): the export links carry the filters
+/* « Télécharger » under a widget (pilotis/ui/downloads.py) and « Signaler une anomalie »
+   (pilotis/ui/report_link.py): the export and report links carry the filters
    chosen on the page. Each link names the ids of the page's territory and year selects and of
    the widget's own controls (data-territory, data-period, data-controls); its address is
    rewritten from their current values just before it is followed, copied or hovered. */
@@ -37,11 +38,13 @@
       }
     });
     var query = params.toString();
-    link.setAttribute("href", link.getAttribute("data-base") + (query ? "?" + query : ""));
+    var base = link.getAttribute("data-base");
+    var joint = base.indexOf("?") >= 0 ? "&" : "?"; // the anomaly form's base names its widget already
+    link.setAttribute("href", base + (query ? joint + query : ""));
   }
 
   function onEvent(event) {
-    var link = event.target && event.target.closest && event.target.closest("a.pilotis-export");
+    var link = event.target && event.target.closest && event.target.closest("a.pilotis-export, a.pilotis-report");
     if (link) {
       refresh(link);
     }

@@ -63,6 +63,9 @@ EVENTS: dict[str, str] = {
     "access_granted": "Accès accordé",
     "access_refused": "Demande d'accès refusée",
     "access_ended": "Accès accordé fermé avant sa fin",
+    "anomaly_reported": "Anomalie signalée",
+    "anomaly_status": "Suivi d'un signalement (état changé)",
+    "referent_late_notice": "Jeu de données en retard : référent prévenu",
 }
 """Event types and their French labels (add one here before recording it)."""
 

@@ -6,6 +6,9 @@ uid={username},ou=people,…``, or ``{username}@domaine.local`` for Active Direc
 (``search_base`` + ``search_filter``, with a service account or anonymously). The user name is
 escaped for the DN or the filter it goes into: no LDAP injection. An empty password is refused
 before anything is sent (an LDAP server accepts a bind without password as an anonymous one).
+
+:func:`present_accounts` answers the referents' check (:mod:`pilotis.accounts.ldap_referents`):
+which accounts the directory still holds, enabled.
 """
 
 from __future__ import annotations
@@ -110,3 +113,44 @@ def _read_user(config: LdapDirectory, connection: Connection, username: str, dn:
         groups += [str(e["dn"]) for e in connection.response or [] if e.get("type") == "searchResEntry"]
     display = str(name[0] if isinstance(name, list) and name else name)
     return DirectoryUser(username=username, dn=real_dn, display_name=display, groups=tuple(dict.fromkeys(groups)))
+
+
+AD_DISABLED = 0x2
+"""``userAccountControl`` bit of a disabled Active Directory account (ACCOUNTDISABLE)."""
+
+
+def present_accounts(config: LdapDirectory, usernames: set[str]) -> set[str]:
+    """Of ``usernames``, those the directory holds and has not disabled (Active Directory:
+    ``userAccountControl`` without ACCOUNTDISABLE). One service connection (``bind_dn``, or
+    anonymous), one search per name, escaped like a sign-in. Raises :class:`DirectoryUnavailable`
+    when the directory cannot answer (never read as « everybody left »)."""
+    if not usernames:
+        return set()
+    password = env_secret(config.bind_password_env, "") if config.bind_password_env else None
+    try:
+        service = _connection(config, config.bind_dn or None, password)
+        try:
+            if not service.bind():
+                raise DirectoryUnavailable("compte de service refusé par l'annuaire")
+            return {name for name in sorted(usernames) if _enabled_entry(config, service, name)}
+        finally:
+            service.unbind()
+    except LDAPException as exc:
+        raise DirectoryUnavailable(type(exc).__name__) from exc
+
+
+def _enabled_entry(config: LdapDirectory, connection: Connection, username: str) -> bool:
+    if config.user_dn:
+        base, search, scope = config.user_dn.format(username=escape_rdn(username)), "(objectClass=*)", BASE
+    else:
+        base, scope = config.search_base, SUBTREE
+        search = config.search_filter.format(username=escape_filter_chars(username))
+    connection.search(base, search, scope, attributes=["userAccountControl"], size_limit=2)
+    code = (connection.result or {}).get("result", 0)
+    if code not in (0, 32):  # 32: noSuchObject (a DN template naming nobody)
+        raise DirectoryUnavailable(str((connection.result or {}).get("description", code)))
+    entries = [e for e in connection.response or [] if e.get("type") == "searchResEntry"]
+    if len(entries) != 1:
+        return False
+    flags = entries[0].get("attributes", {}).get("userAccountControl")
+    return not (isinstance(flags, int) and flags & AD_DISABLED)

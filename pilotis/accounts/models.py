@@ -1,7 +1,7 @@
 """Tables of the application database: users (with roles), their sign-in sessions, departments,
 login attempts, audit log, séance snapshots, display links, API tokens, sensor devices, readings
 and upload tokens, referent tenures, background jobs and their runs, alerts (states, history,
-outbox), access requests.
+outbox), access requests, anomaly reports (« Signaler une anomalie »), late-dataset notices.
 
 Size: over 400 lines on purpose: one declarative schema, read as a whole against the migrations
 (``tests/test_security.py`` compares them); each table is a short class.
@@ -534,3 +534,50 @@ class AccessRequest(Base):
     """Why it was refused (or a note with a grant)."""
     ends_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     """Granted: when the access ends by itself (naive UTC)."""
+
+
+class AnomalyReport(Base):
+    """« Signaler une anomalie » on a widget (issue 17): what the sender saw (page, filters,
+    values) and wrote, the role it went to, and its follow-up (:mod:`pilotis.accounts.anomaly_reports`)."""
+
+    __tablename__ = "anomaly_reports"
+    __table_args__ = (
+        Index("ix_anomaly_reports_user_id", "user_id"),
+        Index("ix_anomaly_reports_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    dashboard: Mapped[str] = mapped_column(String(64))
+    widget: Mapped[str] = mapped_column(String(64))
+    page: Mapped[str] = mapped_column(String(500))
+    """The page's address with the filters (``/rsa?territoire=commune:53130&annee=2019``)."""
+    filters: Mapped[str] = mapped_column(Text, default="")
+    """The filters in words (« Territoire : Laval ; Année : 2019 »)."""
+    shown: Mapped[str] = mapped_column(Text, default="")
+    """The values the widget showed the sender (a text table, cut)."""
+    message: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(String(200))
+    """The role it went to (``dataset:rsa_communes``), or ``admin`` when no role answers."""
+    status: Mapped[str] = mapped_column(String(16), default="received")
+    """`received`, `in_progress`, `resolved` or `rejected`."""
+    reply: Mapped[str] = mapped_column(Text, default="")
+    handled_by: Mapped[str | None] = mapped_column(String(150), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class LateDatasetNotice(Base):
+    """A late dataset whose referent was told (:mod:`pilotis.accounts.late_datasets`): one row per
+    dataset and last period received — the unique pair is the claim, so each late period is
+    e-mailed once whatever the number of workers."""
+
+    __tablename__ = "late_dataset_notices"
+    __table_args__ = (UniqueConstraint("dataset", "last_period", name="uq_late_dataset_notices_dataset_last_period"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset: Mapped[str] = mapped_column(String(100))
+    last_period: Mapped[str] = mapped_column(String(20))
+    """The last period present when it was found late (``2024-06-01``)."""
+    notified_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    recipients: Mapped[str] = mapped_column(Text, default="")

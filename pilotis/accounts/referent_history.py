@@ -4,8 +4,8 @@
 :func:`sync` compares it with the open tenures at start-up and after an import: a new person
 opens a tenure, the previous one is closed (``replaced``), a role no longer declared is closed
 (``removed``). :func:`departed` reads which named accounts are disabled or gone, and
-:func:`notify_vacancies` tells the administrators once per vacancy (an audit line
-``referent_vacant``; the administration pages list the open vacancies).
+:func:`notify_vacancies` tells the administrators once per vacancy (an e-mail through the outbox,
+an audit line ``referent_vacant``; the administration pages list the open vacancies).
 """
 
 from __future__ import annotations
@@ -13,11 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from pilotis.accounts import audit
 from pilotis.accounts.db import Database, utcnow
-from pilotis.accounts.models import ReferentTenure, User
+from pilotis.accounts.models import ReferentTenure, User, UserRole
+from pilotis.accounts.notices import base_url, mail_rows
 from pilotis.core.referents import Directory, Person, subject_key
 
 FIELDS = ("name", "account", "service", "email", "phone")
@@ -92,21 +94,31 @@ def departed(db: Database, accounts: set[str]) -> set[str]:
 
 
 def notify_vacancies(db: Database, directory: Directory, gone: set[str]) -> list[str]:
-    """Record each new vacancy once (audit ``referent_vacant`` + ``vacant_since``); a holder whose
-    account came back is no longer vacant. Returns the subjects newly found vacant."""
+    """Tell the administrators of each new vacancy once: ``vacant_since`` is set by a conditional
+    UPDATE (of several workers or page views finding it together, one wins), and in the same
+    transaction an e-mail to every active administrator with an address goes to the outbox
+    (rule ``referent:<subject>``); then an audit line ``referent_vacant``. A holder whose account
+    came back is no longer vacant (a later departure is told again). Returns the subjects newly
+    found vacant."""
     vacant = {subject_key(kind, ident): person for kind, ident, person in directory.vacancies(gone)}
     told: list[str] = []
+    now = utcnow()
     with db.session() as session:
         rows = session.scalars(
             select(ReferentTenure).where(ReferentTenure.ended_at.is_(None), ReferentTenure.position == "holder")
         ).all()
         for row in rows:
             if row.subject in vacant and row.account == vacant[row.subject].account:
-                if row.vacant_since is None:
-                    row.vacant_since = utcnow()
+                if row.vacant_since is None and _claim(session, row.id, now):
                     told.append(row.subject)
             elif row.vacant_since is not None:
                 row.vacant_since = None
+        if told:
+            addresses = admin_addresses(session)
+            for subject in told:
+                session.add_all(
+                    mail_rows(f"referent:{subject}", addresses, *_vacancy_mail(subject, vacant[subject]), now)
+                )
     for subject in told:
         person = vacant[subject]
         audit.record(
@@ -118,3 +130,37 @@ def notify_vacancies(db: Database, directory: Directory, gone: set[str]) -> list
             db=db,
         )
     return told
+
+
+def _claim(session: Session, tenure_id: int, now: datetime) -> bool:
+    """Mark the tenure vacant unless another transaction did it first."""
+    done = session.execute(
+        update(ReferentTenure)
+        .where(ReferentTenure.id == tenure_id, ReferentTenure.vacant_since.is_(None))
+        .values(vacant_since=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(done, "rowcount", 0))
+
+
+def admin_addresses(session: Session) -> list[str]:
+    """E-mail addresses of the active administrators (their ``email``, else a username that is one)."""
+    rows = session.execute(
+        select(User.email, User.username)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == "admin", User.active.is_(True))
+    ).all()
+    found = (email or (username if "@" in username else None) for email, username in rows)
+    return sorted({address for address in found if address})
+
+
+def _vacancy_mail(subject: str, person: Person) -> tuple[str, str]:
+    """(subject, body) of the e-mail telling the administrators a role has no holder."""
+    body = (
+        f"Le compte « {person.account} » de {person.name}, titulaire du rôle de référent {subject}, "
+        "est désactivé ou a été supprimé.\n\nLe portail affiche désormais « référent à désigner » pour ce "
+        "rôle (le suppléant reste affiché s'il est actif).\n\nDésignez un nouveau titulaire dans "
+        "config/referents.yaml ou par un import (python -m pilotis referents import).\n\n"
+        f"Annuaire des référents : {base_url()}/referents\n"
+    )
+    return f"Référent à désigner : {subject}", body

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pilotis.core.i18n_access import ACCESS_TEXTS
 from pilotis.core.i18n_alerts import ALERT_TEXTS
+from pilotis.core.i18n_anomaly import ANOMALY_TEXTS
 from pilotis.core.i18n_catalogue import CATALOGUE_TEXTS
 from pilotis.core.i18n_exports import EXPORT_TEXTS
 from pilotis.core.i18n_seance import SEANCE_TEXTS
@@ -352,6 +353,7 @@ TEXTS: dict[str, dict[str, str]] = {
     **ACCESS_TEXTS,  # access requests: pilotis/core/i18n_access.py
     **CATALOGUE_TEXTS,  # referents, search, dataset pages: pilotis/core/i18n_catalogue.py
     **ALERT_TEXTS,  # /alertes: pilotis/core/i18n_alerts.py
+    **ANOMALY_TEXTS,  # « Signaler une anomalie », /signalements: pilotis/core/i18n_anomaly.py
 }
 
 

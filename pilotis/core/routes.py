@@ -57,6 +57,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/capteurs", "envoi des relevés des capteurs (POST /capteurs/<source>/releves)", server="folder"),
     Route("/referents", "annuaire des référents", server="page"),
     Route("/recherche", "recherche (tableaux de bord, indicateurs, données, référents)", server="page"),
+    Route("/signalements", "signalements d'anomalies : formulaire, boîte de réception, suivi", server="tree"),
 )
 """Every address the portal keeps for itself, besides ``/`` and the ``/_…`` addresses of Dash."""
 

@@ -86,6 +86,10 @@ class LdapDirectory(_Strict):
     """Attribut du nom affiché (`displayName` pour Active Directory)."""
     timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     """Délai maximal de connexion et de réponse de l'annuaire."""
+    referents_check_minutes: int = Field(default=0, ge=0, le=10080)
+    """Toutes les N minutes (tâche `referents_directory` du `worker`), chercher dans l'annuaire les comptes
+    des référents (`account` de `config/referents.yaml`) : un compte absent ou désactivé est désactivé sur le
+    portail (« référent à désigner », administrateurs prévenus) ; 0 : jamais."""
 
 
 class Match(_Strict):

@@ -18,9 +18,9 @@ from pilotis.core.sources import SourceError
 from pilotis.core.territory import Territory
 from pilotis.core.widgets import WIDGET_TYPES
 from pilotis.ui.components import aria, data_attributes
-from pilotis.ui.downloads import download_menu
 from pilotis.ui.overview import widget_cards
 from pilotis.ui.portal import Portal
+from pilotis.ui.report_link import widget_actions
 
 FOOTER_LINKS = (("indicators", "/indicateurs"), ("data_catalogue", "/donnees"), ("referents_link", "/referents"))
 
@@ -339,7 +339,7 @@ def widget_card(portal: Portal, dashboard: Dashboard, widget, lang: str) -> dbc.
             *([controls] if controls is not None else []),
             *(body if isinstance(body, list) else [body]),
             html.P(footer, className="pilotis-source small mb-0 mt-2"),
-            *filter(None, [download_menu(dashboard, widget, lang)]),  # « Télécharger »: CSV, XLSX
+            *widget_actions(dashboard, widget, lang),  # « Télécharger » (CSV, XLSX), « Signaler une anomalie »
         ],
         className=f"card card-body h-100 pilotis-widget pilotis-{widget.type}",
         **named_by,
