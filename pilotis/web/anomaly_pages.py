@@ -98,12 +98,18 @@ def new() -> Any:
 
 def _tell_referents(user: SessionUser, view: WidgetView, report_id: int, message: str) -> None:
     """E-mail the people present in the role that answers for the widget (the administrators
-    when it is none or nobody there has an address); never fails the report."""
+    when it is none or nobody there has an address); never fails the report.
+
+    The values the sender saw are NOT in the e-mail: a referent may hold the role without the
+    right to open the dashboard, and an address carries no rights. The inbox shows them to whoever
+    may open it (``can_view``)."""
     addresses = view.answerer.addresses or admin_addresses(get_db())
     body = (
         f"{user.display_name or user.username} ({user.username}) signale une anomalie dans "
         f"« {view.title} ».\n\nPage : {_absolute(view.page)}\nFiltres : {view.filters_text()}\n\n"
-        f"Description :\n{message}\n\nValeurs affichées :\n{view.shown_text() or '(aucune)'}\n\n"
+        f"Description :\n{message}\n\n"
+        "Les valeurs affichées sont jointes au signalement dans le portail (visibles si vous pouvez "
+        "ouvrir ce tableau de bord).\n\n"
         f"Suivre et répondre : {_absolute(flask.url_for('pilotis_anomalies.inbox'))}#signalement-{report_id}\n"
     )
     try:
