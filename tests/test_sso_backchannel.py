@@ -196,6 +196,15 @@ def test_forged_or_tampered_tokens_are_refused(
     assert problem in audit_events(stack.app, "sso_failure")[-1].detail
 
 
+def test_unknown_key_is_refused(stack: Stack) -> None:
+    """A key id the provider does not publish (keys fetched again at most once a minute)."""
+    other = RSAKey.generate_key(2048, parameters={"kid": "cle-inconnue", "use": "sig", "alg": "RS256"})
+    for _ in range(2):
+        forged = jwt.encode({"alg": "RS256", "kid": "cle-inconnue"}, claims(stack), other)
+        response = post(stack, forged)
+        assert response.status_code == 400 and "signature" in response.json()["error_description"]
+
+
 def test_a_replayed_token_is_refused(stack: Stack) -> None:
     replayed = token(claims(stack), stack.key)
     assert post(stack, replayed).status_code == 200

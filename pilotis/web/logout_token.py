@@ -37,6 +37,21 @@ MAX_LENGTH = 8192
 """Longest logout token read (characters): anything longer is refused before any decoding."""
 
 
+REFRESH_EVERY = 60.0
+"""At most one key refresh per provider and worker in this many seconds, whatever the tokens say:
+anyone may post to the route, and an unknown ``kid`` must not make the portal fetch the
+provider's keys on every request."""
+_refreshed: dict[str, float] = {}
+
+
+def _may_refresh(provider_id: str) -> bool:
+    now = time.monotonic()
+    if now - _refreshed.get(provider_id, -REFRESH_EVERY) < REFRESH_EVERY:
+        return False
+    _refreshed[provider_id] = now
+    return True
+
+
 class LogoutTokenError(Exception):
     """The logout token is refused; ``reason`` (French) names the problem."""
 
@@ -80,9 +95,10 @@ def _decode(provider: OidcProvider, raw: str) -> tuple[dict[str, Any], dict[str,
         try:
             token = jwt.decode(raw, oidc_client.keyset(keys), registry=registry)
         except InvalidKeyIdError:  # keys rotated since they were cached: fetch them once more
-            token = jwt.decode(
-                raw, oidc_client.keyset(oidc_client.metadata(provider, refresh=True)[1]), registry=registry
-            )
+            if not _may_refresh(provider.id):
+                raise
+            fresh = oidc_client.metadata(provider, refresh=True)[1]
+            token = jwt.decode(raw, oidc_client.keyset(fresh), registry=registry)
     except (BadSignatureError, InvalidKeyIdError) as exc:
         raise LogoutTokenError("signature du jeton de déconnexion invalide (clés du fournisseur)") from exc
     except OidcError as exc:
