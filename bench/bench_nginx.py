@@ -12,11 +12,12 @@ of bench/bench_sources.py) for ``--seconds`` per layout:
   deploy/nginx/pilotis_proxy.conf included as is, one nginx worker, access log on), one nginx
   process per layout.
 
-Each instance is ``gunicorn -c deploy/gunicorn.conf.py`` with 1 worker of 4 threads (the
-deployment test's instance), demo configuration, JSON logs. All four instances run for the whole
-benchmark; the layouts are measured in turn, interleaved over ``--rounds`` rounds (the median of
-the rounds is reported), so that a burst of load from another process lands on every layout
-rather than on one. Database and cache: PostgreSQL and Redis when ``PILOTIS_TEST_PG`` and
+Each instance is ``gunicorn -c deploy/gunicorn.conf.py`` with 1 worker of 4 threads (the deployment
+test's instance), demo configuration, JSON logs, without the shipped renewal of workers after ~5000
+requests (``--max-requests 0``: see the comment at the command line). All four instances run for
+the whole benchmark; the layouts are measured in turn, interleaved over ``--rounds`` rounds (the
+median of the rounds is reported), so that a burst of load from another process lands on every
+layout rather than on one. Database and cache: PostgreSQL and Redis when ``PILOTIS_TEST_PG`` and
 ``PILOTIS_TEST_REDIS`` are set (the production layout; a schema of its own, dropped afterwards),
 else a SQLite file and a per-instance memory cache (each instance warmed before measuring).
 
@@ -123,8 +124,8 @@ def run(quick: bool = False, seconds: int | None = None, rounds: int | None = No
     """Start the layouts, measure them, return the Markdown report."""
     if not NGINX.exists():
         raise RuntimeError(f"nginx absent ({NGINX}): apt-get install nginx (make servers)")
-    seconds = seconds or (4 if quick else 8)
-    rounds = rounds or (1 if quick else 3)
+    seconds = seconds or (4 if quick else 6)
+    rounds = rounds or (1 if quick else 5)
     before = uptime()
     results: dict[str, list[dict[str, float]]] = {}
     with (
@@ -144,6 +145,11 @@ def run(quick: bool = False, seconds: int | None = None, rounds: int | None = No
                 "deploy/gunicorn.conf.py",
                 "--pid",
                 str(folder / "gunicorn.pid"),
+                # The shipped renewal of workers (max_requests 5000 ± 500) is off while measuring: with
+                # one worker per instance, each renewal leaves the instance deaf while the new worker
+                # boots (seen: a whole 6 s round at 0 req/s), which measures the boot, not the layout.
+                "--max-requests",
+                "0",
             ]
             process = _start(
                 f"instance{number}", command, instance_env(folder, port, database_url, cache_url, prefix), tmp
@@ -176,12 +182,28 @@ def run(quick: bool = False, seconds: int | None = None, rounds: int | None = No
                 if answer.status_code != 200 or WIDGET not in answer.text:
                     raise RuntimeError(f"{url}: HTTP {answer.status_code}: {answer.text[:300]}")
         cookie = "; ".join(f"{k}={v}" for k, v in session.cookies.items())
+        measuring = {p.name: p.log.stat().st_size for p, _ in instances}
         for _ in range(rounds):
             for name, url in layouts.items():
                 out = wrk(url + "/_dash-update-component", body, {**headers, "Cookie": cookie}, seconds, tmp)
                 results.setdefault(name, []).append(out)
+                print(f"{name}: {out['rps']:.0f} req/s, p50 {out['p50']:.1f} ms", file=sys.stderr, flush=True)
+        events = {p.name: _log_events(p.log, measuring[p.name]) for p, _ in instances}
     after = uptime()
-    return report(results, seconds, rounds, storage_text, before, after)
+    return report(results, seconds, rounds, storage_text, before, after, events)
+
+
+def _log_events(log: Path, offset: int) -> str:
+    """What an instance's log says happened while measuring: worker restarts, timeouts, errors."""
+    with open(log, "rb") as handle:
+        handle.seek(offset)
+        text = handle.read().decode("utf-8", "replace")
+    counts = {
+        "worker timeouts": text.count("WORKER TIMEOUT"),
+        "workers started": text.count("Booting worker"),
+        "tracebacks": text.count("Traceback"),
+    }
+    return ", ".join(f"{v} {k}" for k, v in counts.items())
 
 
 def _median(runs: list[dict[str, float]], key: str) -> float:
@@ -189,7 +211,13 @@ def _median(runs: list[dict[str, float]], key: str) -> float:
 
 
 def report(
-    results: dict[str, list[dict[str, float]]], seconds: int, rounds: int, storage_text: str, before: str, after: str
+    results: dict[str, list[dict[str, float]]],
+    seconds: int,
+    rounds: int,
+    storage_text: str,
+    before: str,
+    after: str,
+    events: dict[str, str],
 ) -> str:
     direct = _median(results["direct → 1 instance"], "rps")
     one = _median(results["nginx → 1 instance"], "rps")
@@ -215,12 +243,21 @@ def report(
         "",
         f"Cached KPI callback `{WIDGET}` ({TERRITORY}, {YEAR}), signed in; `wrk -t2 -c16`, {seconds} s per "
         f"layout and round, {rounds} round(s) interleaved, medians of the rounds. Each instance: gunicorn "
-        f"(deploy/gunicorn.conf.py), 1 worker × 4 threads; nginx: one worker, deploy/nginx/pilotis_proxy.conf. "
+        "(deploy/gunicorn.conf.py, `--max-requests 0`), 1 worker × 4 threads; nginx: one worker, "
+        "deploy/nginx/pilotis_proxy.conf. "
         f"Storage: {storage_text}.",
         "",
         md_table(
             ["layout", "req/s", "range (rounds)", "p50 ms", "p95 ms", "errors", "vs nginx → 1 instance"],
             rows,
+        ),
+        "",
+        "Every round (req/s), in the order measured — a round far below the others is the machine, "
+        "not the layout (the other helpers' tests and benchmarks share its 2 cores):",
+        "",
+        md_table(
+            ["layout", *[f"round {n}" for n in range(1, rounds + 1)]],
+            [[name, *[fmt(r["rps"], 0) for r in runs]] for name, runs in results.items()],
         ),
         "",
         f"**Proxy cost**: nginx → 1 instance ÷ direct = **{proxy:.2f}×** the direct throughput: "
@@ -231,6 +268,8 @@ def report(
             "within the noise of a loaded machine, or nginx's buffering freeing the instance's threads sooner)"
         )
         + f"; p50 {p50_cost:+.1f} ms through nginx.",
+        "",
+        "Instances' logs while measuring: " + "; ".join(f"{k}: {v}" for k, v in events.items()) + ".",
         "",
         f"Load before: `{before}`  ",
         f"Load after: `{after}`",
@@ -243,8 +282,8 @@ def report(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="4 s per layout, one round")
-    parser.add_argument("--seconds", type=int, help="seconds of wrk per layout and round (default 8)")
-    parser.add_argument("--rounds", type=int, help="interleaved rounds (default 3)")
+    parser.add_argument("--seconds", type=int, help="seconds of wrk per layout and round (default 6)")
+    parser.add_argument("--rounds", type=int, help="interleaved rounds (default 5)")
     parser.add_argument("--results", type=Path, help="also write the report to this file")
     args = parser.parse_args()
     text = run(quick=args.quick, seconds=args.seconds, rounds=args.rounds)
