@@ -84,15 +84,16 @@ $(AXE): package.json $(wildcard package-lock.json)
 # production layout test (tests/test_deploy.py). The OpenID provider (npm oidc-provider) comes with
 # `npm ci` above. Tests needing a missing one skip on a developer's machine and fail in CI.
 TEST_SERVERS := /usr/sbin/slapd /usr/sbin/nginx
+TEST_SERVERS += /usr/bin/wrk  # HTTP load for bench/bench_nginx.py and bench/bench_sources.py
 servers:
 	@missing=""; for f in $(TEST_SERVERS); do [ -x $$f ] || missing="$$missing $$f"; done; \
 	if [ -z "$$missing" ]; then echo "servers: present"; \
 	elif [ "$$(id -u)" = 0 ]; then \
-	  echo "servers: installing slapd ldap-utils nginx"; \
+	  echo "servers: installing slapd ldap-utils nginx wrk"; \
 	  apt-get update -qq; \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slapd ldap-utils nginx; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slapd ldap-utils nginx wrk; \
 	else \
-	  echo "servers: missing$$missing; run: sudo apt-get install -y slapd ldap-utils nginx" >&2; \
+	  echo "servers: missing$$missing; run: sudo apt-get install -y slapd ldap-utils nginx wrk" >&2; \
 	fi
 
 # ---------------------------------------------------------------- everyday targets
@@ -111,7 +112,7 @@ lint: install
 run: install-run
 	$(PY) app.py
 
-bench: install
+bench: install servers
 	$(PY) bench/run_all.py
 
 check: install-run

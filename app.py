@@ -29,6 +29,7 @@ from pilotis.web import (
     request_limits,
     search_page,
     sensors_api,
+    sso_backchannel,
     static_cache,
 )
 from pilotis.web.admin import bp as admin_bp
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     # Every blueprint, here and only here (their addresses are in pilotis/core/routes.py).
     server.register_blueprint(auth_bp)  # /login, /logout
     server.register_blueprint(sso_bp)  # /sso/<provider>: OpenID Connect sign-in
+    sso_backchannel.install(server)  # /sso/backchannel-logout: the provider ends sessions (no CSRF)
     server.register_blueprint(admin_bp)  # /admin/audit
     server.register_blueprint(sources_bp)  # /admin/sources: état des sources, manual refresh
     server.register_blueprint(exports_bp)  # /exports/<dashboard>/<widget>.<csv|xlsx>: widget data as files

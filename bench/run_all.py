@@ -17,6 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_frontend  # noqa: E402
 import bench_kpi  # noqa: E402
+import bench_nginx  # noqa: E402
 import bench_overview  # noqa: E402
 import bench_sessions  # noqa: E402
 import bench_sources  # noqa: E402
@@ -45,6 +46,7 @@ def main() -> int:
         ("big sources", lambda: bench_sources.run(quick=args.quick)),
         ("session check", lambda: bench_sessions.run(quick=args.quick)),
         ("front end", lambda: bench_frontend.run(runs=1 if args.quick else 3)),
+        ("nginx layouts", lambda: bench_nginx.run(quick=args.quick)),
     ):
         print(f"running the {name} benchmark…", file=sys.stderr, flush=True)
         try:

@@ -176,8 +176,7 @@ http {{
     uwsgi_temp_path {tmp}/uwsgi;
     scgi_temp_path {tmp}/scgi;
     upstream pilotis {{
-        server 127.0.0.1:{port1} max_fails=1 fail_timeout=5s;
-        server 127.0.0.1:{port2} max_fails=1 fail_timeout=5s;
+{servers}
     }}
     server {{
         listen 127.0.0.1:{port};
@@ -185,6 +184,13 @@ http {{
     }}
 }}
 """
+
+
+def nginx_conf(tmp: Path, port: int, upstream_ports: list[int]) -> str:
+    """nginx's configuration: listen on ``port``, proxy (deploy/nginx/pilotis_proxy.conf as shipped)
+    to the instances on ``upstream_ports``; pid and logs in ``tmp``. Also used by bench/bench_nginx.py."""
+    servers = "\n".join(f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=5s;" for p in upstream_ports)
+    return NGINX_CONF.format(tmp=tmp, port=port, servers=servers, root=ROOT)
 
 
 @contextmanager
@@ -236,7 +242,7 @@ def stack(tmp: Path, database_url: str, redis_url: str, job_env: dict[str, str])
             result.workers.append(process)
         port = free_port()
         conf = tmp / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(tmp=tmp, port=port, port1=ports[0], port2=ports[1], root=ROOT))
+        conf.write_text(nginx_conf(tmp, port, ports))
         nginx = _start("nginx", [str(NGINX), "-p", str(tmp), "-c", str(conf)], dict(os.environ), tmp)
         stop.callback(nginx.stop)
         result.nginx = nginx

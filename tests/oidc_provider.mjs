@@ -9,7 +9,11 @@
 //   (no password: the provider's own authentication is not what Pilotis tests); consent is given
 //   for every scope the client asks (a first-party client);
 // - clock_offset_seconds shifts the provider's clock and id_token_ttl shortens its ID tokens: with
-//   -1800 and 60, a provider whose ID tokens expired half an hour ago (its cookies still live).
+//   -1800 and 60, a provider whose ID tokens expired half an hour ago (its cookies still live);
+// - "jwks" (optional): the provider's signing keys (private JWKS), so that a test can also sign
+//   tokens of its own with them (forged back-channel logout tokens); default: the package's dev keys;
+// - back-channel logout is enabled: a client with `backchannel_logout_uri` receives a signed
+//   logout token when the person's session at the provider ends.
 // Prints "ready <port>" once listening.
 
 import { readFileSync } from "node:fs";
@@ -28,6 +32,13 @@ function users() {
 const provider = new Provider(config.issuer, {
   clients: config.clients,
   cookies: { keys: ["pilotis-test-cookie-key"] },
+  ...(config.jwks ? { jwks: config.jwks } : {}),
+  // The package refuses to post to special-use addresses (its SSRF guard, a dispatcher it adds to
+  // each request); everything here lives on 127.0.0.1, so the test provider posts without it.
+  fetch: (url, options) => {
+    delete options.dispatcher;
+    return globalThis.fetch(url, options);
+  },
   ttl: config.id_token_ttl ? { IdToken: config.id_token_ttl } : {},
   claims: {
     openid: ["sub"],
@@ -39,6 +50,7 @@ const provider = new Provider(config.issuer, {
   features: {
     devInteractions: { enabled: false },
     rpInitiatedLogout: { enabled: true },
+    backchannelLogout: { enabled: true },
   },
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
   async findAccount(ctx, id) {
@@ -57,6 +69,10 @@ const provider = new Provider(config.issuer, {
     await grant.save();
     return grant;
   },
+});
+
+provider.on("backchannel.error", (ctx, err, client) => {
+  console.error(`back-channel logout to ${client.backchannelLogoutUri} failed: ${err.message} ${err.cause ? err.cause.message || err.cause : ""}`);
 });
 
 async function readForm(req) {

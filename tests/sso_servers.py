@@ -76,10 +76,24 @@ def oidc_available() -> bool:
 
 @contextmanager
 def oidc_provider(
-    folder: Path, redirect_uris: list[str], logout_uris: list[str], clock_offset: int = 0, id_token_ttl: int = 0
+    folder: Path,
+    redirect_uris: list[str],
+    logout_uris: list[str],
+    clock_offset: int = 0,
+    id_token_ttl: int = 0,
+    backchannel_uri: str = "",
+    jwks: dict[str, Any] | None = None,
 ) -> Iterator[OidcServer]:
-    """Start a provider with one confidential client `pilotis` on a free loopback port."""
+    """Start a provider with one confidential client `pilotis` on a free loopback port.
+
+    ``backchannel_uri``: the client's ``backchannel_logout_uri`` (with ``sid`` required in its ID
+    tokens); ``jwks``: the provider's private signing keys (default: the package's own)."""
     port = free_port()
+    backchannel = (
+        {"backchannel_logout_uri": backchannel_uri, "backchannel_logout_session_required": True}
+        if backchannel_uri
+        else {}
+    )
     users_file = folder / "users.json"
     server = OidcServer(f"http://127.0.0.1:{port}", users_file)
     server.set_users({})
@@ -97,15 +111,18 @@ def oidc_provider(
                 "post_logout_redirect_uris": logout_uris,
                 "grant_types": ["authorization_code"],
                 "response_types": ["code"],
+                **backchannel,
             }
         ],
+        **({"jwks": jwks} if jwks else {}),
     }
     config_file = folder / "provider.json"
     config_file.write_text(json.dumps(config), encoding="utf-8")
+    log = (folder / "provider.log").open("w", encoding="utf-8")  # its errors, for a failing test
     process = subprocess.Popen(
         [NODE, str(ROOT / "tests" / "oidc_provider.mjs"), str(config_file)],
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=log,
         text=True,
         cwd=ROOT,
     )
@@ -115,6 +132,7 @@ def oidc_provider(
     finally:
         process.terminate()
         process.wait(timeout=10)
+        log.close()
         if process.stdout is not None:
             process.stdout.close()
 

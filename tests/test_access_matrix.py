@@ -13,7 +13,9 @@ import html
 import json
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import pytest
@@ -31,6 +33,8 @@ DASHBOARDS = sorted(p.stem for p in (ROOT / "dashboards").glob("*.yaml"))
 USERNAMES = [u.username for u in DEMO_USERS]
 ROUTER = "..page.children...page-title.children.."
 UPDATE = "/_dash-update-component"
+SignIn = Callable[[Any], Any]
+"""Signs a test client in (the real login form, or a single sign-on round trip)."""
 
 
 def call(client, body: Any):  # type: ignore[no-untyped-def]
@@ -123,12 +127,13 @@ def reference(app) -> dict[str, Reference]:  # type: ignore[no-untyped-def]
     return references(app, DASHBOARDS)
 
 
-def references(app, names: list[str]) -> dict[str, Reference]:  # type: ignore[no-untyped-def]
-    """The page and callback bodies of ``names``, as the administrator's browser builds them."""
+def references(app, names: list[str], sign_in: SignIn | None = None) -> dict[str, Reference]:  # type: ignore[no-untyped-def]
+    """The page and callback bodies of ``names``, as the administrator's browser builds them
+    (``sign_in``: how that administrator signs in, the demo account's password by default)."""
     portal = app.server.extensions["pilotis"]
     result = {}
     with app.server.test_client() as admin:
-        login_as(admin, "admin")
+        (sign_in or partial(login_as, username="admin"))(admin)
         for name in names:
             dashboard = portal.registry.dashboards[name]
             response = call(admin, router_body(dashboard.spec.url))
@@ -194,13 +199,26 @@ def test_cell(app, reference, username: str, name: str) -> None:  # type: ignore
     )
 
 
-def assert_cell(app, username: str, dashboard: Dashboard, ref: Reference, allowed: bool) -> None:  # type: ignore[no-untyped-def]
-    """One cell of the matrix: the page route, the router, the shell, every callback."""
+def assert_cell(  # type: ignore[no-untyped-def]
+    app,
+    username: str,
+    dashboard: Dashboard,
+    ref: Reference,
+    allowed: bool,
+    *,
+    principal: Principal | None = None,
+    sign_in: SignIn | None = None,
+) -> None:
+    """One cell of the matrix: the page route, the router, the shell, every callback.
+
+    ``sign_in`` signs the client in (the demo account's password by default: single sign-on users
+    come in through their provider, tests/test_access_matrix_sso.py) and ``principal`` holds the
+    rights expected (the demo account's by default)."""
     name = dashboard.id
     assert ref.bodies or all(w.type == "markdown" for w in dashboard.widgets)
     secret = _dashboard_texts(dashboard)
     with app.server.test_client() as client:
-        login_as(client, username)
+        (sign_in or partial(login_as, username=username))(client)
 
         # the page route
         page = client.get(dashboard.spec.url)
@@ -228,12 +246,12 @@ def assert_cell(app, username: str, dashboard: Dashboard, ref: Reference, allowe
         assert dependencies.status_code == 200
         listed = {cb["output"] for cb in dependencies.get_json()}
         # on a synthesis dashboard (`overview: true`) each widget has its own decision too
-        principal = principal_of_demo(username)
+        rights = principal or principal_of_demo(username)
         registry = app.server.extensions["pilotis"].registry
 
         def widget_allowed(output: str) -> bool:
             parts = split_callback_id(output) if ".." in output else [split_callback_id(output)]
-            return all(can_view_component(principal, registry, part["id"]) for part in parts)
+            return all(can_view_component(rights, registry, part["id"]) for part in parts)
 
         granted = {output for output in ref.bodies if allowed and widget_allowed(output)}
         assert granted <= listed and not ((set(ref.bodies) - granted) & listed), (username, name)

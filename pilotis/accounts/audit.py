@@ -35,6 +35,7 @@ EVENTS: dict[str, str] = {
     "sso_denied": "Connexion unique refusée (aucune règle)",
     "sso_failure": "Échec de connexion unique",
     "sso_rights_changed": "Droits modifiés par l'authentification unique",
+    "sso_logout": "Sessions fermées par le fournisseur d'identité",
     "sessions_revoked": "Sessions fermées (déconnexion partout)",
     "page_view": "Consultation d'une page",
     "access_denied": "Accès refusé",

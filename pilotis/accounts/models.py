@@ -126,6 +126,9 @@ class UserSession(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
     """Why it ended: `logout`, `signout_everywhere`, `disabled`, `password`, `roles`…"""
+    sso_sid: Mapped[str | None] = mapped_column(String(300), nullable=True, index=True)
+    """``<provider id>|<sid>``: the provider's session (``sid`` of the ID token) this one was
+    opened under, so that the provider's back-channel logout ends exactly it (issue 16)."""
 
 
 class Department(Base):
@@ -581,3 +584,16 @@ class LateDatasetNotice(Base):
     """The last period present when it was found late (``2024-06-01``)."""
     notified_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     recipients: Mapped[str] = mapped_column(Text, default="")
+
+
+class SsoLogoutToken(Base):
+    """A back-channel logout token already used (its ``jti``, issuer-scoped): refused if replayed.
+
+    Kept :data:`pilotis.accounts.sso_logout.KEEP` (longer than a token is accepted), then deleted.
+    """
+
+    __tablename__ = "sso_logout_tokens"
+
+    jti_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """Hex SHA-256 of ``<issuer>\n<jti>`` (bounded size, whatever the provider sends)."""
+    seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)

@@ -29,6 +29,10 @@ SSO_TEXTS: dict[str, dict[str, str]] = {
     "sso_back_to_login": {"fr": "Retour à la page de connexion", "en": "Back to the sign-in page"},
     "event_sso_denied": {"fr": "Connexion unique refusée (aucune règle)", "en": "Single sign-on refused (no rule)"},
     "event_sso_failure": {"fr": "Échec de connexion unique", "en": "Single sign-on failure"},
+    "event_sso_logout": {
+        "fr": "Sessions fermées par le fournisseur d'identité",
+        "en": "Sessions ended by the identity provider",
+    },
     "event_sso_rights_changed": {
         "fr": "Droits modifiés par l'authentification unique",
         "en": "Rights changed by single sign-on",

@@ -44,6 +44,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/login", "connexion", server="page"),
     Route("/logout", "déconnexion", server="page"),
     Route("/sso", "authentification unique (OpenID Connect)", server="folder"),
+    Route("/sso/backchannel-logout", "déconnexion demandée par le fournisseur (POST, hors CSRF)", server="page"),
     Route("/lang", "choix de la langue", server="folder"),
     Route("/assets", "fichiers statiques", server="folder"),
     Route("/favicon.ico", "icône du site", server="page"),

@@ -166,7 +166,8 @@ def exchange(provider: OidcProvider, redirect_uri: str, code: str, pending: Pend
     return Verified(claims=claims, id_token=raw)
 
 
-def _keyset(keys: dict[str, Any]) -> KeySet:
+def keyset(keys: dict[str, Any]) -> KeySet:
+    """The provider's JWKS document as a joserfc key set (ID tokens, userinfo JWTs, logout tokens)."""
     return KeySet.import_key_set(keys)  # type: ignore[arg-type]  # a JWKS document: {"keys": [...]}
 
 
@@ -177,9 +178,9 @@ def _validate(
     registry = JWSRegistry(algorithms=[a for a in algorithms if a != "none"], strict_check_header=False)
     try:
         try:
-            decoded = jwt.decode(raw, _keyset(keys), registry=registry)
+            decoded = jwt.decode(raw, keyset(keys), registry=registry)
         except InvalidKeyIdError:  # keys rotated since they were cached: fetch them once more
-            decoded = jwt.decode(raw, _keyset(metadata(provider, refresh=True)[1]), registry=registry)
+            decoded = jwt.decode(raw, keyset(metadata(provider, refresh=True)[1]), registry=registry)
         options = {"iss": {"essential": True, "values": [document["issuer"]]}}
         params = {"nonce": nonce, "client_id": provider.client_id, "access_token": token.get("access_token")}
         checked = CodeIDToken(decoded.claims, decoded.header, options, params)
@@ -200,7 +201,7 @@ def _userinfo(client: OAuth2Session, url: str, subject: str, keys: dict[str, Any
         response = client.get(url, timeout=HTTP_TIMEOUT)
         response.raise_for_status()
         if "jwt" in response.headers.get("Content-Type", ""):
-            data: Any = dict(jwt.decode(response.text.strip(), _keyset(keys)).claims)
+            data: Any = dict(jwt.decode(response.text.strip(), keyset(keys)).claims)
         else:
             data = response.json()
     except (requests.RequestException, ValueError, JoseError):

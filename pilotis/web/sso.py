@@ -14,7 +14,8 @@ from typing import Any
 
 import flask
 
-from pilotis.accounts import audit
+from pilotis.accounts import audit, sso_logout
+from pilotis.accounts.db import get_db
 from pilotis.accounts.sso_accounts import Admitted
 from pilotis.core.sso_config import OidcProvider
 from pilotis.web import oidc_client, sso_signin
@@ -112,7 +113,10 @@ def callback(provider_id: str) -> Any:
     admitted = sso_signin.admit(config, identity, provider.label)
     if not isinstance(admitted, Admitted):
         return admitted
-    start_session(admitted.user, admitted.roles, provider.id)
+    signed = start_session(admitted.user, admitted.roles, provider.id)
+    sid = verified.claims.get("sid")
+    if isinstance(sid, str) and sid:  # the provider's session: its back-channel logout ends this one
+        sso_logout.bind_sid(get_db(), signed.session_id, provider.id, sid)
     # The ID token is the logout hint; a huge one (Entra ID with many groups) would push the signed
     # cookie past the 4 kB browsers keep, so it is then left out (logout by client_id alone).
     hint = verified.id_token if len(verified.id_token) <= MAX_HINT else ""
