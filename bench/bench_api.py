@@ -2,9 +2,11 @@
 
 Same app, same process, same data, same run, both through the Flask test client (no network):
 
-* **table**: the `communes` table callback of `/rsa` (sum of foyers by commune, 2019) vs
-  ``GET /api/v1/datasets/rsa_communes/query?measure=…&group_by=code_insee&year=2019``;
-* **kpi**: the `foyers` KPI callback vs ``GET /api/v1/dashboards/rsa/widgets/foyers?year=2019``
+* **page**: the ONE callback that redraws every widget of `/rsa` after a filter change vs the
+  API's ``GET /api/v1/dashboards/rsa/widgets/<widget>`` for each of those widgets (the page's
+  data by the API, call after call);
+* **kpi**: the `rsa_foyers` KPI callback of the synthesis dashboard `/pilotage` (one callback per
+  widget there) vs ``GET /api/v1/dashboards/pilotage/widgets/rsa_foyers?year=2019``
   (``WidgetType.data``: the figures the card draws).
 
 The callback is signed in with a session cookie (its per-request cost: the session lookup); the
@@ -19,7 +21,6 @@ Usage: ``python bench/bench_api.py [--quick]`` (well under a minute).
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import statistics
 import sys
@@ -48,34 +49,30 @@ def _sign_in(client: Any) -> None:
     assert answer.status_code == 302, answer.status_code
 
 
-def _callback(client: Any, portal: Any, widget: str) -> Any:
-    dashboard = portal.registry.dashboards["rsa"]
-    inputs = [
-        {"id": dashboard.dom_id("territory"), "property": "value", "value": TERRITORY},
-        {"id": dashboard.dom_id("period"), "property": "value", "value": YEAR},
-    ]
-    if dashboard.spec.refresh:
-        inputs.append({"id": dashboard.dom_id("refresh"), "property": "n_intervals", "value": 0})
-    output = dashboard.dom_id(widget)
-    body = {
-        "output": f"{output}.children",
-        "outputs": {"id": output, "property": "children"},
-        "inputs": inputs,
-        "changedPropIds": [f"{inputs[0]['id']}.value"],
-        "state": [],
-    }
-    headers = {"X-CSRFToken": client.get_cookie("_csrf_token").value, "Accept-Encoding": "identity"}
-    return client.post(
-        "/_dash-update-component", data=json.dumps(body), content_type="application/json", headers=headers
-    )
+def _callback(client: Any, portal: Any, case: str) -> Any:
+    """POST what dash-renderer posts after a territory change: the page callback of /rsa, or the
+    KPI callback of /pilotage."""
+    from tests.helpers import page_callback, post_callback, widget_inputs
+
+    if case == "page":
+        return page_callback(client, portal.registry.dashboards["rsa"], TERRITORY, YEAR)
+    dashboard = portal.registry.dashboards["pilotage"]
+    headers = {"Accept-Encoding": "identity"}
+    inputs = widget_inputs(dashboard, TERRITORY, YEAR)
+    return post_callback(client, dashboard.dom_id("rsa_foyers"), "children", inputs, headers=headers)
 
 
-API_URLS = {
-    "table": f"/api/v1/datasets/rsa_communes/query?measure=f=sum(foyers_allocataires)&group_by=code_insee"
-    f"&year={YEAR}&territory={TERRITORY}",
-    "kpi": f"/api/v1/dashboards/rsa/widgets/foyers?year={YEAR}&territory={TERRITORY}",
-}
-CALLBACK_WIDGETS = {"table": "communes", "kpi": "foyers"}
+def _api_urls(portal: Any, case: str) -> list[str]:
+    """The API calls that fetch the same data as the case's callback."""
+    from pilotis.web.wiring import page_callback_ids
+
+    if case == "kpi":
+        return [f"/api/v1/dashboards/pilotage/widgets/rsa_foyers?year={YEAR}&territory={TERRITORY}"]
+    widget_ids, _ = page_callback_ids(portal.registry.dashboards["rsa"])
+    return [f"/api/v1/dashboards/rsa/widgets/{w}?year={YEAR}&territory={TERRITORY}" for w in widget_ids]
+
+
+CASES = ("page", "kpi")
 
 
 def measure(calls: int, url: str) -> list[list[str]]:
@@ -108,25 +105,29 @@ def measure(calls: int, url: str) -> list[list[str]]:
         browser, program = server.test_client(), server.test_client()
         _sign_in(browser)
         bearer = {"Authorization": f"Bearer {token}", "Accept-Encoding": "identity"}
-        for case, widget in CALLBACK_WIDGETS.items():
-            api_url = API_URLS[case]
-            first = _callback(browser, portal, widget)
+        for case in CASES:
+            api_urls = _api_urls(portal, case)
+            first = _callback(browser, portal, case)
             assert first.status_code == 200, first.status_code
-            answer = program.get(api_url, headers=bearer)
-            assert answer.status_code == 200, answer.get_data(as_text=True)[:300]
+            for api_url in api_urls:
+                answer = program.get(api_url, headers=bearer)
+                assert answer.status_code == 200, (api_url, answer.get_data(as_text=True)[:300])
             times: dict[str, list[float]] = {"callback": [], "api": []}
             block = 10
             for _ in range(max(1, calls // block)):
                 start = time.perf_counter()
                 for _ in range(block):
-                    _callback(browser, portal, widget)
+                    _callback(browser, portal, case)
                 times["callback"].append((time.perf_counter() - start) / block)
                 start = time.perf_counter()
                 for _ in range(block):
-                    program.get(api_url, headers=bearer)
+                    for api_url in api_urls:
+                        program.get(api_url, headers=bearer)
                 times["api"].append((time.perf_counter() - start) / block)
             callback, api = (statistics.median(times[k]) * 1000 for k in ("callback", "api"))
-            rows.append([case, fmt(callback, 2), fmt(api, 2), f"{api / callback:.2f}×"])
+            rows.append(
+                [f"{case} ({len(api_urls)} API calls)", fmt(callback, 2), fmt(api, 2), f"{api / callback:.2f}×"]
+            )
     return rows
 
 

@@ -1,6 +1,6 @@
 """Cost of the metrics and of the request id on a cached callback (the most frequent request).
 
-One app, one signed-in client, the same cached widget callback (`rsa--foyers`) timed in blocks,
+One app, one signed-in client, the same cached widget callback (`pilotage--rsa_foyers`) timed in blocks,
 alternately **with** everything of issue 16 (request-id middleware, callback histogram, cache
 counter) and **without** (middleware unwrapped, after_request hook removed, counters replaced by
 no-ops), in the same process, in Prometheus multi-process mode (``PROMETHEUS_MULTIPROC_DIR``, as
@@ -97,13 +97,13 @@ def main() -> int:
             metrics.CACHE_REQUESTS.labels("hit").inc()
         counter_us = (time.perf_counter() - counter_start) / 20000 * 1e6
         observe_start = time.perf_counter()
-        histogram = metrics.CALLBACK_SECONDS.labels("rsa", "foyers", "2xx")
+        histogram = metrics.CALLBACK_SECONDS.labels("pilotage", "rsa_foyers", "2xx")
         for _ in range(20000):
             histogram.observe(0.01)
         observe_us = (time.perf_counter() - observe_start) / 20000 * 1e6
 
     without_ms, with_ms = median_ms(times["without"]), median_ms(times["with"])
-    print("| Cached callback `rsa--foyers` (median of blocks of 20) | ms |")
+    print("| Cached callback `pilotage--rsa_foyers` (median of blocks of 20) | ms |")
     print("| --- | ---: |")
     print(f"| without metrics nor request id | {without_ms:.3f} |")
     print(f"| with metrics and request id | {with_ms:.3f} |")

@@ -112,14 +112,15 @@ def _sign_in(client: Any) -> None:
 
 
 def _callback(client: Any, portal: Any) -> int:
-    dashboard = portal.registry.dashboards["rsa"]
+    """The cached KPI callback of the synthesis dashboard (one callback per widget there)."""
+    dashboard = portal.registry.dashboards["pilotage"]
     inputs = [
         {"id": dashboard.dom_id("territory"), "property": "value", "value": "departement:53"},
         {"id": dashboard.dom_id("period"), "property": "value", "value": "2019"},
     ]
     if dashboard.spec.refresh:
         inputs.append({"id": dashboard.dom_id("refresh"), "property": "n_intervals", "value": 0})
-    output = dashboard.dom_id("foyers")
+    output = dashboard.dom_id("rsa_foyers")
     body = {
         "output": f"{output}.children",
         "outputs": {"id": output, "property": "children"},
