@@ -7,7 +7,9 @@
 - ``alerts_outbox`` (every 10 s): e-mails and webhooks waiting in the outbox, with retries;
 - ``sensors_rollup`` (every hour, at minute 5): hourly aggregates of the last 48 hours of readings;
 - ``sensors_purge`` (every day at 03:30, Paris time): raw readings older than each source's
-  ``raw_days`` (their hours are rolled up first).
+  ``raw_days`` (their hours are rolled up first);
+- ``reports_send`` (one key per scheduled report, at its cron): the commission report rendered
+  for each recipient with his own rights, e-mailed with the PDF (:mod:`pilotis.accounts.report_jobs`).
 
 Each run is claimed once in the database (:mod:`pilotis.accounts.jobs`), whatever the number of
 workers. ``python -m pilotis alerts evaluate`` stays available for an installation without a worker.
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pilotis.accounts import sensor_store
+from pilotis.accounts import report_jobs, sensor_store
 from pilotis.accounts.alert_engine import evaluate_due_rules, naive_utc, territory_index
 from pilotis.accounts.alert_notify import AlertOptions
 from pilotis.accounts.alert_outbox import MailSettings, drain_outbox
@@ -63,3 +65,6 @@ register_job("alerts_evaluate", 15, evaluate_alerts, lease=120.0, grace=120.0)
 register_job("alerts_outbox", 10, drain_alert_outbox, lease=300.0, grace=120.0)
 register_job("sensors_rollup", "5 * * * *", rollup_readings, lease=1800.0)
 register_job("sensors_purge", "30 3 * * *", purge_readings, lease=3600.0)
+
+REPORTS = report_jobs.KIND
+"""The scheduled reports' job kind (registered by :mod:`pilotis.accounts.report_jobs` when imported here)."""

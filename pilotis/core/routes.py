@@ -47,7 +47,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/lang", "choix de la langue", server="folder"),
     Route("/assets", "fichiers statiques", server="folder"),
     Route("/favicon.ico", "icône du site", server="page"),
-    Route("/exports", "exports des widgets (CSV, XLSX)", server="folder"),
+    Route("/exports", "exports des widgets (CSV, XLSX) et des tableaux de bord (PDF)", server="folder"),
     Route("/api", "API JSON (/api/v1 : jetons d'API, document OpenAPI, documentation)", server="folder"),
     Route("/compte", "compte : jetons d'API personnels, demandes d'accès", server="folder"),
     Route("/healthz", "supervision : le processus répond", server="page"),
@@ -57,6 +57,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/capteurs", "envoi des relevés des capteurs (POST /capteurs/<source>/releves)", server="folder"),
     Route("/referents", "annuaire des référents", server="page"),
     Route("/recherche", "recherche (tableaux de bord, indicateurs, données, référents)", server="page"),
+    Route("/rapports", "rapports de commission (liste, formulaire, PDF)", server="tree"),
 )
 """Every address the portal keeps for itself, besides ``/`` and the ``/_…`` addresses of Dash."""
 

@@ -18,7 +18,7 @@ from pilotis.core.sources import SourceError
 from pilotis.core.territory import Territory
 from pilotis.core.widgets import WIDGET_TYPES
 from pilotis.ui.components import aria, data_attributes
-from pilotis.ui.downloads import download_menu
+from pilotis.ui.downloads import download_menu, pdf_button
 from pilotis.ui.overview import widget_cards
 from pilotis.ui.portal import Portal
 
@@ -297,6 +297,7 @@ def filters(portal: Portal, dashboard: Dashboard, lang: str, scope: Territory | 
                         lg=2,
                         style=None if spec.period else {"display": "none"},
                     ),
+                    pdf_button(dashboard, lang),  # « PDF »: the dashboard as filtered (/exports/<id>.pdf)
                 ],
                 className="g-2",
             ),
