@@ -39,10 +39,10 @@ from pilotis.web.api_tokens_page import bp as tokens_bp
 from pilotis.web.auth import bp as auth_bp
 from pilotis.web.auth import install_auth
 from pilotis.web.exports import bp as exports_bp
-from pilotis.web.reports_page import bp as reports_bp
-from pilotis.web.reports_page import exports_bp as dashboard_pdf_bp
 from pilotis.web.health import bp as health_bp
 from pilotis.web.metrics import bp as metrics_bp
+from pilotis.web.reports_page import bp as reports_bp
+from pilotis.web.reports_page import exports_bp as dashboard_pdf_bp
 from pilotis.web.request_id import RequestIdMiddleware
 from pilotis.web.sso import bp as sso_bp
 from pilotis.web.wiring import install, page_status

@@ -43,7 +43,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 1
     spec = registry.reports.get(args.report)
     if spec is None:
-        print(f"rapport `{args.report}` inconnu ; {did_you_mean(args.report, registry.reports, 'rapports')}", file=sys.stderr)
+        print(
+            f"rapport `{args.report}` inconnu ; {did_you_mean(args.report, registry.reports, 'rapports')}",
+            file=sys.stderr,
+        )
         return 1
     principal = OPERATOR
     with Database(settings.database_url) as db:

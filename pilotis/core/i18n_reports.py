@@ -57,7 +57,10 @@ REPORT_TEXTS: dict[str, dict[str, str]] = {
     },
     "reports_none": {"fr": "Aucun rapport ne vous est ouvert.", "en": "No report is open to you."},
     "reports_generate": {"fr": "Générer le PDF", "en": "Generate the PDF"},
-    "reports_schedule": {"fr": "Envoi automatique : {cron} (heure de Paris)", "en": "Automatic sending: {cron} (Paris time)"},
+    "reports_schedule": {
+        "fr": "Envoi automatique : {cron} (heure de Paris)",
+        "en": "Automatic sending: {cron} (Paris time)",
+    },
     "reports_all_territory": {"fr": "Tout le département", "en": "The whole département"},
     "reports_bad_request": {"fr": "Demande de rapport invalide", "en": "Invalid report request"},
     "reports_bad_territory": {
@@ -73,7 +76,9 @@ REPORT_TEXTS: dict[str, dict[str, str]] = {
     # the e-mail of a scheduled sending (pilotis/accounts/report_jobs.py)
     "reports_mail_subject": {"fr": "{title} — {territory}", "en": "{title} — {territory}"},
     "reports_mail_body": {
-        "fr": "Bonjour,\n\nVous trouverez ci-joint « {title} » ({territory}, {period}), produit avec vos droits.\n\n— Pilotis",
-        "en": "Hello,\n\nPlease find attached “{title}” ({territory}, {period}), produced with your rights.\n\n— Pilotis",
+        "fr": "Bonjour,\n\nVous trouverez ci-joint « {title} » ({territory}, {period}), "
+        "produit avec vos droits.\n\n— Pilotis",
+        "en": "Hello,\n\nPlease find attached “{title}” ({territory}, {period}), "
+        "produced with your rights.\n\n— Pilotis",
     },
 }

@@ -65,7 +65,9 @@ class ReportSection(Strict):
                 "`widget` et `dashboard` vont ensemble", "écrivez `dashboard: rsa` et `widget: evolution`"
             )
         if self.indicators is not None and not self.indicators:
-            raise HintedValueError("liste `indicators` vide", "nommez au moins un indicateur (`rsa.foyers_allocataires`)")
+            raise HintedValueError(
+                "liste `indicators` vide", "nommez au moins un indicateur (`rsa.foyers_allocataires`)"
+            )
         return self
 
     @property

@@ -22,7 +22,7 @@ from pilotis.core.access import Principal, RowsDenied
 from pilotis.core.evaluator import Evaluator
 from pilotis.core.exports import BadExportRequest, table, widget_datasets
 from pilotis.core.formatting import format_number, format_period, format_value
-from pilotis.core.i18n import t
+from pilotis.core.i18n import TEXTS, t
 from pilotis.core.registry import Dashboard, Registry
 from pilotis.core.report_config import ReportSection, ReportSpec
 from pilotis.core.report_svg import bar_chart, line_chart
@@ -84,9 +84,7 @@ def report_years(spec: ReportSpec, registry: Registry, data: Any) -> list[int]:
         for d in (registry.dashboards[i] for i in spec.dashboards() if i in registry.dashboards)
         if d.spec.filters.period is not None
     ]
-    candidates += [
-        registry.indicators[i].spec.dataset or "" for i in spec.indicator_ids() if i in registry.indicators
-    ]
+    candidates += [registry.indicators[i].spec.dataset or "" for i in spec.indicator_ids() if i in registry.indicators]
     for dataset in candidates:
         if dataset in registry.datasets and registry.datasets[dataset].config.period is not None:
             try:
@@ -183,7 +181,9 @@ def _indicators(section: ReportSection, scope: Scope, datasets: dict[str, Any]) 
     lang = scope.lang
     content = SectionContent(
         section.title or t("report_key_figures", lang),
-        headers=[t(k, lang) for k in ("report_indicator", "report_value", "report_at", "report_year_before", "report_change")],
+        headers=[
+            t(k, lang) for k in ("report_indicator", "report_value", "report_at", "report_year_before", "report_change")
+        ],
         numeric=[False, True, False, True, True],
     )
     for indicator_id in section.indicators or []:
@@ -258,7 +258,9 @@ def _widget(section: ReportSection, scope: Scope, datasets: dict[str, Any], iden
         period = scope.registry.datasets[widget.dataset].config.period
         grain = period.grain if period else "day"
     if "element" in frame.columns:  # a KPI: its comparison lines, named in words
-        frame = frame.assign(element=[t(f"report_el_{v}", lang) for v in frame["element"]])
+        frame = frame.assign(
+            element=[t(f"report_el_{v}", lang) if f"report_el_{v}" in TEXTS else v for v in frame["element"]]
+        )
     shaped = table(frame, [])
     content.headers = list(shaped.headers)
     cells = [[_cell(v, grain, lang) for v in row] for row in frame.itertuples(index=False)]

@@ -114,7 +114,9 @@ def _check_sections(
             )
 
 
-def _check_departments(loader: ConfigReader, doc: MarkedDocument, spec: ReportSpec, departments: dict[str, str]) -> None:
+def _check_departments(
+    loader: ConfigReader, doc: MarkedDocument, spec: ReportSpec, departments: dict[str, str]
+) -> None:
     groups: list[tuple[tuple, list[str]]] = [(("audience", "departments"), spec.audience.departments)]
     if spec.schedule is not None:
         groups.append((("schedule", "recipients", "departments"), spec.schedule.recipients.departments))

@@ -30,9 +30,7 @@ from pilotis.core.report_content import ReportContent
 log = logging.getLogger(__name__)
 PARIS = ZoneInfo("Europe/Paris")
 TEMPLATES = Path(__file__).resolve().parent / "report_templates"
-_ENV = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined
-)
+_ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined)
 
 
 class LocalFetcher(URLFetcher):

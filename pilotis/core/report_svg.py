@@ -66,7 +66,9 @@ def line_chart(labels: Sequence[str], values: Sequence[float], *, title: str, de
     for tick in ticks:
         y = top + plot_h - tick / top_value * plot_h
         parts.append(f'<line x1="{left}" x2="{WIDTH - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}"/>')
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{format_number(tick, digits, lang)}</text>')
+        parts.append(
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{format_number(tick, digits, lang)}</text>'
+        )
     count = max(len(values) - 1, 1)
     points = []
     for index, value in enumerate(values):
@@ -102,9 +104,10 @@ def bar_chart(labels: Sequence[str], values: Sequence[float], *, title: str, des
         parts.append(f'<text x="{left - 8}" y="{y + row / 2 + 4:.1f}" text-anchor="end">{escape(shown)}</text>')
         if value == value:
             width = max(value, 0) / high * plot_w
+            written = format_number(value, digits, lang)
             parts.append(
                 f'<rect x="{left}" y="{y + 4}" width="{width:.1f}" height="{row - 8}" fill="{MARK}"/>'
-                f'<text x="{left + width + 6:.1f}" y="{y + row / 2 + 4:.1f}">{format_number(value, digits, lang)}</text>'
+                f'<text x="{left + width + 6:.1f}" y="{y + row / 2 + 4:.1f}">{written}</text>'
             )
     parts.append("</g></svg>")
     return "\n".join(parts)

@@ -22,7 +22,14 @@ from urllib.parse import quote
 import flask
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from pilotis.core.access import Principal, can_view, can_view_report, can_view_widget, territory_allowed, territory_scope
+from pilotis.core.access import (
+    Principal,
+    can_view,
+    can_view_report,
+    can_view_widget,
+    territory_allowed,
+    territory_scope,
+)
 from pilotis.core.exports import BadExportRequest
 from pilotis.core.i18n import t
 from pilotis.core.report_config import ReportSpec
