@@ -4,6 +4,8 @@ of their addresses, the e-mail of a scheduled sending). Part of :data:`pilotis.c
 from __future__ import annotations
 
 REPORT_TEXTS: dict[str, dict[str, str]] = {
+    # the audit log's event (pilotis/accounts/audit.py EVENTS)
+    "event_report": {"fr": "Rapport de commission (PDF)", "en": "Commission report (PDF)"},
     # the PDF (pilotis/core/report_content.py, report templates)
     "report_contents": {"fr": "Sommaire", "en": "Contents"},
     "report_key_figures": {"fr": "Chiffres clés", "en": "Key figures"},
