@@ -17,6 +17,7 @@ import pandas as pd
 from flask.testing import FlaskClient
 from pypdf import PdfReader
 
+from pilotis.accounts import audit
 from pilotis.accounts.alert_outbox import drain_outbox
 from pilotis.accounts.db import Database
 from pilotis.accounts.report_jobs import queue_report
@@ -25,6 +26,7 @@ from pilotis.core.report_config import ReportSchedule
 from pilotis.core.settings import ROOT
 from pilotis.ui.portal import Portal
 from tests import helpers
+from tests.helpers import find_class, route, texts
 from tests.alerting import add_user, smtp_server
 from tests.test_config_errors import Project
 
@@ -131,6 +133,22 @@ def test_a_dashboard_pdf_has_every_widget_as_filtered(agent_client: FlaskClient)
         assert title in text
     assert reader.trailer["/Root"]["/Lang"] == "fr"
     assert agent_client.get("/exports/rsa.pdf?annee=1999").status_code == 400
+
+
+def test_the_dashboard_page_has_a_pdf_button_carrying_its_filters(agent_client: FlaskClient) -> None:
+    (button,) = find_class(route(agent_client, "/rsa"), "pilotis-pdf")
+    props = button["props"]
+    assert props["href"] == "/exports/rsa.pdf" and "PDF" in "".join(texts(props["children"]))
+    # assets/exports.js adds the page's territory and year from these selects when it is followed
+    assert (props["data-territory"], props["data-period"]) == ("rsa--territory", "rsa--period")
+
+
+def test_a_generated_report_is_audited(app, db: Database) -> None:  # type: ignore[no-untyped-def]
+    president = _signed_in(app, "president")
+    _pdf(president, "/rapports/commission-rsa.pdf?territoire=commune:53130&periode=2019")
+    event = audit.search(db, audit.AuditFilter(event="report", username="president")).rows[0]
+    assert event.target == "rapport commission-rsa"
+    assert event.detail.startswith("territoire commune:53130, année 2019")
 
 
 def test_the_cli_writes_the_report(tmp_path: Path) -> None:
