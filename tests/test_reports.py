@@ -6,11 +6,13 @@ through a real SMTP server, and a YAML mistake reported at its place."""
 from __future__ import annotations
 
 import datetime as dt
+import http.server
 import io
 import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -23,11 +25,13 @@ from pilotis.accounts.db import Database
 from pilotis.accounts.report_jobs import queue_report
 from pilotis.core.formatting import format_number
 from pilotis.core.report_config import ReportSchedule
+from pilotis.core.report_content import ReportContent, SectionContent
+from pilotis.core.report_pdf import LocalFetcher, render_pdf
 from pilotis.core.settings import ROOT
 from pilotis.ui.portal import Portal
 from tests import helpers
-from tests.helpers import find_class, route, texts
 from tests.alerting import add_user, smtp_server
+from tests.helpers import find_class, route, texts
 from tests.test_config_errors import Project
 
 LAVAL = "200083392"
@@ -217,3 +221,31 @@ def test_a_report_mistake_is_reported_at_its_place(tmp_path: Path) -> None:
     assert (project.rel(issue), issue.line, issue.col) == (rel, line, col)
     assert "widget `evolutoin` absent du tableau de bord `rsa`" in issue.message and "evolution" in issue.hint
     assert f"commission-rsa.yaml:{line}:{col}" in str(issue)
+
+
+def test_nothing_is_fetched_from_the_network_while_rendering() -> None:
+    """A Markdown image pointing at a real HTTP server on loopback: refused, never requested."""
+    requests: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server API)
+            requests.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/image.png"
+        section = SectionContent("Texte", html=f'<p><img src="{url}" alt="image distante"></p>')
+        content = ReportContent("Essai", "", "Mayenne", "2020", "agent.rsa", dt.datetime.now(dt.UTC), [section])
+        fetcher = LocalFetcher(ROOT / "assets" / "fonts")
+        pdf = render_pdf(content, ROOT / "assets", fetcher=fetcher)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert url in fetcher.refused and requests == []
+    assert "Essai" in _text(PdfReader(io.BytesIO(pdf)))  # the rest is still rendered
