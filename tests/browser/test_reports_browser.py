@@ -1,5 +1,6 @@
-"""« PDF » on the RSA dashboard in a real Chromium: the download starts, it is a PDF of the
-dashboard with the filters chosen on the page (territory, year), tagged and in French."""
+"""Reports in a real Chromium: « PDF » on the RSA dashboard starts a download of the dashboard
+with the filters chosen on the page (territory, year), in French; the report pages are axe-core
+clean and their form downloads the report."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any
 
 import pytest
 from pypdf import PdfReader
+
+from tests.browser.test_accessibility import check
 
 pytestmark = pytest.mark.browser
 
@@ -33,3 +36,19 @@ def test_the_pdf_button_downloads_the_dashboard_as_filtered(tab: Any) -> None:
     first = reader.pages[0].extract_text()
     assert "CA Laval Agglomération" in first and "2019" in first
     assert not tab.errors
+
+
+def test_the_report_pages_are_accessible_and_the_form_downloads_the_pdf(tab, axe_script) -> None:  # type: ignore[no-untyped-def]
+    tab.page.goto(tab.base + "/rapports")
+    check(tab.page, axe_script, "rapports")
+    tab.page.get_by_role("link", name="Rapport de la commission RSA").click()
+    page = tab.page
+    page.wait_for_url("**/rapports/commission-rsa")
+    check(page, axe_script, "rapport-commission-rsa")
+    page.get_by_label("Territoire").select_option(f"epci:{LAVAL}")
+    page.get_by_label("Période").select_option("2020")
+    with page.expect_download(timeout=120_000) as info:
+        page.get_by_role("button", name="Générer le PDF").click()
+    assert info.value.suggested_filename == f"commission-rsa-epci-{LAVAL}-2020.pdf"
+    reader = PdfReader(info.value.path())
+    assert reader.metadata.title == "Rapport de la commission RSA — CA Laval Agglomération"
