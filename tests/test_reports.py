@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from flask.testing import FlaskClient
 from pypdf import PdfReader
 
@@ -249,3 +250,37 @@ def test_nothing_is_fetched_from_the_network_while_rendering() -> None:
         server.server_close()
     assert url in fetcher.refused and requests == []
     assert "Essai" in _text(PdfReader(io.BytesIO(pdf)))  # the rest is still rendered
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "at", "message"),
+    [
+        ("widget: comparaison", "widget: comparaison\n    text: en trop", "title: Situation parmi", "exactement une"),
+        ('cron: "30 7 * * 1"', 'cron: "30 7 * *"', '"30 7 * *"', "cron"),
+        (
+            "departments: [solidarites]\n  roles",
+            "departments: [solidarite]\n  roles",
+            "solidarite]",
+            "direction `solidarite` inconnue",
+        ),
+        (
+            "rsa.foyers_pour_1000,",
+            "rsa.foyers_pour_100,",
+            "rsa.foyers_pour_100,",
+            "indicateur `rsa.foyers_pour_100` inconnu",
+        ),
+        ("period: latest", "period: 1999x", "1999x", "period"),
+        ("sections:\n", "sections: 12\nautres:\n", "12", "sections"),
+    ],
+)
+def test_report_mistakes_are_located(tmp_path: Path, old: str, new: str, at: str, message: str) -> None:
+    project = Project(tmp_path)
+    (project.root / "config" / "reports").mkdir()
+    rel = "config/reports/commission-rsa.yaml"
+    shutil.copy(ROOT / rel, project.root / rel)
+    project.edit(rel, old, new)
+    issues = project.issues()
+    assert issues and all(project.rel(i) == rel for i in issues)
+    assert any(message in i.message for i in issues), [i.message for i in issues]
+    line, _ = project.locate(rel, at)
+    assert any(i.line == line for i in issues), [(i.line, i.col, i.message) for i in issues]
