@@ -24,10 +24,12 @@ from pilotis.accounts import audit
 from pilotis.accounts.alert_outbox import drain_outbox
 from pilotis.accounts.db import Database
 from pilotis.accounts.report_jobs import queue_report
+from pilotis.core.access import Principal, can_view_report
 from pilotis.core.formatting import format_number
 from pilotis.core.report_config import ReportSchedule
 from pilotis.core.report_content import ReportContent, SectionContent
 from pilotis.core.report_pdf import LocalFetcher, render_pdf
+from pilotis.core.schema import AccessRule
 from pilotis.core.settings import ROOT
 from pilotis.ui.portal import Portal
 from tests import helpers
@@ -284,3 +286,17 @@ def test_report_mistakes_are_located(tmp_path: Path, old: str, new: str, at: str
     assert any(message in i.message for i in issues), [i.message for i in issues]
     line, _ = project.locate(rel, at)
     assert any(i.line == line for i in issues), [(i.line, i.col, i.message) for i in issues]
+
+
+def test_the_audience_is_not_enough_every_source_must_be_visible(portal: Portal) -> None:
+    """A report open to every agent still needs each dashboard widget and indicator it draws from."""
+    registry = portal.registry
+    spec = registry.reports["commission-rsa"].model_copy(update={"audience": AccessRule(roles=["agent"])})
+    finances = Principal("manager.finances", "finances", frozenset({"agent", "manager"}))
+    solidarites = Principal("agent.rsa", "solidarites", frozenset({"agent"}))
+    assert not can_view_report(finances, spec, registry)  # in the audience, but not on the RSA dashboard
+    assert can_view_report(solidarites, spec, registry)
+    indicators_only = spec.model_copy(update={"sections": spec.sections[:1]})  # the RSA indicators
+    assert not can_view_report(finances, indicators_only, registry)
+    display = Principal("affichage:1", roles=frozenset({"display"}), seance="commission-rsa")
+    assert not can_view_report(display, spec, registry) and not can_view_report(None, spec, registry)
