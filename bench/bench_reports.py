@@ -58,7 +58,8 @@ def report(territory: str) -> tuple[float, int, int]:
     index = TerritoryIndex.load(data, portal.communes_dataset, portal.collectivite.code_departement, "")
     spec = registry.reports["commission-rsa"]
     principal = Principal("agent.rsa", "solidarites", frozenset({"agent"}))
-    content = compute(spec, registry, data, index, principal, read_filters(spec, registry, data, index, territory, None))
+    filters = read_filters(spec, registry, data, index, territory, None)
+    content = compute(spec, registry, data, index, principal, filters)
     pdf = render_pdf(content, ROOT / "assets")
     elapsed = time.perf_counter() - start
     return elapsed, len(pdf), pdf.count(b"/Type /Page\n") or pdf.count(b"/Type /Page")

@@ -26,8 +26,8 @@ import pilotis
 from pilotis.core import schema
 from pilotis.core.alert_rules import AlertRule
 from pilotis.core.indicators import IndicatorSpec
-from pilotis.core.report_config import ReportSpec
 from pilotis.core.jsonschema import source_models, widget_models
+from pilotis.core.report_config import ReportSpec
 from pilotis.core.schema import (
     DashboardSpec,
     DatasetBase,
