@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import http.server
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -148,6 +149,16 @@ def test_the_dashboard_page_has_a_pdf_button_carrying_its_filters(agent_client: 
     assert props["href"] == "/exports/rsa.pdf" and "PDF" in "".join(texts(props["children"]))
     # assets/exports.js adds the page's territory and year from these selects when it is followed
     assert (props["data-territory"], props["data-period"]) == ("rsa--territory", "rsa--period")
+    assert json.loads(props["data-controls"])["comparer-t1"] == "rsa--comparer-t1"  # a widget's own control
+
+
+def test_a_dashboard_pdf_shows_the_territories_compared_on_the_page(agent_client: FlaskClient) -> None:
+    url = "/exports/rsa.pdf?annee=2020&comparer-t1=epci:200083392&comparer-t2=commune:53130"
+    text = _text(_pdf(agent_client, url)).replace("\n", " ")
+    section = text[text.rindex("Comparer des territoires") :].replace(": ", ":")  # codes wrap after « : »
+    assert "CA Laval Agglomération epci:200083392" in section and "Laval commune:53130" in section
+    too_long = agent_client.get("/exports/rsa.pdf?comparer-t1=" + "x" * 300)
+    assert too_long.status_code == 400 and "t1" in too_long.get_data(as_text=True)
 
 
 def test_a_generated_report_is_audited(app, db: Database) -> None:  # type: ignore[no-untyped-def]

@@ -142,8 +142,10 @@ def compute(
     *,
     lang: str = "fr",
     now: dt.datetime | None = None,
+    controls: dict[str, dict[str, str]] | None = None,
 ) -> ReportContent:
-    """Every section of ``spec`` for ``principal`` (see the module docstring)."""
+    """Every section of ``spec`` for ``principal`` (see the module docstring). ``controls``: the
+    values of widgets' own controls (a dashboard's PDF: what its page shows), by widget id."""
     scope = Scope.for_principal(registry, data, index, principal, filters.territory, filters.year, lang=lang)
     datasets: dict[str, Any] = {}
     sections: list[SectionContent] = []
@@ -153,7 +155,8 @@ def compute(
         elif section.kind == "indicators":
             sections.append(_indicators(section, scope, datasets))
         else:
-            sections.append(_widget(section, scope, datasets, f"chart{number}"))
+            own = (controls or {}).get(section.widget or "", {})
+            sections.append(_widget(section, scope, datasets, f"chart{number}", own))
     dates = []
     for dataset_id in datasets:
         try:
@@ -231,7 +234,9 @@ def _cell(value: Any, grain: str, lang: str) -> tuple[str, bool]:
     return str(value), False
 
 
-def _widget(section: ReportSection, scope: Scope, datasets: dict[str, Any], ident: str) -> SectionContent:
+def _widget(
+    section: ReportSection, scope: Scope, datasets: dict[str, Any], ident: str, controls: dict[str, str]
+) -> SectionContent:
     lang = scope.lang
     dashboard = scope.registry.dashboards[section.dashboard or ""]
     widget = dashboard.widget(section.widget or "")
@@ -240,6 +245,7 @@ def _widget(section: ReportSection, scope: Scope, datasets: dict[str, Any], iden
         datasets[dataset_id] = True
     ctx = RenderContext.of(scope, dashboard)
     ctx.all_years = False  # a report is computed for one year (the latest when none is chosen)
+    ctx.controls = dict(controls)  # this widget's own (the scope's dict is shared by every section)
     try:
         frame = WIDGET_TYPES[widget.type].data(widget, ctx)
     except RowsDenied:

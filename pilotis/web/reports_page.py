@@ -5,7 +5,8 @@
 - ``/rapports/<id>.pdf?territoire=…&periode=…``: the PDF computed with the user's rights and row
   scope (:mod:`pilotis.core.report_content`, :mod:`pilotis.core.report_pdf`);
 - ``/exports/<dashboard>.pdf?territoire=…&annee=…``: every widget of a dashboard as filtered on
-  the page (a dashboard is a report with one section per widget the user may see).
+  the page (a dashboard is a report with one section per widget the user may see); a widget's own
+  controls are ``<widget>-<name>`` parameters (``comparer-t1=epci:200083392``).
 
 Answers as the widget exports (:mod:`pilotis.web.exports`): anonymous → login page; unknown or
 not allowed → 404 (never 403: the address does not tell whether it exists), the refusal audited;
@@ -30,12 +31,13 @@ from pilotis.core.access import (
     territory_allowed,
     territory_scope,
 )
-from pilotis.core.exports import BadExportRequest
+from pilotis.core.exports import MAX_CONTROL_LENGTH, BadExportRequest
 from pilotis.core.i18n import t
 from pilotis.core.report_config import ReportSpec
 from pilotis.core.report_content import Filters, compute, dashboard_report, read_filters, report_years
 from pilotis.core.report_pdf import render_pdf
 from pilotis.core.territory import Territory
+from pilotis.core.widgets import WIDGET_TYPES
 from pilotis.ui.portal import Portal
 from pilotis.web.auth_pages import page_context
 from pilotis.web.context import current_lang
@@ -81,10 +83,17 @@ def territory_choices(portal: Portal, principal: Principal | None) -> list[tuple
     return [(place.value, label) for place, label in found if territory_allowed(scope, place, index)]
 
 
-def generate(portal: Portal, spec: ReportSpec, principal: Principal | None, filters: Filters, lang: str) -> bytes:
+def generate(
+    portal: Portal,
+    spec: ReportSpec,
+    principal: Principal | None,
+    filters: Filters,
+    lang: str,
+    controls: dict[str, dict[str, str]] | None = None,
+) -> bytes:
     """The PDF of ``spec`` for ``principal`` (who may see it: checked by the caller)."""
     registry = portal.registry
-    content = compute(spec, registry, portal.data, portal.territories, principal, filters, lang=lang)
+    content = compute(spec, registry, portal.data, portal.territories, principal, filters, lang=lang, controls=controls)
     return render_pdf(content, portal.settings.root / "assets", lang)
 
 
@@ -178,8 +187,16 @@ def dashboard_pdf(filename: str) -> WerkzeugResponse:
     except BadExportRequest as bad:
         message = bad.message.replace("« periode »", "« annee »").replace("“periode”", "“annee”")
         return error_page(portal, 400, t("reports_bad_request", lang), message)
+    controls: dict[str, dict[str, str]] = {}
+    for widget in dashboard.widgets:
+        for name, _ in WIDGET_TYPES[widget.type].inputs(widget) if widget.type in WIDGET_TYPES else ():
+            value = args.get(f"{widget.id}-{name}")
+            if value is not None and len(value) > MAX_CONTROL_LENGTH:
+                return error_page(portal, 400, t("reports_bad_request", lang), t("export_bad_control", lang, name=name))
+            if value:
+                controls.setdefault(widget.id, {})[name] = value
     started = dt.datetime.now(dt.UTC)
-    pdf = generate(portal, spec, principal, filters, lang)
+    pdf = generate(portal, spec, principal, filters, lang, controls)
     audit(
         "export",
         principal,
