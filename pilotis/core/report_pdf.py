@@ -20,8 +20,6 @@ from urllib.parse import unquote, urlparse
 from zoneinfo import ZoneInfo
 
 import jinja2
-from weasyprint import HTML
-from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from pilotis.core.formatting import format_date
 from pilotis.core.i18n import t
@@ -33,24 +31,40 @@ TEMPLATES = Path(__file__).resolve().parent / "report_templates"
 _ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined)
 
 
-class LocalFetcher(URLFetcher):
-    """WeasyPrint's resource fetcher limited to files under ``allowed`` (the fonts): any other
-    address — http(s), ftp, a file elsewhere — is refused and recorded in ``refused``."""
+def _weasyprint() -> Any:
+    """WeasyPrint, imported on the first PDF: it takes seconds to import (pango through cffi,
+    fonttools), which the app's start-up, the worker's and every command would pay otherwise."""
+    import weasyprint  # noqa: PLC0415 (third-party, deliberately late)
+    import weasyprint.urls  # noqa: PLC0415
+
+    return weasyprint
+
+
+class LocalFetcher:
+    """WeasyPrint's resource fetcher (``url_fetcher``) limited to files under ``allowed`` (the
+    fonts): any other address — http(s), ftp, a file elsewhere — is refused and recorded in
+    ``refused``; WeasyPrint then leaves the resource out and goes on."""
+
+    _fail_on_errors = False
+    """Read by WeasyPrint: a refused resource is skipped, not fatal."""
 
     def __init__(self, allowed: Path) -> None:
-        super().__init__(allowed_protocols=("file",))
         self.allowed = allowed.resolve()
         self.refused: list[str] = []
 
-    def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
-        """The file at ``url`` when it lies under ``allowed``; raises ``ValueError`` otherwise."""
+    def __call__(self, url: str) -> Any:
+        return self.fetch(url)
+
+    def fetch(self, url: str, headers: Any = None) -> Any:
+        """The file at ``url`` (a ``URLFetcherResponse``) when it lies under ``allowed``; raises
+        ``ValueError`` otherwise."""
         parsed = urlparse(url)
         path = Path(unquote(parsed.path)).resolve() if parsed.scheme == "file" else None
         if path is None or not path.is_relative_to(self.allowed) or not path.is_file():
             self.refused.append(url)
             log.warning("rapport PDF : ressource refusée (hors des polices locales) : %s", url[:200])
             raise ValueError(f"ressource refusée : {url[:200]}")
-        return URLFetcherResponse(path.as_uri(), path.read_bytes())
+        return _weasyprint().urls.URLFetcherResponse(path.as_uri(), path.read_bytes())
 
 
 def _css_string(text: str) -> str:
@@ -86,6 +100,6 @@ def render_pdf(content: ReportContent, assets: Path, lang: str = "fr", fetcher: 
     html = report_html(content, lang)
     fetcher = fetcher or LocalFetcher(assets / "fonts")
     identifier = hashlib.sha256(html.encode("utf-8")).hexdigest()[:32].encode()
-    document = HTML(string=html, base_url=assets.resolve().as_uri() + "/", url_fetcher=fetcher)
+    document = _weasyprint().HTML(string=html, base_url=assets.resolve().as_uri() + "/", url_fetcher=fetcher)
     pdf: bytes = document.write_pdf(pdf_variant="pdf/ua-1", pdf_identifier=identifier)
     return pdf
