@@ -19,7 +19,7 @@ AXE := node_modules/axe-core/axe.min.js
 # Extra pytest arguments, e.g. make test PYTEST_ARGS="-m 'not browser' -x"
 PYTEST_ARGS ?=
 
-.PHONY: help venv install install-run browser servers test lint run bench check
+.PHONY: help venv install install-run browser servers test lint run bench check pdfdeps
 
 help:
 	@echo "make run      install app dependencies in $(VENV), serve on http://127.0.0.1:8050"
@@ -99,7 +99,7 @@ servers:
 # ---------------------------------------------------------------- everyday targets
 # The whole suite, browser tests included. The postgres tests also run when PILOTIS_TEST_PG is set.
 # pytest's exit status is passed through: 5 ("no tests collected") fails like any other.
-test: install browser servers
+test: install browser servers pdfdeps
 	@rc=0; $(PY) -m pytest $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests: failing" >&2; fi; \
 	exit $$rc
@@ -109,7 +109,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-run: install-run
+run: install-run pdfdeps
 	$(PY) app.py
 
 bench: install servers
@@ -117,3 +117,19 @@ bench: install servers
 
 check: install-run
 	$(PY) -m pilotis check
+
+# ---------------------------------------------------------------- PDF reports (WeasyPrint)
+# Commission reports and dashboard PDFs (pilotis/core/report_pdf.py) are laid out by WeasyPrint,
+# which needs Debian's pango (text layout) and harfbuzz. Needed by `make run` and `make test`.
+PDF_LIBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+pdfdeps:
+	@if ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 && ldconfig -p | grep -q libharfbuzz-subset; then \
+	  echo "pdfdeps: pango present"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "pdfdeps: installing $(PDF_LIBS)"; \
+	  apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PDF_LIBS); \
+	else \
+	  echo "pdfdeps: pango is missing and you are not root: PDF reports will fail. Run:" >&2; \
+	  echo "    sudo apt-get update && sudo apt-get install -y $(PDF_LIBS)" >&2; \
+	fi

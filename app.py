@@ -43,6 +43,8 @@ from pilotis.web.auth import install_auth
 from pilotis.web.exports import bp as exports_bp
 from pilotis.web.health import bp as health_bp
 from pilotis.web.metrics import bp as metrics_bp
+from pilotis.web.reports_page import bp as reports_bp
+from pilotis.web.reports_page import exports_bp as dashboard_pdf_bp
 from pilotis.web.request_id import RequestIdMiddleware
 from pilotis.web.sso import bp as sso_bp
 from pilotis.web.wiring import install, page_status
@@ -92,6 +94,8 @@ def create_app(settings: Settings | None = None) -> Dash:
     server.register_blueprint(admin_bp)  # /admin/audit
     server.register_blueprint(sources_bp)  # /admin/sources: état des sources, manual refresh
     server.register_blueprint(exports_bp)  # /exports/<dashboard>/<widget>.<csv|xlsx>: widget data as files
+    server.register_blueprint(reports_bp)  # /rapports, /rapports/<id>, /rapports/<id>.pdf: commission reports
+    server.register_blueprint(dashboard_pdf_bp)  # /exports/<dashboard>.pdf: a dashboard as filtered, in PDF
     server.register_blueprint(admin_tokens_bp)  # /admin/jetons: every API token, service accounts
     server.register_blueprint(tokens_bp)  # /compte/jetons: personal API tokens
     server.register_blueprint(access_requests_page.bp)  # /compte/acces: access requests and decisions

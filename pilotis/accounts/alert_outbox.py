@@ -93,6 +93,10 @@ def send_email(mail: MailSettings, row: AlertOutbox) -> None:
     message.set_content(row.body)
     if row.html:
         message.add_alternative(row.html, subtype="html")
+    if row.attachment is not None:  # a scheduled report's PDF (pilotis/accounts/report_jobs.py)
+        name = row.attachment_name or "piece-jointe.pdf"
+        kind = ("application", "pdf") if name.endswith(".pdf") else ("application", "octet-stream")
+        message.add_attachment(row.attachment, maintype=kind[0], subtype=kind[1], filename=name)
     with smtplib.SMTP(mail.host, mail.port, timeout=mail.timeout) as smtp:
         if mail.starttls:
             smtp.starttls()

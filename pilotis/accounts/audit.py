@@ -46,6 +46,7 @@ EVENTS: dict[str, str] = {
     "user_enabled": "Compte réactivé",
     "audit_export": "Export du journal d'audit",
     "export": "Export de données",
+    "report": "Rapport de commission (PDF)",
     "source_refresh": "Rafraîchissement d'une source",
     "seance_snapshot": "Séance figée (instantané)",
     "display_link_created": "Lien d'affichage créé",

@@ -13,6 +13,8 @@
 - ``referents_directory`` (every ``referents_check_minutes`` of ``ldap:`` in ``config/sso.yaml``, when
   set): the referents' accounts looked up in the directory, departures applied
   (:mod:`pilotis.accounts.ldap_referents`).
+- ``reports_send`` (one key per scheduled report, at its cron): the commission report rendered
+  for each recipient with his own rights, e-mailed with the PDF (:mod:`pilotis.accounts.report_jobs`).
 
 Each run is claimed once in the database (:mod:`pilotis.accounts.jobs`), whatever the number of
 workers. ``python -m pilotis alerts evaluate`` stays available for an installation without a worker.
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pilotis.accounts import ldap_referents, sensor_store
+from pilotis.accounts import ldap_referents, report_jobs, sensor_store
 from pilotis.accounts.alert_engine import evaluate_due_rules, naive_utc, territory_index
 from pilotis.accounts.alert_notify import AlertOptions
 from pilotis.accounts.alert_outbox import MailSettings, drain_outbox
@@ -79,3 +81,6 @@ register_job("sensors_rollup", "5 * * * *", rollup_readings, lease=1800.0)
 register_job("sensors_purge", "30 3 * * *", purge_readings, lease=3600.0)
 register_job("late_datasets", "20 * * * *", tell_late_datasets, lease=1800.0)
 register_jobs("referents_directory", ldap_referents.plan, ldap_referents.run_check, lease=600.0)
+
+REPORTS = report_jobs.KIND
+"""The scheduled reports' job kind (registered by :mod:`pilotis.accounts.report_jobs` when imported here)."""

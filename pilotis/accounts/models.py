@@ -509,6 +509,10 @@ class AlertOutbox(Base):
     claimed_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    attachment: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    """A file sent with the e-mail (a scheduled report's PDF, :mod:`pilotis.accounts.report_jobs`)."""
+    attachment_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    """Its file name (``.pdf``: sent as ``application/pdf``)."""
 
 
 class AccessRequest(Base):

@@ -27,6 +27,7 @@ from pilotis.core import schema
 from pilotis.core.alert_rules import AlertRule
 from pilotis.core.indicators import IndicatorSpec
 from pilotis.core.jsonschema import source_models, widget_models
+from pilotis.core.report_config import ReportSpec
 from pilotis.core.schema import (
     DashboardSpec,
     DatasetBase,
@@ -276,6 +277,12 @@ def yaml_reference_markdown() -> str:
         "Une règle d'alerte par fichier (son identifiant est le nom du fichier) : voir docs/alertes.md."
     )
     out.section(3, "Clés d'une règle d'alerte", AlertRule)
+    out.parts.append(
+        "## Rapports : `config/reports/*.yaml`\n\n"
+        "Un rapport de commission par fichier (identifiant = nom du fichier), produit en PDF accessible à "
+        "`/rapports/<id>` et par `python -m pilotis report <id>` : voir docs/reports.md."
+    )
+    out.section(3, "Clés d'un rapport", ReportSpec)
 
     # Any other YAML model (a new file format, a block of an extension) still gets its table;
     # an intermediate base class is documented through its subclasses.

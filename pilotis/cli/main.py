@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "referents": "pilotis.cli.referents",
     "worker": "pilotis.cli.worker",
     "alerts": "pilotis.cli.alerts",
+    "report": "pilotis.cli.report",
 }
 """Command name → the module whose ``register(sub)`` adds it (imported on use;
 tests/test_cli.py checks that each module registers exactly its command)."""

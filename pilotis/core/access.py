@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from pilotis.core.alert_rules import AlertRule
     from pilotis.core.referents import Directory
     from pilotis.core.registry import Dashboard, Registry
+    from pilotis.core.report_config import ReportSpec
 
 ROLES = ("agent", "manager", "president", "admin", "display")
 """Known roles. `president` reads everything; `admin` manages users and reads the audit log."""
@@ -306,3 +307,29 @@ def can_receive_alert(principal: Principal | None, territory: str | None, index:
     Used for the messages and for /alertes alike (with :func:`may_see_alert_rule`): the same
     decision as for a snapshot's recorded scope (:func:`scope_covers`)."""
     return scope_covers(principal, territory, index)
+
+
+# --------------------------------------------------------------------------- reports
+
+
+def can_view_report(principal: Principal | None, report: ReportSpec, registry: Registry) -> bool:
+    """True when ``principal`` may see and generate ``report`` (``config/reports/``): a member of
+    its ``audience`` (directions, roles; ``president`` and ``admin`` as for a dashboard) who may
+    also see every dashboard widget (:func:`can_view_widget`) and every indicator
+    (:func:`can_view_indicator`) it draws from. Deny unless allowed; the rows are then those of
+    the principal's territory (:func:`row_filters`), as everywhere."""
+    if principal is None or principal.seance is not None:
+        return False
+    audience = report.audience
+    member = bool(principal.roles & READ_ALL_ROLES) or (
+        (principal.department is not None and principal.department in audience.departments)
+        or bool(principal.roles & set(audience.roles))
+    )
+    if not member:
+        return False
+    for section in report.sections:
+        if section.dashboard is not None:
+            dashboard = registry.dashboards.get(section.dashboard)
+            if dashboard is None or not can_view_widget(principal, registry, dashboard, section.widget or ""):
+                return False
+    return all(can_view_indicator(principal, registry, i) for i in report.indicator_ids())

@@ -7,6 +7,7 @@ from pilotis.core.i18n_alerts import ALERT_TEXTS
 from pilotis.core.i18n_anomaly import ANOMALY_TEXTS
 from pilotis.core.i18n_catalogue import CATALOGUE_TEXTS
 from pilotis.core.i18n_exports import EXPORT_TEXTS
+from pilotis.core.i18n_reports import REPORT_TEXTS
 from pilotis.core.i18n_seance import SEANCE_TEXTS
 from pilotis.core.i18n_sso import SSO_TEXTS
 
@@ -354,6 +355,7 @@ TEXTS: dict[str, dict[str, str]] = {
     **CATALOGUE_TEXTS,  # referents, search, dataset pages: pilotis/core/i18n_catalogue.py
     **ALERT_TEXTS,  # /alertes: pilotis/core/i18n_alerts.py
     **ANOMALY_TEXTS,  # « Signaler une anomalie », /signalements: pilotis/core/i18n_anomaly.py
+    **REPORT_TEXTS,  # commission reports and dashboard PDFs: pilotis/core/i18n_reports.py
 }
 
 

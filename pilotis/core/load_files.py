@@ -92,6 +92,7 @@ class ConfigReader:
             (self.dashboards_dir.resolve(), 4),
             (config / "seances", 5),
             (config / "alerts", 6),
+            (config / "reports", 7),
         ]
         stages: dict[str, int] = {}
         for issue in self.issues:

@@ -19,6 +19,7 @@ from pilotis.core.load_datasets import DatasetFiles
 from pilotis.core.load_portal import PortalFiles
 from pilotis.core.load_referents import ReferentFiles
 from pilotis.core.registry import Dashboard, Registry
+from pilotis.core.report_load import load_reports
 from pilotis.core.schema import PortalConfig
 from pilotis.core.seance_config import load_seances
 from pilotis.core.seances import build
@@ -82,6 +83,7 @@ def load_registry(
     }
     referents = loader.referents(known, departments)  # config/referents.yaml (optional)
     alerts = load_alerts(loader, sources, loader.indicators, dashboards, departments)
+    reports = load_reports(loader, dashboards, loader.indicators, departments, sources, portal)
     if portal is not None:
         loader.check_maps(portal, dashboards)
     if portal is not None and loader.portal_doc is not None:
@@ -115,6 +117,7 @@ def load_registry(
         alerts=alerts,
     )
     registry.seances = {key: build(key, spec, registry) for key, spec in seances.items()}
+    registry.reports = reports
     return registry
 
 

@@ -9,6 +9,7 @@ from types import ModuleType
 from pilotis.core.alert_rules import AlertRule
 from pilotis.core.indicators import Indicator
 from pilotis.core.referents import Directory
+from pilotis.core.report_config import ReportSpec
 from pilotis.core.schema import DashboardSpec, PortalConfig, WidgetBase
 from pilotis.core.seances import IMPLICIT, PREFIX, Seance, implicit
 from pilotis.core.sensors import SensorSourceSpec
@@ -66,6 +67,8 @@ class Registry:
     """The referents directory (`config/referents.yaml`)."""
     alerts: dict[str, AlertRule] = field(default_factory=dict)
     """Alert rules declared in `config/alerts/` (id -> rule)."""
+    reports: dict[str, ReportSpec] = field(default_factory=dict)
+    """Commission reports declared in `config/reports/` (id -> report, :mod:`pilotis.core.report_config`)."""
     _implicit: dict[str, Seance] = field(default_factory=dict, repr=False)
 
     def ordered(self) -> list[Dashboard]:

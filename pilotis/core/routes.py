@@ -48,7 +48,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/lang", "choix de la langue", server="folder"),
     Route("/assets", "fichiers statiques", server="folder"),
     Route("/favicon.ico", "icône du site", server="page"),
-    Route("/exports", "exports des widgets (CSV, XLSX)", server="folder"),
+    Route("/exports", "exports des widgets (CSV, XLSX) et des tableaux de bord (PDF)", server="folder"),
     Route("/api", "API JSON (/api/v1 : jetons d'API, document OpenAPI, documentation)", server="folder"),
     Route("/compte", "compte : jetons d'API personnels, demandes d'accès", server="folder"),
     Route("/healthz", "supervision : le processus répond", server="page"),
@@ -59,6 +59,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/referents", "annuaire des référents", server="page"),
     Route("/recherche", "recherche (tableaux de bord, indicateurs, données, référents)", server="page"),
     Route("/signalements", "signalements d'anomalies : formulaire, boîte de réception, suivi", server="tree"),
+    Route("/rapports", "rapports de commission (liste, formulaire, PDF)", server="tree"),
 )
 """Every address the portal keeps for itself, besides ``/`` and the ``/_…`` addresses of Dash."""
 
@@ -71,3 +72,12 @@ def reserved_route(url: str) -> Route | None:
 def served_by_server(path: str) -> bool:
     """``path`` is answered by Flask itself (``/_dash-…``, ``/assets/…``, ``/login``…), not a page."""
     return path.startswith("/_") or any(route.serves(path) for route in ROUTES)
+
+
+FOOTER_LINKS: tuple[tuple[str, str], ...] = (
+    ("indicators", "/indicateurs"),
+    ("data_catalogue", "/donnees"),
+    ("referents_link", "/referents"),
+    ("reports_title", "/rapports"),
+)
+"""The portal's own pages linked in every page's footer: (text key of the i18n catalogue, address)."""

@@ -66,3 +66,35 @@ def download_menu(dashboard: Dashboard, widget: WidgetBase, lang: str) -> html.D
         ],
         className="pilotis-download small",
     )
+
+
+def pdf_button(dashboard: Dashboard, lang: str) -> html.Div:
+    """« PDF » next to the page's filters: the whole dashboard as filtered, as an accessible PDF
+    (``/exports/<dashboard>.pdf``, :mod:`pilotis.web.reports_page`). ``assets/exports.js`` adds the
+    territory and year chosen, and the widgets' own controls, when the link is followed, as for
+    the widget downloads."""
+    base = f"/exports/{dashboard.id}.pdf"
+    own = {  # each widget's own controls, as `<widget>-<name>` parameters (read by pilotis.web.reports_page)
+        f"{widget.id}-{name}": dashboard.dom_id(f"{widget.id}-{name}")
+        for widget in dashboard.widgets
+        if widget.type in WIDGET_TYPES
+        for name, _ in WIDGET_TYPES[widget.type].inputs(widget)
+    }
+    return html.Div(
+        html.A(
+            [
+                html.I(className="bi bi-file-earmark-pdf me-1", **aria(hidden="true")),
+                t("reports_pdf_button", lang),
+                html.Span(" " + t("reports_pdf_of", lang), className="visually-hidden"),
+            ],
+            href=base,
+            className="pilotis-export pilotis-pdf btn btn-outline-secondary",
+            **data_attributes(
+                base=base,
+                territory=dashboard.dom_id("territory"),
+                period=dashboard.dom_id("period"),
+                controls=json.dumps(own),
+            ),
+        ),
+        className="col-auto align-self-end",
+    )

@@ -13,16 +13,16 @@ from pilotis.core.access import Principal
 from pilotis.core.formatting import french_sort_key
 from pilotis.core.i18n import t
 from pilotis.core.registry import Dashboard
+from pilotis.core.routes import FOOTER_LINKS
 from pilotis.core.schema import DataWidgetBase
 from pilotis.core.sources import SourceError
 from pilotis.core.territory import Territory
 from pilotis.core.widgets import WIDGET_TYPES
 from pilotis.ui.components import aria, data_attributes
+from pilotis.ui.downloads import pdf_button
 from pilotis.ui.overview import widget_cards
 from pilotis.ui.portal import Portal
 from pilotis.ui.report_link import widget_actions
-
-FOOTER_LINKS = (("indicators", "/indicateurs"), ("data_catalogue", "/donnees"), ("referents_link", "/referents"))
 
 
 def yaml_text(lang: str) -> dict[str, Any]:
@@ -109,9 +109,8 @@ def shell(
             header,
             html.Main(dbc.Container(html.Div(id="page"), fluid=True, className="py-3"), id="contenu", tabIndex="-1"),
             html.Div(id="page-title", hidden=True),
-            # Said after a dashboard is chosen in the menu (assets/pilotis-a11y.js fills it).
             html.Div(
-                id="pilotis-announce",
+                id="pilotis-announce",  # said after a dashboard is chosen in the menu (pilotis-a11y.js)
                 className="visually-hidden",
                 role="status",
                 **live_region(t("page_loaded", lang)),
@@ -297,6 +296,7 @@ def filters(portal: Portal, dashboard: Dashboard, lang: str, scope: Territory | 
                         lg=2,
                         style=None if spec.period else {"display": "none"},
                     ),
+                    pdf_button(dashboard, lang),  # « PDF »: the dashboard as filtered (/exports/<id>.pdf)
                 ],
                 className="g-2",
             ),
