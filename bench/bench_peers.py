@@ -34,6 +34,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -181,6 +182,8 @@ class Pilotis(App):
     def server(self) -> Server:
         instance = Path(tempfile.mkdtemp(prefix="instance-", dir=self.workdir))
         env = dict(os.environ, PILOTIS_INSTANCE_DIR=str(instance), PILOTIS_BENCH_LOGIN=PILOTIS_LOGIN)
+        if self.data is not None:  # the RSA communes dataset read from the bigger file
+            env["PILOTIS_CONFIG_DIR"] = str(pilotis_config(self.checkout, self.data, self.workdir))
         gunicorn = str(Path(sys.executable).parent / "gunicorn")
         return Server(self.name, [gunicorn, "app:server"], env, self.ready_path, self.workdir, self.checkout)
 
@@ -232,6 +235,44 @@ class Pilotis(App):
             listed = [{"id": out_id, "property": prop} for out_id, prop in outputs]
             bodies.append(_body(dep["output"], listed if dep["output"].startswith("..") else listed[0], inputs))
         return bodies
+
+
+def pilotis_config(checkout: Path, data: Path, workdir: Path) -> Path:
+    """A copy of ``checkout``'s config/ whose ``rsa_communes`` dataset reads ``data``'s Pilotis
+    copy (:func:`size_data`), in ``workdir``."""
+    target = workdir / f"config-{checkout.name}-{data.parent.name}"
+    if not target.exists():
+        shutil.copytree(checkout / "config", target)
+        yaml = target / "datasets" / "solidarites.yaml"
+        shipped = "path: data/rsa_communes_mensuel.parquet"
+        text = yaml.read_text(encoding="utf-8")
+        assert shipped in text, "config/datasets/solidarites.yaml: the rsa_communes path moved"
+        yaml.write_text(text.replace(shipped, f"path: {data.with_name('rsa_pilotis.parquet')}"), encoding="utf-8")
+    return target
+
+
+SIZES = {"100k": 100_000, "1m": 1_000_000, "10m": 10_000_000}
+
+
+def size_data(rows: int) -> Path:
+    """``bench/data/size-<rows>/rsa_bench.parquet`` (``make_bench_data.py``, made when missing:
+    read by the peers with ``foyers`` as the measure) and its copy ``rsa_pilotis.parquet`` with the
+    shipped file's column name (``foyers_allocataires``) for Pilotis's unchanged config."""
+    folder = ROOT / "bench" / "data" / f"size-{rows}"
+    bench = folder / "rsa_bench.parquet"
+    if not bench.exists():
+        generator = [sys.executable, str(ROOT / "bench" / "make_bench_data.py"), "--rows", str(rows)]
+        subprocess.run([*generator, "--out", str(folder)], check=True)
+    copy = folder / "rsa_pilotis.parquet"
+    if not copy.exists() or copy.stat().st_mtime < bench.stat().st_mtime:
+        import duckdb
+
+        columns = "code_insee, epci_siren, date, foyers AS foyers_allocataires"
+        sql = (
+            f"COPY (SELECT {columns} FROM read_parquet('{bench}')) TO '{copy}' (FORMAT parquet, ROW_GROUP_SIZE 1000000)"
+        )
+        duckdb.connect().execute(sql)
+    return bench
 
 
 def values_get(values: dict[tuple[str, str], Any], dep_input: Body) -> Any:
@@ -470,8 +511,9 @@ def main() -> None:
         kinds.append(Vizro)
     print(f"Machine: {machine()}\n\nLoad average at start: {load_average()}\n")
     sizes: list[tuple[str, Path | None]] = [("RSA data as shipped (11,040 rows)", None)]
-    if args.sizes:
-        raise SystemExit("--sizes: not written yet (see bench/RESULTS_peers.md)")
+    for name in filter(None, args.sizes.lower().split(",")):
+        rows = SIZES[name]
+        sizes.append((f"{rows:,} rows (synthetic, bench/make_bench_data.py)", size_data(rows)))
     for title, data in sizes:
         with tempfile.TemporaryDirectory(prefix="pilotis-peers-") as tmp:
             results: dict[str, list[dict[str, Any]]] = {kind.name: [] for kind in kinds}
