@@ -497,6 +497,7 @@ def main() -> None:
     parser.add_argument("--wrk-seconds", type=int, default=5)
     parser.add_argument("--sizes", default="", help="also 100k,1m,10m rows (bench/make_bench_data.py; long)")
     parser.add_argument("--no-vizro", action="store_true")
+    parser.add_argument("--skip-shipped", action="store_true", help="with --sizes: the bigger files only")
     parser.add_argument(
         "--before",
         type=Path,
@@ -510,7 +511,7 @@ def main() -> None:
     if VIZRO_VENV.exists() and not args.no_vizro:
         kinds.append(Vizro)
     print(f"Machine: {machine()}\n\nLoad average at start: {load_average()}\n")
-    sizes: list[tuple[str, Path | None]] = [("RSA data as shipped (11,040 rows)", None)]
+    sizes: list[tuple[str, Path | None]] = [] if args.skip_shipped else [("RSA data as shipped (11,040 rows)", None)]
     for name in filter(None, args.sizes.lower().split(",")):
         rows = SIZES[name]
         sizes.append((f"{rows:,} rows (synthetic, bench/make_bench_data.py)", size_data(rows)))
