@@ -124,6 +124,19 @@ class Server:
                     sizes.append(int(line.split()[1]) / 1024)
         return max(sizes)
 
+    def pss_uss_mb(self) -> tuple[float, float]:
+        """The largest PSS and USS of the workers (``/proc/<pid>/smaps_rollup``): with shared
+        pages (a preloaded app), what each worker really adds."""
+        pss, uss = [], []
+        for pid in self.workers():
+            fields = {}
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+                name, value, *_ = line.split()
+                fields[name.rstrip(":")] = int(value) / 1024
+            pss.append(fields["Pss"])
+            uss.append(fields["Private_Clean"] + fields["Private_Dirty"])
+        return max(pss), max(uss)
+
     def stop(self) -> None:
         stop_process_group(self.proc, 10)
 
@@ -410,6 +423,7 @@ def measure(app: App, changes: int, wrk_seconds: int, wrk: Callable[..., dict[st
         out["changes/s"] = result["rps"] / per_change
         out["wrk errors"] = result["errors"]
         out["rss"] = server.rss_mb()
+        out["pss"], out["uss"] = server.pss_uss_mb()
         client.close()
     finally:
         server.stop()
@@ -460,6 +474,8 @@ ROWS = (
     ("whole RSA page, CPU per change uncached / warm (ms)", "page cpu"),
     ("filter changes per second under wrk (-c16)", "changes/s"),
     ("worker RSS (MB)", "rss"),
+    ("worker PSS (MB)", "pss"),
+    ("worker USS, private pages (MB)", "uss"),
     ("start to first 200 (s)", "startup"),
 )
 
