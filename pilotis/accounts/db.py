@@ -39,7 +39,8 @@ def script_head(versions: Path = MIGRATIONS / "versions") -> str | None:
     parents: set[str] = set()
     try:
         for path in versions.glob("*.py"):
-            fields = dict(m.groups() for m in _REVISION_LINE.finditer(path.read_text(encoding="utf-8")))
+            text_ = path.read_text(encoding="utf-8")
+            fields: dict[str, str] = {m.group(1): m.group(2) for m in _REVISION_LINE.finditer(text_)}
             revision, down = (ast.literal_eval(fields.get(k, "None")) for k in ("revision", "down_revision"))
             if not isinstance(revision, str):
                 return None
