@@ -34,6 +34,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -123,6 +124,19 @@ class Server:
                     sizes.append(int(line.split()[1]) / 1024)
         return max(sizes)
 
+    def pss_uss_mb(self) -> tuple[float, float]:
+        """The largest PSS and USS of the workers (``/proc/<pid>/smaps_rollup``): with shared
+        pages (a preloaded app), what each worker really adds."""
+        pss, uss = [], []
+        for pid in self.workers():
+            fields = {}
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+                name, value, *_ = line.split()
+                fields[name.rstrip(":")] = int(value) / 1024
+            pss.append(fields["Pss"])
+            uss.append(fields["Private_Clean"] + fields["Private_Dirty"])
+        return max(pss), max(uss)
+
     def stop(self) -> None:
         stop_process_group(self.proc, 10)
 
@@ -181,6 +195,8 @@ class Pilotis(App):
     def server(self) -> Server:
         instance = Path(tempfile.mkdtemp(prefix="instance-", dir=self.workdir))
         env = dict(os.environ, PILOTIS_INSTANCE_DIR=str(instance), PILOTIS_BENCH_LOGIN=PILOTIS_LOGIN)
+        if self.data is not None:  # the RSA communes dataset read from the bigger file
+            env["PILOTIS_CONFIG_DIR"] = str(pilotis_config(self.checkout, self.data, self.workdir))
         gunicorn = str(Path(sys.executable).parent / "gunicorn")
         return Server(self.name, [gunicorn, "app:server"], env, self.ready_path, self.workdir, self.checkout)
 
@@ -232,6 +248,44 @@ class Pilotis(App):
             listed = [{"id": out_id, "property": prop} for out_id, prop in outputs]
             bodies.append(_body(dep["output"], listed if dep["output"].startswith("..") else listed[0], inputs))
         return bodies
+
+
+def pilotis_config(checkout: Path, data: Path, workdir: Path) -> Path:
+    """A copy of ``checkout``'s config/ whose ``rsa_communes`` dataset reads ``data``'s Pilotis
+    copy (:func:`size_data`), in ``workdir``."""
+    target = workdir / f"config-{checkout.name}-{data.parent.name}"
+    if not target.exists():
+        shutil.copytree(checkout / "config", target)
+        yaml = target / "datasets" / "solidarites.yaml"
+        shipped = "path: data/rsa_communes_mensuel.parquet"
+        text = yaml.read_text(encoding="utf-8")
+        assert shipped in text, "config/datasets/solidarites.yaml: the rsa_communes path moved"
+        yaml.write_text(text.replace(shipped, f"path: {data.with_name('rsa_pilotis.parquet')}"), encoding="utf-8")
+    return target
+
+
+SIZES = {"100k": 100_000, "1m": 1_000_000, "10m": 10_000_000}
+
+
+def size_data(rows: int) -> Path:
+    """``bench/data/size-<rows>/rsa_bench.parquet`` (``make_bench_data.py``, made when missing:
+    read by the peers with ``foyers`` as the measure) and its copy ``rsa_pilotis.parquet`` with the
+    shipped file's column name (``foyers_allocataires``) for Pilotis's unchanged config."""
+    folder = ROOT / "bench" / "data" / f"size-{rows}"
+    bench = folder / "rsa_bench.parquet"
+    if not bench.exists():
+        generator = [sys.executable, str(ROOT / "bench" / "make_bench_data.py"), "--rows", str(rows)]
+        subprocess.run([*generator, "--out", str(folder)], check=True)
+    copy = folder / "rsa_pilotis.parquet"
+    if not copy.exists() or copy.stat().st_mtime < bench.stat().st_mtime:
+        import duckdb
+
+        columns = "code_insee, epci_siren, date, foyers AS foyers_allocataires"
+        sql = (
+            f"COPY (SELECT {columns} FROM read_parquet('{bench}')) TO '{copy}' (FORMAT parquet, ROW_GROUP_SIZE 1000000)"
+        )
+        duckdb.connect().execute(sql)
+    return bench
 
 
 def values_get(values: dict[tuple[str, str], Any], dep_input: Body) -> Any:
@@ -369,6 +423,7 @@ def measure(app: App, changes: int, wrk_seconds: int, wrk: Callable[..., dict[st
         out["changes/s"] = result["rps"] / per_change
         out["wrk errors"] = result["errors"]
         out["rss"] = server.rss_mb()
+        out["pss"], out["uss"] = server.pss_uss_mb()
         client.close()
     finally:
         server.stop()
@@ -419,6 +474,8 @@ ROWS = (
     ("whole RSA page, CPU per change uncached / warm (ms)", "page cpu"),
     ("filter changes per second under wrk (-c16)", "changes/s"),
     ("worker RSS (MB)", "rss"),
+    ("worker PSS (MB)", "pss"),
+    ("worker USS, private pages (MB)", "uss"),
     ("start to first 200 (s)", "startup"),
 )
 
@@ -456,6 +513,7 @@ def main() -> None:
     parser.add_argument("--wrk-seconds", type=int, default=5)
     parser.add_argument("--sizes", default="", help="also 100k,1m,10m rows (bench/make_bench_data.py; long)")
     parser.add_argument("--no-vizro", action="store_true")
+    parser.add_argument("--skip-shipped", action="store_true", help="with --sizes: the bigger files only")
     parser.add_argument(
         "--before",
         type=Path,
@@ -469,9 +527,10 @@ def main() -> None:
     if VIZRO_VENV.exists() and not args.no_vizro:
         kinds.append(Vizro)
     print(f"Machine: {machine()}\n\nLoad average at start: {load_average()}\n")
-    sizes: list[tuple[str, Path | None]] = [("RSA data as shipped (11,040 rows)", None)]
-    if args.sizes:
-        raise SystemExit("--sizes: not written yet (see bench/RESULTS_peers.md)")
+    sizes: list[tuple[str, Path | None]] = [] if args.skip_shipped else [("RSA data as shipped (11,040 rows)", None)]
+    for name in filter(None, args.sizes.lower().split(",")):
+        rows = SIZES[name]
+        sizes.append((f"{rows:,} rows (synthetic, bench/make_bench_data.py)", size_data(rows)))
     for title, data in sizes:
         with tempfile.TemporaryDirectory(prefix="pilotis-peers-") as tmp:
             results: dict[str, list[dict[str, Any]]] = {kind.name: [] for kind in kinds}

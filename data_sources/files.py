@@ -22,7 +22,7 @@ import duckdb
 import pandas as pd
 from pydantic import Field
 
-from data_sources.file_helpers import detect_encoding, file_lock, transcode
+from data_sources.file_helpers import detect_encoding, file_lock, kept_in_memory, transcode
 from pilotis.core.query import Query, build_select, compile_for_duckdb, table_for
 from pilotis.core.schema import DatasetBase
 from pilotis.core.sources import DUCK_TYPES, DataSource, SourceError, register_source
@@ -225,6 +225,10 @@ class CsvSource(FileSource):
         return self.config.decimal == "," or any(  # type: ignore[attr-defined]
             enc not in ("utf-8", "latin-1", "utf-16") for enc in encodings
         )
+
+    def _create_view(self) -> None:
+        relation = kept_in_memory(self.duck, self.view, self.relation_sql(), self.files())  # small files
+        self.duck.execute_locked(f'CREATE OR REPLACE VIEW "{self.view}" AS SELECT * FROM {relation}')
 
     def relation_sql(self) -> str:
         encodings = self._encodings()

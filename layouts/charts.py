@@ -6,14 +6,13 @@ from collections.abc import Iterator
 from typing import Literal
 
 import pandas as pd
-import plotly.graph_objects as go
 
 from layouts.common import (
     accessible_graph,
     data_details,
-    figure_layout,
     notice,
     period_labels,
+    plain_figure,
     wrap_labels,
 )
 from pilotis.core.i18n import t
@@ -141,69 +140,60 @@ class Chart(WidgetType):
         return graph if exact else [notice(t("not_at_level", lang)), graph]
 
     @classmethod
-    def figure(cls, widget: ChartConfig, frame: pd.DataFrame, grain: str, lang: str, ctx: RenderContext) -> go.Figure:
-        """The plotly figure (aggregated data only: a few kB)."""
-        fig = go.Figure()
+    def figure(cls, widget: ChartConfig, frame: pd.DataFrame, grain: str, lang: str, ctx: RenderContext) -> dict:
+        """The plotly figure (aggregated data only: a few kB), as plain values (:func:`plain_figure`)."""
         is_period = widget.x == PERIOD
         xs = (lambda part: pd.to_datetime(part[PERIOD])) if is_period else (lambda part: part[widget.x])
         if widget.type == "pie":
-            fig.add_trace(
-                go.Pie(
-                    labels=frame[widget.x],
-                    values=frame["valeur"],
-                    hole=0.45,
-                    sort=False,
-                    textinfo="percent",
-                    direction="clockwise",
-                )
-            )
-            return figure_layout(fig, lang)
+            pie = {
+                "type": "pie",
+                "labels": frame[widget.x],
+                "values": frame["valeur"],
+                "hole": 0.45,
+                "sort": False,
+                "textinfo": "percent",
+                "direction": "clockwise",
+            }
+            return plain_figure([pie], {}, lang)
+        traces = []
         series = [(None, frame)] if not widget.color else list(frame.groupby(widget.color, sort=True))
         for name, part in series:
             x, y = xs(part), part["valeur"]
             if widget.horizontal and widget.type in ("bar", "stacked_bar"):
                 x, y = y, x
             hover_x = period_labels(part[PERIOD], grain, lang) if is_period else None
-            common = {"name": str(name) if name is not None else widget.title, "customdata": hover_x}
             value = f"%{{y:.{widget.decimals}%}}" if widget.format == "percent" else "%{y}"
             template = f"%{{customdata}}<br>{value}<extra>%{{fullData.name}}</extra>" if is_period else None
+            trace = {"x": x, "y": y, "hovertemplate": template}
             if widget.type in ("bar", "stacked_bar"):
-                fig.add_trace(
-                    go.Bar(x=x, y=y, orientation="h" if widget.horizontal else "v", hovertemplate=template, **common)
-                )
+                trace.update(type="bar", orientation="h" if widget.horizontal else "v")
             else:
-                fig.add_trace(
-                    go.Scatter(
-                        x=x,
-                        y=y,
-                        mode="lines+markers" if len(part) < 40 else "lines",
-                        stackgroup="one" if widget.type == "area" else None,
-                        hovertemplate=template,
-                        **common,
-                    )
-                )
-        fig.update_layout(barmode="stack" if widget.type == "stacked_bar" else "group")
-        if is_period:
-            tick = {"year": "%Y", "quarter": "%b %Y", "month": "%b %Y"}.get(grain, "%d/%m/%Y")
-            fig.update_xaxes(tickformat=tick)
-        axis = fig.update_xaxes if widget.horizontal else fig.update_yaxes
+                mode = "lines+markers" if len(part) < 40 else "lines"
+                trace.update(type="scatter", mode=mode, stackgroup="one" if widget.type == "area" else None)
+            name = str(name) if name is not None else widget.title
+            traces.append({**trace, "name": name, "customdata": hover_x})
+        value_axis: dict = {
+            "rangemode": "tozero",
+            "tickformat": ".0%" if widget.format == "percent" else None,
+            "separatethousands": True,  # « 4 000 » on the value axis (x for horizontal bars)
+        }
+        if widget.y_title is not None:
+            value_axis["title"] = {"text": widget.y_title}
         # A rate reads "25 %" on its axis, not "0,25" (plotly's d3 format; French separators apply).
-        axis(
-            title_text=widget.y_title,
-            rangemode="tozero",
-            tickformat=".0%" if widget.format == "percent" else None,
-            separatethousands=True,  # « 4 000 » on the value axis (x for horizontal bars)
-        )
+        layout: dict = {"barmode": "stack" if widget.type == "stacked_bar" else "group", "xaxis": {}, "yaxis": {}}
+        if is_period:
+            layout["xaxis"]["tickformat"] = {"year": "%Y", "quarter": "%b %Y", "month": "%b %Y"}.get(grain, "%d/%m/%Y")
+        layout["xaxis" if widget.horizontal else "yaxis"].update(value_axis)
         height = 320
         if widget.horizontal:
-            fig.update_yaxes(autorange="reversed")
+            layout["yaxis"]["autorange"] = "reversed"
             if not is_period:
                 # Long names wrapped on the axis only (the data keeps them whole), each bar tall
                 # enough for its label: on a phone the bars keep some room.
-                names = list(dict.fromkeys(v for trace in fig.data for v in trace.y))
+                names = list(dict.fromkeys(v for trace in traces for v in trace["y"]))
                 shown = wrap_labels(names)
                 if shown != names:
-                    fig.update_yaxes(tickmode="array", tickvals=names, ticktext=shown)
+                    layout["yaxis"].update(tickmode="array", tickvals=names, ticktext=shown)
                 lines = max(str(label).count("<br>") + 1 for label in shown) if shown else 1
                 height = max(height, 40 + len(names) * (18 + 16 * lines))
-        return figure_layout(fig, lang, legend=bool(widget.color), height=height)
+        return plain_figure(traces, layout, lang, legend=bool(widget.color), height=height)

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
+from _plotly_utils.utils import convert_to_base64
 from dash import dcc, html
 
 from layouts.html_table import Fmt, data_table
@@ -61,30 +62,61 @@ def set_template(fig: go.Figure) -> None:
     set_unchecked(fig.layout, "template", light_template(fig))
 
 
-def figure_layout(fig: go.Figure, lang: str, *, legend: bool = True, height: int = 320) -> go.Figure:
-    """Apply the portal's sober style, French separators and a small payload."""
-    set_template(fig)
-    fig.update_layout(
-        separators=f",{NNBSP}" if lang == "fr" else ".,",
-        font={
+def _style(lang: str, legend: bool, height: int) -> dict[str, Any]:
+    """The portal's sober style, French separators (layout properties, fresh dicts)."""
+    return {
+        "separators": f",{NNBSP}" if lang == "fr" else ".,",
+        "font": {
             "family": "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif",
             "size": 13,
             "color": "#1f2933",
         },
-        colorway=PALETTE,
-        margin={"l": 8, "r": 8, "t": 8, "b": 8},
-        height=height,
-        showlegend=legend,
-        legend={"orientation": "h", "y": -0.18},
-        hoverlabel={"font": {"size": 13}},
+        "colorway": PALETTE,
+        "margin": {"l": 8, "r": 8, "t": 8, "b": 8},
+        "height": height,
+        "showlegend": legend,
+        "legend": {"orientation": "h", "y": -0.18},
+        "hoverlabel": {"font": {"size": 13}},
         # "10 000", not plotly's "10k" (SI suffixes read as English and puzzle non-specialists).
-        xaxis={"exponentformat": "none"},
-        yaxis={"exponentformat": "none"},
-    )
+        "xaxis": {"exponentformat": "none"},
+        "yaxis": {"exponentformat": "none"},
+    }
+
+
+def figure_layout(fig: go.Figure, lang: str, *, legend: bool = True, height: int = 320) -> go.Figure:
+    """Apply the portal's sober style, French separators and a small payload."""
+    set_template(fig)
+    fig.update_layout(**_style(lang, legend, height))
     # « 4 000 », not « 4000 »: plotly leaves 4-digit ticks unseparated unless told. Value axes
     # only (every y axis of small multiples too): an x axis may hold years (« 2 019 »).
     fig.update_yaxes(separatethousands=True)
     return fig
+
+
+def plain_figure(
+    traces: list[dict[str, Any]], layout: dict[str, Any], lang: str, *, legend: bool = True, height: int = 320
+) -> dict[str, Any]:
+    """A figure as plain JSON-ready values, styled as :func:`figure_layout` styles a ``go.Figure``
+    (same JSON for the browser): ``traces`` each with their ``type``, ``layout`` the figure's own
+    properties (an axis given here is merged into the style's one). For the shipped widgets, whose
+    properties are valid by construction: plotly's validation of every property took a third of
+    the drawing time of a chart (≈ 8 ms of 13, most of an uncached filter change's charts).
+    Properties set to None are left out, as plotly does."""
+    data = {kind: defaults for kind, defaults in _WHITE["data"].items() if kind in {t["type"] for t in traces}}
+    full = _style(lang, legend, height)
+    for key, value in layout.items():
+        full[key] = {**full[key], **value} if isinstance(full.get(key), dict) and isinstance(value, dict) else value
+    for axis in [k for k in full if k.startswith("yaxis")]:
+        full[axis] = {**full[axis], "separatethousands": True}  # see figure_layout
+    full = _without_none(full)
+    full["template"] = {"layout": _WHITE["layout"], "data": data}  # shared: serialised, never changed
+    shown = [_without_none(t) for t in traces]
+    convert_to_base64(shown)  # numeric arrays as typed arrays, as plotly sends a go.Figure's
+    return {"data": shown, "layout": full}
+
+
+def _without_none(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: _without_none(v) if isinstance(v, dict) else v for k, v in values.items() if v is not None}
 
 
 def wrap_labels(values: Iterable[Any], width: int = 28) -> list[Any]:
@@ -100,7 +132,7 @@ def wrap_labels(values: Iterable[Any], width: int = 28) -> list[Any]:
 
 
 def accessible_graph(
-    figure: go.Figure, label: str, table: html.Details | None, lang: str, graph_id: str | None = None
+    figure: go.Figure | dict, label: str, table: html.Details | None, lang: str, graph_id: str | None = None
 ) -> html.Div:
     """A graph as one image with an accessible name (``role=img``), its data offered as a table.
 

@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from pydantic import field_validator
 
-from layouts.common import accessible_graph, data_details, figure_layout, notice, set_unchecked
+from layouts.common import accessible_graph, data_details, figure_layout, notice, plain_figure
 from pilotis.core.errors import HintedValueError
 from pilotis.core.formatting import NNBSP, french_fold
 from pilotis.core.i18n import t
@@ -30,8 +30,26 @@ def load_geojson(path: Path) -> dict:
     return _GEO_CACHE[key]
 
 
+GEO_LAYOUT = {
+    "fitbounds": "locations",
+    "visible": False,
+    "projection": {"type": "mercator"},
+    "bgcolor": "rgba(0,0,0,0)",
+}
+"""The maps' geography: fitted to the shapes drawn, no base map (offline)."""
+_SCALES: dict[str, list] = {}
+
+
 def _geo_layout(fig: go.Figure) -> None:
-    fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator", bgcolor="rgba(0,0,0,0)")
+    fig.update_geos(**GEO_LAYOUT)
+
+
+def colorscale(name: str) -> list:
+    """A named colour scale as plotly sends it (its list of colours: plotly.js's own scales of the
+    same name differ), resolved once per process."""
+    if name not in _SCALES:
+        _SCALES[name] = go.Choropleth(colorscale=name).colorscale
+    return _SCALES[name]
 
 
 class ChoroplethConfig(DataWidgetBase):
@@ -162,30 +180,27 @@ class Choropleth(WidgetType):
         decimals = 1 if widget.per_1000_inhabitants else widget.decimals
         suffix = " ".join(part for part in ("€" if widget.format == "euro" else "", unit) if part)
         scale = {"zmin": widget.range[0], "zmax": widget.range[1]} if widget.range else {}
-        fig = go.Figure(
-            go.Choropleth(
-                locations=frame[code_column],
-                z=frame["valeur"].round(4),
-                featureidkey="properties.code",
-                text=frame["nom"],
-                colorscale=widget.colorscale,
-                marker_line_color="white",
-                marker_line_width=0.5,
-                hovertemplate=f"%{{text}}<br>%{{z:{hover_format(widget.format, decimals)}}}"
-                + (f"{NNBSP if lang == 'fr' else ' '}{suffix}" if suffix else "")  # « 12,5 € », never « 12,5 | € »
-                + "<extra></extra>",
-                colorbar={
-                    "title": {"text": suffix, "side": "right"},
-                    "thickness": 12,
-                    "separatethousands": True,
-                    **({"tickformat": ".0%"} if widget.format == "percent" else {}),
-                },
-                **scale,
-            )
-        )
-        set_unchecked(fig.data[0], "geojson", subset)  # the portal's own outlines: no copy
-        _geo_layout(fig)
-        figure_layout(fig, lang, legend=False, height=widget.height)
+        trace = {
+            "type": "choropleth",
+            "locations": frame[code_column],
+            "z": frame["valeur"].round(4),
+            "featureidkey": "properties.code",
+            "text": frame["nom"],
+            "colorscale": colorscale(widget.colorscale),
+            "marker": {"line": {"color": "white", "width": 0.5}},
+            "hovertemplate": f"%{{text}}<br>%{{z:{hover_format(widget.format, decimals)}}}"
+            + (f"{NNBSP if lang == 'fr' else ' '}{suffix}" if suffix else "")  # « 12,5 € », never « 12,5 | € »
+            + "<extra></extra>",
+            "colorbar": {
+                "title": {"text": suffix, "side": "right"},
+                "thickness": 12,
+                "separatethousands": True,
+                **({"tickformat": ".0%"} if widget.format == "percent" else {}),
+            },
+            **scale,
+            "geojson": subset,  # the portal's own outlines, shared: serialised, never copied
+        }
+        fig = plain_figure([trace], {"geo": GEO_LAYOUT}, lang, legend=False, height=widget.height)
         level = t(f"level_{widget.level}", lang)
         title = widget.title or widget.id
         by_level = t("map_of", lang, title="", level=level).split(",")[-1].strip()  # « par commune »

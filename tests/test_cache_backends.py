@@ -107,6 +107,18 @@ def test_file_cache_is_bounded(tmp_path: Path) -> None:
     assert cache.get("q:ds|99")[0]  # the newest entries are kept
 
 
+def test_file_cache_stays_bounded_without_an_explicit_prune(tmp_path: Path) -> None:
+    """The folder is pruned as soon as it may pass its bound (not after a fixed number of writes)."""
+    cache = FileCache(tmp_path, max_bytes=50_000)
+    big = pd.DataFrame({"v": range(2000)})
+    entry = None
+    for i in range(30):
+        cache.set(f"q:ds|{i}", big, 60)
+        entry = entry or sum(p.stat().st_size for p in tmp_path.glob("*/*"))
+    assert entry is not None and sum(p.stat().st_size for p in tmp_path.glob("*/*")) <= 50_000 + entry
+    assert cache.get("q:ds|29")[0]  # the newest entry is kept
+
+
 def test_worker_front_serves_repeats_from_memory_never_past_the_shared_expiry(tmp_path: Path) -> None:
     now = [1000.0]
     shared = FileCache(tmp_path, clock=lambda: now[0])

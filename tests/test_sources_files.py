@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from data_sources import file_helpers
 from data_sources.files import CsvSource, ExcelSource, ParquetSource, detect_encoding
 from pilotis.core.measures import parse_measure
 from pilotis.core.query import PERIOD, Filter, Query
@@ -178,3 +179,21 @@ def test_changed_columns(tmp_path: Path) -> None:
     with pytest.raises(SourceError) as changed:
         total(src)
     assert changed.value.kind == "columns" and "montant" in str(changed.value)
+
+
+def test_a_utf8_csv_that_grows_past_the_in_memory_size_is_read_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small CSV files are loaded into memory once per version (fast repeated queries); a file
+    that grows past the limit is read in place again, and each version's rows are the ones seen."""
+    monkeypatch.setattr(file_helpers, "IN_MEMORY_BYTES", 40)
+    path = tmp_path / "a.csv"
+    path.write_text("commune,montant\nLaval,1\n", encoding="utf-8")
+    src = source(CsvSource, tmp_path, path="a.csv")
+    assert total(src) == 1
+    path.write_text("commune,montant\nLaval,1\nChangé,2\nEvron,4\n", encoding="utf-8")  # over 40 bytes
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 1_000_000_000))
+    assert total(src) == 7
+    path.write_text("commune,montant\nLaval,3\n", encoding="utf-8")  # small again
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 2_000_000_000))
+    assert total(src) == 3

@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-
-from ldap3 import BASE, NONE, SUBTREE, Connection, Server
-from ldap3.core.exceptions import LDAPException
-from ldap3.utils.conv import escape_filter_chars
-from ldap3.utils.dn import escape_rdn
+from typing import TYPE_CHECKING
 
 from pilotis.core.settings import env_secret
 from pilotis.core.sso_config import LdapDirectory
+
+if TYPE_CHECKING:
+    from ldap3 import Connection
+
+# ldap3 is imported by the functions that talk to the directory (0.12 s of every worker's
+# start-up otherwise, for a sign-in method most installations do not configure).
 
 
 class DirectoryUnavailable(Exception):
@@ -44,6 +46,9 @@ def _seconds(config: LdapDirectory) -> int:
 
 
 def _connection(config: LdapDirectory, user: str | None, password: str | None) -> Connection:
+    from ldap3 import NONE, Connection, Server
+    from ldap3.core.exceptions import LDAPException
+
     server = Server(config.url, connect_timeout=_seconds(config), get_info=NONE)
     connection = Connection(server, user=user, password=password, receive_timeout=_seconds(config))
     try:
@@ -59,6 +64,10 @@ def _connection(config: LdapDirectory, user: str | None, password: str | None) -
 
 
 def _find_dn(config: LdapDirectory, username: str) -> str | None:
+    from ldap3 import SUBTREE
+    from ldap3.utils.conv import escape_filter_chars
+    from ldap3.utils.dn import escape_rdn
+
     if config.user_dn:
         return config.user_dn.format(username=escape_rdn(username))
     service = _connection(
@@ -80,6 +89,8 @@ def authenticate(config: LdapDirectory, username: str, password: str) -> Directo
 
     Raises :class:`DirectoryUnavailable` when the directory cannot answer.
     """
+    from ldap3.core.exceptions import LDAPException
+
     if not username or not password:
         return None
     try:
@@ -100,6 +111,9 @@ def authenticate(config: LdapDirectory, username: str, password: str) -> Directo
 
 
 def _read_user(config: LdapDirectory, connection: Connection, username: str, dn: str) -> DirectoryUser:
+    from ldap3 import BASE, SUBTREE
+    from ldap3.utils.conv import escape_filter_chars
+
     name_attr = config.name_attribute
     connection.search(dn, "(objectClass=*)", BASE, attributes=[name_attr, "memberOf"])
     entry = next((e for e in connection.response or [] if e.get("type") == "searchResEntry"), None)

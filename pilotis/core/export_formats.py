@@ -29,14 +29,16 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
+
+if TYPE_CHECKING:
+    from openpyxl.cell import WriteOnlyCell
+
+# openpyxl is imported when a workbook is written, not with this module (0.06 s of every
+# worker's start-up otherwise).
 
 Variant = Literal["fr", "outils"]
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
@@ -156,10 +158,11 @@ def csv_chunks(table: Table, variant: Variant) -> Iterator[bytes]:
 
 DATE_FORMAT = "DD/MM/YYYY"
 DATETIME_FORMAT = "DD/MM/YYYY HH:MM:SS"
-BOLD = Font(bold=True)
 
 
 def _xlsx_cell(sheet: Any, value: Any, unit: str) -> WriteOnlyCell:
+    from openpyxl.cell import WriteOnlyCell
+
     value = typed(value)
     cell = WriteOnlyCell(sheet, value=value)
     if isinstance(value, str):
@@ -179,16 +182,22 @@ def _xlsx_cell(sheet: Any, value: Any, unit: str) -> WriteOnlyCell:
 
 
 def _text_cell(sheet: Any, text: str, *, bold: bool = False) -> WriteOnlyCell:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
     cell = WriteOnlyCell(sheet, value=text)
     cell.data_type = "s"
     if bold:
-        cell.font = BOLD
+        cell.font = Font(bold=True)
     return cell
 
 
 def write_xlsx(table: Table, target: Any, data_title: str = "Données", about_title: str = "À propos") -> None:
     """The workbook into ``target`` (a path or a binary file): the data sheet first (a plain
     table from A1: filters, pivot tables and ``read_excel`` need no offset), then « À propos »."""
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
     book = Workbook(write_only=True)
     data = book.create_sheet(data_title)
     data.freeze_panes = "A2"

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import plotly.io as pio
 from plotly.io.json import to_json_plotly
 
 from pilotis.core.data import DataService
@@ -39,6 +40,12 @@ MAX_ENTRIES = 2000
 """Entries per worker (a rendered widget is a few kB to ~60 kB for a map: at most ~50 MB)."""
 MAX_AGE = 900.0
 """Seconds an entry lives at most, whatever its data's lifetime."""
+
+# plotly's JSON engine, also Dash's (``dash._utils.to_json``) for every callback answer: the
+# standard library's encoder. With orjson installed, plotly's "auto" engine first walks every
+# value in Python to make it orjson-compatible: 12.6 ms to serialise the widgets of the RSA
+# page against 4.2 ms with "json", for the same JSON.
+pio.json.config.default_engine = "json"
 
 
 @dataclass

@@ -21,13 +21,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from joserfc import jws, jwt
-from joserfc.errors import BadSignatureError, ClaimError, ExpiredTokenError, InvalidKeyIdError, JoseError
-from joserfc.jws import JWSRegistry
-from joserfc.jwt import JWTClaimsRegistry
-
 from pilotis.core.sso_config import OidcProvider
 from pilotis.web import oidc_client
+
+# joserfc is imported by the functions of a logout, not with this module (as in oidc_client): most
+# installations configure no OpenID provider, and every worker would pay the import at start-up.
 from pilotis.web.oidc_client import LEEWAY, OidcError
 
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
@@ -73,6 +71,9 @@ class LogoutRequest:
 
 
 def _unverified_issuer(raw: str) -> str:
+    from joserfc import jws
+    from joserfc.errors import JoseError
+
     try:
         payload = json.loads(jws.extract_compact(raw.encode("ascii")).payload)
     except (JoseError, ValueError, UnicodeError) as exc:
@@ -85,6 +86,10 @@ def _unverified_issuer(raw: str) -> str:
 
 def _decode(provider: OidcProvider, raw: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Signature checked with the provider's keys; returns (document, claims)."""
+    from joserfc import jwt
+    from joserfc.errors import BadSignatureError, InvalidKeyIdError, JoseError
+    from joserfc.jws import JWSRegistry
+
     try:
         document, keys = oidc_client.metadata(provider)
     except OidcError as exc:
@@ -109,6 +114,9 @@ def _decode(provider: OidcProvider, raw: str) -> tuple[dict[str, Any], dict[str,
 
 
 def _check_claims(claims: dict[str, Any], issuer: str, client_ids: Sequence[str]) -> None:
+    from joserfc.errors import ClaimError, ExpiredTokenError
+    from joserfc.jwt import JWTClaimsRegistry
+
     registry = JWTClaimsRegistry(
         now=int(time.time()),
         leeway=LEEWAY,

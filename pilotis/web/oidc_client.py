@@ -20,20 +20,19 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
-from authlib.common.errors import AuthlibBaseError
-from authlib.common.urls import add_params_to_uri
-from authlib.integrations.requests_client import OAuth2Session
-from authlib.oidc.core import CodeIDToken
-from joserfc import jwt
-from joserfc.errors import InvalidKeyIdError, JoseError
-from joserfc.jwk import KeySet
-from joserfc.jws import JWSRegistry
 
 from pilotis.core.settings import env_secret
 from pilotis.core.sso_config import OidcProvider
+
+if TYPE_CHECKING:
+    from authlib.integrations.requests_client import OAuth2Session
+    from joserfc.jwk import KeySet
+
+# Authlib and joserfc are imported by the functions of a sign-in, not with this module: 0.2 s of
+# every worker's start-up otherwise, for a sign-in method most installations do not configure.
 
 DISCOVERY_TTL = 3600.0
 """Seconds a discovery document and its keys are kept (one fetch per hour and worker)."""
@@ -117,6 +116,8 @@ def _session(provider: OidcProvider, document: dict[str, Any], redirect_uri: str
     method = "none" if secret is None else "client_secret_basic"
     if secret is not None and "client_secret_basic" not in methods and "client_secret_post" in methods:
         method = "client_secret_post"
+    from authlib.integrations.requests_client import OAuth2Session
+
     scopes = ["openid", *[s for s in provider.scopes if s != "openid"]]
     return OAuth2Session(
         client_id=provider.client_id,
@@ -146,6 +147,8 @@ def authorization(provider: OidcProvider, redirect_uri: str) -> tuple[str, Pendi
 
 def exchange(provider: OidcProvider, redirect_uri: str, code: str, pending: Pending) -> Verified:
     """Trade ``code`` for tokens and validate the ID token; :class:`OidcError` when anything is wrong."""
+    from authlib.common.errors import AuthlibBaseError
+
     document, keys = metadata(provider)
     with _session(provider, document, redirect_uri) as client:
         try:
@@ -168,12 +171,20 @@ def exchange(provider: OidcProvider, redirect_uri: str, code: str, pending: Pend
 
 def keyset(keys: dict[str, Any]) -> KeySet:
     """The provider's JWKS document as a joserfc key set (ID tokens, userinfo JWTs, logout tokens)."""
+    from joserfc.jwk import KeySet
+
     return KeySet.import_key_set(keys)  # type: ignore[arg-type]  # a JWKS document: {"keys": [...]}
 
 
 def _validate(
     provider: OidcProvider, document: dict[str, Any], keys: dict[str, Any], raw: str, token: Any, nonce: str
 ) -> dict[str, Any]:
+    from authlib.common.errors import AuthlibBaseError
+    from authlib.oidc.core import CodeIDToken
+    from joserfc import jwt
+    from joserfc.errors import InvalidKeyIdError, JoseError
+    from joserfc.jws import JWSRegistry
+
     algorithms = document.get("id_token_signing_alg_values_supported") or ["RS256"]
     registry = JWSRegistry(algorithms=[a for a in algorithms if a != "none"], strict_check_header=False)
     try:
@@ -197,6 +208,9 @@ def _userinfo(client: OAuth2Session, url: str, subject: str, keys: dict[str, Any
 
     Plain JSON, or a signed JWT (``application/jwt``, as ProConnect answers) checked with the same keys.
     """
+    from joserfc import jwt
+    from joserfc.errors import JoseError
+
     try:
         response = client.get(url, timeout=HTTP_TIMEOUT)
         response.raise_for_status()
@@ -214,6 +228,8 @@ def logout_url(provider: OidcProvider, id_token: str | None, post_logout_redirec
 
     ``id_token`` (the hint) may be missing when it was too large to keep in the session cookie:
     ``client_id`` then tells the provider which client asks."""
+    from authlib.common.urls import add_params_to_uri
+
     if not provider.end_session:
         return None
     try:
