@@ -7,6 +7,7 @@ from pilotis.core.i18n_alerts import ALERT_TEXTS
 from pilotis.core.i18n_catalogue import CATALOGUE_TEXTS
 from pilotis.core.i18n_exports import EXPORT_TEXTS
 from pilotis.core.i18n_seance import SEANCE_TEXTS
+from pilotis.core.i18n_secrecy import SECRECY_TEXTS
 from pilotis.core.i18n_sso import SSO_TEXTS
 
 LANGUAGES = ("fr", "en")
@@ -352,6 +353,7 @@ TEXTS: dict[str, dict[str, str]] = {
     **ACCESS_TEXTS,  # access requests: pilotis/core/i18n_access.py
     **CATALOGUE_TEXTS,  # referents, search, dataset pages: pilotis/core/i18n_catalogue.py
     **ALERT_TEXTS,  # /alertes: pilotis/core/i18n_alerts.py
+    **SECRECY_TEXTS,  # statistical secrecy: pilotis/core/i18n_secrecy.py
 }
 
 

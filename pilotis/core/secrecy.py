@@ -27,12 +27,14 @@ elsewhere.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from pilotis.core.indicators import leaves
 from pilotis.core.measures import Agg, Node
 from pilotis.core.query import PERIOD, Filter, Query
 from pilotis.core.schema_catalogue import SecrecyRule
@@ -56,6 +58,26 @@ def is_exempt(config: Any, principal: Any) -> bool:
     rule = rule_of(config)
     roles = getattr(principal, "roles", None) or frozenset()
     return rule is not None and bool(set(rule.exempt_roles) & set(roles))
+
+
+def exemptions(datasets: dict[str, Any], principal: Any) -> str:
+    """The datasets whose small counts ``principal`` may see exactly (``-``: none), for the keys
+    of caches shared between viewers that are not keyed by the roles themselves."""
+    return ",".join(sorted(d for d, source in datasets.items() if is_exempt(source.config, principal))) or "-"
+
+
+def exact_datasets(registry: Any, dashboards: Iterable[str], principal: Any) -> list[str]:
+    """The datasets under a secrecy rule read by ``dashboards`` (widgets and their indicators)
+    whose small counts ``principal`` sees exactly: kept with a snapshot they freeze, whoever opens
+    it must be exempt for them too (:func:`pilotis.accounts.snapshots.refusal`)."""
+    indicators = getattr(registry, "indicators", {})
+    used: set[str] = set()
+    for dashboard in (registry.dashboards[d] for d in dashboards if d in registry.dashboards):
+        used |= {w.dataset for w in dashboard.widgets if getattr(w, "dataset", None)}
+        for ids in dashboard.widget_indicators.values():
+            for found in (indicators[i] for i in ids if i in indicators):
+                used |= {leaf.spec.dataset for leaf in leaves(found, indicators.__getitem__) if leaf.spec.dataset}
+    return sorted(d for d in used if d in registry.datasets and is_exempt(registry.datasets[d].config, principal))
 
 
 def reads(node: Node, columns: set[str]) -> bool:
@@ -192,19 +214,17 @@ def _secondary(frame: pd.DataFrame, values: np.ndarray, masked: np.ndarray, plan
     if not masked.any():
         return
     dims = [d for d in plan.asked.group_by if d not in plan.parents]
-    partitions: list[tuple[str | None, list[str]]] = []
+    partitions: list[tuple[str | None, list[pd.Series]]] = []
     if plan.query.raw_columns:
         partitions.append((None, []))
     for dim in dims:
         if dim == PERIOD and plan.stock:
             continue  # a stock is never added up over time
-        others = [d for d in plan.asked.group_by if d != dim]
-        if dim == PERIOD:
-            frame[_YEAR] = pd.to_datetime(frame[PERIOD], errors="coerce").dt.year
-            others.append(_YEAR)  # a flow's months add up to its year
+        others = [frame[d] for d in plan.asked.group_by if d != dim]
+        if dim == PERIOD:  # a flow's months add up to its year
+            others.append(pd.to_datetime(frame[PERIOD], errors="coerce").dt.year.rename(_YEAR))
         partitions.append((dim, others))
     groups = [(dim, _groups(frame, keys)) for dim, keys in partitions]
-    frame.drop(columns=[_YEAR], inplace=True, errors="ignore")
     for _ in range(_MAX_ROUNDS):
         changed = False
         for dim, members in groups:
@@ -214,7 +234,8 @@ def _secondary(frame: pd.DataFrame, values: np.ndarray, masked: np.ndarray, plan
             return
 
 
-def _groups(frame: pd.DataFrame, keys: list[str]) -> list[np.ndarray]:
+def _groups(frame: pd.DataFrame, keys: list[pd.Series]) -> list[np.ndarray]:
+    """Positions of the rows of each group of ``keys`` (one group without keys)."""
     if not keys:
         return [np.arange(len(frame))]
     return list(frame.groupby(keys, dropna=False, sort=False).indices.values())
@@ -253,3 +274,26 @@ def _ordered(frame: pd.DataFrame, query: Query) -> pd.DataFrame:
     if query.limit:
         return frame.iloc[start : start + query.limit]
     return frame.iloc[start:] if start else frame
+
+
+def label_of(frame: pd.DataFrame) -> str:
+    """What a masked cell of ``frame`` shows (« < 5 »), ``""`` when none is masked."""
+    if not any_masked(frame):
+        return ""
+    return str(frame.attrs.get("secret_label") or "< 5")
+
+
+def as_text(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """``frame`` for a file or a table: without its ``_secret`` column, each masked cell (a missing
+    number on a masked row) written « < 5 »; and that label (``""`` when nothing is masked)."""
+    if SECRET not in frame.columns:
+        return frame, ""
+    label = label_of(frame)
+    masked = masked_rows(frame)
+    shown = frame.drop(columns=[SECRET])
+    if label:
+        for column in shown.columns:
+            hit = masked & shown[column].isna()
+            if hit.any() and pd.api.types.is_numeric_dtype(shown[column]):
+                shown[column] = shown[column].astype(object).where(~hit, label)
+    return shown, label

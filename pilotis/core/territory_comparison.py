@@ -13,8 +13,8 @@ from pilotis.core.evaluator import Evaluator
 from pilotis.core.indicators import Indicator
 from pilotis.core.partials import Leaf, Page, combine, grouped_by
 from pilotis.core.query import PERIOD, Filter
-from pilotis.core.secrecy import any_masked
 from pilotis.core.scope import Scope
+from pilotis.core.secrecy import any_masked
 from pilotis.core.territory import Territory
 
 

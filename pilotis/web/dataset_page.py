@@ -24,6 +24,7 @@ from pilotis.core.data import as_date
 from pilotis.core.formatting import format_period
 from pilotis.core.i18n import t
 from pilotis.core.schema import DatasetBase
+from pilotis.core.secrecy import as_text
 from pilotis.core.sources import SourceError
 from pilotis.ui import pages
 from pilotis.ui.components import aria, scroll_region
@@ -165,6 +166,7 @@ def preview(portal: Portal, dataset: str, principal: Principal | None, lang: str
         return html.P(t("preview_denied", lang), className="pilotis-preview-refused")
     except SourceError:
         return html.P(t("unavailable", lang))
+    frame, secret = as_text(frame)  # statistical secrecy: small counts of a row shown « < 5 »
     table = html.Table(
         [
             html.Caption(t("preview_caption", lang, title=config.title)),
@@ -175,7 +177,10 @@ def preview(portal: Portal, dataset: str, principal: Principal | None, lang: str
         ],
         className="table table-sm table-striped pilotis-preview",
     )
-    return scroll_region(table, t("preview_caption", lang, title=config.title))
+    region = scroll_region(table, t("preview_caption", lang, title=config.title))
+    if secret:
+        return [region, html.P(t("secret_note", lang, label=secret), className="pilotis-secret-note small text-muted")]
+    return region
 
 
 def dataset_card(portal: Portal, dataset: str, dashboards: list[Any], principal: Principal | None, lang: str) -> Any:
