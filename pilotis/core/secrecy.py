@@ -109,6 +109,9 @@ class Plan:
     protected: tuple[str, ...]
     counts: tuple[str, ...]
     parents: tuple[str, ...]
+    """Columns added as the parent of a dimension (EPCI of communes): a grouping, not a dimension."""
+    added: tuple[str, ...]
+    """Columns added to the GROUP BY (parents, widened filters), dropped from the answer."""
     picks: tuple[tuple[str, tuple[str, ...]], ...]
     stock: bool
 
@@ -120,7 +123,7 @@ def plan(query: Query, config: Any, rule: SecrecyRule) -> Plan | None:
         protected = tuple(c for c in query.raw_columns if c in columns)
         if not protected:
             return None
-        return Plan(query, query, protected, protected, (), (), False)
+        return Plan(query, query, protected, protected, (), (), (), False)
     protected = tuple(alias for alias, node in query.measures if reads(node, columns))
     if not protected:
         return None
@@ -147,7 +150,7 @@ def plan(query: Query, config: Any, rule: SecrecyRule) -> Plan | None:
     if commune and epci and commune in group and epci not in group:
         group.append(epci)  # the communes of one EPCI form a group (its total is shown)
         parents.append(epci)
-    parents += [c for c, _ in picks if c not in query.group_by and c not in parents]
+    added = tuple(c for c in group if c not in query.group_by)
     asked = replace(
         query,
         measures=query.measures + hidden,
@@ -158,7 +161,8 @@ def plan(query: Query, config: Any, rule: SecrecyRule) -> Plan | None:
         offset=None,
     )
     period = getattr(config, "period", None)
-    return Plan(query, asked, protected, counts, tuple(parents), tuple(picks), bool(period and period.kind == "stock"))
+    stock = bool(period and period.kind == "stock")
+    return Plan(query, asked, protected, counts, tuple(parents), added, tuple(picks), stock)
 
 
 def _columns(node: Node) -> set[str]:
@@ -202,7 +206,7 @@ def apply(frame: pd.DataFrame, plan: Plan, rule: SecrecyRule) -> pd.DataFrame:
     for column, wanted in plan.picks:
         frame = frame[frame[column].astype(str).isin(wanted)]
     if not plan.query.raw_columns:  # raw rows: the source already ordered and cut them
-        frame = _ordered(frame.drop(columns=[*plan.counts, *plan.parents]), plan.query)
+        frame = _ordered(frame.drop(columns=[*plan.counts, *plan.added]), plan.query)
     frame = frame.reset_index(drop=True)
     frame.attrs.update(attrs)
     frame.attrs["secret_label"] = rule.shown()
