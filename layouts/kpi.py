@@ -353,4 +353,5 @@ def result_frame(indicator: Indicator, result: KpiResult, unit: str = "") -> pd.
     if result.secret:  # statistical secrecy: the value row is masked (« < 5 » in exports)
         frame[SECRET] = frame["element"] == "valeur"
         frame.attrs["secret_label"] = result.secret
+        frame.attrs["secret_columns"] = ("valeur",)
     return labelled(frame, FRAME_LABELS, exact=result.exact, units={"valeur": unit, "reference": unit})

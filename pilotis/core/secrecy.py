@@ -210,6 +210,7 @@ def apply(frame: pd.DataFrame, plan: Plan, rule: SecrecyRule) -> pd.DataFrame:
     frame = frame.reset_index(drop=True)
     frame.attrs.update(attrs)
     frame.attrs["secret_label"] = rule.shown()
+    frame.attrs["secret_columns"] = plan.protected
     return frame
 
 
@@ -296,8 +297,9 @@ def as_text(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     masked = masked_rows(frame)
     shown = frame.drop(columns=[SECRET])
     if label:
-        for column in shown.columns:
+        named = [c for c in frame.attrs.get("secret_columns", ()) if c in shown.columns]
+        for column in named or [c for c in shown.columns if pd.api.types.is_numeric_dtype(shown[c])]:
             hit = masked & shown[column].isna()
-            if hit.any() and pd.api.types.is_numeric_dtype(shown[column]):
+            if hit.any():
                 shown[column] = shown[column].astype(object).where(~hit, label)
     return shown, label
