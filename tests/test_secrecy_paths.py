@@ -102,7 +102,8 @@ def test_a_small_commune_page_shows_less_than_5_everywhere(app, portal, login_as
     assert not any(re.search(r"\b\d+(e|er)? sur \d+", t) for t in texts(positions))  # no rank
     table = html_table_rows(answer[rsa.dom_id("communes")]["children"])
     assert table == [{"code_insee": code, "code_insee_nom": table[0]["code_insee_nom"], "m0": None}]
-    cells = json.loads(re.search(r'"data-rows": ("(?:[^"\\]|\\.)*")', json.dumps(answer[rsa.dom_id("communes")])).group(1))  # type: ignore[union-attr]
+    box = json.dumps(answer[rsa.dom_id("communes")])
+    cells = json.loads(re.search(r'"data-rows": ("(?:[^"\\]|\\.)*")', box).group(1))  # type: ignore[union-attr]
     assert json.loads(cells)[0][2] == ["< 5", "", "secret statistique"]  # <abbr title="secret statistique">
     line = find_figures(answer[rsa.dom_id("evolution")]["children"])[0]["data"][0]
     months = pd.read_parquet(ROOT / "data/rsa_communes_mensuel.parquet").query("code_insee == @code")
