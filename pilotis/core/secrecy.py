@@ -232,9 +232,9 @@ def _secondary(frame: pd.DataFrame, values: np.ndarray, masked: np.ndarray, plan
     groups = [(dim, _groups(frame, keys)) for dim, keys in partitions]
     for _ in range(_MAX_ROUNDS):
         changed = False
-        for dim, members in groups:
+        for name, members in groups:
             for index in members:
-                changed |= _protect(frame, dim, index, values, masked, rule)
+                changed |= _protect(frame, name, index, values, masked, rule)
         if not changed:
             return
 
