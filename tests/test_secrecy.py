@@ -38,6 +38,7 @@ from pilotis.core.measures import parse_measure
 from pilotis.core.query import PERIOD, Filter, Query
 from pilotis.core.secrecy import SECRET, as_text, is_exempt
 from pilotis.core.sources import DataSource, DuckRuntime
+from tests.test_config_errors import SOLIDARITES, Project
 
 COUNTS = {
     "E1": {"c11": 3, "c12": 40, "c13": 8, "c14": 60},
@@ -272,3 +273,22 @@ def test_a_flow_is_protected_within_each_year(tmp_path: Path) -> None:
     data = DataService({"foyers": ParquetSource("foyers", config, tmp_path, DuckRuntime())})
     series = data.query(_query(group_by=(PERIOD,), filters=(Filter("commune", "=", "a"),)))
     assert [pd.isna(v) for v in series["n"]] == [True, False, True, False]  # 2 and 9 (2020), not 2021
+
+
+def test_a_rule_is_checked_at_load_and_errors_name_file_line_and_column(tmp_path: Path) -> None:
+    """An unknown column or role, or a threshold below 2: the loader's French report, at its place."""
+    project = Project(tmp_path)
+    rule = "columns: [foyers_allocataires], threshold: 5, exempt_roles: [admin]"
+    project.edit(SOLIDARITES, rule, "columns: [foyers_alocataires], threshold: 5, exempt_roles: [statisticien]")
+    issues = sorted(project.issues(), key=lambda i: i.col)
+    assert [(i.line, i.col) for i in issues] == [
+        project.locate(SOLIDARITES, "foyers_alocataires"),
+        project.locate(SOLIDARITES, "statisticien"),
+    ]
+    assert "colonne `foyers_alocataires` absente" in issues[0].message and "foyers_allocataires" in issues[0].hint
+    assert "rôle `statisticien` inconnu" in issues[1].message and "admin" in issues[1].hint
+    project = Project(tmp_path / "seuil")
+    project.edit(SOLIDARITES, "threshold: 5", "threshold: 1")
+    (issue,) = project.issues()
+    assert (issue.line, issue.col) == project.locate(SOLIDARITES, "1, exempt_roles")
+    assert str(issue).startswith(f"{issue.path}:{issue.line}:{issue.col}: ") and "2" in issue.message
