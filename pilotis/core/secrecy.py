@@ -182,8 +182,10 @@ def _widened(filters: list[Filter], column: str, grouped: bool) -> tuple[str, ..
     for flt in mine:
         if flt.op == "=":
             sets.append({str(flt.value)})
-        elif flt.op == "in" and grouped:
+        elif flt.op == "in":
             values = flt.value if isinstance(flt.value, tuple) else (flt.value,)
+            if len(values) > 1 and not grouped:  # a total over several: kept in the SQL
+                return None
             sets.append({str(v) for v in values})
         else:
             return None
