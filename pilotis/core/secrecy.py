@@ -231,12 +231,13 @@ def _secondary(frame: pd.DataFrame, values: np.ndarray, masked: np.ndarray, plan
         if dim == PERIOD:  # a flow's months add up to its year
             others.append(pd.to_datetime(frame[PERIOD], errors="coerce").dt.year.rename(_YEAR))
         partitions.append((dim, others))
-    groups = [(dim, _groups(frame, keys)) for dim, keys in partitions]
+    groups = [(_codes(frame, dim), _groups(frame, keys)) for dim, keys in partitions]
     for _ in range(_MAX_ROUNDS):
         changed = False
-        for name, members in groups:
+        for codes, members in groups:
             for index in members:
-                changed |= _protect(frame, name, index, values, masked, rule)
+                if masked[index].any():
+                    changed |= _protect(codes, index, values, masked, rule)
         if not changed:
             return
 
@@ -248,16 +249,19 @@ def _groups(frame: pd.DataFrame, keys: list[pd.Series]) -> list[np.ndarray]:
     return list(frame.groupby(keys, dropna=False, sort=False).indices.values())
 
 
-def _protect(
-    frame: pd.DataFrame, dim: str | None, index: np.ndarray, values: np.ndarray, masked: np.ndarray, rule: SecrecyRule
-) -> bool:
+def _codes(frame: pd.DataFrame, dim: str | None) -> np.ndarray:
+    """The value of dimension ``dim`` of each row as text (ties are broken by it)."""
+    return frame[dim].astype(str).to_numpy() if dim is not None else np.arange(len(frame)).astype(str)
+
+
+def _protect(codes: np.ndarray, index: np.ndarray, values: np.ndarray, masked: np.ndarray, rule: SecrecyRule) -> bool:
+    """Mask the smallest free cells of one group until it is protected; True when one was masked."""
     hidden = index[masked[index]]
     if len(hidden) == 0 or len(hidden) == len(index):
         return False
     if len(hidden) >= 2 and np.nansum(values[hidden]) >= rule.threshold:
         return False
     free = [i for i in index if not masked[i] and not np.isnan(values[i])]
-    codes = frame[dim].astype(str).to_numpy() if dim is not None else np.arange(len(frame)).astype(str)
     # smallest counts first (zeros last: they protect nothing), ties by code: the same cells in every view
     free.sort(key=lambda i: (values[i] == 0 and not rule.zeros, values[i], codes[i]))
     changed = False
