@@ -26,7 +26,16 @@ from pilotis.core.settings import ROOT
 from pilotis.core.territory import Territory
 from pilotis.core.territory_comparison import compare_territories
 from pilotis.ui.seance_render import render as render_seance
-from tests.helpers import api_token, bearer, find_class, find_figures, html_table_rows, page_callback, texts
+from tests.helpers import (
+    api_token,
+    bearer,
+    find_class,
+    find_figures,
+    html_table_rows,
+    page_callback,
+    texts,
+    widget_content,
+)
 from tests.test_seance import call, freeze_body
 from tests.test_widget_data import demo, values
 
@@ -108,6 +117,10 @@ def test_a_small_commune_page_shows_less_than_5_everywhere(app, portal, login_as
     line = find_figures(answer[rsa.dom_id("evolution")]["children"])[0]["data"][0]
     months = pd.read_parquet(ROOT / "data/rsa_communes_mensuel.parquet").query("code_insee == @code")
     small_months = int(((months["foyers_allocataires"] > 0) & (months["foyers_allocataires"] < 5)).sum())
+    compared = widget_content(
+        agent, rsa, "comparer", "departement:53", "2020", {"t1": f"commune:{code}", "t2": "epci:200083392"}
+    )
+    assert any(text.startswith("< 5 (") for text in texts(compared))  # « < 5 (octobre 2020) »
     drawn = values(line["y"])  # the months drawn (NaN: a gap)
     assert len(line["x"]) - len(drawn) >= small_months > 0 and exact < 5  # gaps, never the small values
     assert all(v >= 5 for v in drawn)
