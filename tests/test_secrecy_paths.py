@@ -33,6 +33,7 @@ from tests.helpers import (
     find_figures,
     html_table_rows,
     page_callback,
+    route,
     texts,
     widget_content,
 )
@@ -220,3 +221,10 @@ def test_the_seance_and_its_snapshots(app, portal, login_as, truth) -> None:  # 
     assert agent.get(links["agent"]).status_code == 200
     assert agent.get(links["admin"]).status_code == 403  # exact small counts: not for him
     assert admin.get(links["agent"]).status_code == 200
+
+
+def test_the_catalogue_states_the_rule(app, login_as) -> None:  # type: ignore[no-untyped-def]
+    agent = signed_in(app, login_as, "agent.rsa")
+    shown = " ".join(texts(route(agent, "/donnees/rsa_communes")))
+    assert "Effectifs inférieurs à 5 affichés « < 5 » (secret secondaire compris)" in shown
+    assert "valeurs exactes pour les rôles : admin" in shown

@@ -20,4 +20,10 @@ SECRECY_TEXTS: dict[str, dict[str, str]] = {
         "en": "Areas in grey: “{label}”, statistical secrecy.",
     },
     "export_secret": {"fr": "Secret statistique", "en": "Statistical secrecy"},
+    "secret_rule": {
+        "fr": "Effectifs inférieurs à {threshold} affichés « {label} » (secret secondaire compris) ; "
+        "valeurs exactes pour les rôles : {roles}.",
+        "en": "Counts below {threshold} shown “{label}” (secondary suppression included); "
+        "exact values for the roles: {roles}.",
+    },
 }

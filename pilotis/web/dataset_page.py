@@ -24,7 +24,7 @@ from pilotis.core.data import as_date
 from pilotis.core.formatting import format_period
 from pilotis.core.i18n import t
 from pilotis.core.schema import DatasetBase
-from pilotis.core.secrecy import as_text
+from pilotis.core.secrecy import as_text, rule_of
 from pilotis.core.sources import SourceError
 from pilotis.ui import pages
 from pilotis.ui.components import aria, scroll_region
@@ -203,6 +203,9 @@ def dataset_card(portal: Portal, dataset: str, dashboards: list[Any], principal:
     sensitivity = config.sensitivity
     flags = [t(k, lang) for k in ("personal_data", "statistical_secrecy") if getattr(sensitivity, k)]
     note = [html.Br(), html.Span(sensitivity.note, **fr)] if sensitivity.note else []
+    if (rule := rule_of(config)) is not None:  # the rule in words: what is masked, who sees exact counts
+        roles = ", ".join(rule.exempt_roles) or "–"
+        note += [html.Br(), t("secret_rule", lang, threshold=rule.threshold, label=rule.shown(), roles=roles)]
     rows.append((t("sensitivity", lang), html.Span([", ".join(flags) or t("not_sensitive", lang), *note])))
     referent = referent_parts(registry.referents, departed_accounts(portal), "dataset", dataset, lang)
     if referent is not None:
