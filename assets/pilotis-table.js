@@ -2,7 +2,7 @@
  * Pilotis — sorting and paging of the accessible data tables (layouts/html_table.py).
  *
  * The server sends the caption, header and pager as Dash components and every row as JSON in the
- * box's `data-rows` ([[text, sort key], …] per row: raw number, ISO date, or the name folded for
+ * box's `data-rows` ([[text, sort key(, title of a masked cell)], …] per row: raw number, ISO date, or the name folded for
  * French collation); this file writes them into the table's empty <tbody> as plain DOM (cheaper
  * than one React component per cell), those beyond the first page `hidden`, each cell with its
  * sort key in `data-sort`. A new callback answer (new `data-rows`) rebuilds the rows.
@@ -49,7 +49,14 @@
           element.className = "text-end";
         }
         element.setAttribute("data-sort", cell[1]);
-        element.textContent = cell[0];
+        if (cell[2]) {  // a masked cell (statistical secrecy): « < 5 » explained by its title
+          var abbr = document.createElement("abbr");
+          abbr.setAttribute("title", cell[2]);
+          abbr.textContent = cell[0];
+          element.appendChild(abbr);
+        } else {
+          element.textContent = cell[0];
+        }
         row.appendChild(element);
       });
       fragment.appendChild(row);

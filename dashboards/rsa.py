@@ -10,6 +10,8 @@ from __future__ import annotations
 from dash import html
 
 from pilotis.core.formatting import format_value
+from pilotis.core.i18n import t
+from pilotis.core.secrecy import label_of
 from pilotis.core.widgets import RenderContext
 
 
@@ -26,8 +28,14 @@ def taux_pour_1000(widget, ctx: RenderContext) -> list:
     else:
         population = sum(index.population.values())
     rate = foyers * 1000 / population if foyers is not None and population else None
+    secret = label_of(frame)  # statistical secrecy: a masked count masks its rate (it would give it back)
+    shown = (
+        html.Abbr(secret, title=t("secret_title", ctx.lang))
+        if secret
+        else format_value(rate, "number", 1, lang=ctx.lang)
+    )
     return [
-        html.P(format_value(rate, "number", 1, lang=ctx.lang), className="pilotis-kpi-value mb-1"),
+        html.P(shown, className="pilotis-kpi-value mb-1"),
         html.P(
             f"{format_value(population, lang=ctx.lang)} habitants ({ctx.territory_name()})",
             className="small text-muted mb-0",

@@ -19,6 +19,7 @@ from pilotis.core.i18n import t
 from pilotis.core.query import PERIOD
 from pilotis.core.schema import DataWidgetBase
 from pilotis.core.scope import Scope
+from pilotis.core.secrecy import label_of
 from pilotis.core.widgets import RenderContext, WidgetType, labelled, register_widget, unit_of
 
 
@@ -136,7 +137,9 @@ class Chart(WidgetType):
         label = t("chart_of", lang, title=widget.title or widget.id)
         if widget.description:
             label += f" — {widget.description}"
-        graph = accessible_graph(figure, label, details, lang)
+        secret = label_of(frame)  # statistical secrecy: masked points are gaps, said under the chart
+        note = t("secret_note", lang, label=secret) if secret else ""
+        graph = accessible_graph(figure, label, details, lang, note=note)
         return graph if exact else [notice(t("not_at_level", lang)), graph]
 
     @classmethod

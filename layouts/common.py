@@ -132,18 +132,26 @@ def wrap_labels(values: Iterable[Any], width: int = 28) -> list[Any]:
 
 
 def accessible_graph(
-    figure: go.Figure | dict, label: str, table: html.Details | None, lang: str, graph_id: str | None = None
+    figure: go.Figure | dict,
+    label: str,
+    table: html.Details | None,
+    lang: str,
+    graph_id: str | None = None,
+    note: str = "",
 ) -> html.Div:
     """A graph as one image with an accessible name (``role=img``), its data offered as a table.
 
     Inside, plotly's SVG would be read as a heap of images named by tick labels: the wrapper's
     ``img`` role makes its content presentational, and assets/pilotis-a11y.js also hides it
     (``aria-hidden``). There is nothing to focus inside (no toolbar: :func:`graph_config`).
+    ``note``: a sentence under the figure (« < 5 » : secret statistique).
     """
     props: dict[str, Any] = {"figure": figure, "config": graph_config(lang)}
     if graph_id:
         props["id"] = graph_id
     children: list[Any] = [html.Div(dcc.Graph(**props), role="img", **aria(label=label))]
+    if note:  # what the figure leaves out on purpose (statistical secrecy), in words under it
+        children.append(html.P(note, className="pilotis-secret-note small text-muted mb-1"))
     if table is not None:
         children.append(table)
     return html.Div(children, className="pilotis-graph")

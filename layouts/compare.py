@@ -34,6 +34,7 @@ from pilotis.core.formatting import format_period, format_value, french_sort_key
 from pilotis.core.i18n import t
 from pilotis.core.indicators import leaves
 from pilotis.core.query import PERIOD
+from pilotis.core.results import secret_label
 from pilotis.core.schema import TerritoryLevel, WidgetBase, all_levels
 from pilotis.core.scope import Scope
 from pilotis.core.territory import Territory
@@ -234,7 +235,8 @@ class Compare(WidgetType):
             for name, (_, evaluator) in zip(names, evaluators, strict=True):
                 window, value, previous = figures(evaluator)
                 when = f" ({format_period(window.end, evaluator.grain(), lang)})" if window else ""
-                rows[name].append(format_value(value, spec.format, spec.decimals, lang=lang) + when)
+                secret = secret_label(evaluator, window)  # « < 5 » when masked (statistical secrecy)
+                rows[name].append((secret or format_value(value, spec.format, spec.decimals, lang=lang)) + when)
                 change = "–"
                 if previous is not None and previous.reference and value is not None:
                     pct = (value - previous.reference) / abs(previous.reference)

@@ -29,6 +29,7 @@ from dash import html
 from pilotis.core.formatting import format_period, format_value, french_fold
 from pilotis.core.i18n import t
 from pilotis.core.query import PERIOD
+from pilotis.core.secrecy import SECRET, label_of, masked_rows
 from pilotis.ui.components import scroll_region
 
 Fmt = Literal["number", "percent", "euro"]
@@ -86,6 +87,8 @@ def data_table(
     ``caption_from_yaml``: the caption is a title written in YAML (French): ``lang="fr"`` on an
     English page.
     """
+    secret, masked = label_of(frame), masked_rows(frame).to_numpy()
+    frame = frame.drop(columns=[SECRET], errors="ignore")
     columns = [str(c) for c in frame.columns]
     header_index = _row_header(columns)
     before, after = _split(t("sort_by", lang, column="\x00"))
@@ -102,9 +105,15 @@ def data_table(
         name.append(html.Span(className="pilotis-sort-icon", **_props({"aria-hidden": "true"})))
         button = html.Button(name, type="button", className="pilotis-sort", **_props({"data-action": "sort"}))
         heads.append(html.Th(button, scope="col", className="text-end" if numeric else None, **extra))
+    hidden = [secret, "", t("secret_title", lang)]  # « < 5 » as <abbr title="secret statistique">
     rows = [
-        [list(_cell(column, value, formats, lang, grain)[:2]) for column, value in zip(columns, record, strict=True)]
-        for record in frame.itertuples(index=False)
+        [
+            hidden
+            if masked[number] and column in formats and pd.isna(value)
+            else list(_cell(column, value, formats, lang, grain)[:2])
+            for column, value in zip(columns, record, strict=True)
+        ]
+        for number, record in enumerate(frame.itertuples(index=False))
     ]
     # The caption names the scrolled region too (aria-labelledby): one id per table content.
     digest = hashlib.sha1(f"{caption}|{columns}|{len(frame)}|{table_id}".encode()).hexdigest()[:12]
@@ -162,6 +171,8 @@ def data_table(
     }
     if table_id:
         attributes["id"] = table_id
+    if secret:
+        pager.append(html.P(t("secret_note", lang, label=secret), className="pilotis-secret-note small text-muted"))
     return html.Div(
         [scroll_region(table, caption, labelledby=caption_id), html.Div(pager, className="pilotis-pager-box")],
         className="pilotis-table",

@@ -25,6 +25,7 @@ from pilotis.core.indicators import Indicator, leaves, widget_indicator
 from pilotis.core.measures import parse_measure
 from pilotis.core.schema import DataWidgetBase, Strict
 from pilotis.core.scope import Scope
+from pilotis.core.secrecy import SECRET
 from pilotis.core.widgets import CheckContext, RenderContext, WidgetType, labelled, register_widget, unit_of
 
 BATCH = True
@@ -349,4 +350,8 @@ def result_frame(indicator: Indicator, result: KpiResult, unit: str = "") -> pd.
         rows.append((found.kind, found.value, found.reference, found.period, found.reference_period, found.label))
     rows += [("courbe", value, None, period, None, "") for period, value in result.sparkline]
     frame = pd.DataFrame(rows, columns=list(FRAME_LABELS))
+    if result.secret:  # statistical secrecy: the value row is masked (« < 5 » in exports)
+        frame[SECRET] = frame["element"] == "valeur"
+        frame.attrs["secret_label"] = result.secret
+        frame.attrs["secret_columns"] = ("valeur",)
     return labelled(frame, FRAME_LABELS, exact=result.exact, units={"valeur": unit, "reference": unit})

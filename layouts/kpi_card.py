@@ -319,7 +319,12 @@ def card(widget: Any, indicator: Indicator, result: KpiResult, ctx: RenderContex
     children: list[Any] = []
     if not result.exact:
         children.append(notice(t("not_at_level", lang), "info"))
-    children.append(html.P(Formats(widget, lang).value(result.value), className="pilotis-kpi-value mb-1"))
+    if result.secret:  # statistical secrecy: « < 5 », never the value, and why
+        shown = html.Abbr(result.secret, title=t("secret_title", lang))
+        children.append(html.P(shown, className="pilotis-kpi-value pilotis-secret mb-1"))
+        children.append(html.P(t("secret_kpi", lang, label=result.secret), className="small text-muted mb-1"))
+    else:
+        children.append(html.P(Formats(widget, lang).value(result.value), className="pilotis-kpi-value mb-1"))
     if result.end is not None:
         end = format_period(result.end, result.grain, lang)
         label = (

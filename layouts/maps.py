@@ -17,6 +17,7 @@ from pilotis.core.formatting import NNBSP, french_fold
 from pilotis.core.i18n import t
 from pilotis.core.schema import ColorScale, DataWidgetBase
 from pilotis.core.scope import Scope
+from pilotis.core.secrecy import label_of, masked_rows
 from pilotis.core.widgets import RenderContext, WidgetType, labelled, register_widget, unit_of
 
 _GEO_CACHE: dict[tuple[str, int], dict] = {}
@@ -134,7 +135,7 @@ class Choropleth(WidgetType):
         assert dataset.territory is not None
         code_column = getattr(dataset.territory, widget.level)
         frame, exact = scope.query(widget, {"valeur": widget.measure}, (code_column,))
-        frame = frame.dropna(subset=["valeur"])
+        frame = frame[frame["valeur"].notna() | masked_rows(frame)]  # masked areas stay, in grey
         frame[code_column] = frame[code_column].astype(str)
         index = scope.territories
         names = index.communes if widget.level == "commune" else index.epcis
@@ -180,12 +181,14 @@ class Choropleth(WidgetType):
         decimals = 1 if widget.per_1000_inhabitants else widget.decimals
         suffix = " ".join(part for part in ("€" if widget.format == "euro" else "", unit) if part)
         scale = {"zmin": widget.range[0], "zmax": widget.range[1]} if widget.range else {}
+        secret, masked = label_of(frame), masked_rows(frame)
+        hidden, visible = frame[masked], frame[~masked]
         trace = {
             "type": "choropleth",
-            "locations": frame[code_column],
-            "z": frame["valeur"].round(4),
+            "locations": visible[code_column],
+            "z": visible["valeur"].round(4),
             "featureidkey": "properties.code",
-            "text": frame["nom"],
+            "text": visible["nom"],
             "colorscale": colorscale(widget.colorscale),
             "marker": {"line": {"color": "white", "width": 0.5}},
             "hovertemplate": f"%{{text}}<br>%{{z:{hover_format(widget.format, decimals)}}}"
@@ -200,7 +203,24 @@ class Choropleth(WidgetType):
             **scale,
             "geojson": subset,  # the portal's own outlines, shared: serialised, never copied
         }
-        fig = plain_figure([trace], {"geo": GEO_LAYOUT}, lang, legend=False, height=widget.height)
+        traces = [trace]
+        if secret:  # statistical secrecy: masked areas in plain grey, « < 5 » on hover, no colour
+            traces.append(
+                {
+                    "type": "choropleth",
+                    "locations": hidden[code_column],
+                    "z": [0] * len(hidden),
+                    "featureidkey": "properties.code",
+                    "text": hidden["nom"],
+                    "name": "secret",  # no value drawn: the same grey for every masked area
+                    "colorscale": [[0, SECRET_GREY], [1, SECRET_GREY]],
+                    "showscale": False,
+                    "marker": {"line": {"color": "white", "width": 0.5}},
+                    "hovertemplate": f"%{{text}}<br>{secret} ({t('secret_title', lang)})<extra></extra>",
+                    "geojson": subset,
+                }
+            )
+        fig = plain_figure(traces, {"geo": GEO_LAYOUT}, lang, legend=False, height=widget.height)
         level = t(f"level_{widget.level}", lang)
         title = widget.title or widget.id
         by_level = t("map_of", lang, title="", level=level).split(",")[-1].strip()  # « par commune »
@@ -210,7 +230,12 @@ class Choropleth(WidgetType):
             label = t("map_of", lang, title=title, level=level)
         table = frame.sort_values("valeur", ascending=False)
         details = data_details(table, frame.attrs["labels"], {"valeur": (widget.format, decimals)}, lang, caption=label)
-        return accessible_graph(fig, label, details, lang)
+        note = t("secret_map", lang, label=secret) + " " + t("secret_note", lang, label=secret) if secret else ""
+        return accessible_graph(fig, label, details, lang, note=note)
+
+
+SECRET_GREY = "#bdbdbd"
+"""Fill of an area whose value is masked by statistical secrecy (no colour of the scale)."""
 
 
 class PointsConfig(DataWidgetBase):

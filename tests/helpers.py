@@ -242,7 +242,7 @@ def html_table_rows(tree: Any) -> list[dict[str, Any]]:
             rows = []
             for cells in json.loads(props["data-rows"]):
                 row: dict[str, Any] = {}
-                for (column, kind), (text, key) in zip(columns, cells, strict=True):
+                for (column, kind), (text, key, *_) in zip(columns, cells, strict=True):  # 3rd: « < 5 »'s title
                     row[column] = (float(key) if key else None) if kind == "num" else text
                 rows.append(row)
             return rows

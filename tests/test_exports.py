@@ -49,7 +49,21 @@ def signed_in(app: Dash, login_as: Callable[..., Any], username: str) -> FlaskCl
 
 
 def read_csv(body: bytes) -> pd.DataFrame:
-    return pd.read_csv(io.BytesIO(body), sep=";", decimal=",", skiprows=HEADER_LINES, dtype={"Code INSEE": str})
+    # the header block, then one more line when cells are masked (« # Secret statistique : … »)
+    lines = HEADER_LINES + body.decode("utf-8-sig").count("# Secret statistique")
+    return pd.read_csv(io.BytesIO(body), sep=";", decimal=",", skiprows=lines, dtype={"Code INSEE": str})
+
+
+def check_masked(frame: pd.DataFrame, expected: pd.Series) -> None:
+    """The file shows each commune's count, or « < 5 » (statistical secrecy, the demo's rule):
+    every count from 1 to 4 is masked, the others masked with them (secondary suppression) are
+    ≥ 5, the numbers shown are exact, and all of them add up with the masked ones to the total."""
+    shown = frame.set_index("Code INSEE")["Foyers allocataires"].astype(str)
+    masked = shown[shown == "< 5"].index
+    assert set(expected[(expected > 0) & (expected < 5)].index) <= set(masked)
+    visible = pd.to_numeric(shown.drop(masked).str.replace("\u202f", ""))
+    assert (visible == expected[visible.index]).all()
+    assert visible.sum() + expected[masked].sum() == expected.sum()
 
 
 def test_agent_downloads_what_the_page_shows(agent_client: FlaskClient, rsa: dict[str, Any]) -> None:
@@ -63,7 +77,8 @@ def test_agent_downloads_what_the_page_shows(agent_client: FlaskClient, rsa: dic
     assert "# Données simulées : oui" in text and "# Licence : Licence Ouverte / Etalab 2.0" in text
     frame = read_csv(response.data)
     assert len(frame) == rsa["all"]["code_insee"].nunique()
-    assert frame["Foyers allocataires"].sum() == rsa["all"]["foyers_allocataires"].sum()
+    assert "# Secret statistique : « < 5 » : secret statistique." in text
+    check_masked(frame, rsa["all"].groupby("code_insee")["foyers_allocataires"].sum())
 
 
 def test_restricted_agent_gets_only_his_rows(app: Dash, login_as: Callable[..., Any], rsa: dict[str, Any]) -> None:
@@ -76,11 +91,18 @@ def test_restricted_agent_gets_only_his_rows(app: Dash, login_as: Callable[..., 
         assert response.status_code == 200
         frame = read_csv(response.data)
         assert set(frame["Code INSEE"]) == set(expected.index) <= rsa["members"]
-        assert frame["Foyers allocataires"].sum() == expected.sum()
+        check_masked(frame, expected)
         assert "# Territoire : CA Laval Agglomération" in response.data.decode("utf-8-sig")
     book = openpyxl.load_workbook(io.BytesIO(laval.get("/exports/rsa/communes.xlsx?annee=2019").data))
-    values = [row[2] for row in book["Données"].iter_rows(min_row=2, values_only=True)]
-    assert all(isinstance(v, int) for v in values) and sum(values) == expected.sum()
+    rows = {row[0]: row[2] for row in book["Données"].iter_rows(min_row=2, values_only=True)}
+    assert all(isinstance(v, int) or v == "< 5" for v in rows.values())  # numbers, or masked text
+    assert all(rows[code] == "< 5" for code, count in expected.items() if 0 < count < 5)
+    assert (
+        sum(v for v in rows.values() if isinstance(v, int))
+        == expected[[c for c, v in rows.items() if v != "< 5"]].sum()
+    )
+    about = {row[0]: row[1] for row in book["À propos"].iter_rows(values_only=True)}
+    assert about["Secret statistique"].startswith("« < 5 » : secret statistique.")
 
 
 def test_user_without_the_dashboard_gets_404(

@@ -384,7 +384,10 @@ def test_previous_period_and_sparkline_of_an_epci(portal) -> None:  # type: igno
 def test_positions_and_rank_of_a_commune(portal) -> None:  # type: ignore[no-untyped-def]
     """Per 1,000 inhabitants: département, EPCI, comparable communes (ratios of sums) and rank."""
     month = rsa()[rsa()["date"] == pd.Timestamp(OCT_2020)]
-    result = evaluator(portal, "rsa.foyers_pour_1000", f"commune:{CHATEAU_GONTIER}", "2020").result(
+    # exact small counts (`admin` is exempt from the demo's statistical secrecy): the rank among all
+    # 240 communes; a masked commune's rank: tests/test_secrecy.py
+    ctx = context(portal, "rsa", f"commune:{CHATEAU_GONTIER}", "2020", "admin")
+    result = Evaluator(ctx, portal.registry.indicators["rsa.foyers_pour_1000"]).result(
         ["departement", "epci", "comparables", "rank"]
     )
     assert result.value == pytest.approx(per_1000(month[month["code_insee"] == CHATEAU_GONTIER]))
@@ -484,7 +487,10 @@ def test_status_is_written_not_only_coloured(client_president, portal) -> None: 
 
 
 def test_a_kpi_card_asks_few_grouped_queries(portal) -> None:  # type: ignore[no-untyped-def]
-    engine = evaluator(portal, "rsa.foyers_pour_1000", f"commune:{LAVAL}", "2020")
+    # exact counts (`admin`, exempt from statistical secrecy); masked, the département and EPCI
+    # totals are asked as such (never added up from masked communes): tests/test_secrecy_paths.py
+    ctx = context(portal, "rsa", f"commune:{LAVAL}", "2020", "admin")
+    engine = Evaluator(ctx, portal.registry.indicators["rsa.foyers_pour_1000"])
     with recorded_queries(portal) as seen:
         engine.result(
             ["previous_period", "previous_year", "departement", "epci", "comparables", "rank"],
@@ -502,7 +508,8 @@ def test_a_kpi_card_asks_few_grouped_queries(portal) -> None:  # type: ignore[no
 
 
 def test_compare_view_makes_one_query_per_dataset(portal) -> None:  # type: ignore[no-untyped-def]
-    ctx = context(portal, "rsa", "departement:53", "2020")
+    # exact counts (`admin`): masked, a territory with a masked commune asks its own queries
+    ctx = context(portal, "rsa", "departement:53", "2020", "admin")
     territories = [
         Territory("departement", "53"),
         Territory("epci", LAVAL_EPCI),

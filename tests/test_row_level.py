@@ -185,15 +185,21 @@ def test_table_lists_only_their_communes_with_exact_values(laval, portal, truth)
     rsa = portal.registry.dashboards["rsa"]
     rows = _table_rows(widget_content(laval, rsa, "communes", f"epci:{LAVAL}", "2019"))
     got = {row["code_insee"]: row["m0"] for row in rows}
-    assert got == {c: v for c, v in truth["by_commune_2019"].items()}
-    assert sum(got.values()) == truth["kpi_2019"]
+    # statistical secrecy (the demo's rule, agents not exempt): counts 1–4 are masked (None: « < 5 »),
+    # with at least one more in the EPCI so that the KPI's total never gives one back
+    hidden = {c for c, v in got.items() if v is None}
+    assert {c for c, v in truth["by_commune_2019"].items() if 0 < v < 5} <= hidden and len(hidden) != 1
+    assert got == {c: None if c in hidden else v for c, v in truth["by_commune_2019"].items()}
+    assert truth["kpi_2019"] - sum(v for v in got.values() if v is not None) >= 5
 
 
 def test_map_shows_only_their_communes(laval, portal, truth) -> None:  # type: ignore[no-untyped-def]
     rsa = portal.registry.dashboards["rsa"]
     figure = find_figures(widget_content(laval, rsa, "carte", "departement:53", "2019"))[0]
-    trace = figure["data"][0]
-    assert set(trace["locations"]) == truth["members"]
+    trace, masked = figure["data"][0], figure["data"][1]  # coloured areas, then grey masked ones
+    assert masked["name"] == "secret" and set(masked["locations"]) & set(trace["locations"]) == set()
+    assert set(trace["locations"]) | set(masked["locations"]) == truth["members"]
+    assert {c for c, v in truth["by_commune_2019"].items() if 0 < v < 5} <= set(masked["locations"])
     shown = {f["properties"]["code"] for f in trace["geojson"]["features"]}
     assert shown <= truth["members"]
     population = truth["population"]

@@ -28,6 +28,7 @@ from pilotis.accounts.models import SeanceSnapshot
 from pilotis.core.access import Principal, can_view_seance, scope_covers, widget_indicators_visible
 from pilotis.core.canonical import canonical
 from pilotis.core.registry import Registry
+from pilotis.core.secrecy import is_exempt
 from pilotis.core.territory import TerritoryIndex
 
 FORMAT = 1
@@ -120,7 +121,8 @@ def refusal(principal: Principal | None, registry: Registry, index: TerritoryInd
     Deny unless every dashboard it shows may be opened (or it is the séance of their display
     link), every widget it holds may be seen — on a synthesis dashboard, a widget that no longer
     exists cannot be decided on and is refused — and their rows cover the scope it was
-    rendered with (a snapshot of the whole département does not open for one EPCI).
+    rendered with (a snapshot of the whole département does not open for one EPCI), and a
+    snapshot showing exact small counts (frozen by an exempt role) opens only for exempt roles.
     """
     specs = [registry.dashboards[d].spec if d in registry.dashboards else None for d in snapshot.dashboards]
     if not can_view_seance(principal, snapshot.seance, specs):
@@ -133,6 +135,9 @@ def refusal(principal: Principal | None, registry: Registry, index: TerritoryInd
                 return f"widget {widget} inconnu"
             if not widget_indicators_visible(principal, registry, dashboard, widget):
                 return f"widget {dashboard.id}/{widget} non autorisé"
+    exact = snapshot.content.get("exact_counts") or []
+    if any(d not in registry.datasets or not is_exempt(registry.datasets[d].config, principal) for d in exact):
+        return "petits effectifs exacts (secret statistique) non autorisés"
     if not scope_covers(principal, snapshot.scope, index):
         return f"périmètre {snapshot.scope or 'tout le département'} non couvert"
     return None

@@ -24,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from pilotis.core import metrics
+from pilotis.core import metrics, secrecy
 from pilotis.core.cache import TTLCache
 from pilotis.core.freshness import KEEP, Observation, SourceStatus, StatusStore, observe, window
 from pilotis.core.measures import Agg
@@ -92,8 +92,12 @@ class DataService:
             observe(Observation(dataset, value.attrs.get("refreshed_at"), fresh_until=value.attrs.get("fresh_until")))
             return value.copy(deep=False)  # copy-on-write: a caller's changes stay its own
         metrics.CACHE_REQUESTS.labels("miss").inc()
+        rule = None if query.unmasked else secrecy.rule_of(source.config)
+        secret = secrecy.plan(query, source.config, rule) if rule is not None else None
         try:
-            result = self._run(source, query, now)
+            result = self._run(source, secret.asked if secret else query, now)
+            if secret is not None and rule is not None:  # masked before it is cached or returned
+                result = secrecy.apply(result, secret, rule)
         except SourceError as exc:
             found, good = self.cache.get(f"good:{dataset}|{digest}")
             if not found:
@@ -123,6 +127,8 @@ class DataService:
         # Shared by every user, worker and machine. Safe: the key is the whole query (repr), and every
         # query built for a user carries access.row_filters for that user (Scope.dataset_filters, the
         # one filter builder of widgets and indicators), so a result depends on nothing but its key; whether the user
+        # Statistical secrecy too: `query.unmasked` (set by Scope for an exempt role only) is in the repr, so a
+        # masked result and an exact one never share an entry; the masking happens before `set_many` below.
         # may ask it at all (dashboard, widget) is decided before, in access.py. The "good:" copy of
         # the last result uses the same digest; "fail:" and "gen:" keys hold no data, per dataset.
         digest = hashlib.sha256(repr(query).encode()).hexdigest()

@@ -29,6 +29,7 @@ from pilotis.core.query import PERIOD, Filter, Query
 from pilotis.core.results import Comparison, KpiResult, kpi_result
 from pilotis.core.schema import DatasetBase
 from pilotis.core.scope import Scope, where_filters
+from pilotis.core.secrecy import any_masked
 from pilotis.core.targets import Targets
 from pilotis.core.territory import Territory
 from pilotis.core.windows import PER_YEAR, Window, as_dates, truncate
@@ -80,6 +81,7 @@ class Evaluator:
         self._window: Window | None | bool = False
         self._aliases: dict[Leaf, dict[Agg, str]] = {}
         self.exact = True
+        self.masked_windows: set[Window | None] = set()  # values masked by statistical secrecy
 
     # ------------------------------------------------------------------ basics
     def dataset(self, leaf: Leaf) -> DatasetBase:
@@ -166,6 +168,7 @@ class Evaluator:
                 period_column=period.column if period else None,
                 period_grain=period.grain if period else None,
                 native_grain=period.grain if period else None,
+                unmasked=self.scope.unmasked(leaf.dataset),
             )
         )
 
@@ -264,6 +267,12 @@ class Evaluator:
         rows = self.periods_in(leaf, window)
         if rows.empty:
             return None
+        if any_masked(rows):  # statistical secrecy: the window's own total, masked by its own count
+            direct = self._direct(leaf, window)
+            if direct.empty or any_masked(direct):
+                self.masked_windows.add(window)
+                return None
+            return number(direct.iloc[0]["m"])
         if leaf.splittable:
             totals = combine(rows, self.aliases(leaf))
             return number(measure_value(leaf.node, lambda a: totals[a]))
@@ -356,8 +365,6 @@ class Evaluator:
         series = self.series()
         series = series[[p <= window.end for p in series.index]]
         return [(p, number(v)) for p, v in series.tail(length).items()]
-
-    # ------------------------------------------------------------------ space: one query per leaf
 
     # ------------------------------------------------------------------ territories, targets, card
     def columns(self, leaf: Leaf) -> dict[str, str]:

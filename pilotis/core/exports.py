@@ -21,6 +21,7 @@ from pilotis.core.i18n import t
 from pilotis.core.registry import Dashboard, Registry
 from pilotis.core.schema import DatasetBase, DataWidgetBase, WidgetBase
 from pilotis.core.scope import Scope
+from pilotis.core.secrecy import as_text
 from pilotis.core.widgets import WIDGET_TYPES, WidgetType
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -160,11 +161,15 @@ def about(
     ]
 
 
-def table(frame: pd.DataFrame, header: Sequence[tuple[str, str]]) -> Table:
+def table(frame: pd.DataFrame, header: Sequence[tuple[str, str]], lang: str = "fr") -> Table:
     """What the serialisers write: the frame's columns, their labels with their unit
-    (``frame.attrs['labels']`` and ``['units']``, see :func:`pilotis.core.widgets.labelled`)."""
+    (``frame.attrs['labels']`` and ``['units']``, see :func:`pilotis.core.widgets.labelled`);
+    cells masked by statistical secrecy written « < 5 », with a line saying so in the header block."""
     labels: dict[str, str] = frame.attrs.get("labels", {})
     units: dict[str, str] = frame.attrs.get("units", {})
+    frame, secret = as_text(frame)
+    if secret:
+        header = [*header, (t("export_secret", lang), t("secret_note", lang, label=secret))]
     columns = [str(c) for c in frame.columns]
     headers = []
     for column in columns:

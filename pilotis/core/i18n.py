@@ -9,6 +9,7 @@ from pilotis.core.i18n_catalogue import CATALOGUE_TEXTS
 from pilotis.core.i18n_exports import EXPORT_TEXTS
 from pilotis.core.i18n_reports import REPORT_TEXTS
 from pilotis.core.i18n_seance import SEANCE_TEXTS
+from pilotis.core.i18n_secrecy import SECRECY_TEXTS
 from pilotis.core.i18n_sso import SSO_TEXTS
 
 LANGUAGES = ("fr", "en")
@@ -356,6 +357,7 @@ TEXTS: dict[str, dict[str, str]] = {
     **ALERT_TEXTS,  # /alertes: pilotis/core/i18n_alerts.py
     **ANOMALY_TEXTS,  # « Signaler une anomalie », /signalements: pilotis/core/i18n_anomaly.py
     **REPORT_TEXTS,  # commission reports and dashboard PDFs: pilotis/core/i18n_reports.py
+    **SECRECY_TEXTS,  # statistical secrecy: pilotis/core/i18n_secrecy.py
 }
 
 

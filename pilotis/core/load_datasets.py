@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from pilotis.core.access import ROLES
 from pilotis.core.errors import did_you_mean
 from pilotis.core.load_files import ConfigReader
 from pilotis.core.schema import SLUG, DatasetBase
+from pilotis.core.secrecy import rule_of
 from pilotis.core.sources import SOURCE_TYPES, DataSource, SourceError
 from pilotis.core.validation import shown_value
 from pilotis.core.yamlmarks import MarkedDocument
@@ -151,3 +153,25 @@ class DatasetFiles(ConfigReader):
                 )
         for name, text in config.measures.items():
             self.check_measure(text, columns, doc, (*loc, "measures", name))
+        self.check_secrecy(config, columns, doc, loc)
+
+    def check_secrecy(self, config: DatasetBase, columns: set[str], doc: MarkedDocument, loc: tuple) -> None:
+        """A secrecy rule names columns of the dataset and roles that exist."""
+        rule = rule_of(config)
+        if rule is None:
+            return
+        where = (*loc, "sensitivity", "statistical_secrecy")
+        for index, column in enumerate(rule.columns):
+            if column != "*" and column not in columns:
+                self.issues.append(
+                    doc.issue(
+                        (*where, "columns", index),
+                        f"colonne `{column}` absente du jeu de données",
+                        did_you_mean(column, columns),
+                    )
+                )
+        for index, role in enumerate(rule.exempt_roles):
+            if role not in ROLES:
+                self.issues.append(
+                    doc.issue((*where, "exempt_roles", index), f"rôle `{role}` inconnu", did_you_mean(role, ROLES))
+                )

@@ -23,6 +23,7 @@ import pandas as pd
 from pilotis.core.indicators import Indicator, leaves, widget_indicator
 from pilotis.core.measures import Agg, BinOp, Node, Num, parse_measure
 from pilotis.core.schema import DatasetBase
+from pilotis.core.secrecy import SECRET, any_masked, masked_rows
 
 if TYPE_CHECKING:
     from pilotis.core.registry import Registry
@@ -122,8 +123,9 @@ def number(value: Any) -> float | None:
 
 
 def combine(frame: pd.DataFrame, aliases: dict[Agg, str]) -> dict[Agg, Any]:
-    """Partial aggregates of several groups combined into those of their union."""
-    if frame.empty:
+    """Partial aggregates of several groups combined into those of their union (None when one
+    group is masked by statistical secrecy: a total is never made of masked parts)."""
+    if frame.empty or any_masked(frame):
         return {agg: None for agg in aliases}
     result: dict[Agg, Any] = {}
     for agg, alias in aliases.items():
@@ -150,6 +152,9 @@ def regroup(frame: pd.DataFrame, keys: tuple[str, ...], aliases: dict[Agg, str])
     numeric = frame.assign(**{a: pd.to_numeric(frame[a], errors="coerce") for a in how})
     grouped = numeric.groupby(list(keys), dropna=False, sort=True)
     parts = [_combined(grouped[alias], kind) for alias, kind in how.items()]
+    if SECRET in frame.columns:  # a group with a masked part is masked (never a partial sum)
+        masked = masked_rows(numeric).groupby([numeric[k] for k in keys], dropna=False, sort=True).any()
+        parts = [part.where(~masked) for part in parts] + [masked.rename(SECRET)]
     return pd.concat(parts, axis=1).reset_index()
 
 
@@ -167,6 +172,10 @@ def grouped_by(frame: pd.DataFrame, by: str, aliases: dict[Agg, str], text: bool
     for agg, alias in aliases.items():
         column = pd.to_numeric(frame[alias], errors="coerce").groupby(keys)
         parts[alias] = _combined(column, COMBINE[agg.func])
+    if SECRET in frame.columns:  # a group with a masked part is masked (never a partial sum)
+        masked = masked_rows(frame).groupby(keys).any()
+        parts = {alias: part.where(~masked) for alias, part in parts.items()}
+        parts[SECRET] = masked
     return pd.DataFrame(parts)
 
 

@@ -13,6 +13,7 @@ import pandas as pd
 from pilotis.core.partials import Leaf, combine, grouped_by, measure_value, number
 from pilotis.core.query import Filter
 from pilotis.core.results import Comparison
+from pilotis.core.secrecy import any_masked
 from pilotis.core.windows import Window, band_of
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ class Positions:
         self.ev = evaluator
         # Per evaluation (one widget for one principal, one request), never shared between users.
         self._frames: dict[tuple[Leaf, Window | None], pd.DataFrame] = {}
+        self._levels: dict[tuple[Leaf, Window | None, str], pd.DataFrame] = {}
 
     def space_frame(self, leaf: Leaf, window: Window | None) -> pd.DataFrame:
         """Partial aggregates of ``leaf`` per territory unit at ``window`` (one query)."""
@@ -40,12 +42,23 @@ class Positions:
                 self._frames[key] = self.ev.run(leaf, self.ev.measures(leaf), columns, filters)
         return self._frames[key]
 
+    def level_frame(self, leaf: Leaf, window: Window | None, column: str) -> pd.DataFrame:
+        """Partial aggregates of ``leaf`` grouped by one territory column: under statistical
+        secrecy, each unit's own total (masked by its own count), never a sum of masked parts."""
+        key = (leaf, window if self.ev.dataset(leaf).period is not None else None, column)
+        if key not in self._levels:
+            filters = self.ev.filters(leaf, None, where=False) + self.ev.window_filters(leaf, key[1])
+            self._levels[key] = self.ev.fetch(leaf, (column,), filters)
+        return self._levels[key]
+
     def leaf_units(self, leaf: Leaf, window: Window | None, level: str) -> pd.Series | None:
         """``leaf`` per territory unit of ``level`` (commune, epci, departement), or None."""
         columns = self.ev.columns(leaf)
         frame = self.space_frame(leaf, window)
         if level in columns:
             by = columns[level]
+            if level != "commune" and leaf.splittable and any_masked(frame):
+                frame = self.level_frame(leaf, window, by)
         elif level == "epci" and "commune" in columns:
             frame = frame.assign(
                 _epci=frame[columns["commune"]].astype(str).map(self.ev.scope.territories.commune_epci)
@@ -69,16 +82,7 @@ class Positions:
         if level is not None and level not in columns and not (level == "epci" and "commune" in columns):
             return None
         if not leaf.splittable:
-            extra: tuple[Filter, ...] = ()
-            if level is not None:
-                column = columns.get(level) or columns["commune"]
-                wanted = tuple(codes or ())
-                if level == "epci" and level not in columns:
-                    wanted = tuple(c for e in wanted for c in self.ev.scope.territories.communes_of(e))
-                extra = (Filter(column, "in", wanted),)
-            base = self.ev.filters(leaf, None) + self.ev.window_filters(leaf, window) + extra
-            frame = self.ev.run(leaf, (("m", leaf.node),), (), base)
-            return None if frame.empty else number(frame.iloc[0]["m"])
+            return self.direct_set(leaf, window, level, codes)
         frame = self.space_frame(leaf, window)
         if level is not None:
             chosen = set(codes or ())
@@ -87,8 +91,29 @@ class Positions:
             else:
                 communes = {c for e in chosen for c in self.ev.scope.territories.communes_of(e)}
                 frame = frame[frame[columns["commune"]].astype(str).isin(communes)]
+        if any_masked(frame):
+            # statistical secrecy: an EPCI's or the département's own total (the communes masked in
+            # it are at least two, secrecy.py); a set of communes (comparables) is not a published
+            # margin, its total minus the visible ones would give a masked commune: not shown
+            return None if level == "commune" else self.direct_set(leaf, window, level, codes)
         totals = combine(frame, self.ev.aliases(leaf))
         return number(measure_value(leaf.node, lambda a: totals[a]))
+
+    def direct_set(
+        self, leaf: Leaf, window: Window | None, level: str | None, codes: Iterable[str] | None
+    ) -> float | None:
+        """``leaf`` over a set of territory units asked to the database as one aggregate."""
+        columns = self.ev.columns(leaf)
+        extra: tuple[Filter, ...] = ()
+        if level is not None:
+            column = columns.get(level) or columns["commune"]
+            wanted = tuple(codes or ())
+            if level == "epci" and level not in columns:
+                wanted = tuple(c for e in wanted for c in self.ev.scope.territories.communes_of(e))
+            extra = (Filter(column, "in", wanted),)
+        base = self.ev.filters(leaf, None) + self.ev.window_filters(leaf, window) + extra
+        frame = self.ev.run(leaf, (("m", leaf.node),), (), base)
+        return None if frame.empty else number(frame.iloc[0]["m"])
 
     def units(self, window: Window | None, level: str) -> pd.Series | None:
         """The indicator for every territory unit of ``level`` (for ranks and averages)."""

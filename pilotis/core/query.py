@@ -49,6 +49,11 @@ class Query:
     raw_columns: tuple[str, ...] = field(default=())
     offset: int | None = None
     """Rows skipped before ``limit`` (pages of the JSON API), in the order of ``order_by``."""
+    unmasked: bool = False
+    """The asker may see exact small counts (a role exempted by the dataset's secrecy rule,
+    :mod:`pilotis.core.secrecy`). False by default: every query on a dataset under statistical
+    secrecy is masked unless its builder (``Scope``) said otherwise. Part of the query, hence of
+    the cache key: a masked result and an exact one never share a cache entry."""
 
     def with_filters(self, extra: Sequence[Filter]) -> Query:
         """The same query with more conditions."""
@@ -64,6 +69,7 @@ class Query:
             limit=self.limit,
             raw_columns=self.raw_columns,
             offset=self.offset,
+            unmasked=self.unmasked,
         )
 
 

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pilotis.core.secrecy import rule_of
+
 if TYPE_CHECKING:
     from pilotis.core.evaluator import Evaluator
 
@@ -67,6 +69,8 @@ class KpiResult:
     apply."""
     positions_withheld: bool = False
     """True when territorial comparisons were asked but the user's rows are restricted."""
+    secret: str = ""
+    """What the card shows instead of a value masked by statistical secrecy (« < 5 »), else ``""``."""
 
 
 def kpi_result(evaluator: Evaluator, compare: Iterable[Any], sparkline: int | None = None) -> KpiResult:
@@ -79,6 +83,7 @@ def kpi_result(evaluator: Evaluator, compare: Iterable[Any], sparkline: int | No
         result.exact = evaluator.exact
         return result  # no data for these filters
     result.value = evaluator.value(window)
+    result.secret = secret_label(evaluator, window) if result.value is None else ""
     result.end, result.start = (window.end, window.start) if window else (None, None)
     for item in compare:
         kind = item if isinstance(item, str) else "indicator"
@@ -122,3 +127,11 @@ def reference(evaluator: Evaluator, item: Any, value: float | None) -> Compariso
         label=item.label or other.label,
         reference_period=window.end if window else None,
     )
+
+
+def secret_label(evaluator: Evaluator, window: Any) -> str:
+    """« < 5 » when the value over ``window`` is masked by statistical secrecy, else ``""``."""
+    if window not in evaluator.masked_windows:
+        return ""
+    rules = [rule_of(evaluator.dataset(leaf)) for leaf in evaluator.leaves]
+    return next((rule.shown() for rule in rules if rule is not None), "")

@@ -202,7 +202,8 @@ class DatasetBase(Strict):
     coverage: Coverage | None = None
     """Couverture annoncée : `{territory: …, period: …}`."""
     sensitivity: Sensitivity = Field(default_factory=Sensitivity)
-    """Sensibilité : `{personal_data: true}`, `{statistical_secrecy: true}`."""
+    """Sensibilité : `{personal_data: true}`, `{statistical_secrecy: true}` ou une règle de secret statistique
+    `{statistical_secrecy: {columns: [foyers], threshold: 5, exempt_roles: [admin]}}` (docs/secret-statistique.md)."""
     publishable: bool = False
     """`true` : le jeu peut être publié en données ouvertes (export DCAT-AP du catalogue)."""
 

@@ -23,6 +23,7 @@ from pilotis.core.measures import Agg, Node, parse_measure
 from pilotis.core.partials import Page
 from pilotis.core.query import PERIOD, Filter, Query
 from pilotis.core.schema import DatasetBase, DataWidgetBase
+from pilotis.core.secrecy import is_exempt
 from pilotis.core.territory import Territory, TerritoryIndex, territory_filters
 
 if TYPE_CHECKING:
@@ -114,6 +115,11 @@ class Scope:
         bare scope (a :class:`~pilotis.core.widgets.RenderContext` answers its dashboard's)."""
         return Page()
 
+    def unmasked(self, dataset_id: str) -> bool:
+        """True when the viewer may see exact small counts of a dataset under statistical secrecy
+        (a role its rule exempts); every query built here carries it (:mod:`pilotis.core.secrecy`)."""
+        return is_exempt(self.dataset(dataset_id), self.principal)
+
     def territory_name(self) -> str:
         """The name of the chosen territory."""
         return self.territories.name(self.territory)
@@ -158,7 +164,14 @@ class Scope:
         """The first ``limit`` rows of a dataset as they are stored (the catalogue's preview),
         with the viewer's row rules; raises :class:`~pilotis.core.access.RowsDenied` like any query."""
         filters, _ = self.dataset_filters(dataset_id, territory=None)
-        query = Query(dataset=dataset_id, measures=(), raw_columns=tuple(columns), filters=filters, limit=limit)
+        query = Query(
+            dataset=dataset_id,
+            measures=(),
+            raw_columns=tuple(columns),
+            filters=filters,
+            limit=limit,
+            unmasked=self.unmasked(dataset_id),
+        )
         return self.data.query(query)
 
     def query(
@@ -188,6 +201,7 @@ class Scope:
             period_column=dataset.period.column if dataset.period else None,
             period_grain=options.pop("grain", dataset.period.grain if dataset.period else None),
             native_grain=dataset.period.grain if dataset.period else None,
+            unmasked=self.unmasked(widget.dataset),
             **options,
         )
         return self.data.query(query), exact

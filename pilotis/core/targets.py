@@ -55,6 +55,7 @@ class Targets:
                     measures=(("cible", node),),
                     group_by=keys,
                     filters=filters,
+                    unmasked=self.ev.scope.unmasked(target.dataset),
                 )
             )
             for column, expected in wanted.items():
@@ -64,7 +65,12 @@ class Targets:
                     frame = frame[frame[column].astype(str) == str(expected)]
         else:
             frame = self.ev.scope.data.query(
-                Query(dataset=target.dataset, measures=(("cible", node),), filters=filters)
+                Query(
+                    dataset=target.dataset,
+                    measures=(("cible", node),),
+                    filters=filters,
+                    unmasked=self.ev.scope.unmasked(target.dataset),
+                )
             )
         reference = None if frame.empty else number(frame.iloc[0]["cible"])
         if reference is None:

@@ -14,6 +14,7 @@ from pilotis.core.indicators import Indicator
 from pilotis.core.partials import Leaf, Page, combine, grouped_by
 from pilotis.core.query import PERIOD, Filter
 from pilotis.core.scope import Scope
+from pilotis.core.secrecy import any_masked
 from pilotis.core.territory import Territory
 
 
@@ -72,6 +73,8 @@ def compare_territories(
                 rows = frame[frame[columns["commune"]].astype(str).isin(index.communes_of(territory.code))]
             else:
                 continue
+            if any_masked(rows):
+                continue  # statistical secrecy: its own queries, masked by its own counts
             aliases = evaluator.aliases(leaf)
             if PERIOD in frame.columns:
                 grouped = grouped_by(rows, PERIOD, aliases, text=False)

@@ -191,6 +191,8 @@ def render_key(
     # does (can_view: which dashboards a widget may link to; can_view_indicator: which indicators a
     # synthesis widget shows), so the ids granted *now* are part of the rights: two users equal on
     # everything else but one grant never share a rendering, and an ended grant is another key.
+    # The roles also decide statistical secrecy (an exempt role sees exact small counts,
+    # pilotis/core/secrecy.py): a masked rendering and an exact one never share an entry.
     rights = (
         None
         if principal is None

@@ -30,6 +30,7 @@ from pilotis.core.canonical import canonical
 from pilotis.core.data import time_bucket
 from pilotis.core.freshness import Observation
 from pilotis.core.seances import Seance, Slot
+from pilotis.core.secrecy import exemptions
 from pilotis.ui.portal import Portal
 from pilotis.ui.seance_scope import audience, clean_overrides, item_filters, visible_slots
 
@@ -194,7 +195,10 @@ def _cache_key(
     # normalised by clean_overrides, bucket). The principal's name or roles are not needed:
     # two viewers equal on these see the same thing. render() also empties, after the cache,
     # every slot outside the viewer's own visible set (Rendered.withheld).
-    return f"seance:{seance.key}|{refresh}@{start:.0f}|{rows}|{viewer}|{lang}|{extra}"
+    # `exact`: the datasets whose small counts this viewer may see unmasked (statistical secrecy,
+    # an exempt role): a viewer who sees « < 5 » never gets a rendering made for one who does not.
+    exact = exemptions(portal.registry.datasets, principal)
+    return f"seance:{seance.key}|{refresh}@{start:.0f}|{rows}|{viewer}|{lang}|{extra}|{exact}"
 
 
 def _render(

@@ -24,6 +24,7 @@ from pilotis.core.data import as_date
 from pilotis.core.formatting import format_period
 from pilotis.core.i18n import t
 from pilotis.core.schema import DatasetBase
+from pilotis.core.secrecy import as_text, rule_of
 from pilotis.core.sources import SourceError
 from pilotis.ui import pages
 from pilotis.ui.components import aria, scroll_region
@@ -165,6 +166,7 @@ def preview(portal: Portal, dataset: str, principal: Principal | None, lang: str
         return html.P(t("preview_denied", lang), className="pilotis-preview-refused")
     except SourceError:
         return html.P(t("unavailable", lang))
+    frame, secret = as_text(frame)  # statistical secrecy: small counts of a row shown « < 5 »
     table = html.Table(
         [
             html.Caption(t("preview_caption", lang, title=config.title)),
@@ -175,7 +177,10 @@ def preview(portal: Portal, dataset: str, principal: Principal | None, lang: str
         ],
         className="table table-sm table-striped pilotis-preview",
     )
-    return scroll_region(table, t("preview_caption", lang, title=config.title))
+    region = scroll_region(table, t("preview_caption", lang, title=config.title))
+    if secret:
+        return [region, html.P(t("secret_note", lang, label=secret), className="pilotis-secret-note small text-muted")]
+    return region
 
 
 def dataset_card(portal: Portal, dataset: str, dashboards: list[Any], principal: Principal | None, lang: str) -> Any:
@@ -198,6 +203,9 @@ def dataset_card(portal: Portal, dataset: str, dashboards: list[Any], principal:
     sensitivity = config.sensitivity
     flags = [t(k, lang) for k in ("personal_data", "statistical_secrecy") if getattr(sensitivity, k)]
     note = [html.Br(), html.Span(sensitivity.note, **fr)] if sensitivity.note else []
+    if (rule := rule_of(config)) is not None:  # the rule in words: what is masked, who sees exact counts
+        roles = ", ".join(rule.exempt_roles) or "–"
+        note += [html.Br(), t("secret_rule", lang, threshold=rule.threshold, label=rule.shown(), roles=roles)]
     rows.append((t("sensitivity", lang), html.Span([", ".join(flags) or t("not_sensitive", lang), *note])))
     referent = referent_parts(registry.referents, departed_accounts(portal), "dataset", dataset, lang)
     if referent is not None:

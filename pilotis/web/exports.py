@@ -120,7 +120,7 @@ def export(dashboard_id: str, filename: str) -> WerkzeugResponse:
         message = t("export_too_many_rows", lang, count=len(frame), limit=limit)
         return error_page(portal, 422, t("export_bad_request", lang), message)
     header = about(portal.registry, dashboard, widget, ctx, dt.datetime.now(dt.UTC), lang)
-    content = table(frame, header)
+    content = table(frame, header, lang)
     name = file_name(dashboard, widget, request, fmt)
     variant = f" ({request.variant})" if fmt == "csv" else ""
     audit(

@@ -29,6 +29,7 @@ from pilotis.core.access import Principal, recorded_scope
 from pilotis.core.data import time_bucket
 from pilotis.core.i18n import t
 from pilotis.core.seances import Seance, parse_refresh
+from pilotis.core.secrecy import exact_datasets
 from pilotis.ui import pages
 from pilotis.ui.portal import Portal
 from pilotis.ui.seance_render import Rendered, render
@@ -271,6 +272,9 @@ def _install_seance(app: Dash, portal: Portal, seance: Seance) -> None:
         rendered = render(portal, seance, principal, lang, period, overrides)
         with time_bucket(period):
             content = snapshot_content(portal, seance, rendered, lang, principal)
+        exact = exact_datasets(portal.registry, seance.dashboards, principal)
+        if exact:  # exact small counts (an exempt role): only those exempt too may open it
+            content["exact_counts"] = exact
         scope = recorded_scope(principal, portal.territories)
         snapshot = snapshots.save(get_db(), seance.key, seance.dashboards, principal.username, content, scope)
         url = f"{seance.url}/instantane/{snapshot.id}"

@@ -39,6 +39,7 @@ def value_body(indicator: Indicator, scope: Scope, result: KpiResult) -> dict[st
         "territory": scope.territory.value,
         "year": scope.year,
         "value": plain(result.value),
+        "secret": result.secret or None,
         "start": plain(result.start),
         "end": plain(result.end),
         "grain": result.grain,

@@ -13,6 +13,11 @@ from pilotis.web.api.params import DEFAULT_LIMIT, GRAINS, MAX_LIMIT, MAX_OFFSET
 NULLABLE_STRING = {"type": ["string", "null"]}
 NUMBER_OR_NULL = {"type": ["number", "null"]}
 VALUE = {"type": ["string", "number", "integer", "boolean", "null"]}
+SECRET = {
+    "type": ["string", "null"],
+    "description": "Secret statistique : ce que représentent les valeurs masquées (« < 5 »), null si aucune ; "
+    "une ligne masquée porte `secret: true` et ses valeurs protégées sont null.",
+}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -140,6 +145,7 @@ def _schemas() -> dict[str, Any]:
                 "next_offset": {"type": ["integer", "null"]},
                 "stale": {"type": "boolean"},
                 "columns": {"type": "array", "items": column},
+                "secret": SECRET,
                 "rows": rows,
             }
         ),
@@ -173,6 +179,7 @@ def _schemas() -> dict[str, Any]:
                 "exact": {"type": "boolean"},
                 "stale": {"type": "boolean"},
                 "columns": {"type": "array", "items": column},
+                "secret": SECRET,
                 "rows": rows,
             }
         ),
@@ -196,6 +203,7 @@ def _schemas() -> dict[str, Any]:
                 "territory": {"type": "string"},
                 "year": {"type": ["integer", "null"]},
                 "value": NUMBER_OR_NULL,
+                "secret": SECRET,
                 "start": NULLABLE_STRING,
                 "end": NULLABLE_STRING,
                 "grain": {"type": "string"},

@@ -11,6 +11,8 @@ import flask
 import numpy as np
 import pandas as pd
 
+from pilotis.core.secrecy import SECRET, as_text, label_of
+
 
 def plain(value: Any) -> Any:
     """A JSON value: dates as ``AAAA-MM-JJ`` (with the time only when there is one), NaN and
@@ -37,8 +39,9 @@ def plain(value: Any) -> Any:
 
 
 def rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """The frame's rows as JSON-safe dictionaries."""
-    names = [str(c) for c in frame.columns]
+    """The frame's rows as JSON-safe dictionaries; under statistical secrecy each row says
+    ``"secret": true`` when its protected values are masked (they are ``null``)."""
+    names = ["secret" if c == SECRET else str(c) for c in frame.columns]
     values = frame.to_numpy(dtype=object).tolist()  # one conversion (itertuples: 1 ms per row on strings)
     return [dict(zip(names, map(plain, record), strict=True)) for record in values]
 
@@ -46,7 +49,12 @@ def rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
 def columns(frame: pd.DataFrame) -> list[dict[str, str]]:
     """``[{"name", "label"}]``: labels from ``attrs['labels']`` (the dataset's column labels)."""
     labels = frame.attrs.get("labels") or {}
-    return [{"name": str(c), "label": str(labels.get(c, c))} for c in frame.columns]
+    return [{"name": str(c), "label": str(labels.get(c, c))} for c in frame.columns if c != SECRET]
+
+
+def secret(frame: pd.DataFrame) -> str | None:
+    """What masked values stand for (« < 5 ») when the frame has some, else None."""
+    return label_of(frame) or None
 
 
 def json_body(body: dict[str, Any]) -> flask.Response:
@@ -57,7 +65,9 @@ def json_body(body: dict[str, Any]) -> flask.Response:
 
 
 def csv_body(frame: pd.DataFrame, filename: str) -> flask.Response:
-    """RFC 4180 CSV (comma, point as decimal separator, UTF-8), dates as ``AAAA-MM-JJ``."""
+    """RFC 4180 CSV (comma, point as decimal separator, UTF-8), dates as ``AAAA-MM-JJ``; a value
+    masked by statistical secrecy is written « < 5 »."""
+    frame, _ = as_text(frame)
     buffer = io.StringIO()
     names = [str(c) for c in frame.columns]
     pd.DataFrame(rows(frame), columns=names).to_csv(buffer, index=False, lineterminator="\r\n")

@@ -87,6 +87,7 @@ def query_dataset(dataset_id: str) -> flask.Response:
     if fmt == "csv":
         return output.csv_body(frame, dataset_id)
     body = {"dataset": dataset_id, **meta, "stale": output.stale(frame), "columns": output.columns(frame)}
+    body["secret"] = output.secret(frame)
     body["rows"] = output.rows(frame)
     return output.json_body(body)
 
@@ -150,6 +151,7 @@ def widget_data(dashboard_id: str, widget_id: str) -> flask.Response:
         "exact": bool(frame.attrs.get("exact", True)),
         "stale": output.stale(frame),
         "columns": output.columns(frame),
+        "secret": output.secret(frame),
         "rows": output.rows(frame),
     }
     return output.json_body(body)
