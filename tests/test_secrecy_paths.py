@@ -19,6 +19,7 @@ from typing import Any
 import openpyxl
 import pandas as pd
 import pytest
+from pypdf import PdfReader
 
 from pilotis.accounts import snapshots
 from pilotis.core.evaluator import Evaluator
@@ -165,6 +166,28 @@ def test_exports_of_the_kpi_and_the_table(app, login_as, truth) -> None:  # type
     rows = {r[0]: r[2] for r in book["Données"].iter_rows(min_row=2, values_only=True)}
     assert all(rows[c] == "< 5" for c in truth["small"])
     check_secondary({c: None if v == "< 5" else v for c, v in rows.items()}, truth)
+
+
+def _pdf_text(client: Any, url: str) -> str:
+    response = client.get(url)
+    assert response.status_code == 200 and response.mimetype == "application/pdf", response.data[:300]
+    return " ".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
+
+
+def test_the_commission_report_and_the_dashboard_pdf(app, login_as, truth) -> None:  # type: ignore[no-untyped-def]
+    names = pd.read_csv(ROOT / "data/communes.csv", dtype=str).set_index("code_insee")["nom"]
+    agent = signed_in(app, login_as, "agent.rsa")
+    report = re.sub(
+        r"\s+", " ", _pdf_text(agent, "/rapports/commission-rsa.pdf?territoire=departement:53&periode=2020")
+    )
+    assert "secret statistique" in report
+    for code in sorted(truth["small"])[:10]:  # a small commune's row: « < 5 », never its count
+        row = re.search(re.escape(names[code]) + r" (\S+)", report)
+        assert row and row.group(1) == "<", (code, row and row.group(0))
+    code = sorted(truth["small"])[0]
+    page = re.sub(r"\s+", " ", _pdf_text(agent, f"/exports/rsa.pdf?territoire=commune:{code}&annee=2020"))
+    assert "< 5" in page and "secret statistique" in page
+    assert not re.search(re.escape(names[code]) + r" [1-4]\b", page)
 
 
 def test_the_api_returns_null_and_says_secret(app, db, truth) -> None:  # type: ignore[no-untyped-def]

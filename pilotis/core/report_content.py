@@ -28,6 +28,7 @@ from pilotis.core.report_config import ReportSection, ReportSpec
 from pilotis.core.report_svg import bar_chart, line_chart
 from pilotis.core.schema import AccessRule, DataWidgetBase
 from pilotis.core.scope import Scope
+from pilotis.core.secrecy import SECRET, as_text
 from pilotis.core.sources import SourceError
 from pilotis.core.territory import Territory, TerritoryIndex
 from pilotis.core.widgets import WIDGET_TYPES, RenderContext
@@ -206,7 +207,9 @@ def _indicators(section: ReportSection, scope: Scope, datasets: dict[str, Any]) 
             content.rows.append([spec.label, "–", "", "", ""])
             content.notes.append(f"{spec.label} : {t('report_source_failed', lang)}")
             continue
-        shown = format_value(result.value, spec.format, spec.decimals, spec.unit, lang)
+        shown = result.secret or format_value(result.value, spec.format, spec.decimals, spec.unit, lang)
+        if result.secret:  # statistical secrecy: « < 5 », never the value
+            content.notes.append(f"{spec.label} : {t('secret_note', lang, label=result.secret)}")
         previous = next((c for c in result.comparisons if c.kind == "previous_year"), None)
         before, change = "", ""
         if previous is not None and previous.reference is not None:
@@ -267,15 +270,19 @@ def _widget(
         frame = frame.assign(
             element=[t(f"report_el_{v}", lang) if f"report_el_{v}" in TEXTS else v for v in frame["element"]]
         )
+    numbers = frame.drop(columns=[SECRET], errors="ignore")  # the chart: masked cells are gaps
+    frame, secret = as_text(frame)  # the table: masked cells « < 5 », the mask column dropped
+    if secret:
+        content.notes.append(t("secret_note", lang, label=secret))
     shaped = table(frame, [])
     content.headers = list(shaped.headers)
     cells = [[_cell(v, grain, lang) for v in row] for row in frame.itertuples(index=False)]
     content.rows = [[text for text, _ in row] for row in cells]
     content.numeric = [any(row[i][1] for row in cells) for i in range(len(content.headers))]
     kind = CHARTS.get(widget.type)
-    if kind and frame.shape[1] == 2 and pd.api.types.is_numeric_dtype(frame.iloc[:, 1]):
+    if kind and numbers.shape[1] == 2 and pd.api.types.is_numeric_dtype(numbers.iloc[:, 1]):
         labels = [row[0] for row in content.rows]
-        values = [float(v) if v == v else float("nan") for v in frame.iloc[:, 1]]
+        values = [float(v) if v == v else float("nan") for v in numbers.iloc[:, 1]]
         present = [v for v in values if v == v]
         desc = t(
             "report_chart_desc",
