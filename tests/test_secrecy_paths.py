@@ -190,6 +190,15 @@ def test_the_commission_report_and_the_dashboard_pdf(app, login_as, truth) -> No
     assert not re.search(re.escape(names[code]) + r" [1-4]\b", page)
 
 
+def test_the_anomaly_form_attaches_what_the_page_shows(app, login_as, truth) -> None:  # type: ignore[no-untyped-def]
+    code = sorted(truth["small"])[0]
+    agent = signed_in(app, login_as, "agent.rsa")
+    form = agent.get(f"/signalements/nouveau?tableau=rsa&widget=communes&territoire=commune:{code}&annee=2020")
+    html = form.get_data(as_text=True)
+    assert form.status_code == 200 and "&lt; 5" in html  # the values attached, masked as on the page
+    assert "_secret" not in html and f">{int(truth['counts'][code])}<" not in html
+
+
 def test_the_api_returns_null_and_says_secret(app, db, truth) -> None:  # type: ignore[no-untyped-def]
     code = sorted(truth["small"])[0]
     client = app.server.test_client()
