@@ -11,7 +11,7 @@
  */
 (function () {
   "use strict";
-  var MAX_WAIT = 10000;
+  var MAX_WAIT = 20000;
 
   function drawn(root) {
     var page = root.querySelector("#page");
@@ -26,7 +26,8 @@
     }
     var graphs = root.querySelectorAll(".pilotis-graph");  // drawn, or waiting to come into view
     for (var g = 0; g < graphs.length; g++) {
-      if (!graphs[g].querySelector(".main-svg, .pilotis-chart-waiting")) {
+      var waiting = graphs[g].classList.contains("pilotis-chart-waiting");
+      if (!waiting && !graphs[g].querySelector(".main-svg, .pilotis-chart-waiting")) {
         return false;
       }
     }

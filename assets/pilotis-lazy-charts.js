@@ -1,17 +1,27 @@
 /*
- * Pilotis — charts are drawn when they come into view.
+ * Pilotis — plotly.js is loaded, and each chart drawn, when a chart comes into view.
  *
  * Drawing is the dearest thing a dashboard asks of the browser: on /rsa the map alone took
- * ≈ 300 ms of the main thread, and every chart of the page was drawn in one go, out of sight
- * or not, while the reader could not scroll or type. dcc.Graph draws with the global
- * Plotly.react; this file wraps it (when plotly.js sets window.Plotly): a chart that has never
- * been drawn and is not within MARGIN of the screen gets its box reserved at the figure's
- * height (nothing moves when it is drawn) and is drawn when it comes near the screen
- * (IntersectionObserver). Redraws of a drawn chart are never delayed.
+ * ≈ 300 ms of the main thread, every chart of the page was drawn in one go, out of sight or
+ * not, and plotly.js itself (1.3 MB of JavaScript) was run on every page before anything else,
+ * while the reader could not scroll or type.
  *
- * Not on séance screens (body.pilotis-bare: seance.js scales the charts of every slide), and
- * every waiting chart is drawn before printing. A waiting chart has the class
- * pilotis-chart-waiting (assets/pilotis-first-paint.js counts it as done).
+ * - plotly.js is no longer linked into every page (app.py: ``assets_ignore``). Until it is
+ *   needed, window.Plotly is a promise-like stand-in: dcc.Graph waits for it
+ *   (``Promise.resolve(window.Plotly || …)``, dash 4.4.1), and it loads the partial bundle
+ *   named by <meta name="pilotis-plotly"> (pilotis/web/first_paint.py) once a chart's box
+ *   (.pilotis-graph) comes within MARGIN of the screen. A phone that opens /rsa and reads the
+ *   figures at its top never downloads nor runs it. Locales registered before it loads wait in
+ *   window.PlotlyLocales (assets/pilotis-locale.js), as before.
+ * - dcc.Graph draws with the global Plotly.react; it is wrapped when plotly.js sets
+ *   window.Plotly: a chart never drawn and not near the screen gets its box reserved at the
+ *   figure's height (nothing moves when it is drawn) and is drawn when it comes near
+ *   (IntersectionObserver). Redraws of a drawn chart are never delayed.
+ *
+ * Séance screens (body.pilotis-bare: seance.js scales the charts of every slide) load plotly.js
+ * at once and draw every chart. Before printing, waiting charts are drawn (when plotly.js is
+ * already there). A waiting chart has the class pilotis-chart-waiting
+ * (assets/pilotis-first-paint.js counts it as done).
  */
 (function () {
   "use strict";
@@ -125,7 +135,91 @@
     Array.from(waiting.keys()).forEach(draw);
   });
 
-  var current = window.Plotly;
+  function bare() {
+    return document.body && document.body.classList.contains("pilotis-bare");
+  }
+
+  // The stand-in for window.Plotly until plotly.js is needed (see the top of this file).
+  function standIn() {
+    var waiters = [];
+    var started = false;
+    var boxes = new WeakSet();
+    var watcher = null;
+    var mutations = null;
+    function load() {
+      if (started) {
+        return;
+      }
+      started = true;
+      var marked = document.querySelectorAll(".pilotis-graph." + WAITING);
+      for (var m = 0; m < marked.length; m++) {
+        marked[m].classList.remove(WAITING);  // from now on each chart says so itself (Plotly.react)
+      }
+      if (watcher) {
+        watcher.disconnect();
+      }
+      if (mutations) {
+        mutations.disconnect();
+      }
+      var meta = document.querySelector("meta[name='pilotis-plotly']");
+      var script = document.createElement("script");
+      script.src = meta ? meta.getAttribute("content") : "/assets/vendor/plotly/plotly-pilotis.min.js";
+      script.async = true;
+      script.onload = function () {
+        waiters.forEach(function (pair) { pair[0](window.Plotly); });
+      };
+      script.onerror = function (error) {
+        waiters.forEach(function (pair) { pair[1](error); });
+      };
+      document.head.appendChild(script);
+    }
+    function scan() {
+      if (started) {
+        return;
+      }
+      var found = document.querySelectorAll(".pilotis-graph");
+      for (var i = 0; i < found.length; i++) {
+        if (boxes.has(found[i])) {
+          continue;
+        }
+        if (near(found[i])) {
+          load();
+          return;
+        }
+        boxes.add(found[i]);
+        found[i].classList.add(WAITING);
+        watcher.observe(found[i]);
+      }
+    }
+    function wait() {
+      if (started || watcher) {
+        return;
+      }
+      if (bare() || typeof IntersectionObserver !== "function" || typeof MutationObserver !== "function") {
+        load();
+        return;
+      }
+      watcher = new IntersectionObserver(function (entries) {
+        if (entries.some(function (entry) { return entry.isIntersecting; })) {
+          load();
+        }
+      }, {rootMargin: MARGIN + "px 0px"});
+      mutations = new MutationObserver(scan);  // boxes drawn later, other pages of the session
+      mutations.observe(document.body, {childList: true, subtree: true});
+      scan();
+    }
+    return {
+      then: function (resolve, reject) {
+        waiters.push([resolve, reject]);
+        wait();
+      },
+      register: function (module) {  // vendor/plotly-locale-fr.js: Plotly.register(locale)
+        (window.PlotlyLocales = window.PlotlyLocales || []).push(module);
+      }
+    };
+  }
+
+  var current = window.Plotly || standIn();
   wrap(current);
   try {
     Object.defineProperty(window, "Plotly", {

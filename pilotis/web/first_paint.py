@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from html import escape
+from pathlib import Path
 from typing import Any
 
 from dash.development.base_component import Component
@@ -192,3 +193,17 @@ def deferred(scripts: str) -> str:
     then runs the bundles in the same order (they were at the end of <body>, but from a fast
     server they all arrived before the first paint, and ran before it)."""
     return scripts.replace("<script src=", "<script defer src=")
+
+
+PLOTLY = "vendor/plotly/plotly-pilotis.min.js"
+"""plotly.js (partial bundle), under assets/: not linked into pages (app.py ``assets_ignore``),
+loaded by assets/pilotis-lazy-charts.js when a chart comes into view."""
+PLOTLY_IGNORED = r"plotly-pilotis\.min\.js$"
+"""``Dash(assets_ignore=…)``: the bundle is served, not linked."""
+
+
+def plotly_meta(assets_folder: Path) -> str:
+    """The ``<meta>`` naming plotly.js's versioned address (``?m=``: cached for a year, as Dash's
+    own links to assets; a rebuilt bundle gets a new address)."""
+    version = (assets_folder / PLOTLY).stat().st_mtime
+    return f'<meta name="pilotis-plotly" content="/assets/{PLOTLY}?m={version}">'

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import flask
@@ -50,9 +51,12 @@ def install(app: Dash, portal: Portal) -> None:
     """Register the layout, the router and every widget callback on ``app``."""
     default = portal.settings.lang
 
+    plotly_meta = first_paint.plotly_meta(Path(app.config.assets_folder))
+
     def interpolate_index(**kwargs: str) -> str:
         lang = current_lang(default)
         kwargs["scripts"] = first_paint.deferred(kwargs["scripts"])  # painted before the bundles run
+        kwargs["metas"] += plotly_meta  # plotly.js, loaded when a chart comes into view
         page = Dash.interpolate_index(app, **kwargs).replace("{lang}", lang, 1)
         page = page.replace("{noscript}", t("noscript", lang), 1)
         if seance_view.bare_request():  # séance: no header from the first paint (assets/seance.css)
