@@ -188,11 +188,20 @@ RENDERER = 'var renderer;document.addEventListener("DOMContentLoaded",function()
 have run. Inline, allowed by its hash like Dash's own (``Dash.csp_hashes`` reads ``app.renderer``)."""
 
 
+UNUSED_BUNDLES = ("/dash/deps/polyfill@", "/dash/dash_table/bundle.")
+"""Bundles Dash links into every page that no Pilotis page needs (30 + 9 kB on the wire):
+``@babel/polyfill`` (core-js 2 for browsers without ES2015-2017; it also replaces some native
+functions, e.g. ``String.prototype.trim``, by slower copies; the ``regeneratorRuntime`` that
+Dash's lazy components call is set by dash-bootstrap-components' bundle) and
+``dash_table`` (``DataTable`` is no longer used: layouts/html_table.py)."""
+
+
 def deferred(scripts: str) -> str:
-    """Dash's ``<script src>`` tags with ``defer``: the browser paints the page's HTML first,
-    then runs the bundles in the same order (they were at the end of <body>, but from a fast
-    server they all arrived before the first paint, and ran before it)."""
-    return scripts.replace("<script src=", "<script defer src=")
+    """Dash's ``<script src>`` tags with ``defer``, without :data:`UNUSED_BUNDLES`: the browser
+    paints the page's HTML first, then runs the bundles in the same order (they were at the end
+    of <body>, but from a fast server they all arrived before the first paint, and ran before it)."""
+    kept = [line for line in scripts.split("\n") if not any(bundle in line for bundle in UNUSED_BUNDLES)]
+    return "\n".join(kept).replace("<script src=", "<script defer src=")
 
 
 PLOTLY = "vendor/plotly/plotly-pilotis.min.js"
