@@ -21,7 +21,9 @@ Only pages the user may see get one: the same ``access.can_view`` as the router;
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from functools import cache
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -178,8 +180,39 @@ def with_page(shell: Component, page: Component | Iterable[Component]) -> Compon
     return shell
 
 
-def document(shell: Component, path: str) -> str:
-    """The static copy of the page put in front of Dash's app entry."""
+VIEW_BOX = re.compile(r'viewBox="\s*[-\d.]+[\s,]+[-\d.]+[\s,]+([\d.]+)[\s,]+([\d.]+)\s*"')
+
+
+@cache
+def _svg_ratio(file: Path) -> float | None:
+    """Width / height of an SVG file (its viewBox), or None."""
+    try:
+        found = VIEW_BOX.search(file.read_text(encoding="utf-8", errors="replace")[:2000])
+    except OSError:
+        return None
+    return float(found.group(1)) / float(found.group(2)) if found and float(found.group(2)) else None
+
+
+def _size_images(node: Any, assets: Path) -> None:
+    """Give an ``/assets/….svg`` image drawn at a given height (the collectivité's logo) its width:
+    before the file arrives the browser does not know it, and the header moved when it did."""
+    if isinstance(node, (list, tuple)):
+        for child in node:
+            _size_images(child, assets)
+        return
+    if not isinstance(node, Component):
+        return
+    src, height = getattr(node, "src", None), getattr(node, "height", None)
+    if getattr(node, "_type", "") == "Img" and isinstance(src, str) and src.startswith("/assets/") and height:
+        ratio = _svg_ratio(assets / src[len("/assets/") :]) if src.endswith(".svg") else None
+        if ratio and getattr(node, "width", None) is None and str(height).isdigit():
+            setattr(node, "width", str(round(int(height) * ratio)))  # noqa: B010 - not in Component's annotation
+    _size_images(getattr(node, "children", None), assets)
+
+
+def document(shell: Component, path: str, assets: Path) -> str:
+    """The static copy of the page put in front of Dash's app entry (``assets``: the folder)."""
+    _size_images(shell, assets)
     return f'<div class="{FIRST_PAINT_CLASS}" inert>{render(shell, path)}</div>'
 
 

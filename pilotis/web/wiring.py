@@ -51,7 +51,8 @@ def install(app: Dash, portal: Portal) -> None:
     """Register the layout, the router and every widget callback on ``app``."""
     default = portal.settings.lang
 
-    plotly_meta = first_paint.plotly_meta(Path(app.config.assets_folder))
+    assets = Path(app.config.assets_folder)
+    plotly_meta = first_paint.plotly_meta(assets)
 
     def interpolate_index(**kwargs: str) -> str:
         lang = current_lang(default)
@@ -82,7 +83,7 @@ def install(app: Dash, portal: Portal) -> None:
                 return None
             content = dashboard_page(portal, dashboard, principal, lang)
         shell = pages.shell(portal, dashboards, lang, account=account_menu(lang))
-        return first_paint.document(first_paint.with_page(shell, content), path)
+        return first_paint.document(first_paint.with_page(shell, content), path, assets)
 
     app.index_string = INDEX
     app.renderer = first_paint.RENDERER  # after the deferred bundles (its hash goes in the CSP)
