@@ -24,6 +24,7 @@ from pilotis.web import (
     csp,
     dcat_export,
     enforce,
+    first_paint,
     metrics,
     referents_page,
     request_limits,
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> Dash:
         server=server,  # type: ignore[arg-type]  # documented (a Flask instance), not in Dash's annotation
         title=registry.portal.title,
         assets_folder=str(settings.root / "assets"),
+        assets_ignore=first_paint.PLOTLY_IGNORED,  # plotly.js: loaded when a chart comes into view
         suppress_callback_exceptions=True,
         serve_locally=True,
         compress=True,

@@ -14,8 +14,15 @@ empty cache), and the static bytes a second visit transfers (measured with Playw
 same Chromium: revalidations and cache hits). Targets (issue 12): /rsa desktop ≥ 90, mobile
 ≥ 70, JavaScript ≤ 700 kB, second visit ≤ 50 kB of static files.
 
+Also reported, per page and preset: the metric values behind the score (first and largest
+contentful paint, total blocking time, layout shift), and the load average.
+
+``--before DIR``: a second Pilotis checkout (e.g. ``git worktree add /tmp/before <commit>``)
+measured in the same run, alternated with the others, as a third row: before/after in the same
+conditions on a shared machine.
+
 Needs ``npm ci`` (Lighthouse is a devDependency) and /usr/bin/chromium (``CHROME_PATH``).
-Usage: ``python bench/bench_frontend.py [--runs N]``.
+Usage: ``python bench/bench_frontend.py [--runs N] [--before DIR]``.
 """
 
 from __future__ import annotations
@@ -47,6 +54,13 @@ TARGETS = {"desktop": 90, "mobile": 70}
 MAX_JS_KB = 700
 MAX_SECOND_KB = 50
 STATIC = ("/assets/", "/_dash-component-suites/")
+METRICS = {
+    "fcp": "first-contentful-paint",
+    "lcp": "largest-contentful-paint",
+    "tbt": "total-blocking-time",
+    "cls": "cumulative-layout-shift",
+}
+"""Lighthouse audits whose values are reported beside the score (ms; CLS unitless)."""
 BASELINE_APP = textwrap.dedent(
     """
     from dash import Dash, dcc, html
@@ -165,27 +179,38 @@ def lighthouse(url: str, preset: str, cookie: str) -> dict[str, float]:
         report = json.loads(out.read_text(encoding="utf-8"))
     items = report["audits"]["resource-summary"]["details"]["items"]
     by_type = {item["resourceType"]: item["transferSize"] for item in items}
+    audits = report["audits"]
     return {
         "score": round(100 * (report["categories"]["performance"]["score"] or 0)),
         "js_kb": by_type.get("script", 0) / 1024,
         "total_kb": by_type.get("total", 0) / 1024,
+        **{key: audits[audit]["numericValue"] for key, audit in METRICS.items()},
     }
 
 
-def run(runs: int = 3) -> str:
-    """Measure both pages; the Markdown report."""
+def _git_head(checkout: Path) -> str:
+    found = subprocess.run(["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return found.stdout.strip() or checkout.name
+
+
+def run(runs: int = 3, before: Path | None = None) -> str:
+    """Measure the pages (and the ``before`` checkout's /rsa); the Markdown report."""
     if not LIGHTHOUSE.exists():
         raise RuntimeError("Lighthouse is missing: run `npm ci` (devDependency in package.json)")
     baseline_dir = Path(tempfile.mkdtemp(prefix="bench-plain-dash-"))
     (baseline_dir / "plain_dash.py").write_text(BASELINE_APP, encoding="utf-8")
     instance = Path(tempfile.mkdtemp(prefix="bench-frontend-instance-"))
     results: dict[tuple[str, str], list[dict[str, float]]] = {}
+    load_start = os.getloadavg()[0]
     with (
         served("app", ROOT, {"PILOTIS_INSTANCE_DIR": str(instance)}, "/login") as pilotis,
         served("plain_dash", baseline_dir, {}, "/") as plain,
+        _maybe_served(before) as earlier,
     ):
         cookie = session_cookie(pilotis)
         pages = {"Pilotis /rsa": (pilotis + "/rsa", cookie), "Plain Dash, one graph": (plain + "/", "")}
+        if before is not None and earlier:
+            pages[f"Pilotis /rsa before ({_git_head(before)})"] = (earlier + "/rsa", session_cookie(earlier))
         for url, page_cookie in pages.values():  # warm both servers (compression caches, data)
             second_visit_kb(url, page_cookie)
         for _ in range(runs):
@@ -193,6 +218,7 @@ def run(runs: int = 3) -> str:
                 for preset in ("desktop", "mobile"):
                     results.setdefault((name, preset), []).append(lighthouse(url, preset, page_cookie))
         second = {name: second_visit_kb(url, page_cookie) for name, (url, page_cookie) in pages.items()}
+    load_end = os.getloadavg()[0]
 
     def median(name: str, preset: str, key: str) -> float:
         return statistics.median(r[key] for r in results[(name, preset)])
@@ -222,19 +248,43 @@ def run(runs: int = 3) -> str:
     table = md_table(
         ["page", "desktop score", "mobile score", "JS kB (wire)", "total kB (wire)", "2nd visit static kB"], rows
     )
+    metric_rows = [
+        [
+            f"{name}, {preset}",
+            *(f"{median(name, preset, key):.0f}" for key in ("fcp", "lcp", "tbt")),
+            f"{median(name, preset, 'cls'):.3f}",
+        ]
+        for name in pages
+        for preset in ("desktop", "mobile")
+    ]
+    metrics = md_table(["page, preset", "FCP ms", "LCP ms", "TBT ms", "CLS"], metric_rows)
     return (
         f"## Front end (Lighthouse, median of {runs} runs each)\n\n{table}\n\n"
         + "\n".join(verdicts)
-        + "\n\nScores are Lighthouse's simulated throttling on this machine; compare the two rows, "
+        + f"\n\nMetric values (medians):\n\n{metrics}\n\n"
+        + f"Load average (1 min): {load_start:.1f} at the start, {load_end:.1f} at the end.\n\n"
+        + "Scores are Lighthouse's simulated throttling on this machine; compare the rows, "
         "measured in the same run.\n"
     )
+
+
+@contextmanager
+def _maybe_served(checkout: Path | None) -> Iterator[str]:
+    """The ``--before`` checkout served like the current one (its own instance folder), or ""."""
+    if checkout is None:
+        yield ""
+        return
+    instance = Path(tempfile.mkdtemp(prefix="bench-frontend-before-"))
+    with served("app", checkout, {"PILOTIS_INSTANCE_DIR": str(instance)}, "/login") as base:
+        yield base
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--before", type=Path, help="another Pilotis checkout, measured in the same run")
     args = parser.parse_args()
-    print(run(runs=args.runs))
+    print(run(runs=args.runs, before=args.before))
 
 
 if __name__ == "__main__":

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import flask
 from dash import Dash, Input, Output, callback_context, html, no_update
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from pilotis.core.access import can_view, can_view_widget, territory_scope
+from pilotis.core.access import Principal, can_view, can_view_widget, territory_scope
 from pilotis.core.i18n import LANGUAGES, t
 from pilotis.core.registry import Dashboard
 from pilotis.core.widgets import WIDGET_TYPES
 from pilotis.ui import pages
 from pilotis.ui.portal import Portal
 from pilotis.ui.referent_links import referent_line
-from pilotis.web import data_catalogue, dataset_page, indicator_pages, seance_view
+from pilotis.web import data_catalogue, dataset_page, first_paint, indicator_pages, seance_view
 from pilotis.web.access_links import request_link
 from pilotis.web.account import account_menu
 from pilotis.web.context import current_lang
@@ -50,15 +51,42 @@ def install(app: Dash, portal: Portal) -> None:
     """Register the layout, the router and every widget callback on ``app``."""
     default = portal.settings.lang
 
+    assets = Path(app.config.assets_folder)
+    plotly_meta = first_paint.plotly_meta(assets)
+
     def interpolate_index(**kwargs: str) -> str:
         lang = current_lang(default)
+        kwargs["scripts"] = first_paint.deferred(kwargs["scripts"])  # painted before the bundles run
+        kwargs["metas"] += plotly_meta  # plotly.js, loaded when a chart comes into view
         page = Dash.interpolate_index(app, **kwargs).replace("{lang}", lang, 1)
         page = page.replace("{noscript}", t("noscript", lang), 1)
         if seance_view.bare_request():  # séance: no header from the first paint (assets/seance.css)
-            page = page.replace("<body>", '<body class="pilotis-bare">', 1)
+            return page.replace("<body>", '<body class="pilotis-bare">', 1)
+        copy = static_copy(lang)  # the page as HTML until React has drawn it (pilotis/web/first_paint.py)
+        if copy:
+            page = page.replace("<body>", f'<body class="{first_paint.BODY_CLASS}">', 1)
+            page = page.replace('<div id="react-entry-point">', copy + '<div id="react-entry-point">', 1)
         return page
 
+    def static_copy(lang: str) -> str | None:
+        """The home page or a dashboard the user may see, as static HTML; None for other pages."""
+        path = flask.request.path
+        principal = current_principal()
+        if principal is None or principal.seance:
+            return None
+        dashboards = visible_dashboards(portal)
+        if path == "/":
+            content = pages.home(portal, dashboards, lang)
+        else:
+            dashboard = portal.registry.by_path(path)
+            if dashboard is None or not can_view(principal, dashboard.spec):
+                return None
+            content = dashboard_page(portal, dashboard, principal, lang)
+        shell = pages.shell(portal, dashboards, lang, account=account_menu(lang))
+        return first_paint.document(first_paint.with_page(shell, content), path, assets)
+
     app.index_string = INDEX
+    app.renderer = first_paint.RENDERER  # after the deferred bundles (its hash goes in the CSP)
     app.interpolate_index = interpolate_index  # type: ignore[method-assign, assignment]  # Dash's own hook
 
     def layout() -> Any:
@@ -92,12 +120,7 @@ def install(app: Dash, portal: Portal) -> None:
             ask = request_link(portal.registry, principal, pathname)
             return pages.denied(lang, ask), f"{t('denied', lang)} — {title}"
         audit("page_view", principal, f"page {pathname}", f"tableau de bord {dashboard.id}")
-        scope = territory_scope(principal, portal.territories)
-        referent = referent_line(portal.registry.referents, departed_accounts(portal), "dashboard", dashboard.id, lang)
-        return (
-            pages.dashboard_page(portal, dashboard, lang, scope=scope, principal=principal, referent=referent),
-            f"{dashboard.spec.title} — {title}",
-        )
+        return dashboard_page(portal, dashboard, principal, lang), f"{dashboard.spec.title} — {title}"
 
     app.clientside_callback(  # on this app: dash.clientside_callback would go to a global list
         "function(title) { if (title) { document.title = title; } return window.dash_clientside.no_update; }",
@@ -136,6 +159,13 @@ def install(app: Dash, portal: Portal) -> None:
         if lang in LANGUAGES:
             response.set_cookie("pilotis_lang", lang, max_age=365 * 86400, samesite="Lax", httponly=True)
         return response
+
+
+def dashboard_page(portal: Portal, dashboard: Dashboard, principal: Principal | None, lang: str) -> html.Div:
+    """A dashboard's page for ``principal`` (who may see it): their territory, the referent line."""
+    scope = territory_scope(principal, portal.territories)
+    referent = referent_line(portal.registry.referents, departed_accounts(portal), "dashboard", dashboard.id, lang)
+    return pages.dashboard_page(portal, dashboard, lang, scope=scope, principal=principal, referent=referent)
 
 
 def page_callback_ids(dashboard: Dashboard) -> tuple[list[str], list[tuple[str, str]]]:

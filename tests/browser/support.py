@@ -66,14 +66,25 @@ def expected(portal: Any, dashboard_id: str) -> Expected:
 # drawn at least one trace and every KPI shows a value.
 READY_JS = """
 (expected) => {
+  // A chart is drawn when it comes near the screen (assets/pilotis-lazy-charts.js): bring each
+  // waiting one into view, as a reader scrolling down the page does; back to the top when done.
+  const waiting = document.querySelector('.pilotis-chart-waiting');
+  if (waiting) {
+    waiting.scrollIntoView({block: 'center'});
+    return false;
+  }
   const bodies = [...document.querySelectorAll('.pilotis-widget-body')];
   const plots = [...document.querySelectorAll('.js-plotly-plot')];
   const drawn = plots.filter(p => p.querySelector('.main-svg g.trace'));
   const kpis = [...document.querySelectorAll('.pilotis-kpi-value')];
-  return bodies.length >= expected.bodies
+  const ready = bodies.length >= expected.bodies
     && bodies.every(b => b.childElementCount > 0)
     && plots.length >= expected.graphs && drawn.length === plots.length
     && kpis.length >= expected.kpis;
+  if (ready && window.scrollY) {
+    window.scrollTo(0, 0);
+  }
+  return ready;
 }
 """
 
