@@ -100,6 +100,12 @@ def call(client: Any, body: dict[str, Any]) -> Any:
     return client.post(UPDATE, data=json.dumps(body), content_type="application/json", headers=csrf_headers(client))
 
 
+def routed_text(client: Any, path: str) -> str:
+    """The router's answer as text with its characters unescaped (the JSON encoder writes « é »
+    as ``\\u00e9``)."""
+    return json.dumps(router(client, path).get_json(), ensure_ascii=False)
+
+
 def router(client: Any, path: str) -> Any:
     return call(
         client,
@@ -318,7 +324,7 @@ def test_seance_pages_follow_the_dashboards_rights(app, portal, username: str) -
             allowed = all(can_view(principal, registry.dashboards[d].spec) for d in seance.dashboards)
             page = client.get(seance.url)
             assert page.status_code == (200 if allowed else 403), (username, seance.key)
-            routed = router(client, seance.url).get_data(as_text=True)
+            routed = routed_text(client, seance.url)
             assert (seance.dom_id("root") in routed) == allowed, (username, seance.key)
             response = call(client, refresh_body(app, seance))
             assert response.status_code == (200 if allowed else 403), (username, seance.key)
@@ -551,13 +557,13 @@ def test_a_frozen_seance_shows_the_same_figures_after_the_data_changes(settings,
     assert after == before and len(after) == len(stored)  # byte for byte the same figure JSON
     redirected = client.get(f"/seance/essai?snapshot={link.rsplit('/', 1)[1]}")
     assert redirected.status_code == 302 and redirected.headers["Location"].endswith(link)
-    text = router(client, link).get_data(as_text=True)
+    text = routed_text(client, link)
     assert "Instantané du" in text and snapshots.short(snapshot.sha256) in text
     # access: like the live view
     with app.server.test_client() as other:
         login_as(other, "agent.rh")
         assert other.get(link).status_code == 403
-        assert "Instantané du" not in router(other, link).get_data(as_text=True)
+        assert "Instantané du" not in routed_text(other, link)
 
 
 # --------------------------------------------------------------------------- display links
@@ -578,7 +584,7 @@ def test_display_link_opens_its_seance_only(app, portal, screen) -> None:  # typ
     client, _link, _token = screen
     seance = portal.registry.seances["commission-rsa"]
     assert client.get("/seance/commission-rsa").status_code == 200
-    routed = router(client, seance.url).get_data(as_text=True)
+    routed = routed_text(client, seance.url)
     assert seance.dom_id("root") in routed and seance.dom_id("freeze") not in routed
     assert "is-fresh" in refreshed(client, app, seance)[seance.dom_id("status")]["className"]
     # every other page, and every other callback, is refused
@@ -587,8 +593,8 @@ def test_display_link_opens_its_seance_only(app, portal, screen) -> None:  # typ
         assert response.status_code == 403, (path, response.status_code)
     assert client.get("/api/inconnue").status_code in (403, 404)
     for path in ("/", "/rsa", "/seance/d/rsa"):
-        assert seance.dom_id("root") not in router(client, path).get_data(as_text=True)
-        assert "Accès refusé" in router(client, path).get_data(as_text=True)
+        assert seance.dom_id("root") not in routed_text(client, path)
+        assert "Accès refusé" in routed_text(client, path)
     listed = {cb["output"] for cb in client.get("/_dash-dependencies").get_json()}
     for output, spec in app.callback_map.items():
         parts = split_callback_id(output)

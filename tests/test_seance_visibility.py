@@ -24,7 +24,7 @@ from pilotis.ui.portal import Portal
 from pilotis.ui.seance_render import canonical
 from tests.dbutil import DB_KINDS, database_url
 from tests.helpers import login_as, texts
-from tests.test_seance import call, freeze_body, principal_of_demo, refresh_body, refreshed, router
+from tests.test_seance import call, freeze_body, principal_of_demo, refresh_body, refreshed, routed_text, router
 
 FINANCES = {"finances", "fin_fonctionnement", "fin_equipement"}
 """Widgets of `dashboards/pilotage.yaml` a manager of finances may see (his direction's)."""
@@ -193,7 +193,7 @@ def _opens(app: Dash, username: str, link: str) -> bool:
     """True when ``username`` gets the snapshot (page and router agree)."""
     client = _client(app, username)
     status = client.get(link).status_code
-    routed = router(client, link).get_data(as_text=True)
+    routed = routed_text(client, link)
     assert status in (200, 403), status
     assert ("Instantané du" in routed) == (status == 200), (username, status)
     return status == 200

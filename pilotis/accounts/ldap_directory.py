@@ -138,6 +138,8 @@ def present_accounts(config: LdapDirectory, usernames: set[str]) -> set[str]:
     ``userAccountControl`` without ACCOUNTDISABLE). One service connection (``bind_dn``, or
     anonymous), one search per name, escaped like a sign-in. Raises :class:`DirectoryUnavailable`
     when the directory cannot answer (never read as « everybody left »)."""
+    from ldap3.core.exceptions import LDAPException
+
     if not usernames:
         return set()
     password = env_secret(config.bind_password_env, "") if config.bind_password_env else None
@@ -154,6 +156,10 @@ def present_accounts(config: LdapDirectory, usernames: set[str]) -> set[str]:
 
 
 def _enabled_entry(config: LdapDirectory, connection: Connection, username: str) -> bool:
+    from ldap3 import BASE, SUBTREE
+    from ldap3.utils.conv import escape_filter_chars
+    from ldap3.utils.dn import escape_rdn
+
     if config.user_dn:
         base, search, scope = config.user_dn.format(username=escape_rdn(username)), "(objectClass=*)", BASE
     else:

@@ -247,5 +247,8 @@ PLOTLY_IGNORED = r"plotly-pilotis\.min\.js$"
 def plotly_meta(assets_folder: Path) -> str:
     """The ``<meta>`` naming plotly.js's versioned address (``?m=``: cached for a year, as Dash's
     own links to assets; a rebuilt bundle gets a new address)."""
-    version = (assets_folder / PLOTLY).stat().st_mtime
+    bundle = assets_folder / PLOTLY
+    if not bundle.is_file():  # a project without the portal's assets (tests, an extension's own root)
+        return ""
+    version = bundle.stat().st_mtime
     return f'<meta name="pilotis-plotly" content="/assets/{PLOTLY}?m={version}">'
