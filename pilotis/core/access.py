@@ -284,9 +284,17 @@ def row_filters(
 def may_see_alert_rule(principal: Principal | None, rule: AlertRule, registry: Registry) -> bool:
     """True when ``principal`` may see the alerts of ``rule`` at all: a recipient of the rule (or
     of its escalation), or ``president`` / ``admin``; for an indicator rule, someone who may see
-    the indicator (:func:`can_view_indicator`). Deny unless allowed."""
-    if principal is None or principal.seance is not None:
+    the indicator (:func:`can_view_indicator`). Deny unless allowed.
+
+    A wall screen (display link, ``principal.seance``) sees the alerts of the rules whose
+    ``dashboard`` its séance shows: the screen shows that dashboard's data already; it is never a
+    recipient of a message (it has no address)."""
+    if principal is None:
         return False
+    if principal.seance is not None:
+        seance = registry.seance(principal.seance)
+        shown = {item.dashboard for item in seance.spec.items} if seance is not None else set()
+        return rule.dashboard is not None and rule.dashboard in shown
     if rule.indicator is not None and not can_view_indicator(principal, registry, rule.indicator):
         return False
     if principal.roles & READ_ALL_ROLES:

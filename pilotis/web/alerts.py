@@ -26,6 +26,7 @@ from pilotis.core.alert_states import EVENT_WORDS, STATE_WORDS
 from pilotis.ui.portal import Portal
 from pilotis.web.auth import current_session_user, login_url
 from pilotis.web.auth_pages import page_context, render_message
+from pilotis.web.enforce import current_principal
 
 bp = flask.Blueprint("pilotis_alerts", __name__, url_prefix="/alertes", template_folder="templates")
 BAND_REFRESH = int(os.environ.get("PILOTIS_ALERTS_BAND_SECONDS", "60"))
@@ -193,9 +194,12 @@ def acknowledge_link(token: str) -> Any:
 def band() -> Any:
     """What the « alertes en cours » band of the dashboards shows (assets/pilotis-alert-band.js
     asks every ``refresh`` seconds): the number of alerts this user may see, the worst level, a
-    sentence in the page language. Not cached by the browser nor shared: it depends on the user."""
-    principal = _signed_in()
-    if principal is None or principal.seance is not None:
+    sentence in the page language. Not cached by the browser nor shared: it depends on the user.
+
+    A wall screen (display link) is answered too, with the alerts of the rules whose dashboard its
+    séance shows, and no link (it may open nothing but its séance)."""
+    principal = current_principal()
+    if principal is None:
         return flask.jsonify({"count": 0}), 401
     visible = [
         row
@@ -210,7 +214,8 @@ def band() -> Any:
             "count": len(visible),
             "level": worst,
             "text": text,
-            "link": page_context()["t"]("alerts_band_link"),
+            "label": page_context()["t"]("alerts_band_label"),
+            "link": page_context()["t"]("alerts_band_link") if principal.seance is None else None,
             "lang": lang,
             "refresh": BAND_REFRESH,
         }
