@@ -155,8 +155,10 @@ def seed_demo(db: Database, source: str, spec: SensorSourceSpec, ids: dict[str, 
     """Demo mode: 48 h of simulated readings for a `simulated: true` source that has none yet.
 
     So that the « Surveillance des crues » dashboard is not empty on a fresh demo; live readings
-    come from ``python -m pilotis sensors simulate`` (over HTTP, like devices). Several workers
-    starting together insert the same rows: duplicates are skipped by the database.
+    come from ``python -m pilotis sensors simulate`` (over HTTP, like devices). Call it under
+    :meth:`Database.startup_lock` (as :func:`install` does): of several workers starting together,
+    the first writes the rows and the others find them there, instead of each writing them again.
+    Returns how many rows were written (0: nothing to do).
     """
     if not spec.simulated or sensor_store.has_readings(db, ids.values()):
         return 0
@@ -182,8 +184,9 @@ def install(server: flask.Flask, portal: Portal) -> None:
     by_source = {source: sensor_store.device_codes(ids, source) for source in portal.registry.sensors}
     server.extensions[DEVICE_IDS] = by_source
     if portal.settings.mode == "demo":
-        for source, spec in portal.registry.sensors.items():
-            seed_demo(db, source, spec, by_source[source])
+        with db.startup_lock():  # once per installation, not once per worker (see seed_demo)
+            for source, spec in portal.registry.sensors.items():
+                seed_demo(db, source, spec, by_source[source])
     server.extensions[LIMITER] = RateLimiter()
     server.extensions[TRIGGER] = IngestTrigger(
         db,
