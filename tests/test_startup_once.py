@@ -16,6 +16,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -84,3 +85,33 @@ def test_workers_starting_together_write_the_demo_readings_once(tmp_path: Path) 
     with Database(mine.database_url) as db:
         count = int(db.read(text("SELECT count(*) FROM sensor_readings"))[0][0])
     assert count > 0
+
+
+def test_a_writer_waits_for_another_process_writing_instead_of_failing(tmp_path: Path) -> None:
+    """The SQLite application database is in WAL mode with a busy timeout: a worker writing while
+    another one holds the write lock (a start-up, a batch of readings) waits, it is not refused
+    with « database is locked »; readers are not held up at all."""
+    url = f"sqlite:///{tmp_path / 'pilotis.db'}"
+    with Database(url) as first, Database(url) as second:
+        with first.engine.begin() as connection:
+            connection.execute(text("CREATE TABLE t (v INTEGER)"))
+        assert first.read(text("PRAGMA journal_mode"))[0][0] == "wal"
+        assert int(second.read(text("PRAGMA busy_timeout"))[0][0]) >= 10_000
+        holding = threading.Event()
+
+        def hold() -> None:
+            with first.engine.begin() as connection:
+                connection.execute(text("INSERT INTO t VALUES (1)"))
+                holding.set()
+                time.sleep(1.5)
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        try:
+            assert holding.wait(10)
+            assert second.read(text("SELECT count(*) FROM t"))[0][0] == 0  # a reader does not wait
+            with second.engine.begin() as connection:  # waits for the lock, then writes
+                connection.execute(text("INSERT INTO t VALUES (2)"))
+        finally:
+            holder.join()
+        assert sorted(v for (v,) in second.read(text("SELECT v FROM t"))) == [1, 2]

@@ -21,7 +21,7 @@ from pilotis.accounts.db import Database
 from pilotis.accounts.models import User
 from pilotis.core.settings import Settings
 from tests.alerting import Mailbox, smtp_server
-from tests.browser.conftest import new_tab, serve
+from tests.browser.conftest import Tab, new_tab, serve, server_log
 from tests.browser.support import describe, run_axe
 from tests.browser.test_alert_band_browser import CONTRAST
 
@@ -29,6 +29,23 @@ pytestmark = pytest.mark.browser
 
 SOURCE = "crues-mayenne"
 ON_CALL = "astreinte.crues@cd53.test"
+SLIDE_TIMEOUT = 90_000
+"""ms for the séance's first slide: 2–3 s on an idle machine, about 8 s at a load of 20 on 2 cores."""
+BAND_TIMEOUT = 45_000
+"""ms from the reading posted to the band shown (the band polls every 2 s here)."""
+
+
+def _why(tab: Tab, instance: Path, what: str) -> str:
+    """A failure message that says what the page and the server went through."""
+    return f"{what}\n--- page ---\n{tab.report()}\n--- gunicorn ---\n{server_log(instance)}"
+
+
+def _wait(tab: Tab, instance: Path, what: str, wait: Any) -> None:
+    """Run a Playwright wait; on timeout, fail with the page's and the server's story."""
+    try:
+        wait()
+    except Exception as exc:  # noqa: BLE001 - Playwright's TimeoutError, re-raised with the diagnosis
+        pytest.fail(_why(tab, instance, f"{what}: {exc}"), pytrace=False)
 
 
 def _post(base: str, token: str, value: float) -> dict[str, Any]:
@@ -66,15 +83,30 @@ def _wall_screen(browser: Any, base: str, instance: Path, box: Mailbox, axe_scri
             session.execute(update(User).where(User.username == "admin").values(email=ON_CALL))
     context, tab = new_tab(browser, base, None)
     try:
-        tab.page.goto(f"{base}/seance/crues?jeton={screen}")
-        tab.page.wait_for_selector(".pilotis-seance-slide.is-current", timeout=30_000)
+        _wait(
+            tab,
+            instance,
+            "the séance page did not load",
+            lambda: tab.page.goto(f"{base}/seance/crues?jeton={screen}", timeout=SLIDE_TIMEOUT),
+        )
+        _wait(
+            tab,
+            instance,
+            "the séance's first slide never appeared",
+            lambda: tab.page.wait_for_selector(".pilotis-seance-slide.is-current", timeout=SLIDE_TIMEOUT),
+        )
         tab.page.evaluate("() => { window.pilotisSameDocument = true; }")
-        assert not tab.page.locator("#pilotis-alert-band:not([hidden])").count()
+        assert not tab.page.locator("#pilotis-alert-band:not([hidden])").count(), _why(tab, instance, "band at start")
         assert _post(base, upload, 4.2)["acceptes"] == 1  # over the « crise » threshold (3.5 m)
-        tab.page.wait_for_function(
-            "() => { const b = document.querySelector('#pilotis-alert-band');"
-            " return b && !b.hidden && b.textContent.includes('⛔ crise'); }",
-            timeout=20_000,
+        _wait(
+            tab,
+            instance,
+            "the band never showed « ⛔ crise »",
+            lambda: tab.page.wait_for_function(
+                "() => { const b = document.querySelector('#pilotis-alert-band');"
+                " return b && !b.hidden && b.textContent.includes('⛔ crise'); }",
+                timeout=BAND_TIMEOUT,
+            ),
         )
         text = tab.page.locator("#pilotis-alert-band .pilotis-alert-band-text").text_content() or ""
         assert text.startswith("Alertes en cours : ") and text.endswith("niveau le plus élevé : ⛔ crise")
@@ -101,9 +133,9 @@ def _wall_screen(browser: Any, base: str, instance: Path, box: Mailbox, axe_scri
         ]
         assert not on_band, describe(on_band)
         tab.screenshot("wall-screen-alert-band")
-        assert not tab.errors
+        assert not tab.errors, _why(tab, instance, "JavaScript errors")
         with box.event:  # and the e-mail, sent by the gunicorn worker that took the reading
-            assert box.event.wait_for(lambda: bool(box.to(ON_CALL)), timeout=10), "aucun e-mail reçu"
+            assert box.event.wait_for(lambda: bool(box.to(ON_CALL)), timeout=30), _why(tab, instance, "no e-mail")
         assert "La Mayenne à Laval" in box.to(ON_CALL)[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
     finally:
         context.close()
