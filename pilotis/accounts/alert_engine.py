@@ -36,7 +36,7 @@ from pilotis.accounts.alert_notify import AlertOptions, Outbox, muted
 from pilotis.accounts.db import Database
 from pilotis.accounts.models import AlertClock, AlertRun, AlertState, AlertTransition
 from pilotis.core.alert_rules import AlertRule
-from pilotis.core.alert_states import Event, InstanceState, Reading, due_at, step
+from pilotis.core.alert_states import Event, InstanceState, Reading, StepResult, due_at, step
 from pilotis.core.alert_values import ALL, AlertReadError, read_rule
 from pilotis.core.cache import TTLCache
 from pilotis.core.data import DataService
@@ -151,6 +151,18 @@ def _claim(session: Session, rule_id: str, due: dt.datetime) -> bool:
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
+def _rule_error_over(session: Session, row: AlertState) -> StepResult:
+    """The rule as a whole (instance ``*``, written when an evaluation failed before any
+    instance was known) reads again, instance by instance: its error is over. One recovery is
+    told (the error was) and the row goes, instead of staying in error, then « sans données »,
+    for ever on /alertes."""
+    session.delete(row)
+    if row.state == "normal":
+        return StepResult(InstanceState())
+    event = Event("recovered", row.state, "normal", None, None, row.since, "évaluation rétablie")
+    return StepResult(InstanceState(territory=row.territory, episode=row.episode), [event])
+
+
 def _as_state(row: AlertState | None) -> InstanceState:
     if row is None:
         return InstanceState()
@@ -177,9 +189,13 @@ def _apply(
     outbox = Outbox(session, rule, registry, territories, options, now)
     told = []
     for name in sorted(names):
-        reading = Reading(error=error) if error is not None else readings.get(name, Reading())
-        result = step(rule, _as_state(rows.get(name)), reading, now)
-        if result.changed or name not in rows:
+        gone = name == ALL and error is None and ALL not in readings  # the rule reads again, per instance
+        if gone:
+            result = _rule_error_over(session, rows[ALL])
+        else:
+            reading = Reading(error=error) if error is not None else readings.get(name, Reading())
+            result = step(rule, _as_state(rows.get(name)), reading, now)
+        if not gone and (result.changed or name not in rows):
             row = rows.get(name) or AlertState(rule=rule.id, instance=name)
             for key in _STATE_FIELDS:
                 setattr(row, key, getattr(result.state, key))
