@@ -314,3 +314,27 @@ def can_receive_alert(principal: Principal | None, territory: str | None, index:
     Used for the messages and for /alertes alike (with :func:`may_see_alert_rule`): the same
     decision as for a snapshot's recorded scope (:func:`scope_covers`)."""
     return scope_covers(principal, territory, index)
+
+
+def seance_shows_alert(
+    principal: Principal | None, rule: AlertRule, territory: str | None, registry: Registry, index: TerritoryIndex
+) -> bool:
+    """For a wall screen (display link): True when an item of its séance showing the rule's
+    dashboard shows the place of the instance — an item without a territory shows every place;
+    an item filtered to a territory (`epci:200083392`) only the instances inside it (an instance of
+    unknown place, none). Deny unless an item shows it. Anyone else: True (their own rights are
+    :func:`may_see_alert_rule` and :func:`can_receive_alert`)."""
+    if principal is None:
+        return False
+    if principal.seance is None:
+        return True
+    seance = registry.seance(principal.seance)
+    if seance is None or rule.dashboard is None:
+        return False
+    for item in seance.spec.items:
+        if item.dashboard != rule.dashboard:
+            continue
+        area = item.filters.territory
+        if area is None or scope_covers(Principal(username=principal.username, territory=area), territory, index):
+            return True
+    return False

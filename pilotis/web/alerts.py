@@ -19,7 +19,7 @@ import flask
 from pilotis.accounts import alert_actions, audit
 from pilotis.accounts.alert_engine import naive_utc
 from pilotis.accounts.db import get_db
-from pilotis.core.access import Principal, can_receive_alert, may_see_alert_rule
+from pilotis.core.access import Principal, can_receive_alert, may_see_alert_rule, seance_shows_alert
 from pilotis.core.alert_messages import PARIS, number, when
 from pilotis.core.alert_rules import AlertRule, level_rank, level_words
 from pilotis.core.alert_states import EVENT_WORDS, STATE_WORDS
@@ -48,7 +48,10 @@ def _visible(principal: Principal, rule_id: str, territory: str | None) -> Alert
     rule = portal.registry.alerts.get(rule_id)
     if rule is None or not may_see_alert_rule(principal, rule, portal.registry):
         return None
-    return rule if can_receive_alert(principal, territory, portal.territories) else None
+    if not can_receive_alert(principal, territory, portal.territories):
+        return None
+    # a wall screen: only the places its séance's items show (an item may be one EPCI's)
+    return rule if seance_shows_alert(principal, rule, territory, portal.registry, portal.territories) else None
 
 
 def _signed_in() -> Principal | None:
