@@ -102,7 +102,8 @@ def _grants(session: Session, user_ids: list[int], now: dt.datetime) -> dict[int
             .order_by(AccessRequest.dashboard)
         )
         for user_id, dashboard, ends_at in rows:
-            found.setdefault(user_id, []).append(Grant(dashboard, ends_at.replace(tzinfo=dt.UTC)))
+            if ends_at is not None:  # always set on a granted request (the query asks ends_at > now)
+                found.setdefault(user_id, []).append(Grant(dashboard, ends_at.replace(tzinfo=dt.UTC)))
     return {user_id: tuple(grants) for user_id, grants in found.items()}
 
 
