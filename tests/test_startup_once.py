@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from app import create_app
 from pilotis.accounts import sensor_store
 from pilotis.accounts.db import Database
 from pilotis.core.settings import Settings
+from tests.dbutil import DB_KINDS, database_url
 
 WORKERS = 3
 SEEDED = "48 h de relevés simulés écrits"
@@ -63,10 +65,13 @@ def _worker(settings: Settings, barrier: Any, results: Any) -> None:
 
 
 @pytest.mark.slow
-def test_workers_starting_together_write_the_demo_readings_once(tmp_path: Path) -> None:
-    instance = tmp_path / "instance"
-    mine = Settings.from_env(instance_dir=instance, mode="demo")
-    assert mine.database_url.startswith("sqlite:")
+@pytest.mark.parametrize("kind", DB_KINDS)
+def test_workers_starting_together_write_the_demo_readings_once(kind: str, tmp_path: Path) -> None:
+    with database_url(kind, tmp_path) as url:
+        _start_together(replace(Settings.from_env(instance_dir=tmp_path / "instance", mode="demo"), database_url=url))
+
+
+def _start_together(mine: Settings) -> None:
     context = multiprocessing.get_context("fork")
     barrier, results = context.Barrier(WORKERS), context.Queue()
     workers = [context.Process(target=_worker, args=(mine, barrier, results)) for _ in range(WORKERS)]
