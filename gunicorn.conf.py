@@ -11,7 +11,20 @@ gthread workers poll their connections and answer the others meanwhile. The app 
 thread-safe (per-thread DuckDB cursors, locked caches, one SQLAlchemy session per request).
 """
 
+from typing import Any
+
 worker_class = "gthread"
 threads = 4
 # Idle keep-alive connections are closed after this many seconds (nginx in front reuses them).
 keepalive = 5
+
+
+def post_worker_init(worker: Any) -> None:
+    """One line per worker once it has built the app and starts taking requests.
+
+    « Booting worker » is printed when a worker is forked, seconds before it can answer (imports,
+    configuration, migrations check); this line says when it really can. The test helper
+    (``tests/browser/conftest.py``: ``serve``) waits for one per worker before a test starts, so a
+    test never runs while the other worker is still starting on the same CPU and database.
+    """
+    worker.log.info("Worker ready (pid: %s)", worker.pid)

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from pilotis.accounts import alert_actions
 from pilotis.accounts.alert_outbox import MailSettings
 from pilotis.accounts.db import Database
-from pilotis.accounts.models import AlertOutbox, AlertRun, AlertTransition
+from pilotis.accounts.models import AlertOutbox, AlertRun, AlertState, AlertTransition
 from pilotis.core.registry import Registry
 from tests import alerting
 from tests.alerting import INSIDE, OUTSIDE, START, Evaluator, Hooks, Mailbox, Sensors
@@ -306,3 +306,22 @@ def test_a_failing_source_gives_one_error_then_one_recovery(make_kit) -> None:
     with kit.db.sessions() as session:
         errors = session.scalars(select(AlertRun.error).where(AlertRun.error.is_not(None))).all()
     assert len(errors) == 3
+
+
+def test_a_rule_failing_before_any_instance_is_known_clears_its_error_once_readings_come(make_kit) -> None:
+    """The source fails from the first evaluation: the rule as a whole (instance ``*``) is in
+    error. Once readings come back per sensor, that error is over: one recovery, no row left in
+    the current alerts, and no « plus de données » about ``*`` afterwards (it has no data of its own)."""
+    kit = make_kit()
+    kit.sensors.rename("mesures", "ailleurs")
+    for minute in (0, 1):
+        kit.tick(minute, None)
+    kit.sensors.rename("ailleurs", "mesures")
+    for minute in range(2, 20):
+        kit.tick(minute, {"c1": 20.0})
+    assert kit.kinds() == [("*", "error"), ("*", "recovered")]
+    with kit.db.sessions() as session:
+        current = dict(session.execute(select(AlertState.instance, AlertState.state)).all())
+    assert current == {"c1": "normal"}
+    subjects = [m["Subject"] for m in kit.box.to("astreinte@cd53.test")]
+    assert len(subjects) == 2 and "erreur d'évaluation" in subjects[0]

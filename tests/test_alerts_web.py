@@ -11,6 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import delete, select
 
+from pilotis.accounts import display_links
 from pilotis.accounts.alert_notify import ack_token
 from pilotis.accounts.db import Database
 from pilotis.accounts.models import AlertOutbox, AlertSilence, AlertState, AuditEvent
@@ -163,3 +164,36 @@ def test_deliveries_are_shown_to_administrators_only(app, admin_client: FlaskCli
     finally:
         with db.session() as session:
             session.execute(delete(AlertOutbox).where(AlertOutbox.rule == RULE))
+
+
+def _screen(app, seance: str) -> FlaskClient:  # type: ignore[no-untyped-def]
+    """A browser session opened with a display link to ``seance`` (a wall screen, nobody signed in)."""
+    _link, token = display_links.create(app.server.extensions["pilotis_db"], app.server.secret_key, seance, 1)
+    client: FlaskClient = app.server.test_client()
+    assert client.get(f"/seance/{seance}?jeton={token}").status_code == 302
+    return client
+
+
+@pytest.mark.usefixtures("firing")
+def test_a_wall_screen_gets_the_alerts_of_the_dashboards_its_seance_shows(app, db: Database) -> None:  # type: ignore[no-untyped-def]
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    with db.session() as session:
+        session.add(
+            AlertState(
+                rule="crues-hauteur", instance="La Mayenne à Laval", state="firing", since=now, level="crise",
+                fired_at=now, episode=1, value=4.2, data_at=now, territory="commune:53130",
+            )
+        )  # fmt: skip
+    try:
+        flood = _screen(app, "crues").get("/alertes/en-cours.json")
+        assert flood.status_code == 200
+        answer = flood.get_json()
+        assert (answer["count"], answer["level"], answer["link"]) == (1, "crise", None)  # not the RSA rule's
+        assert answer["text"] == "Alertes en cours : 1 — niveau le plus élevé : ⛔ crise"
+        assert flood.headers["Cache-Control"] == "private, no-store"
+        rsa = _screen(app, "commission-rsa")
+        assert rsa.get("/alertes/en-cours.json").get_json()["count"] == 2  # both EPCI: the séance shows them all
+        assert rsa.get("/alertes").status_code == 403  # the band only, nothing else of /alertes
+    finally:
+        with db.session() as session:
+            session.execute(delete(AlertState).where(AlertState.rule == "crues-hauteur"))

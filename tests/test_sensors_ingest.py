@@ -25,7 +25,7 @@ from pilotis.accounts.db import get_db
 from pilotis.core.measures import parse_measure
 from pilotis.core.query import Filter, Query
 from pilotis.core.settings import Settings
-from pilotis.web.sensors_api import LIMITER, RateLimiter
+from pilotis.web.sensors_api import LIMITER, TRIGGER, RateLimiter
 from tests.dbutil import DB_KINDS, database_url
 
 SOURCE = "crues-mayenne"
@@ -57,6 +57,7 @@ def sensor_app(
         with db.engine.begin() as connection:
             connection.execute(text("DELETE FROM sensor_readings"))
         yield app
+        assert app.server.extensions[TRIGGER].idle(10)  # the alert evaluations kicked by the readings
         get_db(app.server).dispose()
         for source in app.server.extensions["pilotis"].registry.datasets.values():
             if getattr(source, "_engine", None) is not None:  # sources reading the app database

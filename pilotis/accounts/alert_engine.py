@@ -8,6 +8,14 @@ the new states, the history and the outbox rows are ONE transaction: an evaluato
 mid-run leaves nothing behind, and the next one evaluates the slot again — no transition lost,
 none told twice.
 
+Right after an ingestion (:mod:`pilotis.accounts.alert_trigger`), the rules reading the fresh
+data are evaluated *at the moment itself* (``at_once=True``): the claimed "slot" is then ``now``
+to the microsecond, not ``now`` rounded down to ``every``. The clock only moves forward, so the
+guarantee stays: no moment evaluated twice, no older moment evaluated after a newer one (the
+periodic run of a slot already evaluated later by an ingestion is skipped, the next slot is
+evaluated as usual). Every duration of the state machine is computed from timestamps, so an
+extra evaluation changes none of them.
+
 The values are read before the transaction (a slow source does not hold the database lock);
 the states are read inside it, after the claim, so each step starts from what the previous
 slot wrote.
@@ -17,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, field, fields
 
 from sqlalchemy import or_, select, update
@@ -27,7 +36,7 @@ from pilotis.accounts.alert_notify import AlertOptions, Outbox, muted
 from pilotis.accounts.db import Database
 from pilotis.accounts.models import AlertClock, AlertRun, AlertState, AlertTransition
 from pilotis.core.alert_rules import AlertRule
-from pilotis.core.alert_states import Event, InstanceState, Reading, due_at, step
+from pilotis.core.alert_states import Event, InstanceState, Reading, StepResult, due_at, step
 from pilotis.core.alert_values import ALL, AlertReadError, read_rule
 from pilotis.core.cache import TTLCache
 from pilotis.core.data import DataService
@@ -71,9 +80,13 @@ def evaluate_due_rules(
     options: AlertOptions | None = None,
     data: DataService | None = None,
     territories: TerritoryIndex | None = None,
+    rules: Collection[str] | None = None,
+    at_once: bool = False,
 ) -> list[RunReport]:
     """Evaluate every rule whose current slot nobody evaluated yet; returns the runs done here.
 
+    ``rules``: only these rule ids (None: all); ``at_once``: claim ``now`` itself rather than its
+    slot (an evaluation asked by an ingestion, see the module docstring).
     ``options`` default: from the environment (the portal's secret key, PILOTIS_BASE_URL…);
     ``data`` and ``territories``: pass the worker's own to share their caches between calls.
     Then deliver with :func:`pilotis.accounts.alert_outbox.drain_outbox`.
@@ -84,7 +97,9 @@ def evaluate_due_rules(
     territories = territories or territory_index(registry, data)
     reports = []
     for rule in registry.alerts.values():
-        due = due_at(now, rule.every)
+        if rules is not None and rule.id not in rules:
+            continue
+        due = now if at_once else due_at(now, rule.every)
         if not _ensure_clock(db, rule.id, due):
             continue  # already evaluated for this slot: do not even read the data
         try:
@@ -136,6 +151,18 @@ def _claim(session: Session, rule_id: str, due: dt.datetime) -> bool:
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
+def _rule_error_over(session: Session, row: AlertState) -> StepResult:
+    """The rule as a whole (instance ``*``, written when an evaluation failed before any
+    instance was known) reads again, instance by instance: its error is over. One recovery is
+    told (the error was) and the row goes, instead of staying in error, then « sans données »,
+    for ever on /alertes."""
+    session.delete(row)
+    if row.state == "normal":
+        return StepResult(InstanceState())
+    event = Event("recovered", row.state, "normal", None, None, row.since, "évaluation rétablie")
+    return StepResult(InstanceState(territory=row.territory, episode=row.episode), [event])
+
+
 def _as_state(row: AlertState | None) -> InstanceState:
     if row is None:
         return InstanceState()
@@ -162,9 +189,13 @@ def _apply(
     outbox = Outbox(session, rule, registry, territories, options, now)
     told = []
     for name in sorted(names):
-        reading = Reading(error=error) if error is not None else readings.get(name, Reading())
-        result = step(rule, _as_state(rows.get(name)), reading, now)
-        if result.changed or name not in rows:
+        gone = name == ALL and error is None and ALL not in readings  # the rule reads again, per instance
+        if gone:
+            result = _rule_error_over(session, rows[ALL])
+        else:
+            reading = Reading(error=error) if error is not None else readings.get(name, Reading())
+            result = step(rule, _as_state(rows.get(name)), reading, now)
+        if not gone and (result.changed or name not in rows):
             row = rows.get(name) or AlertState(rule=rule.id, instance=name)
             for key in _STATE_FIELDS:
                 setattr(row, key, getattr(result.state, key))

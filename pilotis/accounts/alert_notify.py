@@ -21,9 +21,10 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from pilotis.accounts.models import AlertOutbox, AlertSilence, User
+from pilotis.accounts.db import utcnow
+from pilotis.accounts.models import AccessRequest, AlertOutbox, AlertSilence, User
 from pilotis.accounts.users import principal_of
-from pilotis.core.access import Principal, can_receive_alert, may_see_alert_rule
+from pilotis.core.access import Grant, Principal, can_receive_alert, may_see_alert_rule
 from pilotis.core.alert_messages import Notice, html_body, subject, text_body, webhook_body
 from pilotis.core.alert_rules import AlertRule, Recipients
 from pilotis.core.alert_states import Event
@@ -90,8 +91,28 @@ def read_ack_token(secret: str, token: str, now: dt.datetime | None = None) -> t
     return str(rule), str(instance), int(episode)
 
 
-def recipients(session: Session, group: Recipients) -> list[Recipient]:
-    """Active accounts named by ``group`` (with an address), then its external addresses."""
+def _grants(session: Session, user_ids: list[int], now: dt.datetime) -> dict[int, tuple[Grant, ...]]:
+    """The dashboards granted to each of these accounts and not ended at ``now`` (one query)."""
+    found: dict[int, list[Grant]] = {}
+    if user_ids:
+        rows = session.execute(
+            select(AccessRequest.user_id, AccessRequest.dashboard, AccessRequest.ends_at)
+            .where(AccessRequest.user_id.in_(user_ids), AccessRequest.status == "granted")
+            .where(AccessRequest.ends_at > now)
+            .order_by(AccessRequest.dashboard)
+        )
+        for user_id, dashboard, ends_at in rows:
+            if ends_at is not None:  # always set on a granted request (the query asks ends_at > now)
+                found.setdefault(user_id, []).append(Grant(dashboard, ends_at.replace(tzinfo=dt.UTC)))
+    return {user_id: tuple(grants) for user_id, grants in found.items()}
+
+
+def recipients(session: Session, group: Recipients, now: dt.datetime | None = None) -> list[Recipient]:
+    """Active accounts named by ``group`` (with an address), then its external addresses.
+
+    Each account is judged as when it signs in: with the dashboards granted to it at ``now``
+    (naive UTC; default: the current time), so a person granted a dashboard is told about its
+    alerts like its regular readers, and no longer once the grant has ended."""
     conditions = []
     if group.users:
         conditions.append(User.username.in_([u.lower() for u in group.users]))
@@ -99,15 +120,20 @@ def recipients(session: Session, group: Recipients) -> list[Recipient]:
         conditions.append(User.department.in_(group.departments))
     found: dict[str, Recipient] = {}
     users = session.scalars(select(User).where(User.active.is_(True))).all() if group.roles or conditions else []
-    for user in users:
-        chosen = (
+    chosen = [
+        user
+        for user in users
+        if (user.email or "@" in user.username)
+        and (
             user.username in [u.lower() for u in group.users]
             or user.department in group.departments
             or bool(set(user.roles) & set(group.roles))
         )
-        address = user.email or (user.username if "@" in user.username else None)
-        if chosen and address:
-            found.setdefault(address.lower(), Recipient(address, principal_of(user)))
+    ]
+    grants = _grants(session, [user.id for user in chosen], now or utcnow())
+    for user in chosen:
+        address = user.email or user.username
+        found.setdefault(address.lower(), Recipient(address, principal_of(user, grants.get(user.id, ()))))
     for address in group.emails:
         found.setdefault(address.lower(), Recipient(address, None))
     return list(found.values())
@@ -182,7 +208,7 @@ class Outbox:
         if "email" not in self.rule.channels:
             return 0
         count = 0
-        for person in recipients(self.session, group):
+        for person in recipients(self.session, group, self.now):
             visible = [
                 notice
                 for notice, territory in items

@@ -182,6 +182,24 @@ class Database:
         return config
 
     @contextlib.contextmanager
+    def startup_lock(self) -> Iterator[None]:
+        """Held by one process of the installation at a time: start-up work that must be done once
+        (the demo's simulated readings) checks whether it is still to do *inside* this lock.
+
+        Without it every gunicorn worker starting together saw an empty table and wrote the same
+        rows into the same database at the same moment as the other worker began serving pages.
+        A file lock next to a SQLite database; a transaction-level advisory lock on PostgreSQL
+        (released with the transaction, or by the server if the process dies).
+        """
+        if self.dialect == "postgresql":
+            with self.engine.begin() as connection:
+                connection.execute(text("SELECT pg_advisory_xact_lock(7470697)"))
+                yield
+            return
+        with self._migration_lock():
+            yield
+
+    @contextlib.contextmanager
     def _migration_lock(self) -> Iterator[None]:
         """A file lock next to a SQLite database (PostgreSQL uses an advisory lock instead)."""
         database = self.url.database or ""

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from pilotis.accounts import passwords, user_sessions
 from pilotis.accounts.db import Database
 from pilotis.accounts.models import Department, User
-from pilotis.core.access import ROLES, Principal
+from pilotis.core.access import ROLES, Grant, Principal
 from pilotis.core.errors import did_you_mean
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,149}$")
@@ -96,13 +96,15 @@ def check_fields(
     return problems
 
 
-def principal_of(user: User) -> Principal:
-    """What access decisions need to know about ``user``."""
+def principal_of(user: User, grants: tuple[Grant, ...] = ()) -> Principal:
+    """What access decisions need to know about ``user``, with the dashboards granted to them
+    (:func:`pilotis.accounts.access_requests.active_grants`), as a session or a token carries."""
     return Principal(
         username=user.username,
         department=user.department,
         roles=frozenset(user.roles),
         territory=user.territory,
+        grants=grants,
     )
 
 

@@ -285,9 +285,17 @@ def row_filters(
 def may_see_alert_rule(principal: Principal | None, rule: AlertRule, registry: Registry) -> bool:
     """True when ``principal`` may see the alerts of ``rule`` at all: a recipient of the rule (or
     of its escalation), or ``president`` / ``admin``; for an indicator rule, someone who may see
-    the indicator (:func:`can_view_indicator`). Deny unless allowed."""
-    if principal is None or principal.seance is not None:
+    the indicator (:func:`can_view_indicator`). Deny unless allowed.
+
+    A wall screen (display link, ``principal.seance``) sees the alerts of the rules whose
+    ``dashboard`` its séance shows: the screen shows that dashboard's data already; it is never a
+    recipient of a message (it has no address)."""
+    if principal is None:
         return False
+    if principal.seance is not None:
+        seance = registry.seance(principal.seance)
+        shown = {item.dashboard for item in seance.spec.items} if seance is not None else set()
+        return rule.dashboard is not None and rule.dashboard in shown
     if rule.indicator is not None and not can_view_indicator(principal, registry, rule.indicator):
         return False
     if principal.roles & READ_ALL_ROLES:
@@ -333,3 +341,27 @@ def can_view_report(principal: Principal | None, report: ReportSpec, registry: R
             if dashboard is None or not can_view_widget(principal, registry, dashboard, section.widget or ""):
                 return False
     return all(can_view_indicator(principal, registry, i) for i in report.indicator_ids())
+
+
+def seance_shows_alert(
+    principal: Principal | None, rule: AlertRule, territory: str | None, registry: Registry, index: TerritoryIndex
+) -> bool:
+    """For a wall screen (display link): True when an item of its séance showing the rule's
+    dashboard shows the place of the instance — an item without a territory shows every place;
+    an item filtered to a territory (`epci:200083392`) only the instances inside it (an instance of
+    unknown place, none). Deny unless an item shows it. Anyone else: True (their own rights are
+    :func:`may_see_alert_rule` and :func:`can_receive_alert`)."""
+    if principal is None:
+        return False
+    if principal.seance is None:
+        return True
+    seance = registry.seance(principal.seance)
+    if seance is None or rule.dashboard is None:
+        return False
+    for item in seance.spec.items:
+        if item.dashboard != rule.dashboard:
+            continue
+        area = item.filters.territory
+        if area is None or scope_covers(Principal(username=principal.username, territory=area), territory, index):
+            return True
+    return False

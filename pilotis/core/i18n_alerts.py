@@ -68,6 +68,7 @@ ALERT_TEXTS: dict[str, dict[str, str]] = {
         "en": "Current alerts: {count} — highest level: {level}",
     },
     "alerts_band_link": {"fr": "Voir les alertes", "en": "See the alerts"},
+    "alerts_band_label": {"fr": "Alertes en cours", "en": "Current alerts"},
     "alerts_ack_link_text": {
         "fr": "Acquitter l'alerte « {rule} » pour « {instance} » ? Les rappels et l'escalade s'arrêtent.",
         "en": "Acknowledge the alert “{rule}” for “{instance}”? Reminders and escalation stop.",

@@ -19,13 +19,14 @@ import flask
 from pilotis.accounts import alert_actions, audit
 from pilotis.accounts.alert_engine import naive_utc
 from pilotis.accounts.db import get_db
-from pilotis.core.access import Principal, can_receive_alert, may_see_alert_rule
+from pilotis.core.access import Principal, can_receive_alert, may_see_alert_rule, seance_shows_alert
 from pilotis.core.alert_messages import PARIS, number, when
 from pilotis.core.alert_rules import AlertRule, level_rank, level_words
 from pilotis.core.alert_states import EVENT_WORDS, STATE_WORDS
 from pilotis.ui.portal import Portal
 from pilotis.web.auth import current_session_user, login_url
 from pilotis.web.auth_pages import page_context, render_message
+from pilotis.web.enforce import current_principal
 
 bp = flask.Blueprint("pilotis_alerts", __name__, url_prefix="/alertes", template_folder="templates")
 BAND_REFRESH = int(os.environ.get("PILOTIS_ALERTS_BAND_SECONDS", "60"))
@@ -47,7 +48,10 @@ def _visible(principal: Principal, rule_id: str, territory: str | None) -> Alert
     rule = portal.registry.alerts.get(rule_id)
     if rule is None or not may_see_alert_rule(principal, rule, portal.registry):
         return None
-    return rule if can_receive_alert(principal, territory, portal.territories) else None
+    if not can_receive_alert(principal, territory, portal.territories):
+        return None
+    # a wall screen: only the places its séance's items show (an item may be one EPCI's)
+    return rule if seance_shows_alert(principal, rule, territory, portal.registry, portal.territories) else None
 
 
 def _signed_in() -> Principal | None:
@@ -193,9 +197,12 @@ def acknowledge_link(token: str) -> Any:
 def band() -> Any:
     """What the « alertes en cours » band of the dashboards shows (assets/pilotis-alert-band.js
     asks every ``refresh`` seconds): the number of alerts this user may see, the worst level, a
-    sentence in the page language. Not cached by the browser nor shared: it depends on the user."""
-    principal = _signed_in()
-    if principal is None or principal.seance is not None:
+    sentence in the page language. Not cached by the browser nor shared: it depends on the user.
+
+    A wall screen (display link) is answered too, with the alerts of the rules whose dashboard its
+    séance shows, and no link (it may open nothing but its séance)."""
+    principal = current_principal()
+    if principal is None:
         return flask.jsonify({"count": 0}), 401
     visible = [
         row
@@ -210,7 +217,8 @@ def band() -> Any:
             "count": len(visible),
             "level": worst,
             "text": text,
-            "link": page_context()["t"]("alerts_band_link"),
+            "label": page_context()["t"]("alerts_band_label"),
+            "link": page_context()["t"]("alerts_band_link") if principal.seance is None else None,
             "lang": lang,
             "refresh": BAND_REFRESH,
         }

@@ -17,6 +17,9 @@ from pilotis.web.enforce import audit, current_principal
 
 ALLOWED_PREFIXES = ("/_dash-", "/assets/", "/_favicon.ico", "/_reload-hash", "/lang/")
 """Technical addresses a wall screen needs besides its séance (the Dash guard checks callbacks)."""
+ALLOWED_PATHS = ("/login", "/logout", "/alertes/en-cours.json")
+"""Pages a wall screen may ask for: the « alertes en cours » band answers with the alerts of the
+rules whose dashboard its séance shows (``access.may_see_alert_rule``), nothing else of /alertes."""
 
 
 def guard(portal: Any) -> Any:
@@ -27,7 +30,7 @@ def guard(portal: Any) -> Any:
         return None
     request = flask.request
     path = request.path
-    if path.startswith(ALLOWED_PREFIXES) or path in ("/login", "/logout"):
+    if path.startswith(ALLOWED_PREFIXES) or path in ALLOWED_PATHS:
         return None
     found = portal.registry.seance_by_path(path)
     if found is None or found[0].key != principal.seance:

@@ -13,6 +13,9 @@ statement on PostgreSQL) — a refused token gets 401 and nothing about its read
 readings are stored, duplicates skipped, and the answer lists the refused ones: HTTP 400 when
 there is one, naming the device and the field, the rest of the batch being kept. Every other
 answer (unreadable JSON, oversized batch, ignored event) is given only to a valid token too.
+
+When readings were stored, the alert rules reading that source are evaluated at once, in the
+background (:mod:`pilotis.accounts.alert_trigger`): the answer does not wait for them.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from typing import Any
 import flask
 
 from pilotis.accounts import sensor_store
+from pilotis.accounts.alert_notify import AlertOptions
+from pilotis.accounts.alert_trigger import IngestTrigger
 from pilotis.accounts.db import Database, get_db, utcnow
 from pilotis.core.sensor_formats import check, detect, items_of
 from pilotis.core.sensor_simulation import Model, quarter, steps
@@ -37,6 +42,7 @@ log = logging.getLogger(__name__)
 bp = flask.Blueprint("pilotis_sensors", __name__, url_prefix="/capteurs")
 DEVICE_IDS = "pilotis_sensor_devices"
 LIMITER = "pilotis_sensor_limiter"
+TRIGGER = "pilotis_alert_trigger"
 
 
 class RateLimiter:
@@ -131,6 +137,8 @@ def post_readings(source: str) -> flask.Response:
     stored = sensor_store.store(db, source, token, rows)  # the token is checked here
     if stored is None:
         return _unauthorized()  # nothing stored, nothing said about the readings
+    if stored:  # the alert rules reading this source, in the background (not before the newest reading)
+        flask.current_app.extensions[TRIGGER].kick(source, max(reading.ts for reading in accepted))
     status = 400 if refused else 200
     if refused:
         log.info("capteurs %s : %d relevé(s) refusé(s) sur %d", source, len(refused), len(items))
@@ -147,8 +155,10 @@ def seed_demo(db: Database, source: str, spec: SensorSourceSpec, ids: dict[str, 
     """Demo mode: 48 h of simulated readings for a `simulated: true` source that has none yet.
 
     So that the « Surveillance des crues » dashboard is not empty on a fresh demo; live readings
-    come from ``python -m pilotis sensors simulate`` (over HTTP, like devices). Several workers
-    starting together insert the same rows: duplicates are skipped by the database.
+    come from ``python -m pilotis sensors simulate`` (over HTTP, like devices). Call it under
+    :meth:`Database.startup_lock` (as :func:`install` does): of several workers starting together,
+    the first writes the rows and the others find them there, instead of each writing them again.
+    Returns how many rows were written (0: nothing to do).
     """
     if not spec.simulated or sensor_store.has_readings(db, ids.values()):
         return 0
@@ -164,8 +174,8 @@ def seed_demo(db: Database, source: str, spec: SensorSourceSpec, ids: dict[str, 
 
 
 def install(server: flask.Flask, portal: Portal) -> None:
-    """Devices copied to the database, the rate limiter, the route exempt from CSRF; in demo
-    mode, simulated readings for an empty simulated source (:func:`seed_demo`).
+    """Devices copied to the database, the rate limiter, the alert trigger, the route exempt from
+    CSRF; in demo mode, simulated readings for an empty simulated source (:func:`seed_demo`).
 
     Call after :func:`pilotis.web.auth.install_auth` (the database and CSRF exist then).
     """
@@ -174,8 +184,15 @@ def install(server: flask.Flask, portal: Portal) -> None:
     by_source = {source: sensor_store.device_codes(ids, source) for source in portal.registry.sensors}
     server.extensions[DEVICE_IDS] = by_source
     if portal.settings.mode == "demo":
-        for source, spec in portal.registry.sensors.items():
-            seed_demo(db, source, spec, by_source[source])
+        with db.startup_lock():  # once per installation, not once per worker (see seed_demo)
+            for source, spec in portal.registry.sensors.items():
+                seed_demo(db, source, spec, by_source[source])
     server.extensions[LIMITER] = RateLimiter()
+    server.extensions[TRIGGER] = IngestTrigger(
+        db,
+        portal.registry,
+        lambda: portal.territories,
+        lambda: AlertOptions.from_env(portal.settings.secret_key),
+    )
     server.extensions["csrf"].exempt(bp)
     server.register_blueprint(bp)

@@ -53,7 +53,11 @@ MOBILE = {"width": 390, "height": 844}
 USER = "president"
 """Demo account used by the browser tests: the `president` role reads every dashboard."""
 PASSWORD = "demo-pilotis"
-SERVER_START_TIMEOUT = 60.0
+SERVER_START_TIMEOUT = 120.0
+"""Seconds for every worker to be ready: about 10 s on an idle 2-core machine, 60 s seen under load."""
+WORKERS = 2
+READY_LINE = "Worker ready (pid:"
+"""Written by ``gunicorn.conf.py`` (``post_worker_init``) when a worker starts taking requests."""
 
 
 def require(condition: bool, what: str) -> None:
@@ -108,10 +112,32 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(timeout=5)
 
 
+def server_log(instance: Path, tail: int = 6000) -> str:
+    """The end of the gunicorn log of a server started by :func:`serve` (for failure messages)."""
+    try:
+        return (instance / "gunicorn.log").read_text(errors="replace")[-tail:]
+    except OSError as exc:
+        return f"(journal illisible : {exc})"
+
+
+def _workers_ready(log_path: Path) -> int:
+    try:
+        return log_path.read_text(errors="replace").count(READY_LINE)
+    except OSError:
+        return 0
+
+
 @contextmanager
 def serve(instance: Path, extra_env: dict[str, str] | None = None, ready_path: str = "/") -> Iterator[str]:
     """Run ``gunicorn app:server -w 2`` on a free loopback port with its own instance folder
-    (database, cache) and extra environment; yield its base URL; stop it afterwards."""
+    (database, cache) and extra environment; yield its base URL once **every** worker is ready;
+    stop it afterwards.
+
+    Ready means: each worker has logged that it takes requests (``gunicorn.conf.py``), and
+    ``ready_path`` then ``/readyz`` answer. Returning at the first answer, as before, let a test
+    run while the second worker was still importing and building the app on the same two CPUs
+    and the same database (a wall-screen test failed once in CI that way). Its log is
+    ``instance/gunicorn.log`` (:func:`server_log`)."""
     port = _free_port()
     env = dict(os.environ, PILOTIS_INSTANCE_DIR=str(instance), **(extra_env or {}))
     env.pop("PILOTIS_DEBUG", None)
@@ -136,12 +162,11 @@ def serve(instance: Path, extra_env: dict[str, str] | None = None, ready_path: s
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while not _answers(base + ready_path):
+        while not (_workers_ready(log_path) >= WORKERS and _answers(base + ready_path) and _answers(base + "/readyz")):
             if process.poll() is not None or time.monotonic() > deadline:
-                output = log_path.read_text(errors="replace")[-4000:]
                 pytest.fail(
-                    f"gunicorn did not answer on {base} within {SERVER_START_TIMEOUT:.0f} s "
-                    f"(exit status {process.poll()}):\n{output}",
+                    f"gunicorn on {base}: {_workers_ready(log_path)} of {WORKERS} workers ready within "
+                    f"{SERVER_START_TIMEOUT:.0f} s (exit status {process.poll()}):\n{server_log(instance, 4000)}",
                     pytrace=False,
                 )
             time.sleep(0.2)
@@ -209,12 +234,31 @@ def sign_in(page: Any, base: str, username: str, password: str = PASSWORD) -> No
 
 @dataclass
 class Tab:
-    """One browser page with what it requested and the JavaScript errors it raised."""
+    """One browser page with what it requested, the JavaScript errors it raised, its console
+    messages and the requests that failed or were answered 4xx/5xx (:meth:`report`)."""
 
     page: Any
     base: str
     requests: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    console: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    def report(self) -> str:
+        """What the page went through, for a failure message: its address, its errors, the
+        console, failed or refused requests, and how many requests it made."""
+        try:
+            url = self.page.url
+        except Exception as exc:  # noqa: BLE001 - a closed page still gets a report
+            url = f"(page fermée : {exc})"
+        parts = [
+            f"page: {url}",
+            f"JavaScript errors: {self.errors[-10:]}",
+            f"console: {self.console[-20:]}",
+            f"failed or refused requests: {self.failures[-20:]}",
+            f"{len(self.requests)} requests, last: {self.requests[-5:]}",
+        ]
+        return "\n".join(parts)
 
     def open(self, path: str) -> Any:
         """Load ``path`` and wait for Dash to have rendered the page's content."""
@@ -245,6 +289,14 @@ def _recording(page: Any, base: str) -> Tab:
     tab = Tab(page=page, base=base)
     page.on("request", lambda request: tab.requests.append(request.url))
     page.on("pageerror", lambda error: tab.errors.append(str(error)))
+    page.on("console", lambda message: tab.console.append(f"{message.type}: {message.text[:300]}"))
+    page.on("requestfailed", lambda request: tab.failures.append(f"{request.url[:200]}: {request.failure}"))
+    page.on(
+        "response",
+        lambda response: (
+            tab.failures.append(f"{response.url[:200]}: HTTP {response.status}") if response.status >= 400 else None
+        ),
+    )
     return tab
 
 
