@@ -108,6 +108,30 @@ def test_widget_data_like_the_page(app, portal, tokens) -> None:  # type: ignore
     assert csv.status_code == 200 and csv.mimetype == "text/csv"
 
 
+def test_widget_data_is_computed_once_per_set_of_rights(app, portal, tokens, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Asked again with the same filters by a caller with the same rights, a widget's data is
+    served from the shared rendered-widget cache; another caller's rights never get that answer."""
+    from pilotis.core.widgets import WIDGET_TYPES
+
+    kind = WIDGET_TYPES[portal.registry.dashboards["rsa"].widget("foyers").type]
+    computed: list[str] = []
+    original = kind.data
+
+    def spy(widget: Any, ctx: Any) -> Any:
+        computed.append(ctx.principal.username if ctx.principal else "")
+        return original(widget, ctx)
+
+    monkeypatch.setattr(kind, "data", spy)
+    portal.rendered.clear()
+    url = "/api/v1/dashboards/rsa/widgets/foyers?territory=departement:53&year=2019"
+    first = _get(app, tokens["president"], url)
+    assert _get(app, tokens["president"], url) == first and computed == ["president"]
+    laval = _get(app, tokens["agent.laval"], url)  # clamped to his EPCI: computed for him
+    assert laval[0] == 200 and laval[1]["territory"] == f"epci:{LAVAL}" and laval[1]["rows"] != first[1]["rows"]
+    assert computed == ["president", "agent.laval"]
+    portal.rendered.clear()
+
+
 # --------------------------------------------------------------------------- totals against pandas
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import flask
 from dash import html
+from dash.development.base_component import Component
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from pilotis.core.access import Principal, RowsDenied, can_view_indicator
@@ -202,7 +203,7 @@ def dataset_card(portal: Portal, dataset: str, dashboards: list[Any], principal:
     rows.append((t("declared_coverage", lang), html.Span(" — ".join([*declared, observed]), **fr)))
     sensitivity = config.sensitivity
     flags = [t(k, lang) for k in ("personal_data", "statistical_secrecy") if getattr(sensitivity, k)]
-    note = [html.Br(), html.Span(sensitivity.note, **fr)] if sensitivity.note else []
+    note: list[Component | str] = [html.Br(), html.Span(sensitivity.note, **fr)] if sensitivity.note else []
     if (rule := rule_of(config)) is not None:  # the rule in words: what is masked, who sees exact counts
         roles = ", ".join(rule.exempt_roles) or "–"
         note += [html.Br(), t("secret_rule", lang, threshold=rule.threshold, label=rule.shown(), roles=roles)]

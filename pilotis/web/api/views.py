@@ -14,11 +14,12 @@ from werkzeug.exceptions import HTTPException
 
 from pilotis.core.access import RowsDenied, can_view, can_view_indicator, can_view_widget
 from pilotis.core.evaluator import Evaluator
+from pilotis.core.freshness import observing
 from pilotis.core.registry import Dashboard
 from pilotis.core.schema import WidgetBase
 from pilotis.core.sources import SourceError
 from pilotis.core.widgets import WIDGET_TYPES
-from pilotis.ui.portal import Portal
+from pilotis.ui.portal import Portal, render_key
 from pilotis.web.api import auth, datasets, docs_page, errors, indicators, openapi, output, params
 from pilotis.web.api.errors import NOT_FOUND, ApiError
 
@@ -139,7 +140,17 @@ def widget_data(dashboard_id: str, widget_id: str) -> flask.Response:
         str(year) if year is not None else None,
         principal=principal,
     )
-    frame = WIDGET_TYPES[widget.type].data(widget, ctx)
+    # The same shared rendered-widget cache as the page, under the page's key (render_key: the
+    # widget's configuration, the filters as resolved for this caller, and every right that decides
+    # what he sees — department, roles incl. statistical-secrecy exemptions, territory, grants)
+    # prefixed by "api": a caller gets an answer computed for callers with exactly his rights.
+    key = None if fmt == "csv" else render_key(dashboard, widget, ctx, principal)
+    if key is not None:
+        found, cached = portal.rendered.get(("api", key))
+        if found:
+            return output.json_body(cached)
+    with observing() as seen:
+        frame = WIDGET_TYPES[widget.type].data(widget, ctx)
     if fmt == "csv":
         return output.csv_body(frame, f"{dashboard_id}-{widget_id}")
     body: dict[str, Any] = {
@@ -154,7 +165,7 @@ def widget_data(dashboard_id: str, widget_id: str) -> flask.Response:
         "secret": output.secret(frame),
         "rows": output.rows(frame),
     }
-    return output.json_body(body)
+    return output.json_body(body if key is None else portal.rendered.put(("api", key), body, seen))
 
 
 # --------------------------------------------------------------------------- indicators
