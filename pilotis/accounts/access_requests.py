@@ -22,7 +22,8 @@ from sqlalchemy import and_, bindparam, func, select
 
 from pilotis.accounts.audit import to_utc
 from pilotis.accounts.db import Database, utcnow
-from pilotis.accounts.models import AccessRequest, AlertOutbox, User, UserRole
+from pilotis.accounts.models import AccessRequest, User, UserRole
+from pilotis.accounts.notices import mail_rows
 from pilotis.core.access import Grant
 
 MAX_PER_DAY = 5
@@ -195,25 +196,10 @@ def queue_mail(
 ) -> int:
     """Put one e-mail per address in the outbox the worker sends (``alerts_outbox`` job, SMTP
     settings ``PILOTIS_SMTP_*``: :mod:`pilotis.accounts.alert_outbox`); returns how many."""
-    now = now or utcnow()
-    addresses = sorted(set(recipients))
+    rows = mail_rows(f"acces:{request_id}", recipients, subject, body, now or utcnow())
     with db.session() as session:
-        for address in addresses:
-            session.add(
-                AlertOutbox(
-                    created_at=now,
-                    rule=f"acces:{request_id}",
-                    channel="email",
-                    recipient=address,
-                    subject=subject[:300],
-                    body=body,
-                    html="",
-                    status="pending",
-                    attempts=0,
-                    next_attempt_at=now,
-                )
-            )
-    return len(addresses)
+        session.add_all(rows)
+    return len(rows)
 
 
 def end_now(db: Database, request_id: int, now: datetime | None = None) -> AccessRequest:
