@@ -72,7 +72,10 @@ def test_workers_starting_together_write_the_demo_readings_once(kind: str, tmp_p
 
 
 def _start_together(mine: Settings) -> None:
-    context = multiprocessing.get_context("fork")
+    # Spawned, not forked: gunicorn forks from a master without threads, while this pytest process
+    # has run browser servers and connection pools; a forked child inheriting their state crashed
+    # in libpq (segmentation fault in CI). Each child builds the app from scratch, as a worker does.
+    context = multiprocessing.get_context("spawn")
     barrier, results = context.Barrier(WORKERS), context.Queue()
     workers = [context.Process(target=_worker, args=(mine, barrier, results)) for _ in range(WORKERS)]
     for process in workers:
