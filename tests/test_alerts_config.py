@@ -41,8 +41,12 @@ def test_every_mistake_is_reported_at_its_line_and_column(tmp_path: Path) -> Non
             "indicateur": GOOD.replace("dataset: capteurs\nmeasure: avg(valeur)\n", "indicator: rsa.foyers\n").replace(
                 "instance: capteur\ntime_column: horodatage\nwindow: 5min\n", ""
             ),
+            "liste": "- seuil: 3\n",
+            "vide": "",
         },
     )
+    assert "config/alerts/liste.yaml:1:1" in report and "une règle d'alerte est un bloc `clé: valeur`" in report
+    assert "config/alerts/vide.yaml:1:1" in report and "fichier vide" in report
     assert "config/alerts/typo.yaml:9:1" in report and "thresold" in report
     assert "config/alerts/duree.yaml:6:9" in report and "durée `5 minutes` illisible" in report
     assert "config/alerts/colonne.yaml:4:11" in report and "capteurr" in report and "capteur" in report

@@ -29,13 +29,9 @@ def load_alerts(
     departments: dict[str, str],
 ) -> dict[str, AlertRule]:
     """Every valid rule of ``config/alerts``, by id (problems go to ``reader.issues``)."""
-    folder = reader.config_dir / "alerts"
-    if not folder.is_dir():
-        return {}
-    reader.other_extensions(folder)
     rules: dict[str, AlertRule] = {}
-    for path in sorted(folder.glob("*.yaml")):
-        rule = _file(reader, path, sources, indicators, dashboards, departments)
+    for path, doc in reader.spec_files("alerts", "une règle d'alerte", "voir docs/alertes.md"):
+        rule = _file(reader, path, doc, sources, indicators, dashboards, departments)
         if rule is not None:
             rules[rule.id] = rule
     return rules
@@ -44,23 +40,18 @@ def load_alerts(
 def _file(
     reader: ConfigReader,
     path: Path,
+    doc: MarkedDocument,
     sources: dict[str, DataSource],
     indicators: dict[str, Any],
     dashboards: dict[str, Any],
     departments: dict[str, str],
 ) -> AlertRule | None:
-    doc = reader.read(path)
-    if doc is None:
-        return None
     if not _ID.match(path.stem):
         reader.issues.append(
             doc.issue(
                 (), f"nom de fichier `{path.name}` : identifiant de règle invalide", "minuscules, chiffres, - et _"
             )
         )
-        return None
-    if not isinstance(doc.data, dict):
-        reader.issues.append(doc.issue((), "une règle d'alerte est un dictionnaire de clés", "voir docs/alertes.md"))
         return None
     before = len(reader.issues)
     rule = reader.validate(AlertRule, doc.data, doc)

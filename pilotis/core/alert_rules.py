@@ -18,9 +18,8 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from pilotis.core.cron import CronError, parse_cron
 from pilotis.core.errors import HintedValueError
-from pilotis.core.schema import Duration, Strict, parse_duration
+from pilotis.core.schema import CronSchedule, Duration, Strict, parse_duration
 
 LEVELS = ("vigilance", "alerte", "crise")
 """Alert levels, from the mildest; each is shown with an icon AND its word, never by colour alone."""
@@ -81,21 +80,12 @@ class Escalation(_Strict):
 class Maintenance(_Strict):
     """A recurring window during which nothing is notified (states are still recorded)."""
 
-    cron: str
+    cron: CronSchedule
     """Début de la fenêtre, calendrier cron à cinq champs, heure de Paris (`"0 2 * * 0"`)."""
     duration: Duration
     """Durée de la fenêtre (`2h`)."""
 
     _duration = field_validator("duration", mode="before")(lambda v: _seconds(v))
-
-    @field_validator("cron")
-    @classmethod
-    def _cron(cls, value: str) -> str:
-        try:
-            parse_cron(value)
-        except CronError as exc:
-            raise HintedValueError(str(exc), "cinq champs : minute heure jour mois jour-de-semaine") from None
-        return value
 
 
 class Thresholds(_Strict):

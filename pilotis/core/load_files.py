@@ -9,6 +9,7 @@ indicator and séance checks (``indicators.IndicatorLoader``, ``seance_config``)
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,28 @@ class ConfigReader:
                     self.display(path), 1, 1, "fichier ignoré : extension `.yml`", f"renommez-le `{path.stem}.yaml`"
                 )
             )
+
+    def spec_files(self, folder: str, what: str, hint: str) -> Iterator[tuple[Path, MarkedDocument]]:
+        """Each ``<config>/<folder>/*.yaml`` that parses into a ``clé: valeur`` block, in name order.
+
+        An empty file or one that is not such a block is reported as « fichier vide » or
+        « <what> est un bloc `clé: valeur` » with ``hint`` (what to write first) and skipped;
+        ``.yml`` files are reported as ignored. Séances, reports, alert rules and sensor sources
+        are read this way.
+        """
+        directory = self.config_dir / folder
+        if not directory.is_dir():
+            return
+        self.other_extensions(directory)
+        for path in sorted(directory.glob("*.yaml")):
+            doc = self.read(path)
+            if doc is None:
+                continue
+            if not isinstance(doc.data, dict):
+                problem = "fichier vide" if doc.data is None else f"{what} est un bloc `clé: valeur`"
+                self.issues.append(doc.issue((), problem, hint))
+                continue
+            yield path, doc
 
     def staged(self) -> list[ConfigIssue]:
         """The issues, each with its file's place in the order of dependencies.

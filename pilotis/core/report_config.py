@@ -18,9 +18,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from pilotis.core.alert_rules import Recipients
-from pilotis.core.cron import CronError, parse_cron
 from pilotis.core.errors import HintedValueError
-from pilotis.core.schema import AccessRule, Strict
+from pilotis.core.schema import AccessRule, CronSchedule, Strict
 from pilotis.core.schema_base import SLUG
 
 
@@ -82,22 +81,13 @@ class ReportSchedule(Strict):
     """Automatic sending by e-mail: each recipient gets the report computed with his own rights
     and territory (nothing for someone who may not see it)."""
 
-    cron: str
+    cron: CronSchedule
     """Calendrier cron à cinq champs, heure de Paris : `"30 7 * * 1"` (le lundi à 7 h 30)."""
     recipients: Recipients
     """Destinataires : `users`, `departments`, `roles` (comptes actifs ayant une adresse) ; `emails` n'est pas
     accepté (une adresse extérieure n'a pas de droits)."""
     territory: str | None = None
     """Territoire demandé (sinon celui des filtres) ; chaque destinataire restreint reçoit le sien."""
-
-    @field_validator("cron")
-    @classmethod
-    def _cron(cls, value: str) -> str:
-        try:
-            parse_cron(value)
-        except CronError as exc:
-            raise HintedValueError(str(exc), "cinq champs : minute heure jour mois jour-de-semaine") from None
-        return value
 
     @field_validator("recipients")
     @classmethod

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from pilotis.core.errors import did_you_mean
 from pilotis.core.report_config import ReportSpec
-from pilotis.core.seance_config import _Territories, resolve_territory
+from pilotis.core.seance_config import Territories, resolve_territory
 from pilotis.core.sources import DataSource
 
 if TYPE_CHECKING:
@@ -29,26 +29,13 @@ def load_reports(
     portal: PortalConfig | None,
 ) -> dict[str, ReportSpec]:
     """Valid report specs of ``<config>/reports/*.yaml`` by id (territory names resolved to codes)."""
-    folder = loader.config_dir / "reports"
-    if not folder.is_dir():
-        return {}
-    loader.other_extensions(folder)
-    territories = _Territories(sources, portal)
+    territories = Territories(sources, portal)
     dep = portal.collectivite.code_departement if portal else ""
     result: dict[str, ReportSpec] = {}
-    for path in sorted(folder.glob("*.yaml")):
-        doc = loader.read(path)
-        if doc is None:
-            continue
-        if not isinstance(doc.data, dict):
-            loader.issues.append(
-                doc.issue(
-                    (),
-                    "fichier vide" if doc.data is None else "un rapport est un bloc `clé: valeur`",
-                    "commencez par `id: mon-rapport`, `title: …`, `audience:` puis `sections:`",
-                )
-            )
-            continue
+    files = loader.spec_files(
+        "reports", "un rapport", "commencez par `id: mon-rapport`, `title: …`, `audience:` puis `sections:`"
+    )
+    for path, doc in files:
         spec = loader.validate(ReportSpec, doc.data, doc)
         if spec is None:
             continue

@@ -60,6 +60,24 @@ Year = Annotated[int, AfterValidator(_plausible_year)]
 """A calendar year between 1900 and 2100 (a target year of `20200` or `-1` is a typo)."""
 
 
+def _cron_schedule(value: str) -> str:
+    text = " ".join(value.split())
+    try:
+        parse_cron(text)
+    except CronError as exc:
+        raise HintedValueError(
+            str(exc),
+            'cinq champs : minute heure jour mois jour-de-semaine, exemple : `cron: "30 6 * * 1-5"`'
+            " (6 h 30 du lundi au vendredi)",
+        ) from None
+    return text
+
+
+CronSchedule = Annotated[str, AfterValidator(_cron_schedule)]
+"""A five-field cron schedule, Paris time (:mod:`pilotis.core.cron`), checked when the configuration
+loads, spaces normalised: dataset refreshes, alert maintenance windows, report sendings."""
+
+
 TerritoryLevel = Literal["departement", "epci", "commune"]
 
 
@@ -124,21 +142,9 @@ class RefreshPolicy(Strict):
     at: list[Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]] = Field(default_factory=list)
     """Heures fixes de relecture, heure de Paris (`["06:30", "13:00"]`) : après le dépôt quotidien d'un fichier par une
     application métier."""
-    cron: str | None = None
+    cron: CronSchedule | None = None
     """Calendrier cron à cinq champs, heure de Paris (`"30 6 * * 1-5"` : 6 h 30 du lundi au vendredi ; `"0 */2 * * *"` :
     toutes les deux heures) : minute, heure, jour du mois, mois, jour de la semaine (0 ou 7 = dimanche)."""
-
-    @field_validator("cron")
-    @classmethod
-    def _cron(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        text = " ".join(value.split())
-        try:
-            parse_cron(text)
-        except CronError as exc:
-            raise HintedValueError(str(exc), 'exemple : `cron: "30 6 * * 1-5"` (6 h 30 du lundi au vendredi)') from None
-        return text
 
     @field_validator("every", mode="before")
     @classmethod

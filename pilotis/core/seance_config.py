@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from pilotis.core.yamlmarks import MarkedDocument
 
 
-class _Territories:
+class Territories:
     """The territory reference, read once, only when a séance names a territory."""
 
     def __init__(self, sources: dict[str, DataSource], portal: PortalConfig | None) -> None:
@@ -101,27 +101,13 @@ def load_seances(
 
     ``loader`` is the configuration loader collecting issues.
     """
-    folder = loader.config_dir / "seances"
-    if not folder.is_dir():
-        return {}
-    loader.other_extensions(folder)
-    territories = _Territories(sources, portal)
+    territories = Territories(sources, portal)
     dep = portal.collectivite.code_departement if portal else ""
     result: dict[str, SeanceSpec] = {}
     files: dict[str, str] = {}
-    for path in sorted(folder.glob("*.yaml")):
-        doc = loader.read(path)
-        if doc is None:
-            continue
-        if not isinstance(doc.data, dict):
-            loader.issues.append(
-                doc.issue(
-                    (),
-                    "fichier vide" if doc.data is None else "une séance est un bloc `clé: valeur`",
-                    "commencez par `id: ma_seance`, `title: …` puis `items:`",
-                )
-            )
-            continue
+    for _path, doc in loader.spec_files(
+        "seances", "une séance", "commencez par `id: ma_seance`, `title: …` puis `items:`"
+    ):
         spec = loader.validate(SeanceSpec, doc.data, doc)
         if spec is None:  # still check the references of the items that are well formed
             raw = doc.data.get("items")
@@ -164,7 +150,7 @@ def _check_items(
     doc: MarkedDocument,
     indexed: list[tuple[int, SeanceItem]],
     dashboards: dict[str, Dashboard],
-    territories: _Territories,
+    territories: Territories,
     dep: str,
 ) -> list[SeanceItem] | None:
     """The items with their territory names resolved to codes; None when one is wrong."""

@@ -121,28 +121,12 @@ class SensorSourceSpec(Strict):
 
 def load_sensor_sources(loader: ConfigReader) -> dict[str, SensorSourceSpec]:
     """Validated `<config>/sensors/*.yaml`, keyed by file name (the source id in the address)."""
-    folder = loader.config_dir / "sensors"
-    if not folder.is_dir():
-        return {}
-    loader.other_extensions(folder)
     found: dict[str, SensorSourceSpec] = {}
-    for path in sorted(folder.glob("*.yaml")):
-        doc = loader.read(path)
-        if doc is None:
-            continue
+    for path, doc in loader.spec_files("sensors", "une source de capteurs", "commencez par `title: …` puis `devices:`"):
         if not re.match(SLUG, path.stem):
             loader.issues.append(
                 doc.issue(
                     (), f"nom de fichier `{path.name}` invalide", "minuscules, chiffres, `_` ou `-` : `crues.yaml`"
-                )
-            )
-            continue
-        if not isinstance(doc.data, dict):
-            loader.issues.append(
-                doc.issue(
-                    (),
-                    "fichier vide" if doc.data is None else "une source de capteurs est un bloc `clé: valeur`",
-                    "commencez par `title: …` puis `devices:`",
                 )
             )
             continue
