@@ -22,7 +22,7 @@ from sqlalchemy import and_, bindparam, func, select
 
 from pilotis.accounts.audit import to_utc
 from pilotis.accounts.db import Database, utcnow
-from pilotis.accounts.models import AccessRequest, User, UserRole
+from pilotis.accounts.models import AccessRequest, User
 from pilotis.accounts.notices import mail_rows
 from pilotis.core.access import Grant
 
@@ -177,18 +177,6 @@ def decide(
         session.flush()
         session.expunge(row)
         return row
-
-
-def admin_addresses(db: Database) -> list[str]:
-    """E-mail addresses of the active administrators (their ``email``, else a username that is one)."""
-    with db.session() as session:
-        rows = session.execute(
-            select(User.email, User.username)
-            .join(UserRole, UserRole.user_id == User.id)
-            .where(UserRole.role == "admin", User.active.is_(True))
-        ).all()
-    found = (email or (username if "@" in username else None) for email, username in rows)
-    return sorted({address for address in found if address})
 
 
 def queue_mail(

@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from pilotis.accounts import audit
 from pilotis.accounts.db import Database, utcnow
-from pilotis.accounts.models import ReferentTenure, User, UserRole
+from pilotis.accounts.models import ReferentTenure, User
 from pilotis.accounts.notices import base_url, mail_rows
+from pilotis.accounts.users import admin_addresses
 from pilotis.core.referents import Directory, Person, subject_key
 
 FIELDS = ("name", "account", "service", "email", "phone")
@@ -141,17 +142,6 @@ def _claim(session: Session, tenure_id: int, now: datetime) -> bool:
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(done, "rowcount", 0))
-
-
-def admin_addresses(session: Session) -> list[str]:
-    """E-mail addresses of the active administrators (their ``email``, else a username that is one)."""
-    rows = session.execute(
-        select(User.email, User.username)
-        .join(UserRole, UserRole.user_id == User.id)
-        .where(UserRole.role == "admin", User.active.is_(True))
-    ).all()
-    found = (email or (username if "@" in username else None) for email, username in rows)
-    return sorted({address for address in found if address})
 
 
 def _vacancy_mail(subject: str, person: Person) -> tuple[str, str]:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from pilotis.accounts import passwords, user_sessions
 from pilotis.accounts.db import Database
-from pilotis.accounts.models import Department, User
+from pilotis.accounts.models import Department, User, UserRole
 from pilotis.core.access import ROLES, Grant, Principal
 from pilotis.core.errors import did_you_mean
 
@@ -196,6 +196,18 @@ def set_active(db: Database, username: str, active: bool) -> bool:
         user.active = active
         end_sessions(session, user, "enabled" if active else "disabled")
         return True
+
+
+def admin_addresses(session: Session) -> list[str]:
+    """E-mail addresses of the active administrators (their ``email``, else a username that is one):
+    who is told when no referent answers for a dataset or a role has no holder."""
+    rows = session.execute(
+        select(User.email, User.username)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == "admin", User.active.is_(True))
+    ).all()
+    found = (email or (username if "@" in username else None) for email, username in rows)
+    return sorted({address for address in found if address})
 
 
 def all_users(db: Database) -> list[User]:

@@ -20,6 +20,7 @@ import flask
 from pilotis.accounts import access_requests, audit
 from pilotis.accounts.access_requests import Listed, RequestError
 from pilotis.accounts.db import get_db, utcnow
+from pilotis.accounts.users import admin_addresses
 from pilotis.core.access import Principal, may_decide_access
 from pilotis.core.registry import Dashboard, Registry
 from pilotis.web.access_links import requestable
@@ -82,7 +83,10 @@ def _tell_deciders(user: SessionUser, dashboard: Dashboard, request_id: int, rea
     role = portal.registry.referents.role("dashboard", dashboard.id)
     departed = departed_accounts(portal)
     people = [p for p in ((role.holder, role.deputy) if role else ()) if p is not None and p.account not in departed]
-    addresses = [p.email for p in people if p.email] or access_requests.admin_addresses(get_db())
+    addresses = [p.email for p in people if p.email]
+    if not addresses:
+        with get_db().session() as session:
+            addresses = admin_addresses(session)
     link = flask.request.url_root.rstrip("/") + flask.url_for("pilotis_access.to_decide")
     body = (
         f"{user.display_name or user.username} ({user.username}) demande l'accès au tableau de bord "

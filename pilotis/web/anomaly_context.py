@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 import flask
 
 from pilotis.core.access import Principal, RowsDenied, can_view, can_view_widget
-from pilotis.core.exports import BadExportRequest, about, exportable, read_request, table
+from pilotis.core.exports import BadExportRequest, about, exportable, table
 from pilotis.core.formatting import format_number
 from pilotis.core.registry import Dashboard
 from pilotis.core.schema import WidgetBase
@@ -27,7 +27,7 @@ from pilotis.core.widget_referent import Answerer, answerer, candidate_roles
 from pilotis.core.widgets import WIDGET_TYPES
 from pilotis.ui.portal import Portal
 from pilotis.web.enforce import audit
-from pilotis.web.exports import _known_territory, _years
+from pilotis.web.exports import widget_request
 from pilotis.web.referent_state import departed_accounts
 
 MAX_ROWS = 20
@@ -108,15 +108,9 @@ def widget_view(portal: Portal, principal: Principal, args: Any, lang: str) -> W
         audit("access_denied", principal, f"signalement {dashboard.id}/{widget.id}", f"{reason} non autorisé")
         raise NotFound
     kind = WIDGET_TYPES[widget.type]
-    controls = [name for name, _ in kind.inputs(widget)]
     try:
-        request = read_request(
-            {k: v for k, v in args.items() if k != "variante"},
-            "csv",
-            known_territory=lambda value: _known_territory(portal, value),
-            years=_years(portal, dashboard),
-            controls=controls,
-            lang=lang,
+        request = widget_request(
+            portal, dashboard, widget, {k: v for k, v in args.items() if k != "variante"}, "csv", lang
         )
     except BadExportRequest as bad:
         raise BadFilter(bad.message) from None

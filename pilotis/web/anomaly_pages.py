@@ -21,9 +21,9 @@ from typing import Any
 import flask
 
 from pilotis.accounts import anomaly_reports, audit
-from pilotis.accounts.access_requests import admin_addresses
 from pilotis.accounts.anomaly_reports import Draft, Listed, ReportError
 from pilotis.accounts.db import get_db
+from pilotis.accounts.users import admin_addresses
 from pilotis.core.access import Principal, can_view
 from pilotis.core.widget_referent import ADMIN, handlers
 from pilotis.ui.portal import Portal
@@ -103,7 +103,10 @@ def _tell_referents(user: SessionUser, view: WidgetView, report_id: int, message
     The values the sender saw are NOT in the e-mail: a referent may hold the role without the
     right to open the dashboard, and an address carries no rights. The inbox shows them to whoever
     may open it (``can_view``)."""
-    addresses = view.answerer.addresses or admin_addresses(get_db())
+    addresses = list(view.answerer.addresses)
+    if not addresses:
+        with get_db().session() as session:
+            addresses = admin_addresses(session)
     body = (
         f"{user.display_name or user.username} ({user.username}) signale une anomalie dans "
         f"« {view.title} ».\n\nPage : {_absolute(view.page)}\nFiltres : {view.filters_text()}\n\n"

@@ -19,6 +19,7 @@ every query). Answers:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from urllib.parse import quote
 
 import flask
@@ -29,6 +30,7 @@ from pilotis.core.export_formats import csv_chunks, xlsx_chunks
 from pilotis.core.exports import (
     FORMATS,
     BadExportRequest,
+    ExportRequest,
     about,
     exportable,
     file_name,
@@ -38,6 +40,7 @@ from pilotis.core.exports import (
 )
 from pilotis.core.i18n import t
 from pilotis.core.registry import Dashboard
+from pilotis.core.schema import WidgetBase
 from pilotis.core.sources import SourceError
 from pilotis.core.territory import Territory
 from pilotis.core.widgets import WIDGET_TYPES
@@ -57,6 +60,21 @@ MIMETYPES = {
 def _portal() -> Portal:
     portal: Portal = flask.current_app.extensions["pilotis"]
     return portal
+
+
+def widget_request(
+    portal: Portal, dashboard: Dashboard, widget: WidgetBase, args: Mapping[str, str], fmt: str, lang: str
+) -> ExportRequest:
+    """The filters and controls of a widget's export (or anomaly report) read from the query
+    string as the page writes them; :class:`BadExportRequest` names the parameter that is wrong."""
+    return read_request(
+        args,
+        fmt,
+        known_territory=lambda value: _known_territory(portal, value),
+        years=_years(portal, dashboard),
+        controls=[name for name, _ in WIDGET_TYPES[widget.type].inputs(widget)],
+        lang=lang,
+    )
 
 
 def _years(portal: Portal, dashboard: Dashboard) -> list[int]:
@@ -95,14 +113,7 @@ def export(dashboard_id: str, filename: str) -> WerkzeugResponse:
     lang = current_lang(portal.settings.lang)
     kind = WIDGET_TYPES[widget.type]
     try:
-        request = read_request(
-            flask.request.args,
-            fmt,
-            known_territory=lambda value: _known_territory(portal, value),
-            years=_years(portal, dashboard),
-            controls=[name for name, _ in kind.inputs(widget)],
-            lang=lang,
-        )
+        request = widget_request(portal, dashboard, widget, flask.request.args, fmt, lang)
     except BadExportRequest as bad:
         return error_page(portal, 400, t("export_bad_request", lang), bad.message)
     ctx = portal.render_context(
