@@ -13,7 +13,7 @@ from pilotis.core.cache import make_cache
 from pilotis.core.data import DataService
 from pilotis.core.errors import ConfigError, StartupError
 from pilotis.core.instance_secret import with_demo_key
-from pilotis.core.loader import load_registry
+from pilotis.core.loader import registry_for
 from pilotis.core.routes import served_by_server
 from pilotis.core.settings import Settings
 from pilotis.plugins import register_builtins
@@ -59,13 +59,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     settings = with_demo_key(settings or Settings.from_env())  # demo mode: this installation's key
     logs.configure(settings.log_format, keep_text=True)  # json: one object per line, with the request id
     register_builtins()  # the shipped widget and source types (layouts/, data_sources/)
-    registry = load_registry(
-        settings.root,
-        settings.config_dir,
-        settings.dashboards_dir,
-        instance_dir=settings.instance_dir,
-        database_url=settings.database_url,
-    )
+    registry = registry_for(settings)
     cache = make_cache(settings.cache_url, settings.cache_prefix)
     portal = Portal(settings=settings, registry=registry, data=DataService(registry.datasets, cache))
     server = flask.Flask(__name__)

@@ -186,6 +186,27 @@ def test_the_cli_writes_the_report(tmp_path: Path) -> None:
     assert bad.returncode == 1 and "--periode" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_the_cli_gives_sensor_datasets_the_application_database(tmp_path: Path) -> None:
+    """A report on the flood dashboard: its readings live in the application database, which the
+    command must hand to the sources (it printed « Source de données indisponible » before)."""
+    config = tmp_path / "config"
+    shutil.copytree(ROOT / "config", config)
+    (config / "reports" / "crues.yaml").write_text(
+        "id: crues\ntitle: Point crues\naudience: {roles: [admin]}\n"
+        "sections:\n  - {title: Dernières hauteurs, dashboard: crues, widget: dernier}\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PILOTIS_CONFIG_DIR": str(config)}
+    env |= {"PILOTIS_INSTANCE_DIR": str(tmp_path / "instance"), "PILOTIS_DATABASE_URL": f"sqlite:///{tmp_path}/a.db"}
+    output = tmp_path / "crues.pdf"
+    command = [sys.executable, "-m", "pilotis", "report", "crues", "-o", str(output)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    text = _text(PdfReader(output))
+    assert "Dernières hauteurs" in text and "indisponible" not in text
+    assert "base de l'application inconnue" not in done.stderr
+
+
 def test_scheduled_sending_renders_for_each_recipient_with_his_scope(portal: Portal, tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'jobs.db'}")
     db.upgrade()

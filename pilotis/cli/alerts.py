@@ -24,7 +24,7 @@ from pilotis.cli.common import actor, with_db
 from pilotis.core.cache import make_cache
 from pilotis.core.data import DataService
 from pilotis.core.errors import ConfigError
-from pilotis.core.loader import load_registry
+from pilotis.core.loader import registry_for
 from pilotis.core.settings import Settings
 from pilotis.plugins import register_builtins
 
@@ -34,13 +34,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     register_builtins()
     settings = Settings.from_env()
     try:
-        registry = load_registry(
-            settings.root,
-            settings.config_dir,
-            settings.dashboards_dir,
-            settings.instance_dir,
-            database_url=settings.database_url,  # rules on sensor datasets read the readings there
-        )
+        registry = registry_for(settings)
     except ConfigError as exc:
         print(exc.report(), file=sys.stderr)
         return 1

@@ -12,7 +12,7 @@ from pilotis.accounts.db import Database
 from pilotis.accounts.display_links import PARAM, create, links, revoke
 from pilotis.cli.common import actor
 from pilotis.core.errors import ConfigError, did_you_mean
-from pilotis.core.loader import load_registry
+from pilotis.core.loader import registry_for
 from pilotis.core.settings import Settings
 
 
@@ -31,12 +31,7 @@ def cmd_create(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     key = _seance_key(args.seance)
     try:
-        registry = load_registry(
-            settings.root,
-            settings.config_dir,
-            settings.dashboards_dir,
-            instance_dir=settings.instance_dir,
-        )
+        registry = registry_for(settings)
     except ConfigError as exc:
         print(exc.report(), file=sys.stderr)
         return 1

@@ -21,7 +21,7 @@ from pilotis.core.cache import TTLCache
 from pilotis.core.data import DataService
 from pilotis.core.errors import ConfigError, did_you_mean
 from pilotis.core.exports import BadExportRequest
-from pilotis.core.loader import load_registry
+from pilotis.core.loader import registry_for
 from pilotis.core.report_content import compute, read_filters
 from pilotis.core.report_pdf import render_pdf
 from pilotis.core.settings import Settings
@@ -37,7 +37,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     register_builtins()
     try:
-        registry = load_registry(settings.root, settings.config_dir, settings.dashboards_dir, settings.instance_dir)
+        registry = registry_for(settings)
     except ConfigError as exc:
         print(exc.report(), file=sys.stderr)
         return 1

@@ -27,7 +27,7 @@ from pilotis.accounts.users import (
 from pilotis.cli.common import actor, departments_of, with_db
 from pilotis.core.data import DataService
 from pilotis.core.errors import ConfigError, did_you_mean
-from pilotis.core.loader import load_registry
+from pilotis.core.loader import registry_for
 from pilotis.core.settings import Settings
 from pilotis.core.territory import TerritoryIndex
 from pilotis.plugins import register_builtins
@@ -56,9 +56,7 @@ most once, and only when a line names a territory (it reads the configuration an
 def known_territories(settings: Settings) -> dict[str, set[str]]:
     """The département, EPCI and commune codes of the portal's reference table (ConfigError when invalid)."""
     register_builtins()  # the configuration names the shipped widget and source types
-    registry = load_registry(
-        settings.root, settings.config_dir, settings.dashboards_dir, instance_dir=settings.instance_dir
-    )
+    registry = registry_for(settings)
     portal = registry.portal
     index = TerritoryIndex.load(
         DataService(registry.datasets), portal.communes_dataset, portal.collectivite.code_departement, ""

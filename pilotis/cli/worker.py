@@ -25,7 +25,7 @@ from pilotis.core.cache import make_cache
 from pilotis.core.data import DataService
 from pilotis.core.errors import ConfigError
 from pilotis.core.jobs import JOB_KINDS, JobContext
-from pilotis.core.loader import load_registry
+from pilotis.core.loader import registry_for
 from pilotis.core.settings import Settings
 from pilotis.plugins import register_builtins
 from pilotis.ui.portal import Portal
@@ -44,13 +44,7 @@ def build_worker(args: argparse.Namespace, settings: Settings) -> Worker:
     for module in job_modules(args):
         importlib.import_module(module)
     register_builtins()
-    registry = load_registry(
-        settings.root,
-        settings.config_dir,
-        settings.dashboards_dir,
-        instance_dir=settings.instance_dir,
-        database_url=settings.database_url,  # the sensor datasets read the readings there
-    )
+    registry = registry_for(settings)
     cache = make_cache(settings.cache_url, settings.cache_prefix)
     portal = Portal(settings=settings, registry=registry, data=DataService(registry.datasets, cache))
     db = Database(settings.database_url)

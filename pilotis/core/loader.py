@@ -24,6 +24,7 @@ from pilotis.core.schema import PortalConfig
 from pilotis.core.seance_config import load_seances
 from pilotis.core.seances import build
 from pilotis.core.sensors import load_sensor_sources
+from pilotis.core.settings import Settings
 from pilotis.core.sources import DataSource
 from pilotis.core.sso_config import load_sso
 from pilotis.core.usage import check_usage
@@ -119,6 +120,18 @@ def load_registry(
     registry.seances = {key: build(key, spec, registry) for key, spec in seances.items()}
     registry.reports = reports
     return registry
+
+
+def registry_for(settings: Settings) -> Registry:
+    """:func:`load_registry` for an instance's settings: its folders, and its application database
+    (where the sensor datasets read their readings) — what the app, the worker and every command use."""
+    return load_registry(
+        settings.root,
+        settings.config_dir,
+        settings.dashboards_dir,
+        instance_dir=settings.instance_dir,
+        database_url=settings.database_url,
+    )
 
 
 def load_departments(config_dir: Path) -> dict[str, str]:
