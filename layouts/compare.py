@@ -34,9 +34,10 @@ from pilotis.core.formatting import format_period, format_value, french_sort_key
 from pilotis.core.i18n import t
 from pilotis.core.indicators import leaves
 from pilotis.core.query import PERIOD
-from pilotis.core.results import secret_label
+from pilotis.core.results import masked_periods, secret_label
 from pilotis.core.schema import TerritoryLevel, WidgetBase, all_levels
 from pilotis.core.scope import Scope
+from pilotis.core.secrecy import SECRET
 from pilotis.core.territory import Territory
 from pilotis.core.widgets import CheckContext, RenderContext, WidgetType, labelled, register_widget
 
@@ -281,6 +282,8 @@ class Compare(WidgetType):
             horizontal_spacing=0.03,
         )
         drawn: dict[str, pd.Series] = {}  # what each panel draws, for its data table
+        secret: dict[str, set[Any]] = {}  # the periods each panel leaves out by statistical secrecy
+        shown = ""
         grain = "year"
         for i, (_, evaluator) in enumerate(evaluators, start=1):
             window = evaluator.window()
@@ -288,6 +291,8 @@ class Compare(WidgetType):
             if window is not None and evaluator.mode in ("year", "latest"):
                 series = series[[p.year == window.end.year for p in series.index]]
             drawn[f"t{i}"] = series
+            secret[f"t{i}"], label = masked_periods(evaluator)
+            shown = shown or label
             grain = evaluator.grain()
             figure.add_trace(
                 go.Scatter(
@@ -309,20 +314,40 @@ class Compare(WidgetType):
         return html.Div(
             [
                 html.H3(indicator.label, className="h6 mt-2"),
-                accessible_graph(figure, label, cls.series_table(indicator, drawn, names, grain, lang), lang),
+                accessible_graph(
+                    figure, label, cls.series_table(indicator, drawn, names, grain, lang, (secret, shown)), lang
+                ),
             ]
         )
 
     @classmethod
     def series_table(
-        cls, indicator: Any, drawn: dict[str, pd.Series], names: list[str], grain: str, lang: str
+        cls,
+        indicator: Any,
+        drawn: dict[str, pd.Series],
+        names: list[str],
+        grain: str,
+        lang: str,
+        secret: tuple[dict[str, set[Any]], str] = ({}, ""),
     ) -> html.Details | None:
         """« Voir les données » of the small multiples: one row per period, one column per
-        territory, the very values each panel draws (not only the last ones)."""
+        territory, the very values each panel draws (not only the last ones).
+
+        ``secret``: the periods each column leaves out by statistical secrecy and their label: a
+        row whose every gap is such a period shows the label (« < 5 ») there, not « – »."""
         frame = pd.DataFrame(drawn)
         if frame.empty:
             return None
         frame = frame.sort_index()
+        masked, shown = secret
+        if shown:
+            gaps = {column: frame[column].isna() for column in drawn}
+            hidden = {column: frame.index.isin(list(masked.get(column, ()))) for column in drawn}
+            frame[SECRET] = [
+                any(hidden[c][row] for c in drawn) and all(hidden[c][row] for c in drawn if gaps[c].iloc[row])
+                for row in range(len(frame))
+            ]
+            frame.attrs["secret_label"] = shown
         frame.insert(0, PERIOD, list(frame.index))
         frame = frame.reset_index(drop=True)
         spec = indicator.spec

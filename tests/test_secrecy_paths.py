@@ -123,6 +123,12 @@ def test_a_small_commune_page_shows_less_than_5_everywhere(app, portal, login_as
         agent, rsa, "comparer", "departement:53", "2020", {"t1": f"commune:{code}", "t2": "epci:200083392"}
     )
     assert any(text.startswith("< 5 (") for text in texts(compared))  # « < 5 (octobre 2020) »
+    # its « Voir les données »: each month the commune's panel leaves out says « < 5 », not « – »
+    series = [json.loads(json.loads(m)) for m in re.findall(r'"data-rows": ("(?:[^"\\]|\\.)*")', json.dumps(compared))]
+    commune_cells = [row[1] for rows in series for row in rows]
+    in_2020 = months[months["date"].astype(str).str.startswith("2020")]["foyers_allocataires"]
+    small_2020 = int(((in_2020 > 0) & (in_2020 < 5)).sum())
+    assert commune_cells.count(["< 5", "", "secret statistique"]) >= small_2020 > 0, commune_cells
     drawn = values(line["y"])  # the months drawn (NaN: a gap)
     assert len(line["x"]) - len(drawn) >= small_months > 0 and exact < 5  # gaps, never the small values
     assert all(v >= 5 for v in drawn)

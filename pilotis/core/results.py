@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pilotis.core.secrecy import rule_of
+from pilotis.core.secrecy import masked_rows, rule_of
 
 if TYPE_CHECKING:
     from pilotis.core.evaluator import Evaluator
@@ -133,5 +133,21 @@ def secret_label(evaluator: Evaluator, window: Any) -> str:
     """« < 5 » when the value over ``window`` is masked by statistical secrecy, else ``""``."""
     if window not in evaluator.masked_windows:
         return ""
+    return _shown(evaluator)
+
+
+def _shown(evaluator: Evaluator) -> str:
     rules = [rule_of(evaluator.dataset(leaf)) for leaf in evaluator.leaves]
     return next((rule.shown() for rule in rules if rule is not None), "")
+
+
+def masked_periods(evaluator: Evaluator) -> tuple[set[dt.date], str]:
+    """The periods of ``evaluator.series()`` that are gaps because statistical secrecy masked
+    them (not for want of data), and what such a cell shows (« < 5 »)."""
+    found: set[dt.date] = set()
+    for leaf in evaluator.leaves:
+        if evaluator.dataset(leaf).period is None:
+            continue
+        frame = evaluator.period_frame(leaf)
+        found.update(period for period, masked in zip(frame.index, masked_rows(frame), strict=True) if masked)
+    return found, _shown(evaluator) if found else ""
