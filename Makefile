@@ -19,13 +19,14 @@ AXE := node_modules/axe-core/axe.min.js
 # Extra pytest arguments, e.g. make test PYTEST_ARGS="-m 'not browser' -x"
 PYTEST_ARGS ?=
 
-.PHONY: help venv install install-run browser servers test lint run bench check pdfdeps
+.PHONY: help venv install install-run browser servers matrix test lint run bench check pdfdeps
 
 help:
 	@echo "make run      install app dependencies in $(VENV), serve on http://127.0.0.1:8050"
 	@echo "make test     install app + test dependencies, Chromium, axe-core; run all tests"
 	@echo "make install  create $(VENV) and install requirements.txt + requirements-dev.txt"
 	@echo "make browser  install Chromium (apt, as root) and axe-core (npm) for browser tests"
+	@echo "make matrix   install Synapse (Matrix homeserver) in $(SYNAPSE_VENV) for the Matrix alert tests"
 	@echo "make lint     ruff check, ruff format --check, mypy (CI runs it before the tests)"
 	@echo "make bench    run the benchmarks (bench/run_all.py)"
 	@echo "make check    validate the configuration (python -m pilotis check)"
@@ -96,6 +97,25 @@ servers:
 	  echo "servers: missing$$missing; run: sudo apt-get install -y slapd ldap-utils nginx wrk" >&2; \
 	fi
 
+# Synapse (PyPI matrix-synapse), the real Matrix homeserver the Matrix/Tchap alert channel is
+# tested against (tests/matrix_server.py). Its own virtualenv: its pins (Twisted, pydantic,
+# cryptography…) must not move the app's. About a minute the first time, nothing afterwards (stamp).
+SYNAPSE_VERSION := 1.163.2
+SYNAPSE_VENV := .venv-synapse
+SYNAPSE_STAMP := $(SYNAPSE_VENV)/.installed-$(SYNAPSE_VERSION)
+matrix: $(SYNAPSE_STAMP)
+
+$(SYNAPSE_STAMP):
+	@echo "matrix: installing matrix-synapse $(SYNAPSE_VERSION) in $(SYNAPSE_VENV)"
+	@if $(PYTHON) -m venv $(SYNAPSE_VENV) && \
+	  $(SYNAPSE_VENV)/bin/python -m pip --disable-pip-version-check install -q "matrix-synapse==$(SYNAPSE_VERSION)"; then \
+	  touch $@; \
+	else \
+	  echo "matrix: Synapse could not be installed: the Matrix tests will be skipped" >&2; \
+	  echo "        (and fail when PILOTIS_REQUIRE_DEPLOY or CI is set)." >&2; \
+	  if [ -n "$${PILOTIS_REQUIRE_DEPLOY:-}" ]; then exit 1; fi; \
+	fi
+
 # ---------------------------------------------------------------- everyday targets
 # The whole suite, browser tests included. The postgres tests also run when PILOTIS_TEST_PG is set.
 # pytest's exit status is passed through: 5 ("no tests collected") fails like any other.
@@ -104,7 +124,7 @@ servers:
 # on one process (they start Chromium, gunicorn and nginx, and measure timings that two at once
 # would distort). Both halves always run; the first failure's status is returned.
 TEST_WORKERS ?= 2
-test: install browser servers pdfdeps
+test: install browser servers matrix pdfdeps
 	@if [ -n "$(PYTEST_ARGS)" ]; then \
 	  rc=0; $(PY) -m pytest $(PYTEST_ARGS) || rc=$$?; \
 	else \

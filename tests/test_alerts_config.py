@@ -70,3 +70,26 @@ def test_a_valid_rule_loads_with_its_durations_in_seconds(tmp_path: Path) -> Non
 def test_the_shipped_example_rule_loads(app) -> None:  # type: ignore[no-untyped-def]
     rule = app.server.extensions["pilotis"].registry.alerts["rsa-foyers-epci"]
     assert rule.indicator == "rsa.foyers_allocataires" and rule.per == "epci"
+
+
+def test_matrix_room_mistakes_are_reported_at_their_line_and_column(tmp_path: Path) -> None:
+    """The Matrix channel's settings are checked like the others; a token pasted where the NAME of
+    its environment variable goes is refused (and not echoed back in the report)."""
+    matrix = GOOD + "channels: [email, matrix]\nmatrix:\n"
+    report = _issues(
+        tmp_path,
+        {
+            "jeton": matrix + '  - {homeserver: "https://tchap.test", room: "!abc", token_env: syt_c2VjcmV0_XyZ}\n',
+            "serveur": matrix + '  - {homeserver: tchap.test, room: "!abc:tchap.test", token_env: MATRIX_TOKEN}\n',
+            "salon": matrix + "  - {homeserver: https://tchap.test, room: crues, token_env: MATRIX_TOKEN}\n",
+            "territoire": matrix
+            + '  - {homeserver: "https://t.test", room: "!a", token_env: T, territory: "200083392"}\n',
+            "sans-salon": GOOD + "channels: [email, matrix]\n",
+        },
+    )
+    assert "config/alerts/jeton.yaml:11:65" in report and "NOM d'une variable d'environnement" in report
+    assert "syt_c2VjcmV0_XyZ" not in report
+    assert "config/alerts/serveur.yaml:11:18" in report and "adresse d'un serveur Matrix" in report
+    assert "config/alerts/salon.yaml:11:44" in report and "ni un identifiant ni un alias" in report
+    assert "config/alerts/territoire.yaml:11:73" in report and "epci:<SIREN>" in report
+    assert "config/alerts/sans-salon.yaml:" in report and "canal `matrix` sans salon" in report

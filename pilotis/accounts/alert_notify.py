@@ -2,7 +2,8 @@
 
 Written in the transaction of the transitions (:mod:`pilotis.accounts.alert_engine`): a
 transition is recorded together with its messages or not at all. One e-mail per recipient per
-evaluation (every instance that changed, grouped), one webhook call per address.
+evaluation (every instance that changed, grouped), one webhook call per address, one message per
+Matrix room (:mod:`pilotis.accounts.alert_matrix` sends it).
 
 A recipient sees only what :func:`pilotis.core.access.may_see_alert_rule` and
 :func:`~pilotis.core.access.can_receive_alert` allow: a user restricted to a territory is never
@@ -21,12 +22,13 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from pilotis.accounts.alert_matrix import request_document
 from pilotis.accounts.db import utcnow
 from pilotis.accounts.models import AccessRequest, AlertOutbox, AlertSilence, User
 from pilotis.accounts.users import principal_of
 from pilotis.core.access import Grant, Principal, can_receive_alert, may_see_alert_rule
-from pilotis.core.alert_messages import Notice, html_body, subject, text_body, webhook_body
-from pilotis.core.alert_rules import AlertRule, Recipients
+from pilotis.core.alert_messages import Notice, html_body, matrix_content, subject, text_body, webhook_body
+from pilotis.core.alert_rules import AlertRule, MatrixRoom, Recipients
 from pilotis.core.alert_states import Event
 from pilotis.core.cron import parse_cron
 from pilotis.core.territory import Territory, TerritoryIndex
@@ -38,6 +40,8 @@ ACK_SALT = "pilotis-alert-ack"
 ACK_MAX_AGE = 7 * 24 * 3600
 """An acknowledgement link is valid a week (and once: see :mod:`pilotis.accounts.alert_actions`)."""
 ACKABLE = ("firing", "worse", "reminder", "escalation")
+Item = tuple[Notice, str | None]
+"""A notice and its instance's territory (``commune:53130``; None: unknown)."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,18 @@ class Recipient:
 
     email: str
     principal: Principal | None
+
+
+def visible_to(
+    principal: Principal | None, rule: AlertRule, registry: Registry, index: TerritoryIndex, items: list[Item]
+) -> list[Notice]:
+    """The notices of ``items`` that ``principal`` may be told about (None: everything)."""
+    return [
+        notice
+        for notice, territory in items
+        if principal is None
+        or (may_see_alert_rule(principal, rule, registry) and can_receive_alert(principal, territory, index))
+    ]
 
 
 def ack_token(secret: str, rule: str, instance: str, episode: int) -> str:
@@ -186,7 +202,7 @@ class Outbox:
             url = f"{self.options.base_url}/alertes/acquitter/{token}"
         return Notice(instance, place_of(self.rule, instance, territory, self.index), event, url)
 
-    def write(self, items: list[tuple[Notice, str | None]]) -> int:
+    def write(self, items: list[Item]) -> int:
         """Outbox rows for ``items`` (each a notice and its instance's territory); returns how many."""
         escalations = [item for item in items if item[0].event.kind == "escalation"]
         others = [item for item in items if item[0].event.kind != "escalation"]
@@ -197,33 +213,45 @@ class Outbox:
                 for url in self.rule.webhooks:
                     self._add("webhook", url, subject(self.rule, [n for n, _ in others]), self._json(others), "")
                     count += 1
+            if "matrix" in self.rule.channels:
+                count += sum(self._matrix(room, others) for room in self.rule.matrix)
         if escalations and self.rule.escalation is not None:
             count += self._emails(self.rule.escalation.recipients, escalations)
         return count
 
-    def _json(self, items: list[tuple[Notice, str | None]]) -> str:
+    def _json(self, items: list[Item]) -> str:
         return webhook_body(self.rule, [n for n, _ in items], self.now)
 
-    def _emails(self, group: Recipients, items: list[tuple[Notice, str | None]]) -> int:
+    def _links(self) -> tuple[str, str]:
+        """The addresses of the rule's dashboard (empty: none) and of /alertes."""
+        base = self.options.base_url
+        found = self.registry.dashboards.get(self.rule.dashboard or "")
+        return (f"{base}{found.spec.url}" if found is not None else ""), f"{base}/alertes"
+
+    def _matrix(self, room: MatrixRoom, items: list[Item]) -> int:
+        """One message for ``room``: every notice, or those inside its ``territory``."""
+        visible = [notice for notice, _ in items]
+        if room.territory is not None:  # judged as an agent restricted to that territory would be
+            scope = Principal(f"matrix:{room.room}", territory=room.territory)
+            visible = [notice for notice, territory in items if can_receive_alert(scope, territory, self.index)]
+        if not visible:
+            return 0
+        dashboard, alerts = self._links()
+        content = matrix_content(self.rule, visible, dashboard, alerts, room.lang)
+        target = f"{room.room} ({room.homeserver})"
+        title = subject(self.rule, visible, room.lang)
+        self._add("matrix", target, title, request_document(room.homeserver, room.room, room.token_env, content), "")
+        return 1
+
+    def _emails(self, group: Recipients, items: list[Item]) -> int:
         if "email" not in self.rule.channels:
             return 0
         count = 0
         for person in recipients(self.session, group, self.now):
-            visible = [
-                notice
-                for notice, territory in items
-                if person.principal is None
-                or (
-                    may_see_alert_rule(person.principal, self.rule, self.registry)
-                    and can_receive_alert(person.principal, territory, self.index)
-                )
-            ]
+            visible = visible_to(person.principal, self.rule, self.registry, self.index, items)
             if not visible:
                 continue
-            base = self.options.base_url
-            found = self.registry.dashboards.get(self.rule.dashboard or "")
-            dashboard = f"{base}{found.spec.url}" if found is not None else ""
-            alerts = f"{base}/alertes"
+            dashboard, alerts = self._links()
             self._add(
                 "email",
                 person.email,

@@ -1,4 +1,5 @@
-"""Delivering the alert outbox: e-mails through SMTP, JSON webhooks signed with HMAC-SHA256.
+"""Delivering the alert outbox: e-mails through SMTP, JSON webhooks signed with HMAC-SHA256,
+messages in Matrix / Tchap rooms (:mod:`pilotis.accounts.alert_matrix`).
 
 :func:`drain_outbox` takes the pending rows whose time has come, each claimed by an UPDATE that
 only one drainer wins (``claimed_until``: a drainer killed while sending releases its rows when
@@ -26,6 +27,7 @@ from email.utils import make_msgid
 
 from sqlalchemy import or_, select, update
 
+from pilotis.accounts.alert_matrix import send_matrix
 from pilotis.accounts.db import Database
 from pilotis.accounts.models import AlertOutbox
 
@@ -153,6 +155,8 @@ def drain_outbox(
         try:
             if row.channel == "email":
                 send_email(mail, row)
+            elif row.channel == "matrix":
+                send_matrix(row)
             else:
                 send_webhook(webhook_secret, row, now)
         except (OSError, smtplib.SMTPException, ValueError) as exc:

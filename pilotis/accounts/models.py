@@ -495,12 +495,13 @@ class AlertOutbox(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     rule: Mapped[str] = mapped_column(String(100))
     channel: Mapped[str] = mapped_column(String(20))
-    """`email` or `webhook`."""
+    """`email`, `webhook` or `matrix`."""
     recipient: Mapped[str] = mapped_column(String(500))
-    """An e-mail address, or the webhook's URL."""
+    """An e-mail address, the webhook's URL, or the Matrix room and its homeserver."""
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
-    """Plain text (e-mail) or the JSON document (webhook)."""
+    """Plain text (e-mail), the JSON document (webhook) or the Matrix request (room, name of the
+    token's variable, message: :func:`pilotis.accounts.alert_matrix.request_document`)."""
     html: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(20), default="pending")
     """`pending`, `sent` or `failed` (given up after the last attempt)."""

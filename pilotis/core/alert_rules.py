@@ -13,6 +13,7 @@ evaluation itself is :mod:`pilotis.core.alert_states` (the state machine) and
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -24,7 +25,11 @@ from pilotis.core.schema import CronSchedule, Duration, Strict, parse_duration
 LEVELS = ("vigilance", "alerte", "crise")
 """Alert levels, from the mildest; each is shown with an icon AND its word, never by colour alone."""
 LEVEL_ICONS = {"vigilance": "⚠", "alerte": "▲", "crise": "⛔"}
-Channel = Literal["email", "webhook"]
+Channel = Literal["email", "webhook", "matrix"]
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+_ROOM = re.compile(r"^(![^\s]+|#[^:\s]+:[^\s]+)$")
+"""A room id (``!opaque:server``; since room version 12 ``!opaque``, no server) or an alias (``#name:server``)."""
+_TERRITORY = re.compile(r"^(epci|commune):[0-9A-Za-z]+$")
 
 
 def _seconds(value: str | int | None) -> int | None:
@@ -86,6 +91,61 @@ class Maintenance(_Strict):
     """Durée de la fenêtre (`2h`)."""
 
     _duration = field_validator("duration", mode="before")(lambda v: _seconds(v))
+
+
+class MatrixRoom(_Strict):
+    """A Matrix room told about every change (Tchap is a Matrix homeserver: same settings). The
+    bot's access token is read from the environment variable named by ``token_env``, never
+    written in the file (docs/alertes.md, « Matrix / Tchap »)."""
+
+    homeserver: str
+    """Adresse du serveur Matrix du compte du robot (`https://matrix.agent.interieur.tchap.gouv.fr`)."""
+    room: str
+    """Salon : identifiant (`!abcdef:serveur`) ou alias (`#crues-53:serveur`) ; le robot doit y être invité."""
+    token_env: str
+    """Nom de la variable d'environnement qui contient le jeton d'accès du robot (`PILOTIS_MATRIX_TOKEN`) ; jamais le
+    jeton lui-même."""
+    lang: Literal["fr", "en"] = "fr"
+    """Langue du message : `fr` (défaut) ou `en`."""
+    territory: str | None = None
+    """Limiter le salon aux instances d'un territoire (`epci:200083392`, `commune:53130`), comme un agent restreint.
+    Absent : toutes les instances."""
+
+    @field_validator("homeserver")
+    @classmethod
+    def _homeserver(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise HintedValueError(
+                f"`{value}` n'est pas l'adresse d'un serveur Matrix", "écrivez `https://matrix.exemple.fr`"
+            )
+        return value.rstrip("/")
+
+    @field_validator("room")
+    @classmethod
+    def _room(cls, value: str) -> str:
+        if not _ROOM.match(value):
+            raise HintedValueError(
+                f"`{value}` n'est ni un identifiant ni un alias de salon Matrix",
+                'écrivez `"!identifiant:serveur"` ou `"#alias:serveur"`, entre guillemets (# ouvre un commentaire)',
+            )
+        return value
+
+    @field_validator("token_env")
+    @classmethod
+    def _token_env(cls, value: str) -> str:
+        if not _ENV_NAME.match(value):
+            raise HintedValueError(
+                "`token_env` est le NOM d'une variable d'environnement, pas le jeton",
+                "écrivez par exemple `token_env: PILOTIS_MATRIX_TOKEN` et placez le jeton dans cette variable",
+            )
+        return value
+
+    @field_validator("territory")
+    @classmethod
+    def _territory(cls, value: str | None) -> str | None:
+        if value is not None and not _TERRITORY.match(value):
+            raise HintedValueError(f"territoire `{value}` invalide", "écrivez `epci:<SIREN>` ou `commune:<code INSEE>`")
+        return value
 
 
 class Thresholds(_Strict):
@@ -154,9 +214,11 @@ class AlertRule(_Strict):
     recipients: Recipients
     """Destinataires : `{users: […], departments: […], roles: […], emails: […]}`."""
     channels: list[Channel] = Field(default_factory=lambda: list[Channel](["email"]))
-    """Canaux : `email` (SMTP) et/ou `webhook` (JSON signé HMAC-SHA256)."""
+    """Canaux : `email` (SMTP), `webhook` (JSON signé HMAC-SHA256) et/ou `matrix` (salons Matrix ou Tchap)."""
     webhooks: list[str] = Field(default_factory=list)
     """Adresses des webhooks (`https://…`), `${VARIABLE}` lue dans l'environnement."""
+    matrix: list[MatrixRoom] = Field(default_factory=list)
+    """Salons Matrix / Tchap du canal `matrix` : `[{homeserver: https://…, room: "!id:serveur", token_env: NOM}]`."""
     escalation: Escalation | None = None
     """Second groupe prévenu sans acquittement : `{after: 30min, recipients: {roles: [manager]}}`."""
     maintenance: list[Maintenance] = Field(default_factory=list)
@@ -219,6 +281,10 @@ class AlertRule(_Strict):
             raise HintedValueError("`measure` manque", "écrivez par exemple `measure: avg(valeur)`")
         if "webhook" in self.channels and not self.webhooks:
             raise HintedValueError("canal `webhook` sans adresse", "ajoutez `webhooks: [https://…]`")
+        if "matrix" in self.channels and not self.matrix:
+            raise HintedValueError(
+                "canal `matrix` sans salon", "ajoutez `matrix: [{homeserver: https://…, room: …, token_env: …}]`"
+            )
         return self
 
     # ------------------------------------------------------------------ thresholds
