@@ -93,3 +93,22 @@ def test_matrix_room_mistakes_are_reported_at_their_line_and_column(tmp_path: Pa
     assert "config/alerts/salon.yaml:11:44" in report and "ni un identifiant ni un alias" in report
     assert "config/alerts/territoire.yaml:11:73" in report and "epci:<SIREN>" in report
     assert "config/alerts/sans-salon.yaml:" in report and "canal `matrix` sans salon" in report
+
+
+def test_the_documented_and_the_shipped_matrix_examples_load(tmp_path: Path) -> None:
+    """The example of docs/alertes.md (« Matrix / Tchap ») and the commented one of the flood rule
+    are valid rules once copied or uncommented."""
+    docs = (alerting.ROOT / "docs" / "alertes.md").read_text(encoding="utf-8")
+    documented = docs.split("### Matrix / Tchap", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    shipped = (alerting.ROOT / "config" / "alerts" / "crues-hauteur.yaml").read_text(encoding="utf-8")
+    uncommented = "\n".join(
+        line[2:] for line in shipped.splitlines() if line.startswith(("# channels", "# matrix", "#  "))
+    )
+    sensors = alerting.Sensors(tmp_path / "capteurs.db")
+    rules = {"doc": GOOD + documented, "livree": GOOD + uncommented + "\n"}
+    registry = alerting.registry_of(alerting.make_config(tmp_path, rules, sensors.path))
+    first, second = registry.alerts["doc"].matrix
+    assert first.room.startswith("#crues-53") and first.token_env == "PILOTIS_MATRIX_TOKEN" and first.lang == "fr"
+    assert (second.territory, second.lang) == ("epci:200083392", "en")
+    (room,) = registry.alerts["livree"].matrix
+    assert registry.alerts["livree"].channels == ["email", "matrix"] and room.token_env == "PILOTIS_MATRIX_TOKEN"
