@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.server
 import os
 import subprocess
+import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -138,7 +140,7 @@ def _configure(folder: Path, port: int) -> tuple[Path, str]:
     config["suppress_key_server_warning"] = True
     config["enable_metrics"] = False
     config["url_preview_enabled"] = False
-    for key in ("rc_message", "rc_registration", "rc_login", "rc_admin_redaction"):
+    for key in ("rc_message", "rc_registration", "rc_login", "rc_admin_redaction", "rc_room_creation"):
         config[key] = FAST if key != "rc_login" else {"address": FAST, "account": FAST, "failed_attempts": FAST}
     config["rc_joins"] = {"local": FAST, "remote": FAST}
     config["rc_invites"] = {"per_room": FAST, "per_user": FAST, "per_issuer": FAST}
@@ -182,3 +184,54 @@ def synapse(folder: Path, timeout: float = 90.0) -> Iterator[Homeserver]:
             process.kill()
             process.wait()
         log.close()
+
+
+@dataclass
+class LossyProxy:
+    """A loopback HTTP proxy in front of the homeserver that forwards every request but, for the
+    next ``lose`` message sends, drops the connection once the homeserver has answered: the
+    message is posted, the sender never learns it (a time-out, a proxy restarting)."""
+
+    url: str = ""
+    lose: int = 0
+    sends: list[str] = field(default_factory=list)
+    """The paths of the message sends forwarded (transaction id included)."""
+
+
+@contextmanager
+def lossy_proxy(upstream: str) -> Iterator[LossyProxy]:
+    """A :class:`LossyProxy` to ``upstream`` on a free loopback port until the block ends."""
+    proxy = LossyProxy()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _forward(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else None
+            headers = {k: v for k, v in self.headers.items() if k.lower() in ("authorization", "content-type")}
+            answer = requests.request(self.command, upstream + self.path, data=body, headers=headers, timeout=30)
+            if "/send/" in self.path:
+                proxy.sends.append(self.path)
+                if proxy.lose:
+                    proxy.lose -= 1
+                    self.close_connection = True  # posted upstream, no answer downstream
+                    return
+            self.send_response(answer.status_code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer.content)))
+            self.end_headers()
+            self.wfile.write(answer.content)
+
+        do_GET = do_PUT = do_POST = _forward  # noqa: N815 (http.server API)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    proxy.url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield proxy
+    finally:
+        server.shutdown()
+        server.server_close()

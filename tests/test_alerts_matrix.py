@@ -1,17 +1,19 @@
 """The Matrix / Tchap alert channel against a real homeserver: Synapse on loopback (started once
 for the module, ~7 s), a bot account posting, a reader account reading the room as a person's
-client would, a real SMTP server for the e-mail channel of the same rule, a simulated clock."""
+client would, a real SMTP server for the e-mail channel of the same rule, a simulated clock; the
+application database on SQLite, and on PostgreSQL when PILOTIS_TEST_PG is set."""
 
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from pilotis.accounts import alert_actions
 from pilotis.accounts.alert_outbox import MAX_ATTEMPTS, MailSettings
@@ -19,7 +21,8 @@ from pilotis.accounts.db import Database
 from pilotis.accounts.models import AlertOutbox
 from tests import alerting
 from tests.alerting import INSIDE, LAVAL_EPCI, OUTSIDE, START, Evaluator, Mailbox, Sensors
-from tests.matrix_server import Account, Homeserver, synapse
+from tests.dbutil import DB_KINDS, database_url
+from tests.matrix_server import Account, Homeserver, lossy_proxy, synapse
 
 NOW = START + dt.timedelta(seconds=30)
 RULE = """
@@ -74,8 +77,8 @@ class Kit:
             return list(session.scalars(select(AlertOutbox).where(AlertOutbox.channel == "matrix")))
 
 
-@pytest.fixture
-def make_kit(tmp_path: Path, matrix: Matrix) -> Iterator:
+@pytest.fixture(params=DB_KINDS)
+def make_kit(request: pytest.FixtureRequest, tmp_path: Path, matrix: Matrix) -> Iterator:
     """``make_kit(rooms)``: a rule whose ``matrix:`` block is ``rooms`` (YAML lines), an admin with an address."""
     with ExitStack() as stack:
 
@@ -84,7 +87,7 @@ def make_kit(tmp_path: Path, matrix: Matrix) -> Iterator:
             sensors = Sensors(tmp_path / "capteurs.db")
             rule = RULE.format(rooms=rooms)
             registry = alerting.registry_of(alerting.make_config(tmp_path, {"crues": rule}, sensors.path))
-            db = stack.enter_context(Database(f"sqlite:///{tmp_path / 'app.db'}"))
+            db = stack.enter_context(Database(stack.enter_context(database_url(request.param, tmp_path))))
             db.upgrade()
             alerting.add_user(db, "astreinte", email="astreinte@cd53.test", roles=["admin"])
             return Kit(db, sensors, box, mail, Evaluator(db, registry))
@@ -97,8 +100,10 @@ def room_for(matrix: Matrix, alias: str | None = None) -> str:
     return matrix.server.create_room(matrix.reader, [matrix.bot.user_id], alias)
 
 
-def entry(matrix: Matrix, room: str, extra: str = "") -> str:
-    return f'  - {{homeserver: "{matrix.server.url}", room: "{room}", token_env: PILOTIS_TEST_MATRIX_TOKEN{extra}}}'
+def entry(matrix: Matrix, room: str, extra: str = "", server: str = "") -> str:
+    """One item of the rule's ``matrix:`` list (``server``: another address for the homeserver)."""
+    url = server or matrix.server.url
+    return f'  - {{homeserver: "{url}", room: "{room}", token_env: PILOTIS_TEST_MATRIX_TOKEN{extra}}}'
 
 
 def test_a_storm_is_one_message_in_the_room_with_levels_values_thresholds_and_links(
@@ -136,20 +141,25 @@ def test_a_storm_is_one_message_in_the_room_with_levels_values_thresholds_and_li
 def test_a_retry_after_a_lost_answer_does_not_post_twice(
     make_kit, matrix: Matrix, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The homeserver posted but the answer was lost (a time-out): the row is sent again with the
-    same transaction id, the homeserver recognises it, the room still has one message."""
+    """The homeserver posted but its answer was lost on the way (a proxy drops the connection): the
+    row is retried after its back-off with the same transaction id, the homeserver recognises it,
+    and the room still holds ONE message."""
     monkeypatch.setenv("PILOTIS_TEST_MATRIX_TOKEN", matrix.bot.token)
     room = room_for(matrix)
-    kit = make_kit(entry(matrix, room))
-    kit.fire({"c1": 36.0})
+    matrix.server.join(matrix.bot, room)
+    with lossy_proxy(matrix.server.url) as proxy:
+        proxy.lose = 1
+        kit = make_kit(entry(matrix, room, server=proxy.url))
+        kit.fire({"c1": 36.0})
+        assert len(matrix.server.messages(matrix.reader, room)) == 1  # posted…
+        (row,) = kit.matrix_rows()
+        assert row.status == "pending" and row.last_error is not None  # …but not known to be
+        assert kit.evaluator.drain(NOW + dt.timedelta(seconds=29), kit.mail).sent == 0  # back-off: 30 s
+        assert kit.evaluator.drain(NOW + dt.timedelta(seconds=30), kit.mail).sent == 1
     assert len(matrix.server.messages(matrix.reader, room)) == 1
-    with kit.db.session() as session:  # what a drainer that timed out leaves: the row still to send
-        session.execute(update(AlertOutbox).where(AlertOutbox.channel == "matrix").values(status="pending"))
-    report = kit.evaluator.drain(NOW + dt.timedelta(seconds=30), kit.mail)
-    assert report.sent == 1
-    assert len(matrix.server.messages(matrix.reader, room)) == 1
+    assert len(proxy.sends) == 2 and proxy.sends[0] == proxy.sends[1]  # the same transaction id
     (row,) = kit.matrix_rows()
-    assert (row.status, row.attempts) == ("sent", 2)
+    assert (row.status, row.attempts, row.last_error) == ("sent", 2, None)
 
 
 def test_a_wrong_token_fails_visibly_and_the_email_still_goes(
@@ -191,9 +201,10 @@ def test_a_room_limited_to_a_territory_is_told_only_about_it_and_an_alias_and_en
     in English) reads only its 3 sensors, as an agent restricted to that EPCI would; the
     département's room reads all 6."""
     monkeypatch.setenv("PILOTIS_TEST_MATRIX_TOKEN", matrix.bot.token)
-    laval = room_for(matrix, alias="crues-laval")
+    name = f"crues-laval-{secrets.token_hex(3)}"  # an alias is taken once per homeserver (module-wide)
+    laval = room_for(matrix, alias=name)
     everything = room_for(matrix)
-    alias = "#crues-laval:pilotis.test"
+    alias = f"#{name}:pilotis.test"
     kit = make_kit(
         entry(matrix, alias, f", territory: 'epci:{LAVAL_EPCI}', lang: en") + "\n" + entry(matrix, everything)
     )

@@ -19,6 +19,7 @@ the ``m.room.message``.
 from __future__ import annotations
 
 import datetime as dt
+import http.client
 import json
 import os
 import urllib.error
@@ -82,6 +83,8 @@ def _call(
             error = {}
         code = error.get("errcode", "")
         raise MatrixError(f"Matrix {exc.code} {code} : {error.get('error', exc.reason)}", exc.code) from None
+    except http.client.HTTPException as exc:  # an answer cut short: not an OSError, retried all the same
+        raise MatrixError(f"réponse interrompue du serveur Matrix : {type(exc).__name__} {exc}") from None
     return found if isinstance(found, dict) else {}
 
 
@@ -96,7 +99,11 @@ def send_matrix(row: AlertOutbox, timeout: float = 10.0) -> str:
     room_id = room
     if room.startswith("#"):  # an alias: the room it names now
         alias = urllib.parse.quote(room, safe="")
-        room_id = str(_call(homeserver, "GET", f"{API}/directory/room/{alias}", token, None, timeout)["room_id"])
+        room_id = str(
+            _call(homeserver, "GET", f"{API}/directory/room/{alias}", token, None, timeout).get("room_id", "")
+        )
+        if not room_id:
+            raise MatrixError(f"l'alias {room} ne désigne aucun salon")
     path = send_path(room_id, transaction_id(row))
     try:
         answer = _call(homeserver, "PUT", path, token, document["content"], timeout)

@@ -238,7 +238,7 @@ class Outbox:
             return 0
         dashboard, alerts = self._links()
         content = matrix_content(self.rule, visible, dashboard, alerts, room.lang)
-        target = f"{room.room} ({room.homeserver})"
+        target = f"{room.room} ({room.homeserver})"[:500]
         title = subject(self.rule, visible, room.lang)
         self._add("matrix", target, title, request_document(room.homeserver, room.room, room.token_env, content), "")
         return 1
