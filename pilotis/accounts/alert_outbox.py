@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import http.client
 import os
 import smtplib
 import urllib.error
@@ -159,7 +160,8 @@ def drain_outbox(
                 send_matrix(row)
             else:
                 send_webhook(webhook_secret, row, now)
-        except (OSError, smtplib.SMTPException, ValueError) as exc:
+        except (OSError, smtplib.SMTPException, http.client.HTTPException, ValueError) as exc:
+            # HTTPException: a receiver answering something that is not HTTP (retried like a refusal)
             error = f"{type(exc).__name__} : {exc}"[:2000]
         with db.session() as session:
             stored = session.get(AlertOutbox, row.id)
