@@ -74,6 +74,13 @@ def login_as(client: FlaskClient, username: str, password: str = DEMO_PASSWORD, 
     return response
 
 
+def signed_in(app: Any, username: str, password: str = DEMO_PASSWORD) -> FlaskClient:
+    """A test client of the Dash ``app`` signed in as ``username`` through the real login form."""
+    client = app.server.test_client()
+    login_as(client, username, password)
+    return client
+
+
 def page_callback(
     client: FlaskClient,
     dashboard: Dashboard,

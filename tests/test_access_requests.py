@@ -19,7 +19,7 @@ from pilotis.accounts.models import AccessRequest, AlertOutbox, AuditEvent, User
 from pilotis.core.access import Grant, Principal, can_view
 from pilotis.ui.portal import render_key
 from tests.alerting import smtp_server
-from tests.helpers import api_token, bearer, form_token, login_as, page_callback, route, texts
+from tests.helpers import api_token, bearer, form_token, page_callback, route, signed_in, texts
 
 DECIDE = "/compte/acces/a-traiter"
 
@@ -36,12 +36,6 @@ def no_requests(db: Any) -> Iterator[None]:
     clean()
     yield
     clean()
-
-
-def _client(app: Any, username: str) -> Any:
-    client = app.server.test_client()
-    login_as(client, username)
-    return client
 
 
 def _ask(client: Any, page: str, reason: str) -> Any:
@@ -83,7 +77,7 @@ def _sees_rsa(app: Any, portal: Any, client: Any, token: str) -> dict[str, int]:
 
 
 def test_request_grant_open_then_ended(app: Any, db: Any, portal: Any) -> None:
-    finances = _client(app, "manager.finances")
+    finances = signed_in(app, "manager.finances")
     token = api_token(db, "manager.finances")
     before = _sees_rsa(app, portal, finances, token)
     assert before == {"page": 403, "callback": 403, "export": 404, "api": 404}  # refused, naming nothing
@@ -101,7 +95,7 @@ def test_request_grant_open_then_ended(app: Any, db: Any, portal: Any) -> None:
     assert (request.dashboard, request.status) == ("rsa", "pending")
     assert _events(db, "access_requested")[-1].username == "manager.finances"
 
-    referent = _client(app, "agent.rsa")  # config/referents.yaml: holder of dashboard:rsa
+    referent = signed_in(app, "agent.rsa")  # config/referents.yaml: holder of dashboard:rsa
     listed = referent.get(DECIDE).get_data(as_text=True)
     assert "Préparer la réunion budgétaire RSA" in listed and "manager.finances" in listed
     until = (datetime.now(UTC) + timedelta(days=10)).date()
@@ -122,10 +116,10 @@ def test_request_grant_open_then_ended(app: Any, db: Any, portal: Any) -> None:
 
 
 def test_refusal_with_reason_is_shown_to_the_requester(app: Any, db: Any) -> None:
-    finances = _client(app, "manager.finances")
+    finances = signed_in(app, "manager.finances")
     assert _ask(finances, "/rsa", "Curiosité").status_code == 303
     request = _only_request(db)
-    admin = _client(app, "admin")
+    admin = signed_in(app, "admin")
     missing = _decide(admin, request.id, decision="refuse", reason="  ")
     assert missing.status_code == 400 and "motif" in missing.get_data(as_text=True)
     answer = _decide(admin, request.id, decision="refuse", reason="Données nominatives : voir la DSI")
@@ -139,11 +133,11 @@ def test_refusal_with_reason_is_shown_to_the_requester(app: Any, db: Any) -> Non
 
 
 def test_forms_need_the_csrf_token(app: Any, db: Any) -> None:
-    finances = _client(app, "manager.finances")
+    finances = signed_in(app, "manager.finances")
     assert finances.post("/compte/acces/demander", data={"page": "/rsa", "reason": "x"}).status_code == 400
     assert _ask(finances, "/rsa", "Besoin").status_code == 303
     request = _only_request(db)
-    admin = _client(app, "admin")
+    admin = signed_in(app, "admin")
     forged = admin.post(f"/compte/acces/{request.id}/decision", data={"decision": "grant", "until": "2099-01-01"})
     assert forged.status_code == 400
     assert _only_request(db).status == "pending"
@@ -154,12 +148,12 @@ def test_nobody_grants_himself_nor_what_they_do_not_answer_for(app: Any, db: Any
         rsa_id = session.scalar(select(User.id).where(User.username == "agent.rsa"))
     # agent.rsa, referent of `finances`? No: of `rsa`. A request of his own (written directly)…
     own = access_requests.create(db, rsa_id, "rsa", "ma propre demande")
-    referent = _client(app, "agent.rsa")
+    referent = signed_in(app, "agent.rsa")
     assert _decide(referent, own.id, decision="grant", until="2099-01-01").status_code == 403
-    finances = _client(app, "manager.finances")
+    finances = signed_in(app, "manager.finances")
     assert _ask(finances, "/rsa", "Besoin").status_code == 303
     theirs = next(r for r in access_requests.listed(db) if r.username == "manager.finances").request
-    rh = _client(app, "agent.rh")  # not a referent of `rsa`, not an administrator
+    rh = signed_in(app, "agent.rh")  # not a referent of `rsa`, not an administrator
     assert _decide(rh, theirs.id, decision="grant", until="2099-01-01").status_code == 403
     assert "Préparer" not in rh.get(DECIDE).get_data(as_text=True)
     with db.session() as session:
@@ -169,7 +163,7 @@ def test_nobody_grants_himself_nor_what_they_do_not_answer_for(app: Any, db: Any
 
 
 def test_requests_are_limited_and_checked(app: Any, db: Any) -> None:
-    finances = _client(app, "manager.finances")
+    finances = signed_in(app, "manager.finances")
     empty = _ask(finances, "/rsa", "   ")
     assert empty.status_code == 400 and "motif" in empty.get_data(as_text=True)
     assert finances.get("/compte/acces/demander?page=/finances").status_code == 400  # already visible
@@ -218,7 +212,7 @@ def test_the_referent_is_told_by_e_mail(app: Any, db: Any) -> None:
     """The request goes out through the outbox the worker drains, to the dashboard's referent
     (config/referents.yaml: holder and deputy of `dashboard:rsa` share one address), with the
     link to the page where they decide."""
-    rh = _client(app, "agent.rh")
+    rh = signed_in(app, "agent.rh")
     assert _ask(rh, "/rsa", "Croiser absentéisme et RSA").status_code == 303
     request = _only_request(db)
     with smtp_server() as (box, mail):
@@ -234,10 +228,10 @@ def test_the_referent_is_told_by_e_mail(app: Any, db: Any) -> None:
 
 
 def test_a_granted_access_can_be_closed_before_its_end(app: Any, db: Any, portal: Any) -> None:
-    rh = _client(app, "agent.rh")
+    rh = signed_in(app, "agent.rh")
     assert _ask(rh, "/rsa", "Une étude ponctuelle").status_code == 303
     request = _only_request(db)
-    referent = _client(app, "agent.rsa")
+    referent = signed_in(app, "agent.rsa")
     assert _decide(referent, request.id, decision="grant", until="2099-12-31").status_code == 400  # > 366 days
     until = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
     assert _decide(referent, request.id, decision="grant", until=until).status_code == 200

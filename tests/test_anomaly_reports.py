@@ -20,7 +20,7 @@ from pilotis.accounts.users import DEMO_USERS
 from pilotis.core.access import can_view_widget
 from pilotis.core.widget_referent import answerer, candidate_roles
 from tests.alerting import smtp_server
-from tests.helpers import form_token, login_as, route, texts
+from tests.helpers import form_token, route, signed_in, texts
 from tests.test_access_matrix import principal_of_demo
 
 FORM = "/signalements/nouveau?tableau=rsa&widget=communes&territoire=commune:53130&annee=2019"
@@ -38,12 +38,6 @@ def no_reports(db: Any) -> Iterator[None]:
     clean()
     yield
     clean()
-
-
-def _client(app: Any, username: str) -> Any:
-    client = app.server.test_client()
-    login_as(client, username)
-    return client
 
 
 def _send(client: Any, form: str, message: str) -> Any:
@@ -76,14 +70,14 @@ def _change(client: Any, report_id: int, **fields: str) -> Any:
 
 
 def test_every_widget_links_to_the_form(app: Any) -> None:
-    agent = _client(app, "agent.rsa")
+    agent = signed_in(app, "agent.rsa")
     page = route(agent, "/rsa")
     assert "Signaler une anomalie" in texts(page)
     assert "/signalements/nouveau?tableau=rsa&widget=communes" in str(page)
 
 
 def test_report_reaches_the_referent_by_mail_with_page_and_filters_not_the_values(app: Any, db: Any) -> None:
-    rh = _client(app, "president")  # sees every dashboard
+    rh = signed_in(app, "president")  # sees every dashboard
     form = rh.get(FORM).get_data(as_text=True)
     assert "Agent RSA" in form and "Laval" in form  # who it goes to; the filter in words
     sent = _send(rh, FORM, "Le nombre de foyers de Laval en 2019 semble doublé.")
@@ -110,14 +104,14 @@ def test_report_reaches_the_referent_by_mail_with_page_and_filters_not_the_value
 def test_inbox_status_flow_and_the_sender_follows_it(app: Any, db: Any) -> None:
     with db.session() as session:  # an address to be told at: the sender's account's
         session.execute(update(User).where(User.username == "president").values(email="presidence@example.org"))
-    sender = _client(app, "president")
+    sender = signed_in(app, "president")
     assert _send(sender, FORM, "Valeur manquante pour 2019").status_code == 303
     report = _only(db)
     mine = sender.get("/signalements").get_data(as_text=True)
     assert "Valeur manquante pour 2019" in mine and "reçu" in mine
     assert "Signalements reçus" not in mine or "signalement-" + str(report.id) not in mine
 
-    referent = _client(app, "agent.rsa")  # holder of datasets: rsa_communes
+    referent = signed_in(app, "agent.rsa")  # holder of datasets: rsa_communes
     inbox = referent.get("/signalements").get_data(as_text=True)
     assert f'id="signalement-{report.id}"' in inbox and "Valeur manquante pour 2019" in inbox
     assert _change(referent, report.id, status="in_progress", reply="").status_code == 200
@@ -143,20 +137,20 @@ def test_inbox_status_flow_and_the_sender_follows_it(app: Any, db: Any) -> None:
 
 
 def test_someone_else_cannot_handle_a_report(app: Any, db: Any) -> None:
-    sender = _client(app, "president")
+    sender = signed_in(app, "president")
     assert _send(sender, FORM, "Doublon").status_code == 303
     report = _only(db)
-    rh = _client(app, "agent.rh")  # referent of other roles only
+    rh = signed_in(app, "agent.rh")  # referent of other roles only
     assert f"signalement-{report.id}" not in rh.get("/signalements").get_data(as_text=True)
     assert _change(rh, report.id, status="resolved", reply="x").status_code == 403
     assert _only(db).status == "received"
     assert _events(db, "access_denied")[-1].target == f"signalement {report.id}"
-    admin = _client(app, "admin")  # the administrators see every report
+    admin = signed_in(app, "admin")  # the administrators see every report
     assert f'id="signalement-{report.id}"' in admin.get("/signalements").get_data(as_text=True)
 
 
 def test_a_dashboard_the_sender_may_not_see_is_a_404(app: Any, db: Any) -> None:
-    finances = _client(app, "manager.finances")  # may not open /rsa
+    finances = signed_in(app, "manager.finances")  # may not open /rsa
     assert finances.get(FORM).status_code == 404
     forged = finances.post("/signalements/nouveau", data={"tableau": "rsa", "widget": "communes", "message": "x"})
     assert forged.status_code in (400, 404)  # no CSRF token (400) or not visible (404): nothing recorded
@@ -172,18 +166,18 @@ def test_a_dashboard_the_sender_may_not_see_is_a_404(app: Any, db: Any) -> None:
 
 
 def test_forms_need_the_csrf_token(app: Any, db: Any) -> None:
-    sender = _client(app, "president")
+    sender = signed_in(app, "president")
     forged = sender.post("/signalements/nouveau", data={"tableau": "rsa", "widget": "communes", "message": "x"})
     assert forged.status_code == 400
     assert _send(sender, FORM, "Vrai signalement").status_code == 303
     report = _only(db)
-    referent = _client(app, "agent.rsa")
+    referent = signed_in(app, "agent.rsa")
     assert referent.post(f"/signalements/{report.id}/etat", data={"status": "resolved"}).status_code == 400
     assert _only(db).status == "received"
 
 
 def test_bad_filters_and_empty_messages_are_refused_in_french(app: Any) -> None:
-    sender = _client(app, "president")
+    sender = signed_in(app, "president")
     bad = sender.get("/signalements/nouveau?tableau=rsa&widget=communes&annee=1850")
     assert bad.status_code == 400 and "annee" in bad.get_data(as_text=True)
     empty = _send(sender, FORM, "   ")
@@ -191,7 +185,7 @@ def test_bad_filters_and_empty_messages_are_refused_in_french(app: Any) -> None:
 
 
 def test_reports_are_rate_limited_per_person(app: Any, db: Any) -> None:
-    sender = _client(app, "president")
+    sender = signed_in(app, "president")
     with db.session() as session:
         user_id = session.scalar(select(User.id).where(User.username == "president"))
     draft = anomaly_reports.Draft("rsa", "communes", "/rsa", "", "", "dataset:rsa_communes")
@@ -204,7 +198,7 @@ def test_reports_are_rate_limited_per_person(app: Any, db: Any) -> None:
             update(AnomalyReport).values(created_at=datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=2))
         )
     assert _send(sender, FORM, "Une heure plus tard").status_code == 303
-    other = _client(app, "agent.rsa")  # the limit is per person
+    other = signed_in(app, "agent.rsa")  # the limit is per person
     assert _send(other, FORM, "Un autre expéditeur").status_code == 303
 
 
@@ -225,7 +219,7 @@ def test_a_widget_without_a_present_referent_goes_to_the_admins(portal: Any) -> 
 def test_the_form_follows_the_access_matrix(app: Any, portal: Any, username: str) -> None:
     """Every demo user × every dashboard × its first widget: the form opens exactly where the
     widget may be seen (the one access function), else 404 naming nothing; signed out: the login."""
-    client = _client(app, username)
+    client = signed_in(app, username)
     principal = principal_of_demo(username)
     anonymous = app.server.test_client()
     for dashboard in portal.registry.dashboards.values():
@@ -240,7 +234,7 @@ def test_the_form_follows_the_access_matrix(app: Any, portal: Any, username: str
 
 
 def test_the_pages_speak_english_too(app: Any, db: Any) -> None:
-    sender = _client(app, "president")
+    sender = signed_in(app, "president")
     sender.set_cookie("pilotis_lang", "en")
     form = sender.get(FORM).get_data(as_text=True)
     assert "Report an anomaly" in form and "Send the report" in form and "Values shown (attached)" in form
@@ -261,7 +255,7 @@ def test_attached_values_only_for_who_may_open_the_dashboard(app: Any, db: Any) 
         "rsa", "communes", "/rsa", "Territoire : Laval", "Commune | Foyers\nLaval | 4 321", "dataset:rh_paie"
     )
     anomaly_reports.create(db, user_id, draft, "Chiffre étrange")
-    rh = _client(app, "agent.rh").get("/signalements").get_data(as_text=True)
+    rh = signed_in(app, "agent.rh").get("/signalements").get_data(as_text=True)
     assert "Chiffre étrange" in rh and "4 321" not in rh and "Valeurs jointes non affichées" in rh
-    admin = _client(app, "admin").get("/signalements").get_data(as_text=True)
+    admin = signed_in(app, "admin").get("/signalements").get_data(as_text=True)
     assert "4 321" in admin

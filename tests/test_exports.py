@@ -23,7 +23,7 @@ from pilotis.accounts import audit
 from pilotis.accounts.db import Database
 from pilotis.core.settings import ROOT
 from pilotis.ui.portal import Portal
-from tests.helpers import find_class, route, texts
+from tests.helpers import find_class, route, signed_in, texts
 
 LAVAL = "200083392"
 OTHER_EPCI = "200055887"
@@ -40,12 +40,6 @@ def rsa() -> dict[str, Any]:
     last_2019 = max(d for d in frame["date"] if d.year == 2019)
     at = frame[frame["date"] == last_2019]
     return {"members": members, "all": at, "laval": at[at["code_insee"].isin(members)]}
-
-
-def signed_in(app: Dash, login_as: Callable[..., Any], username: str) -> FlaskClient:
-    client = app.server.test_client()
-    login_as(client, username)
-    return client
 
 
 def read_csv(body: bytes) -> pd.DataFrame:
@@ -82,7 +76,7 @@ def test_agent_downloads_what_the_page_shows(agent_client: FlaskClient, rsa: dic
 
 
 def test_restricted_agent_gets_only_his_rows(app: Dash, login_as: Callable[..., Any], rsa: dict[str, Any]) -> None:
-    laval = signed_in(app, login_as, "agent.laval")
+    laval = signed_in(app, "agent.laval")
     expected = rsa["laval"].groupby("code_insee")["foyers_allocataires"].sum()
     # asking for the whole département, or another EPCI, is clamped to his EPCI as on the page
     for territory in ("departement:53", f"epci:{OTHER_EPCI}", None):
@@ -108,7 +102,7 @@ def test_restricted_agent_gets_only_his_rows(app: Dash, login_as: Callable[..., 
 def test_user_without_the_dashboard_gets_404(
     app: Dash, login_as: Callable[..., Any], agent_client: FlaskClient, db: Database
 ) -> None:
-    finances = signed_in(app, login_as, "manager.finances")
+    finances = signed_in(app, "manager.finances")
     refused = finances.get("/exports/rsa/communes.csv")
     unknown = finances.get("/exports/nowhere/communes.csv")
     assert refused.status_code == unknown.status_code == 404

@@ -23,7 +23,7 @@ from pilotis.ui import seance_render
 from pilotis.ui.portal import Portal
 from pilotis.ui.seance_render import canonical
 from tests.dbutil import DB_KINDS, database_url
-from tests.helpers import login_as, texts
+from tests.helpers import signed_in, texts
 from tests.test_seance import call, freeze_body, principal_of_demo, refresh_body, refreshed, routed_text, router
 
 FINANCES = {"finances", "fin_fonctionnement", "fin_equipement"}
@@ -37,12 +37,6 @@ def bucket(portal: Portal, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[flo
     now = [1_900_000_000.0 + 86_400 * next(_DAYS) + 5]
     monkeypatch.setattr(portal.data, "clock", lambda: now[0])
     yield now
-
-
-def _client(app: Dash, username: str) -> Any:
-    client = app.server.test_client()
-    login_as(client, username)
-    return client
 
 
 def _seance(portal: Portal) -> Any:
@@ -100,11 +94,11 @@ def _assert_nothing_hidden(portal: Portal, response: dict[str, Any], hidden_valu
 
 def test_a_manager_after_the_president_sees_only_his_indicators(app, portal, bucket) -> None:  # type: ignore[no-untyped-def]
     seance = _seance(portal)
-    president = refreshed(_client(app, "president"), app, seance)
+    president = refreshed(signed_in(app, "president"), app, seance)
     values = _values(president, seance)
     hidden = [v for w, vs in values.items() if w not in FINANCES for v in vs]
     assert len(hidden) >= 6 and any("M€" in v for v in hidden), values  # RSA, payroll, agents, fibre
-    manager = refreshed(_client(app, "manager.finances"), app, seance)  # same period: shared cache
+    manager = refreshed(signed_in(app, "manager.finances"), app, seance)  # same period: shared cache
     _assert_nothing_hidden(portal, manager, hidden)
     mine = _values(manager, seance, FINANCES)
     assert mine == _values(president, seance, FINANCES) and sum(map(len, mine.values())) == 2
@@ -112,9 +106,9 @@ def test_a_manager_after_the_president_sees_only_his_indicators(app, portal, buc
 
 def test_the_president_after_a_manager_gets_the_full_render(app, portal, bucket) -> None:  # type: ignore[no-untyped-def]
     seance = _seance(portal)
-    manager = refreshed(_client(app, "manager.finances"), app, seance)
+    manager = refreshed(signed_in(app, "manager.finances"), app, seance)
     assert set(_values(manager, seance)) <= FINANCES
-    president = refreshed(_client(app, "president"), app, seance)
+    president = refreshed(signed_in(app, "president"), app, seance)
     values = _values(president, seance)
     widgets = {w.id for w in portal.registry.dashboards["pilotage"].widgets if w.type == "kpi"}
     assert set(values) == widgets and all(len(v) == 1 for v in values.values()), values
@@ -131,12 +125,12 @@ def test_a_wall_screen_render_is_not_served_to_a_manager(app, portal, bucket) ->
     shown = refreshed(screen, app, seance)
     hidden = [v for w, vs in _values(shown, seance).items() if w not in FINANCES for v in vs]
     assert len(hidden) >= 6
-    _assert_nothing_hidden(portal, refreshed(_client(app, "manager.finances"), app, seance), hidden)
+    _assert_nothing_hidden(portal, refreshed(signed_in(app, "manager.finances"), app, seance), hidden)
 
 
 def test_the_live_page_does_not_name_hidden_widgets(app, portal) -> None:  # type: ignore[no-untyped-def]
     seance = _seance(portal)
-    client = _client(app, "manager.finances")
+    client = signed_in(app, "manager.finances")
     page = client.get(seance.url)
     assert page.status_code == 200
     layout = client.get("/_dash-layout", headers={"Referer": f"http://localhost{seance.url}"})
@@ -150,7 +144,7 @@ def test_the_live_page_does_not_name_hidden_widgets(app, portal) -> None:  # typ
     finance_titles = [w.title for w in portal.registry.dashboards["pilotage"].widgets if w.id in FINANCES]
     assert all(title in content for title in finance_titles), finance_titles
     # the president's page names every widget
-    president = _dump(router(_client(app, "president"), seance.url).get_json())
+    president = _dump(router(signed_in(app, "president"), seance.url).get_json())
     assert all(title in president for title in _hidden_titles(portal))
 
 
@@ -166,7 +160,7 @@ def test_unknown_filter_values_do_not_each_cost_a_render(app, portal, bucket, mo
         return original(*args, **kwargs)
 
     monkeypatch.setattr(seance_render, "_render", counted)
-    client = _client(app, "agent.rsa")
+    client = signed_in(app, "agent.rsa")
     first = refreshed(client, app, seance, "?territoire=epci:000000000")
     assert len(renders) == 1
     for value in ("commune:99999", "n'importe quoi", "epci:123&periode=1850"):
@@ -191,7 +185,7 @@ def _freeze(app: Dash, client: Any, seance: Any) -> str:
 
 def _opens(app: Dash, username: str, link: str) -> bool:
     """True when ``username`` gets the snapshot (page and router agree)."""
-    client = _client(app, username)
+    client = signed_in(app, username)
     status = client.get(link).status_code
     routed = routed_text(client, link)
     assert status in (200, 403), status
@@ -217,9 +211,9 @@ def test_a_departement_snapshot_does_not_open_for_a_restricted_agent(app, portal
     """Frozen by the president (whole Mayenne): agent.laval (Laval Agglomération only) may watch
     the séance live, but gets 403 on the snapshot, and the refusal is in the audit log."""
     seance = portal.registry.seance("@rsa")
-    link = _freeze(app, _client(app, "president"), seance)
+    link = _freeze(app, signed_in(app, "president"), seance)
     assert _opens(app, "agent.rsa", link)  # the same direction, every row: allowed
-    laval = _client(app, "agent.laval")
+    laval = signed_in(app, "agent.laval")
     assert laval.get(seance.url).status_code == 200  # the live séance is his (clamped to Laval)
     assert not _opens(app, "agent.laval", link)
     refused = _refusals(app, "agent.laval", link)
@@ -228,7 +222,7 @@ def test_a_departement_snapshot_does_not_open_for_a_restricted_agent(app, portal
 
 def test_a_restricted_agents_snapshot_opens_for_wider_scopes(app, portal, bucket) -> None:  # type: ignore[no-untyped-def]
     seance = portal.registry.seance("@rsa")
-    link = _freeze(app, _client(app, "agent.laval"), seance)
+    link = _freeze(app, signed_in(app, "agent.laval"), seance)
     stored = snapshots.load(app.server.extensions["pilotis_db"], link.rsplit("/", 1)[1])
     assert stored is not None and stored.scope == "epci:200083392"
     assert "CA Laval Agglomération" in stored.content["slides"][0]["subtitle"]
@@ -239,10 +233,10 @@ def test_a_restricted_agents_snapshot_opens_for_wider_scopes(app, portal, bucket
 
 def test_a_pilotage_snapshot_opens_only_for_who_may_see_every_widget(app, portal, bucket) -> None:  # type: ignore[no-untyped-def]
     seance = _seance(portal)
-    everything = _freeze(app, _client(app, "president"), seance)
+    everything = _freeze(app, signed_in(app, "president"), seance)
     assert not _opens(app, "manager.finances", everything)
     assert _refusals(app, "manager.finances", everything)
-    partial = _freeze(app, _client(app, "manager.finances"), seance)
+    partial = _freeze(app, signed_in(app, "manager.finances"), seance)
     stored = snapshots.load(app.server.extensions["pilotis_db"], partial.rsplit("/", 1)[1])
     assert stored is not None
     kept = {slot["widget"] for slide in stored.content["slides"] for slot in slide["slots"]}
@@ -300,7 +294,7 @@ def test_refresh_periods_chosen_in_the_address_do_not_each_cost_a_render(app, po
     renders: list[Any] = []
     original = seance_render._render
     monkeypatch.setattr(seance_render, "_render", lambda *a, **k: renders.append(1) or original(*a, **k))
-    client = _client(app, "agent.rsa")
+    client = signed_in(app, "agent.rsa")
     intervals = set()
     for seconds in (11, 12, 13, 14):
         response = refreshed(client, app, seance, f"?rafraichissement={seconds}s")

@@ -35,6 +35,7 @@ from tests.helpers import (
     html_table_rows,
     page_callback,
     route,
+    signed_in,
     texts,
     widget_content,
 )
@@ -58,12 +59,6 @@ def truth() -> dict[str, Any]:
         "epci": month.set_index("code_insee")["epci_siren"].astype(str),
         "small": {c for c, v in counts.items() if 0 < v < 5},
     }
-
-
-def signed_in(app: Any, login_as: Any, username: str) -> Any:
-    client = app.server.test_client()
-    login_as(client, username)
-    return client
 
 
 def table_of(client: Any, portal: Any, territory: str) -> dict[str, float | None]:
@@ -91,11 +86,11 @@ def check_secondary(shown: dict[str, float | None], truth: dict[str, Any]) -> No
 
 
 def test_the_page_masks_small_counts_with_secondary_suppression(app, portal, login_as, truth) -> None:  # type: ignore[no-untyped-def]
-    agent = signed_in(app, login_as, "agent.rsa")
+    agent = signed_in(app, "agent.rsa")
     shown = table_of(agent, portal, "departement:53")
     assert len(shown) == 240 and any(v is None for v in shown.values())
     check_secondary(shown, truth)
-    admin = signed_in(app, login_as, "admin")  # exempt: every count exact, nothing masked
+    admin = signed_in(app, "admin")  # exempt: every count exact, nothing masked
     assert table_of(admin, portal, "departement:53") == {c: float(v) for c, v in truth["counts"].items()}
 
 
@@ -103,7 +98,7 @@ def test_a_small_commune_page_shows_less_than_5_everywhere(app, portal, login_as
     code = sorted(truth["small"])[0]
     exact = int(truth["counts"][code])
     rsa = portal.registry.dashboards["rsa"]
-    agent = signed_in(app, login_as, "agent.rsa")
+    agent = signed_in(app, "agent.rsa")
     answer = page_callback(agent, rsa, f"commune:{code}", "2020").get_json()["response"]
     kpi = answer[rsa.dom_id("foyers")]["children"]
     assert texts(find_class(kpi, "pilotis-kpi-value"))[0] == "< 5"
@@ -164,7 +159,7 @@ def test_comparisons_and_ranks_never_use_a_masked_value(portal, truth) -> None: 
 
 def test_exports_of_the_kpi_and_the_table(app, login_as, truth) -> None:  # type: ignore[no-untyped-def]
     code = sorted(truth["small"])[0]
-    agent = signed_in(app, login_as, "agent.rsa")
+    agent = signed_in(app, "agent.rsa")
     text = agent.get(f"/exports/rsa/foyers.csv?territoire=commune:{code}&annee=2020").data.decode("utf-8-sig")
     assert "# Secret statistique" in text
     assert re.search(r"^valeur;< 5;", text, re.M), text
@@ -182,7 +177,7 @@ def _pdf_text(client: Any, url: str) -> str:
 
 def test_the_commission_report_and_the_dashboard_pdf(app, login_as, truth) -> None:  # type: ignore[no-untyped-def]
     names = pd.read_csv(ROOT / "data/communes.csv", dtype=str).set_index("code_insee")["nom"]
-    agent = signed_in(app, login_as, "agent.rsa")
+    agent = signed_in(app, "agent.rsa")
     report = re.sub(
         r"\s+", " ", _pdf_text(agent, "/rapports/commission-rsa.pdf?territoire=departement:53&periode=2020")
     )
@@ -198,7 +193,7 @@ def test_the_commission_report_and_the_dashboard_pdf(app, login_as, truth) -> No
 
 def test_the_anomaly_form_attaches_what_the_page_shows(app, login_as, truth) -> None:  # type: ignore[no-untyped-def]
     code = sorted(truth["small"])[0]
-    agent = signed_in(app, login_as, "agent.rsa")
+    agent = signed_in(app, "agent.rsa")
     form = agent.get(f"/signalements/nouveau?tableau=rsa&widget=communes&territoire=commune:{code}&annee=2020")
     html = form.get_data(as_text=True)
     assert form.status_code == 200 and "&lt; 5" in html  # the values attached, masked as on the page
@@ -244,7 +239,7 @@ def test_the_seance_and_its_snapshots(app, portal, login_as, truth) -> None:  # 
         assert coloured.isdisjoint(truth["small"]) and truth["small"] & set(figure["data"][1]["locations"])
     assert all(len(m["data"]) == 1 for m in maps(exact))
     # snapshots: the agent's keeps « < 5 »; the admin's (exact counts) opens for exempt roles only
-    agent, admin = signed_in(app, login_as, "agent.rsa"), signed_in(app, login_as, "admin")
+    agent, admin = signed_in(app, "agent.rsa"), signed_in(app, "admin")
     links = {}
     for name, client in (("agent", agent), ("admin", admin)):
         frozen = call(client, freeze_body(seance))
@@ -262,7 +257,7 @@ def test_the_seance_and_its_snapshots(app, portal, login_as, truth) -> None:  # 
 
 
 def test_the_catalogue_states_the_rule(app, login_as) -> None:  # type: ignore[no-untyped-def]
-    agent = signed_in(app, login_as, "agent.rsa")
+    agent = signed_in(app, "agent.rsa")
     shown = " ".join(texts(route(agent, "/donnees/rsa_communes")))
     assert "Effectifs inférieurs à 5 affichés « < 5 » (secret secondaire compris)" in shown
     assert "valeurs exactes pour les rôles : admin" in shown
