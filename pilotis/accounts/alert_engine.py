@@ -67,9 +67,7 @@ def naive_utc(moment: dt.datetime) -> dt.datetime:
 def territory_index(registry: Registry, data: DataService) -> TerritoryIndex:
     """The commune/EPCI reference of the portal (what a restricted recipient's scope is read against)."""
     portal = registry.portal
-    return TerritoryIndex.load(
-        data, portal.communes_dataset, portal.collectivite.code_departement, portal.collectivite.nom
-    )
+    return TerritoryIndex.of_portal(data, portal)
 
 
 def evaluate_due_rules(

@@ -60,7 +60,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                 return 1
         data = DataService(registry.datasets, TTLCache())
         portal = registry.portal
-        index = TerritoryIndex.load(data, portal.communes_dataset, portal.collectivite.code_departement, "")
+        index = TerritoryIndex.of_portal(data, portal)
         try:
             filters = read_filters(spec, registry, data, index, args.territoire, args.periode)
         except BadExportRequest as bad:

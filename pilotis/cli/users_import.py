@@ -58,9 +58,7 @@ def known_territories(settings: Settings) -> dict[str, set[str]]:
     register_builtins()  # the configuration names the shipped widget and source types
     registry = registry_for(settings)
     portal = registry.portal
-    index = TerritoryIndex.load(
-        DataService(registry.datasets), portal.communes_dataset, portal.collectivite.code_departement, ""
-    )
+    index = TerritoryIndex.of_portal(DataService(registry.datasets), portal)
     return {
         "departement": {portal.collectivite.code_departement},
         "epci": set(index.epcis),

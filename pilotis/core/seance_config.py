@@ -46,9 +46,7 @@ class Territories:
                 self._failed = True
                 return None
             try:
-                self._index = TerritoryIndex.load(
-                    self.data, portal.communes_dataset, portal.collectivite.code_departement, ""
-                )
+                self._index = TerritoryIndex.of_portal(self.data, portal)
             except (SourceError, KeyError, AttributeError, ValueError):
                 self._failed = True
         return self._index

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from pilotis.core.measures import Agg
 from pilotis.core.query import Filter, Query
-from pilotis.core.schema import DatasetBase
+from pilotis.core.schema import DatasetBase, PortalConfig
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,13 @@ class TerritoryIndex:
             index.epcis[str(row.epci_siren)] = str(row.epci_nom)
         index.epcis = dict(sorted(index.epcis.items(), key=lambda kv: kv[1]))
         return index
+
+    @classmethod
+    def of_portal(cls, data: Any, portal: PortalConfig) -> TerritoryIndex:
+        """The portal's reference (``communes_dataset``), the département named as pages show it
+        (« Mayenne » for « Département de la Mayenne »): pages, reports, alerts and commands alike."""
+        name = portal.collectivite.nom.removeprefix("Département de la ").removeprefix("Département de ")
+        return cls.load(data, portal.communes_dataset, portal.collectivite.code_departement, name)
 
     def name(self, territory: Territory) -> str:
         """The display name of a territory."""

@@ -48,12 +48,7 @@ class Portal:
         with self._lock:
             if self._territories is None:
                 portal = self.registry.portal
-                self._territories = TerritoryIndex.load(
-                    self.data,
-                    portal.communes_dataset,
-                    portal.collectivite.code_departement,
-                    portal.collectivite.nom.removeprefix("Département de la ").removeprefix("Département de "),
-                )
+                self._territories = TerritoryIndex.of_portal(self.data, portal)
             return self._territories
 
     def parse_filters(
