@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
 from dash import Dash
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 
 from app import create_app
 from pilotis.accounts import sensor_store
-from pilotis.accounts.alert_engine import evaluate_due_rules
+from pilotis.accounts.alert_engine import evaluate_due_rules, naive_utc
 from pilotis.accounts.alert_trigger import rules_reading
 from pilotis.accounts.db import Database, get_db
 from pilotis.accounts.models import AlertRun, AlertTransition, User
@@ -133,3 +134,33 @@ def test_a_reading_stamped_ahead_of_the_server_is_evaluated_once_its_time_has_co
         select(AlertTransition.at).where(AlertTransition.rule == RULE, AlertTransition.instance == "La Mayenne à Daon")
     )[0][0]
     assert at >= posted.replace(microsecond=0) + dt.timedelta(seconds=2)
+
+
+def test_a_stream_of_readings_is_evaluated_at_most_once_a_second_and_to_its_end(flood_app: Dash) -> None:
+    """Hundreds of webhooks a second must not each start an evaluation (they took a third of the
+    web process and made ingestion 5 times slower, bench/bench_ingest.py): the evaluations of a
+    stream start at least ``min_interval`` apart, and the last one comes after the last reading."""
+    db = get_db(flood_app.server)
+    trigger = flood_app.server.extensions[TRIGGER]
+    assert trigger.idle(10) and trigger.min_interval == 1.0
+    token = sensor_store.create_token(db, SOURCE, "tests")[1]
+    client = flood_app.server.test_client()
+    before, began, posted = trigger.runs, time.monotonic(), 0
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=1)
+    while time.monotonic() - began < 2.5 and posted < 550:  # a rain gauge, one reading a request (under the rate limit)
+        moment = (start + dt.timedelta(seconds=posted)).isoformat().replace("+00:00", "Z")
+        body = {"device": "pluvio-53130008", "ts": moment, "value": 0.0}
+        headers = {"Authorization": f"Bearer {token}"}
+        answer = client.post(
+            f"/capteurs/{SOURCE}/releves", json=body, headers=headers, environ_base={"REMOTE_ADDR": "127.0.0.90"}
+        )
+        assert answer.status_code == 200 and answer.get_json()["acceptes"] == 1
+        posted += 1
+    last_post = naive_utc(dt.datetime.now(dt.UTC))
+    elapsed = time.monotonic() - began
+    assert trigger.idle(10)
+    runs = trigger.runs - before
+    assert posted > 20  # a stream indeed
+    assert 1 <= runs <= int(elapsed / trigger.min_interval) + 2, (runs, posted, elapsed)
+    last_run = db.read(select(func.max(AlertRun.ran_at)).where(AlertRun.rule == RULE))[0][0]
+    assert last_run >= last_post  # the readings posted during the last interval were evaluated too

@@ -27,6 +27,7 @@ from pilotis.core.query import Filter, Query
 from pilotis.core.settings import Settings
 from pilotis.web.sensors_api import LIMITER, TRIGGER, RateLimiter
 from tests.dbutil import DB_KINDS, database_url
+from tests.helpers import login_as
 
 SOURCE = "crues-mayenne"
 URL = f"/capteurs/{SOURCE}/releves"
@@ -271,6 +272,18 @@ def test_token_is_required_and_revocation_takes_effect(sensor_app: Dash, client:
         answer = post(client, own, payload, query)  # a revoked token learns nothing about its readings
         assert answer.status_code == 401 and "refuses" not in answer.get_json(), query
     assert client.post("/capteurs/inconnue/releves", json=body).status_code == 404
+
+
+def test_a_session_cookie_is_neither_read_nor_set(sensor_app: Dash, client: FlaskClient, token: str) -> None:
+    """The address is for machines: a session cookie sent along (a browser signed in on the portal)
+    is not read — the answer does not vary with it — and no answer sets one."""
+    login_as(client, "admin")
+    body = {"device": LAVAL, "ts": _iso(_now() - dt.timedelta(hours=2)), "value": 1.0}
+    for answer in (post(client, token, body), post(client, None, body), post(client, token, "{")):
+        assert answer.status_code in (200, 400, 401)
+        assert "Set-Cookie" not in answer.headers
+        assert "cookie" not in answer.headers.get("Vary", "").lower()  # Flask adds it when the session is read
+    assert client.get("/").status_code == 200  # the session itself still works on pages
 
 
 def test_an_upload_token_reads_nothing(sensor_app: Dash, client: FlaskClient, token: str) -> None:

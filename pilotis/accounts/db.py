@@ -91,15 +91,17 @@ class Database:
         self._unpinged: Engine | None = None
 
     def engine_without_ping(self) -> Engine:
-        """A second pool of the same database, without the ping at each checkout.
+        """A second pool of the same database, without the ping at each checkout, in autocommit.
 
-        For hot, **idempotent** statements that retry once themselves when the connection was cut
-        (sensor readings: ``INSERT … ON CONFLICT DO NOTHING``): under load the ping costs as much
-        as the statement. Everything else uses :attr:`engine`.
+        For hot, **idempotent** single statements that retry once themselves when the connection
+        was cut (sensor readings: ``INSERT … ON CONFLICT DO NOTHING``): under load the ping costs
+        as much as the statement, and each statement is its own transaction (no ``BEGIN`` /
+        ``COMMIT`` round trips). Everything else uses :attr:`engine`.
         """
         if self._unpinged is None:
             kwargs = {k: v for k, v in self._kwargs.items() if k != "pool_pre_ping"}
-            self._unpinged = create_engine(self.url, **kwargs)
+            # Autocommit: nothing to roll back when a connection returns to the pool either.
+            self._unpinged = create_engine(self.url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None, **kwargs)
         return self._unpinged
 
     @property

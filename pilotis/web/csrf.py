@@ -35,8 +35,9 @@ COOKIE = "_csrf_token"
 HEADER = "X-CSRFToken"
 """Header dash-renderer sends (Dash's default ``csrf_header_name``)."""
 STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon.ico", "/_reload-hash")
-NO_COOKIE_PREFIXES = (*STATIC_PREFIXES, "/api/")
-"""No ``_csrf_token`` cookie: static files, and the JSON API (bearer tokens, no cookie at all)."""
+NO_COOKIE_PREFIXES = (*STATIC_PREFIXES, "/api/", "/capteurs/")
+"""No ``_csrf_token`` cookie: static files, the JSON API and the sensors' upload addresses
+(bearer tokens, no session: ``ApiSessionInterface``)."""
 Page = Callable[..., tuple[str, int]]
 """A server-rendered page: ``(html, status)``."""
 EXPIRED = "Votre session a expiré ou ce formulaire n'est plus valide : veuillez réessayer."

@@ -32,15 +32,26 @@ def is_api(path: str) -> bool:
 
 
 class ApiSessionInterface(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, except under ``/api/``: an empty session, never saved."""
+    """Flask's signed-cookie sessions, except under ``/api/`` and the other machine addresses
+    added with :meth:`without_cookie`: an empty session, never saved."""
+
+    def __init__(self) -> None:
+        self.cookieless: tuple[str, ...] = (PREFIX,)
+
+    def without_cookie(self, prefix: str) -> None:
+        """Addresses under ``prefix`` neither read nor set the session cookie (bearer tokens only)."""
+        self.cookieless += (prefix,)
+
+    def _cookieless(self, path: str) -> bool:
+        return is_api(path) or path.startswith(self.cookieless)
 
     def open_session(self, app: flask.Flask, request: flask.Request) -> SecureCookieSession | None:
-        if is_api(request.path):
+        if self._cookieless(request.path):
             return None  # Flask then uses its null session: empty, and never saved
         return super().open_session(app, request)
 
     def save_session(self, app: flask.Flask, session: SessionMixin, response: flask.Response) -> None:
-        if is_api(flask.request.path):
+        if self._cookieless(flask.request.path):
             return
         super().save_session(app, session, response)
 
