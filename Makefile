@@ -120,7 +120,8 @@ $(SYNAPSE_STAMP):
 # The whole suite, browser tests included. The postgres tests also run when PILOTIS_TEST_PG is set.
 # pytest's exit status is passed through: 5 ("no tests collected") fails like any other.
 # Without PYTEST_ARGS: the tests without a browser or a deployment run on $(TEST_WORKERS) processes
-# (pytest-xdist; each has its own database and ports), then the browser and deployment tests run
+# (pytest-xdist; each has its own database and ports; a test file stays on one process, in order,
+# so its module-scoped servers start once and its steps keep their sequence), then the browser and deployment tests run
 # on one process (they start Chromium, gunicorn and nginx, and measure timings that two at once
 # would distort). Both halves always run; the first failure's status is returned.
 TEST_WORKERS ?= 2
@@ -128,7 +129,7 @@ test: install browser servers matrix pdfdeps
 	@if [ -n "$(PYTEST_ARGS)" ]; then \
 	  rc=0; $(PY) -m pytest $(PYTEST_ARGS) || rc=$$?; \
 	else \
-	  rc=0; $(PY) -m pytest -n $(TEST_WORKERS) -m 'not browser and not deploy' || rc=$$?; \
+	  rc=0; $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m 'not browser and not deploy' || rc=$$?; \
 	  rc2=0; $(PY) -m pytest -m 'browser or deploy' || rc2=$$?; \
 	  if [ $$rc -eq 0 ]; then rc=$$rc2; fi; \
 	fi; \
