@@ -194,6 +194,23 @@ def _widened(filters: list[Filter], column: str, grouped: bool) -> tuple[str, ..
 
 def apply(frame: pd.DataFrame, plan: Plan, rule: SecrecyRule) -> pd.DataFrame:
     """The source's answer to ``plan.asked`` masked, picked, ordered and cut like ``plan.query``."""
+    return pick(mask(frame, plan, rule), plan, rule)
+
+
+def mask_key(plan: Plan, rule: SecrecyRule) -> str:
+    """What :func:`mask` depends on besides the answer to ``plan.asked`` (whose key the caller
+    gives): the rule, which measures are protected, the counts, the parent columns and the kind
+    of period. Two plans with the same asked query and the same mask key mask the same cells."""
+    return repr((rule, plan.protected, plan.counts, plan.parents, plan.stock, bool(plan.query.raw_columns)))
+
+
+def mask(frame: pd.DataFrame, plan: Plan, rule: SecrecyRule) -> pd.DataFrame:
+    """The source's answer to ``plan.asked`` with its small counts masked (primary and
+    secondary suppression, ``_secret`` column), every row kept: the grid :func:`pick` reads.
+
+    It depends only on ``plan.asked`` and :func:`mask_key`, not on the rows asked for: the
+    commune and EPCI filters are dropped from ``asked``, so every territory of one grid shares it
+    (:class:`~pilotis.core.data.DataService` keeps it per process)."""
     attrs = dict(frame.attrs)
     frame = frame.reset_index(drop=True)
     counts = frame[list(plan.counts)].apply(pd.to_numeric, errors="coerce")
@@ -205,12 +222,21 @@ def apply(frame: pd.DataFrame, plan: Plan, rule: SecrecyRule) -> pd.DataFrame:
     for alias in plan.protected:
         frame[alias] = pd.to_numeric(frame[alias], errors="coerce").astype(float).where(~masked)
     frame[SECRET] = masked
+    frame.attrs.update(attrs)
+    return frame
+
+
+def pick(grid: pd.DataFrame, plan: Plan, rule: SecrecyRule) -> pd.DataFrame:
+    """``plan.query``'s rows of a masked grid (:func:`mask`), ordered and cut like it; a new
+    frame (``grid`` is left as it was: it may be shared)."""
+    attrs = dict(grid.attrs)
+    frame = grid
     for column, wanted in plan.picks:
         frame = frame[frame[column].astype(str).isin(wanted)]
     if not plan.query.raw_columns:  # raw rows: the source already ordered and cut them
         frame = _ordered(frame.drop(columns=[*plan.counts, *plan.added]), plan.query)
     frame = frame.reset_index(drop=True)
-    frame.attrs.update(attrs)
+    frame.attrs = attrs
     frame.attrs["secret_label"] = rule.shown()
     frame.attrs["secret_columns"] = plan.protected
     return frame
