@@ -44,9 +44,11 @@ GRID_BYTES = 64 * 1024 * 1024
 """Memory a process gives to masked grids (:meth:`DataService._masked`), least recently used first."""
 
 
-def _frame_bytes(entry: tuple[float, pd.DataFrame]) -> int:
-    """Bytes held by a cached ``(valid until, frame)`` (object columns counted shallowly)."""
-    return int(entry[1].memory_usage(index=True, deep=False).sum())
+def _frame_bytes(entry: tuple[float, secrecy.Grid]) -> int:
+    """Bytes held by a cached ``(valid until, grid)`` (object columns counted shallowly; its
+    positions index is about as big as one column)."""
+    frame = entry[1].frame
+    return int(frame.memory_usage(index=True, deep=False).sum() * (1 + 1 / max(1, len(frame.columns))))
 
 
 _BUCKET: ContextVar[int | None] = ContextVar("pilotis_time_bucket", default=None)
@@ -147,9 +149,9 @@ class DataService:
         key = (asked_key, secrecy.mask_key(plan, rule))
         found, entry = self._grids.get(key)
         if not found or entry[0] <= now:
-            grid = secrecy.mask(self._run(source, plan.asked, now), plan, rule)
-            grid.attrs.setdefault("refreshed_at", now)
-            valid_until = grid.attrs.pop("valid_until", None)
+            grid = secrecy.Grid(secrecy.mask(self._run(source, plan.asked, now), plan, rule))
+            grid.frame.attrs.setdefault("refreshed_at", now)
+            valid_until = grid.frame.attrs.pop("valid_until", None)
             if isinstance(valid_until, int | float):
                 lifetime = min(lifetime, max(1.0, valid_until - now))
             entry = (now + lifetime, grid)
