@@ -67,7 +67,7 @@ def main() -> None:
     helpers.page_callback(client, dashboard, "departement:53", "2016")  # imports, DuckDB views
     todo = pairs(args.changes, args.offset)
     profiler = cProfile.Profile() if args.profile else None
-    times = []
+    times, sizes = [], []
     for territory, year in todo:
         start = time.process_time()
         if profiler:
@@ -77,9 +77,11 @@ def main() -> None:
             profiler.disable()
         times.append((time.process_time() - start) * 1000)
         assert response.status_code == 200, response.status_code
+        sizes.append(len(response.get_data()))
     print(
         f"{args.page}: {len(todo)} uncached changes, CPU per change median {statistics.median(times):.1f} ms, "
-        f"mean {statistics.mean(times):.1f} ms (min {min(times):.1f}, max {max(times):.1f})"
+        f"mean {statistics.mean(times):.1f} ms (min {min(times):.1f}, max {max(times):.1f}); "
+        f"answer {statistics.median(sizes) / 1024:.0f} kB (median, uncompressed)"
     )
     if profiler:
         stats = pstats.Stats(profiler)
