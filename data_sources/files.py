@@ -118,7 +118,8 @@ class FileSource(DataSource):
             self._schema = None
 
     def _create_view(self) -> None:
-        self.duck.execute_locked(f'CREATE OR REPLACE VIEW "{self.view}" AS SELECT * FROM {self.relation_sql()}')
+        relation = kept_in_memory(self.duck, self.view, self.relation_sql(), self.files())  # small files
+        self.duck.execute_locked(f'CREATE OR REPLACE VIEW "{self.view}" AS SELECT * FROM {relation}')
 
     def invalidate(self) -> None:
         self._view_state = None
@@ -225,10 +226,6 @@ class CsvSource(FileSource):
         return self.config.decimal == "," or any(  # type: ignore[attr-defined]
             enc not in ("utf-8", "latin-1", "utf-16") for enc in encodings
         )
-
-    def _create_view(self) -> None:
-        relation = kept_in_memory(self.duck, self.view, self.relation_sql(), self.files())  # small files
-        self.duck.execute_locked(f'CREATE OR REPLACE VIEW "{self.view}" AS SELECT * FROM {relation}')
 
     def relation_sql(self) -> str:
         encodings = self._encodings()

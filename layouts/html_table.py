@@ -18,6 +18,7 @@ sort key (``data-sort``): the raw number, an ISO date, or the name folded for Fr
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -43,17 +44,39 @@ def _row_header(columns: list[str]) -> int:
     return 0
 
 
-def _cell(column: str, value: Any, formats: dict[str, tuple[Fmt, int]], lang: str, grain: str | None) -> tuple:
-    """(text shown, sort key, is a number) of one cell."""
-    if column == PERIOD and grain and not pd.isna(value):
-        day = pd.Timestamp(value).date()
-        return format_period(day, grain, lang), day.isoformat(), False
-    if column in formats:
-        fmt, decimals = formats[column]
-        missing = value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value)
-        return format_value(value, fmt, decimals, lang=lang), "" if missing else repr(float(value)), True
-    text = "–" if pd.isna(value) else str(value)
-    return text, french_fold(text), False
+def _missing(value: Any) -> bool:
+    """``pd.isna`` of one cell, without its cost on the common types (str, int, float)."""
+    if value is None:
+        return True
+    kind = type(value)
+    if kind is str or kind is int or kind is bool:
+        return False
+    if kind is float:
+        return value != value  # NaN
+    return bool(pd.isna(value))
+
+
+_fold = functools.lru_cache(maxsize=8192)(french_fold)
+""":func:`french_fold` of the names and codes of the tables: the same communes at every request."""
+
+
+def _cells(column: str, values: list[Any], formats: dict[str, tuple[Fmt, int]], lang: str, grain: str | None) -> list:
+    """``[text shown, sort key]`` of each cell of one column (one pass per column: a map's table
+    has 1,000 cells and more, the per-cell cost is what counts)."""
+    out: list[list[str]] = []
+    fmt, decimals = formats.get(column, ("number", 0))
+    numeric, dated = column in formats, column == PERIOD and bool(grain)
+    for value in values:
+        missing = _missing(value)
+        if dated and not missing:
+            day = pd.Timestamp(value).date()
+            out.append([format_period(day, grain or "", lang), day.isoformat()])
+        elif numeric:
+            out.append([format_value(value, fmt, decimals, lang=lang), "" if missing else repr(float(value))])
+        else:
+            text = "–" if missing else str(value)
+            out.append([text, _fold(text)])
+    return out
 
 
 def _props(values: dict[str, Any]) -> dict[str, Any]:
@@ -106,15 +129,15 @@ def data_table(
         button = html.Button(name, type="button", className="pilotis-sort", **_props({"data-action": "sort"}))
         heads.append(html.Th(button, scope="col", className="text-end" if numeric else None, **extra))
     hidden = [secret, "", t("secret_title", lang)]  # « < 5 » as <abbr title="secret statistique">
-    rows = [
-        [
-            hidden
-            if masked[number] and column in formats and pd.isna(value)
-            else list(_cell(column, value, formats, lang, grain)[:2])
-            for column, value in zip(columns, record, strict=True)
-        ]
-        for number, record in enumerate(frame.itertuples(index=False))
-    ]
+    by_column = []
+    for position, column in enumerate(columns):
+        values = frame.iloc[:, position].tolist()
+        cells = _cells(column, values, formats, lang, grain)
+        if column in formats and masked.any():  # « < 5 » where a masked row has no number
+            pairs = enumerate(zip(values, cells, strict=True))
+            cells = [hidden if masked[i] and _missing(value) else cell for i, (value, cell) in pairs]
+        by_column.append(cells)
+    rows = [list(row) for row in zip(*by_column, strict=True)] if by_column else [[] for _ in range(len(frame))]
     # The caption names the scrolled region too (aria-labelledby): one id per table content.
     digest = hashlib.sha1(f"{caption}|{columns}|{len(frame)}|{table_id}".encode()).hexdigest()[:12]
     caption_id = f"pilotis-caption-{digest}"

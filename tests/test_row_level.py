@@ -202,6 +202,9 @@ def test_map_shows_only_their_communes(laval, portal, truth) -> None:  # type: i
     assert {c for c, v in truth["by_commune_2019"].items() if 0 < v < 5} <= set(masked["locations"])
     shown = {f["properties"]["code"] for f in trace["geojson"]["features"]}
     assert shown <= truth["members"]
+    # each outline is sent once, with the trace that draws its area (a map's bytes: its outlines)
+    greyed = {f["properties"]["code"] for f in masked["geojson"]["features"]}
+    assert shown == set(trace["locations"]) and greyed == set(masked["locations"])
     population = truth["population"]
     for code, z in zip(trace["locations"], _values(trace["z"]), strict=True):
         expected = truth["by_commune_2019"][code] * 1000 / population[code]

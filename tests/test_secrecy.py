@@ -180,6 +180,34 @@ def test_a_commune_asked_alone_is_masked_as_in_the_grid(folder: tuple[str, Path]
     assert [pd.isna(v) for v in series["n"]] == [False, True]  # September: 18, not small
 
 
+def test_the_communes_of_one_grid_ask_the_source_once_and_see_only_their_rows(folder: tuple[str, Path]) -> None:
+    """A filter change to another commune of the same month picks its row from the masked grid
+    the process already holds (no new source query, no new masking); a viewer whose row rule
+    keeps one EPCI gets that EPCI's communes only from the same grid; a manual refresh asks the
+    source again."""
+    source = _source(folder)
+    asked: list[Query] = []
+    run = source.run
+
+    def counted(query: Query) -> pd.DataFrame:
+        asked.append(query)
+        return run(query)
+
+    source.run = counted  # type: ignore[method-assign]
+    data = DataService({"foyers": source})
+    for code in ("c13", "c23", "c12"):
+        alone = data.query(_query(filters=(Filter("mois", "=", OCT), Filter("commune", "=", code))))
+        assert pd.isna(alone["n"].iloc[0]) == (code in MASKED), code
+    assert len(asked) == 1
+    every = data.query(_query(group_by=("commune",), filters=(Filter("mois", "=", OCT),)))
+    rule = data.query(_query(group_by=("commune",), filters=(Filter("mois", "=", OCT), Filter("epci", "=", "E1"))))
+    assert _by_commune(rule) == {"c11": None, "c12": 40.0, "c13": None, "c14": 60.0}
+    assert len(every) == 12 and len(asked) == 2  # the list of communes: a grid of its own, shared
+    data.refresh("foyers")
+    data.query(_query(filters=(Filter("mois", "=", OCT), Filter("commune", "=", "c14"))))
+    assert len(asked) == 3
+
+
 def test_every_measure_reading_the_count_is_masked_and_only_those(folder: tuple[str, Path]) -> None:
     """A ratio (households per 1,000 inhabitants) would give the count back: masked too; a measure
     that does not read a protected column (inhabitants) is not."""

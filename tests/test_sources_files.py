@@ -181,6 +181,32 @@ def test_changed_columns(tmp_path: Path) -> None:
     assert changed.value.kind == "columns" and "montant" in str(changed.value)
 
 
+def test_a_small_parquet_file_is_read_once_per_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A small Parquet file is loaded into the worker's DuckDB once per version: queries no
+    longer read the file (here overwritten with bytes of the same size and date, which a read
+    would reject); a new version is read at the next query; a file past the limit is read in place."""
+    path = tmp_path / "a.parquet"
+    pd.DataFrame({"commune": ["Laval"], "montant": [1]}).to_parquet(path)
+    src = source(ParquetSource, tmp_path, path="a.parquet")
+    assert total(src) == 1
+    stat = path.stat()
+    path.write_bytes(b"x" * stat.st_size)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert total(src) == 1
+    pd.DataFrame({"commune": ["Laval", "Evron"], "montant": [1, 4]}).to_parquet(path)
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 1_000_000_000))
+    assert total(src) == 5
+    monkeypatch.setattr(file_helpers, "IN_MEMORY_PARQUET_BYTES", 40)
+    pd.DataFrame({"commune": ["Laval"], "montant": [3]}).to_parquet(path)
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 2_000_000_000))
+    assert total(src) == 3
+    stat = path.stat()
+    path.write_bytes(b"x" * stat.st_size)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    with pytest.raises(SourceError):
+        total(src)  # read in place: the file as it is now
+
+
 def test_a_utf8_csv_that_grows_past_the_in_memory_size_is_read_in_place(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

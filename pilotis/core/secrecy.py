@@ -194,6 +194,43 @@ def _widened(filters: list[Filter], column: str, grouped: bool) -> tuple[str, ..
 
 def apply(frame: pd.DataFrame, plan: Plan, rule: SecrecyRule) -> pd.DataFrame:
     """The source's answer to ``plan.asked`` masked, picked, ordered and cut like ``plan.query``."""
+    return pick(Grid(mask(frame, plan, rule)), plan, rule)
+
+
+class Grid:
+    """A masked answer (:func:`mask`) and, built on first use, the positions of its rows by the
+    value of each picked column: picking one commune costs a dictionary look-up, not a pass over
+    the whole grid as text (kept with the grid by :class:`~pilotis.core.data.DataService`)."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self._positions: dict[str, dict[str, np.ndarray]] = {}
+
+    def rows(self, column: str, wanted: tuple[str, ...]) -> np.ndarray:
+        """Positions of the rows whose ``column`` (as text) is one of ``wanted``, in grid order."""
+        index = self._positions.get(column)
+        if index is None:
+            codes = self.frame[column].astype(str)
+            index = {str(k): v for k, v in codes.groupby(codes, sort=False).indices.items()}
+            self._positions[column] = index
+        found = [index[w] for w in wanted if w in index]
+        return np.sort(np.concatenate(found)) if found else np.empty(0, dtype=np.intp)
+
+
+def mask_key(plan: Plan, rule: SecrecyRule) -> str:
+    """What :func:`mask` depends on besides the answer to ``plan.asked`` (whose key the caller
+    gives): the rule, which measures are protected, the counts, the parent columns and the kind
+    of period. Two plans with the same asked query and the same mask key mask the same cells."""
+    return repr((rule, plan.protected, plan.counts, plan.parents, plan.stock, bool(plan.query.raw_columns)))
+
+
+def mask(frame: pd.DataFrame, plan: Plan, rule: SecrecyRule) -> pd.DataFrame:
+    """The source's answer to ``plan.asked`` with its small counts masked (primary and
+    secondary suppression, ``_secret`` column), every row kept: the grid :func:`pick` reads.
+
+    It depends only on ``plan.asked`` and :func:`mask_key`, not on the rows asked for: the
+    commune and EPCI filters are dropped from ``asked``, so every territory of one grid shares it
+    (:class:`~pilotis.core.data.DataService` keeps it per process)."""
     attrs = dict(frame.attrs)
     frame = frame.reset_index(drop=True)
     counts = frame[list(plan.counts)].apply(pd.to_numeric, errors="coerce")
@@ -205,12 +242,26 @@ def apply(frame: pd.DataFrame, plan: Plan, rule: SecrecyRule) -> pd.DataFrame:
     for alias in plan.protected:
         frame[alias] = pd.to_numeric(frame[alias], errors="coerce").astype(float).where(~masked)
     frame[SECRET] = masked
-    for column, wanted in plan.picks:
-        frame = frame[frame[column].astype(str).isin(wanted)]
-    if not plan.query.raw_columns:  # raw rows: the source already ordered and cut them
-        frame = _ordered(frame.drop(columns=[*plan.counts, *plan.added]), plan.query)
-    frame = frame.reset_index(drop=True)
     frame.attrs.update(attrs)
+    return frame
+
+
+def pick(grid: Grid, plan: Plan, rule: SecrecyRule) -> pd.DataFrame:
+    """``plan.query``'s rows of a masked grid, ordered and cut like it; a new frame (the grid is
+    left as it was: it may be shared)."""
+    source = grid.frame
+    attrs = dict(source.attrs)
+    rows: np.ndarray | None = None
+    for column, wanted in plan.picks:
+        found = grid.rows(column, wanted)
+        rows = found if rows is None else np.intersect1d(rows, found)
+    dropped = set() if plan.query.raw_columns else {*plan.counts, *plan.added}
+    columns = [i for i, name in enumerate(source.columns) if name not in dropped]
+    frame = source.iloc[rows if rows is not None else slice(None), columns]
+    if not plan.query.raw_columns:  # raw rows: the source already ordered and cut them
+        frame = _ordered(frame, plan.query)
+    frame = frame.reset_index(drop=True)
+    frame.attrs = attrs
     frame.attrs["secret_label"] = rule.shown()
     frame.attrs["secret_columns"] = plan.protected
     return frame
