@@ -227,6 +227,29 @@ def test_chirpstack_v4_up_event(sensor_app: Dash, client: FlaskClient, token: st
     assert no_codec.get_json()["refuses"][0]["champ"] == "object.pluie"
 
 
+def test_a_chirpstack_up_event_built_from_its_official_definitions(
+    sensor_app: Dash, client: FlaskClient, token: str
+) -> None:
+    """The event as ChirpStack's HTTP integration (``marshaler: json``) serialises it: the
+    ``integration.UplinkEvent`` message of ChirpStack's published API (PyPI ``chirpstack-api``)
+    through protobuf's JSON mapping — field names, timestamp and ``object`` as ChirpStack writes them."""
+    from chirpstack_api.integration import integration_pb2  # test-only dependency (requirements-dev)
+    from google.protobuf import json_format
+
+    when = _now()  # the latest reading of the device (the test module shares one database)
+    event = integration_pb2.UplinkEvent(deduplication_id="0b4a5f1e-9d1c-4c1e-8b1a-5f2d0c9e7a31", f_cnt=11, f_port=1)
+    event.time.FromDatetime(when.replace(tzinfo=dt.UTC))
+    event.device_info.dev_eui = RAIN_EUI.lower()
+    event.device_info.device_name = "Pluviomètre Laval"
+    event.device_info.application_name = "Crues"
+    event.object.update({"pluie": 1.2, "batterie": 3.6})
+    body = json.loads(json_format.MessageToJson(event))
+    response = post(client, token, body, "?event=up")
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["format"] == "chirpstack" and response.get_json()["acceptes"] == 1
+    assert latest(sensor_app, RAIN) == (1.2, when.replace(microsecond=0))
+
+
 def test_the_things_stack_uplink_webhook(sensor_app: Dash, client: FlaskClient, token: str) -> None:
     when = _now() - dt.timedelta(minutes=2)
     uplink = {  # The Things Stack v3 uplink message (as in its « Data Formats » documentation)
