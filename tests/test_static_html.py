@@ -26,7 +26,7 @@ def test_a_subtree_becomes_one_component_with_its_markup_escaped() -> None:
     assert sent["props"][DATA_HTML] == (
         '<h2 class="h6" id="titre" lang="fr">Dépenses &lt;2020&gt;</h2>'
         '<a href="/e?a=1&amp;b=2">« CSV » <span class="visually-hidden">— &quot;x&quot; &amp; y</span></a>'
-        '<button type="button" data-action="sort" aria-describedby="titre">Trier</button>'
+        '<button aria-describedby="titre" data-action="sort" type="button">Trier</button>'
     )
 
 

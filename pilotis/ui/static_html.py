@@ -57,7 +57,7 @@ def attributes(props: dict[str, Any], extra_class: str = "", *, ids: bool = Fals
         parts.append(f'class="{escape(classes)}"')
     style = props.get("style") or {}
     hidden = props.get("hidden") or style.get("display") == "none"
-    for name, value in props.items():
+    for name, value in sorted(props.items()):  # the same markup in every worker (Dash's order varies)
         attribute = ATTRIBUTES.get(name, name)
         if attribute in ("class", "hidden", "children") or value is None or value is False:
             continue
