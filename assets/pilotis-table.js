@@ -1,7 +1,7 @@
 /*
  * Pilotis — sorting and paging of the accessible data tables (layouts/html_table.py).
  *
- * The server sends the caption, header and pager as Dash components and every row as JSON in the
+ * The server sends the caption, header and pager as static HTML (assets/pilotis-static.js) and every row as JSON in the
  * box's `data-rows` ([[text, sort key(, title of a masked cell)], …] per row: raw number, ISO date, or the name folded for
  * French collation); this file writes them into the table's empty <tbody> as plain DOM (cheaper
  * than one React component per cell), those beyond the first page `hidden`, each cell with its
@@ -21,15 +21,15 @@
     });
   }
 
-  var built = new WeakMap();  // box -> the data-rows string its <tbody> was built from
+  var built = new WeakMap();  // <tbody> -> the data-rows string it was built from
 
   function build(box) {
     var data = box.getAttribute("data-rows");
     var body = box.querySelector("table.pilotis-data-table tbody");
-    if (!body || data === null || built.get(box) === data) {
+    if (!body || data === null || built.get(body) === data) {
       return;
     }
-    built.set(box, data);
+    built.set(body, data);
     var heads = box.querySelectorAll("table.pilotis-data-table thead th");
     var numeric = Array.prototype.map.call(heads, function (th) {
       return th.getAttribute("data-type") === "num";
@@ -198,6 +198,11 @@
       record.addedNodes.forEach(function (node) {
         if (node.nodeType === 1 && node.namespaceURI === "http://www.w3.org/1999/xhtml") {
           buildAll(node);
+          // a box's content rewritten (assets/pilotis-static.js): its new, empty <tbody>
+          var box = node.parentElement && node.parentElement.closest(".pilotis-table");
+          if (box) {
+            build(box);
+          }
         }
       });
     });

@@ -22,6 +22,7 @@ from pilotis.ui.components import graph_config as graph_config
 # Re-exported: widget modules and dashboards take them from here.
 from pilotis.ui.components import notice as notice
 from pilotis.ui.components import scroll_region as scroll_region
+from pilotis.ui.static_html import static
 
 PALETTE = ["#1d4e89", "#e07a1f", "#2a9d8f", "#8d5ba8", "#c4423b", "#6b8e23", "#5c677d", "#b07aa1"]
 """Colour-blind-friendly qualitative palette (contrast ≥ 3:1 on white for marks)."""
@@ -134,7 +135,7 @@ def wrap_labels(values: Iterable[Any], width: int = 28) -> list[Any]:
 def accessible_graph(
     figure: go.Figure | dict,
     label: str,
-    table: html.Details | None,
+    table: html.Div | None,
     lang: str,
     graph_id: str | None = None,
     note: str = "",
@@ -171,9 +172,10 @@ def data_details(
     grain: str | None = None,
     page_size: int = 20,
     caption_from_yaml: bool = False,
-) -> html.Details:
+) -> html.Div:
     """A collapsed ``<details>`` with the figure's data as an accessible table
-    (:func:`layouts.html_table.data_table`: caption, header scopes, sort buttons, pages)."""
+    (:func:`layouts.html_table.data_table`: caption, header scopes, sort buttons, pages), as one
+    static block (:mod:`pilotis.ui.static_html`): no callback reads it."""
     table = data_table(
         frame,
         labels,
@@ -183,8 +185,9 @@ def data_details(
         page_size=page_size,
         grain=grain,
         caption_from_yaml=caption_from_yaml,
+        as_component=True,
     )
-    return html.Details([html.Summary(t("see_data", lang)), table], className="pilotis-details")
+    return static(html.Details([html.Summary(t("see_data", lang)), table], className="pilotis-details"))
 
 
 def column_formats(names: Sequence[str], fmt: Fmt, decimals: int) -> dict[str, tuple[Fmt, int]]:

@@ -40,6 +40,7 @@ from pilotis.core.scope import Scope
 from pilotis.core.secrecy import SECRET
 from pilotis.core.territory import Territory
 from pilotis.core.widgets import CheckContext, RenderContext, WidgetType, labelled, register_widget
+from pilotis.ui.static_html import static
 
 SLOTS = 5
 
@@ -261,7 +262,8 @@ class Compare(WidgetType):
             ],
             className="table table-sm pilotis-compare-table",
         )
-        children.append(scroll_region(table, widget.title or t("compare_territories", lang)))
+        # read by no callback: one static block (pilotis.ui.static_html), not a component per cell
+        children.append(static(scroll_region(table, widget.title or t("compare_territories", lang))))
         return children
 
     @classmethod
@@ -329,7 +331,7 @@ class Compare(WidgetType):
         grain: str,
         lang: str,
         secret: tuple[dict[str, set[Any]], str] = ({}, ""),
-    ) -> html.Details | None:
+    ) -> html.Div | None:
         """« Voir les données » of the small multiples: one row per period, one column per
         territory, the very values each panel draws (not only the last ones).
 

@@ -4,7 +4,8 @@ buttons that announce their state and a pager that says « Page 2 sur 5 ».
 It replaces ``dash_table.DataTable``, whose document-level key handling cancelled Tab: on every
 dashboard with a table, keyboard users were stuck on its first sort button (issue 12).
 
-Shape: the caption, the header (sort buttons) and the pager are Dash html components; the rows
+Shape: the caption, the header (sort buttons) and the pager are static HTML (one Dash component
+for the whole box, :mod:`pilotis.ui.static_html`, drawn by ``assets/pilotis-static.js``); the rows
 are sent as one compact JSON array in the box's ``data-rows`` (``[[text, sort key], …]`` per row)
 and ``assets/pilotis-table.js`` writes them into the (empty) ``<tbody>`` as plain DOM, the ones
 beyond the first page ``hidden``. Neither one component per cell (dash-renderer walks every
@@ -32,6 +33,7 @@ from pilotis.core.i18n import t
 from pilotis.core.query import PERIOD
 from pilotis.core.secrecy import SECRET, label_of, masked_rows
 from pilotis.ui.components import scroll_region
+from pilotis.ui.static_html import static
 
 Fmt = Literal["number", "percent", "euro"]
 
@@ -102,13 +104,16 @@ def data_table(
     sorted_by: tuple[str, bool] | None = None,
     table_id: str | None = None,
     caption_from_yaml: bool = False,
+    as_component: bool = False,
 ) -> html.Div:
     """``frame`` as an accessible, sortable, paged table.
 
     ``formats``: numeric columns (right-aligned, French numbers); ``grain``: the period column's
     grain; ``sorted_by``: (column, descending) when the rows arrive sorted (the header says so);
     ``caption_from_yaml``: the caption is a title written in YAML (French): ``lang="fr"`` on an
-    English page.
+    English page. The box is a static block (:mod:`pilotis.ui.static_html`: its caption, sort
+    buttons and pager are no Dash components); ``as_component``: Dash html components, for a
+    caller that puts the table inside a static block of its own.
     """
     secret, masked = label_of(frame), masked_rows(frame).to_numpy()
     frame = frame.drop(columns=[SECRET], errors="ignore")
@@ -196,8 +201,7 @@ def data_table(
         attributes["id"] = table_id
     if secret:
         pager.append(html.P(t("secret_note", lang, label=secret), className="pilotis-secret-note small text-muted"))
-    return html.Div(
-        [scroll_region(table, caption, labelledby=caption_id), html.Div(pager, className="pilotis-pager-box")],
-        className="pilotis-table",
-        **attributes,
-    )
+    inner = [scroll_region(table, caption, labelledby=caption_id), html.Div(pager, className="pilotis-pager-box")]
+    if as_component:
+        return html.Div(inner, className="pilotis-table", **attributes)
+    return static(inner, "pilotis-table", **attributes)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from html.parser import HTMLParser
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -133,7 +134,7 @@ def widget_content(
     if not dashboard.spec.overview:
         response = page_callback(client, dashboard, territory, period, {widget_id: controls or {}})
         assert response.status_code == 200, response.data[:500]
-        return response.get_json()["response"][dashboard.dom_id(widget_id)]["children"]
+        return expand_static(response.get_json()["response"][dashboard.dom_id(widget_id)]["children"])
     inputs = widget_inputs(dashboard, territory, period)
     widget = dashboard.widget(widget_id)
     for name, prop in WIDGET_TYPES[widget.type].inputs(widget):
@@ -142,7 +143,55 @@ def widget_content(
         )
     response = post_callback(client, dashboard.dom_id(widget_id), "children", inputs)
     assert response.status_code == 200, response.data[:500]
-    return response.get_json()["response"][dashboard.dom_id(widget_id)]["children"]
+    return expand_static(response.get_json()["response"][dashboard.dom_id(widget_id)]["children"])
+
+
+VOID_TAGS = frozenset({"area", "br", "col", "hr", "img", "input", "wbr"})
+PROP_NAMES = {"class": "className", "for": "htmlFor", "tabindex": "tabIndex", "colspan": "colSpan"}
+"""HTML attribute -> Dash prop name, where they differ (``rowspan`` is not used by the pages)."""
+
+
+class _Markup(HTMLParser):
+    """HTML parsed back into Dash's JSON shape (``{"type": "H2", "props": {...}}``)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.root: list[Any] = []
+        self.stack: list[list[Any]] = [self.root]
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        props: dict[str, Any] = {PROP_NAMES.get(k, k): (True if v is None else v) for k, v in attrs}
+        node = {"type": tag.capitalize(), "namespace": "dash_html_components", "props": props}
+        self.stack[-1].append(node)
+        if tag not in VOID_TAGS:
+            props["children"] = []
+            self.stack.append(props["children"])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in VOID_TAGS or len(self.stack) == 1:
+            return
+        self.stack.pop()
+        node = self.stack[-1][-1]["props"]  # as Dash sends it: one text as a string, none as None
+        children = node["children"]
+        node["children"] = None if not children else children[0] if len(children) == 1 else children
+
+    def handle_data(self, data: str) -> None:
+        self.stack[-1].append(data)
+
+
+def expand_static(tree: Any) -> Any:
+    """``tree`` (Dash's JSON) with each static block (pilotis.ui.static_html) holding the
+    components its ``data-html`` draws, as if Dash had sent them one by one (its ``data-html`` removed)."""
+    if isinstance(tree, list):
+        return [expand_static(item) for item in tree]
+    if not isinstance(tree, dict):
+        return tree
+    if "props" in tree and "data-html" in tree["props"]:
+        parser = _Markup()
+        parser.feed(tree["props"]["data-html"])
+        props = {k: v for k, v in tree["props"].items() if k != "data-html"}
+        return {**tree, "props": {**props, "children": expand_static(parser.root)}}
+    return {key: expand_static(value) for key, value in tree.items()}
 
 
 def router_body(pathname: str) -> dict[str, Any]:
@@ -168,7 +217,7 @@ def route(client: FlaskClient, pathname: str) -> Any:
         headers=csrf_headers(client),
     )
     assert response.status_code == 200, response.data[:300]
-    return response.get_json()["response"]["page"]["children"]
+    return expand_static(response.get_json()["response"]["page"]["children"])
 
 
 def find_figures(tree: Any) -> list[dict[str, Any]]:
@@ -186,29 +235,29 @@ def find_figures(tree: Any) -> list[dict[str, Any]]:
     return found
 
 
-def find_class(tree: Any, name: str) -> list[Any]:
-    """Components whose className contains ``name``."""
+def _find_class(tree: Any, name: str) -> list[Any]:
+    """:func:`find_class` of a tree whose static blocks are expanded."""
     found: list[Any] = []
     if isinstance(tree, dict):
         props = tree.get("props", {})
         if name in str(props.get("className", "")).split():
             found.append(tree)
         for value in props.values():
-            found += find_class(value, name)
+            found += _find_class(value, name)
     elif isinstance(tree, list):
         for item in tree:
-            found += find_class(item, name)
+            found += _find_class(item, name)
     return found
 
 
-def texts(tree: Any) -> list[str]:
-    """All strings inside a component tree, in order."""
+def _texts(tree: Any) -> list[str]:
+    """:func:`texts` of a tree whose static blocks are expanded."""
     if isinstance(tree, str):
         return [tree]
     if isinstance(tree, dict):
-        return [s for v in (tree.get("props", tree)).values() for s in texts(v)]
+        return [s for v in (tree.get("props", tree)).values() for s in _texts(v)]
     if isinstance(tree, list):
-        return [s for item in tree for s in texts(item)]
+        return [s for item in tree for s in _texts(item)]
     return []
 
 
@@ -218,6 +267,7 @@ __all__ = [
     "widget_inputs",
     "find_figures",
     "texts",
+    "expand_static",
     "json",
     "login_as",
     "csrf_headers",
@@ -238,10 +288,8 @@ def _header_cells(tree: Any) -> list[dict[str, Any]]:
     return []
 
 
-def html_table_rows(tree: Any) -> list[dict[str, Any]]:
-    """Every row of the data tables (layouts/html_table.py) in a callback answer, keyed by column
-    id: the number behind a numeric cell (its sort key), the text shown in the others. The rows
-    travel as JSON in the table box's ``data-rows``, the columns are its header cells."""
+def _html_table_rows(tree: Any) -> list[dict[str, Any]]:
+    """:func:`html_table_rows` of a tree whose static blocks are expanded."""
     if isinstance(tree, dict):
         props = tree.get("props", {})
         if "data-rows" in props:
@@ -253,9 +301,9 @@ def html_table_rows(tree: Any) -> list[dict[str, Any]]:
                     row[column] = (float(key) if key else None) if kind == "num" else text
                 rows.append(row)
             return rows
-        return [r for v in props.values() for r in html_table_rows(v)]
+        return [r for v in props.values() for r in _html_table_rows(v)]
     if isinstance(tree, list):
-        return [r for item in tree for r in html_table_rows(item)]
+        return [r for item in tree for r in _html_table_rows(item)]
     return []
 
 
@@ -278,3 +326,20 @@ def api_token(db: Any, username: str | None = None, *, rate: int | None = 100_00
 def bearer(token: str) -> dict[str, str]:
     """The Authorization header of ``token``."""
     return {"Authorization": f"Bearer {token}"}
+
+
+def find_class(tree: Any, name: str) -> list[Any]:
+    """Components whose className contains ``name`` (static blocks' markup included)."""
+    return _find_class(expand_static(tree), name)
+
+
+def texts(tree: Any) -> list[str]:
+    """All strings inside a component tree, in order (static blocks' markup read as components)."""
+    return _texts(expand_static(tree))
+
+
+def html_table_rows(tree: Any) -> list[dict[str, Any]]:
+    """Every row of the data tables (layouts/html_table.py) in a callback answer, keyed by column
+    id: the number behind a numeric cell (its sort key), the text shown in the others. The rows
+    travel as JSON in the table box's ``data-rows``, the columns are its header cells."""
+    return _html_table_rows(expand_static(tree))

@@ -20,6 +20,7 @@ from pilotis.core.widgets import WIDGET_TYPES, RenderContext
 from pilotis.ui import pages
 from pilotis.ui.components import aria, data_attributes, notice, scroll_region
 from pilotis.ui.portal import Portal
+from tests.helpers import expand_static
 
 
 def _sent(component: Any) -> list[dict[str, Any]]:
@@ -36,7 +37,7 @@ def _sent(component: Any) -> list[dict[str, Any]]:
             for value in node:
                 walk(value)
 
-    walk(json.loads(json.dumps(component, cls=plotly.utils.PlotlyJSONEncoder)))
+    walk(expand_static(json.loads(json.dumps(component, cls=plotly.utils.PlotlyJSONEncoder))))
     return found
 
 

@@ -2,10 +2,12 @@
 
 A native ``<details>`` menu (keyboard and screen readers without any script) of three real links
 to ``/exports/<dashboard>/<widget>.<format>`` (:mod:`pilotis.web.exports`), each named after the
-widget. It is drawn once with the page: the widget's rendering does not change. The links point
-at the page's default filters; ``assets/exports.js`` rewrites them with the filters chosen on the
-page (territory, year, the widget's own controls) when they are followed, focused or hovered —
-the ids of those selects are in ``data-*`` attributes, so the script knows no naming rule.
+widget. It is drawn once with the page, as static HTML (the card's foot is one
+:func:`pilotis.ui.static_html.static` block, not a Dash component per tag): the widget's
+rendering does not change. The links point at the page's default filters; ``assets/exports.js``
+rewrites them with the filters chosen on the page (territory, year, the widget's own controls)
+when they are followed, focused or hovered — the ids of those selects are in ``data-*``
+attributes, so the script knows no naming rule.
 """
 
 from __future__ import annotations

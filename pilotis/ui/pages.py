@@ -23,6 +23,7 @@ from pilotis.ui.downloads import pdf_button
 from pilotis.ui.overview import widget_cards
 from pilotis.ui.portal import Portal
 from pilotis.ui.report_link import widget_actions
+from pilotis.ui.static_html import static
 
 
 def yaml_text(lang: str) -> dict[str, Any]:
@@ -309,9 +310,7 @@ def filters(portal: Portal, dashboard: Dashboard, lang: str, scope: Territory | 
 def widget_card(portal: Portal, dashboard: Dashboard, widget, lang: str) -> dbc.Col:
     """A widget's frame: title, description, content placeholder, source line."""
     title_id = dashboard.dom_id(f"{widget.id}-title")
-    header: list[Component] = (
-        [html.H2(widget.title, id=title_id, className="h6 mb-1", **yaml_text(lang))] if widget.title else []
-    )
+    header: list = [html.H2(widget.title, id=title_id, className="h6 mb-1", **yaml_text(lang))] if widget.title else []
     if widget.description:
         header.append(html.P(widget.description, className="small text-muted mb-2", **yaml_text(lang)))
     footer: list = []
@@ -333,13 +332,14 @@ def widget_card(portal: Portal, dashboard: Dashboard, widget, lang: str) -> dbc.
         )
     controls = widget_type.controls(widget, lambda name: dashboard.dom_id(f"{widget.id}-{name}"), portal, lang)
     named_by = aria(labelledby=title_id) if widget.title else {}  # the h2 (its lang too)
+    # Title, source line, « Télécharger » and « Signaler une anomalie »: static HTML (pilotis.ui.static_html)
+    foot = [html.P(footer, className="pilotis-source small mb-0 mt-2"), *widget_actions(dashboard, widget, lang)]
     card = html.Section(
         [
-            html.Div(header),
+            static(header),
             *([controls] if controls is not None else []),
             *(body if isinstance(body, list) else [body]),
-            html.P(footer, className="pilotis-source small mb-0 mt-2"),
-            *widget_actions(dashboard, widget, lang),  # « Télécharger » (CSV, XLSX), « Signaler une anomalie »
+            static(foot, "pilotis-widget-foot mt-auto"),
         ],
         className=f"card card-body h-100 pilotis-widget pilotis-{widget.type}",
         **named_by,

@@ -30,48 +30,20 @@ from typing import Any
 
 from dash.development.base_component import Component
 
-HTML_NAMESPACE = "dash_html_components"
-VOID = frozenset({"area", "br", "col", "hr", "img", "input", "wbr"})
-ATTRIBUTES = {
-    "className": "class",
-    "htmlFor": "for",
-    "tabIndex": "tabindex",
-    "hrefLang": "hreflang",
-    "colSpan": "colspan",
-    "rowSpan": "rowspan",
-}
-"""Dash prop names that differ from their HTML attribute."""
-KEPT = frozenset(
-    {"href", "src", "alt", "title", "lang", "role", "scope", "height", "width", "type", "name", "action", "method"}
-    | {"open", "hidden", "disabled", "dir", "headers", "abbr", "datetime", "placeholder"}
+from pilotis.ui.static_html import (
+    DATA_HTML,
+    HTML_NAMESPACE,
+    STATIC_CLASS,
+    attributes,
+    element,
+    props_of,
+    without_ids,
 )
-"""HTML attributes copied as they are; ``id`` and every attribute naming an id are left out."""
-ID_REFERENCES = frozenset({"for", "aria-labelledby", "aria-describedby", "aria-controls", "aria-owns", "headers"})
+
 FIRST_PAINT_CLASS = "pilotis-first-paint"
 """The class of the static copy (assets/pilotis-first-paint.css, .js)."""
 BODY_CLASS = "pilotis-ssr"
 """The body's class while the static copy is shown (the live page is laid out, invisible)."""
-
-
-def _attributes(props: dict[str, Any], extra_class: str = "") -> str:
-    parts: list[str] = []
-    classes = " ".join(c for c in (extra_class, props.get("className") or "") if c)
-    if classes:
-        parts.append(f'class="{escape(classes)}"')
-    style = props.get("style") or {}
-    hidden = props.get("hidden") or style.get("display") == "none"
-    for name, value in props.items():
-        attribute = ATTRIBUTES.get(name, name)
-        if attribute == "class" or attribute == "hidden" or value is None or value is False:
-            continue
-        if attribute in ID_REFERENCES or not (
-            attribute in KEPT or attribute.startswith(("aria-", "data-")) or attribute == "tabindex"
-        ):
-            continue
-        parts.append(attribute if value is True else f'{attribute}="{escape(str(value))}"')
-    if hidden:
-        parts.append("hidden")
-    return (" " + " ".join(parts)) if parts else ""
 
 
 def _children(children: Any, path: str) -> str:
@@ -82,13 +54,6 @@ def _children(children: Any, path: str) -> str:
     if isinstance(children, (list, tuple)):
         return "".join(_children(child, path) for child in children)
     return escape(str(children))
-
-
-def _element(tag: str, props: dict[str, Any], inner: str, extra_class: str = "") -> str:
-    attributes = _attributes(props, extra_class)
-    if tag in VOID:
-        return f"<{tag}{attributes}>"
-    return f"<{tag}{attributes}>{inner}</{tag}>"
 
 
 def _col_classes(props: dict[str, Any]) -> str:
@@ -115,25 +80,25 @@ def _options(props: dict[str, Any]) -> str:
 def _bootstrap(kind: str, props: dict[str, Any], inner: str, path: str) -> str:
     """dash-bootstrap-components 2.0.4's markup for the few components the pages use."""
     if kind == "Container":
-        return _element("div", props, inner, "container-fluid" if props.get("fluid") else "container")
+        return element("div", props, inner, "container-fluid" if props.get("fluid") else "container")
     if kind == "Row":
-        return _element("div", props, inner, "row")
+        return element("div", props, inner, "row")
     if kind == "Col":
-        return _element("div", props, inner, _col_classes(props))
+        return element("div", props, inner, _col_classes(props))
     if kind == "Nav":
-        return _element("div", props, inner, "nav")
+        return element("div", props, inner, "nav")
     if kind == "NavItem":
-        return _element("div", props, inner, "nav-item")
+        return element("div", props, inner, "nav-item")
     if kind == "NavLink":
         current = props.get("active") == "exact" and props.get("href") == path
         extra = {"aria-current": "page"} if current else {}
-        return _element("a", {**props, **extra}, inner, "nav-link active" if current else "nav-link")
+        return element("a", {**props, **extra}, inner, "nav-link active" if current else "nav-link")
     if kind == "Label":
-        return _element("label", props, inner, "form-label")
+        return element("label", props, inner, "form-label")
     if kind == "Select":
-        return _element("select", props, _options(props), "form-select")
+        return element("select", props, _options(props), "form-select")
     if kind in ("Card", "CardBody"):
-        return _element("div", props, inner, "card" if kind == "Card" else "card-body")
+        return element("div", props, inner, "card" if kind == "Card" else "card-body")
     return inner
 
 
@@ -142,10 +107,10 @@ def _core(kind: str, props: dict[str, Any], inner: str) -> str:
     if kind == "Input":
         box = "dash-input-container dash-input" + (" dash-input-hidden" if props.get("type") == "hidden" else "")
         field = {k: v for k, v in props.items() if k in ("type", "name", "placeholder")}  # no value (CSRF)
-        field_html = f"<input{_attributes(field, 'dash-input-element')}>"
-        return _element("div", {"className": props.get("className")}, field_html, box)
+        field_html = f"<input{attributes(field, 'dash-input-element')}>"
+        return element("div", {"className": props.get("className")}, field_html, box)
     if kind == "Graph":
-        return _element("div", {"className": props.get("className")}, "", "dash-graph")
+        return element("div", {"className": props.get("className")}, "", "dash-graph")
     if kind in ("Location", "Interval", "Store", "Download"):
         return ""
     return inner  # Loading and anything else: its children
@@ -154,12 +119,15 @@ def _core(kind: str, props: dict[str, Any], inner: str) -> str:
 def render(component: Component, path: str = "") -> str:
     """``component`` as static HTML: the markup Dash draws for it, without ids. ``path``: the
     page's address (the navigation link to it is marked current)."""
-    props = {k: v for k, v in component.to_plotly_json()["props"].items() if k != "children"}
+    props = props_of(component)
     inner = _children(getattr(component, "children", None), path)
     namespace = getattr(component, "_namespace", "")
     kind = getattr(component, "_type", "")
+    if namespace == HTML_NAMESPACE and STATIC_CLASS in str(props.get("className") or "").split():
+        # a static block (pilotis.ui.static_html): its markup, without ids; not its data-html again
+        inner = without_ids(str(props.pop(DATA_HTML, "")))
     if namespace == HTML_NAMESPACE:
-        return _element(kind.lower(), props, inner)
+        return element(kind.lower(), props, inner)
     if namespace == "dash_bootstrap_components":
         return _bootstrap(kind, props, inner, path)
     return _core(kind, props, inner)
@@ -216,9 +184,34 @@ def document(shell: Component, path: str, assets: Path) -> str:
     return f'<div class="{FIRST_PAINT_CLASS}" inert>{render(shell, path)}</div>'
 
 
-RENDERER = 'var renderer;document.addEventListener("DOMContentLoaded",function(){renderer=new DashRenderer();});'
-"""Dash's start-up line (``var renderer = new DashRenderer();``), run once the deferred bundles
-have run. Inline, allowed by its hash like Dash's own (``Dash.csp_hashes`` reads ``app.renderer``)."""
+BUNDLE_ATTRIBUTE = "data-pilotis-src"
+"""The address of each of Dash's scripts on an inert ``<template>`` (:func:`deferred`): what the
+loader appends; Dash's index check also looks for a ``src="…dash-renderer…"``."""
+RENDERER = (
+    "(function(){var started=false;function start(){if(started){return;}started=true;"
+    'var last=null;document.querySelectorAll("[data-pilotis-src]").forEach(function(carrier){'
+    'var script=document.createElement("script");script.src=carrier.getAttribute("data-pilotis-src");'
+    "script.async=false;document.body.appendChild(script);last=script;});"
+    "function run(){window.renderer=new DashRenderer();}"
+    'if(last){last.addEventListener("load",run);}else{run();}}'
+    "function painted(){requestAnimationFrame(function(){setTimeout(start,0);});}"
+    "var types=window.PerformanceObserver&&PerformanceObserver.supportedEntryTypes||[];"
+    'if(document.visibilityState==="hidden"){start();}'
+    'else if(types.indexOf("paint")>=0){'
+    'new PerformanceObserver(function(list,observer){if(list.getEntriesByName("first-contentful-paint").length){'
+    'observer.disconnect();start();}}).observe({type:"paint",buffered:true});'
+    "setTimeout(start,3000);}"
+    "else{painted();setTimeout(start,300);}})();"
+)
+"""Dash's start-up line (``var renderer = new DashRenderer();``) behind a loader: once the
+browser has painted the page's text (its ``first-contentful-paint`` entry; at most 3 s later;
+after the first frame where paint entries do not exist; at once in a hidden tab, which does not
+paint), it appends Dash's scripts in their order (``async = false``: run in order) and starts
+the renderer after the last one. Their ≈ 650 kB are not requested before that paint: on a slow
+phone link they competed with the page's HTML and style sheets (preloaded, Lighthouse's mobile
+largest paint was 5.2 s, 2.3 s without). Inline, allowed by its hash like Dash's own
+(``Dash.csp_hashes`` reads ``app.renderer``); the scripts come from this site (``script-src
+'self'``)."""
 
 
 UNUSED_BUNDLES = ("/dash/deps/polyfill@", "/dash/dash_table/bundle.")
@@ -230,11 +223,21 @@ Dash's lazy components call is set by dash-bootstrap-components' bundle) and
 
 
 def deferred(scripts: str) -> str:
-    """Dash's ``<script src>`` tags with ``defer``, without :data:`UNUSED_BUNDLES`: the browser
-    paints the page's HTML first, then runs the bundles in the same order (they were at the end
-    of <body>, but from a fast server they all arrived before the first paint, and ran before it)."""
+    """Dash's ``<script src>`` tags as inert ``<template data-pilotis-src>``, without
+    :data:`UNUSED_BUNDLES`: :data:`RENDERER` requests and runs them once the page's HTML is
+    painted. With ``defer`` they ran before the first paint whenever they had arrived by the
+    end of parsing (a fast server, a loaded machine): on a phone the page's HTML showed only
+    after ≈ 1 s of JavaScript."""
     kept = [line for line in scripts.split("\n") if not any(bundle in line for bundle in UNUSED_BUNDLES)]
-    return "\n".join(kept).replace("<script src=", "<script defer src=")
+    links = []
+    for line in kept:
+        found = SCRIPT_SRC.fullmatch(line.strip())
+        links.append(f'<template {BUNDLE_ATTRIBUTE}="{found.group(1)}"></template>' if found else line)
+    return "\n".join(links)
+
+
+SCRIPT_SRC = re.compile(r'<script(?: defer)? src="([^"]+)"></script>')
+"""One of Dash's script tags (``{%scripts%}``: one per line; inline scripts are kept as they are)."""
 
 
 PLOTLY = "vendor/plotly/plotly-pilotis.min.js"

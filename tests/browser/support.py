@@ -88,6 +88,27 @@ READY_JS = """
 }
 """
 
+COMPONENTS_JS = """
+() => {
+  // Dash components in dash-renderer's layout store (the page and every callback's answer), by
+  // type: what its selectors and loading reducer walk on every store update.
+  const counts = {};
+  const walk = (node) => {
+    if (Array.isArray(node)) { node.forEach(walk); return; }
+    if (!node || typeof node !== 'object') { return; }
+    if (node.type && node.namespace && node.props) {
+      const key = node.namespace + '.' + node.type;
+      counts[key] = (counts[key] || 0) + 1;
+      Object.values(node.props).forEach(walk);
+    } else {
+      Object.values(node).forEach(walk);  // the store's wrapper objects
+    }
+  };
+  walk(window.store.getState().layout);
+  return counts;
+}
+"""
+
 STATE_JS = """
 () => {
   const bodies = [...document.querySelectorAll('.pilotis-widget-body')];

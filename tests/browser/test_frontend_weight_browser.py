@@ -7,6 +7,9 @@
   versioned addresses come from the cache without a request, the others get 304 answers.
 - The reduced plotly.js is the one drawing, with Dash's plotly.js major version and the French
   locale.
+- /rsa, drawn, holds at most 350 Dash components (dash-renderer's work at every update grows with
+  them; 666 before the parts no callback touches became static HTML, pilotis/ui/static_html.py),
+  and those parts are in the page: every « Télécharger » menu with its three links.
 """
 
 from __future__ import annotations
@@ -17,12 +20,14 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import USER, _context, sign_in, write_json
+from tests.browser.support import COMPONENTS_JS
 
 pytestmark = pytest.mark.browser
 
 PAGE = "/rsa"
 MAX_FIRST_JS = 700 * 1024
 MAX_SECOND_STATIC = 50 * 1024
+MAX_COMPONENTS = 350
 STATIC = ("/assets/", "/_dash-component-suites/")
 DRAWN = ".js-plotly-plot .main-svg g.trace"
 
@@ -113,3 +118,22 @@ def test_first_visit_downloads_at_most_700_kb_of_javascript(two_visits: Any) -> 
     js = sum(r["bytes"] for r in scripts)
     biggest = sorted(scripts, key=lambda r: -r["bytes"])[:6]
     assert js <= MAX_FIRST_JS, f"{js / 1024:.0f} kB of JavaScript on the wire for {PAGE}: {biggest}"
+
+
+def test_the_dashboard_is_few_dash_components_and_its_static_parts_are_drawn(two_visits: Any) -> None:
+    page, _, _ = two_visits
+    counts = page.evaluate(COMPONENTS_JS)
+    total = sum(counts.values())
+    biggest = sorted(counts.items(), key=lambda item: -item[1])[:8]
+    assert total <= MAX_COMPONENTS, f"{total} Dash components on {PAGE}: {biggest}"
+    # what left the Dash tree is still in the page, as HTML: the widgets' titles, source lines,
+    # « Télécharger » menus (three links each, named after the widget) and data tables' headers
+    assert page.locator(".pilotis-static[data-html]:empty").count() == 0
+    assert page.locator("section.pilotis-widget h2").count() >= 10
+    menus = page.locator("section.pilotis-widget details.pilotis-download")
+    assert menus.count() >= 5
+    for index in range(menus.count()):
+        links = menus.nth(index).locator("a.pilotis-export")
+        assert links.count() == 3
+        assert all((links.nth(i).get_attribute("href") or "").startswith("/exports/rsa/") for i in range(links.count()))
+    assert page.locator("table.pilotis-data-table thead button.pilotis-sort").count() >= 2
