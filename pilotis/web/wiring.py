@@ -56,7 +56,7 @@ def install(app: Dash, portal: Portal) -> None:
 
     def interpolate_index(**kwargs: str) -> str:
         lang = current_lang(default)
-        kwargs["scripts"] = first_paint.deferred(kwargs["scripts"])  # painted before the bundles run
+        kwargs["scripts"] = first_paint.deferred(kwargs["scripts"])  # requested once the HTML is painted
         kwargs["metas"] += plotly_meta  # plotly.js, loaded when a chart comes into view
         page = Dash.interpolate_index(app, **kwargs).replace("{lang}", lang, 1)
         page = page.replace("{noscript}", t("noscript", lang), 1)
@@ -86,7 +86,7 @@ def install(app: Dash, portal: Portal) -> None:
         return first_paint.document(first_paint.with_page(shell, content), path, assets)
 
     app.index_string = INDEX
-    app.renderer = first_paint.RENDERER  # after the deferred bundles (its hash goes in the CSP)
+    app.renderer = first_paint.RENDERER  # loads the bundles after the first paint (its hash goes in the CSP)
     app.interpolate_index = interpolate_index  # type: ignore[method-assign, assignment]  # Dash's own hook
 
     def layout() -> Any:
