@@ -33,6 +33,7 @@ import sqlalchemy as sa
 
 from data_sources.files import ParquetSource
 from data_sources.sql import SqlSource
+from pilotis.core.cache import FileCache, TieredCache
 from pilotis.core.data import DataService
 from pilotis.core.measures import parse_measure
 from pilotis.core.query import PERIOD, Filter, Query
@@ -206,6 +207,38 @@ def test_the_communes_of_one_grid_ask_the_source_once_and_see_only_their_rows(fo
     data.refresh("foyers")
     data.query(_query(filters=(Filter("mois", "=", OCT), Filter("commune", "=", "c14"))))
     assert len(asked) == 3
+
+
+def test_a_grid_built_by_one_worker_is_read_by_the_others(folder: tuple[str, Path], tmp_path: Path) -> None:
+    """Two workers sharing the file cache: the second one's first commune of a month is picked
+    from the grid the first one built and masked (no source query of its own), with the same
+    masked cells and the same values as if it had built it; a manual refresh asks again."""
+    asked: list[Query] = []
+
+    def worker() -> DataService:
+        source = _source(folder)
+        run = source.run
+
+        def counted(query: Query) -> pd.DataFrame:
+            asked.append(query)
+            return run(query)
+
+        source.run = counted  # type: ignore[method-assign]
+        return DataService({"foyers": source}, TieredCache(FileCache(tmp_path / "cache")))
+
+    first, second = worker(), worker()
+    alone = {code: _query(filters=(Filter("mois", "=", OCT), Filter("commune", "=", code))) for code in COUNTS["E2"]}
+    first.query(alone["c21"])
+    assert len(asked) == 1
+    for code in ("c22", "c23", "c24"):
+        shared = second.query(alone[code])
+        assert len(asked) == 1, code  # the second worker did not ask the source
+        own = DataService({"foyers": _source(folder)}).query(alone[code])  # built by itself
+        pd.testing.assert_frame_equal(shared, own)
+        assert pd.isna(shared["n"].iloc[0]) == (code in MASKED), code
+    second.refresh("foyers")
+    second.query(alone["c21"])
+    assert len(asked) == 2
 
 
 def test_every_measure_reading_the_count_is_masked_and_only_those(folder: tuple[str, Path]) -> None:

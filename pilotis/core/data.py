@@ -136,29 +136,47 @@ class DataService:
     def _masked(self, source: DataSource, plan: secrecy.Plan, rule: Any, now: float) -> pd.DataFrame:
         """``plan.query``'s rows picked from the masked grid of ``plan.asked`` (the query without its
         commune or EPCI filter: every territory of one grid shares it), the grid asked and masked
-        once per process while it is fresh. A commune after another of the same year then costs a
-        pick instead of a DuckDB query and a masking (RSA page, in-process: 162–188 -> 97–105 ms
-        of CPU per uncached change).
+        once while it is fresh. A commune after another of the same year then costs a pick instead
+        of a DuckDB query and a masking (RSA page, in-process: 162–188 -> 97–105 ms of CPU per
+        uncached change). Each process keeps the grids it serves; a grid built by one worker is
+        also put in the shared cache (file, Redis), where the other workers find it: the first
+        change of a year in a worker then costs a read instead of the queries and the masking.
 
         The result's ``valid_until`` is the grid's: what is drawn from it expires with it."""
         # Safe to share between viewers: the key is the fresh key of `plan.asked` (its whole repr:
         # the viewer's row filters, `unmasked`, the source fingerprint, refresh epoch and generation,
         # as for `query`) plus everything the masking reads besides the answer (`mask_key`: rule,
         # protected measures, parents). The rows a viewer gets are then picked by *their* query.
+        # The shared entry is under the same two parts (``q:<dataset>|…``: a manual refresh drops it).
         asked_key, _, lifetime = self._key(source, plan.asked, now)
-        key = (asked_key, secrecy.mask_key(plan, rule))
+        mask_key = secrecy.mask_key(plan, rule)
+        key = (asked_key, mask_key)
         found, entry = self._grids.get(key)
         if not found or entry[0] <= now:
-            grid = secrecy.Grid(secrecy.mask(self._run(source, plan.asked, now), plan, rule))
-            grid.frame.attrs.setdefault("refreshed_at", now)
-            valid_until = grid.frame.attrs.pop("valid_until", None)
-            if isinstance(valid_until, int | float):
-                lifetime = min(lifetime, max(1.0, valid_until - now))
-            entry = (now + lifetime, grid)
-            self._grids.set(key, entry, lifetime)
+            entry = self._shared_grid(source, plan, rule, now, lifetime, f"{asked_key}|grid:{digest_of(mask_key)}")
+            self._grids.set(key, entry, entry[0] - now)
         result = secrecy.pick(entry[1], plan, rule)
         result.attrs["valid_until"] = entry[0]
         return result
+
+    def _shared_grid(
+        self, source: DataSource, plan: secrecy.Plan, rule: Any, now: float, lifetime: float, shared_key: str
+    ) -> tuple[float, secrecy.Grid]:
+        """``(valid until, grid)``: from the shared cache when another worker built it, else asked,
+        masked and put there for ``lifetime`` (or until the source's ``valid_until``)."""
+        shared = not isinstance(self.cache, TTLCache)  # an in-process cache: `_grids` is enough
+        if shared:
+            found, frame, left = self.cache.get_with_ttl(shared_key)
+            if found and isinstance(frame, pd.DataFrame):
+                return now + left, secrecy.Grid(frame)
+        grid = secrecy.Grid(secrecy.mask(self._run(source, plan.asked, now), plan, rule))
+        grid.frame.attrs.setdefault("refreshed_at", now)
+        valid_until = grid.frame.attrs.pop("valid_until", None)
+        if isinstance(valid_until, int | float):
+            lifetime = min(lifetime, max(1.0, valid_until - now))
+        if shared:
+            self.cache.set(shared_key, grid.frame, lifetime)
+        return now + lifetime, grid
 
     def _key(self, source: DataSource, query: Query, now: float) -> tuple[str, str, float]:
         """``(fresh key, digest of the query, seconds a new result stays fresh)``."""
@@ -283,6 +301,11 @@ class DataService:
         if not bounds:
             return []
         return list(range(bounds[1].year, bounds[0].year - 1, -1))
+
+
+def digest_of(text: str) -> str:
+    """A short stable digest of ``text`` (a part of a cache key)."""
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
 def as_date(value: object) -> dt.date:

@@ -37,9 +37,6 @@ from pilotis.core.windows import PER_YEAR, Window, as_dates, truncate
 Mode = Literal["year", "latest", "all", "none"]
 
 
-# --------------------------------------------------------------------------- the engine
-
-
 class Evaluator:
     """Values of one indicator for one :class:`~pilotis.core.scope.Scope` (territory and period
     chosen, access rules).
@@ -159,7 +156,7 @@ class Evaluator:
         filters: tuple[Filter, ...],
     ) -> pd.DataFrame:
         period = self.dataset(leaf).period
-        return self.scope.data.query(
+        frame = self.scope.data.query(
             Query(
                 dataset=leaf.dataset,
                 measures=measures,
@@ -171,6 +168,8 @@ class Evaluator:
                 unmasked=self.scope.unmasked(leaf.dataset),
             )
         )
+        frame.attrs = {}  # read by nothing here (freshness: observed); pandas copies them into all it derives
+        return frame
 
     def measures(self, leaf: Leaf) -> tuple[tuple[str, Node], ...]:
         if leaf.splittable:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from pilotis.core.indicators import Indicator, leaves, widget_indicator
@@ -128,15 +129,25 @@ def combine(frame: pd.DataFrame, aliases: dict[Agg, str]) -> dict[Agg, Any]:
     if frame.empty or any_masked(frame):
         return {agg: None for agg in aliases}
     result: dict[Agg, Any] = {}
-    for agg, alias in aliases.items():
-        column = pd.to_numeric(frame[alias], errors="coerce")
-        if column.isna().all():
+    for agg, alias in aliases.items():  # on the column's array: a card combines some ten small frames
+        values = numbers(frame[alias])
+        if values.dtype.kind == "f" and np.isnan(values).all():
             result[agg] = None
         elif agg.func in ("sum", "count"):
-            result[agg] = float(column.sum())
+            result[agg] = float(np.nansum(values))
         else:
-            result[agg] = float(column.min() if agg.func == "min" else column.max())
+            result[agg] = float(np.nanmin(values) if agg.func == "min" else np.nanmax(values))
     return result
+
+
+def numbers(column: pd.Series) -> np.ndarray:
+    """A column's values as numbers (``pd.to_numeric(errors="coerce")``): integers as they are,
+    everything else as floats with NaN for what is missing or not a number."""
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "iu":
+        return column.to_numpy()
+    if column.dtype.kind not in "iufb":
+        column = pd.to_numeric(column, errors="coerce")
+    return column.to_numpy(dtype=float, na_value=np.nan)
 
 
 def regroup(frame: pd.DataFrame, keys: tuple[str, ...], aliases: dict[Agg, str]) -> pd.DataFrame:

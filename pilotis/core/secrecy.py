@@ -89,14 +89,22 @@ def reads(node: Node, columns: set[str]) -> bool:
 
 
 def masked_rows(frame: pd.DataFrame) -> pd.Series:
-    """Rows of a query result that are masked (all False for an unprotected result)."""
+    """Rows of a query result that are masked (all False for an unprotected result); the column
+    itself when it is already boolean (callers only read it)."""
     if SECRET in frame.columns:
-        return frame[SECRET].fillna(False).astype(bool)
+        column = frame[SECRET]
+        return column if column.dtype == bool else column.fillna(False).astype(bool)
     return pd.Series(False, index=frame.index)
 
 
 def any_masked(frame: pd.DataFrame) -> bool:
-    """True when a query result has at least one masked row."""
+    """True when a query result has at least one masked row (a KPI card asks it some ten times:
+    read on the column's array, not through a new Series)."""
+    if SECRET not in frame.columns:
+        return False
+    values = frame[SECRET].to_numpy()
+    if values.dtype == bool:
+        return bool(values.any())
     return bool(masked_rows(frame).any())
 
 
