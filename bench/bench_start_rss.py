@@ -10,7 +10,9 @@ second start on the same instance folder, as a restart):
    then after one filter change on ``/rsa`` (Pilotis signed in as the demo president: the page
    callback and the widget callbacks of the page; the peer: its three callbacks).
 
-Medians over the runs; read the ratios (the machine is shared). Usage:
+``--preload`` adds Pilotis under ``gunicorn --preload`` (an experiment: the app built once by
+the master, then the workers forked; not the shipped configuration). Medians over the runs; read
+the ratios (the machine is shared). Usage:
 ``.venv/bin/python bench/bench_start_rss.py [--runs 3] [--before /tmp/before]``.
 """
 
@@ -51,6 +53,13 @@ def measure(app: App, server: Server) -> dict[str, Any]:
     return out
 
 
+def _preloaded(self: Pilotis) -> Server:
+    """Pilotis's server with gunicorn's ``--preload``: the app built once, then the workers forked."""
+    server = Pilotis.server(self)
+    server.command = [*server.command, "--preload"]
+    return server
+
+
 ROWS = (
     ("start to first 200, first start (s)", "start", 2),
     ("same, restart on the same instance folder (s)", "restart", 2),
@@ -66,8 +75,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--before", type=Path, help="an older checkout (git archive REV | tar -x -C DIR)")
+    parser.add_argument("--preload", action="store_true", help="also Pilotis under gunicorn --preload (experiment)")
     args = parser.parse_args()
     kinds: list[type[App]] = [Pilotis, DashPandas]
+    if args.preload:
+        kinds.insert(1, type("PilotisPreload", (Pilotis,), {"name": "Pilotis --preload", "server": _preloaded}))
     if args.before:
         before = type("PilotisBefore", (Pilotis,), {"name": "Pilotis (before)", "checkout": args.before.resolve()})
         kinds.insert(1, before)
