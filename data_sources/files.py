@@ -122,19 +122,17 @@ class FileSource(DataSource):
         relation = kept_in_memory(self.duck, self.view, self.relation_sql(), self.files())  # small files
         self.duck.execute_locked(f'CREATE OR REPLACE VIEW "{self.view}" AS SELECT * FROM {relation}')
 
-    def _version(self, fingerprint: str | None = None) -> str:
-        """What decides the columns: the files' version, the dataset's options, DuckDB's reader."""
-        return (
-            f"{self.type_name} {duckdb.__version__} {self.config.model_dump_json()} {fingerprint or self.fingerprint()}"
-        )
+    def _version(self, fp: str = "") -> str:  # what decides the columns: the files, the options, DuckDB
+        return f"{self.type_name} {duckdb.__version__} {self.config.model_dump_json()} {fp or self.fingerprint()}"
 
     def invalidate(self) -> None:
         self._view_state = None
         self._schema = None
 
     def schema(self) -> dict[str, str]:
-        if self._view_state is None and (known := file_helpers.known_schema(self.work_dir(), self._version())):
-            return known  # view not built yet (start-up): the columns these very files had, remembered
+        known = None if self._view_state else file_helpers.known_schema(self.work_dir(), self.view, self._version())
+        if known:  # view not built yet (start-up): the columns these very files had, remembered
+            return known
         self._ensure_view()
         if self._schema is None:
             try:
@@ -146,7 +144,7 @@ class FileSource(DataSource):
                     "malformed",
                 ) from exc
             self._schema = {row[0]: row[1] for row in rows}
-            file_helpers.remember_schema(self.work_dir(), self._version(self._view_state[1]), self._schema)  # type: ignore[index]
+            file_helpers.remember_schema(self.work_dir(), self.view, self._version(self._view_state[1]), self._schema)  # type: ignore[index]
         return self._schema
 
     def run(self, query: Query) -> pd.DataFrame:

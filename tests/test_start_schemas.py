@@ -57,6 +57,8 @@ def test_a_file_changed_between_two_starts_is_read_again(tmp_path: Path) -> None
     restarted = worker(CsvSource, tmp_path, path="d.csv")
     assert set(restarted.schema()) == {"code_insee", "montant", "effectif"}
     assert total(restarted, "sum(effectif)") == 12
+    remembered = list((tmp_path / "instance" / "sources" / "schemas").glob("*.json"))
+    assert len(remembered) == 1  # the first version's columns are forgotten, not piled up
 
 
 def test_other_options_on_the_same_file_are_read_again(tmp_path: Path) -> None:
