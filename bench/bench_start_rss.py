@@ -64,9 +64,9 @@ ROWS = (
     ("start to first 200, first start (s)", "start", 2),
     ("same, restart on the same instance folder (s)", "restart", 2),
     ("server CPU to the first 200, restart (s)", "cpu", 2),
-    ("worker RSS after start (MB)", "rss0", 1),
+    ("worker RSS after start, restart (MB)", "rss0", 1),
     ("worker PSS / USS after start (MB)", "pss0/uss0", 1),
-    ("worker RSS after one /rsa filter change (MB)", "rss1", 1),
+    ("worker RSS after one /rsa filter change, restart (MB)", "rss1", 1),
     ("worker PSS / USS after it (MB)", "pss1/uss1", 1),
 )
 
