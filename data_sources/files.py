@@ -22,6 +22,7 @@ import duckdb
 import pandas as pd
 from pydantic import Field
 
+from data_sources import file_helpers
 from data_sources.file_helpers import detect_encoding, file_lock, kept_in_memory, transcode
 from pilotis.core.query import Query, build_select, compile_for_duckdb, table_for
 from pilotis.core.schema import DatasetBase
@@ -121,11 +122,17 @@ class FileSource(DataSource):
         relation = kept_in_memory(self.duck, self.view, self.relation_sql(), self.files())  # small files
         self.duck.execute_locked(f'CREATE OR REPLACE VIEW "{self.view}" AS SELECT * FROM {relation}')
 
+    def _version(self, fp: str = "") -> str:  # what decides the columns: the files, the options, DuckDB
+        return f"{self.type_name} {duckdb.__version__} {self.config.model_dump_json()} {fp or self.fingerprint()}"
+
     def invalidate(self) -> None:
         self._view_state = None
         self._schema = None
 
     def schema(self) -> dict[str, str]:
+        known = None if self._view_state else file_helpers.known_schema(self.work_dir(), self.view, self._version())
+        if known:  # view not built yet (start-up): the columns these very files had, remembered
+            return known
         self._ensure_view()
         if self._schema is None:
             try:
@@ -137,10 +144,12 @@ class FileSource(DataSource):
                     "malformed",
                 ) from exc
             self._schema = {row[0]: row[1] for row in rows}
+            file_helpers.remember_schema(self.work_dir(), self.view, self._version(self._view_state[1]), self._schema)  # type: ignore[index]
         return self._schema
 
     def run(self, query: Query) -> pd.DataFrame:
         columns = self.schema()
+        self._ensure_view()  # schema() may have answered from memory, without building it
         self.check_columns(query, columns)
         stmt = build_select(query, table_for(self.view, list(columns)), "duckdb")
         sql, params = compile_for_duckdb(stmt)
@@ -150,10 +159,6 @@ class FileSource(DataSource):
             self._view_state = None  # the file may have changed under the view: rebuild it
             kind = "columns" if isinstance(exc, duckdb.BinderException) else "malformed"
             raise SourceError(f"requête impossible sur {self.id} : {_short(exc)}", kind) from exc
-
-    def _typed_columns(self) -> str:
-        pairs = [f"'{name}': '{DUCK_TYPES[spec.type]}'" for name, spec in self.config.columns.items() if spec.type]
-        return "{" + ", ".join(pairs) + "}"
 
 
 def _quote(path: Path | str) -> str:

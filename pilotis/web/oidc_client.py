@@ -22,8 +22,6 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import requests
-
 from pilotis.core.settings import env_secret
 from pilotis.core.sso_config import OidcProvider
 
@@ -31,8 +29,9 @@ if TYPE_CHECKING:
     from authlib.integrations.requests_client import OAuth2Session
     from joserfc.jwk import KeySet
 
-# Authlib and joserfc are imported by the functions of a sign-in, not with this module: 0.2 s of
-# every worker's start-up otherwise, for a sign-in method most installations do not configure.
+# Authlib, joserfc and requests are imported by the functions of a sign-in, not with this module:
+# 0.25 s of every worker's start-up otherwise (requests alone: 0.05 s and 129 modules), for a
+# sign-in method most installations do not configure.
 
 DISCOVERY_TTL = 3600.0
 """Seconds a discovery document and its keys are kept (one fetch per hour and worker)."""
@@ -80,6 +79,8 @@ def _issuer(text: str) -> str:
 
 
 def _get_json(url: str) -> dict[str, Any]:
+    import requests  # third-party, lazy: see the top of the module
+
     try:
         response = requests.get(url, timeout=HTTP_TIMEOUT)
         response.raise_for_status()
@@ -147,6 +148,7 @@ def authorization(provider: OidcProvider, redirect_uri: str) -> tuple[str, Pendi
 
 def exchange(provider: OidcProvider, redirect_uri: str, code: str, pending: Pending) -> Verified:
     """Trade ``code`` for tokens and validate the ID token; :class:`OidcError` when anything is wrong."""
+    import requests  # third-party, lazy: see the top of the module
     from authlib.common.errors import AuthlibBaseError
 
     document, keys = metadata(provider)
@@ -208,6 +210,7 @@ def _userinfo(client: OAuth2Session, url: str, subject: str, keys: dict[str, Any
 
     Plain JSON, or a signed JWT (``application/jwt``, as ProConnect answers) checked with the same keys.
     """
+    import requests  # third-party, lazy: see the top of the module
     from joserfc import jwt
     from joserfc.errors import JoseError
 

@@ -1,0 +1,111 @@
+"""Start-up and worker memory under ``gunicorn -w 2``: Pilotis against the Dash + pandas peer.
+
+For each of ``--runs`` rounds, interleaved (Pilotis, Pilotis (before) when ``--before``, the
+peer), each app on a fresh server (new instance folder for Pilotis, as on a first start; then a
+second start on the same instance folder, as a restart):
+
+1. start to first 200 (``/login`` for Pilotis, ``/`` for the peer), from ``Popen`` on;
+2. server CPU (user + system of the master and its workers) spent by then;
+3. each worker's RSS / PSS / USS (``/proc/<pid>/smaps_rollup``, the largest) right after start,
+   then after one filter change on ``/rsa`` (Pilotis signed in as the demo president: the page
+   callback and the widget callbacks of the page; the peer: its three callbacks).
+
+``--preload`` adds Pilotis under ``gunicorn --preload`` (an experiment: the app built once by
+the master, then the workers forked; not the shipped configuration). Medians over the runs; read
+the ratios (the machine is shared). Usage:
+``.venv/bin/python bench/bench_start_rss.py [--runs 3] [--before /tmp/before]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_peers import App, Client, DashPandas, Pilotis, Server  # noqa: E402
+from common import fmt, load_average, machine, md_table, process_cpu_seconds  # noqa: E402
+
+
+def memory(server: Server) -> tuple[float, float, float]:
+    """The largest RSS, PSS and USS of the workers (MB)."""
+    return (server.rss_mb(), *server.pss_uss_mb())
+
+
+def measure(app: App, server: Server) -> dict[str, Any]:
+    """Start ``server``, time its first 200, read its memory before and after a filter change."""
+    server.start()
+    out: dict[str, Any] = {"start": server.startup_s}
+    try:
+        pids = [server.proc.pid, *server.workers()]
+        out["cpu"] = sum(process_cpu_seconds(pid) or 0.0 for pid in pids)
+        out["rss0"], out["pss0"], out["uss0"] = memory(server)
+        app.prepare(server)
+        client = Client(app, server)
+        client.change(app.change("commune:53130", "2019", whole=True))
+        out["rss1"], out["pss1"], out["uss1"] = memory(server)
+        client.close()
+    finally:
+        server.stop()
+    return out
+
+
+def _preloaded(self: Pilotis) -> Server:
+    """Pilotis's server with gunicorn's ``--preload``: the app built once, then the workers forked."""
+    server = Pilotis.server(self)
+    server.command = [*server.command, "--preload"]
+    return server
+
+
+ROWS = (
+    ("start to first 200, first start (s)", "start", 2),
+    ("same, restart on the same instance folder (s)", "restart", 2),
+    ("server CPU to the first 200, restart (s)", "cpu", 2),
+    ("worker RSS after start, restart (MB)", "rss0", 1),
+    ("worker PSS / USS after start (MB)", "pss0/uss0", 1),
+    ("worker RSS after one /rsa filter change, restart (MB)", "rss1", 1),
+    ("worker PSS / USS after it (MB)", "pss1/uss1", 1),
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--before", type=Path, help="an older checkout (git archive REV | tar -x -C DIR)")
+    parser.add_argument("--preload", action="store_true", help="also Pilotis under gunicorn --preload (experiment)")
+    args = parser.parse_args()
+    kinds: list[type[App]] = [Pilotis, DashPandas]
+    if args.preload:
+        kinds.insert(1, type("PilotisPreload", (Pilotis,), {"name": "Pilotis --preload", "server": _preloaded}))
+    if args.before:
+        before = type("PilotisBefore", (Pilotis,), {"name": "Pilotis (before)", "checkout": args.before.resolve()})
+        kinds.insert(1, before)
+    print(f"Machine: {machine()}\n\nLoad average at start: {load_average()}\n")
+    results: dict[str, list[dict[str, Any]]] = {kind.name: [] for kind in kinds}
+    with tempfile.TemporaryDirectory(prefix="pilotis-start-") as tmp:
+        for _ in range(args.runs):
+            for kind in kinds:
+                app = kind(Path(tmp), None)
+                server = app.server()
+                first = measure(app, server)
+                again = Server(server.name, server.command, server.env, server.ready_path, server.workdir, server.cwd)
+                second = measure(app, again)  # Pilotis: same instance folder (database at head, caches)
+                results[kind.name].append({**second, "start": first["start"], "restart": second["start"]})
+    names = list(results)
+    base = DashPandas.name
+    med = {n: {k: statistics.median(r[k] for r in results[n]) for k in results[n][0]} for n in names}
+    rows = []
+    for label, key, digits in ROWS:
+        keys = key.split("/")
+        cells = [" / ".join(fmt(med[n][k], digits) for k in keys) for n in names]
+        ratios = [f"{med[n][keys[0]] / med[base][keys[0]]:.2f}" for n in names if n != base]
+        rows.append([label, *cells, *ratios])
+    print(md_table(["", *names, *(f"{n} ÷ {base}" for n in names if n != base)], rows))
+    print(f"\nLoad average at the end: {load_average()}")
+
+
+if __name__ == "__main__":
+    main()
