@@ -37,6 +37,23 @@ def test_what_would_not_be_drawn_as_written_is_refused() -> None:
         markup(html.P("x", style={"color": "red"}))  # a style attribute is blocked by the CSP
 
 
+def test_an_address_that_could_run_code_is_left_out() -> None:
+    """React refuses `javascript:` in an href; written through innerHTML, the check is ours (an
+    address may come from a YAML file: a dataset's source link)."""
+    text = markup(
+        [
+            html.A("a", href="javascript:alert(1)"),
+            html.A("b", href=" Java\tScript:alert(1)"),
+            html.A("c", href="data:text/html,<script>alert(1)</script>"),
+            html.A("d", href="https://www.data.gouv.fr/x"),
+            html.A("e", href="/exports/rsa/foyers.csv?territoire=departement:53"),
+            html.A("f", href="mailto:sig@lamayenne.fr"),
+        ]
+    )
+    assert "javascript" not in text.lower() and "data:" not in text
+    assert text.count("href=") == 3 and 'href="https://www.data.gouv.fr/x"' in text
+
+
 def test_the_first_paint_draws_the_block_inline_without_ids() -> None:
     tree = html.Section(
         static([html.H2("Titre", id="t"), html.Label("Nom", htmlFor="nom")]), **{"aria-labelledby": "t"}

@@ -48,6 +48,17 @@ ID_ATTRIBUTES = re.compile(rf' (?:{"|".join(sorted({"id", *ID_REFERENCES}))})="[
 """``id="…"`` and the like in :func:`markup`'s output (values are escaped: no ``"`` inside)."""
 
 
+URL_ATTRIBUTES = frozenset({"href", "src", "action"})
+"""Attributes holding an address: only a relative one or http(s)/mailto/tel is written."""
+_SCHEME = re.compile(r"^\s*([a-zA-Z][a-zA-Z0-9+.-]*):")
+
+
+def _safe_url(value: str) -> bool:
+    """``value`` is relative or uses a scheme that cannot run code (not ``javascript:``, ``data:``…)."""
+    scheme = _SCHEME.match("".join(value.split()))  # browsers ignore spaces and tabs in a scheme
+    return scheme is None or scheme.group(1).lower() in ("http", "https", "mailto", "tel")
+
+
 def attributes(props: dict[str, Any], extra_class: str = "", *, ids: bool = False) -> str:
     """``props`` as an HTML attribute string (leading space); ``ids``: keep ``id`` and the
     attributes naming one. ``style`` gives only ``hidden`` (``display: none``)."""
@@ -66,6 +77,8 @@ def attributes(props: dict[str, Any], extra_class: str = "", *, ids: bool = Fals
                 continue
         elif not (attribute in KEPT or attribute.startswith(("aria-", "data-")) or attribute == "tabindex"):
             continue
+        if attribute in URL_ATTRIBUTES and not _safe_url(str(value)):
+            continue  # React refuses a `javascript:` address in an href; innerHTML would not
         parts.append(attribute if value is True else f'{attribute}="{escape(str(value))}"')
     if hidden:
         parts.append("hidden")
