@@ -72,9 +72,10 @@ def fuzz_root() -> Iterator[Path]:
                 if spec.get("type") == "parquet" or not hasattr(source, "view"):
                     continue
                 target = root / "data" / f"{dataset_id}.parquet"
-                source.schema()
+                # the file as the source reads it (its view is built at the first query, and a
+                # restart answers `schema()` from the columns remembered in the instance folder)
                 source.duck.connection().execute(
-                    f"COPY (SELECT * FROM \"{source.view}\") TO '{target}' (FORMAT parquet)"
+                    f"COPY (SELECT * FROM {source.relation_sql()}) TO '{target}' (FORMAT parquet)"
                 )
                 spec = {k: v for k, v in spec.items() if k in allowed}
                 specs[dataset_id] = {**spec, "type": "parquet", "path": str(target)}
