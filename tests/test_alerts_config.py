@@ -41,10 +41,13 @@ def test_every_mistake_is_reported_at_its_line_and_column(tmp_path: Path) -> Non
             "indicateur": GOOD.replace("dataset: capteurs\nmeasure: avg(valeur)\n", "indicator: rsa.foyers\n").replace(
                 "instance: capteur\ntime_column: horodatage\nwindow: 5min\n", ""
             ),
+            "tableau": GOOD + "dashboard: zzzz\n",
             "liste": "- seuil: 3\n",
             "vide": "",
         },
     )
+    assert "config/alerts/tableau.yaml:9:" in report and "tableau de bord `zzzz` inconnu" in report
+    assert "aide : tableaux de bord : `crues`, `fibre`" in report  # the dashboards listed, as for séances, reports
     assert "config/alerts/liste.yaml:1:1" in report and "une règle d'alerte est un bloc `clé: valeur`" in report
     assert "config/alerts/vide.yaml:1:1" in report and "fichier vide" in report
     assert "config/alerts/typo.yaml:9:1" in report and "thresold" in report

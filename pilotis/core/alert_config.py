@@ -89,12 +89,8 @@ def _references(
                 )
         else:
             _columns(reader, doc, rule, sources[rule.dataset])
-    if rule.dashboard is not None and rule.dashboard not in dashboards:
-        issue(
-            doc.issue(
-                ("dashboard",), f"tableau de bord `{rule.dashboard}` inconnu", did_you_mean(rule.dashboard, dashboards)
-            )
-        )
+    if rule.dashboard is not None:
+        reader.dashboard_named(doc, ("dashboard",), rule.dashboard, dashboards)
     groups: list[tuple[tuple[str, ...], Recipients]] = [(("recipients",), rule.recipients)]
     if rule.escalation is not None:
         groups.append((("escalation", "recipients"), rule.escalation.recipients))

@@ -99,6 +99,21 @@ class ConfigReader:
                 continue
             yield path, doc
 
+    def dashboard_named(self, doc: MarkedDocument, loc: tuple, name: str, dashboards: dict[str, Any]) -> Any:
+        """The dashboard ``name`` (a séance item's, a report section's, an alert rule's), or None
+        with « tableau de bord inconnu » at ``loc`` — unless its own file failed (reported there)."""
+        dashboard = dashboards.get(name)
+        if dashboard is None and name not in self.failed_dashboards:
+            self.issues.append(
+                doc.issue(
+                    loc,
+                    f"tableau de bord `{name}` inconnu",
+                    did_you_mean(name, dashboards, "tableaux de bord")
+                    or "indiquez l'`id` d'un tableau de bord de dashboards/",
+                )
+            )
+        return dashboard
+
     def staged(self) -> list[ConfigIssue]:
         """The issues, each with its file's place in the order of dependencies.
 

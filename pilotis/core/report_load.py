@@ -78,17 +78,8 @@ def _check_sections(
                 )
         if section.dashboard is None:
             continue
-        dashboard = dashboards.get(section.dashboard)
+        dashboard = loader.dashboard_named(doc, (*loc, "dashboard"), section.dashboard, dashboards)
         if dashboard is None:
-            if section.dashboard not in loader.failed_dashboards:
-                loader.issues.append(
-                    doc.issue(
-                        (*loc, "dashboard"),
-                        f"tableau de bord `{section.dashboard}` inconnu",
-                        did_you_mean(section.dashboard, dashboards, "tableaux de bord")
-                        or "indiquez l'`id` d'un tableau de bord de dashboards/",
-                    )
-                )
             continue
         known = [w.id for w in dashboard.widgets]
         if section.widget not in known and section.widget not in loader.failed_widgets.get(dashboard.id, set()):

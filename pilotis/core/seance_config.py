@@ -156,19 +156,9 @@ def _check_items(
     items = []
     for index, item in indexed:
         loc: tuple = ("items", index)
-        dashboard = dashboards.get(item.dashboard)
-        if dashboard is None and item.dashboard in loader.failed_dashboards:
-            continue  # its own file's errors are reported (and fail the load)
+        dashboard = loader.dashboard_named(doc, (*loc, "dashboard"), item.dashboard, dashboards)
         if dashboard is None:
-            loader.issues.append(
-                doc.issue(
-                    (*loc, "dashboard"),
-                    f"tableau de bord `{item.dashboard}` inconnu",
-                    did_you_mean(item.dashboard, dashboards, "tableaux de bord")
-                    or "indiquez l'`id` d'un tableau de bord de dashboards/",
-                )
-            )
-            continue
+            continue  # reported (or its own file's errors are, and fail the load)
         known = [w.id for w in dashboard.widgets]
         failed = loader.failed_widgets.get(dashboard.id, set())
         for position, widget_id in enumerate(item.widgets or []):
