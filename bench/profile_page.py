@@ -64,7 +64,14 @@ def main() -> None:
     client = dash_app.server.test_client()
     helpers.login_as(client, "president")
     dashboard = dash_app.server.extensions["pilotis"].registry.dashboards[args.page]
-    helpers.page_callback(client, dashboard, "departement:53", "2016")  # imports, DuckDB views
+    # What the browser sends with each change: the compare views' territories as first shown
+    # (without them, a compare view answers « choose two territories » and costs nothing).
+    controls = {
+        w.id: {f"t{i + 1}": w.territories[i] if i < len(w.territories) else "" for i in range(5)}
+        for w in dashboard.widgets
+        if w.type == "compare"
+    }
+    helpers.page_callback(client, dashboard, "departement:53", "2016", controls)  # imports, DuckDB views
     todo = pairs(args.changes, args.offset)
     profiler = cProfile.Profile() if args.profile else None
     times, sizes = [], []
@@ -72,7 +79,7 @@ def main() -> None:
         start = time.process_time()
         if profiler:
             profiler.enable()
-        response = helpers.page_callback(client, dashboard, territory, year)
+        response = helpers.page_callback(client, dashboard, territory, year, controls)
         if profiler:
             profiler.disable()
         times.append((time.process_time() - start) * 1000)
@@ -86,7 +93,7 @@ def main() -> None:
     warm = []
     for territory, year in todo:  # the same changes again: the rendered-widget cache answers
         start = time.process_time()
-        helpers.page_callback(client, dashboard, territory, year)
+        helpers.page_callback(client, dashboard, territory, year, controls)
         warm.append((time.process_time() - start) * 1000)
     print(f"{args.page}: the same changes again (warm), CPU per change median {statistics.median(warm):.1f} ms")
     if profiler:
