@@ -13,9 +13,7 @@ from typing import Any, Literal
 
 import dash_bootstrap_components as dbc
 import pandas as pd
-import plotly.graph_objects as go
 from dash import html
-from plotly.subplots import make_subplots
 from pydantic import Field
 
 from layouts.common import (
@@ -23,8 +21,8 @@ from layouts.common import (
     accessible_graph,
     column_formats,
     data_details,
-    figure_layout,
     notice,
+    plain_figure,
     scroll_region,
 )
 from pilotis.core.access import territory_allowed
@@ -276,13 +274,7 @@ class Compare(WidgetType):
     ) -> html.Div:
         """Small multiples: one panel per territory, same vertical scale."""
         spec = indicator.spec
-        figure = make_subplots(
-            rows=1,
-            cols=len(evaluators),
-            shared_yaxes=True,
-            subplot_titles=names,
-            horizontal_spacing=0.03,
-        )
+        traces: list[dict[str, Any]] = []
         drawn: dict[str, pd.Series] = {}  # what each panel draws, for its data table
         secret: dict[str, set[Any]] = {}  # the periods each panel leaves out by statistical secrecy
         shown = ""
@@ -296,22 +288,21 @@ class Compare(WidgetType):
             secret[f"t{i}"], label = masked_periods(evaluator)
             shown = shown or label
             grain = evaluator.grain()
-            figure.add_trace(
-                go.Scatter(
-                    x=list(series.index),
-                    y=[None if v != v else v for v in series.values],
-                    mode="lines+markers",
-                    name=names[i - 1],
-                    line={"color": PALETTE[0]},
-                    hovertemplate="%{x}<br>%{y}<extra>" + names[i - 1] + "</extra>",
-                ),
-                row=1,
-                col=i,
+            traces.append(
+                {
+                    "type": "scatter",
+                    "x": list(series.index),
+                    "y": [None if v != v else v for v in series.values],
+                    "mode": "lines+markers",
+                    "name": names[i - 1],
+                    "line": {"color": PALETTE[0]},
+                    "hovertemplate": "%{x}<br>%{y}<extra>" + names[i - 1] + "</extra>",
+                    "xaxis": "x" if i == 1 else f"x{i}",
+                    "yaxis": "y" if i == 1 else f"y{i}",
+                }
             )
-        figure_layout(figure, lang, legend=False, height=240)
-        figure.update_layout(margin={"l": 8, "r": 8, "t": 28, "b": 8})
-        if spec.format == "percent":
-            figure.update_yaxes(tickformat=".0%")
+        layout = small_multiples(names, percent=spec.format == "percent")
+        figure = plain_figure(traces, layout, lang, legend=False, height=240)
         label = t("chart_of", lang, title=f"{indicator.label} — {', '.join(names)}")
         return html.Div(
             [
@@ -357,6 +348,46 @@ class Compare(WidgetType):
         formats = column_formats(list(drawn), spec.format, spec.decimals)
         caption = t("series_table", lang, title=indicator.label)
         return data_details(frame, labels, formats, lang, caption=caption, grain=grain)
+
+
+SPACING = 0.03
+"""Horizontal space between two panels of small multiples (a share of the figure's width)."""
+
+
+def small_multiples(names: list[str], *, percent: bool = False) -> dict[str, Any]:
+    """The layout of one row of panels sharing their vertical scale, titled by ``names``: what
+    plotly's ``make_subplots(rows=1, cols=len(names), shared_yaxes=True, subplot_titles=names,
+    horizontal_spacing=SPACING)`` builds (same domains, to the last digit), as plain values: that
+    function and the figure's validation took half the CPU of an uncached filter change on the
+    RSA page (≈ 75 ms of 145, for two compare charts)."""
+    cols = len(names)
+    width = (1.0 - SPACING * (cols - 1)) / cols
+    layout: dict[str, Any] = {"margin": {"l": 8, "r": 8, "t": 28, "b": 8}, "annotations": []}
+    for c in range(cols):
+        start = sum([width] * c) + c * SPACING  # plotly: sum(widths[:c]) + c * spacing
+        domain = [start + 0.0, start + width - 0.0]
+        suffix = "" if c == 0 else str(c + 1)
+        layout[f"xaxis{suffix}"] = {"anchor": f"y{suffix}", "domain": domain}
+        yaxis: dict[str, Any] = {"anchor": f"x{suffix}", "domain": [0.0, 1.0]}
+        if c:
+            yaxis.update(matches="y", showticklabels=False)
+        if percent:
+            yaxis["tickformat"] = ".0%"
+        layout[f"yaxis{suffix}"] = yaxis
+        layout["annotations"].append(
+            {
+                "font": {"size": 16},
+                "showarrow": False,
+                "text": names[c],
+                "x": sum(domain) / 2.0,
+                "xanchor": "center",
+                "xref": "paper",
+                "y": 1.0,
+                "yanchor": "bottom",
+                "yref": "paper",
+            }
+        )
+    return layout
 
 
 DATA_LABELS = {
