@@ -134,6 +134,13 @@ class Compare(WidgetType):
                 )
 
     @classmethod
+    def filters_read(cls, widget: CompareConfig) -> frozenset[str]:  # type: ignore[override]
+        """The period only (``period: filter``): the territories compared are the view's own
+        controls (in the render key), each checked against the viewer's territory (their rights,
+        in the key too), never the page's territory filter."""
+        return frozenset({"period"}) if widget.period == "filter" else frozenset()
+
+    @classmethod
     def inputs(cls, widget: CompareConfig) -> tuple[tuple[str, str], ...]:  # type: ignore[override]
         return tuple((f"t{i}", "value") for i in range(1, SLOTS + 1))
 

@@ -110,7 +110,9 @@ def page_callback(
         "output": ".." + "...".join(f"{o['id']}.children" for o in outputs) + "..",
         "outputs": outputs,
         "inputs": [{"id": i, "property": p, "value": filters.get(i, owned.get(i))} for i, p in inputs],
-        "changedPropIds": [f"{inputs[0][0]}.{inputs[0][1]}"],
+        # Nothing, as on the page's first call: every widget is drawn (after a change of one
+        # filter, dash-renderer names it and the widgets not reading it are left alone).
+        "changedPropIds": [],
         "state": [],
     }
     return client.post(

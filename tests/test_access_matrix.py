@@ -98,7 +98,8 @@ def callback_body(output: str, spec: dict[str, Any], values: dict[str, dict[str,
         "outputs": outputs,
         "inputs": inputs,
         "state": filled(spec["state"]),
-        "changedPropIds": [f"{inputs[0]['id']}.{inputs[0]['property']}"] if inputs else [],
+        # nothing, as on a page's first call: each output of the callback is drawn and checked
+        "changedPropIds": [],
     }
 
 

@@ -77,7 +77,7 @@ def callback_body() -> dict[str, object]:
         "output": ".." + "...".join(f"{o['id']}.children" for o in outputs) + "..",
         "outputs": outputs,
         "inputs": [{"id": i, "property": p, "value": values.get(i)} for i, p in inputs],
-        "changedPropIds": [f"{inputs[0][0]}.{inputs[0][1]}"],
+        "changedPropIds": [],  # as on the page's first call: every widget drawn
         "state": [],
     }
 

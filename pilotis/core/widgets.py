@@ -16,7 +16,7 @@ import pandas as pd
 
 from pilotis.core.i18n import add_texts
 from pilotis.core.partials import Page
-from pilotis.core.schema import DatasetBase, WidgetBase
+from pilotis.core.schema import DatasetBase, DataWidgetBase, WidgetBase
 from pilotis.core.scope import Scope
 
 if TYPE_CHECKING:
@@ -188,3 +188,20 @@ class WidgetType:
     def is_static(cls, widget: WidgetBase) -> bool:
         """True when the content does not depend on filters (rendered once, no callback)."""
         return False
+
+    @classmethod
+    def filters_read(cls, widget: WidgetBase) -> frozenset[str]:
+        """The page filters the content depends on, among ``territory`` and ``period``: a filter
+        change that touches none of them leaves the widget as it is (no request work, nothing
+        sent), and its rendering is kept under the values of these only
+        (:func:`pilotis.ui.portal.render_key`). Default: both, but a data widget declared
+        ``territory: all`` / ``period: all`` reads neither the chosen territory nor the chosen
+        year (:meth:`pilotis.core.scope.Scope.filters`, the evaluator's ``territory_all`` and
+        ``all`` mode). A type whose content reads a filter another way must say so here."""
+        read = {"territory", "period"}
+        if isinstance(widget, DataWidgetBase):
+            if widget.territory == "all":
+                read.discard("territory")
+            if widget.period == "all":
+                read.discard("period")
+        return frozenset(read)

@@ -201,4 +201,11 @@ def render_key(
     )
     controls = tuple(sorted((name, repr(value)) for name, value in ctx.controls.items()))
     config = widget.model_dump_json()
-    return (dashboard.id, widget.id, config, str(ctx.territory), ctx.year, ctx.lang, controls, rights)
+    # A filter the widget does not read (WidgetType.filters_read: `territory: all`, a compare
+    # view's own territories) is left out: its renderings for every commune are one entry. Safe:
+    # what the viewer may see stays in `rights` (their territory restriction, roles, grants), and
+    # the widget's content reads nothing of that filter.
+    read = WIDGET_TYPES[widget.type].filters_read(widget)
+    territory = str(ctx.territory) if "territory" in read else "*"
+    year = ctx.year if "period" in read else "*"
+    return (dashboard.id, widget.id, config, territory, year, ctx.lang, controls, rights)

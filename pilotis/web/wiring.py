@@ -192,6 +192,8 @@ def _page_callback(app: Dash, portal: Portal, dashboard: Dashboard) -> None:
     widget_ids, inputs = page_callback_ids(dashboard)
     widgets = [dashboard.widget(w) for w in widget_ids]
     filters = {f"{i}.{p}" for i, p in inputs[: 3 if dashboard.spec.refresh else 2]}
+    by_filter = {f"{inputs[0][0]}.{inputs[0][1]}": "territory", f"{inputs[1][0]}.{inputs[1][1]}": "period"}
+    reads = [WIDGET_TYPES[w.type].filters_read(w) for w in widgets]
     owned = [
         [f"{dashboard.dom_id(f'{w.id}-{name}')}.{prop}" for name, prop in WIDGET_TYPES[w.type].inputs(w)]
         for w in widgets
@@ -205,12 +207,17 @@ def _page_callback(app: Dash, portal: Portal, dashboard: Dashboard) -> None:
             flask.abort(403)
         values = dict(zip((f"{i}.{p}" for i, p in inputs), (territory, period, *rest), strict=True))
         triggered = set(callback_context.triggered_prop_ids)
-        controls_only = bool(triggered) and not triggered & filters
+        # What changed (dash-renderer says; nothing on the page's first call: every widget is
+        # drawn). A widget is drawn again when one of its own controls or a filter it reads
+        # changed; the others keep what they show (no work, nothing sent): another commune
+        # leaves a compare view or a `territory: all` chart as they are. The auto-refresh tick
+        # draws them all.
+        changed = {by_filter.get(prop, "other") for prop in triggered & filters}
         lang = current_lang(portal.settings.lang)
         contents: list[object] = []
-        for widget, own in zip(widgets, owned, strict=True):
-            if controls_only and not triggered & set(own):
-                contents.append(no_update)  # another widget's control changed
+        for widget, own, read in zip(widgets, owned, reads, strict=True):
+            if triggered and "other" not in changed and not (triggered & set(own) or changed & read):
+                contents.append(no_update)  # neither its filters nor its controls changed
                 continue
             names = [name for name, _ in WIDGET_TYPES[widget.type].inputs(widget)]
             controls = {name: values[key] for name, key in zip(names, own, strict=True)}
