@@ -11,6 +11,7 @@ gthread workers poll their connections and answer the others meanwhile. The app 
 thread-safe (per-thread DuckDB cursors, locked caches, one SQLAlchemy session per request).
 """
 
+import gc
 from typing import Any
 
 worker_class = "gthread"
@@ -27,4 +28,14 @@ def post_worker_init(worker: Any) -> None:
     (``tests/browser/conftest.py``: ``serve``) waits for one per worker before a test starts, so a
     test never runs while the other worker is still starting on the same CPU and database.
     """
+    # Everything built at start (≈ 230,000 objects: modules, the configuration, the app) moves to
+    # the collector's permanent generation: a full collection no longer walks it. In-process, on
+    # the RSA page: 270 -> 43 ms of collections over 61 filter changes (bench/RESULTS_peers.md).
+    gc.freeze()
     worker.log.info("Worker ready (pid: %s)", worker.pid)
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    """Hand the objects frozen at start back to the collector before the worker's interpreter
+    ends, so that native libraries (DuckDB's bindings) see theirs freed and log no « leak »."""
+    gc.unfreeze()
