@@ -2,12 +2,13 @@
 
 Builds the app on the shipped configuration (temporary instance folder, SQLite), signs in as the
 president through the login form, then sends the page callback (every widget at once, as
-dash-renderer does) for ``--changes`` (commune, year) pairs never asked before, so neither the
-rendered-widget cache nor the query cache answers. Prints the median CPU per change
+dash-renderer does, naming the filters that changed: a widget that reads neither is left as it
+is; ``--every``: every widget drawn) for ``--changes`` (commune, year) pairs never asked before,
+so neither the rendered-widget cache nor the query cache answers for what they change. Prints the median CPU per change
 (``time.process_time``) and, with ``--profile``, the functions with the most cumulative and own
 time, in ms per change.
 
-Usage: ``.venv/bin/python bench/profile_page.py [--changes 30] [--offset 0] [--profile] [--page rsa]``.
+Usage: ``.venv/bin/python bench/profile_page.py [--changes 30] [--offset 0] [--profile] [--every] [--page rsa]``.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ def main() -> None:
     parser.add_argument("--offset", type=int, default=0)
     parser.add_argument("--page", default="rsa")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--every", action="store_true", help="draw every widget at each change (a page's first call)")
     parser.add_argument("--top", type=int, default=45)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="pilotis-profile-page-"))
@@ -73,13 +75,24 @@ def main() -> None:
     }
     helpers.page_callback(client, dashboard, "departement:53", "2016", controls)  # imports, DuckDB views
     todo = pairs(args.changes, args.offset)
+    last = ["departement:53", "2016"]
+
+    def changed(territory: str, year: str) -> tuple[str, ...]:
+        """The filters that differ from the previous change, as dash-renderer names them
+        (``--every``: none, as on a page's first call: every widget drawn)."""
+        if args.every:
+            return ()
+        names = tuple(n for n, old, new in (("territory", last[0], territory), ("period", last[1], year)) if old != new)
+        last[:] = [territory, year]
+        return names
+
     profiler = cProfile.Profile() if args.profile else None
     times, sizes = [], []
     for territory, year in todo:
         start = time.process_time()
         if profiler:
             profiler.enable()
-        response = helpers.page_callback(client, dashboard, territory, year, controls)
+        response = helpers.page_callback(client, dashboard, territory, year, controls, changed=changed(territory, year))
         if profiler:
             profiler.disable()
         times.append((time.process_time() - start) * 1000)
@@ -93,7 +106,7 @@ def main() -> None:
     warm = []
     for territory, year in todo:  # the same changes again: the rendered-widget cache answers
         start = time.process_time()
-        helpers.page_callback(client, dashboard, territory, year, controls)
+        helpers.page_callback(client, dashboard, territory, year, controls, changed=changed(territory, year))
         warm.append((time.process_time() - start) * 1000)
     print(f"{args.page}: the same changes again (warm), CPU per change median {statistics.median(warm):.1f} ms")
     if profiler:

@@ -89,10 +89,12 @@ def page_callback(
     period: str | None,
     controls: dict[str, dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
+    changed: tuple[str, ...] = (),
 ):  # type: ignore[no-untyped-def]
     """POST the page callback of ``dashboard`` (every widget at once, ``wiring.page_callback_ids``)
     as dash-renderer does after a filter change; returns the response. ``controls``: values of
-    widgets' own controls, ``{widget id: {name: value}}``."""
+    widgets' own controls, ``{widget id: {name: value}}``; ``changed``: the filters changed
+    (``"territory"``, ``"period"``; none: the page's first call, every widget drawn)."""
     from pilotis.web.wiring import page_callback_ids
 
     widget_ids, inputs = page_callback_ids(dashboard)
@@ -112,7 +114,7 @@ def page_callback(
         "inputs": [{"id": i, "property": p, "value": filters.get(i, owned.get(i))} for i, p in inputs],
         # Nothing, as on the page's first call: every widget is drawn (after a change of one
         # filter, dash-renderer names it and the widgets not reading it are left alone).
-        "changedPropIds": [],
+        "changedPropIds": [f"{dashboard.dom_id(name)}.value" for name in changed],
         "state": [],
     }
     return client.post(
