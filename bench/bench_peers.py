@@ -13,10 +13,11 @@ fronts). On each server:
 1. start to first 200 (``/login`` for Pilotis, ``/`` for the peers);
 2. values checked: the KPI of five territories must be the same number in every app;
 3. *uncached*: ``--changes`` filter changes to (territory, year) pairs never asked before on this
-   server; each change sends what the browser sends, concurrently (6 connections, as a browser):
-   3 callbacks for Pilotis's core widgets and the Dash peer, 1 request for Vizro (it answers a
-   parameter change with one request); Pilotis's *whole page* (every widget callback of the page)
-   is timed separately;
+   server; each change sends what the browser sends, concurrently (6 connections, as a browser),
+   naming the filters that changed since the previous change: Pilotis's page callback of
+   ``rsa-coeur`` (:func:`core_dashboards`: the three widgets the peers draw), 3 callbacks for the
+   Dash peer, 1 request for Vizro (it answers a parameter change with one request); Pilotis's
+   *whole page* (the page callback of ``/rsa``, 10 widgets) is timed separately;
 4. *warm*: the same changes again (Pilotis: answered from its caches);
 5. server CPU per change: user + system time of the two workers (``/proc/<pid>/stat``) over the
    changes, divided by their number;
