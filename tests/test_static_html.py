@@ -3,6 +3,8 @@ whose HTML is built and escaped on the server, and the first paint draws the sam
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from dash import dcc, html
 
@@ -65,7 +67,7 @@ def test_the_first_paint_draws_the_block_inline_without_ids() -> None:
 def test_a_tag_is_written_as_the_dash_component_of_the_same_props() -> None:
     """Tables built on every filter change use :class:`Tag` (no Dash constructor): the same
     markup as ``dash.html``, escaping, address and id rules included."""
-    props = {
+    props: dict[str, Any] = {
         "className": "c <x>",
         "id": "i",
         "lang": None,
