@@ -202,6 +202,8 @@ def data_table(
         attributes["id"] = table_id
     if secret:
         pager.append(Tag("p", t("secret_note", lang, label=secret), className="pilotis-secret-note small text-muted"))
+    # scroll_region's div is the one Dash component of the box (its rules live there); markup()
+    # writes the Tag elements inside it.
     inner = [scroll_region(table, caption, labelledby=caption_id), Tag("div", pager, className="pilotis-pager-box")]
     if as_tag:
         return Tag("div", inner, className="pilotis-table", **attributes)

@@ -102,7 +102,7 @@ class Tag:
     (``className``, ``tabIndex``, ``aria-*``, ``data-*``), the same escaping and filtering.
 
     Built without Dash's constructor, which validates every prop of every element: a data table
-    is some thirty elements, ≈ 160 of them per filter change on /rsa. Only for markup: it is no
+    is some thirty elements: ≈ 140 of them per filter change on /rsa. Only for markup: it is no
     Dash component (a callback cannot send it; :func:`static` can)."""
 
     __slots__ = ("children", "name", "props")
@@ -143,9 +143,9 @@ def markup(children: Any) -> str:
 
 
 def static(children: Any, class_name: str = "", **props: Any) -> html.Div:
-    """``children`` (``dash.html`` components, :class:`Tag` elements) as one Dash component: a div whose content
-    ``assets/pilotis-static.js`` writes from its ``data-html``. ``props``: the div's own
-    attributes (``id``, ``aria-*``, ``data-*``)."""
+    """``children`` (``dash.html`` components, :class:`Tag` elements) as one Dash component: a
+    div whose content ``assets/pilotis-static.js`` writes from its ``data-html``. ``props``: the
+    div's own attributes (``id``, ``aria-*``, ``data-*``)."""
     classes = f"{STATIC_CLASS} {class_name}".strip()
     div_props: dict[str, Any] = {DATA_HTML: markup(children), **props}
     return html.Div(className=classes, **div_props)
