@@ -22,7 +22,7 @@ from pilotis.ui.components import graph_config as graph_config
 # Re-exported: widget modules and dashboards take them from here.
 from pilotis.ui.components import notice as notice
 from pilotis.ui.components import scroll_region as scroll_region
-from pilotis.ui.static_html import static
+from pilotis.ui.static_html import Tag, static
 
 PALETTE = ["#1d4e89", "#e07a1f", "#2a9d8f", "#8d5ba8", "#c4423b", "#6b8e23", "#5c677d", "#b07aa1"]
 """Colour-blind-friendly qualitative palette (contrast ≥ 3:1 on white for marks)."""
@@ -185,9 +185,9 @@ def data_details(
         page_size=page_size,
         grain=grain,
         caption_from_yaml=caption_from_yaml,
-        as_component=True,
+        as_tag=True,
     )
-    return static(html.Details([html.Summary(t("see_data", lang)), table], className="pilotis-details"))
+    return static(Tag("details", [Tag("summary", t("see_data", lang)), table], className="pilotis-details"))
 
 
 def column_formats(names: Sequence[str], fmt: Fmt, decimals: int) -> dict[str, tuple[Fmt, int]]:

@@ -33,7 +33,7 @@ from pilotis.core.i18n import t
 from pilotis.core.query import PERIOD
 from pilotis.core.secrecy import SECRET, label_of, masked_rows
 from pilotis.ui.components import scroll_region
-from pilotis.ui.static_html import static
+from pilotis.ui.static_html import Tag, static
 
 Fmt = Literal["number", "percent", "euro"]
 
@@ -81,11 +81,6 @@ def _cells(column: str, values: list[Any], formats: dict[str, tuple[Fmt, int]], 
     return out
 
 
-def _props(values: dict[str, Any]) -> dict[str, Any]:
-    """``data-*`` / ``aria-*`` attributes for a Dash html component (typed loosely for its kwargs)."""
-    return values
-
-
 def _split(template: str) -> tuple[str, str]:
     """The text before and after ``{column}`` in a translated template."""
     before, _, after = template.partition("\x00")
@@ -104,20 +99,22 @@ def data_table(
     sorted_by: tuple[str, bool] | None = None,
     table_id: str | None = None,
     caption_from_yaml: bool = False,
-    as_component: bool = False,
-) -> html.Div:
+    as_tag: bool = False,
+) -> html.Div | Tag:
     """``frame`` as an accessible, sortable, paged table.
 
     ``formats``: numeric columns (right-aligned, French numbers); ``grain``: the period column's
     grain; ``sorted_by``: (column, descending) when the rows arrive sorted (the header says so);
     ``caption_from_yaml``: the caption is a title written in YAML (French): ``lang="fr"`` on an
     English page. The box is a static block (:mod:`pilotis.ui.static_html`: its caption, sort
-    buttons and pager are no Dash components); ``as_component``: Dash html components, for a
-    caller that puts the table inside a static block of its own.
+    buttons and pager are no Dash components, and are built as :class:`Tag` elements, without
+    Dash's constructor); ``as_tag``: the box as a :class:`Tag`, for a caller that puts the table
+    inside a static block of its own.
     """
-    secret, masked = label_of(frame), masked_rows(frame).to_numpy()
-    frame = frame.drop(columns=[SECRET], errors="ignore")
-    columns = [str(c) for c in frame.columns]
+    secret = label_of(frame)
+    masked = masked_rows(frame).to_numpy() if secret else None  # rows whose small counts are hidden
+    kept = [(str(c), series) for c, series in frame.items() if c != SECRET]  # not frame.drop: a copy
+    columns = [column for column, _ in kept]
     header_index = _row_header(columns)
     before, after = _split(t("sort_by", lang, column="\x00"))
     heads = []
@@ -126,19 +123,19 @@ def data_table(
         extra: dict[str, Any] = {"data-col": column, "data-type": "num" if numeric else "text"}
         if sorted_by and sorted_by[0] == column:
             extra["aria-sort"] = extra["data-sorted"] = "descending" if sorted_by[1] else "ascending"
-        name: list[Any] = [html.Span(before, className="visually-hidden")] if before else []
+        name: list[Any] = [Tag("span", before, className="visually-hidden")] if before else []
         name.append(labels.get(column, column))
         if after:
-            name.append(html.Span(after, className="visually-hidden"))
-        name.append(html.Span(className="pilotis-sort-icon", **_props({"aria-hidden": "true"})))
-        button = html.Button(name, type="button", className="pilotis-sort", **_props({"data-action": "sort"}))
-        heads.append(html.Th(button, scope="col", className="text-end" if numeric else None, **extra))
+            name.append(Tag("span", after, className="visually-hidden"))
+        name.append(Tag("span", className="pilotis-sort-icon", **{"aria-hidden": "true"}))
+        button = Tag("button", name, type="button", className="pilotis-sort", **{"data-action": "sort"})
+        heads.append(Tag("th", button, scope="col", className="text-end" if numeric else None, **extra))
     hidden = [secret, "", t("secret_title", lang)]  # « < 5 » as <abbr title="secret statistique">
     by_column = []
-    for position, column in enumerate(columns):
-        values = frame.iloc[:, position].tolist()
+    for column, series in kept:
+        values = series.tolist()
         cells = _cells(column, values, formats, lang, grain)
-        if column in formats and masked.any():  # « < 5 » where a masked row has no number
+        if column in formats and masked is not None:  # « < 5 » where a masked row has no number
             pairs = enumerate(zip(values, cells, strict=True))
             cells = [hidden if masked[i] and _missing(value) else cell for i, (value, cell) in pairs]
         by_column.append(cells)
@@ -146,11 +143,12 @@ def data_table(
     # The caption names the scrolled region too (aria-labelledby): one id per table content.
     digest = hashlib.sha1(f"{caption}|{columns}|{len(frame)}|{table_id}".encode()).hexdigest()[:12]
     caption_id = f"pilotis-caption-{digest}"
-    table = html.Table(
+    table = Tag(
+        "table",
         [
-            html.Caption(caption, id=caption_id, lang="fr" if caption_from_yaml and lang != "fr" else None),
-            html.Thead(html.Tr(heads)),
-            html.Tbody(),  # filled by pilotis-table.js from data-rows
+            Tag("caption", caption, id=caption_id, lang="fr" if caption_from_yaml and lang != "fr" else None),
+            Tag("thead", Tag("tr", heads)),
+            Tag("tbody"),  # filled by pilotis-table.js from data-rows
         ],
         className="table table-sm table-striped pilotis-data-table",
     )
@@ -159,11 +157,12 @@ def data_table(
     if pages > 1:
         off: dict[str, Any] = {"aria-disabled": "true"}
         buttons = [
-            html.Button(
+            Tag(
+                "button",
                 t(key, lang),
                 type="button",
                 className="btn btn-sm btn-outline-secondary",
-                **_props({"data-action": action, **(off if action in ("first", "previous") else {})}),
+                **{"data-action": action, **(off if action in ("first", "previous") else {})},
             )
             for action, key in (
                 ("first", "first_page"),
@@ -173,20 +172,22 @@ def data_table(
             )
         ]
         pager.append(
-            html.Nav(
+            Tag(
+                "nav",
                 [
-                    html.Span(t("table_pages", lang), id=f"{caption_id}-pages", hidden="hidden"),
-                    html.Div(buttons, className="pilotis-pager-buttons"),
+                    Tag("span", t("table_pages", lang), id=f"{caption_id}-pages", hidden="hidden"),
+                    Tag("div", buttons, className="pilotis-pager-buttons"),
                 ],
                 className="pilotis-pager",
-                **_props({"aria-labelledby": f"{caption_id}-pages {caption_id}"}),
+                **{"aria-labelledby": f"{caption_id}-pages {caption_id}"},
             )
         )
     pager.append(
-        html.P(
+        Tag(
+            "p",
             t("page_of", lang, page=1, pages=pages) if pages > 1 else "",
             className="pilotis-table-status" + ("" if pages > 1 else " visually-hidden"),
-            **_props({"aria-live": "polite", "aria-atomic": "true"}),
+            **{"aria-live": "polite", "aria-atomic": "true"},
         )
     )
     attributes: dict[str, Any] = {
@@ -200,8 +201,10 @@ def data_table(
     if table_id:
         attributes["id"] = table_id
     if secret:
-        pager.append(html.P(t("secret_note", lang, label=secret), className="pilotis-secret-note small text-muted"))
-    inner = [scroll_region(table, caption, labelledby=caption_id), html.Div(pager, className="pilotis-pager-box")]
-    if as_component:
-        return html.Div(inner, className="pilotis-table", **attributes)
+        pager.append(Tag("p", t("secret_note", lang, label=secret), className="pilotis-secret-note small text-muted"))
+    # scroll_region's div is the one Dash component of the box (its rules live there); markup()
+    # writes the Tag elements inside it.
+    inner = [scroll_region(table, caption, labelledby=caption_id), Tag("div", pager, className="pilotis-pager-box")]
+    if as_tag:
+        return Tag("div", inner, className="pilotis-table", **attributes)
     return static(inner, "pilotis-table", **attributes)

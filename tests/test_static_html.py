@@ -3,10 +3,12 @@ whose HTML is built and escaped on the server, and the first paint draws the sam
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from dash import dcc, html
 
-from pilotis.ui.static_html import DATA_HTML, STATIC_CLASS, markup, static
+from pilotis.ui.static_html import DATA_HTML, STATIC_CLASS, Tag, markup, static
 from pilotis.web import first_paint
 
 
@@ -60,3 +62,25 @@ def test_the_first_paint_draws_the_block_inline_without_ids() -> None:
     )
     out = first_paint.render(tree)
     assert out == f'<section><div class="{STATIC_CLASS}"><h2>Titre</h2><label>Nom</label></div></section>'
+
+
+def test_a_tag_is_written_as_the_dash_component_of_the_same_props() -> None:
+    """Tables built on every filter change use :class:`Tag` (no Dash constructor): the same
+    markup as ``dash.html``, escaping, address and id rules included."""
+    props: dict[str, Any] = {
+        "className": "c <x>",
+        "id": "i",
+        "lang": None,
+        "tabIndex": "0",
+        "hidden": "hidden",
+        "href": "javascript:alert(1)",
+        "aria-labelledby": "t",
+        "data-rows": '[["a & b","<c>"]]',
+        "n_clicks": 0,
+    }
+    children = ["« x » & <y>", html.Span('"z"', className="visually-hidden"), None, 3]
+    tags = Tag("a", [*children[:1], Tag("span", '"z"', className="visually-hidden"), *children[2:]], **props)
+    assert markup(tags) == markup(html.A(children, **props))
+    assert markup(Tag("div", Tag("p"))) == markup(html.Div(html.P())) == "<div><p></p></div>"
+    with pytest.raises(ValueError, match="CSP"):
+        markup(Tag("p", "x", style={"color": "red"}))

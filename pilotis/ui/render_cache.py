@@ -92,7 +92,8 @@ class RenderCache:
         """Keep ``content`` (rendered after reading ``seen``) when it may be; returns it as plain
         JSON values (the same for the browser)."""
         key = (self.code, key)
-        plain = json.loads(to_json_plotly(content))
+        text = to_json_plotly(content)
+        plain = json.loads(text)
         if not seen or any(o.stale or o.refreshed_at is None for o in seen):
             return plain
         now = self.clock()
@@ -106,7 +107,9 @@ class RenderCache:
         entry = _Entry(plain, versions, expires)
         self._keep(key, entry)
         try:
-            stored = {"content": plain, "versions": [list(v) for v in versions], "expires": expires}
+            # The content as the JSON text just written (a string is stored as it is), not as
+            # values the shared cache would encode again (≈ 1 ms of CPU less per /rsa change).
+            stored = {"json": text, "versions": [list(v) for v in versions], "expires": expires}
             self.data.cache.set(shared_key(key), stored, expires - now)
         except Exception:  # noqa: BLE001 - the shared cache is best effort: the worker keeps its copy
             log.warning("rendu de widget non partagé", exc_info=True)
@@ -124,10 +127,14 @@ class RenderCache:
             found, stored = self.data.cache.get(shared_key(key))
         except Exception:  # noqa: BLE001 - an unreadable shared entry is a miss
             return None
-        if not found or not isinstance(stored, dict):
+        if not found or not isinstance(stored, dict) or not isinstance(stored.get("json"), str):
+            return None
+        try:
+            content = json.loads(stored["json"])
+        except ValueError:  # an unreadable shared entry is a miss
             return None
         versions = tuple((str(d), str(v)) for d, v in stored.get("versions", ()))
-        return _Entry(stored.get("content"), versions, float(stored.get("expires", 0)))
+        return _Entry(content, versions, float(stored.get("expires", 0)))
 
     def clear(self) -> None:
         """Forget every entry of this worker and of the shared cache (tests, benchmarks)."""

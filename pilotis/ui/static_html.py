@@ -11,7 +11,9 @@ text and attribute escaped; nothing in it runs (CSP: no inline script or style, 
 refused here). The first paint (:mod:`pilotis.web.first_paint`) writes the same markup, ids left
 out.
 
-Only ``dash.html`` components: a ``dcc`` or ``dbc`` component needs React.
+Only ``dash.html`` components: a ``dcc`` or ``dbc`` component needs React. Code that builds a
+static block on every filter change (the « Voir les données » tables) writes :class:`Tag` elements
+instead: the same markup, without Dash's validating constructor for each element.
 """
 
 from __future__ import annotations
@@ -93,18 +95,42 @@ def element(tag: str, props: dict[str, Any], inner: str, extra_class: str = "", 
     return f"<{tag}{opening}>{inner}</{tag}>"
 
 
+class Tag:
+    """An element of a static block, written by :func:`markup` exactly as the ``dash.html``
+    component of the same name and props (``Tag("th", name, scope="col", className="text-end")``
+    is ``html.Th(name, scope="col", className="text-end")``): props in Dash's names
+    (``className``, ``tabIndex``, ``aria-*``, ``data-*``), the same escaping and filtering.
+
+    Built without Dash's constructor, which validates every prop of every element: a data table
+    is some thirty elements: ≈ 140 of them per filter change on /rsa. Only for markup: it is no
+    Dash component (a callback cannot send it; :func:`static` can)."""
+
+    __slots__ = ("children", "name", "props")
+
+    def __init__(self, name: str, children: Any = None, **props: Any) -> None:
+        self.name, self.children, self.props = name, children, props
+
+    def __repr__(self) -> str:
+        return f"Tag({self.name!r}, {self.children!r}, **{self.props!r})"
+
+
 def props_of(component: Component) -> dict[str, Any]:
     """A component's props but its children."""
     return {k: v for k, v in component.to_plotly_json()["props"].items() if k != "children"}
 
 
 def markup(children: Any) -> str:
-    """``dash.html`` components (a tree, a list, text) as HTML, ids kept; a ``style`` or a
-    component of another library is refused (ValueError): it would not be drawn as written."""
+    """``dash.html`` components or :class:`Tag` elements (a tree, a list, text) as HTML, ids
+    kept; a ``style`` or a component of another library is refused (ValueError): it would not be
+    drawn as written."""
     if children is None or children is False:
         return ""
     if isinstance(children, (list, tuple)):
         return "".join(markup(child) for child in children)
+    if isinstance(children, Tag):
+        if children.props.get("style"):
+            raise ValueError(f"a style attribute is refused by the CSP: {children.props['style']}")
+        return element(children.name, children.props, markup(children.children), ids=True)
     if not isinstance(children, Component):
         return escape(str(children))
     if getattr(children, "_namespace", "") != HTML_NAMESPACE:
@@ -117,9 +143,9 @@ def markup(children: Any) -> str:
 
 
 def static(children: Any, class_name: str = "", **props: Any) -> html.Div:
-    """``children`` (``dash.html`` components) as one Dash component: a div whose content
-    ``assets/pilotis-static.js`` writes from its ``data-html``. ``props``: the div's own
-    attributes (``id``, ``aria-*``, ``data-*``)."""
+    """``children`` (``dash.html`` components, :class:`Tag` elements) as one Dash component: a
+    div whose content ``assets/pilotis-static.js`` writes from its ``data-html``. ``props``: the
+    div's own attributes (``id``, ``aria-*``, ``data-*``)."""
     classes = f"{STATIC_CLASS} {class_name}".strip()
     div_props: dict[str, Any] = {DATA_HTML: markup(children), **props}
     return html.Div(className=classes, **div_props)
