@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -43,9 +44,10 @@ class Leaf:
     node: Node
     where: tuple[tuple[str, Any], ...] = ()
 
-    @property
+    @cached_property
     def aggs(self) -> tuple[Agg, ...]:
-        """The aggregates of the measure, in order, without duplicates."""
+        """The aggregates of the measure, in order, without duplicates (walked once per leaf: a
+        page change asks it hundreds of times; the leaf is frozen, so it cannot change)."""
         found: list[Agg] = []
 
         def walk(node: Node) -> None:
@@ -59,7 +61,7 @@ class Leaf:
         walk(self.node)
         return tuple(found)
 
-    @property
+    @cached_property
     def splittable(self) -> bool:
         """True when partial aggregates per group can be combined into the measure of a set."""
         return all(a.func in SPLITTABLE for a in self.aggs)
