@@ -5,11 +5,13 @@ columns) at the current window — for every territory at once, never one query 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from pilotis.core.cache import TTLCache
 from pilotis.core.partials import Leaf, combine, grouped_by, measure_value, number
 from pilotis.core.query import Filter
 from pilotis.core.results import Comparison
@@ -18,6 +20,23 @@ from pilotis.core.windows import Window, band_of
 
 if TYPE_CHECKING:
     from pilotis.core.evaluator import Evaluator
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """The rank of every territory unit of a level with a value (1 = highest, ties share the
+    lowest rank) and how many units have one."""
+
+    ranks: dict[str, int]
+    count: int
+
+
+RANKINGS = TTLCache(max_entries=256)
+"""Rankings of this process, shared by every card, territory and viewer whose key is the same
+(:meth:`Positions.ranking_key`): the first change of a year ranks every commune once, the next
+ones look their commune up (the pandas groupby of every commune is no longer paid per change).
+Entries hold ``(data service, registry, territory index, ranking)``: a hit is used only for the
+very objects it was computed with (the key holds their ``id``)."""
 
 
 class Positions:
@@ -115,6 +134,62 @@ class Positions:
         frame = self.ev.run(leaf, (("m", leaf.node),), (), base)
         return None if frame.empty else number(frame.iloc[0]["m"])
 
+    def ranking(self, window: Window | None, level: str) -> Ranking | None:
+        """The rank of every unit of ``level`` with a value (:meth:`units`), computed once per
+        :meth:`ranking_key` for the whole process (:data:`RANKINGS`)."""
+        ev = self.ev
+        key = self.ranking_key(window, level)
+        if key is not None:
+            found, entry = RANKINGS.get(key)
+            if found and all(
+                a is b for a, b in zip(entry[:3], (ev.scope.data, ev.scope.registry, ev.scope.territories), strict=True)
+            ):
+                ranking: Ranking = entry[3]
+                return ranking
+        units = self.units(window, level)
+        if units is None:
+            return None
+        units = units.dropna()
+        ranks = units.rank(ascending=False, method="min")
+        ranking = Ranking({code: int(rank) for code, rank in ranks.items()}, len(units))
+        lifetime = ev.fresh_until - ev.scope.data.clock()  # no longer than the results it is made of
+        if key is not None and lifetime > 0:
+            RANKINGS.set(key, (ev.scope.data, ev.scope.registry, ev.scope.territories, ranking), lifetime)
+        return ranking
+
+    def ranking_key(self, window: Window | None, level: str) -> Hashable | None:
+        """What a ranking depends on, or None when it is not shared (an indicator made of a table
+        without territory columns takes that part at the selected territory; a formula resolved
+        by another lookup than the registry's).
+
+        Safe to share between viewers: besides the indicator (its id and formula in this registry,
+        its leaves with their fixed filters), the window and the level, the key holds for each
+        leaf everything that decides what the viewer may see of its rows — the filters of its
+        queries without the territory (the viewer's row-level rules, ``access.row_filters``),
+        whether the viewer is exempt from statistical secrecy (``unmasked``: a masked ranking and
+        an exact one never share an entry) — and the version of the data it reads (source
+        fingerprint, refresh epoch and manual-refresh generation: a refresh makes a new key), the
+        batch of page leaves its queries are asked with. The rankings computed per viewer are
+        thus those of queries that carry that viewer's rules, as in the query cache
+        (:meth:`pilotis.core.data.DataService.query`); a restricted viewer gets no rank at all
+        (:meth:`allowed`), which is decided before this key is read."""
+        ev = self.ev
+        indicators = getattr(ev.lookup, "__self__", None)
+        if indicators is not ev.scope.registry.indicators or not all(ev.dataset(leaf).territory for leaf in ev.leaves):
+            return None
+        leaves = tuple(
+            (
+                leaf,
+                tuple(ev.batch_of(leaf)),
+                repr(ev.filters(leaf, None, where=False)),
+                ev.scope.unmasked(leaf.dataset),
+                ev.scope.data.version(leaf.dataset),
+            )
+            for leaf in ev.leaves
+        )
+        identity = (id(ev.scope.data), id(ev.scope.registry), id(ev.scope.territories))
+        return ("ranking", identity, ev.indicator.id, ev.indicator.formula, ev.batch, window, level, leaves)
+
     def units(self, window: Window | None, level: str) -> pd.Series | None:
         """The indicator for every territory unit of ``level`` (for ranks and averages)."""
         parts = {
@@ -146,12 +221,10 @@ class Positions:
             return None
         average = self.ev.indicator.additive
         if kind == "rank":
-            units = self.units(window, level)
-            if units is None or territory.code not in units.index or pd.isna(units[territory.code]):
+            ranking = self.ranking(window, level)
+            if ranking is None or territory.code not in ranking.ranks:
                 return None
-            units = units.dropna()
-            rank = int(units.rank(ascending=False, method="min")[territory.code])
-            return Comparison("rank", value=value, rank=rank, count=len(units), level=level)
+            return Comparison("rank", value=value, rank=ranking.ranks[territory.code], count=ranking.count, level=level)
         if level == "departement":
             return None
         if kind == "departement":
