@@ -54,6 +54,15 @@ def compare_territories(
                     Filter(dataset_period.column, "<", dt.date(scope.year + 1, 1, 1)),
                 )
         frames[leaf] = (base.fetch(leaf, group_by, filters), columns)
+    texts: dict[tuple[Leaf, str], pd.Series] = {}
+
+    def as_text(leaf: Leaf, level: str) -> pd.Series:
+        """The ``level`` column of ``leaf``'s frame as text, converted once for all territories."""
+        if (leaf, level) not in texts:
+            frame, columns = frames[leaf]
+            texts[leaf, level] = frame[columns[level]].astype(str)
+        return texts[leaf, level]
+
     result = []
     for territory in territories:
         evaluator = Evaluator(
@@ -68,9 +77,9 @@ def compare_territories(
             if territory.level == "departement":
                 rows = frame
             elif territory.level in columns:
-                rows = frame[frame[columns[territory.level]].astype(str) == territory.code]
+                rows = frame[as_text(leaf, territory.level) == territory.code]
             elif territory.level == "epci":
-                rows = frame[frame[columns["commune"]].astype(str).isin(index.communes_of(territory.code))]
+                rows = frame[as_text(leaf, "commune").isin(index.communes_of(territory.code))]
             else:
                 continue
             if any_masked(rows):
