@@ -23,6 +23,7 @@ from pypdf import PdfReader
 
 from pilotis.accounts import snapshots
 from pilotis.core.evaluator import Evaluator
+from pilotis.core.freshness import observing
 from pilotis.core.positions import RANKINGS
 from pilotis.core.settings import ROOT
 from pilotis.core.territory import Territory
@@ -174,6 +175,13 @@ def test_a_ranking_shared_between_changes_is_the_viewers_own(portal, truth) -> N
     assert masked < 240 and rank("admin", communes[0]).count == 240  # exact small counts: every commune
     assert rank("agent.rsa", communes[1]).count == masked and rank("admin", communes[1]).count == 240
     assert RANKINGS.hits >= hits + 2  # the second commune of each viewer was a look-up
+    # a look-up reports the observations of the results it was made of (« mis à jour le »)
+    ctx = portal.render_context(rsa, f"commune:{communes[0]}", "2020", principal=demo("agent.rsa"))
+    evaluator = Evaluator(ctx, indicator)
+    window = evaluator.window()
+    with observing() as seen:
+        assert evaluator.positions.ranking(window, "commune") is not None
+    assert {o.dataset for o in seen} == {"rsa_communes", "communes"}
 
 
 def test_exports_of_the_kpi_and_the_table(app, login_as, truth) -> None:  # type: ignore[no-untyped-def]

@@ -14,7 +14,6 @@ page may hand in a :class:`~pilotis.core.partials.Page` so that its KPIs share t
 from __future__ import annotations
 
 import datetime as dt
-import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
 from functools import cached_property
@@ -83,7 +82,6 @@ class Evaluator:
         self._periods: dict[Leaf, list[dt.date]] = {}
         self._values: dict[tuple[Leaf, Window | None], float | None] = {}
         self.exact = True
-        self.fresh_until = math.inf  # until when every result read here is fresh (the earliest)
         self.masked_windows: set[Window | None] = set()  # values masked by statistical secrecy
 
     # ------------------------------------------------------------------ basics
@@ -175,8 +173,7 @@ class Evaluator:
                 unmasked=self.scope.unmasked(leaf.dataset),
             )
         )
-        self.fresh_until = min(self.fresh_until, frame.attrs.get("fresh_until", math.inf))
-        frame.attrs = {}  # read by nothing else here (freshness: observed); pandas copies them into all it derives
+        frame.attrs = {}  # read by nothing here (freshness: observed); pandas copies them into all it derives
         return frame
 
     def measures(self, leaf: Leaf) -> tuple[tuple[str, Node], ...]:

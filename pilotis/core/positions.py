@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 
-from pilotis.core.cache import TTLCache
-from pilotis.core.partials import Leaf, combine, grouped_by, measure_value, number
+from pilotis.core.freshness import Observation, observe, observing
+from pilotis.core.partials import Leaf, Shared, combine, grouped_by, leaf_key, measure_value, number, scope_key
 from pilotis.core.query import Filter
 from pilotis.core.results import Comparison
 from pilotis.core.secrecy import any_masked
@@ -31,12 +31,10 @@ class Ranking:
     count: int
 
 
-RANKINGS = TTLCache(max_entries=256)
-"""Rankings of this process, shared by every card, territory and viewer whose key is the same
+RANKINGS = Shared()
+"""Rankings shared by every card, territory and viewer whose key is the same
 (:meth:`Positions.ranking_key`): the first change of a year ranks every commune once, the next
-ones look their commune up (the pandas groupby of every commune is no longer paid per change).
-Entries hold ``(data service, registry, territory index, ranking)``: a hit is used only for the
-very objects it was computed with (the key holds their ``id``)."""
+ones look their commune up (the pandas groupby of every commune is no longer paid per change)."""
 
 
 class Positions:
@@ -47,19 +45,23 @@ class Positions:
         # Per evaluation (one widget for one principal, one request), never shared between users.
         self._frames: dict[tuple[Leaf, Window | None], pd.DataFrame] = {}
         self._levels: dict[tuple[Leaf, Window | None, str], pd.DataFrame] = {}
+        self._seen: dict[tuple[Any, ...], list[Observation]] = {}  # what each frame's query observed
+        self._reading: list[Observation] | None = None  # observations of the frames read (ranking)
 
     def space_frame(self, leaf: Leaf, window: Window | None) -> pd.DataFrame:
         """Partial aggregates of ``leaf`` per territory unit at ``window`` (one query)."""
         key = (leaf, window if self.ev.dataset(leaf).period is not None else None)
         if key not in self._frames:
             columns = tuple(self.ev.columns(leaf).values())
-            if leaf.splittable:
-                filters = self.ev.filters(leaf, None, where=False) + self.ev.window_filters(leaf, key[1])
-                self._frames[key] = self.ev.fetch(leaf, columns, filters)
-            else:
-                filters = self.ev.filters(leaf, None) + self.ev.window_filters(leaf, key[1])
-                self._frames[key] = self.ev.run(leaf, self.ev.measures(leaf), columns, filters)
-        return self._frames[key]
+            with observing() as seen:
+                if leaf.splittable:
+                    filters = self.ev.filters(leaf, None, where=False) + self.ev.window_filters(leaf, key[1])
+                    self._frames[key] = self.ev.fetch(leaf, columns, filters)
+                else:
+                    filters = self.ev.filters(leaf, None) + self.ev.window_filters(leaf, key[1])
+                    self._frames[key] = self.ev.run(leaf, self.ev.measures(leaf), columns, filters)
+            self._observed(key, seen)
+        return self._read(key, self._frames[key])
 
     def level_frame(self, leaf: Leaf, window: Window | None, column: str) -> pd.DataFrame:
         """Partial aggregates of ``leaf`` grouped by one territory column: under statistical
@@ -67,8 +69,21 @@ class Positions:
         key = (leaf, window if self.ev.dataset(leaf).period is not None else None, column)
         if key not in self._levels:
             filters = self.ev.filters(leaf, None, where=False) + self.ev.window_filters(leaf, key[1])
-            self._levels[key] = self.ev.fetch(leaf, (column,), filters)
-        return self._levels[key]
+            with observing() as seen:
+                self._levels[key] = self.ev.fetch(leaf, (column,), filters)
+            self._observed(key, seen)
+        return self._read(key, self._levels[key])
+
+    def _observed(self, key: tuple[Any, ...], seen: list[Observation]) -> None:
+        """Keep what a frame's query observed, and report it to the rendering as usual."""
+        self._seen[key] = seen
+        for observation in seen:
+            observe(observation)
+
+    def _read(self, key: tuple[Any, ...], frame: pd.DataFrame) -> pd.DataFrame:
+        if self._reading is not None:
+            self._reading.extend(self._seen[key])
+        return frame
 
     def leaf_units(self, leaf: Leaf, window: Window | None, level: str) -> pd.Series | None:
         """``leaf`` per territory unit of ``level`` (commune, epci, departement), or None."""
@@ -140,22 +155,22 @@ class Positions:
         ev = self.ev
         key = self.ranking_key(window, level)
         if key is not None:
-            found, entry = RANKINGS.get(key)
-            if found and all(
-                a is b for a, b in zip(entry[:3], (ev.scope.data, ev.scope.registry, ev.scope.territories), strict=True)
-            ):
-                ranking: Ranking = entry[3]
-                return ranking
-        units = self.units(window, level)
+            found, ranking = RANKINGS.get(ev.scope, key)
+            if found:
+                return cast(Ranking, ranking)
+        self._reading = []
+        try:
+            units = self.units(window, level)
+        finally:
+            seen, self._reading = self._reading, None
         if units is None:
             return None
         units = units.dropna()
         ranks = units.rank(ascending=False, method="min")
-        ranking = Ranking({code: int(rank) for code, rank in ranks.items()}, len(units))
-        lifetime = ev.fresh_until - ev.scope.data.clock()  # no longer than the results it is made of
-        if key is not None and lifetime > 0:
-            RANKINGS.set(key, (ev.scope.data, ev.scope.registry, ev.scope.territories, ranking), lifetime)
-        return ranking
+        result = Ranking({code: int(rank) for code, rank in ranks.items()}, len(units))
+        if key is not None:
+            RANKINGS.set(ev.scope, key, result, seen)  # a hit reports the frames' observations again
+        return result
 
     def ranking_key(self, window: Window | None, level: str) -> Hashable | None:
         """What a ranking depends on, or None when it is not shared (an indicator made of a table
@@ -163,32 +178,16 @@ class Positions:
         by another lookup than the registry's).
 
         Safe to share between viewers: besides the indicator (its id and formula in this registry,
-        its leaves with their fixed filters), the window and the level, the key holds for each
-        leaf everything that decides what the viewer may see of its rows — the filters of its
-        queries without the territory (the viewer's row-level rules, ``access.row_filters``),
-        whether the viewer is exempt from statistical secrecy (``unmasked``: a masked ranking and
-        an exact one never share an entry) — and the version of the data it reads (source
-        fingerprint, refresh epoch and manual-refresh generation: a refresh makes a new key), the
-        batch of page leaves its queries are asked with. The rankings computed per viewer are
-        thus those of queries that carry that viewer's rules, as in the query cache
-        (:meth:`pilotis.core.data.DataService.query`); a restricted viewer gets no rank at all
-        (:meth:`allowed`), which is decided before this key is read."""
+        its leaves), the window and the level, the key holds for each leaf everything that
+        decides what the viewer may see of its rows (:func:`~pilotis.core.partials.leaf_key`: the
+        viewer's row-level rules, their exemption from statistical secrecy, the data version). A
+        viewer restricted to some rows gets no rank at all (:meth:`allowed`, decided before)."""
         ev = self.ev
         indicators = getattr(ev.lookup, "__self__", None)
         if indicators is not ev.scope.registry.indicators or not all(ev.dataset(leaf).territory for leaf in ev.leaves):
             return None
-        leaves = tuple(
-            (
-                leaf,
-                tuple(ev.batch_of(leaf)),
-                repr(ev.filters(leaf, None, where=False)),
-                ev.scope.unmasked(leaf.dataset),
-                ev.scope.data.version(leaf.dataset),
-            )
-            for leaf in ev.leaves
-        )
-        identity = (id(ev.scope.data), id(ev.scope.registry), id(ev.scope.territories))
-        return ("ranking", identity, ev.indicator.id, ev.indicator.formula, ev.batch, window, level, leaves)
+        leaves = tuple(leaf_key(ev, leaf) for leaf in ev.leaves)
+        return ("ranking", scope_key(ev.scope), ev.indicator.id, ev.indicator.formula, ev.batch, window, level, leaves)
 
     def units(self, window: Window | None, level: str) -> pd.Series | None:
         """The indicator for every territory unit of ``level`` (for ranks and averages)."""
