@@ -27,7 +27,7 @@ from pilotis.core.freshness import observing
 from pilotis.core.positions import RANKINGS
 from pilotis.core.settings import ROOT
 from pilotis.core.territory import Territory
-from pilotis.core.territory_comparison import compare_territories
+from pilotis.core.territory_comparison import COMPARED, compare_territories
 from pilotis.ui.seance_render import render as render_seance
 from tests.helpers import (
     api_token,
@@ -182,6 +182,26 @@ def test_a_ranking_shared_between_changes_is_the_viewers_own(portal, truth) -> N
     with observing() as seen:
         assert evaluator.positions.ranking(window, "commune") is not None
     assert {o.dataset for o in seen} == {"rsa_communes", "communes"}
+
+
+def test_compared_rows_shared_between_changes_are_the_viewers_own(portal, truth) -> None:  # type: ignore[no-untyped-def]
+    """The compare view's rows are kept per year for every change (territory_comparison.COMPARED):
+    a small commune stays « < 5 » for a masked viewer after an exempt one saw it exact."""
+    rsa = portal.registry.dashboards["rsa"]
+    indicator = portal.registry.indicators["rsa.foyers_allocataires"]
+    small = sorted(truth["small"])[0]
+    compared = [Territory("commune", small), Territory("epci", truth["epci"][small])]
+
+    def values(username: str, chosen: str) -> list[Any]:
+        ctx = portal.render_context(rsa, chosen, "2020", principal=demo(username))
+        return [ev.value(ev.window()) for _, ev in compare_territories(ctx, indicator, compared, page=ctx.page())]
+
+    hits = COMPARED.hits
+    for chosen in ("commune:53130", "commune:53062"):  # the page's filter changes, the compared stay
+        exact, masked = values("admin", chosen), values("agent.rsa", chosen)  # the exact rows first
+        assert masked[0] is None and masked[1] is not None
+        assert exact == [float(truth["counts"][small]), exact[1]] and exact[1] is not None
+    assert COMPARED.hits >= hits + 2
 
 
 def test_exports_of_the_kpi_and_the_table(app, login_as, truth) -> None:  # type: ignore[no-untyped-def]
