@@ -23,9 +23,11 @@ from pypdf import PdfReader
 
 from pilotis.accounts import snapshots
 from pilotis.core.evaluator import Evaluator
+from pilotis.core.freshness import observing
+from pilotis.core.positions import RANKINGS
 from pilotis.core.settings import ROOT
 from pilotis.core.territory import Territory
-from pilotis.core.territory_comparison import compare_territories
+from pilotis.core.territory_comparison import COMPARED, compare_territories
 from pilotis.ui.seance_render import render as render_seance
 from tests.helpers import (
     api_token,
@@ -155,6 +157,51 @@ def test_comparisons_and_ranks_never_use_a_masked_value(portal, truth) -> None: 
     found = compare_territories(ctx, indicator, [Territory("commune", small), Territory("epci", truth["epci"][small])])
     values = [evaluator.value(evaluator.window()) for _, evaluator in found]
     assert values[0] is None and values[1] is not None
+
+
+def test_a_ranking_shared_between_changes_is_the_viewers_own(portal, truth) -> None:  # type: ignore[no-untyped-def]
+    """Ranks come from one ranking per year shared by every commune and card (positions.RANKINGS):
+    a viewer exempt from statistical secrecy and one who is not never get each other's."""
+    rsa = portal.registry.dashboards["rsa"]
+    indicator = portal.registry.indicators["rsa.foyers_pour_1000"]
+    communes = list(truth["counts"].sort_values().index[-2:])  # the largest: shown to everyone
+
+    def rank(username: str, commune: str) -> Any:
+        ctx = portal.render_context(rsa, f"commune:{commune}", "2020", principal=demo(username))
+        return next(c for c in Evaluator(ctx, indicator).result(["rank"]).comparisons if c.kind == "rank")
+
+    hits = RANKINGS.hits
+    masked = rank("agent.rsa", communes[0]).count
+    assert masked < 240 and rank("admin", communes[0]).count == 240  # exact small counts: every commune
+    assert rank("agent.rsa", communes[1]).count == masked and rank("admin", communes[1]).count == 240
+    assert RANKINGS.hits >= hits + 2  # the second commune of each viewer was a look-up
+    # a look-up reports the observations of the results it was made of (« mis à jour le »)
+    ctx = portal.render_context(rsa, f"commune:{communes[0]}", "2020", principal=demo("agent.rsa"))
+    evaluator = Evaluator(ctx, indicator)
+    window = evaluator.window()
+    with observing() as seen:
+        assert evaluator.positions.ranking(window, "commune") is not None
+    assert {o.dataset for o in seen} == {"rsa_communes", "communes"}
+
+
+def test_compared_rows_shared_between_changes_are_the_viewers_own(portal, truth) -> None:  # type: ignore[no-untyped-def]
+    """The compare view's rows are kept per year for every change (territory_comparison.COMPARED):
+    a small commune stays « < 5 » for a masked viewer after an exempt one saw it exact."""
+    rsa = portal.registry.dashboards["rsa"]
+    indicator = portal.registry.indicators["rsa.foyers_allocataires"]
+    small = sorted(truth["small"])[0]
+    compared = [Territory("commune", small), Territory("epci", truth["epci"][small])]
+
+    def values(username: str, chosen: str) -> list[Any]:
+        ctx = portal.render_context(rsa, chosen, "2020", principal=demo(username))
+        return [ev.value(ev.window()) for _, ev in compare_territories(ctx, indicator, compared, page=ctx.page())]
+
+    hits = COMPARED.hits
+    for chosen in ("commune:53130", "commune:53062"):  # the page's filter changes, the compared stay
+        exact, masked = values("admin", chosen), values("agent.rsa", chosen)  # the exact rows first
+        assert masked[0] is None and masked[1] is not None
+        assert exact == [float(truth["counts"][small]), exact[1]] and exact[1] is not None
+    assert COMPARED.hits >= hits + 2
 
 
 def test_exports_of_the_kpi_and_the_table(app, login_as, truth) -> None:  # type: ignore[no-untyped-def]

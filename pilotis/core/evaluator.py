@@ -14,11 +14,11 @@ page may hand in a :class:`~pilotis.core.partials.Page` so that its KPIs share t
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
 from functools import cached_property
 from typing import Any, Literal
 
-import numpy as np
 import pandas as pd
 
 from pilotis.core.indicators import Indicator, evaluate, leaves
@@ -72,11 +72,15 @@ class Evaluator:
         self.leaves = [leaf_of(i, self.extra_where if i is indicator else None) for i in leaves(indicator, self.lookup)]
         periodic = [leaf for leaf in self.leaves if self.dataset(leaf).period is not None]
         self.anchor = periodic[0] if periodic else None
+        self._by_id = {leaf.indicator.id: leaf for leaf in self.leaves}
         self.mode: Mode = self._mode(period)
         # Per evaluation (one widget for one principal, one request), never shared between users.
         self._period_frames: dict[Leaf, pd.DataFrame] = {}
         self._window: Window | None | bool = False
         self._aliases: dict[Leaf, dict[Agg, str]] = {}
+        self._batches: dict[Leaf, list[Leaf]] = {}
+        self._periods: dict[Leaf, list[dt.date]] = {}
+        self._values: dict[tuple[Leaf, Window | None], float | None] = {}
         self.exact = True
         self.masked_windows: set[Window | None] = set()  # values masked by statistical secrecy
 
@@ -118,10 +122,11 @@ class Evaluator:
 
     def batch_of(self, leaf: Leaf) -> list[Leaf]:
         """The splittable leaves of the page answered by the same queries as ``leaf``."""
-        if not self.batch or not leaf.splittable:
-            return [leaf]
-        others = [o for o in self.page.leaves if o.key == leaf.key and o.splittable]
-        return [leaf, *(o for o in others if o != leaf)]
+        if leaf not in self._batches:  # the page's leaves are fixed: scanned once per leaf
+            shared = self.batch and leaf.splittable
+            others = [o for o in self.page.leaves if o.key == leaf.key and o.splittable] if shared else []
+            self._batches[leaf] = [leaf, *(o for o in others if o != leaf)]
+        return self._batches[leaf]
 
     def aliases(self, leaf: Leaf) -> dict[Agg, str]:
         """Partial aggregates to ask for ``leaf``: its own, or those of its whole batch."""
@@ -228,7 +233,7 @@ class Evaluator:
             return self._window  # type: ignore[return-value]
         window: Window | None = None
         if self.anchor is not None:
-            periods = list(self.period_frame(self.anchor).index)
+            periods = self.periods(self.anchor)
             if self.mode == "year" and self.scope.year:
                 periods = [p for p in periods if p.year == self.scope.year]
             elif self.mode == "latest" and periods:
@@ -241,18 +246,31 @@ class Evaluator:
         self._window = window
         return window
 
+    def periods(self, leaf: Leaf) -> list[dt.date]:
+        """The periods of ``leaf``'s :meth:`period_frame` (its index, sorted), as a list."""
+        if leaf not in self._periods:
+            self._periods[leaf] = list(self.period_frame(leaf).index)
+        return self._periods[leaf]
+
     def periods_in(self, leaf: Leaf, window: Window) -> pd.DataFrame:
-        frame = self.period_frame(leaf)
-        grain = self.grain(leaf)
+        """The rows of ``leaf``'s :meth:`period_frame` in ``window`` (stock: its last period): one
+        slice of the sorted index, found by bisection."""
+        periods, grain = self.periods(leaf), self.grain(leaf)
         end = truncate(window.end, grain)
         if self.kind(leaf) == "stock":
-            return frame[np.fromiter((p == end for p in frame.index), bool, len(frame))]
-        start = truncate(window.start, grain) if window.start else None
-        keep = (p <= end and (start is None or p >= start) for p in frame.index)
-        return frame[np.fromiter(keep, bool, len(frame))]
+            first = bisect_left(periods, end)
+        else:
+            first = bisect_left(periods, truncate(window.start, grain)) if window.start else 0
+        return self.period_frame(leaf).iloc[first : bisect_right(periods, end)]
 
     def leaf_value(self, leaf: Leaf, window: Window | None) -> float | None:
-        """``leaf``'s value over ``window`` for the selected territory."""
+        """``leaf``'s value over ``window`` for the selected territory (once per window)."""
+        key = (leaf, window)
+        if key not in self._values:
+            self._values[key] = self._leaf_value(leaf, window)
+        return self._values[key]
+
+    def _leaf_value(self, leaf: Leaf, window: Window | None) -> float | None:
         if self.dataset(leaf).period is None:  # a reference table (populations): one row
             frame = self.period_frame(leaf)
             if frame.empty:
@@ -296,7 +314,7 @@ class Evaluator:
 
     def formula(self, leaf_value: Callable[[Leaf], Any], indicator: Indicator | None = None) -> Any:
         indicator = indicator or self.indicator
-        by_id = {leaf.indicator.id: leaf for leaf in self.leaves}
+        by_id = self._by_id
         if indicator.formula is None:
             return leaf_value(by_id[indicator.id] if indicator.id in by_id else self.leaves[0])
 
@@ -359,12 +377,6 @@ class Evaluator:
             return pd.Series(dtype=float)
         return result.astype(float)
 
-    def sparkline(self, window: Window, length: int) -> list[tuple[dt.date, float | None]]:
-        """The last ``length`` periods up to the window's end."""
-        series = self.series()
-        series = series[[p <= window.end for p in series.index]]
-        return [(p, number(v)) for p, v in series.tail(length).items()]
-
     # ------------------------------------------------------------------ territories, targets, card
     def columns(self, leaf: Leaf) -> dict[str, str]:
         """Territory columns of ``leaf``'s dataset by level (`commune`, `epci`, `departement`)."""
@@ -383,17 +395,3 @@ class Evaluator:
     def result(self, compare: Iterable[Any], sparkline: int | None = None) -> KpiResult:
         """Value, comparisons, sparkline and status for a KPI card (:func:`pilotis.core.results.kpi_result`)."""
         return kpi_result(self, compare, sparkline)
-
-    def sibling(self, indicator: Indicator) -> Evaluator:
-        """An evaluator of another indicator with the same scope, options and page."""
-        evaluator = Evaluator(
-            self.scope,
-            indicator,
-            territory_all=self.territory_all,
-            period={"year": "filter", "latest": "latest", "all": "all", "none": "filter"}[self.mode],
-            batch=self.batch,
-            page=self.page,
-            lookup=self.lookup,
-        )
-        evaluator.sparkline_length = self.sparkline_length
-        return evaluator

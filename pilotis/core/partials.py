@@ -14,20 +14,25 @@ ride on the same grouped query: the first KPI runs it, the others are answered b
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from pilotis.core.cache import TTLCache
+from pilotis.core.freshness import Observation, observe
 from pilotis.core.indicators import Indicator, leaves, widget_indicator
 from pilotis.core.measures import Agg, BinOp, Node, Num, parse_measure
 from pilotis.core.schema import DatasetBase
 from pilotis.core.secrecy import SECRET, any_masked, masked_rows
 
 if TYPE_CHECKING:
+    from pilotis.core.evaluator import Evaluator
     from pilotis.core.registry import Registry
+    from pilotis.core.scope import Scope
 
 SPLITTABLE = ("sum", "count", "min", "max")
 COMBINE = {"sum": "sum", "count": "sum", "min": "min", "max": "max"}
@@ -43,9 +48,10 @@ class Leaf:
     node: Node
     where: tuple[tuple[str, Any], ...] = ()
 
-    @property
+    @cached_property
     def aggs(self) -> tuple[Agg, ...]:
-        """The aggregates of the measure, in order, without duplicates."""
+        """The aggregates of the measure, in order, without duplicates (walked once per leaf: a
+        page change asks it hundreds of times; the leaf is frozen, so it cannot change)."""
         found: list[Agg] = []
 
         def walk(node: Node) -> None:
@@ -59,7 +65,7 @@ class Leaf:
         walk(self.node)
         return tuple(found)
 
-    @property
+    @cached_property
     def splittable(self) -> bool:
         """True when partial aggregates per group can be combined into the measure of a set."""
         return all(a.func in SPLITTABLE for a in self.aggs)
@@ -176,15 +182,22 @@ def _combined(groups: Any, kind: str) -> pd.Series:
 
 
 def grouped_by(frame: pd.DataFrame, by: str, aliases: dict[Agg, str], text: bool = True) -> pd.DataFrame:
-    """Partial aggregates combined per value of column ``by`` (vectorised groupby)."""
+    """Partial aggregates combined per value of column ``by`` (vectorised groupby: the groups are
+    found once for all the columns, which costs more than adding them up)."""
     frame = frame[frame[by].notna()]
-    parts = {}
     keys = frame[by].astype(str) if text else frame[by]
-    for agg, alias in aliases.items():
-        column = pd.to_numeric(frame[alias], errors="coerce").groupby(keys)
-        parts[alias] = _combined(column, COMBINE[agg.func])
-    if SECRET in frame.columns:  # a group with a masked part is masked (never a partial sum)
-        masked = masked_rows(frame).groupby(keys).any()
+    secret = SECRET in frame.columns
+    converted = {  # numbers (``pd.to_numeric``: already so for numpy's numbers)
+        alias: pd.to_numeric(frame[alias], errors="coerce")
+        for alias in aliases.values()
+        if not (isinstance(frame[alias].dtype, np.dtype) and frame[alias].dtype.kind in "iuf")
+    }
+    if secret and frame[SECRET].dtype != bool:
+        converted[SECRET] = masked_rows(frame)
+    grouped = (frame.assign(**converted) if converted else frame).groupby(keys)
+    parts = {alias: _combined(grouped[alias], COMBINE[agg.func]) for agg, alias in aliases.items()}
+    if secret:  # a group with a masked part is masked (never a partial sum)
+        masked = grouped[SECRET].any()
         parts = {alias: part.where(~masked) for alias, part in parts.items()}
         parts[SECRET] = masked
     return pd.DataFrame(parts)
@@ -198,6 +211,70 @@ def territory_columns(dataset: DatasetBase) -> dict[str, str]:
         for level in ("commune", "epci", "departement")
         if cols is not None and getattr(cols, level)
     }
+
+
+# --------------------------------------------------------------------------- shared between requests
+
+
+class Shared:
+    """Figures derived from query results (a ranking of every commune), kept by this process for
+    every request whose key is the same: the first change of a year computes them, the next ones
+    look them up. The key must hold everything that decides what the viewer may see
+    (:func:`leaf_key`); an entry is used only with the very data service, registry and territory
+    index it was computed with, and no longer than the results it is made of. A hit reports the
+    observations of those results again (:mod:`pilotis.core.freshness`: the widget's « mis à
+    jour le », its stale notices and its rendered-widget cache stay those of the queries)."""
+
+    def __init__(self, max_entries: int = 256) -> None:
+        self._entries = TTLCache(max_entries=max_entries)
+
+    @property
+    def hits(self) -> int:
+        """How many look-ups found their entry."""
+        return self._entries.hits
+
+    def get(self, scope: Scope, key: Hashable) -> tuple[bool, Any]:
+        """``(True, value)`` for a live entry computed with ``scope``'s objects, else ``(False, None)``."""
+        found, entry = self._entries.get(key)
+        if not found or not all(a is b for a, b in zip(entry[:3], _objects(scope), strict=True)):
+            return False, None
+        for observation in entry[4]:
+            observe(observation)
+        return True, entry[3]
+
+    def set(self, scope: Scope, key: Hashable, value: Any, seen: list[Observation]) -> None:
+        """Keep ``value``, made of the results observed in ``seen``, while they are all fresh."""
+        if not seen or any(o.stale or o.fresh_until is None for o in seen):
+            return
+        lifetime = min(o.fresh_until for o in seen if o.fresh_until is not None) - scope.data.clock()
+        if lifetime > 0:
+            self._entries.set(key, (*_objects(scope), value, tuple(seen)), lifetime)
+
+
+def _objects(scope: Scope) -> tuple[Any, Any, Any]:
+    return scope.data, scope.registry, scope.territories
+
+
+def scope_key(scope: Scope) -> tuple[int, int, int]:
+    """The objects a shared figure was computed with (checked again on a hit: :class:`Shared`)."""
+    return id(scope.data), id(scope.registry), id(scope.territories)
+
+
+def leaf_key(ev: Evaluator, leaf: Leaf) -> tuple[Any, ...]:
+    """What decides the rows of ``leaf`` a viewer's queries get, besides the territory and the
+    period: the leaf (dataset, measure, fixed filters) and the page leaves asked with it, the
+    filters of its queries without the territory — the viewer's row-level rules
+    (``access.row_filters``) —, whether the viewer is exempt from statistical secrecy
+    (``unmasked``: masked and exact figures never share an entry) and the version of the data
+    (source fingerprint, refresh epoch, manual-refresh generation: a refresh makes a new key).
+    The same parts as the query cache's key (:meth:`pilotis.core.data.DataService.query`)."""
+    return (
+        leaf,
+        tuple(ev.batch_of(leaf)),
+        repr(ev.filters(leaf, None, where=False)),
+        ev.scope.unmasked(leaf.dataset),
+        ev.scope.data.version(leaf.dataset),
+    )
 
 
 # --------------------------------------------------------------------------- the page (batching)

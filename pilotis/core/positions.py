@@ -5,12 +5,14 @@ columns) at the current window — for every territory at once, never one query 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 
-from pilotis.core.partials import Leaf, combine, grouped_by, measure_value, number
+from pilotis.core.freshness import Observation, observe, observing
+from pilotis.core.partials import Leaf, Shared, combine, grouped_by, leaf_key, measure_value, number, scope_key
 from pilotis.core.query import Filter
 from pilotis.core.results import Comparison
 from pilotis.core.secrecy import any_masked
@@ -18,6 +20,21 @@ from pilotis.core.windows import Window, band_of
 
 if TYPE_CHECKING:
     from pilotis.core.evaluator import Evaluator
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """The rank of every territory unit of a level with a value (1 = highest, ties share the
+    lowest rank) and how many units have one."""
+
+    ranks: dict[str, int]
+    count: int
+
+
+RANKINGS = Shared()
+"""Rankings shared by every card, territory and viewer whose key is the same
+(:meth:`Positions.ranking_key`): the first change of a year ranks every commune once, the next
+ones look their commune up (the pandas groupby of every commune is no longer paid per change)."""
 
 
 class Positions:
@@ -28,19 +45,23 @@ class Positions:
         # Per evaluation (one widget for one principal, one request), never shared between users.
         self._frames: dict[tuple[Leaf, Window | None], pd.DataFrame] = {}
         self._levels: dict[tuple[Leaf, Window | None, str], pd.DataFrame] = {}
+        self._seen: dict[tuple[Any, ...], list[Observation]] = {}  # what each frame's query observed
+        self._reading: list[Observation] | None = None  # observations of the frames read (ranking)
 
     def space_frame(self, leaf: Leaf, window: Window | None) -> pd.DataFrame:
         """Partial aggregates of ``leaf`` per territory unit at ``window`` (one query)."""
         key = (leaf, window if self.ev.dataset(leaf).period is not None else None)
         if key not in self._frames:
             columns = tuple(self.ev.columns(leaf).values())
-            if leaf.splittable:
-                filters = self.ev.filters(leaf, None, where=False) + self.ev.window_filters(leaf, key[1])
-                self._frames[key] = self.ev.fetch(leaf, columns, filters)
-            else:
-                filters = self.ev.filters(leaf, None) + self.ev.window_filters(leaf, key[1])
-                self._frames[key] = self.ev.run(leaf, self.ev.measures(leaf), columns, filters)
-        return self._frames[key]
+            with observing() as seen:
+                if leaf.splittable:
+                    filters = self.ev.filters(leaf, None, where=False) + self.ev.window_filters(leaf, key[1])
+                    self._frames[key] = self.ev.fetch(leaf, columns, filters)
+                else:
+                    filters = self.ev.filters(leaf, None) + self.ev.window_filters(leaf, key[1])
+                    self._frames[key] = self.ev.run(leaf, self.ev.measures(leaf), columns, filters)
+            self._observed(key, seen)
+        return self._read(key, self._frames[key])
 
     def level_frame(self, leaf: Leaf, window: Window | None, column: str) -> pd.DataFrame:
         """Partial aggregates of ``leaf`` grouped by one territory column: under statistical
@@ -48,8 +69,21 @@ class Positions:
         key = (leaf, window if self.ev.dataset(leaf).period is not None else None, column)
         if key not in self._levels:
             filters = self.ev.filters(leaf, None, where=False) + self.ev.window_filters(leaf, key[1])
-            self._levels[key] = self.ev.fetch(leaf, (column,), filters)
-        return self._levels[key]
+            with observing() as seen:
+                self._levels[key] = self.ev.fetch(leaf, (column,), filters)
+            self._observed(key, seen)
+        return self._read(key, self._levels[key])
+
+    def _observed(self, key: tuple[Any, ...], seen: list[Observation]) -> None:
+        """Keep what a frame's query observed, and report it to the rendering as usual."""
+        self._seen[key] = seen
+        for observation in seen:
+            observe(observation)
+
+    def _read(self, key: tuple[Any, ...], frame: pd.DataFrame) -> pd.DataFrame:
+        if self._reading is not None:
+            self._reading.extend(self._seen[key])
+        return frame
 
     def leaf_units(self, leaf: Leaf, window: Window | None, level: str) -> pd.Series | None:
         """``leaf`` per territory unit of ``level`` (commune, epci, departement), or None."""
@@ -115,6 +149,46 @@ class Positions:
         frame = self.ev.run(leaf, (("m", leaf.node),), (), base)
         return None if frame.empty else number(frame.iloc[0]["m"])
 
+    def ranking(self, window: Window | None, level: str) -> Ranking | None:
+        """The rank of every unit of ``level`` with a value (:meth:`units`), computed once per
+        :meth:`ranking_key` for the whole process (:data:`RANKINGS`)."""
+        ev = self.ev
+        key = self.ranking_key(window, level)
+        if key is not None:
+            found, ranking = RANKINGS.get(ev.scope, key)
+            if found:
+                return cast(Ranking, ranking)
+        self._reading = []
+        try:
+            units = self.units(window, level)
+        finally:
+            seen, self._reading = self._reading, None
+        if units is None:
+            return None
+        units = units.dropna()
+        ranks = units.rank(ascending=False, method="min")
+        result = Ranking({code: int(rank) for code, rank in ranks.items()}, len(units))
+        if key is not None:
+            RANKINGS.set(ev.scope, key, result, seen)  # a hit reports the frames' observations again
+        return result
+
+    def ranking_key(self, window: Window | None, level: str) -> Hashable | None:
+        """What a ranking depends on, or None when it is not shared (an indicator made of a table
+        without territory columns takes that part at the selected territory; a formula resolved
+        by another lookup than the registry's).
+
+        Safe to share between viewers: besides the indicator (its id and formula in this registry,
+        its leaves), the window and the level, the key holds for each leaf everything that
+        decides what the viewer may see of its rows (:func:`~pilotis.core.partials.leaf_key`: the
+        viewer's row-level rules, their exemption from statistical secrecy, the data version). A
+        viewer restricted to some rows gets no rank at all (:meth:`allowed`, decided before)."""
+        ev = self.ev
+        indicators = getattr(ev.lookup, "__self__", None)
+        if indicators is not ev.scope.registry.indicators or not all(ev.dataset(leaf).territory for leaf in ev.leaves):
+            return None
+        leaves = tuple(leaf_key(ev, leaf) for leaf in ev.leaves)
+        return ("ranking", scope_key(ev.scope), ev.indicator.id, ev.indicator.formula, ev.batch, window, level, leaves)
+
     def units(self, window: Window | None, level: str) -> pd.Series | None:
         """The indicator for every territory unit of ``level`` (for ranks and averages)."""
         parts = {
@@ -146,12 +220,10 @@ class Positions:
             return None
         average = self.ev.indicator.additive
         if kind == "rank":
-            units = self.units(window, level)
-            if units is None or territory.code not in units.index or pd.isna(units[territory.code]):
+            ranking = self.ranking(window, level)
+            if ranking is None or territory.code not in ranking.ranks:
                 return None
-            units = units.dropna()
-            rank = int(units.rank(ascending=False, method="min")[territory.code])
-            return Comparison("rank", value=value, rank=rank, count=len(units), level=level)
+            return Comparison("rank", value=value, rank=ranking.ranks[territory.code], count=ranking.count, level=level)
         if level == "departement":
             return None
         if kind == "departement":

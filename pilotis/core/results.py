@@ -13,10 +13,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pilotis.core.partials import number
 from pilotis.core.secrecy import masked_rows, rule_of
 
 if TYPE_CHECKING:
     from pilotis.core.evaluator import Evaluator
+    from pilotis.core.indicators import Indicator
 
 POSITIONS = ("departement", "epci", "comparables", "rank")
 """Comparisons with other territories (withheld from a viewer restricted to some rows)."""
@@ -106,7 +108,9 @@ def kpi_result(evaluator: Evaluator, compare: Iterable[Any], sparkline: int | No
                 found.value = result.value
             result.comparisons.append(found)
     if sparkline and window is not None:
-        result.sparkline = evaluator.sparkline(window, sparkline)
+        series = evaluator.series()  # the last `sparkline` periods up to the window's end
+        series = series[[p <= window.end for p in series.index]]
+        result.sparkline = [(p, number(v)) for p, v in series.tail(sparkline).items()]
     result.status = evaluator.targets.status(result.value)
     result.exact = evaluator.exact
     return result
@@ -115,7 +119,7 @@ def kpi_result(evaluator: Evaluator, compare: Iterable[Any], sparkline: int | No
 def reference(evaluator: Evaluator, item: Any, value: float | None) -> Comparison | None:
     """The comparison with another indicator (``compare: [{indicator: …}]``), same filters."""
     other = evaluator.lookup(item.indicator)
-    sibling = evaluator.sibling(other)
+    sibling = sibling_of(evaluator, other)
     window = sibling.window()
     if sibling.anchor is not None and window is None:
         return None
@@ -127,6 +131,21 @@ def reference(evaluator: Evaluator, item: Any, value: float | None) -> Compariso
         label=item.label or other.label,
         reference_period=window.end if window else None,
     )
+
+
+def sibling_of(evaluator: Evaluator, indicator: Indicator) -> Evaluator:
+    """An evaluator of another indicator with the same scope, options and page."""
+    found = type(evaluator)(
+        evaluator.scope,
+        indicator,
+        territory_all=evaluator.territory_all,
+        period={"year": "filter", "latest": "latest", "all": "all", "none": "filter"}[evaluator.mode],
+        batch=evaluator.batch,
+        page=evaluator.page,
+        lookup=evaluator.lookup,
+    )
+    found.sparkline_length = evaluator.sparkline_length
+    return found
 
 
 def secret_label(evaluator: Evaluator, window: Any) -> str:

@@ -10,12 +10,18 @@ import pandas as pd
 
 from pilotis.core.data import as_date
 from pilotis.core.evaluator import Evaluator
+from pilotis.core.freshness import observe, observing
 from pilotis.core.indicators import Indicator
-from pilotis.core.partials import Leaf, Page, combine, grouped_by
+from pilotis.core.measures import Agg
+from pilotis.core.partials import Leaf, Page, Shared, combine, grouped_by, leaf_key, scope_key
 from pilotis.core.query import PERIOD, Filter
 from pilotis.core.scope import Scope
 from pilotis.core.secrecy import any_masked
-from pilotis.core.territory import Territory
+from pilotis.core.territory import Territory, TerritoryIndex
+
+COMPARED = Shared()
+"""The rows of the compared territories, per dataset: the compare view's territories are its own
+controls, not the page's filter, so every change of the year asks the same ones."""
 
 
 def compare_territories(
@@ -32,7 +38,7 @@ def compare_territories(
     drawn with them, whose queries are shared (:class:`~pilotis.core.partials.Page`)."""
     base = Evaluator(scope, indicator, period=period, batch=batch, page=page)
     index = scope.territories
-    frames: dict[Leaf, tuple[pd.DataFrame, dict[str, str]]] = {}
+    prepared: dict[Leaf, dict[Territory, pd.DataFrame]] = {}
     for leaf in base.leaves:
         columns = {k: v for k, v in base.columns(leaf).items() if k in ("commune", "epci")}
         if not leaf.splittable or not columns:
@@ -53,7 +59,18 @@ def compare_territories(
                     Filter(dataset_period.column, ">=", dt.date(scope.year - 1, 1, 1)),
                     Filter(dataset_period.column, "<", dt.date(scope.year + 1, 1, 1)),
                 )
-        frames[leaf] = (base.fetch(leaf, group_by, filters), columns)
+        # Shared between viewers: the query's own filters (with the viewer's row-level rules) and
+        # grouping, and `leaf_key` (rules, secrecy exemption, data version: partials.leaf_key).
+        key = ("compare", scope_key(scope), leaf_key(base, leaf), repr(filters), group_by, tuple(territories))
+        found, rows = COMPARED.get(scope, key)
+        if not found:
+            with observing() as seen:
+                frame = base.fetch(leaf, group_by, filters)
+            for observation in seen:
+                observe(observation)
+            rows = territory_rows(frame, columns, territories, index, base.aliases(leaf))
+            COMPARED.set(scope, key, rows, seen)
+        prepared[leaf] = rows
     result = []
     for territory in territories:
         evaluator = Evaluator(
@@ -64,24 +81,48 @@ def compare_territories(
             page=page,
             lookup=base.lookup,
         )
-        for leaf, (frame, columns) in frames.items():
-            if territory.level == "departement":
-                rows = frame
-            elif territory.level in columns:
-                rows = frame[frame[columns[territory.level]].astype(str) == territory.code]
-            elif territory.level == "epci":
-                rows = frame[frame[columns["commune"]].astype(str).isin(index.communes_of(territory.code))]
-            else:
-                continue
-            if any_masked(rows):
-                continue  # statistical secrecy: its own queries, masked by its own counts
-            aliases = evaluator.aliases(leaf)
-            if PERIOD in frame.columns:
-                grouped = grouped_by(rows, PERIOD, aliases, text=False)
-                grouped.index = [as_date(v) for v in grouped.index]
-                evaluator._period_frames[leaf] = grouped.sort_index()
-            else:
-                totals = combine(rows, aliases)
-                evaluator._period_frames[leaf] = pd.DataFrame([{aliases[a]: v for a, v in totals.items()}])
+        for leaf, rows in prepared.items():
+            if territory in rows:  # else (masked, or no column for its level): its own queries
+                evaluator._period_frames[leaf] = rows[territory].copy(deep=False)  # the shared one stays as it is
         result.append((territory, evaluator))
     return result
+
+
+def territory_rows(
+    frame: pd.DataFrame,
+    columns: dict[str, str],
+    territories: list[Territory],
+    index: TerritoryIndex,
+    aliases: dict[Agg, str],
+) -> dict[Territory, pd.DataFrame]:
+    """The partial aggregates of each territory (per period when ``frame`` has one), picked from
+    ``frame`` grouped by territory column; none for a territory with a masked part (statistical
+    secrecy: its own queries, masked by its own counts) or without a column for its level."""
+    texts: dict[str, pd.Series] = {}
+
+    def as_text(level: str) -> pd.Series:
+        """The ``level`` column of ``frame`` as text, converted once for all territories."""
+        if level not in texts:
+            texts[level] = frame[columns[level]].astype(str)
+        return texts[level]
+
+    found: dict[Territory, pd.DataFrame] = {}
+    for territory in territories:
+        if territory.level == "departement":
+            rows = frame
+        elif territory.level in columns:
+            rows = frame[as_text(territory.level) == territory.code]
+        elif territory.level == "epci":
+            rows = frame[as_text("commune").isin(index.communes_of(territory.code))]
+        else:
+            continue
+        if any_masked(rows):
+            continue
+        if PERIOD in frame.columns:
+            grouped = grouped_by(rows, PERIOD, aliases, text=False)
+            grouped.index = [as_date(v) for v in grouped.index]
+            found[territory] = grouped.sort_index()
+        else:
+            totals = combine(rows, aliases)
+            found[territory] = pd.DataFrame([{aliases[a]: v for a, v in totals.items()}])
+    return found
