@@ -280,6 +280,14 @@ def test_a_failing_source_shows_the_last_good_masked_rows(
     failing[0] = True
     others = [data, worker()] if shared else [data]
     for service in others:
+        reads: list[str] = []
+        get = service.cache.get
+
+        def counted(key: str, get: Any = get, reads: list[str] = reads) -> Any:
+            reads.append(key)
+            return get(key)
+
+        service.cache.get = counted  # type: ignore[method-assign]
         for code, expected in (("c13", None), ("c12", 40.0), ("c14", 60.0), ("c11", None)):
             stale = service.query(alone[code])
             value = stale["n"].iloc[0]
@@ -287,6 +295,7 @@ def test_a_failing_source_shows_the_last_good_masked_rows(
             assert bool(stale[SECRET].iloc[0]) == (expected is None)
             assert stale.attrs["stale_since"] == 1_800_000_000.0
             assert stale.attrs["error"] == "source foyers injoignable"
+        assert len([key for key in reads if key.startswith("good:")]) == 1  # the grid read once
     assert data.last_status("foyers").failing
     with pytest.raises(SourceError):  # never answered for another month: nothing to show
         data.query(_query(filters=(Filter("mois", "=", MONTHS[0]), Filter("commune", "=", "c13"))))

@@ -90,7 +90,8 @@ class DataService:
     _grids: TTLCache = field(
         default_factory=lambda: TTLCache(max_entries=64, max_bytes=GRID_BYTES, weigh=_frame_bytes), repr=False
     )
-    """Masked grids of this process (:meth:`_masked`), ``(key, mask key) -> (valid until, grid)``."""
+    """Masked grids of this process (:meth:`_masked`), ``(key, mask key) -> (valid until, grid)``;
+    last good grids read while their source fails (:meth:`_last_good`), ``good key -> (…, grid)``."""
     _picks: TTLCache = field(init=False, repr=False)
     """Masked results of this process (:meth:`query`), ``fresh key -> rows picked from a grid``
     (on the service's clock: they expire with the grid they come from)."""
@@ -160,11 +161,20 @@ class DataService:
     ) -> pd.DataFrame | None:
         """The last good answer to ``query`` (a new frame), None when there is none: a masked
         query's rows picked from the last good copy of its grid; else the last result stored
-        under the query's digest (a masked query's too, as versions before the grid copy stored it)."""
+        under the query's digest (a masked query's too, as versions before the grid copy stored it).
+
+        The last good grid read is kept by the process until the source is asked again (``retry``):
+        the other territories of a page cost a pick, not another read of the whole grid."""
         if plan is not None and rule is not None:
-            found, frame = self.cache.get(self._grid_keys(source, plan, rule, now)[2])
-            if found and isinstance(frame, pd.DataFrame):
-                return secrecy.pick(secrecy.Grid(frame), plan, rule)
+            good_key = self._grid_keys(source, plan, rule, now)[2]
+            found, entry = self._grids.get(good_key)
+            if not found:
+                found, frame = self.cache.get(good_key)
+                entry = (now + source.config.retry, secrecy.Grid(frame)) if isinstance(frame, pd.DataFrame) else None
+                if entry is not None:
+                    self._grids.set(good_key, entry, source.config.retry)
+            if entry is not None:
+                return secrecy.pick(entry[1], plan, rule)
         found, good = self.cache.get(f"good:{query.dataset}|{digest}")
         return good.copy(deep=False) if found else None  # the cached object stays as it was
 
