@@ -287,7 +287,7 @@ def test_a_failing_source_shows_the_last_good_masked_rows(
             reads.append(key)
             return get(key)
 
-        service.cache.get = counted  # type: ignore[method-assign]
+        service.cache.get = counted
         for code, expected in (("c13", None), ("c12", 40.0), ("c14", 60.0), ("c11", None)):
             stale = service.query(alone[code])
             value = stale["n"].iloc[0]
