@@ -33,12 +33,12 @@ import sqlalchemy as sa
 
 from data_sources.files import ParquetSource
 from data_sources.sql import SqlSource
-from pilotis.core.cache import FileCache, TieredCache
+from pilotis.core.cache import FileCache, TieredCache, TTLCache
 from pilotis.core.data import DataService
 from pilotis.core.measures import parse_measure
 from pilotis.core.query import PERIOD, Filter, Query
 from pilotis.core.secrecy import SECRET, as_text, is_exempt
-from pilotis.core.sources import DataSource, DuckRuntime
+from pilotis.core.sources import DataSource, DuckRuntime, SourceError
 from tests.test_config_errors import SOLIDARITES, Project
 
 COUNTS = {
@@ -239,6 +239,66 @@ def test_a_grid_built_by_one_worker_is_read_by_the_others(folder: tuple[str, Pat
     second.refresh("foyers")
     second.query(alone["c21"])
     assert len(asked) == 2
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["memory", "file+front"])
+def test_a_failing_source_shows_the_last_good_masked_rows(
+    folder: tuple[str, Path], tmp_path: Path, shared: bool
+) -> None:
+    """The source fails after a commune was asked: every commune of the same grid (that one, and
+    one never asked before) is shown from the last good masked grid, masked as it was, with the
+    stale notice; another worker sharing the cache too. The rows picked are not written to the
+    shared cache: the grid is, once fresh and once as the last good copy."""
+    now = [1_800_000_000.0]
+    failing = [False]
+
+    def worker() -> DataService:
+        source = _source(folder, ttl=60, retry=30)
+        run = source.run
+
+        def flaky(query: Query) -> pd.DataFrame:
+            if failing[0]:
+                raise SourceError("source foyers injoignable", "unreachable")
+            return run(query)
+
+        source.run = flaky  # type: ignore[method-assign]
+        cache: Any = (
+            TieredCache(FileCache(tmp_path / "cache", clock=lambda: now[0]), TTLCache(clock=lambda: now[0]))
+            if shared
+            else TTLCache(clock=lambda: now[0])
+        )
+        return DataService({"foyers": source}, cache, clock=lambda: now[0])
+
+    alone = {code: _query(filters=(Filter("mois", "=", OCT), Filter("commune", "=", code))) for code in COUNTS["E1"]}
+    data = worker()
+    assert pd.isna(data.query(alone["c13"])["n"].iloc[0])
+    assert data.query(alone["c12"])["n"].iloc[0] == 40.0
+    if shared:
+        assert len(list((tmp_path / "cache" / "q_foyers").iterdir())) == 1  # the grid, no picked rows
+        assert len(list((tmp_path / "cache" / "good_foyers").iterdir())) == 1
+    now[0] += 61
+    failing[0] = True
+    others = [data, worker()] if shared else [data]
+    for service in others:
+        reads: list[str] = []
+        get = service.cache.get
+
+        def counted(key: str, get: Any = get, reads: list[str] = reads) -> Any:
+            reads.append(key)
+            return get(key)
+
+        service.cache.get = counted
+        for code, expected in (("c13", None), ("c12", 40.0), ("c14", 60.0), ("c11", None)):
+            stale = service.query(alone[code])
+            value = stale["n"].iloc[0]
+            assert (None if pd.isna(value) else float(value)) == expected, code
+            assert bool(stale[SECRET].iloc[0]) == (expected is None)
+            assert stale.attrs["stale_since"] == 1_800_000_000.0
+            assert stale.attrs["error"] == "source foyers injoignable"
+        assert len([key for key in reads if key.startswith("good:")]) == 1  # the grid read once
+    assert data.last_status("foyers").failing
+    with pytest.raises(SourceError):  # never answered for another month: nothing to show
+        data.query(_query(filters=(Filter("mois", "=", MONTHS[0]), Filter("commune", "=", "c13"))))
 
 
 def test_every_measure_reading_the_count_is_masked_and_only_those(folder: tuple[str, Path]) -> None:

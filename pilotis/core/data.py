@@ -5,6 +5,10 @@ policy; key = query + source fingerprint + refresh epoch + refresh generation) a
 entry (key = query only, kept for months). When a source fails, the last good result is served,
 marked stale (``attrs["stale_since"]``), and the failure is recorded for the sources page;
 without any good result the :class:`SourceError` goes up to the widget (a French notice).
+
+A query under statistical secrecy is answered by picking its rows from a masked *grid*
+(:meth:`DataService._masked`): the grid is what is stored, fresh and last good, and the rows
+picked are kept by the process only (a pick costs less than writing it to the shared cache).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from typing import Any
 import pandas as pd
 
 from pilotis.core import metrics, secrecy
-from pilotis.core.cache import TTLCache
+from pilotis.core.cache import TTLCache, frame_bytes
 from pilotis.core.freshness import KEEP, Observation, SourceStatus, StatusStore, observe, window
 from pilotis.core.measures import Agg
 from pilotis.core.query import Filter, Query
@@ -42,6 +46,9 @@ within a day; a manual refresh clears the wait at once)."""
 
 GRID_BYTES = 64 * 1024 * 1024
 """Memory a process gives to masked grids (:meth:`DataService._masked`), least recently used first."""
+
+PICK_BYTES = 16 * 1024 * 1024
+"""Memory a process gives to the rows it picked from masked grids (results of masked queries)."""
 
 
 def _frame_bytes(entry: tuple[float, secrecy.Grid]) -> int:
@@ -83,10 +90,15 @@ class DataService:
     _grids: TTLCache = field(
         default_factory=lambda: TTLCache(max_entries=64, max_bytes=GRID_BYTES, weigh=_frame_bytes), repr=False
     )
-    """Masked grids of this process (:meth:`_masked`), ``(key, mask key) -> (valid until, grid)``."""
+    """Masked grids of this process (:meth:`_masked`), ``(key, mask key) -> (valid until, grid)``;
+    last good grids read while their source fails (:meth:`_last_good`), ``good key -> (…, grid)``."""
+    _picks: TTLCache = field(init=False, repr=False)
+    """Masked results of this process (:meth:`query`), ``fresh key -> rows picked from a grid``
+    (on the service's clock: they expire with the grid they come from)."""
 
     def __post_init__(self) -> None:
         self.status = StatusStore(self.cache)
+        self._picks = TTLCache(max_entries=1024, clock=self.clock, max_bytes=PICK_BYTES, weigh=frame_bytes)
 
     # ------------------------------------------------------------------ queries
     def query(self, query: Query) -> pd.DataFrame:
@@ -101,25 +113,33 @@ class DataService:
         dataset = query.dataset
         now = self.clock()
         fresh_key, digest, lifetime = self._key(source, query, now)
-        found, value = self.cache.get(fresh_key)
+        rule = None if query.unmasked else secrecy.rule_of(source.config)
+        # A masked result is rows picked from a grid that the shared cache holds (`_masked`): it is
+        # kept by this process only, under the same key (the fresh key: see `_key`; the rule is the
+        # process's configuration), never written to the shared cache (two writes cost more than
+        # picking it again in another worker). Looked up before planning: a repeat costs a look-up.
+        value: Any
+        found, value = self._picks.get(fresh_key) if rule is not None else (False, None)
+        secret = None
+        if not found:
+            secret = secrecy.plan(query, source.config, rule) if rule is not None else None
+            if secret is None:
+                found, value = self.cache.get(fresh_key)
         if found:
             metrics.CACHE_REQUESTS.labels("hit").inc()
             observe(Observation(dataset, value.attrs.get("refreshed_at"), fresh_until=value.attrs.get("fresh_until")))
             return value.copy(deep=False)  # copy-on-write: a caller's changes stay its own
         metrics.CACHE_REQUESTS.labels("miss").inc()
-        rule = None if query.unmasked else secrecy.rule_of(source.config)
-        secret = secrecy.plan(query, source.config, rule) if rule is not None else None
         try:
             if secret is not None and rule is not None:  # masked before it is cached or returned
                 result = self._masked(source, secret, rule, now)
             else:
                 result = self._run(source, query, now)
         except SourceError as exc:
-            found, good = self.cache.get(f"good:{dataset}|{digest}")
-            if not found:
+            good = self._last_good(source, query, digest, secret, rule, now)
+            if good is None:
                 observe(Observation(dataset, None, stale=True, message=str(exc)))
                 raise
-            good = good.copy(deep=False)  # the cached object stays as it was
             good.attrs["stale_since"] = good.attrs.get("refreshed_at")
             good.attrs["error"] = str(exc)
             observe(Observation(dataset, good.attrs.get("refreshed_at"), stale=True, message=str(exc)))
@@ -129,9 +149,34 @@ class DataService:
         if isinstance(valid_until, int | float):
             lifetime = min(lifetime, max(1.0, valid_until - now))
         result.attrs["fresh_until"] = now + lifetime  # what is drawn from it is kept no longer
-        self.cache.set_many([(fresh_key, result, lifetime), (f"good:{dataset}|{digest}", result, KEEP)])
+        if secret is not None:
+            self._picks.set(fresh_key, result, lifetime)
+        else:
+            self.cache.set_many([(fresh_key, result, lifetime), (f"good:{dataset}|{digest}", result, KEEP)])
         observe(Observation(dataset, result.attrs["refreshed_at"], fresh_until=result.attrs["fresh_until"]))
         return result.copy(deep=False)
+
+    def _last_good(
+        self, source: DataSource, query: Query, digest: str, plan: secrecy.Plan | None, rule: Any, now: float
+    ) -> pd.DataFrame | None:
+        """The last good answer to ``query`` (a new frame), None when there is none: a masked
+        query's rows picked from the last good copy of its grid; else the last result stored
+        under the query's digest (a masked query's too, as versions before the grid copy stored it).
+
+        The last good grid read is kept by the process until the source is asked again (``retry``):
+        the other territories of a page cost a pick, not another read of the whole grid."""
+        if plan is not None and rule is not None:
+            good_key = self._grid_keys(source, plan, rule, now)[2]
+            found, entry = self._grids.get(good_key)
+            if not found:
+                found, frame = self.cache.get(good_key)
+                entry = (now + source.config.retry, secrecy.Grid(frame)) if isinstance(frame, pd.DataFrame) else None
+                if entry is not None:
+                    self._grids.set(good_key, entry, source.config.retry)
+            if entry is not None:
+                return secrecy.pick(entry[1], plan, rule)
+        found, good = self.cache.get(f"good:{query.dataset}|{digest}")
+        return good.copy(deep=False) if found else None  # the cached object stays as it was
 
     def _masked(self, source: DataSource, plan: secrecy.Plan, rule: Any, now: float) -> pd.DataFrame:
         """``plan.query``'s rows picked from the masked grid of ``plan.asked`` (the query without its
@@ -143,27 +188,46 @@ class DataService:
         change of a year in a worker then costs a read instead of the queries and the masking.
 
         The result's ``valid_until`` is the grid's: what is drawn from it expires with it."""
-        # Safe to share between viewers: the key is the fresh key of `plan.asked` (its whole repr:
-        # the viewer's row filters, `unmasked`, the source fingerprint, refresh epoch and generation,
-        # as for `query`) plus everything the masking reads besides the answer (`mask_key`: rule,
-        # protected measures, parents). The rows a viewer gets are then picked by *their* query.
-        # The shared entry is under the same two parts (``q:<dataset>|…``: a manual refresh drops it).
-        asked_key, _, lifetime = self._key(source, plan.asked, now)
-        mask_key = secrecy.mask_key(plan, rule)
-        key = (asked_key, mask_key)
+        key, shared_key, good_key, lifetime = self._grid_keys(source, plan, rule, now)
         found, entry = self._grids.get(key)
         if not found or entry[0] <= now:
-            entry = self._shared_grid(source, plan, rule, now, lifetime, f"{asked_key}|grid:{digest_of(mask_key)}")
+            entry = self._shared_grid(source, plan, rule, now, lifetime, shared_key, good_key)
             self._grids.set(key, entry, entry[0] - now)
         result = secrecy.pick(entry[1], plan, rule)
         result.attrs["valid_until"] = entry[0]
         return result
 
+    def _grid_keys(
+        self, source: DataSource, plan: secrecy.Plan, rule: Any, now: float
+    ) -> tuple[tuple[str, str], str, str, float]:
+        """``(key in this process, shared key, last good key, seconds a new grid stays fresh)`` of
+        the masked grid of ``plan``."""
+        # Safe to share between viewers: the key is the fresh key of `plan.asked` (its whole repr:
+        # the viewer's row filters, `unmasked`, the source fingerprint, refresh epoch and generation,
+        # as for `query`) plus everything the masking reads besides the answer (`mask_key`: rule,
+        # protected measures, parents). The rows a viewer gets are then picked by *their* query.
+        # The shared entry is under the same two parts (``q:<dataset>|…``: a manual refresh drops it);
+        # the last good copy under the digest of `plan.asked` (its repr, as above, without the
+        # source's version: what `query` serves, picked, while the source fails) and the same mask key.
+        asked_key, asked_digest, lifetime = self._key(source, plan.asked, now)
+        mask_key = secrecy.mask_key(plan, rule)
+        mask_digest = digest_of(mask_key)
+        good_key = f"good:{plan.asked.dataset}|{asked_digest}|grid:{mask_digest}"
+        return (asked_key, mask_key), f"{asked_key}|grid:{mask_digest}", good_key, lifetime
+
     def _shared_grid(
-        self, source: DataSource, plan: secrecy.Plan, rule: Any, now: float, lifetime: float, shared_key: str
+        self,
+        source: DataSource,
+        plan: secrecy.Plan,
+        rule: Any,
+        now: float,
+        lifetime: float,
+        shared_key: str,
+        good_key: str,
     ) -> tuple[float, secrecy.Grid]:
         """``(valid until, grid)``: from the shared cache when another worker built it, else asked,
-        masked and put there for ``lifetime`` (or until the source's ``valid_until``)."""
+        masked and put there for ``lifetime`` (or until the source's ``valid_until``), with its last
+        good copy (:meth:`_last_good`)."""
         shared = not isinstance(self.cache, TTLCache)  # an in-process cache: `_grids` is enough
         if shared:
             found, frame, left = self.cache.get_with_ttl(shared_key)
@@ -174,8 +238,8 @@ class DataService:
         valid_until = grid.frame.attrs.pop("valid_until", None)
         if isinstance(valid_until, int | float):
             lifetime = min(lifetime, max(1.0, valid_until - now))
-        if shared:
-            self.cache.set(shared_key, grid.frame, lifetime)
+        entries = [(shared_key, grid.frame, lifetime)] if shared else []
+        self.cache.set_many([*entries, (good_key, grid.frame, KEEP)])  # one encoding for both
         return now + lifetime, grid
 
     def _key(self, source: DataSource, query: Query, now: float) -> tuple[str, str, float]:
@@ -187,11 +251,13 @@ class DataService:
             lifetime, epoch = max(1.0, start + bucket - now), f"b{bucket}@{start:.0f}"
         # Shared by every user, worker and machine. Safe: the key is the whole query (repr), and every
         # query built for a user carries access.row_filters for that user (Scope.dataset_filters, the
-        # one filter builder of widgets and indicators), so a result depends on nothing but its key; whether the user
-        # Statistical secrecy too: `query.unmasked` (set by Scope for an exempt role only) is in the repr, so a
-        # masked result and an exact one never share an entry; the masking happens before `set_many` below.
-        # may ask it at all (dashboard, widget) is decided before, in access.py. The "good:" copy of
-        # the last result uses the same digest; "fail:" and "gen:" keys hold no data, per dataset.
+        # one filter builder of widgets and indicators), so a result depends on nothing but its key;
+        # whether the user may ask it at all (dashboard, widget) is decided before, in access.py.
+        # Statistical secrecy too: `query.unmasked` (set by Scope for an exempt role only) is in the
+        # repr, so a masked result and an exact one never share an entry; a masked result is picked
+        # from a grid masked before it is cached (`_masked`, keyed by the repr of the asked query).
+        # The "good:" copy of the last result uses the same digest; "fail:" and "gen:" keys hold no
+        # data, per dataset.
         digest = hashlib.sha256(repr(query).encode()).hexdigest()
         generation = self.generation(query.dataset)
         return f"q:{query.dataset}|{digest}|{source.fingerprint()}|{epoch}|{generation}", digest, lifetime
