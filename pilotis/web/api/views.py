@@ -144,8 +144,11 @@ def widget_data(dashboard_id: str, widget_id: str) -> flask.Response:
     # widget's configuration, the filters as resolved for this caller, and every right that decides
     # what he sees — department, roles incl. statistical-secrecy exemptions, territory, grants)
     # prefixed by "api": a caller gets an answer computed for callers with exactly his rights.
+    # The answer also names the territory and year asked, which the page's key leaves out for a
+    # widget that reads neither (`territory: all`): they are added here.
     key = None if fmt == "csv" else render_key(dashboard, widget, ctx, principal)
     if key is not None:
+        key = (key, ctx.territory.value, ctx.year)
         found, cached = portal.rendered.get(("api", key))
         if found:
             return output.json_body(cached)
