@@ -116,6 +116,46 @@ def plain_figure(
     return {"data": shown, "layout": full}
 
 
+SPACING = 0.03
+"""Horizontal space between two panels of small multiples (a share of the figure's width)."""
+
+
+def small_multiples(names: list[str], *, percent: bool = False) -> dict[str, Any]:
+    """The layout of one row of panels sharing their vertical scale, titled by ``names``: what
+    plotly's ``make_subplots(rows=1, cols=len(names), shared_yaxes=True, subplot_titles=names,
+    horizontal_spacing=SPACING)`` builds (same domains, to the last digit), as plain values: that
+    function and the figure's validation took half the CPU of an uncached filter change on the
+    RSA page (≈ 75 ms of 145, for the compare view's two charts)."""
+    cols = len(names)
+    width = (1.0 - SPACING * (cols - 1)) / cols
+    layout: dict[str, Any] = {"margin": {"l": 8, "r": 8, "t": 28, "b": 8}, "annotations": []}
+    for c in range(cols):
+        start = sum([width] * c) + c * SPACING  # plotly: sum(widths[:c]) + c * spacing
+        domain = [start + 0.0, start + width - 0.0]
+        suffix = "" if c == 0 else str(c + 1)
+        layout[f"xaxis{suffix}"] = {"anchor": f"y{suffix}", "domain": domain}
+        yaxis: dict[str, Any] = {"anchor": f"x{suffix}", "domain": [0.0, 1.0]}
+        if c:
+            yaxis.update(matches="y", showticklabels=False)
+        if percent:
+            yaxis["tickformat"] = ".0%"
+        layout[f"yaxis{suffix}"] = yaxis
+        layout["annotations"].append(
+            {
+                "font": {"size": 16},
+                "showarrow": False,
+                "text": names[c],
+                "x": sum(domain) / 2.0,
+                "xanchor": "center",
+                "xref": "paper",
+                "y": 1.0,
+                "yanchor": "bottom",
+                "yref": "paper",
+            }
+        )
+    return layout
+
+
 def _without_none(values: dict[str, Any]) -> dict[str, Any]:
     return {k: _without_none(v) if isinstance(v, dict) else v for k, v in values.items() if v is not None}
 

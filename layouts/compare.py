@@ -24,6 +24,7 @@ from layouts.common import (
     notice,
     plain_figure,
     scroll_region,
+    small_multiples,
 )
 from pilotis.core.access import territory_allowed
 from pilotis.core.comparisons import Comparison, Evaluator, Window, compare_territories
@@ -355,46 +356,6 @@ class Compare(WidgetType):
         formats = column_formats(list(drawn), spec.format, spec.decimals)
         caption = t("series_table", lang, title=indicator.label)
         return data_details(frame, labels, formats, lang, caption=caption, grain=grain)
-
-
-SPACING = 0.03
-"""Horizontal space between two panels of small multiples (a share of the figure's width)."""
-
-
-def small_multiples(names: list[str], *, percent: bool = False) -> dict[str, Any]:
-    """The layout of one row of panels sharing their vertical scale, titled by ``names``: what
-    plotly's ``make_subplots(rows=1, cols=len(names), shared_yaxes=True, subplot_titles=names,
-    horizontal_spacing=SPACING)`` builds (same domains, to the last digit), as plain values: that
-    function and the figure's validation took half the CPU of an uncached filter change on the
-    RSA page (≈ 75 ms of 145, for two compare charts)."""
-    cols = len(names)
-    width = (1.0 - SPACING * (cols - 1)) / cols
-    layout: dict[str, Any] = {"margin": {"l": 8, "r": 8, "t": 28, "b": 8}, "annotations": []}
-    for c in range(cols):
-        start = sum([width] * c) + c * SPACING  # plotly: sum(widths[:c]) + c * spacing
-        domain = [start + 0.0, start + width - 0.0]
-        suffix = "" if c == 0 else str(c + 1)
-        layout[f"xaxis{suffix}"] = {"anchor": f"y{suffix}", "domain": domain}
-        yaxis: dict[str, Any] = {"anchor": f"x{suffix}", "domain": [0.0, 1.0]}
-        if c:
-            yaxis.update(matches="y", showticklabels=False)
-        if percent:
-            yaxis["tickformat"] = ".0%"
-        layout[f"yaxis{suffix}"] = yaxis
-        layout["annotations"].append(
-            {
-                "font": {"size": 16},
-                "showarrow": False,
-                "text": names[c],
-                "x": sum(domain) / 2.0,
-                "xanchor": "center",
-                "xref": "paper",
-                "y": 1.0,
-                "yanchor": "bottom",
-                "yref": "paper",
-            }
-        )
-    return layout
 
 
 DATA_LABELS = {

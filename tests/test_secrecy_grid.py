@@ -19,7 +19,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pilotis.core import secrecy
+from pilotis.core import secrecy, secrecy_secondary
 from pilotis.core.measures import parse_measure
 from pilotis.core.query import PERIOD, Filter, Query
 from pilotis.core.schema_catalogue import SecrecyRule
@@ -76,7 +76,7 @@ def _reference_secondary(
         for codes, members in groups:
             for index in members:
                 if masked[index].any():
-                    changed |= secrecy._protect(codes, index, values, masked, rule)
+                    changed |= secrecy_secondary.protect(codes, index, values, masked, rule)
         if not changed:
             return
 
