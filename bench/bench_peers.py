@@ -536,6 +536,92 @@ def table(results: dict[str, list[dict[str, Any]]]) -> str:
     return md_table(headers, rows)
 
 
+TARGETS = (
+    # (label, key in the medians, app measured, compared to: a peer's key or a number, bound)
+    ("3 widgets: server CPU per change uncached ≤ Dash + pandas", "core uncached cpu", "peer", 1.0),
+    ("3 widgets: server CPU per change warm ≤ 0.5 × Dash + pandas", "core warm cpu", "peer uncached", 0.5),
+    ("3 widgets: p50 uncached ≤ Dash + pandas", "core uncached p50", "peer", 1.0),
+    ("filter changes per second ≥ every peer", "changes/s", "best peer", 1.0),
+    ("worker RSS ≤ Dash + pandas + 20 MB", "rss", "peer + 20", 1.0),
+    ("start to first 200 ≤ 1.0 s", "startup", 1.0, 1.0),
+    ("whole RSA page p50 uncached ≤ 60 ms", "page uncached p50", 60.0, 1.0),
+    ("whole RSA page p50 warm ≤ 30 ms", "page warm p50", 30.0, 1.0),
+)
+"""Issue 13's goals on the shipped data, checked by :func:`targets`."""
+
+
+def targets(results: dict[str, list[dict[str, Any]]]) -> str:
+    """Issue 13's goals against the medians (« **NO** » when missed: ``run_all.py`` then fails)."""
+    med = {n: {k: statistics.median(r[k] for r in rs) for k in rs[0] if k != "kpis"} for n, rs in results.items()}
+    mine, peer = med["Pilotis"], med["Dash + pandas"]
+    peers = [m for n, m in med.items() if not n.startswith("Pilotis")]
+    rows = []
+    for label, key, against, bound in TARGETS:
+        value = mine[key]
+        if against == "peer":
+            limit = peer[key] * bound
+        elif against == "peer uncached":
+            limit = peer[key.replace("warm", "uncached")] * bound
+        elif against == "best peer":
+            limit = max(m[key] for m in peers)  # at least as many as the best peer
+        elif against == "peer + 20":
+            limit = peer[key] + 20
+        else:
+            limit = float(against)
+        ok = value >= limit if key == "changes/s" else value <= limit
+        rows.append(
+            [
+                label,
+                fmt(value, 2 if key == "startup" else 1),
+                fmt(limit, 2 if key == "startup" else 1),
+                "yes" if ok else "**NO**",
+            ]
+        )
+    return md_table(["Goal (issue 13)", "Pilotis", "Bound", "Met"], rows)
+
+
+def report(
+    sizes: list[tuple[str, Path | None]],
+    runs: int,
+    changes: int,
+    wrk_seconds: int,
+    before: Path | None = None,
+    vizro: bool = True,
+) -> str:
+    """The Markdown tables of every size: each app started ``runs`` times, interleaved."""
+    kinds: list[type[App]] = [Pilotis, DashPandas]
+    if before:
+        kind = type("PilotisBefore", (Pilotis,), {"name": "Pilotis (before)", "checkout": before.resolve()})
+        kinds.insert(1, kind)
+    if VIZRO_VENV.exists() and vizro:
+        kinds.append(Vizro)
+    parts = [f"Machine: {machine()}\n\nLoad average at start: {load_average()}\n"]
+    for title, data in sizes:
+        with tempfile.TemporaryDirectory(prefix="pilotis-peers-") as tmp:
+            results: dict[str, list[dict[str, Any]]] = {kind.name: [] for kind in kinds}
+            for _ in range(runs):
+                for kind in kinds:
+                    results[kind.name].append(measure(kind(Path(tmp), data), changes, wrk_seconds, run_wrk))
+            kpis = {name: runs_[0]["kpis"] for name, runs_ in results.items()}
+            if data is None and len({tuple(v) for v in kpis.values()}) != 1:
+                raise SystemExit(f"the apps do not show the same KPI values: {kpis}")
+            parts.append(f"## {title}\n")
+            parts.append(f"KPI of {', '.join(CHECKED)} in 2019, equal in every app: {', '.join(kpis['Pilotis'])}\n")
+            parts.append(table(results))
+            if data is None:
+                parts.append("\n" + targets(results))
+            errors = {n: sum(r["wrk errors"] for r in rs) for n, rs in results.items()}
+            parts.append(f"\nwrk errors: {errors}. Load average at the end: {load_average()}\n")
+            print("\n".join(parts[-4:]), file=sys.stderr, flush=True)
+    return "\n".join(parts)
+
+
+def run(runs: int = 3, quick: bool = False) -> str:
+    """The Markdown section of ``run_all.py``: the shipped data, against the peers."""
+    text = report([("RSA data as shipped (11,040 rows)", None)], 1 if quick else runs, 10, 3)
+    return "## A filter change against Dash + pandas and Vizro (bench_peers.py)\n\n" + text.replace("\n## ", "\n### ")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -550,31 +636,11 @@ def main() -> None:
         help="an older checkout of Pilotis (git archive REV | tar -x -C DIR), run as a fourth app",
     )
     args = parser.parse_args()
-    kinds: list[type[App]] = [Pilotis, DashPandas]
-    if args.before:
-        before = type("PilotisBefore", (Pilotis,), {"name": "Pilotis (before)", "checkout": args.before.resolve()})
-        kinds.insert(1, before)
-    if VIZRO_VENV.exists() and not args.no_vizro:
-        kinds.append(Vizro)
-    print(f"Machine: {machine()}\n\nLoad average at start: {load_average()}\n")
     sizes: list[tuple[str, Path | None]] = [] if args.skip_shipped else [("RSA data as shipped (11,040 rows)", None)]
     for name in filter(None, args.sizes.lower().split(",")):
         rows = SIZES[name]
         sizes.append((f"{rows:,} rows (synthetic, bench/make_bench_data.py)", size_data(rows)))
-    for title, data in sizes:
-        with tempfile.TemporaryDirectory(prefix="pilotis-peers-") as tmp:
-            results: dict[str, list[dict[str, Any]]] = {kind.name: [] for kind in kinds}
-            for _ in range(args.runs):
-                for kind in kinds:
-                    results[kind.name].append(measure(kind(Path(tmp), data), args.changes, args.wrk_seconds, run_wrk))
-            kpis = {name: runs[0]["kpis"] for name, runs in results.items()}
-            if data is None and len({tuple(v) for v in kpis.values()}) != 1:
-                raise SystemExit(f"the apps do not show the same KPI values: {kpis}")
-            print(f"## {title}\n")
-            print(f"KPI of {', '.join(CHECKED)} in 2019, equal in every app: {', '.join(kpis['Pilotis'])}\n")
-            print(table(results))
-            errors = {n: sum(r["wrk errors"] for r in rs) for n, rs in results.items()}
-            print(f"\nwrk errors: {errors}. Load average at the end: {load_average()}\n", flush=True)
+    print(report(sizes, args.runs, args.changes, args.wrk_seconds, args.before, not args.no_vizro))
 
 
 if __name__ == "__main__":

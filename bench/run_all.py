@@ -19,6 +19,7 @@ import bench_frontend  # noqa: E402
 import bench_kpi  # noqa: E402
 import bench_nginx  # noqa: E402
 import bench_overview  # noqa: E402
+import bench_peers  # noqa: E402
 import bench_sessions  # noqa: E402
 import bench_sources  # noqa: E402
 import bench_startup  # noqa: E402
@@ -47,6 +48,7 @@ def main() -> int:
         ("session check", lambda: bench_sessions.run(quick=args.quick)),
         ("front end", lambda: bench_frontend.run(runs=1 if args.quick else 3)),
         ("nginx layouts", lambda: bench_nginx.run(quick=args.quick)),
+        ("peers", lambda: bench_peers.run(runs=args.runs, quick=args.quick)),
     ):
         print(f"running the {name} benchmark…", file=sys.stderr, flush=True)
         try:
