@@ -199,6 +199,8 @@ class Pilotis(App):
         instance = Path(tempfile.mkdtemp(prefix="instance-", dir=self.workdir))
         env = dict(os.environ, PILOTIS_INSTANCE_DIR=str(instance), PILOTIS_BENCH_LOGIN=PILOTIS_LOGIN)
         env["PILOTIS_DASHBOARDS_DIR"] = str(core_dashboards(self.checkout, self.workdir))
+        # A fresh server starts with empty caches: with Redis (PILOTIS_CACHE_URL), keys of its own.
+        env["PILOTIS_CACHE_PREFIX"] = f"bench-{instance.name}:"
         if self.data is not None:  # the RSA communes dataset read from the bigger file
             env["PILOTIS_CONFIG_DIR"] = str(pilotis_config(self.checkout, self.data, self.workdir))
         gunicorn = str(Path(sys.executable).parent / "gunicorn")
