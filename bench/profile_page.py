@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import csv
+import gc
 import pstats
 import statistics
 import sys
@@ -74,6 +75,7 @@ def main() -> None:
         if w.type == "compare"
     }
     helpers.page_callback(client, dashboard, "departement:53", "2016", controls)  # imports, DuckDB views
+    gc.freeze()  # as a gunicorn worker once ready (gunicorn.conf.py): start-up objects left out of collections
     todo = pairs(args.changes, args.offset)
     last = ["departement:53", "2016"]
 
