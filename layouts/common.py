@@ -131,7 +131,7 @@ def small_multiples(names: list[str], *, percent: bool = False) -> dict[str, Any
     layout: dict[str, Any] = {"margin": {"l": 8, "r": 8, "t": 28, "b": 8}, "annotations": []}
     for c in range(cols):
         start = sum([width] * c) + c * SPACING  # plotly: sum(widths[:c]) + c * spacing
-        domain = [start + 0.0, start + width - 0.0]
+        domain = [start, start + width]
         suffix = "" if c == 0 else str(c + 1)
         layout[f"xaxis{suffix}"] = {"anchor": f"y{suffix}", "domain": domain}
         yaxis: dict[str, Any] = {"anchor": f"x{suffix}", "domain": [0.0, 1.0]}

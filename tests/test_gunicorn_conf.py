@@ -9,10 +9,14 @@ workers that poll their connections.
 
 from __future__ import annotations
 
+import gc
+import logging
+import runpy
 import socket
 import time
 import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 from tests.browser.conftest import serve
@@ -38,11 +42,6 @@ def test_a_worker_freezes_what_it_built_at_start_and_unfreezes_it_at_exit() -> N
     """The start-up objects leave the collector's reach once the worker is ready (a full
     collection walked them at every few hundred allocations of a filter change), and come back
     before it exits (a frozen DuckDB connection is reported as leaked by its bindings)."""
-    import gc
-    import logging
-    import runpy
-    from types import SimpleNamespace
-
     hooks = runpy.run_path(str(Path(__file__).resolve().parent.parent / "gunicorn.conf.py"))
     worker = SimpleNamespace(pid=1, log=logging.getLogger("test-gunicorn"))
     gc.unfreeze()

@@ -15,8 +15,10 @@ from typing import Any
 
 import pytest
 
+from pilotis.core.access import Principal
 from pilotis.core.i18n import t
 from pilotis.core.widgets import WIDGET_TYPES
+from pilotis.ui.portal import render_key
 from pilotis.web.wiring import page_callback_ids
 from tests.helpers import csrf_headers, page_callback, texts
 
@@ -111,9 +113,6 @@ def test_a_filter_change_redraws_the_widgets_that_read_it(president_client: Any,
 
 
 def test_a_widget_ignoring_the_territory_is_kept_once_for_every_territory(portal: Any) -> None:
-    from pilotis.core.access import Principal
-    from pilotis.ui.portal import render_key
-
     rsa = portal.registry.dashboards["rsa"]
     principal = Principal("agent", department="solidarites", roles=frozenset({"agent"}))
     keys = {}
