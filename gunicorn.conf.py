@@ -9,33 +9,16 @@ block both workers of ``-w 2`` and every real request waits for the 60 s worker 
 (a browser test timed out in CI this way; ``tests/test_gunicorn_conf.py`` reproduces it).
 gthread workers poll their connections and answer the others meanwhile. The app is
 thread-safe (per-thread DuckDB cursors, locked caches, one SQLAlchemy session per request).
+
+The hooks (collector off while a worker starts, start-up objects frozen once it is ready, « Worker
+ready » logged) are :mod:`pilotis.web.worker_gc`'s, shared with ``deploy/gunicorn.conf.py``.
 """
 
-import gc
-from typing import Any
+from pilotis.web.worker_gc import post_fork as post_fork  # gunicorn reads the hooks by these names
+from pilotis.web.worker_gc import post_worker_init as post_worker_init
+from pilotis.web.worker_gc import worker_exit as worker_exit
 
 worker_class = "gthread"
 threads = 4
 # Idle keep-alive connections are closed after this many seconds (nginx in front reuses them).
 keepalive = 5
-
-
-def post_worker_init(worker: Any) -> None:
-    """One line per worker once it has built the app and starts taking requests.
-
-    « Booting worker » is printed when a worker is forked, seconds before it can answer (imports,
-    configuration, migrations check); this line says when it really can. The test helper
-    (``tests/browser/conftest.py``: ``serve``) waits for one per worker before a test starts, so a
-    test never runs while the other worker is still starting on the same CPU and database.
-    """
-    # Everything built at start (≈ 230,000 objects: modules, the configuration, the app) moves to
-    # the collector's permanent generation: a full collection no longer walks it. In-process, on
-    # the RSA page: 270 -> 43 ms of collections over 61 filter changes (bench/RESULTS_peers.md).
-    gc.freeze()
-    worker.log.info("Worker ready (pid: %s)", worker.pid)
-
-
-def worker_exit(server: Any, worker: Any) -> None:
-    """Hand the objects frozen at start back to the collector before the worker's interpreter
-    ends, so that native libraries (DuckDB's bindings) see theirs freed and log no « leak »."""
-    gc.unfreeze()

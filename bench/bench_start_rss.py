@@ -91,7 +91,15 @@ def main() -> None:
                 app = kind(Path(tmp), None)
                 server = app.server()
                 first = measure(app, server)
-                again = Server(server.name, server.command, server.env, server.ready_path, server.workdir, server.cwd)
+                again = Server(
+                    server.name,
+                    server.command,
+                    server.env,
+                    server.ready_path,
+                    server.workdir,
+                    server.cwd,
+                    bytecode=server.bytecode,
+                )
                 second = measure(app, again)  # Pilotis: same instance folder (database at head, caches)
                 results[kind.name].append({**second, "start": first["start"], "restart": second["start"]})
     names = list(results)

@@ -20,6 +20,11 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+# Collector off while a worker starts, start-up objects frozen once it is ready (pilotis/web/worker_gc.py).
+from pilotis.web.worker_gc import post_fork as post_fork  # gunicorn reads the hooks by these names
+from pilotis.web.worker_gc import post_worker_init as post_worker_init
+from pilotis.web.worker_gc import worker_exit as worker_exit
+
 wsgi_app = "app:server"
 bind = [os.environ.get("PILOTIS_BIND", "127.0.0.1:8001")]
 worker_class = "gthread"
