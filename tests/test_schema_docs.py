@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from pilotis.cli.docs import anchor, yaml_reference_markdown
 from pilotis.cli.docs import yaml_models as all_strict_models
+from pilotis.core.field_docs import field_descriptions
 from pilotis.core.jsonschema import source_models, widget_models
 from pilotis.core.schema import DashboardSpec, DatasetBase, DataWidgetBase, PortalConfig, WidgetBase
 from pilotis.core.settings import ROOT
@@ -100,7 +101,7 @@ def test_built_in_types_are_all_registered() -> None:
 @pytest.mark.parametrize("model", MODELS, ids=[f"{m.__module__}.{m.__qualname__}" for m in MODELS])
 def test_every_yaml_model_and_key_has_a_description(model: type[BaseModel]) -> None:
     assert (model.__doc__ or "").strip(), f"{model.__qualname__} has no docstring"
-    missing = [name for name, info in model.model_fields.items() if not (info.description or "").strip()]
+    missing = [name for name, text in field_descriptions(model).items() if not (text or "").strip()]
     assert not missing, (
         f"{model.__module__}.{model.__qualname__}: add a docstring under "
         f"{', '.join(missing)} (it becomes the JSON Schema description and the docs)"

@@ -25,6 +25,7 @@ import layouts
 import pilotis
 from pilotis.core import schema
 from pilotis.core.alert_rules import AlertRule
+from pilotis.core.field_docs import field_descriptions
 from pilotis.core.indicators import IndicatorSpec
 from pilotis.core.jsonschema import source_models, widget_models
 from pilotis.core.report_config import ReportSpec
@@ -137,6 +138,7 @@ def own_fields(model: type[BaseModel], base: type[BaseModel] | None) -> list[str
 def model_table(model: type[BaseModel], fields: list[str]) -> str:
     """One Markdown table: key, type, default, description."""
     rows = ["| Clé | Type | Défaut | Description |", "|---|---|---|---|"]
+    descriptions = field_descriptions(model)
     for name in fields:
         info = model.model_fields[name]
         kind = type_text(info.annotation)
@@ -145,7 +147,7 @@ def model_table(model: type[BaseModel], fields: list[str]) -> str:
         if isinstance(examples, list) and examples:  # a duration: `15min` (or a number of seconds)
             kind = "durée (" + ", ".join(f"`{e}`" for e in examples) + ")"
         key = info.alias or name  # as written in YAML (`for`, a Python keyword, is the field `for_`)
-        rows.append(f"| `{key}` | {kind} | {default_text(info)} | {_cell(info.description or '')} |")
+        rows.append(f"| `{key}` | {kind} | {default_text(info)} | {_cell(descriptions[name] or '')} |")
     return "\n".join(rows)
 
 

@@ -40,7 +40,7 @@ class _Strict(Strict):
     """Base of the alert rule's blocks: a YAML model (unknown keys are errors) whose keys may be
     written by their alias (``for``, a Python keyword, is the field ``for_``)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 class Recipients(_Strict):

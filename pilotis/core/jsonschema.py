@@ -2,17 +2,55 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
+from pydantic_core import core_schema
 
 from pilotis.core.alert_rules import AlertRule
+from pilotis.core.field_docs import field_descriptions
 from pilotis.core.indicators import IndicatorSpec
 from pilotis.core.schema import DashboardSpec
 from pilotis.core.sensors import SensorSourceSpec
 from pilotis.core.sources import SOURCE_TYPES
 from pilotis.core.widgets import WIDGET_TYPES
+
+
+class DocumentedSchema(GenerateJsonSchema):
+    """pydantic's JSON Schema, each field described by its docstring (:mod:`pilotis.core.field_docs`).
+
+    The description goes where pydantic put it when the models read their docstrings themselves:
+    on the field's schema, before a ``Field(description=…)``, its ``json_schema_extra``, the
+    title and the removal of keys that repeat a ``$ref``'d model's.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Per model being generated (nested ones on top): a field's core schema (id) → its description.
+        self._described: list[dict[int, str]] = []
+
+    def model_schema(self, schema: core_schema.ModelSchema) -> JsonSchemaValue:
+        fields = _model_fields(schema["schema"])
+        descriptions = field_descriptions(schema["cls"])
+        self._described.append({id(f): d for name, f in fields.items() if (d := descriptions.get(name)) is not None})
+        try:
+            return super().model_schema(schema)
+        finally:
+            self._described.pop()
+
+    def model_field_schema(self, schema: core_schema.ModelField) -> JsonSchemaValue:
+        json_schema = super().model_field_schema(schema)
+        description = self._described[-1].get(id(schema)) if self._described else None
+        return json_schema if description is None else {**json_schema, "description": description}
+
+
+def _model_fields(schema: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The fields of a model's core schema, under its ``before`` model validators if any."""
+    while schema.get("type") != "model-fields" and isinstance(schema.get("schema"), Mapping):
+        schema = schema["schema"]
+    return schema.get("fields", {}) if schema.get("type") == "model-fields" else {}
 
 
 def _schemas(models: list[type[BaseModel]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -22,7 +60,9 @@ def _schemas(models: list[type[BaseModel]]) -> tuple[list[dict[str, Any]], dict[
     (every source type's model is called ``Config``): merging separate schemas would let the
     last one overwrite the others.
     """
-    keys, top = models_json_schema([(m, "validation") for m in models], ref_template="#/$defs/{model}")
+    keys, top = models_json_schema(
+        [(m, "validation") for m in models], ref_template="#/$defs/{model}", schema_generator=DocumentedSchema
+    )
     return [dict(keys[(m, "validation")]) for m in models], dict(top.get("$defs", {}))
 
 
@@ -70,7 +110,7 @@ def datasets_schema() -> dict[str, Any]:
 
 def indicators_schema() -> dict[str, Any]:
     """JSON Schema of a `config/indicators/*.yaml` file (name → indicator)."""
-    schema = IndicatorSpec.model_json_schema(ref_template="#/$defs/{model}")
+    schema = IndicatorSpec.model_json_schema(ref_template="#/$defs/{model}", schema_generator=DocumentedSchema)
     defs = schema.pop("$defs", {})
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -84,7 +124,7 @@ def indicators_schema() -> dict[str, Any]:
 
 def sensors_schema() -> dict[str, Any]:
     """JSON Schema of a `config/sensors/*.yaml` file (one sensor source and its devices)."""
-    schema = SensorSourceSpec.model_json_schema(ref_template="#/$defs/{model}")
+    schema = SensorSourceSpec.model_json_schema(ref_template="#/$defs/{model}", schema_generator=DocumentedSchema)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "Source de capteurs Pilotis"
     return schema
@@ -92,5 +132,7 @@ def sensors_schema() -> dict[str, Any]:
 
 def alerts_schema() -> dict[str, Any]:
     """JSON Schema of a `config/alerts/<id>.yaml` file (one rule)."""
-    schema = AlertRule.model_json_schema(ref_template="#/$defs/{model}", by_alias=True)
+    schema = AlertRule.model_json_schema(
+        ref_template="#/$defs/{model}", by_alias=True, schema_generator=DocumentedSchema
+    )
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "Règle d'alerte Pilotis", **schema}

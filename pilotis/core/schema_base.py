@@ -43,6 +43,10 @@ Duration = Annotated[
 
 
 class Strict(BaseModel):
-    """Base of every YAML model: unknown keys are errors, values are immutable."""
+    """Base of every YAML model: unknown keys are errors, values are immutable.
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    The docstring under each field is its description: read only when asked, for the JSON Schema
+    and the YAML reference (:mod:`pilotis.core.field_docs`), not at class creation.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
