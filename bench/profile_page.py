@@ -17,6 +17,7 @@ import argparse
 import cProfile
 import csv
 import gc
+import os
 import pstats
 import statistics
 import sys
@@ -53,7 +54,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="pilotis-profile-page-"))
     settings = Settings.from_env(
         root=ROOT,
-        config_dir=ROOT / "config",
+        config_dir=Path(os.environ.get("PILOTIS_CONFIG_DIR", ROOT / "config")),
         dashboards_dir=ROOT / "dashboards",
         instance_dir=tmp,
         database_url=f"sqlite:///{tmp / 'pilotis.db'}",
