@@ -10,13 +10,14 @@ block both workers of ``-w 2`` and every real request waits for the 60 s worker 
 gthread workers poll their connections and answer the others meanwhile. The app is
 thread-safe (per-thread DuckDB cursors, locked caches, one SQLAlchemy session per request).
 
-The hooks (collector off while a worker starts, start-up objects frozen once it is ready, « Worker
-ready » logged) are :mod:`pilotis.web.worker_gc`'s, shared with ``deploy/gunicorn.conf.py``.
+The hooks (no collection while a worker starts, start-up objects frozen once it is ready, big
+buffers given back to the system when freed, « Worker ready » logged) are
+:mod:`pilotis.web.worker_memory`'s, shared with ``deploy/gunicorn.conf.py``.
 """
 
-from pilotis.web.worker_gc import post_fork as post_fork  # gunicorn reads the hooks by these names
-from pilotis.web.worker_gc import post_worker_init as post_worker_init
-from pilotis.web.worker_gc import worker_exit as worker_exit
+from pilotis.web.worker_memory import post_fork as post_fork  # gunicorn reads the hooks by these names
+from pilotis.web.worker_memory import post_worker_init as post_worker_init
+from pilotis.web.worker_memory import worker_exit as worker_exit
 
 worker_class = "gthread"
 threads = 4

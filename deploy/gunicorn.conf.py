@@ -20,10 +20,11 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-# Collector off while a worker starts, start-up objects frozen once it is ready (pilotis/web/worker_gc.py).
-from pilotis.web.worker_gc import post_fork as post_fork  # gunicorn reads the hooks by these names
-from pilotis.web.worker_gc import post_worker_init as post_worker_init
-from pilotis.web.worker_gc import worker_exit as worker_exit
+# Worker memory (pilotis/web/worker_memory.py): no collection during the start, start-up objects
+# frozen once ready, big buffers given back to the system when freed.
+from pilotis.web.worker_memory import post_fork as post_fork  # gunicorn reads the hooks by these names
+from pilotis.web.worker_memory import post_worker_init as post_worker_init
+from pilotis.web.worker_memory import worker_exit as worker_exit
 
 wsgi_app = "app:server"
 bind = [os.environ.get("PILOTIS_BIND", "127.0.0.1:8001")]
