@@ -15,8 +15,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from pilotis.core.remembered import between_workers
-
 
 def detect_encoding(path: Path, chunk: int = 1 << 20) -> str:
     """`utf-16` (BOM), `utf-8` when the whole file decodes as UTF-8, else `cp1252`."""
@@ -135,8 +133,24 @@ def shared_schema(
     known = known_schema(folder, name, key())
     if known:
         return known
-    with between_workers(folder / "schemas" / f"{name}.lock"):
+    with _between_workers(folder / "schemas" / f"{name}.lock"):
         return known_schema(folder, name, key()) or read()
+
+
+@contextlib.contextmanager
+def _between_workers(path: Path) -> Iterator[None]:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = path.open("a")
+    except OSError:
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def remember_schema(folder: Path, name: str, key: str, columns: dict[str, str]) -> None:

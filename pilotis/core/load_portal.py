@@ -10,7 +10,6 @@ from pilotis.core.access import ROLES
 from pilotis.core.errors import ConfigIssue, did_you_mean
 from pilotis.core.load_files import ConfigReader
 from pilotis.core.registry import Dashboard
-from pilotis.core.remembered import checked_once
 from pilotis.core.schema import SLUG, AccessRule, Departments, PortalConfig
 from pilotis.core.yamlmarks import MarkedDocument
 
@@ -73,10 +72,16 @@ class PortalFiles(ConfigReader):
                 )
             )
             return
-        # Remembered per version of the file in the instance folder: json.loads of the shipped
-        # outlines alone took 77 ms of CPU in every worker at every start, for a pass.
-        problem = checked_once(self.duck.work_dir, "geojson-v1", path, lambda: _geojson_problem(path))
-        if problem is None:
+        try:
+            data = json.loads(path.read_bytes())
+        except (OSError, ValueError):
+            data = None
+        features = data.get("features") if isinstance(data, dict) and data.get("type") == "FeatureCollection" else None
+        if not isinstance(features, list):
+            problem = "n'est pas un fichier GeoJSON lisible"
+        elif not all(isinstance(f, dict) and "code" in (f.get("properties") or {}) for f in features):
+            problem = "a des contours sans propriété `code`"
+        else:
             return
         self.issues.append(
             doc.issue(
@@ -154,17 +159,3 @@ class PortalFiles(ConfigReader):
                             ("access", "roles", index), f"rôle `{role}` inconnu", did_you_mean(role, ROLES, "rôles")
                         )
                     )
-
-
-def _geojson_problem(path: Path) -> str | None:
-    """What is wrong with the map outlines in ``path`` (read by ``layouts/maps.py``), or None."""
-    try:
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError):
-        data = None
-    features = data.get("features") if isinstance(data, dict) and data.get("type") == "FeatureCollection" else None
-    if not isinstance(features, list):
-        return "n'est pas un fichier GeoJSON lisible"
-    if not all(isinstance(f, dict) and "code" in (f.get("properties") or {}) for f in features):
-        return "a des contours sans propriété `code`"
-    return None
