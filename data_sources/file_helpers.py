@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +117,40 @@ def known_schema(folder: Path, name: str, key: str) -> dict[str, str] | None:
     if not isinstance(value, dict) or value.get("key") != key or not isinstance(value.get("columns"), dict):
         return None
     return {str(column): str(kind) for column, kind in value["columns"].items()}
+
+
+def shared_schema(
+    folder: Path, name: str, key: Callable[[], str], read: Callable[[], dict[str, str]]
+) -> dict[str, str]:
+    """The columns of dataset ``name``: :func:`known_schema` for its files' version ``key()``, else
+    ``read()`` (which reads the files and remembers them) under a lock between the workers.
+
+    Why the lock: on a first start (empty instance folder) the workers start together and each
+    read every file (0.3 s of CPU, openpyxl for a workbook); now the first reads a dataset's files
+    while the other waits, then finds its answer. Between processes only (``flock``, no thread
+    lock: ``read()`` takes the sources' own locks); a read-only folder: no lock, as before.
+    """
+    known = known_schema(folder, name, key())
+    if known:
+        return known
+    with _between_workers(folder / "schemas" / f"{name}.lock"):
+        return known_schema(folder, name, key()) or read()
+
+
+@contextlib.contextmanager
+def _between_workers(path: Path) -> Iterator[None]:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = path.open("a")
+    except OSError:
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def remember_schema(folder: Path, name: str, key: str, columns: dict[str, str]) -> None:

@@ -130,9 +130,11 @@ class FileSource(DataSource):
         self._schema = None
 
     def schema(self) -> dict[str, str]:
-        known = None if self._view_state else file_helpers.known_schema(self.work_dir(), self.view, self._version())
-        if known:  # view not built yet (start-up): the columns these very files had, remembered
-            return known
+        if self._view_state is None:  # start-up: the columns these files had, remembered or read by one worker
+            return file_helpers.shared_schema(self.work_dir(), self.view, self._version, self._described)
+        return self._described()
+
+    def _described(self) -> dict[str, str]:
         self._ensure_view()
         if self._schema is None:
             try:

@@ -1,6 +1,7 @@
 """Start-up migrations (pilotis/accounts/db.py, ``Database.upgrade``): a database already at the
 latest revision is recognised without loading Alembic, so a worker's restart stays cheap; a new
-or older database is still migrated by Alembic."""
+SQLite database is created from the snapshot of the migrated schema (tests/test_db_snapshot.py);
+an older database is still migrated by Alembic."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def test_the_head_read_from_the_scripts_is_alembics(tmp_path: Path) -> None:
 
 def test_a_database_at_the_head_is_not_migrated_again_and_an_older_one_is(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'pilotis.db'}"
-    assert run(url) == "True"  # a new database: Alembic creates the schema
+    assert run(url) == "False"  # a new database: created from the snapshot (tests/test_db_snapshot.py)
     assert run(url) == "False"  # restart: at the head, Alembic is not even loaded
     with Database(url) as db:
         command.downgrade(db.alembic_config(), "-1")

@@ -205,6 +205,26 @@ def test_demo_accounts_and_org_chart_on_first_start(db: Database, portal) -> Non
     assert users.ensure_demo_users(db) == 0  # not twice
 
 
+def test_demo_accounts_are_created_with_the_published_password_without_hashing_it(
+    empty_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pilotis.accounts import passwords
+
+    assert passwords.verify(users.DEMO_PASSWORD_HASH, DEMO_PASSWORD)
+    assert not passwords.needs_rehash(users.DEMO_PASSWORD_HASH)  # made with today's parameters
+
+    def refused(_password: str) -> str:
+        raise AssertionError("hashed at start")
+
+    monkeypatch.setattr(passwords, "hash_password", refused)
+    with Database(empty_url) as db:
+        db.upgrade()
+        assert users.ensure_demo_users(db) == len(DEMO_USERS)
+        with db.session() as session:
+            president = users.find(session, "president")
+            assert president is not None and passwords.verify(president.password_hash, DEMO_PASSWORD)
+
+
 def test_demo_accounts_have_their_documented_rights(db: Database) -> None:
     with db.session() as session:
         laval = users.find(session, "agent.laval")

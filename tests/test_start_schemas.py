@@ -66,3 +66,23 @@ def test_other_options_on_the_same_file_are_read_again(tmp_path: Path) -> None:
     assert worker(CsvSource, tmp_path, path="d.csv").schema()["code_insee"] == "BIGINT"  # sniffed
     declared = worker(CsvSource, tmp_path, path="d.csv", columns={"code_insee": {"type": "string"}})
     assert declared.schema()["code_insee"] == "VARCHAR"
+
+
+def test_on_a_first_start_one_worker_reads_the_files_and_the_other_uses_its_answer(tmp_path: Path) -> None:
+    import fcntl
+    import threading
+
+    pd.DataFrame({"code_insee": ["53130", "53001"], "objectif": [12, 30]}).to_excel(tmp_path / "o.xlsx", index=False)
+    first, other = worker(ExcelSource, tmp_path, path="o.xlsx"), worker(ExcelSource, tmp_path, path="o.xlsx")
+    lock = tmp_path / "instance" / "sources" / "schemas" / "ds_essai.lock"
+    lock.parent.mkdir(parents=True)
+    answers: list[dict[str, str]] = []
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # the first worker is reading the workbook…
+        waiting = threading.Thread(target=lambda: answers.append(other.schema()))
+        waiting.start()
+        columns = first._described()
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    waiting.join(30)
+    assert answers == [columns]
+    assert copies_in_memory(other) == 0  # …the other waited and did not read it again

@@ -1,4 +1,4 @@
-"""``python -m pilotis db upgrade|current|revision``: migrations of the application database."""
+"""``python -m pilotis db upgrade|current|revision|snapshot``: migrations of the application database."""
 
 from __future__ import annotations
 
@@ -40,6 +40,15 @@ def cmd_revision(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_snapshot(_args: argparse.Namespace) -> int:
+    """Write the schema that Alembic's head makes on SQLite, from which new databases are created
+    (developers, after a new migration: ``tests/test_db_snapshot.py`` asks for it)."""
+    from pilotis.accounts.db_snapshot import SNAPSHOT, write_snapshot
+
+    print(f"{SNAPSHOT.name} : schéma de la révision {write_snapshot()}.")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``db …`` to the ``python -m pilotis`` parser."""
     db = sub.add_parser("db", help="base de données de l'application (migrations)")
@@ -53,3 +62,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     revision.add_argument("message", help="ce que change la migration")
     revision.add_argument("--rev-id", help="identifiant de révision (ex. 0002)")
     revision.set_defaults(func=cmd_revision)
+    snapshot = commands.add_parser("snapshot", help="écrire le schéma des nouvelles bases SQLite (développeurs)")
+    snapshot.set_defaults(func=cmd_snapshot)
