@@ -205,6 +205,31 @@ def test_demo_accounts_and_org_chart_on_first_start(db: Database, portal) -> Non
     assert users.ensure_demo_users(db) == 0  # not twice
 
 
+def test_the_app_starts_without_hashing_a_password(
+    settings: Settings, empty_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unknown user's password is checked against a constant made with today's parameters
+    (no hash made at each worker start: 40 ms of CPU), and still costs a real check."""
+    from argon2 import PasswordHasher
+
+    from pilotis.accounts import passwords
+
+    assert not passwords.hasher().check_needs_rehash(passwords.DUMMY_HASH)  # today's parameters
+    passwords._dummy_hash.cache_clear()
+
+    def refused(*_args: object) -> str:
+        raise AssertionError("a password was hashed at start")
+
+    monkeypatch.setattr(PasswordHasher, "hash", refused)
+    app = create_app(app_settings(settings, empty_url))  # demo mode, empty database: the demo accounts too
+    app.server.extensions["pilotis_db"].dispose()
+    checked: list[str] = []
+    real_verify = PasswordHasher.verify
+    monkeypatch.setattr(PasswordHasher, "verify", lambda self, h, p: checked.append(h) or real_verify(self, h, p))
+    assert not passwords.verify(None, "un-mot-de-passe-au-hasard")
+    assert checked == [passwords.DUMMY_HASH]
+
+
 def test_demo_accounts_are_created_with_the_published_password_without_hashing_it(
     empty_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

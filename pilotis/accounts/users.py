@@ -27,8 +27,8 @@ DEMO_PASSWORD = "demo-pilotis"
 """Password of every demo account (published in the README: demo mode only)."""
 DEMO_PASSWORD_HASH = "$argon2id$v=19$m=19456,t=2,p=1$DkBeB0FPxx+YQYQoS9acng$GEFWAaxqOhWgIm5HL+syG/L13IYSbpv3EJzYQNF5h50"
 """:data:`DEMO_PASSWORD` hashed once with today's parameters (the password is public: a hash made
-at each first start protected nothing). Hashing it at start cost 30 ms of CPU and left 19 MB of
-Argon2's memory in the worker's heap, after the dummy hash of :func:`passwords.warm_up`. Hashed
+at each first start protected nothing). Hashing it at start cost 30 ms of CPU (and left 19 MB of
+Argon2's memory in the worker's heap, before pilotis/web/worker_memory.py). Hashed
 again at start if the parameters change (``tests/test_security.py`` checks it is current)."""
 
 

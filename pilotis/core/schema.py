@@ -1,8 +1,9 @@
 """The YAML format of Pilotis, as pydantic models.
 
 Every field's docstring becomes the JSON Schema description shown by editors and the YAML
-reference (``docs/yaml-reference.md``), read when they are generated (:mod:`pilotis.core.field_docs`). Widget and data-source types add their own models
-(in ``layouts/`` and ``data_sources/``) that extend :class:`WidgetBase` and :class:`DatasetBase`.
+reference (``docs/yaml-reference.md``), read when they are generated
+(:mod:`pilotis.core.field_docs`). Widget and data-source types add their own models (in
+``layouts/`` and ``data_sources/``) that extend :class:`WidgetBase` and :class:`DatasetBase`.
 """
 
 from __future__ import annotations

@@ -382,7 +382,6 @@ def install_auth(server: flask.Flask, portal: Portal) -> Database:
         db.dispose()
         raise
     server.extensions[EXTENSION] = db
-    passwords.warm_up()
 
     manager = LoginManager()
     manager.session_protection = "strong"
