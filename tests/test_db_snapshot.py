@@ -13,8 +13,8 @@ from pathlib import Path
 
 from alembic import command
 
-from pilotis.accounts.db import Database, script_head
-from pilotis.accounts.db_snapshot import SNAPSHOT, create_from_snapshot, read_snapshot, write_snapshot
+from pilotis.accounts.db import Database, script_head, write_snapshot
+from pilotis.accounts.db_snapshot import SNAPSHOT, create_from_snapshot, read_snapshot
 
 ROOT_DIR = Path(__file__).resolve().parents[1]
 

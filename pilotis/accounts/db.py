@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import fcntl
+import json
 import logging
 import re
 from collections.abc import Iterator
@@ -26,7 +27,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from pilotis.accounts.db_snapshot import create_from_snapshot
+from pilotis.accounts.db_snapshot import SNAPSHOT, create_from_snapshot, schema_statements
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 EXTENSION = "pilotis_db"
@@ -251,3 +252,20 @@ def get_db(app: flask.Flask | None = None) -> Database:
     server = app or flask.current_app
     db: Database = server.extensions[EXTENSION]
     return db
+
+
+def write_snapshot(path: Path = SNAPSHOT) -> str:
+    """Migrate a new in-memory database with Alembic and write its schema to ``path``; returns
+    the revision (developers: ``python -m pilotis db snapshot`` after adding a migration)."""
+    from alembic import command  # developers only: Alembic stays out of the app's start
+
+    with Database("sqlite://") as db:
+        config = db.alembic_config()
+        with db.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+        with db.engine.connect() as connection:
+            revision = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one()
+            statements = schema_statements(connection.connection.dbapi_connection)
+    path.write_text(json.dumps({"revision": revision, "statements": statements}, indent=1) + "\n", encoding="utf-8")
+    return str(revision)

@@ -65,22 +65,3 @@ def create_from_snapshot(dbapi_connection: Any, head: str | None, path: Path = S
         dbapi_connection.rollback()
         raise
     return True
-
-
-def write_snapshot(path: Path = SNAPSHOT) -> str:
-    """Migrate a new in-memory database with Alembic and write its schema to ``path``; returns
-    the revision (developers: ``python -m pilotis db snapshot`` after adding a migration)."""
-    from alembic import command
-
-    from pilotis.accounts.db import Database
-
-    with Database("sqlite://") as db:
-        config = db.alembic_config()
-        with db.engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
-        with db.engine.connect() as connection:
-            revision = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one()
-            statements = schema_statements(connection.connection.dbapi_connection)
-    path.write_text(json.dumps({"revision": revision, "statements": statements}, indent=1) + "\n", encoding="utf-8")
-    return str(revision)

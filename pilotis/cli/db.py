@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from pilotis.accounts.db import Database
+from pilotis.accounts.db import Database, write_snapshot
+from pilotis.accounts.db_snapshot import SNAPSHOT
 from pilotis.core.settings import Settings
 
 
@@ -43,8 +44,6 @@ def cmd_revision(args: argparse.Namespace) -> int:
 def cmd_snapshot(_args: argparse.Namespace) -> int:
     """Write the schema that Alembic's head makes on SQLite, from which new databases are created
     (developers, after a new migration: ``tests/test_db_snapshot.py`` asks for it)."""
-    from pilotis.accounts.db_snapshot import SNAPSHOT, write_snapshot
-
     print(f"{SNAPSHOT.name} : schéma de la révision {write_snapshot()}.")
     return 0
 
