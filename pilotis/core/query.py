@@ -133,7 +133,7 @@ def build_select(query: Query, table: sa.TableClause, dialect: str) -> sa.Select
         stmt = stmt.where(sa.and_(*conditions))
     if groups:
         stmt = stmt.group_by(*groups)
-    for name, descending in query.order_by or tuple((g, False) for g in query.group_by):
+    for name, descending in _total_order(query):
         column = sa.literal_column(f'"{name}"')
         stmt = stmt.order_by(column.desc() if descending else column.asc())
     if query.limit:
@@ -141,6 +141,15 @@ def build_select(query: Query, table: sa.TableClause, dialect: str) -> sa.Select
     if query.offset:
         stmt = stmt.offset(query.offset)
     return stmt
+
+
+def _total_order(query: Query) -> tuple[tuple[str, bool], ...]:
+    """``query.order_by``, then the ``group_by`` columns it does not name, ascending: one row per
+    group, so a total order. Without them, rows tied on the ordered measures came back in the
+    engine's order, which DuckDB's parallel aggregation changes from one run to the next: a top-10
+    table with ties showed other communes after a reload, or in its export."""
+    named = {name for name, _ in query.order_by}
+    return (*query.order_by, *((g, False) for g in query.group_by if g not in named))
 
 
 def table_for(name: str, columns: Sequence[str]) -> sa.TableClause:
