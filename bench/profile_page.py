@@ -9,6 +9,8 @@ so neither the rendered-widget cache nor the query cache answers for what they c
 time, in ms per change.
 
 Usage: ``.venv/bin/python bench/profile_page.py [--changes 30] [--offset 0] [--profile] [--every] [--page rsa]``.
+``PILOTIS_CONFIG_DIR`` profiles another configuration (e.g. the copy ``bench_peers.py --sizes``
+writes, whose RSA dataset reads a bigger file).
 """
 
 from __future__ import annotations
