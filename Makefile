@@ -29,6 +29,7 @@ help:
 	@echo "make matrix   install Synapse (Matrix homeserver) in $(SYNAPSE_VENV) for the Matrix alert tests"
 	@echo "make lint     ruff check, ruff format --check, mypy (CI runs it before the tests)"
 	@echo "make bench    run the benchmarks (bench/run_all.py)"
+	@echo "make bytecode compile the app's modules once (run, test and bench do it; see docs/production.md)"
 	@echo "make check    validate the configuration (python -m pilotis check)"
 
 # ---------------------------------------------------------------- Python environment
