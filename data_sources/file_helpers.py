@@ -56,12 +56,18 @@ def _transcode(source: Path, target: Path, encoding: str) -> None:
 @contextlib.contextmanager
 def file_lock(path: Path) -> Iterator[None]:
     """An exclusive lock between processes of this machine (and a thread lock inside one)."""
-    with _THREAD_LOCK, path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with _THREAD_LOCK, path.open("a") as handle, _flocked(handle):
+        yield
+
+
+@contextlib.contextmanager
+def _flocked(handle: Any) -> Iterator[None]:
+    """``handle``'s file locked exclusively (``flock``) while the block runs."""
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 _THREAD_LOCK = threading.RLock()
@@ -139,18 +145,15 @@ def shared_schema(
 
 @contextlib.contextmanager
 def _between_workers(path: Path) -> Iterator[None]:
+    """:func:`file_lock` between processes only; no lock at all in a read-only folder."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle = path.open("a")
     except OSError:
         yield
         return
-    with handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with handle, _flocked(handle):
+        yield
 
 
 def remember_schema(folder: Path, name: str, key: str, columns: dict[str, str]) -> None:

@@ -5,10 +5,12 @@ that Alembic's migrations make, and be replaced when a migration is added."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from alembic import command
@@ -95,9 +97,6 @@ def test_a_snapshot_failing_halfway_leaves_the_database_empty(tmp_path: Path) ->
 def test_a_worker_that_waited_for_the_other_does_not_load_alembic(tmp_path: Path) -> None:
     """Two workers start together: the second waits for the migration lock while the first
     creates the database, then finds it at the head (before: it loaded Alembic to learn that)."""
-    import fcntl
-    import time
-
     path = tmp_path / "pilotis.db"
     with open(f"{path}.lock", "a+b") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # the first worker, creating the database

@@ -80,8 +80,8 @@ def test_a_worker_starts_without_collections_and_freezes_what_it_built() -> None
 
 
 _BUFFERS = """
+import gc
 import sys
-from types import SimpleNamespace
 sys.path.insert(0, {root!r})
 from pilotis.web import worker_memory
 
@@ -91,7 +91,7 @@ def rss_mb():
 
 if {hook!r}:
     worker_memory.post_fork(None, None)
-    worker_memory.gc.enable()
+    gc.enable()
 size = 1 << 21
 freed = b"x" * size  # a big block freed once: glibc's threshold rises (unless it is fixed)
 del freed

@@ -19,13 +19,14 @@ import flask
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from argon2 import PasswordHasher
 from dash import Dash
 from flask.sessions import SecureCookieSessionInterface
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from app import create_app
-from pilotis.accounts import users
+from pilotis.accounts import passwords, users
 from pilotis.accounts.db import Database
 from pilotis.accounts.models import Base, Department, User
 from pilotis.accounts.users import DEMO_PASSWORD, DEMO_USERS
@@ -210,10 +211,6 @@ def test_the_app_starts_without_hashing_a_password(
 ) -> None:
     """An unknown user's password is checked against a constant made with today's parameters
     (no hash made at each worker start: 40 ms of CPU), and still costs a real check."""
-    from argon2 import PasswordHasher
-
-    from pilotis.accounts import passwords
-
     assert not passwords.hasher().check_needs_rehash(passwords.DUMMY_HASH)  # today's parameters
     passwords._dummy_hash.cache_clear()
 
@@ -233,8 +230,6 @@ def test_the_app_starts_without_hashing_a_password(
 def test_demo_accounts_are_created_with_the_published_password_without_hashing_it(
     empty_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pilotis.accounts import passwords
-
     assert passwords.verify(users.DEMO_PASSWORD_HASH, DEMO_PASSWORD)
     assert not passwords.needs_rehash(users.DEMO_PASSWORD_HASH)  # made with today's parameters
 

@@ -9,7 +9,9 @@ instance folder; a new version is read again.
 
 from __future__ import annotations
 
+import fcntl
 import os
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -69,9 +71,6 @@ def test_other_options_on_the_same_file_are_read_again(tmp_path: Path) -> None:
 
 
 def test_on_a_first_start_one_worker_reads_the_files_and_the_other_uses_its_answer(tmp_path: Path) -> None:
-    import fcntl
-    import threading
-
     pd.DataFrame({"code_insee": ["53130", "53001"], "objectif": [12, 30]}).to_excel(tmp_path / "o.xlsx", index=False)
     first, other = worker(ExcelSource, tmp_path, path="o.xlsx"), worker(ExcelSource, tmp_path, path="o.xlsx")
     lock = tmp_path / "instance" / "sources" / "schemas" / "ds_essai.lock"

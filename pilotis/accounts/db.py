@@ -12,7 +12,6 @@ from __future__ import annotations
 import ast
 import contextlib
 import fcntl
-import json
 import logging
 import re
 from collections.abc import Iterator
@@ -27,7 +26,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from pilotis.accounts.db_snapshot import SNAPSHOT, create_from_snapshot, schema_statements
+from pilotis.accounts.db_snapshot import SNAPSHOT, create_from_snapshot, save_snapshot, schema_statements
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 EXTENSION = "pilotis_db"
@@ -267,5 +266,5 @@ def write_snapshot(path: Path = SNAPSHOT) -> str:
         with db.engine.connect() as connection:
             revision = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one()
             statements = schema_statements(connection.connection.dbapi_connection)
-    path.write_text(json.dumps({"revision": revision, "statements": statements}, indent=1) + "\n", encoding="utf-8")
+    save_snapshot(str(revision), statements, path)
     return str(revision)

@@ -43,6 +43,11 @@ def read_snapshot(path: Path = SNAPSHOT) -> tuple[str, list[str]] | None:
     return revision, list(statements)
 
 
+def save_snapshot(revision: str, statements: list[str], path: Path = SNAPSHOT) -> None:
+    """Write the snapshot read by :func:`read_snapshot` (:func:`pilotis.accounts.db.write_snapshot`)."""
+    path.write_text(json.dumps({"revision": revision, "statements": statements}, indent=1) + "\n", encoding="utf-8")
+
+
 def create_from_snapshot(dbapi_connection: Any, head: str | None, path: Path = SNAPSHOT) -> bool:
     """Replay the snapshot on an empty SQLite database when its revision is ``head``, in one
     transaction (a crash leaves the database empty); False, and nothing done, otherwise.

@@ -44,7 +44,13 @@ It is no credential: :func:`verify` refuses an unknown user whatever the passwor
 @functools.cache
 def _dummy_hash() -> str:
     """:data:`DUMMY_HASH`, or a hash made once per process if the parameters have changed since."""
-    return hasher().hash(secrets.token_urlsafe(24)) if hasher().check_needs_rehash(DUMMY_HASH) else DUMMY_HASH
+    return stored_or_new(DUMMY_HASH, secrets.token_urlsafe(24))
+
+
+def stored_or_new(stored: str, password: str) -> str:
+    """``stored`` (a hash of ``password`` kept in the code), or a new hash of ``password`` when the
+    parameters have changed since it was made: no hashing at start while they are current."""
+    return hash_password(password) if needs_rehash(stored) else stored
 
 
 def hash_password(password: str) -> str:

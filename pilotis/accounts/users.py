@@ -238,9 +238,7 @@ def ensure_demo_users(db: Database) -> int:
             return 0
     try:
         with db.session() as session:
-            hashed = DEMO_PASSWORD_HASH
-            if passwords.needs_rehash(hashed):  # the parameters changed since it was made
-                hashed = passwords.hash_password(DEMO_PASSWORD)
+            hashed = passwords.stored_or_new(DEMO_PASSWORD_HASH, DEMO_PASSWORD)
             for demo in DEMO_USERS:
                 user = User(
                     username=demo.username,
