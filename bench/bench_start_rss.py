@@ -10,6 +10,12 @@ second start on the same instance folder, as a restart):
    then after one filter change on ``/rsa`` (Pilotis signed in as the demo president: the page
    callback and the widget callbacks of the page; the peer: its three callbacks).
 
+Two more apps bound what any app on Pilotis's stack pays (``bench/peers/stack_floor_app.py``):
+« stack floor » is the Dash + pandas peer that also imports and opens what Pilotis must be built
+on (Dash Bootstrap Components, SQLAlchemy with a users table in SQLite, Flask-Login, PyYAML);
+« stack floor + DuckDB » adds Pilotis's query engine. A second table sets Pilotis against them
+and against issue 13's goals (start ≤ 1.0 s, worker RSS ≤ the peer's + 20 MB).
+
 ``--preload`` adds Pilotis under ``gunicorn --preload`` (an experiment: the app built once by
 the master, then the workers forked; not the shipped configuration). Medians over the runs; read
 the ratios (the machine is shared). Usage:
@@ -53,6 +59,48 @@ def measure(app: App, server: Server) -> dict[str, Any]:
     return out
 
 
+class StackFloor(DashPandas):
+    """The Dash + pandas peer with Pilotis's required stack imported and opened (a lower bound)."""
+
+    name = "stack floor"
+    duckdb = False
+
+    def server(self) -> Server:
+        server = DashPandas.server(self)
+        server.command = [server.command[0], "bench.peers.stack_floor_app:server"]
+        server.env = {
+            **server.env,
+            "FLOOR_DB": str(self.workdir / "floor.db"),
+            "FLOOR_DUCKDB": "1" if self.duckdb else "",
+        }
+        return server
+
+
+class StackFloorDuckDB(StackFloor):
+    """The stack floor with DuckDB opened and queried once at start."""
+
+    name = "stack floor + DuckDB"
+    duckdb = True
+
+
+def floor_table(med: dict[str, dict[str, float]]) -> str:
+    """Pilotis against the stack floors and the goals of issue 13."""
+    peer = med[DashPandas.name]
+    goals = {"start": 1.0, "restart": 1.0, "rss0": peer["rss0"] + 20, "rss1": peer["rss1"] + 20}
+    floors = (StackFloor.name, StackFloorDuckDB.name)
+    rows = []
+    for label, key, digits in ROWS:
+        if key not in goals:
+            continue
+        pilotis = med[Pilotis.name][key]
+        cells = [fmt(med[n][key], digits) for n in floors]
+        rows.append(
+            [label, fmt(pilotis, digits), *cells, fmt(goals[key], digits), fmt(pilotis - med[floors[1]][key], digits)]
+        )
+    head = ["", Pilotis.name, *floors, "goal (issue 13)", f"{Pilotis.name} − {floors[1]}"]
+    return md_table(head, rows)
+
+
 def _preloaded(self: Pilotis) -> Server:
     """Pilotis's server with gunicorn's ``--preload``: the app built once, then the workers forked."""
     server = Pilotis.server(self)
@@ -77,7 +125,7 @@ def main() -> None:
     parser.add_argument("--before", type=Path, help="an older checkout (git archive REV | tar -x -C DIR)")
     parser.add_argument("--preload", action="store_true", help="also Pilotis under gunicorn --preload (experiment)")
     args = parser.parse_args()
-    kinds: list[type[App]] = [Pilotis, DashPandas]
+    kinds: list[type[App]] = [Pilotis, DashPandas, StackFloor, StackFloorDuckDB]
     if args.preload:
         kinds.insert(1, type("PilotisPreload", (Pilotis,), {"name": "Pilotis --preload", "server": _preloaded}))
     if args.before:
@@ -112,6 +160,7 @@ def main() -> None:
         ratios = [f"{med[n][keys[0]] / med[base][keys[0]]:.2f}" for n in names if n != base]
         rows.append([label, *cells, *ratios])
     print(md_table(["", *names, *(f"{n} ÷ {base}" for n in names if n != base)], rows))
+    print(f"\n{floor_table(med)}")
     print(f"\nLoad average at the end: {load_average()}")
 
 

@@ -10,6 +10,10 @@ compared with what Pilotis renders for the demo admin, who sees exact small coun
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +23,7 @@ from pilotis.ui.seance_render import plain
 from tests.helpers import find_class, texts
 from tests.test_widget_data import demo, number, rounded, shown_values, values
 
+ROOT = Path(__file__).resolve().parent.parent
 TERRITORIES = ("departement:53", "epci:200083392", "epci:245300355", "commune:53130", "commune:53001")
 """The département, Laval Agglomération, the CC de l'Ernée, Laval and Ahuillé."""
 
@@ -48,3 +53,23 @@ def test_peer_shows_what_pilotis_shows(portal: Any, territory: str, year: str) -
     pilotis_map = shown_values(rsa.widget("carte"), rendered(portal, "carte", territory, year))
     assert rounded(values(choropleth["z"])) == rounded(pilotis_map)
     assert len(pilotis_map) == len(set(choropleth["locations"])) >= 1
+
+
+def test_stack_floor_serves_the_peer_page_with_its_database(tmp_path: Path) -> None:
+    """The « stack floor » of bench_start_rss.py starts (with DuckDB too), serves the peer's page and
+    callbacks, and loads a signed-in user from its SQLite table: what it measures is really opened."""
+    probe = (
+        "from bench.peers import stack_floor_app as floor\n"
+        "client = floor.server.test_client()\n"
+        "assert client.get('/').status_code == 200\n"
+        "assert floor.load_user('1').department == 'direction' and floor.load_user('2') is None\n"
+        "assert floor.DUCKDB.execute('SELECT 1').fetchone() == (1,)\n"
+        "print(floor.peer.update_kpi('commune:53130', '2019')[1].children)\n"
+    )
+    env = {**os.environ, "FLOOR_DB": str(tmp_path / "floor.db"), "FLOOR_DUCKDB": "1"}
+    shown = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert number(shown.stdout) == number(peer.update_kpi("commune:53130", "2019")[1].children) > 0
+    assert (tmp_path / "floor.db").exists()
