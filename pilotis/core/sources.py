@@ -132,12 +132,11 @@ class DuckRuntime:
     def _after_fork(self) -> None:
         """In a forked child: leave the parent's database alone for ever (one reference more
         that nothing gives back), start again from no connection, with a new lock."""
-        for inherited in (self._con, self._local, self._retired):
-            if inherited is not None:
+        if self._con is not None:  # open in the parent (closed ones are freed as usual)
+            for inherited in (self._con, self._local):
                 ctypes.pythonapi.Py_IncRef(ctypes.py_object(inherited))
         self._con = None
         self._local = threading.local()
-        self._retired = []
         self._lock = threading.Lock()
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
