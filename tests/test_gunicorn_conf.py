@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import gc
+import json
 import logging
 import os
 import re
@@ -194,15 +195,15 @@ def test_forked_workers_answer_filter_changes(tmp_path: Path) -> None:
     with serve(tmp_path, {"GUNICORN_CMD_ARGS": answered_by}, ready_path="/login") as base:
         workers = set(re.findall(r"Worker ready \(pid: (\d+)\)", log.read_text()))
         cookies = sign_in(base, "president").cookies
-        headers = {"X-CSRFToken": cookies.get("_csrf_token", "")}
+        headers = {"X-CSRFToken": cookies.get("_csrf_token") or "", "Content-Type": "application/json"}
         communes = iter(_communes())
 
         def change(territory: str) -> int:
             with requests.Session() as session:  # a connection of its own: either worker may take it
                 session.cookies.update(cookies)
-                body = callback_body(territory)
+                body = json.dumps(callback_body(territory))
                 return session.post(
-                    base + "/_dash-update-component", json=body, headers=headers, timeout=30
+                    base + "/_dash-update-component", data=body, headers=headers, timeout=30
                 ).status_code
 
         changed: set[str] = set()

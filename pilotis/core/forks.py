@@ -23,7 +23,10 @@ import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from sqlalchemy import Engine
+
 T = TypeVar("T")
+E = TypeVar("E", bound=Engine)
 
 _REGISTERED: list[tuple[weakref.ref[Any], Callable[[Any], None] | None, Callable[[Any], None] | None]] = []
 _LOCK = threading.Lock()
@@ -61,7 +64,7 @@ def _after_fork_in_child() -> None:
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def sqlalchemy_engine(engine: T) -> T:
+def sqlalchemy_engine(engine: E) -> E:
     """Register a SQLAlchemy engine: disposed (its connections closed) before a preloading parent
     forks; in a child, its pool forgets the parent's connections without closing them
     (``dispose(close=False)``, SQLAlchemy's « Using Connection Pools with Multiprocessing or
