@@ -19,6 +19,7 @@ import logging
 import os
 import re
 import runpy
+import signal
 import socket
 import subprocess
 import sys
@@ -183,17 +184,21 @@ def _communes() -> list[str]:
         return [f"commune:{row['code_insee']}" for row in csv.DictReader(handle)]
 
 
+def ready_workers(log: Path) -> set[str]:
+    """The pids of the workers that said they were ready, in a log of :func:`serve`."""
+    return set(re.findall(r"Worker ready \(pid: (\d+)\)", log.read_text()))
+
+
 @pytest.mark.timeout(180)
 def test_forked_workers_answer_filter_changes(tmp_path: Path) -> None:
     """Both workers forked from the master that built the app answer DuckDB-backed filter changes
     of /rsa, signed in, within seconds: the first try of ``--preload`` hung on the first one (the
     master's DuckDB database, whose threads do not survive a fork). Each change asks another
-    commune, so that it is computed by the worker and not found in the shared cache. The workers
-    then stop cleanly."""
+    commune, so that it is computed by the worker and not found in the shared cache. Workers
+    renewed later are forked from the same master and answer too; all stop cleanly."""
     answered_by = "--access-logfile - --access-logformat 'answered-by=%(p)s %(r)s %(s)s'"
     log = tmp_path / "gunicorn.log"
     with serve(tmp_path, {"GUNICORN_CMD_ARGS": answered_by}, ready_path="/login") as base:
-        workers = set(re.findall(r"Worker ready \(pid: (\d+)\)", log.read_text()))
         cookies = sign_in(base, "president").cookies
         headers = {"X-CSRFToken": cookies.get("_csrf_token") or "", "Content-Type": "application/json"}
         communes = iter(_communes())
@@ -206,19 +211,32 @@ def test_forked_workers_answer_filter_changes(tmp_path: Path) -> None:
                     base + "/_dash-update-component", data=body, headers=headers, timeout=30
                 ).status_code
 
-        changed: set[str] = set()
-        with ThreadPoolExecutor(4) as pool:
-            for _ in range(10):
-                assert list(pool.map(change, [next(communes) for _ in range(4)])) == [200] * 4
-                changed = set(
-                    re.findall(r"answered-by=<(\d+)> POST /_dash-update-component\S* HTTP/1.1 200", log.read_text())
-                )
-                if changed >= workers:
-                    break
-        assert len(workers) == 2 and changed == workers, log.read_text()[-3000:]
+        def answered_by_each(workers: set[str]) -> None:
+            """Changes, four at a time, until each of ``workers`` has answered one (at most 40)."""
+            changed: set[str] = set()
+            with ThreadPoolExecutor(4) as pool:
+                for _ in range(10):
+                    assert list(pool.map(change, [next(communes) for _ in range(4)])) == [200] * 4
+                    answers = re.findall(
+                        r"answered-by=<(\d+)> POST /_dash-update-component\S* HTTP/1.1 200", log.read_text()
+                    )
+                    changed = set(answers) & workers
+                    if changed == workers:
+                        break
+            assert len(workers) == 2 and changed == workers, log.read_text()[-3000:]
+
+        answered_by_each(ready_workers(log))
+        # Renewed workers (SIGHUP here; max_requests in production) are forked from the same master.
+        first = ready_workers(log)
+        os.kill(int((tmp_path / "gunicorn.pid").read_text()), signal.SIGHUP)
+        deadline = time.monotonic() + 60
+        while len(ready_workers(log) - first) < 2:
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.1)
+        answered_by_each(ready_workers(log) - first)
     ended = log.read_text()
     assert "SIGSEGV" not in ended and "Traceback" not in ended and "leaked" not in ended, ended[-3000:]
-    assert ended.count("Worker exiting") == 2, ended[-3000:]
+    assert ended.count("Worker exiting") == 4, ended[-3000:]
 
 
 def test_a_configuration_error_stops_the_master_with_its_report(tmp_path: Path) -> None:
