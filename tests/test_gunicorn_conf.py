@@ -197,8 +197,10 @@ def test_forked_workers_answer_filter_changes(tmp_path: Path) -> None:
     commune, so that it is computed by the worker and not found in the shared cache. Workers
     renewed later are forked from the same master and answer too; all stop cleanly."""
     answered_by = "--access-logfile - --access-logformat 'answered-by=%(p)s %(r)s %(s)s'"
-    log = tmp_path / "gunicorn.log"
-    with serve(tmp_path, {"GUNICORN_CMD_ARGS": answered_by}, ready_path="/login") as base:
+    log, token = tmp_path / "gunicorn.log", "m" * 40
+    (tmp_path / "metrics").mkdir()
+    env = {"GUNICORN_CMD_ARGS": answered_by, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")}
+    with serve(tmp_path, {**env, "PILOTIS_METRICS_TOKEN": token}, ready_path="/login") as base:
         cookies = sign_in(base, "president").cookies
         headers = {"X-CSRFToken": cookies.get("_csrf_token") or "", "Content-Type": "application/json"}
         communes = iter(_communes())
@@ -234,6 +236,14 @@ def test_forked_workers_answer_filter_changes(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, log.read_text()[-3000:]
             time.sleep(0.1)
         answered_by_each(ready_workers(log) - first)
+        # Metrics (multiprocess mode): each worker counts its own callbacks, once, in a file of its pid.
+        metrics = requests.get(base + "/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=10).text
+        counted = sum(
+            float(line.split()[-1])
+            for line in metrics.splitlines()
+            if line.startswith("pilotis_callback_seconds_count")
+        )
+        assert counted == log.read_text().count("POST /_dash-update-component HTTP/1.1 200")
     ended = log.read_text()
     assert "SIGSEGV" not in ended and "Traceback" not in ended and "leaked" not in ended, ended[-3000:]
     assert ended.count("Worker exiting") == 4, ended[-3000:]
