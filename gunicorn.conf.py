@@ -10,14 +10,27 @@ block both workers of ``-w 2`` and every real request waits for the 60 s worker 
 gthread workers poll their connections and answer the others meanwhile. The app is
 thread-safe (per-thread DuckDB cursors, locked caches, one SQLAlchemy session per request).
 
-The hooks (no collection while a worker starts, start-up objects frozen once it is ready, big
+``preload_app``: the master builds the app once, then forks the workers; a worker (and every
+renewal) is ready in milliseconds instead of importing and building everything itself, and the
+start-up objects stay shared between the processes. What a worker must not share (DuckDB, the
+database pools, background threads) is closed before the fork or reset after it
+(:mod:`pilotis.core.forks`). A configuration error stops the master at start (exit status 1,
+the report on stderr).
+
+The hooks (no collection while the app is built, start-up objects frozen before the fork, big
 buffers given back to the system when freed, « Worker ready » logged) are
 :mod:`pilotis.web.worker_memory`'s, shared with ``deploy/gunicorn.conf.py``.
 """
 
-from pilotis.web.worker_memory import post_fork as post_fork  # gunicorn reads the hooks by these names
+from pilotis.web import worker_memory
+from pilotis.web.worker_memory import on_exit as on_exit  # gunicorn reads the hooks by these names
+from pilotis.web.worker_memory import post_fork as post_fork
 from pilotis.web.worker_memory import post_worker_init as post_worker_init
+from pilotis.web.worker_memory import pre_fork as pre_fork
 from pilotis.web.worker_memory import worker_exit as worker_exit
+
+worker_memory.master_starts()
+preload_app = True
 
 worker_class = "gthread"
 threads = 4

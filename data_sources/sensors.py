@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from pydantic import field_validator
 
 from data_sources.sql import SqlSource, expand_env
+from pilotis.core import forks
 from pilotis.core.query import Query, build_select
 from pilotis.core.schema import SLUG, DatasetBase, Duration, parse_duration
 from pilotis.core.sources import SourceError, register_source
@@ -143,7 +144,7 @@ class SensorReadings(SqlSource):
                     own = str(sa.engine.make_url(url).query.get("options", ""))
                     timeout = f"-c statement_timeout={cfg.timeout * 1000}"
                     args = {"connect_timeout": cfg.timeout, "options": f"{own} {timeout}".strip()}
-                self._engine = sa.create_engine(url, pool_pre_ping=True, connect_args=args)
+                self._engine = forks.sqlalchemy_engine(sa.create_engine(url, pool_pre_ping=True, connect_args=args))
             return self._engine
 
     def sensor_source(self) -> str | None:

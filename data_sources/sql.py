@@ -11,6 +11,7 @@ import pandas as pd
 import sqlalchemy as sa
 from pydantic import field_validator
 
+from pilotis.core import forks
 from pilotis.core.query import Query, build_select
 from pilotis.core.schema import DatasetBase, Duration, parse_duration
 from pilotis.core.sources import DataSource, SourceError, register_source
@@ -74,7 +75,7 @@ class SqlSource(DataSource):
                 elif url.startswith("sqlite"):
                     args = {"timeout": timeout}
                 try:
-                    self._engine = sa.create_engine(url, pool_pre_ping=True, connect_args=args)
+                    self._engine = forks.sqlalchemy_engine(sa.create_engine(url, pool_pre_ping=True, connect_args=args))
                 except (sa.exc.ArgumentError, ImportError, ValueError) as exc:
                     raise SourceError(
                         f"URL de base de données invalide pour {self.id} : {exc.__class__.__name__}", "refused"

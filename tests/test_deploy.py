@@ -65,13 +65,13 @@ def sign_in(url: str, username: str) -> requests.Session:
     return session
 
 
-def callback_body() -> dict[str, object]:
-    """The RSA page's callback after a territory change, as dash-renderer sends it: one request
-    answers every widget of the page (``wiring.page_callback_ids``)."""
+def callback_body(territory: str = "departement:53") -> dict[str, object]:
+    """The RSA page's callback after a change to ``territory``, as dash-renderer sends it: one
+    request answers every widget of the page (``wiring.page_callback_ids``)."""
     register_builtins()
     dashboard = load_registry(ROOT).dashboards["rsa"]
     widget_ids, inputs = page_callback_ids(dashboard)
-    values = {dashboard.dom_id("territory"): "departement:53", dashboard.dom_id("refresh"): 0}
+    values = {dashboard.dom_id("territory"): territory, dashboard.dom_id("refresh"): 0}
     outputs = [{"id": dashboard.dom_id(w), "property": "children"} for w in widget_ids]
     return {
         "output": ".." + "...".join(f"{o['id']}.children" for o in outputs) + "..",

@@ -39,6 +39,7 @@ from pilotis.accounts.alert_engine import evaluate_due_rules, naive_utc
 from pilotis.accounts.alert_notify import AlertOptions
 from pilotis.accounts.alert_outbox import MailSettings, drain_outbox
 from pilotis.accounts.db import Database
+from pilotis.core import forks
 from pilotis.core.alert_rules import AlertRule
 from pilotis.core.cache import TTLCache
 from pilotis.core.data import DataService
@@ -97,6 +98,14 @@ class IngestTrigger:
         self._thread: threading.Thread | None = None
         self.runs = 0
         """Evaluations done (tests and the benchmark watch it)."""
+        forks.register(self, in_child=IngestTrigger._after_fork)
+
+    def _after_fork(self) -> None:
+        """In a forked worker: the parent's thread is not there, and it may have held the
+        condition's lock; what it had pending is evaluated by the next kick's new thread."""
+        self._wake = threading.Condition()
+        self._thread = None
+        self._busy = False
 
     def kick(self, source: str, latest: dt.datetime | None = None) -> bool:
         """Ask for an evaluation of the rules reading ``source``, not before ``latest`` (naive UTC:

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from pilotis.accounts.db_snapshot import SNAPSHOT, create_from_snapshot, save_snapshot, schema_statements
+from pilotis.core import forks
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 EXTENSION = "pilotis_db"
@@ -85,7 +86,7 @@ class Database:
             # A pooled connection is tested (a cheap round trip) when it is taken from the pool:
             # one closed by the server in the meantime is replaced before the request uses it.
             kwargs["pool_pre_ping"] = True
-        self.engine: Engine = create_engine(self.url, **kwargs)
+        self.engine: Engine = forks.sqlalchemy_engine(create_engine(self.url, **kwargs))  # gunicorn forks
         if self.url.get_backend_name() == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -103,7 +104,9 @@ class Database:
         if self._unpinged is None:
             kwargs = {k: v for k, v in self._kwargs.items() if k != "pool_pre_ping"}
             # Autocommit: nothing to roll back when a connection returns to the pool either.
-            self._unpinged = create_engine(self.url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None, **kwargs)
+            self._unpinged = forks.sqlalchemy_engine(
+                create_engine(self.url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None, **kwargs)
+            )
         return self._unpinged
 
     @property

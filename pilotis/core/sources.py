@@ -7,6 +7,7 @@ DataFrame, running the aggregation where the data lives.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import threading
@@ -18,6 +19,7 @@ from typing import ClassVar
 import duckdb
 import pandas as pd
 
+from pilotis.core import forks
 from pilotis.core.measures import columns_of
 from pilotis.core.query import PERIOD, Query
 from pilotis.core.schema import DatasetBase
@@ -79,7 +81,13 @@ class DuckRuntime:
     """One in-memory DuckDB database per process, where file datasets are exposed as views.
 
     Views read the files lazily (Parquet row groups are pruned by the filters), so registering
-    a 10-million-row file costs nothing until a query runs. Re-created after a fork.
+    a 10-million-row file costs nothing until a query runs.
+
+    Forks (gunicorn's master builds the app, then forks the workers): the master closes the
+    database before it forks (:meth:`close`, :func:`pilotis.core.forks.release_before_fork`), and
+    a child opens its own on first use. A database inherited open (a fork without that step) is
+    never touched again by the child: its threads did not survive the fork, and closing or freeing
+    it crashes or hangs the child (:meth:`_after_fork`).
     """
 
     def __init__(self, threads: int = 2, memory_limit: str = "512MB", work_dir: Path | None = None) -> None:
@@ -91,6 +99,9 @@ class DuckRuntime:
         self._con: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
         self._local = threading.local()
+        self._retired: list[duckdb.DuckDBPyConnection] = []
+        """Closed connections, kept: a new one never gets the id of an old one (views are keyed by it)."""
+        forks.register(self, release=DuckRuntime.close, in_child=DuckRuntime._after_fork)
 
     def connection(self) -> duckdb.DuckDBPyConnection:
         """The process's shared connection (created on first use, after any fork)."""
@@ -103,6 +114,30 @@ class DuckRuntime:
                 self._pid = os.getpid()
                 self._local = threading.local()
             return self._con
+
+    def close(self) -> None:
+        """Close the database (its threads end): the shared connection and the calling thread's
+        cursor. The next :meth:`connection` opens a new one (views are re-created)."""
+        with self._lock:
+            if self._con is None or self._pid != os.getpid():
+                return
+            cursor = getattr(self._local, "cursor", None)
+            if cursor is not None:
+                cursor.close()
+            self._con.close()
+            self._retired.append(self._con)
+            self._con = None
+            self._local = threading.local()
+
+    def _after_fork(self) -> None:
+        """In a forked child: leave the parent's database alone for ever (one reference more
+        that nothing gives back), start again from no connection, with a new lock."""
+        if self._con is not None:  # open in the parent (closed ones are freed as usual)
+            for inherited in (self._con, self._local):
+                ctypes.pythonapi.Py_IncRef(ctypes.py_object(inherited))
+        self._con = None
+        self._local = threading.local()
+        self._lock = threading.Lock()
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor for the calling thread (DuckDB connections are not shared across threads)."""
