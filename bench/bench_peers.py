@@ -146,6 +146,16 @@ class Server:
             uss.append(fields["Private_Clean"] + fields["Private_Dirty"])
         return max(pss), max(uss)
 
+    def instance_pss_mb(self) -> float:
+        """The PSS of the master and its workers together: the instance's memory, shared pages
+        counted once (with ``preload_app`` the master holds the app the workers share)."""
+        total = 0.0
+        for pid in [self.proc.pid, *self.workers()]:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) / 1024
+        return total
+
     def stop(self) -> None:
         stop_process_group(self.proc, 10)
 

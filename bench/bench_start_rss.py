@@ -16,8 +16,11 @@ on (Dash Bootstrap Components, SQLAlchemy with a users table in SQLite, Flask-Lo
 « stack floor + DuckDB » adds Pilotis's query engine. A second table sets Pilotis against them
 and against issue 13's goals (start ≤ 1.0 s, worker RSS ≤ the peer's + 20 MB).
 
-``--preload`` adds Pilotis under ``gunicorn --preload`` (an experiment: the app built once by
-the master, then the workers forked; not the shipped configuration). Medians over the runs; read
+Every app runs with the repository's ``gunicorn.conf.py`` (``preload_app``: the master builds
+the app, then forks the workers; gthread workers), as in ``bench_peers.py``: the apps are compared
+on the same server settings. « Dash + pandas, gunicorn defaults » is the peer as a tutorial
+deploys it (``gunicorn -c /dev/null``: sync workers, each importing the app itself). The
+instance's memory is the PSS of the master and the workers together. Medians over the runs; read
 the ratios (the machine is shared). Usage:
 ``.venv/bin/python bench/bench_start_rss.py [--runs 3] [--before /tmp/before]``.
 """
@@ -53,6 +56,7 @@ def measure(app: App, server: Server) -> dict[str, Any]:
         client = Client(app, server)
         client.change(app.change("commune:53130", "2019", whole=True))
         out["rss1"], out["pss1"], out["uss1"] = memory(server)
+        out["instance1"] = server.instance_pss_mb()
         client.close()
     finally:
         server.stop()
@@ -101,11 +105,15 @@ def floor_table(med: dict[str, dict[str, float]]) -> str:
     return md_table(head, rows)
 
 
-def _preloaded(self: Pilotis) -> Server:
-    """Pilotis's server with gunicorn's ``--preload``: the app built once, then the workers forked."""
-    server = Pilotis.server(self)
-    server.command = [*server.command, "--preload"]
-    return server
+class TutorialPeer(DashPandas):
+    """The Dash + pandas peer under gunicorn's defaults (no configuration file)."""
+
+    name = "Dash + pandas, gunicorn defaults"
+
+    def server(self) -> Server:
+        server = DashPandas.server(self)
+        server.command = [server.command[0], "-c", "/dev/null", *server.command[1:]]
+        return server
 
 
 ROWS = (
@@ -116,6 +124,7 @@ ROWS = (
     ("worker PSS / USS after start (MB)", "pss0/uss0", 1),
     ("worker RSS after one /rsa filter change, restart (MB)", "rss1", 1),
     ("worker PSS / USS after it (MB)", "pss1/uss1", 1),
+    ("instance memory after it: PSS of master + workers (MB)", "instance1", 1),
 )
 
 
@@ -123,11 +132,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--before", type=Path, help="an older checkout (git archive REV | tar -x -C DIR)")
-    parser.add_argument("--preload", action="store_true", help="also Pilotis under gunicorn --preload (experiment)")
     args = parser.parse_args()
-    kinds: list[type[App]] = [Pilotis, DashPandas, StackFloor, StackFloorDuckDB]
-    if args.preload:
-        kinds.insert(1, type("PilotisPreload", (Pilotis,), {"name": "Pilotis --preload", "server": _preloaded}))
+    kinds: list[type[App]] = [Pilotis, DashPandas, TutorialPeer, StackFloor, StackFloorDuckDB]
     if args.before:
         before = type("PilotisBefore", (Pilotis,), {"name": "Pilotis (before)", "checkout": args.before.resolve()})
         kinds.insert(1, before)

@@ -21,12 +21,14 @@ import os
 import threading
 import weakref
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Engine
+if TYPE_CHECKING:  # not imported at run time: gunicorn's configuration imports this module, also
+    # in the benchmark's peers (bench/peers/), whose masters must load nothing of Pilotis's stack
+    from sqlalchemy import Engine
 
 T = TypeVar("T")
-E = TypeVar("E", bound=Engine)
+E = TypeVar("E", bound="Engine")
 
 _REGISTERED: list[tuple[weakref.ref[Any], Callable[[Any], None] | None, Callable[[Any], None] | None]] = []
 _LOCK = threading.Lock()
