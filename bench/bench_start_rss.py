@@ -1,7 +1,7 @@
 """Start-up and worker memory under ``gunicorn -w 2``: Pilotis against the Dash + pandas peer.
 
 For each of ``--runs`` rounds, interleaved (Pilotis, Pilotis (before) when ``--before``, the
-peer), each app on a fresh server (new instance folder for Pilotis, as on a first start; then a
+peers, the stack floors), each app on a fresh server (new instance folder for Pilotis, as on a first start; then a
 second start on the same instance folder, as a restart):
 
 1. start to first 200 (``/login`` for Pilotis, ``/`` for the peer), from ``Popen`` on;

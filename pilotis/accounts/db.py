@@ -259,13 +259,8 @@ def get_db(app: flask.Flask | None = None) -> Database:
 def write_snapshot(path: Path = SNAPSHOT) -> str:
     """Migrate a new in-memory database with Alembic and write its schema to ``path``; returns
     the revision (developers: ``python -m pilotis db snapshot`` after adding a migration)."""
-    from alembic import command  # developers only: Alembic stays out of the app's start
-
     with Database("sqlite://") as db:
-        config = db.alembic_config()
-        with db.engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+        db._alembic_upgrade("head")  # Alembic's scripts, never the snapshot being written
         with db.engine.connect() as connection:
             revision = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one()
             statements = schema_statements(connection.connection.dbapi_connection)
