@@ -273,6 +273,11 @@ def test_live_refresh_redraws_in_place_and_shows_staleness(projector: Any, seanc
     assert "is-fresh" in (status.get_attribute("class") or "")
     # refreshes stop arriving (network cut): the indicator turns stale, the figures stay
     page.route("**/_dash-update-component*", lambda route: route.abort())
+    # seance.js notes the time of a new beat on its next tick (every 100 ms). The wait above may end
+    # before that tick: the clock must move on only after it, or the last beat would be dated
+    # 2 minutes later and not be late yet (a failure seen once in six runs). A timer due in 250 ms
+    # runs after every interval tick due before it, however loaded the machine.
+    page.evaluate("() => new Promise(resolve => setTimeout(resolve, 250))")
     page.evaluate("() => { const real = Date.now; Date.now = () => real() + 120000; }")
     page.wait_for_function(
         "() => document.querySelector('.pilotis-seance-status').classList.contains('is-late')",
