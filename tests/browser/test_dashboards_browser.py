@@ -17,6 +17,7 @@ from tests.browser.support import (
     CHANGED_JS,
     FINGERPRINT_JS,
     READY_TIMEOUT,
+    STATE_JS,
     TICKS_JS,
     dashboard_ids,
     expected,
@@ -121,7 +122,14 @@ def test_dashboard_draws_and_follows_a_filter(tab, portal, dashboard_id: str) ->
     try:
         page.wait_for_function(CHANGED_JS, arg=[exp.js(), part, before_text], timeout=READY_TIMEOUT, polling=100)
     except Exception as exc:  # noqa: BLE001 - a clear message instead of a bare timeout
-        raise AssertionError(f"{exp.url}: the {part} did not change after choosing {chosen}") from exc
+        # What the page shows then: the same figures (the answer changed nothing), or a page not
+        # drawn again (an answer still awaited, a chart not drawn), and what it requested.
+        same = page.evaluate(f"part => JSON.stringify(({FINGERPRINT_JS})()[part])", part) == before_text
+        status = f"the same {part}" if same else "not drawn again"
+        raise AssertionError(
+            f"{exp.url}: the {part} did not change after choosing {chosen} ({status}; "
+            f"page {page.evaluate(STATE_JS)})\n{tab.report()}"
+        ) from exc
     state = wait_ready(page, exp)
     assert not state["errors"], f"{exp.url} with {chosen}: widget errors {state['errors']}"
     after = fingerprint(page)
