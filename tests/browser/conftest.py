@@ -243,6 +243,8 @@ class Tab:
     errors: list[str] = field(default_factory=list)
     console: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    pending: dict[Any, str] = field(default_factory=dict)
+    """Requests sent and not answered yet (an answer that never comes: a server that hangs)."""
 
     def report(self) -> str:
         """What the page went through, for a failure message: its address, its errors, the
@@ -257,6 +259,7 @@ class Tab:
             f"console: {self.console[-20:]}",
             f"failed or refused requests: {self.failures[-20:]}",
             f"{len(self.requests)} requests, last: {self.requests[-5:]}",
+            f"not answered: {sorted(url[:200] for url in self.pending.values())}",
         ]
         return "\n".join(parts)
 
@@ -287,10 +290,17 @@ def _context(browser: Any, viewport: dict[str, int], state: dict[str, Any] | Non
 
 def _recording(page: Any, base: str) -> Tab:
     tab = Tab(page=page, base=base)
-    page.on("request", lambda request: tab.requests.append(request.url))
+    page.on("request", lambda request: (tab.requests.append(request.url), tab.pending.update({request: request.url})))
+    page.on("requestfinished", lambda request: tab.pending.pop(request, None))
     page.on("pageerror", lambda error: tab.errors.append(str(error)))
     page.on("console", lambda message: tab.console.append(f"{message.type}: {message.text[:300]}"))
-    page.on("requestfailed", lambda request: tab.failures.append(f"{request.url[:200]}: {request.failure}"))
+    page.on(
+        "requestfailed",
+        lambda request: (
+            tab.failures.append(f"{request.url[:200]}: {request.failure}"),
+            tab.pending.pop(request, None),
+        ),
+    )
     page.on(
         "response",
         lambda response: (
