@@ -60,6 +60,15 @@ CHECKED = ("departement:53", "epci:200083392", "epci:245300355", "commune:53130"
 PILOTIS_LOGIN = "president:demo-pilotis"
 
 
+def smaps_rollup_mb(pid: int) -> dict[str, float]:
+    """A process's memory totals (``/proc/<pid>/smaps_rollup``: Rss, Pss, Private_Dirty…) in MB."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        name, value, *_ = line.split()
+        fields[name.rstrip(":")] = int(value) / 1024
+    return fields
+
+
 @dataclass
 class Server:
     """``gunicorn <app> -w 2`` on a free loopback port, in its own process group."""
@@ -138,10 +147,7 @@ class Server:
         pages (a preloaded app), what each worker really adds."""
         pss, uss = [], []
         for pid in self.workers():
-            fields = {}
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
-                name, value, *_ = line.split()
-                fields[name.rstrip(":")] = int(value) / 1024
+            fields = smaps_rollup_mb(pid)
             pss.append(fields["Pss"])
             uss.append(fields["Private_Clean"] + fields["Private_Dirty"])
         return max(pss), max(uss)
@@ -149,12 +155,7 @@ class Server:
     def instance_pss_mb(self) -> float:
         """The PSS of the master and its workers together: the instance's memory, shared pages
         counted once (with ``preload_app`` the master holds the app the workers share)."""
-        total = 0.0
-        for pid in [self.proc.pid, *self.workers()]:
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
-                if line.startswith("Pss:"):
-                    total += int(line.split()[1]) / 1024
-        return total
+        return sum(smaps_rollup_mb(pid)["Pss"] for pid in [self.proc.pid, *self.workers()])
 
     def stop(self) -> None:
         stop_process_group(self.proc, 10)

@@ -20,6 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,7 @@ from sqlalchemy import text
 from pilotis.accounts.db import Database
 from pilotis.accounts.users import DEMO_PASSWORD
 from pilotis.core.loader import load_registry
+from pilotis.core.registry import Dashboard
 from pilotis.core.settings import ROOT
 from pilotis.plugins import register_builtins
 from pilotis.web.wiring import page_callback_ids
@@ -65,11 +67,17 @@ def sign_in(url: str, username: str) -> requests.Session:
     return session
 
 
+@cache
+def _rsa() -> Dashboard:
+    """The shipped RSA dashboard, loaded once (a test sends it many changes)."""
+    register_builtins()
+    return load_registry(ROOT).dashboards["rsa"]
+
+
 def callback_body(territory: str = "departement:53") -> dict[str, object]:
     """The RSA page's callback after a change to ``territory``, as dash-renderer sends it: one
     request answers every widget of the page (``wiring.page_callback_ids``)."""
-    register_builtins()
-    dashboard = load_registry(ROOT).dashboards["rsa"]
+    dashboard = _rsa()
     widget_ids, inputs = page_callback_ids(dashboard)
     values = {dashboard.dom_id("territory"): territory, dashboard.dom_id("refresh"): 0}
     outputs = [{"id": dashboard.dom_id(w), "property": "children"} for w in widget_ids]

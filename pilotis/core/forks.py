@@ -6,8 +6,9 @@ task scheduler) are gone, and a socket or file of a connection pool is shared wi
 the other children. Objects holding such state register here:
 
 - ``release``: run by :func:`release_before_fork`, which the master calls before it forks
-  (``pilotis.web.preload``): the master no longer needs them, it closes them while its threads
-  can still end cleanly (a DuckDB database closed in the child crashes it, freed it hangs it);
+  (``pre_fork`` of :mod:`pilotis.web.worker_memory`): the master no longer needs them, it
+  closes them while its threads can still end cleanly (a DuckDB database closed in the child
+  crashes it, freed it hangs it);
 - ``in_child``: run in every child right after a fork (:func:`os.register_at_fork`), whoever
   forked: forget what was inherited (a pool's connections, a lock a vanished thread may hold)
   without closing it, since it is the parent's.
